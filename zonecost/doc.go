@@ -1,0 +1,32 @@
+// Package zonecost turns a threat picture's danger zones into their effect
+// on each arc of a road graph: whether the arc touches a forbidden zone, and
+// how many risk-weighted seconds a traveller spends inside the risky ones.
+// The router turns that into arc weights (TimeMS + penalty × exposure) and
+// drops forbidden arcs.
+//
+// # Geometry
+//
+// Every zone is measured in its own local equirectangular projection in
+// metres, centred on the zone (a circle's centre, a polygon's first vertex):
+// x = Δlon·cos(lat0)·R·π/180, y = Δlat·R·π/180, with Δlon wrapped into
+// [-180, 180) so that zones and arcs at the antimeridian stay contiguous.
+// The projection is affine in lon/lat, so straight segments stay straight
+// and a polygon's topology is the same in degrees and in metres; a circle
+// is the disc of RadiusM metres around its centre in that projection.
+//
+// Zones are closed sets: a point on the boundary is inside. Because graph
+// coordinates are fixed point (1e-7°, about 1 cm), "touching" is decided
+// with a tolerance of TouchToleranceM: an arc touches a zone when some
+// point of it lies within TouchToleranceM of the zone.
+//
+// # Two implementations on purpose
+//
+// Compute clips each arc segment against the zone (a quadratic for circles;
+// for polygons, the segment's intersections with every ring edge, found
+// through a band index, and an even-odd test of each piece). CheckForbidden
+// shares no code with it: it tests circles through the segment's closest
+// point to the centre, and polygons with orb/planar point-in-polygon and
+// orientation-predicate segment-segment tests over all edges. Tests compare
+// the two on thousands of random arcs, so a routing test can use
+// CheckForbidden to prove that no route crosses a forbidden zone.
+package zonecost
