@@ -1,0 +1,387 @@
+package osmimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/roadgraph"
+)
+
+// errNoNetwork says a profile found no way it could use.
+var errNoNetwork = errors.New("no routable way")
+
+// rawGraph is a profile's network before the largest strongly connected
+// component is kept: nodes numbered in the order met, arcs in way order.
+type rawGraph struct {
+	nodeOf []int32 // graph node -> index into resolved.nodes
+
+	tail, head []uint32
+	timeMS     []uint32
+	lengthM    []float32
+	name       []uint32 // into resolved.names
+	way        []int32  // into resolved.ways
+	// Shape points are the interior nodes of the way between tail and
+	// head: refIdx[shapeFirst : shapeFirst+shapeN], walked backwards for
+	// an arc that runs against the way.
+	shapeFirst []uint32
+	shapeN     []uint32
+	reversed   []bool
+}
+
+// ctxCheckEvery is how many loop steps run between context checks.
+const ctxCheckEvery = 1 << 16
+
+// buildRaw splits the profile's ways into arcs. A graph node is an OSM
+// node where a way of this profile ends (or is cut by a missing node) or
+// that two routable way segments share (a way passing twice through one
+// node counts twice, so closed ways are split too); every other node is a
+// shape point of the arc that passes it.
+func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph, error) {
+	// use counts how often each OSM node is used, saturating at 2 (junction).
+	use := make([]uint8, len(r.nodes))
+	forRuns := func(w *wayRec, fn func(run []int32, first uint32)) {
+		refs := r.refIdx[w.first : w.first+w.n]
+		for i := 0; i < len(refs); {
+			if refs[i] < 0 {
+				i++
+				continue
+			}
+			j := i
+			for j < len(refs) && refs[j] >= 0 {
+				j++
+			}
+			if j-i >= 2 {
+				fn(refs[i:j], w.first+uint32(i))
+			}
+			i = j
+		}
+	}
+	for wi := range r.ways {
+		w := &r.ways[wi]
+		if !w.byProfile[p].routable() {
+			continue
+		}
+		forRuns(w, func(run []int32, _ uint32) {
+			use[run[0]], use[run[len(run)-1]] = 2, 2
+			for _, n := range run[1 : len(run)-1] {
+				if use[n] < 2 {
+					use[n]++
+				}
+			}
+		})
+		if wi%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+
+	g := &rawGraph{}
+	gid := make([]int32, len(r.nodes))
+	for i := range gid {
+		gid[i] = -1
+	}
+	nodeID := func(n int32) uint32 {
+		if gid[n] < 0 {
+			gid[n] = int32(len(g.nodeOf))
+			g.nodeOf = append(g.nodeOf, n)
+		}
+		return uint32(gid[n])
+	}
+	addArc := func(u, v uint32, ms uint32, length float32, name uint32, way int32, shapeFirst, shapeN uint32, rev bool) {
+		g.tail = append(g.tail, u)
+		g.head = append(g.head, v)
+		g.timeMS = append(g.timeMS, ms)
+		g.lengthM = append(g.lengthM, length)
+		g.name = append(g.name, name)
+		g.way = append(g.way, way)
+		g.shapeFirst = append(g.shapeFirst, shapeFirst)
+		g.shapeN = append(g.shapeN, shapeN)
+		g.reversed = append(g.reversed, rev)
+	}
+	for wi := range r.ways {
+		w := &r.ways[wi]
+		wp := w.byProfile[p]
+		if !wp.routable() {
+			continue
+		}
+		forRuns(w, func(run []int32, first uint32) {
+			start := 0
+			length := 0.0
+			for k := 1; k < len(run); k++ {
+				a, b := &r.nodes[run[k-1]], &r.nodes[run[k]]
+				length += muster.DistanceM(
+					float64(a.lon)/roadgraph.CoordScale, float64(a.lat)/roadgraph.CoordScale,
+					float64(b.lon)/roadgraph.CoordScale, float64(b.lat)/roadgraph.CoordScale)
+				if use[run[k]] < 2 {
+					continue
+				}
+				u, v := nodeID(run[start]), nodeID(run[k])
+				if u != v || length > 0 { // a loop of no length leads nowhere
+					shapeFirst, shapeN := first+uint32(start+1), uint32(k-start-1)
+					if wp.fwd {
+						addArc(u, v, travelMS(length, wp.fwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, false)
+					}
+					if wp.bwd {
+						addArc(v, u, travelMS(length, wp.bwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, true)
+					}
+				}
+				start, length = k, 0
+			}
+		})
+		if wi%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	if len(g.tail) == 0 {
+		return nil, errNoNetwork
+	}
+	return g, nil
+}
+
+// travelMS is the time to cover lengthM metres at kmh, at least 1 ms so
+// that no arc is free.
+func travelMS(lengthM float64, kmh float32) uint32 {
+	ms := math.Round(lengthM * 3600 / float64(kmh))
+	switch {
+	case !(ms >= 1):
+		return 1
+	case ms > math.MaxUint32-1:
+		return math.MaxUint32 - 1
+	}
+	return uint32(ms)
+}
+
+// forwardStar returns the CSR offsets of arcs sorted by tail and, for
+// each slot, the arc it holds (stable: arcs of one tail keep their order).
+func forwardStar(n int, tail []uint32) (firstOut, arcAt []uint32) {
+	firstOut = make([]uint32, n+1)
+	for _, u := range tail {
+		firstOut[u+1]++
+	}
+	for u := 0; u < n; u++ {
+		firstOut[u+1] += firstOut[u]
+	}
+	next := make([]uint32, n)
+	copy(next, firstOut[:n])
+	arcAt = make([]uint32, len(tail))
+	for a, u := range tail {
+		arcAt[next[u]] = uint32(a)
+		next[u]++
+	}
+	return firstOut, arcAt
+}
+
+// strongComponents labels every node with its strongly connected
+// component using Tarjan's algorithm, run with an explicit stack so that a
+// path of hundreds of thousands of nodes cannot overflow the goroutine
+// stack. It returns the labels, the number of components and the label of
+// the largest.
+func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, count int, largest int32) {
+	const unvisited = -1
+	index := make([]int32, n)
+	low := make([]int32, n)
+	comp = make([]int32, n)
+	for i := range index {
+		index[i] = unvisited
+		comp[i] = unvisited
+	}
+	type frame struct{ v, next uint32 }
+	var calls []frame
+	var stack []uint32
+	var counter int32
+	largestSize := 0
+	for s := 0; s < n; s++ {
+		if index[s] != unvisited {
+			continue
+		}
+		index[s], low[s] = counter, counter
+		counter++
+		stack = append(stack, uint32(s))
+		calls = append(calls, frame{uint32(s), firstOut[s]})
+		for len(calls) > 0 {
+			f := &calls[len(calls)-1]
+			v := f.v
+			if f.next < firstOut[v+1] {
+				w := head[arcAt[f.next]]
+				f.next++
+				switch {
+				case index[w] == unvisited:
+					index[w], low[w] = counter, counter
+					counter++
+					stack = append(stack, w)
+					calls = append(calls, frame{w, firstOut[w]})
+				case comp[w] == unvisited: // w is on the stack
+					low[v] = min(low[v], index[w])
+				}
+				continue
+			}
+			calls = calls[:len(calls)-1]
+			if len(calls) > 0 {
+				parent := calls[len(calls)-1].v
+				low[parent] = min(low[parent], low[v])
+			}
+			if low[v] != index[v] {
+				continue
+			}
+			size := 0
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				comp[w] = int32(count)
+				size++
+				if w == v {
+					break
+				}
+			}
+			if size > largestSize {
+				largestSize, largest = size, int32(count)
+			}
+			count++
+		}
+	}
+	return comp, count, largest
+}
+
+// hilbertKey maps a point of a 2^16 x 2^16 grid to its distance along the
+// Hilbert curve, which keeps points that are near in space near in order.
+func hilbertKey(x, y uint32) uint64 {
+	const side = 1 << 16
+	var d uint64
+	for s := uint32(side / 2); s > 0; s /= 2 {
+		var rx, ry uint32
+		if x&s != 0 {
+			rx = 1
+		}
+		if y&s != 0 {
+			ry = 1
+		}
+		d += uint64(s) * uint64(s) * uint64((3*rx)^ry)
+		if ry == 0 { // rotate the quadrant so the curve stays continuous
+			if rx == 1 {
+				x, y = side-1-x, side-1-y
+			}
+			x, y = y, x
+		}
+	}
+	return d
+}
+
+// finish keeps the largest strongly connected component of raw, numbers
+// its nodes along a Hilbert curve (so that nodes near in space are near in
+// memory, which is what a router's searches touch together) and lays it out
+// as a roadgraph.Graph.
+func finish(ctx context.Context, r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats) {
+	n, m := len(raw.nodeOf), len(raw.tail)
+	firstOut, arcAt := forwardStar(n, raw.tail)
+	comp, count, largest := strongComponents(n, firstOut, arcAt, raw.head)
+
+	var kept []uint32
+	var minLat, minLon, maxLat, maxLon int32 = math.MaxInt32, math.MaxInt32, math.MinInt32, math.MinInt32
+	for u := 0; u < n; u++ {
+		if comp[u] != largest {
+			continue
+		}
+		kept = append(kept, uint32(u))
+		nd := &r.nodes[raw.nodeOf[u]]
+		minLat, maxLat = min(minLat, nd.lat), max(maxLat, nd.lat)
+		minLon, maxLon = min(minLon, nd.lon), max(maxLon, nd.lon)
+	}
+	scale := func(v, lo, hi int32) uint32 {
+		if hi == lo {
+			return 0
+		}
+		return uint32((int64(v) - int64(lo)) * 0xFFFF / (int64(hi) - int64(lo)))
+	}
+	keys := make([]uint64, n)
+	for _, u := range kept {
+		nd := &r.nodes[raw.nodeOf[u]]
+		keys[u] = hilbertKey(scale(nd.lon, minLon, maxLon), scale(nd.lat, minLat, maxLat))
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if keys[a] != keys[b] {
+			return keys[a] < keys[b]
+		}
+		return r.nodes[raw.nodeOf[a]].id < r.nodes[raw.nodeOf[b]].id
+	})
+	newID := make([]int32, n)
+	for i := range newID {
+		newID[i] = -1
+	}
+	for i, u := range kept {
+		newID[u] = int32(i)
+	}
+
+	g := &roadgraph.Graph{Profile: p}
+	nk := len(kept)
+	g.Lat, g.Lon, g.OSMNodeID = make([]int32, nk), make([]int32, nk), make([]int64, nk)
+	for i, u := range kept {
+		nd := &r.nodes[raw.nodeOf[u]]
+		g.Lat[i], g.Lon[i], g.OSMNodeID[i] = nd.lat, nd.lon, nd.id
+	}
+	var keptArcs []uint32
+	var newTail []uint32
+	for a := 0; a < m; a++ {
+		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 {
+			keptArcs = append(keptArcs, uint32(a))
+			newTail = append(newTail, uint32(t))
+		}
+	}
+	var slot []uint32
+	g.FirstOut, slot = forwardStar(nk, newTail)
+	mk := len(keptArcs)
+	g.Head, g.TimeMS, g.LengthM, g.NameID = make([]uint32, mk), make([]uint32, mk), make([]float32, mk), make([]uint32, mk)
+	g.GeomFirst = make([]uint32, mk+1)
+	g.Names = []string{""}
+	nameID := map[uint32]uint32{0: 0}
+	wayUsed := make([]bool, len(r.ways))
+	ways := 0
+	for i, k := range slot {
+		a := keptArcs[k]
+		g.Head[i] = uint32(newID[raw.head[a]])
+		g.TimeMS[i] = raw.timeMS[a]
+		g.LengthM[i] = raw.lengthM[a]
+		id, ok := nameID[raw.name[a]]
+		if !ok {
+			id = uint32(len(g.Names))
+			g.Names = append(g.Names, r.names[raw.name[a]])
+			nameID[raw.name[a]] = id
+		}
+		g.NameID[i] = id
+		if !wayUsed[raw.way[a]] {
+			wayUsed[raw.way[a]] = true
+			ways++
+		}
+		shape := r.refIdx[raw.shapeFirst[a] : raw.shapeFirst[a]+raw.shapeN[a]]
+		for j := range shape {
+			if raw.reversed[a] {
+				j = len(shape) - 1 - j
+			}
+			nd := &r.nodes[shape[j]]
+			g.GeomLat = append(g.GeomLat, nd.lat)
+			g.GeomLon = append(g.GeomLon, nd.lon)
+		}
+		g.GeomFirst[i+1] = uint32(len(g.GeomLat))
+	}
+	_ = ctx
+	return g, ProfileStats{
+		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: count,
+		DroppedNodes: n - nk, DroppedArcs: m - mk,
+	}
+}
+
+// buildProfile turns the resolved input into profile p's graph.
+func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats, error) {
+	raw, err := buildRaw(ctx, r, p)
+	if err != nil {
+		return nil, ProfileStats{Profile: p}, fmt.Errorf("%s network: %w", p, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ProfileStats{Profile: p}, err
+	}
+	g, st := finish(ctx, r, raw, p)
+	return g, st, nil
+}

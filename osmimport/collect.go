@@ -1,0 +1,157 @@
+package osmimport
+
+import (
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/paulmach/osm"
+)
+
+// collector keeps, while the input is read, only what graph building
+// needs: every node's id and fixed-point position (16 bytes a node), the
+// node lists of the ways some profile can use, and the node lists of the
+// other ways just long enough to count their missing references.
+type collector struct {
+	profiles []roadgraph.Profile
+
+	nodes       []nodeRec
+	nodesSorted bool
+	badCoords   int // nodes dropped for impossible coordinates
+
+	ways      []wayRec
+	refs      []int64 // node ids of routable ways, concatenated
+	otherRefs []int64 // node ids of all other ways (for MissingNodeRefs only)
+
+	names    []string
+	nameByID map[string]uint32
+
+	osmNodes, osmWays int
+}
+
+type nodeRec struct {
+	id       int64
+	lat, lon int32
+}
+
+type wayRec struct {
+	id        int64
+	first, n  uint32 // refs[first : first+n]
+	name      uint32 // into collector.names
+	byProfile [2]wayProfile
+}
+
+func newCollector(profiles []roadgraph.Profile) *collector {
+	return &collector{
+		profiles:    profiles,
+		nodesSorted: true,
+		names:       []string{""},
+		nameByID:    map[string]uint32{"": 0},
+	}
+}
+
+func (c *collector) addNode(id int64, lat, lon float64) {
+	c.osmNodes++
+	if !muster.ValidLatLon(lat, lon) {
+		c.badCoords++
+		return
+	}
+	if n := len(c.nodes); n > 0 && c.nodes[n-1].id >= id {
+		c.nodesSorted = false
+	}
+	c.nodes = append(c.nodes, nodeRec{id: id,
+		lat: int32(math.Round(lat * roadgraph.CoordScale)),
+		lon: int32(math.Round(lon * roadgraph.CoordScale))})
+}
+
+func (c *collector) addWay(w *osm.Way) {
+	c.osmWays++
+	var rec wayRec
+	routable := false
+	for _, p := range c.profiles {
+		wp := evaluateWay(w.Tags, p)
+		rec.byProfile[p] = wp
+		routable = routable || wp.routable()
+	}
+	if !routable {
+		for _, wn := range w.Nodes {
+			c.otherRefs = append(c.otherRefs, int64(wn.ID))
+		}
+		return
+	}
+	name := w.Tags.Find("name")
+	if name == "" {
+		name = w.Tags.Find("ref")
+	}
+	id, ok := c.nameByID[name]
+	if !ok {
+		id = uint32(len(c.names))
+		c.names = append(c.names, name)
+		c.nameByID[name] = id
+	}
+	rec.id = int64(w.ID)
+	rec.name = id
+	rec.first = uint32(len(c.refs))
+	rec.n = uint32(len(w.Nodes))
+	for _, wn := range w.Nodes {
+		c.refs = append(c.refs, int64(wn.ID))
+	}
+	c.ways = append(c.ways, rec)
+}
+
+// resolved is the read input made ready for graph building: node records
+// sorted by id without duplicates, and every routable way's node refs
+// turned into indexes into them (-1 where the node is missing).
+type resolved struct {
+	nodes   []nodeRec
+	ways    []wayRec
+	refIdx  []int32
+	names   []string
+	missing int
+}
+
+func (c *collector) resolve() *resolved {
+	nodes := c.nodes
+	if !c.nodesSorted {
+		// Stable, so that of several versions of one node the last read wins.
+		sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].id < nodes[j].id })
+		out := nodes[:0]
+		for i, n := range nodes {
+			if i+1 < len(nodes) && nodes[i+1].id == n.id {
+				continue
+			}
+			out = append(out, n)
+		}
+		nodes = out
+	}
+	find := func(id int64) int32 {
+		i, ok := slices.BinarySearchFunc(nodes, id, func(n nodeRec, id int64) int {
+			switch {
+			case n.id < id:
+				return -1
+			case n.id > id:
+				return 1
+			}
+			return 0
+		})
+		if !ok {
+			return -1
+		}
+		return int32(i)
+	}
+	r := &resolved{nodes: nodes, ways: c.ways, names: c.names, refIdx: make([]int32, len(c.refs))}
+	for i, id := range c.refs {
+		r.refIdx[i] = find(id)
+		if r.refIdx[i] < 0 {
+			r.missing++
+		}
+	}
+	for _, id := range c.otherRefs {
+		if find(id) < 0 {
+			r.missing++
+		}
+	}
+	return r
+}
