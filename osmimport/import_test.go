@@ -63,9 +63,9 @@ func TestDirectionsAndAccess(t *testing.T) {
 	car, foot := city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
 	// The chord in column i runs from ring node 1+i (south) to 101+i (north).
 	tests := []struct {
-		name                 string
-		carArcs, footArcs    int
-		carForward, carBack  bool // south->north, north->south
+		name                string
+		carArcs, footArcs   int
+		carForward, carBack bool // south->north, north->south
 	}{
 		{"One Way Street", 1, 2, true, false},
 		{"Reverse Street", 1, 2, false, true},
@@ -149,7 +149,7 @@ func TestSpeedsAndLengths(t *testing.T) {
 	}{
 		{"Two Way Street", 3, 50},
 		{"Mph Street", 7, 30 * 1.609344},
-		{"Code Street", 8, 30},     // PT:urban: residential default
+		{"Code Street", 8, 30},      // PT:urban: residential default
 		{"Bad Speed Street", 9, 30}, // garbage: residential default
 	}
 	for _, tc := range tests {

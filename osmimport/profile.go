@@ -49,14 +49,14 @@ var highwayClasses = map[string]highwayClass{
 	"service":        {car: true, foot: true, carLimitKmh: 20, carFactor: urbanFactor, footKmh: walkKmh},
 	"road":           {car: true, foot: true, carLimitKmh: 30, carFactor: urbanFactor, footKmh: walkKmh},
 	// Cars only on paved tracks (tracktype=grade1), see allowed.
-	"track":          {car: true, foot: true, carLimitKmh: 20, carFactor: urbanFactor, footKmh: walkKmh},
-	"pedestrian":     {foot: true, footKmh: walkKmh},
-	"footway":        {foot: true, footKmh: walkKmh},
-	"path":           {foot: true, footKmh: walkKmh},
-	"cycleway":       {foot: true, footKmh: walkKmh},
-	"bridleway":      {foot: true, footKmh: walkKmh},
-	"corridor":       {foot: true, footKmh: walkKmh},
-	"steps":          {foot: true, footKmh: stepsKmh},
+	"track":      {car: true, foot: true, carLimitKmh: 20, carFactor: urbanFactor, footKmh: walkKmh},
+	"pedestrian": {foot: true, footKmh: walkKmh},
+	"footway":    {foot: true, footKmh: walkKmh},
+	"path":       {foot: true, footKmh: walkKmh},
+	"cycleway":   {foot: true, footKmh: walkKmh},
+	"bridleway":  {foot: true, footKmh: walkKmh},
+	"corridor":   {foot: true, footKmh: walkKmh},
+	"steps":      {foot: true, footKmh: stepsKmh},
 }
 
 // accessKeys lists, most specific first, the tags that say whether a
