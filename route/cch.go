@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/muster-evac/muster/roadgraph"
 )
@@ -29,6 +30,9 @@ type CCH struct {
 	// carries it: index<<1 | 1 when it runs downward (from the higher
 	// ranked node to the lower), Inf for a self-loop.
 	inputArc []uint32
+
+	downOnce sync.Once
+	downIdx  *downIndex
 }
 
 // NewCCH builds the hierarchy of g for the given node order (Order[i] is

@@ -103,3 +103,51 @@ func TestNestedDissectionIsPermutation(t *testing.T) {
 	}
 	t.Logf("%d nodes, %d arcs, hierarchy %d arcs, tree height %d", g.NumNodes(), g.NumArcs(), c.NumArcs(), c.TreeHeight())
 }
+
+func TestRecustomizeEqualsCustomize(t *testing.T) {
+	g := gridGraph(21, 50, 40)
+	order, err := NestedDissectionOrder(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCCH(g, order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	w := append([]uint32(nil), g.TimeMS...)
+	m := c.Customize(w)
+	q := NewQuery(c)
+	tails := g.Tails()
+	for round := 0; round < 30; round++ {
+		// Change a random cluster of arcs: raise, forbid, or restore.
+		var changed []uint32
+		start := rng.IntN(g.NumArcs())
+		for i := 0; i < 1+rng.IntN(80); i++ {
+			a := uint32((start + rng.IntN(200)) % g.NumArcs())
+			switch rng.IntN(3) {
+			case 0:
+				w[a] = Inf
+			case 1:
+				w[a] = g.TimeMS[a] * uint32(2+rng.IntN(5))
+			default:
+				w[a] = g.TimeMS[a]
+			}
+			changed = append(changed, a)
+		}
+		m = c.Recustomize(m, w, changed)
+		full := c.Customize(w)
+		for e := range full.up {
+			if m.up[e] != full.up[e] || m.down[e] != full.down[e] {
+				t.Fatalf("round %d: arc %d: partial customization gives %d/%d, full %d/%d", round, e, m.up[e], m.down[e], full.up[e], full.down[e])
+			}
+		}
+		for i := 0; i < 50; i++ {
+			s, tt := uint32(rng.IntN(g.NumNodes())), uint32(rng.IntN(g.NumNodes()))
+			if cost := q.Run(m, []Source{{s, 0}}, []Source{{tt, 0}}); cost != Inf {
+				arcs, _, _ := q.Path(m)
+				checkPath(t, tails, g.Head, w, arcs, s, tt, cost)
+			}
+		}
+	}
+}
