@@ -78,7 +78,36 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 		}
 	}
 
-	g := &rawGraph{}
+	// Count the arcs first so that the arc arrays are allocated once.
+	arcs := 0
+	for wi := range r.ways {
+		w := &r.ways[wi]
+		wp := w.byProfile[p]
+		if !wp.routable() {
+			continue
+		}
+		dirs := 0
+		if wp.fwd {
+			dirs++
+		}
+		if wp.bwd {
+			dirs++
+		}
+		forRuns(w, func(run []int32, _ uint32) {
+			for _, n := range run[1:] {
+				if use[n] == 2 {
+					arcs += dirs
+				}
+			}
+		})
+	}
+	g := &rawGraph{
+		tail: make([]uint32, 0, arcs), head: make([]uint32, 0, arcs),
+		timeMS: make([]uint32, 0, arcs), lengthM: make([]float32, 0, arcs),
+		name: make([]uint32, 0, arcs), way: make([]int32, 0, arcs),
+		shapeFirst: make([]uint32, 0, arcs), shapeN: make([]uint32, 0, arcs),
+		reversed: make([]bool, 0, arcs),
+	}
 	gid := make([]int32, len(r.nodes))
 	for i := range gid {
 		gid[i] = -1
@@ -322,12 +351,14 @@ func finish(ctx context.Context, r *resolved, raw *rawGraph, p roadgraph.Profile
 		nd := &r.nodes[raw.nodeOf[u]]
 		g.Lat[i], g.Lon[i], g.OSMNodeID[i] = nd.lat, nd.lon, nd.id
 	}
-	var keptArcs []uint32
-	var newTail []uint32
+	keptArcs := make([]uint32, 0, m)
+	newTail := make([]uint32, 0, m)
+	shapePoints := 0
 	for a := 0; a < m; a++ {
 		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 {
 			keptArcs = append(keptArcs, uint32(a))
 			newTail = append(newTail, uint32(t))
+			shapePoints += int(raw.shapeN[a])
 		}
 	}
 	var slot []uint32
@@ -335,6 +366,7 @@ func finish(ctx context.Context, r *resolved, raw *rawGraph, p roadgraph.Profile
 	mk := len(keptArcs)
 	g.Head, g.TimeMS, g.LengthM, g.NameID = make([]uint32, mk), make([]uint32, mk), make([]float32, mk), make([]uint32, mk)
 	g.GeomFirst = make([]uint32, mk+1)
+	g.GeomLat, g.GeomLon = make([]int32, 0, shapePoints), make([]int32, 0, shapePoints)
 	g.Names = []string{""}
 	nameID := map[uint32]uint32{0: 0}
 	wayUsed := make([]bool, len(r.ways))

@@ -29,6 +29,7 @@ type collector struct {
 	nameByID map[string]uint32
 
 	osmNodes, osmWays int
+	scratch           []int64
 }
 
 type nodeRec struct {
@@ -66,24 +67,32 @@ func (c *collector) addNode(id int64, lat, lon float64) {
 		lon: int32(math.Round(lon * roadgraph.CoordScale))})
 }
 
-func (c *collector) addWay(w *osm.Way) {
+// addOSMWay adds a way decoded by paulmach/osm.
+func (c *collector) addOSMWay(w *osm.Way) {
+	c.scratch = c.scratch[:0]
+	for _, wn := range w.Nodes {
+		c.scratch = append(c.scratch, int64(wn.ID))
+	}
+	c.addWay(int64(w.ID), w.Tags, c.scratch)
+}
+
+// addWay adds a way with these tags and node refs (which it copies).
+func (c *collector) addWay(wayID int64, tags osm.Tags, refs []int64) {
 	c.osmWays++
 	var rec wayRec
 	routable := false
 	for _, p := range c.profiles {
-		wp := evaluateWay(w.Tags, p)
+		wp := evaluateWay(tags, p)
 		rec.byProfile[p] = wp
 		routable = routable || wp.routable()
 	}
 	if !routable {
-		for _, wn := range w.Nodes {
-			c.otherRefs = append(c.otherRefs, int64(wn.ID))
-		}
+		c.otherRefs = append(c.otherRefs, refs...)
 		return
 	}
-	name := w.Tags.Find("name")
+	name := tags.Find("name")
 	if name == "" {
-		name = w.Tags.Find("ref")
+		name = tags.Find("ref")
 	}
 	id, ok := c.nameByID[name]
 	if !ok {
@@ -91,13 +100,11 @@ func (c *collector) addWay(w *osm.Way) {
 		c.names = append(c.names, name)
 		c.nameByID[name] = id
 	}
-	rec.id = int64(w.ID)
+	rec.id = wayID
 	rec.name = id
 	rec.first = uint32(len(c.refs))
-	rec.n = uint32(len(w.Nodes))
-	for _, wn := range w.Nodes {
-		c.refs = append(c.refs, int64(wn.ID))
-	}
+	rec.n = uint32(len(refs))
+	c.refs = append(c.refs, refs...)
 	c.ways = append(c.ways, rec)
 }
 

@@ -108,7 +108,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 	}
 	for _, w := range o.Ways {
 		if w != nil {
-			c.addWay(w)
+			c.addOSMWay(w)
 		}
 	}
 	return build(ctx, c, name)
