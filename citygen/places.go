@@ -1,0 +1,221 @@
+package citygen
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	muster "github.com/muster-evac/muster"
+	"github.com/paulmach/orb"
+)
+
+const (
+	airportName = "International Airport"
+	gateGroup   = "airport gates"
+)
+
+// rallyKinds are what a rally point is, with the people it holds.
+var rallyKinds = []struct {
+	suffix     string
+	capMin, to int
+}{
+	{"Square", 800, 2000},
+	{"Park", 500, 1500},
+	{"Mosque", 300, 800},
+	{"School", 300, 900},
+	{"Market", 400, 1000},
+	{"Stadium", 1500, 3000},
+}
+
+// places lists the airport, its gates, rally points spread over the city on
+// main roads, and landmarks.
+func (l *layout) places() muster.Places {
+	ps := muster.Places{Timezone: l.timezone()}
+	ps.Places = append(ps.Places, muster.Place{
+		ID: "airport", Name: airportName, Kind: muster.PlaceAirport,
+		Aliases:  []string{"the airport", "airport"},
+		Geometry: orb.Polygon{l.toRing(l.airport)},
+	})
+	for _, g := range l.gates {
+		ps.Places = append(ps.Places, muster.Place{
+			ID: g.id, Name: g.name, Kind: muster.PlaceGate,
+			Aliases:           []string{strings.Replace(g.name, "Gate", "gate", 1)},
+			Groups:            []string{gateGroup},
+			Geometry:          l.toLonLat(l.net.pts[g.node]),
+			RadiusM:           250,
+			ThroughputPerHour: g.throughput, CrowdLimit: g.crowd,
+			Status: muster.GateOpen, Opens: "00:00", Closes: "24:00",
+		})
+	}
+
+	// Rally points: spread out by farthest-point sampling over the nodes
+	// of main roads that cars can reach and leave.
+	p := l.net
+	var cands []int32
+	for n := range p.pts {
+		if p.nodeDead[n] || !l.carStrong[n] || !l.inCity(p.pts[n], 1) || l.airport.distTo(p.pts[n]) < 300 || l.airport.contains(p.pts[n]) {
+			continue
+		}
+		for _, e := range p.liveEdges(int32(n)) {
+			switch p.streets[p.edges[e].street].Highway {
+			case "trunk", "primary", "secondary", "tertiary":
+				cands = append(cands, int32(n))
+			default:
+				continue
+			}
+			break
+		}
+	}
+	want := max(5, int(math.Round(30*l.s)))
+	dist := make([]float64, len(cands))
+	for i := range dist {
+		dist[i] = math.Inf(1)
+	}
+	pick := -1
+	best := math.Inf(1)
+	for i, c := range cands {
+		// Start from the candidate nearest a point just off the centre,
+		// so the centre's roundabout is not itself a rally point.
+		if d := p.pts[c].dist(vec{300, 300}); d < best {
+			pick, best = i, d
+		}
+	}
+	for k := 0; k < want && pick >= 0; k++ {
+		c := cands[pick]
+		kind := rallyKinds[l.rng.IntN(len(rallyKinds))]
+		ps.Places = append(ps.Places, muster.Place{
+			ID:       fmt.Sprintf("rally-%02d", k+1),
+			Name:     l.nm.unique(l.nm.word() + " " + kind.suffix),
+			Kind:     muster.PlaceRally,
+			Geometry: l.toLonLat(p.pts[c]),
+			Capacity: (kind.capMin + l.rng.IntN(kind.to-kind.capMin+1)) / 50 * 50,
+			Opens:    "05:00", Closes: "21:00",
+		})
+		pick = -1
+		far := -1.0
+		for i, o := range cands {
+			dist[i] = math.Min(dist[i], p.pts[o].dist(p.pts[c]))
+			if dist[i] > far {
+				pick, far = i, dist[i]
+			}
+		}
+		if far < 1 {
+			break
+		}
+	}
+
+	// Landmarks: the central square, the bazaar, the citadel, the bridges.
+	landmark := func(id, name string, aliases []string, v vec) {
+		ps.Places = append(ps.Places, muster.Place{
+			ID: id, Name: name, Aliases: aliases, Kind: muster.PlaceLandmark,
+			Geometry: l.toLonLat(v), RadiusM: 300,
+		})
+	}
+	centre := vec{}
+	if len(l.roundabouts) > 0 && l.centre >= 0 {
+		centre = l.roundabouts[0]
+	}
+	landmark("central-square", "Central Square", []string{"the central roundabout", "Chowk"}, centre)
+	landmark("old-bazaar", "Old Bazaar", []string{"the bazaar", "Mandawi"}, centre.add(vec{-350, -250}))
+	landmark("citadel", "Citadel", []string{"Bala Hissar", "the old fort"}, l.riverPoint(0.35).add(vec{0, -400}))
+	for i, b := range l.bridgePts {
+		w := l.nm.word()
+		landmark(fmt.Sprintf("bridge-%d", i+1), l.nm.unique("Pul-e "+w), []string{w + " Bridge"}, b)
+	}
+	return ps
+}
+
+// riverPoint returns the river's point at fraction f of the city's width
+// east of the centre.
+func (l *layout) riverPoint(f float64) vec {
+	x := f * l.A
+	return vec{x, l.riverY(x)}
+}
+
+// timezone is Asia/Kabul at the default centre, else the nautical zone of
+// the centre's longitude (the IANA Etc/GMT names count west as positive).
+func (l *layout) timezone() string {
+	if l.isDefaultCentre() {
+		return "Asia/Kabul"
+	}
+	h := int(math.Round(l.o.Center[0] / 15))
+	switch {
+	case h == 0:
+		return "Etc/GMT"
+	case h > 0:
+		return fmt.Sprintf("Etc/GMT-%d", h)
+	}
+	return fmt.Sprintf("Etc/GMT+%d", -h)
+}
+
+// GeoJSON places format, as ../shared/scenarios/README.md describes it.
+type geoJSONPlaces struct {
+	Type     string           `json:"type"`
+	Name     string           `json:"name"`
+	Timezone string           `json:"timezone"`
+	Features []geoJSONFeature `json:"features"`
+}
+
+type geoJSONFeature struct {
+	Type       string        `json:"type"`
+	Geometry   geoJSONGeom   `json:"geometry"`
+	Properties geoJSONPlaceP `json:"properties"`
+}
+
+type geoJSONGeom struct {
+	Type        string `json:"type"`
+	Coordinates any    `json:"coordinates"`
+}
+
+type geoJSONPlaceP struct {
+	ID                string   `json:"id"`
+	Name              string   `json:"name"`
+	Aliases           []string `json:"aliases,omitempty"`
+	Kind              string   `json:"kind"`
+	Groups            []string `json:"groups,omitempty"`
+	RadiusM           float64  `json:"radius_m,omitempty"`
+	ThroughputPerHour int      `json:"throughput_per_hour,omitempty"`
+	CrowdLimit        int      `json:"crowd_limit,omitempty"`
+	Status            string   `json:"status,omitempty"`
+	Capacity          int      `json:"capacity,omitempty"`
+	Opens             string   `json:"opens,omitempty"`
+	Closes            string   `json:"closes,omitempty"`
+}
+
+// WritePlacesGeoJSON writes the city's places as a places file.
+func (c *City) WritePlacesGeoJSON(w io.Writer) error {
+	if c == nil {
+		return fmt.Errorf("citygen: no city to write")
+	}
+	doc := geoJSONPlaces{Type: "FeatureCollection", Name: "generated city places", Timezone: c.Places.Timezone}
+	for _, pl := range c.Places.Places {
+		var g geoJSONGeom
+		switch geom := pl.Geometry.(type) {
+		case orb.Point:
+			g = geoJSONGeom{"Point", [2]float64{geom[0], geom[1]}}
+		case orb.Polygon:
+			rings := make([][][2]float64, len(geom))
+			for i, r := range geom {
+				for _, pt := range r {
+					rings[i] = append(rings[i], [2]float64{pt[0], pt[1]})
+				}
+			}
+			g = geoJSONGeom{"Polygon", rings}
+		default:
+			return fmt.Errorf("citygen: place %q: geometry %T cannot be written", pl.ID, pl.Geometry)
+		}
+		doc.Features = append(doc.Features, geoJSONFeature{Type: "Feature", Geometry: g, Properties: geoJSONPlaceP{
+			ID: pl.ID, Name: pl.Name, Aliases: pl.Aliases, Kind: pl.Kind, Groups: pl.Groups, RadiusM: pl.RadiusM,
+			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Status: pl.Status,
+			Capacity: pl.Capacity, Opens: pl.Opens, Closes: pl.Closes,
+		}})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("citygen: writing places GeoJSON: %w", err)
+	}
+	return nil
+}
