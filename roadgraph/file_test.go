@@ -391,24 +391,31 @@ func benchGridCity(b *testing.B) *City {
 }
 
 func BenchmarkLoadCity(b *testing.B) {
-	c := benchGridCity(b)
-	path := filepath.Join(b.TempDir(), "grid.graph")
-	if err := SaveCity(path, c); err != nil {
-		b.Fatal(err)
-	}
-	st, _ := os.Stat(path)
-	b.Logf("grid: car %d nodes / %d arcs, foot %d arcs, file %d bytes",
-		c.Graphs[Car].NumNodes(), c.Graphs[Car].NumArcs(), c.Graphs[Foot].NumArcs(), st.Size())
-	run := func(b *testing.B) {
-		b.SetBytes(st.Size())
-		for b.Loop() {
-			if _, err := LoadCity(path); err != nil {
+	for _, city := range []struct {
+		name string
+		make func(b *testing.B) *City
+	}{{"grid", benchGridCity}, {"porto", func(b *testing.B) *City { return portoCity(b) }}} {
+		b.Run(city.name, func(b *testing.B) {
+			c := city.make(b)
+			path := filepath.Join(b.TempDir(), city.name+".graph")
+			if err := SaveCity(path, c); err != nil {
 				b.Fatal(err)
 			}
-		}
+			st, _ := os.Stat(path)
+			b.Logf("%s: car %d nodes / %d arcs, foot %d nodes / %d arcs, file %d bytes", city.name,
+				c.Graphs[Car].NumNodes(), c.Graphs[Car].NumArcs(), c.Graphs[Foot].NumNodes(), c.Graphs[Foot].NumArcs(), st.Size())
+			run := func(b *testing.B) {
+				b.SetBytes(st.Size())
+				for b.Loop() {
+					if _, err := LoadCity(path); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.Run("zero-copy", run)
+			b.Run("portable", func(b *testing.B) { withPortableDecoder(b, func() { run(b) }) })
+		})
 	}
-	b.Run("grid/zero-copy", run)
-	b.Run("grid/portable", func(b *testing.B) { withPortableDecoder(b, func() { run(b) }) })
 }
 
 func BenchmarkWriteCity(b *testing.B) {

@@ -372,8 +372,8 @@ type Snap struct {
 // at, its error is far below a metre, and it is linear in lon/lat, so a
 // fixed-point box projects to a box and a segment to a segment.
 type projection struct {
-	lon0, lat0 float64
-	kx, ky     float64 // metres per degree
+	lon0, lat0 float64 // the centre, in fixed-point units (not rounded)
+	kx, ky     float64 // metres per fixed-point unit
 }
 
 func newProjection(p orb.Point) projection {
@@ -382,25 +382,32 @@ func newProjection(p orb.Point) projection {
 	if c < 1e-6 {
 		c = 1e-6 // at the poles a degree of longitude is nearly nothing
 	}
-	return projection{lon0: p[0], lat0: p[1], kx: muster.EarthRadiusM * rad * c, ky: muster.EarthRadiusM * rad}
+	return projection{
+		lon0: p[0] * CoordScale, lat0: p[1] * CoordScale,
+		kx: muster.EarthRadiusM * rad * c / CoordScale, ky: muster.EarthRadiusM * rad / CoordScale,
+	}
 }
 
-func (pr *projection) x(lon int32) float64 { return (float64(lon)/CoordScale - pr.lon0) * pr.kx }
-func (pr *projection) y(lat int32) float64 { return (float64(lat)/CoordScale - pr.lat0) * pr.ky }
+// x and y are monotone in their argument (each float operation is), which
+// keeps projected segments inside their projected boxes.
+func (pr *projection) x(lon int32) float64 { return (float64(lon) - pr.lon0) * pr.kx }
+func (pr *projection) y(lat int32) float64 { return (float64(lat) - pr.lat0) * pr.ky }
 
-// boxDist is a lower bound of the distance from the query point to anything
-// inside box bx, shaved by a hair so float rounding in segment distances can
-// never put a true candidate below its box's bound.
-func (pr *projection) boxDist(bx []int32) float64 {
-	dx := max(pr.x(bx[0]), 0, -pr.x(bx[2]))
-	dy := max(pr.y(bx[1]), 0, -pr.y(bx[3]))
-	d := math.Sqrt(dx*dx + dy*dy)
-	return d - d*1e-12 - 1e-9
+// boxDist2 is a lower bound of the squared distance from the query point to
+// anything inside box bx. Each axis gap is shaved by a micrometre, so that
+// float rounding in segment distances (far smaller at city scale) can never
+// put a true candidate below its box's bound.
+func (pr *projection) boxDist2(bx []int32) float64 {
+	const slackM = 1e-6
+	dx := max(pr.x(bx[0])-slackM, 0, -pr.x(bx[2])-slackM)
+	dy := max(pr.y(bx[1])-slackM, 0, -pr.y(bx[3])-slackM)
+	return dx*dx + dy*dy
 }
 
-// segmentDist returns the distance from the origin to segment a-b and the
-// parameter t in 0..1 of the nearest point a + t(b-a).
-func segmentDist(ax, ay, bx, by float64) (dist, t float64) {
+// segmentDist2 returns the squared distance from the origin to segment a-b
+// and the parameter t in 0..1 of the nearest point a + t(b-a). Searches
+// compare squared distances, and take one square root at the end.
+func segmentDist2(ax, ay, bx, by float64) (dist2, t float64) {
 	dx, dy := bx-ax, by-ay
 	l2 := dx*dx + dy*dy
 	if l2 > 0 {
@@ -415,7 +422,7 @@ func segmentDist(ax, ay, bx, by float64) (dist, t float64) {
 	default:
 		cx, cy = ax+t*dx, ay+t*dy
 	}
-	return math.Sqrt(cx*cx + cy*cy), t
+	return cx*cx + cy*cy, t
 }
 
 // arcPoint returns the i-th point of arc a's polyline (0 is the tail).
@@ -433,39 +440,40 @@ func (ix *ArcIndex) arcPoint(a, tail uint32, i int) (lon, lat int32) {
 	}
 }
 
-// arcDist returns the distance from the projection's centre to arc a's
-// polyline, the segment holding the nearest point and its parameter on it.
-// The first segment wins a tie.
-func (ix *ArcIndex) arcDist(pr *projection, a, tail uint32) (dist float64, seg int, t float64) {
+// arcDist2 returns the squared distance from the projection's centre to arc
+// a's polyline, the segment holding the nearest point and its parameter on
+// it. The first segment wins a tie.
+func (ix *ArcIndex) arcDist2(pr *projection, a, tail uint32) (dist2 float64, seg int, t float64) {
 	g := ix.g
 	segments := int(g.GeomFirst[a+1]-g.GeomFirst[a]) + 1
 	lon, lat := ix.arcPoint(a, tail, 0)
 	px, py := pr.x(lon), pr.y(lat)
-	dist = math.Inf(1)
+	dist2 = math.Inf(1)
 	for i := 1; i <= segments; i++ {
 		lon, lat = ix.arcPoint(a, tail, i)
 		qx, qy := pr.x(lon), pr.y(lat)
-		if d, s := segmentDist(px, py, qx, qy); d < dist {
-			dist, seg, t = d, i-1, s
+		if d2, s := segmentDist2(px, py, qx, qy); d2 < dist2 {
+			dist2, seg, t = d2, i-1, s
 		}
 		px, py = qx, qy
 	}
-	return dist, seg, t
+	return dist2, seg, t
 }
 
 type queued struct {
-	dist float64
-	pos  int
+	dist2 float64
+	pos   int
 }
 
 var queuePool = sync.Pool{New: func() any { q := make([]queued, 0, 64); return &q }}
 
 // nearest runs a best-first search of t: parents come off a priority queue
 // in order of their boxes' distance, and leaves are measured exactly with
-// exact(pos). It returns the leaf position nearest the query point, ties
-// going to the lowest payload, or -1 for an empty tree.
-func nearest(t *packedTree, pr *projection, exact func(pos int) float64) (bestPos int, bestDist float64) {
-	bestPos, bestDist = -1, math.Inf(1)
+// exact2(pos), a squared distance. It returns the leaf position nearest the
+// query point and its squared distance, ties going to the lowest payload,
+// or -1 for an empty tree.
+func nearest(t *packedTree, pr *projection, exact2 func(pos int) float64) (bestPos int, bestDist2 float64) {
+	bestPos, bestDist2 = -1, math.Inf(1)
 	if t.numItems == 0 {
 		return
 	}
@@ -480,10 +488,10 @@ func nearest(t *packedTree, pr *projection, exact func(pos int) float64) (bestPo
 		q = q[:last]
 		for i := 0; ; {
 			l, r, m := 2*i+1, 2*i+2, i
-			if l < len(q) && q[l].dist < q[m].dist {
+			if l < len(q) && q[l].dist2 < q[m].dist2 {
 				m = l
 			}
-			if r < len(q) && q[r].dist < q[m].dist {
+			if r < len(q) && q[r].dist2 < q[m].dist2 {
 				m = r
 			}
 			if m == i {
@@ -492,19 +500,19 @@ func nearest(t *packedTree, pr *projection, exact func(pos int) float64) (bestPo
 			q[i], q[m] = q[m], q[i]
 			i = m
 		}
-		if top.dist > bestDist {
+		if top.dist2 > bestDist2 {
 			break // every box left is farther than the best arc
 		}
 		start, end := t.children(top.pos)
 		for c := start; c < end; c++ {
-			lb := pr.boxDist(t.boxes[4*c : 4*c+4])
-			if lb > bestDist {
+			lb := pr.boxDist2(t.boxes[4*c : 4*c+4])
+			if lb > bestDist2 {
 				continue
 			}
 			if c < t.numItems {
-				d := exact(c)
-				if bestPos < 0 || d < bestDist || (d == bestDist && t.index[c] < t.index[bestPos]) {
-					bestPos, bestDist = c, d
+				d2 := exact2(c)
+				if bestPos < 0 || d2 < bestDist2 || (d2 == bestDist2 && t.index[c] < t.index[bestPos]) {
+					bestPos, bestDist2 = c, d2
 				}
 				continue
 			}
@@ -512,7 +520,7 @@ func nearest(t *packedTree, pr *projection, exact func(pos int) float64) (bestPo
 			q = append(q, queued{lb, c})
 			for i := len(q) - 1; i > 0; {
 				parent := (i - 1) / 2
-				if q[parent].dist <= q[i].dist {
+				if q[parent].dist2 <= q[i].dist2 {
 					break
 				}
 				q[i], q[parent] = q[parent], q[i]
@@ -520,7 +528,7 @@ func nearest(t *packedTree, pr *projection, exact func(pos int) float64) (bestPo
 			}
 		}
 	}
-	return bestPos, bestDist
+	return bestPos, bestDist2
 }
 
 func checkQuery(p orb.Point, maxDistM float64) error {
@@ -543,10 +551,11 @@ func (ix *ArcIndex) Snap(p orb.Point, maxDistM float64) (Snap, error) {
 	}
 	pr := newProjection(p)
 	t := &ix.arcs
-	pos, dist := nearest(t, &pr, func(pos int) float64 {
-		d, _, _ := ix.arcDist(&pr, t.index[pos], ix.leafTail[pos])
-		return d
+	pos, dist2 := nearest(t, &pr, func(pos int) float64 {
+		d2, _, _ := ix.arcDist2(&pr, t.index[pos], ix.leafTail[pos])
+		return d2
 	})
+	dist := math.Sqrt(dist2)
 	if pos < 0 {
 		return Snap{}, muster.Errorf(muster.ENOTFOUND, "the %s network has no roads to snap %.6f,%.6f to", ix.g.Profile, p[1], p[0])
 	}
@@ -554,7 +563,7 @@ func (ix *ArcIndex) Snap(p orb.Point, maxDistM float64) (Snap, error) {
 		return Snap{}, muster.Errorf(muster.EINVALID, "no %s road within %.0f m of %.6f,%.6f (the nearest is %.0f m away)", ix.g.Profile, maxDistM, p[1], p[0], dist)
 	}
 	a, tail := t.index[pos], ix.leafTail[pos]
-	_, seg, segT := ix.arcDist(&pr, a, tail)
+	_, seg, segT := ix.arcDist2(&pr, a, tail)
 	s := Snap{Arc: a, Tail: tail, Reverse: -1, DistanceM: dist}
 	if r := ix.leafReverse[pos]; r != noReverse {
 		s.Reverse = int64(r)
@@ -603,9 +612,10 @@ func (ix *ArcIndex) NearestNode(p orb.Point, maxDistM float64) (node uint32, dis
 	}
 	pr := newProjection(p)
 	t := &ix.nodes
-	pos, dist := nearest(t, &pr, func(pos int) float64 {
-		return pr.nodeDist(ix.g, t.index[pos])
+	pos, dist2 := nearest(t, &pr, func(pos int) float64 {
+		return pr.nodeDist2(ix.g, t.index[pos])
 	})
+	dist := math.Sqrt(dist2)
 	if pos < 0 {
 		return 0, 0, muster.Errorf(muster.ENOTFOUND, "the %s network has no nodes near %.6f,%.6f", ix.g.Profile, p[1], p[0])
 	}
@@ -615,7 +625,7 @@ func (ix *ArcIndex) NearestNode(p orb.Point, maxDistM float64) (node uint32, dis
 	return t.index[pos], dist, nil
 }
 
-func (pr *projection) nodeDist(g *Graph, u uint32) float64 {
+func (pr *projection) nodeDist2(g *Graph, u uint32) float64 {
 	x, y := pr.x(g.Lon[u]), pr.y(g.Lat[u])
-	return math.Sqrt(x*x + y*y)
+	return x*x + y*y
 }

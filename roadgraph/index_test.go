@@ -178,12 +178,12 @@ func bruteSnap(ix *ArcIndex, p orb.Point) (arc uint32, dist float64) {
 	dist = math.Inf(1)
 	arcs, tails, _ := leafItems(ix)
 	for i, a := range arcs {
-		d, _, _ := ix.arcDist(&pr, a, tails[i])
-		if d < dist || (d == dist && a < arc) {
-			arc, dist = a, d
+		d2, _, _ := ix.arcDist2(&pr, a, tails[i])
+		if d2 < dist || (d2 == dist && a < arc) {
+			arc, dist = a, d2
 		}
 	}
-	return arc, dist
+	return arc, math.Sqrt(dist)
 }
 
 func randomQuery(rng *rand.Rand, g *Graph) orb.Point {
@@ -223,8 +223,8 @@ func TestSnapMatchesBruteForce(t *testing.T) {
 			// Across all arcs, reverses included, nothing is nearer.
 			pr := newProjection(p)
 			for a := 0; a < g.NumArcs(); a++ {
-				if d, _, _ := ix.arcDist(&pr, uint32(a), tails[a]); d < dist-1e-6 {
-					t.Fatalf("snap %v: arc %d at %v m is nearer than the snap's %v m", p, a, d, dist)
+				if d2, _, _ := ix.arcDist2(&pr, uint32(a), tails[a]); math.Sqrt(d2) < dist-1e-6 {
+					t.Fatalf("snap %v: arc %d at %v m is nearer than the snap's %v m", p, a, math.Sqrt(d2), dist)
 				}
 			}
 			checkSnapPoint(t, g, p, s)
@@ -279,10 +279,11 @@ func TestNearestNodeMatchesBruteForce(t *testing.T) {
 			pr := newProjection(p)
 			bestU, bestD := uint32(0), math.Inf(1)
 			for v := 0; v < g.NumNodes(); v++ {
-				if dv := pr.nodeDist(g, uint32(v)); dv < bestD {
+				if dv := pr.nodeDist2(g, uint32(v)); dv < bestD {
 					bestU, bestD = uint32(v), dv
 				}
 			}
+			bestD = math.Sqrt(bestD)
 			if u != bestU || d != bestD {
 				t.Fatalf("nearest node to %v: index says %d at %v m, scan says %d at %v m", p, u, d, bestU, bestD)
 			}
@@ -463,17 +464,25 @@ func BenchmarkNewArcIndex(b *testing.B) {
 		b.ReportMetric(float64(ix.MemoryBytes()), "index-bytes")
 		b.ReportMetric(float64(g.NumArcs()), "arcs")
 	})
+	b.Run("porto", func(b *testing.B) {
+		g := portoCity(b).Graphs[Car]
+		var ix *ArcIndex
+		for b.Loop() {
+			ix = NewArcIndex(g)
+		}
+		b.ReportMetric(float64(ix.MemoryBytes()), "index-bytes")
+		b.ReportMetric(float64(g.NumArcs()), "arcs")
+	})
 }
 
+// benchQueries are points up to about 150 m from random nodes, like
+// addresses near streets.
 func benchQueries(g *Graph, n int) []orb.Point {
 	rng := rand.New(rand.NewPCG(1, 1))
-	b := orb.Bound{Min: g.NodePoint(0), Max: g.NodePoint(0)}
-	for u := 0; u < g.NumNodes(); u++ {
-		b = b.Extend(g.NodePoint(uint32(u)))
-	}
 	q := make([]orb.Point, n)
 	for i := range q {
-		q[i] = orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+		p := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
+		q[i] = orb.Point{p[0] + (rng.Float64()*2-1)*0.0018, p[1] + (rng.Float64()*2-1)*0.0013}
 	}
 	return q
 }
@@ -512,4 +521,6 @@ func benchSnap(b *testing.B, g *Graph) {
 
 func BenchmarkSnap(b *testing.B) {
 	b.Run("grid", func(b *testing.B) { benchSnap(b, gridGraph(b, Car, 245, 245, 1, false, 0.3)) })
+	b.Run("porto-car", func(b *testing.B) { benchSnap(b, portoCity(b).Graphs[Car]) })
+	b.Run("porto-foot", func(b *testing.B) { benchSnap(b, portoCity(b).Graphs[Foot]) })
 }
