@@ -113,7 +113,7 @@ func (r *Router) Route(ctx context.Context, req Request) (*Result, error) {
 		first = r.assemble(p, start, end, []uint32{start.Arc}, true)
 	} else {
 		arcs, fromNode, toNode := q.Path(p.metric)
-		first = r.assemble(p, start, end, r.withPartials(start, end, arcs, fromNode, toNode), false)
+		first = r.assemble(p, start, end, r.withPartials(p.weight, start, end, arcs, fromNode, toNode), false)
 	}
 	res.Routes = append(res.Routes, first)
 	if k > 1 {
@@ -144,25 +144,44 @@ func (r *Router) atNode(s roadgraph.Snap, u uint32) bool {
 
 // withPartials completes a node-to-node path with the partial arcs from
 // the origin's snap point to its first node and from its last node to the
-// destination's snap point.
-func (r *Router) withPartials(from, to roadgraph.Snap, arcs []uint32, fromNode, toNode uint32) []uint32 {
+// destination's snap point. Where both ways along the snapped road meet the
+// node (a loop), the cheaper under weights w is the one the search used.
+func (r *Router) withPartials(w []uint32, from, to roadgraph.Snap, arcs []uint32, fromNode, toNode uint32) []uint32 {
 	out := make([]uint32, 0, len(arcs)+2)
 	if !r.atNode(from, fromNode) {
-		if r.g.Head[from.Arc] == fromNode {
-			out = append(out, from.Arc)
-		} else if from.Reverse >= 0 {
-			out = append(out, uint32(from.Reverse))
+		// Leaving the point: along the arc to its head, or along the reverse to the tail.
+		if a, ok := cheaperPartial(w, from, r.g.Head[from.Arc] == fromNode, from.Tail == fromNode, false); ok {
+			out = append(out, a)
 		}
 	}
 	out = append(out, arcs...)
 	if !r.atNode(to, toNode) {
-		if to.Tail == toNode {
-			out = append(out, to.Arc)
-		} else if to.Reverse >= 0 {
-			out = append(out, uint32(to.Reverse))
+		// Reaching the point: along the arc from its tail, or along the reverse from the head.
+		if a, ok := cheaperPartial(w, to, to.Tail == toNode, r.g.Head[to.Arc] == toNode, true); ok {
+			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// cheaperPartial picks the snapped arc (useArc) or its reverse (useRev),
+// whichever is usable and cheaper for the part between the point and the
+// node; arriving tells which part of the arc that is.
+func cheaperPartial(w []uint32, s roadgraph.Snap, useArc, useRev, arriving bool) (uint32, bool) {
+	fArc, fRev := 1-s.Fraction, s.Fraction
+	if arriving {
+		fArc, fRev = s.Fraction, 1-s.Fraction
+	}
+	best, bestCost := uint32(Inf), math.Inf(1)
+	if useArc && w[s.Arc] != Inf {
+		best, bestCost = s.Arc, float64(w[s.Arc])*fArc
+	}
+	if useRev && s.Reverse >= 0 && w[s.Reverse] != Inf {
+		if c := float64(w[s.Reverse]) * fRev; c < bestCost {
+			best = uint32(s.Reverse)
+		}
+	}
+	return best, best != Inf
 }
 
 // sameArc handles an origin and destination on the same arc, in travel
@@ -356,7 +375,7 @@ func (r *Router) escape(p *picture, s roadgraph.Snap, inward bool) (*Route, uint
 	var arcs []uint32
 	if !inward {
 		arcs = d.PathArcs(exit, r.tails)
-		arcs = r.withPartials(s, NodeSnap(r.g, exit), arcs, firstTail(r, arcs, exit), exit)
+		arcs = r.withPartials(free, s, NodeSnap(r.g, exit), arcs, firstTail(r, arcs, exit), exit)
 		rt := r.assemble(p, s, NodeSnap(r.g, exit), arcs, false)
 		rt.Leg = "escape"
 		return &rt, exit, true
@@ -370,7 +389,7 @@ func (r *Router) escape(p *picture, s roadgraph.Snap, inward bool) (*Route, uint
 		path = append(path, a)
 		u = r.g.Head[a]
 	}
-	path = r.withPartials(NodeSnap(r.g, exit), s, path, exit, lastHead(r, path, exit))
+	path = r.withPartials(free, NodeSnap(r.g, exit), s, path, exit, lastHead(r, path, exit))
 	rt := r.assemble(p, NodeSnap(r.g, exit), s, path, false)
 	rt.Leg = "approach"
 	return &rt, exit, true
@@ -403,7 +422,9 @@ func (r *Router) alternatives(ctx context.Context, p *picture, from, to roadgrap
 	accepted := []Route{best}
 	isTarget := map[uint32]uint32{}
 	for _, t := range targets {
-		isTarget[t.Node] = t.Cost
+		if c, ok := isTarget[t.Node]; !ok || t.Cost < c {
+			isTarget[t.Node] = t.Cost
+		}
 	}
 	why := fmt.Sprintf("no other route found within %.1f times the best duration that shares at most %.0f%% of its length with a better one", MaxStretch, MaxSharing*100)
 	penalise := func(rt Route) {
@@ -436,7 +457,7 @@ func (r *Router) alternatives(ctx context.Context, p *picture, from, to roadgrap
 			break
 		}
 		arcs := d.PathArcs(bestEnd, r.tails)
-		cand := r.assemble(p, from, to, r.withPartials(from, to, arcs, firstTail(r, arcs, bestEnd), bestEnd), false)
+		cand := r.assemble(p, from, to, r.withPartials(pen, from, to, arcs, firstTail(r, arcs, bestEnd), bestEnd), false)
 		penalise(cand)
 		if cand.DurationS > MaxStretch*best.DurationS || cand.ForbiddenCrossings > 0 {
 			continue

@@ -1,0 +1,160 @@
+package route
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/roadgraph"
+)
+
+// sharedData returns the path of a file in ../shared/data from the
+// repository root, or skips the test when it is absent.
+func sharedData(tb testing.TB, name string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("repository root not found")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", "data", name)
+	if _, err := os.Stat(p); err != nil {
+		tb.Skipf("%s is absent (the real OSM extracts live in ../shared/data beside the repository): %v", p, err)
+	}
+	return p
+}
+
+var (
+	realCities   = map[string]*roadgraph.City{}
+	realCitiesMu sync.Mutex
+)
+
+// realCity imports an extract once per test binary.
+func realCity(tb testing.TB, name string) *roadgraph.City {
+	path := sharedData(tb, name)
+	realCitiesMu.Lock()
+	defer realCitiesMu.Unlock()
+	if c := realCities[name]; c != nil {
+		return c
+	}
+	c, _, err := osmimport.ImportFile(context.Background(), path, osmimport.Options{})
+	if err != nil {
+		tb.Fatalf("importing %s: %v", name, err)
+	}
+	realCities[name] = c
+	return c
+}
+
+// TestRealExtractsAgainstDijkstra is the router's proof on real roads: on
+// every extract, node-to-node costs equal plain Dijkstra's on thousands of
+// pairs, before any zone and after each of many successive threat pictures
+// (the partial re-customization path included), and routes between random
+// coordinates cost what Dijkstra says and touch no forbidden zone by an
+// independent geometric check.
+func TestRealExtractsAgainstDijkstra(t *testing.T) {
+	cases := []struct {
+		file    string
+		profile roadgraph.Profile
+		rounds  int
+	}{
+		{"andorra.osm.pbf", roadgraph.Car, 6},
+		{"campo-grande.osm.gz", roadgraph.Car, 6},
+		{"porto-alegre.osm.pbf", roadgraph.Foot, 6},
+		{"porto-alegre.osm.pbf", roadgraph.Car, 8},
+		{"porto.osm.pbf", roadgraph.Car, 10},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file+"/"+tc.profile.String(), func(t *testing.T) {
+			g, err := realCity(t, tc.file).Graph(tc.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := New(context.Background(), g, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(uint64(len(tc.file)), uint64(tc.profile)))
+			b := graphBound(g)
+			dij := NewDijkstra(g.FirstOut, g.Head)
+			q := NewQuery(r.cch)
+			tails := g.Tails()
+			var zones []muster.Zone
+			pairs := 0
+			for round := 0; round <= tc.rounds; round++ {
+				if round > 0 {
+					zones = realZones(rng, g, 1+rng.IntN(5))
+					if _, err := r.SetZones(context.Background(), zones); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p := r.picture.Load()
+				sources := 40
+				if round > 0 {
+					sources = 8
+				}
+				for i := 0; i < sources; i++ {
+					s := uint32(rng.IntN(g.NumNodes()))
+					dij.Run(p.weight, []Source{{s, 0}}, nil)
+					for j := 0; j < 50; j++ {
+						tt := uint32(rng.IntN(g.NumNodes()))
+						got := q.Run(p.metric, []Source{{s, 0}}, []Source{{tt, 0}})
+						if got != dij.Dist[tt] {
+							t.Fatalf("round %d: %d->%d: hierarchy %d ms, Dijkstra %d ms", round, s, tt, got, dij.Dist[tt])
+						}
+						pairs++
+						if got == Inf {
+							continue
+						}
+						arcs, _, _ := q.Path(p.metric)
+						checkPath(t, tails, g.Head, p.weight, arcs, s, tt, got)
+					}
+				}
+				for i := 0; i < 15; i++ {
+					from := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
+					to := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
+					from[0] += (rng.Float64() - 0.5) * 0.002
+					to[1] += (rng.Float64() - 0.5) * 0.002
+					if !b.Contains(from) || !b.Contains(to) {
+						continue
+					}
+					checkRoutes(t, r, from, to, zones, 1+rng.IntN(3))
+				}
+			}
+			t.Logf("%d nodes, %d arcs: %d node pairs checked over %d threat pictures", g.NumNodes(), g.NumArcs(), pairs, tc.rounds+1)
+		})
+	}
+}
+
+// realZones draws zones around random nodes of g: forbidden circles and
+// polygons of a few hundred metres, and risky ones.
+func realZones(rng *rand.Rand, g *roadgraph.Graph, n int) []muster.Zone {
+	var zs []muster.Zone
+	for i := 0; i < n; i++ {
+		c := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
+		z := muster.Zone{ID: "z" + string(rune('a'+i)), Risk: 0.2 + 0.8*rng.Float64(), Forbidden: rng.IntN(3) != 0}
+		if rng.IntN(2) == 0 {
+			z.Center, z.RadiusM = c, 100+rng.Float64()*700
+		} else {
+			dx, dy := 0.002+rng.Float64()*0.006, 0.002+rng.Float64()*0.006
+			z.Polygon = orb.MultiPolygon{{{{c[0] - dx, c[1] - dy}, {c[0] + dx, c[1] - dy}, {c[0] + dx, c[1] + dy}, {c[0] - dx*0.2, c[1] + dy*0.4}, {c[0] - dx, c[1] - dy}}}}
+		}
+		zs = append(zs, z)
+	}
+	return zs
+}
