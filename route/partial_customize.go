@@ -118,7 +118,7 @@ func (c *CCH) Recustomize(prev *Metric, weights []uint32, changed []uint32) *Met
 			case zj < zi:
 				j++
 			default:
-				e1, e2 := d.arc[i], d.arc[j] // z-x, z-y
+				e1, e2 := d.arc[i], d.arc[j]                // z-x, z-y
 				if w := addCost(down[e1], up[e2]); w < wu { // x->z->y
 					wu, mu = w, zi
 				}
