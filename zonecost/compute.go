@@ -5,8 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/roadgraph"
@@ -15,7 +18,8 @@ import (
 
 // ArcFinder finds the candidate arcs near a bound: every arc whose
 // polyline's bounding box intersects b (more is harmless, fewer is a bug).
-// roadgraph.ArcIndex satisfies it.
+// roadgraph.ArcIndex satisfies it. Compute may call it from several
+// goroutines at once.
 type ArcFinder interface {
 	ArcsInBound(b orb.Bound, fn func(arc uint32) bool)
 }
@@ -55,98 +59,198 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 			return nil, muster.Errorf(muster.EINVALID, "zone %d (id %q): %v", i, zones[i].ID, err)
 		}
 	}
-	order := make([]int, len(zones))
-	for i := range order {
-		order[i] = i
+	order := make([]int, 0, len(zones))
+	for i := range zones {
+		if zones[i].Forbidden || zones[i].Risk > 0 { // others affect nothing
+			order = append(order, i)
+		}
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return compareZones(&zones[a], &zones[b]) })
 
-	type contribution struct {
-		arc       uint32
-		forbidden bool
-		exposure  float64
+	// Zones are independent: workers take them in turn, each with its own
+	// scratch; the results are merged in canonical zone order below.
+	results := make([]zoneResult, len(order))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(order), maxWorkers))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := getScratch(g.NumArcs(), 0)
+			defer scratchPool.Put(sc)
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(order) {
+					return
+				}
+				results[k] = applyZone(ctx, g, finder, &zones[order[k]], sc)
+				if results[k].err != nil {
+					next.Store(int64(len(order))) // stop the others early
+					return
+				}
+			}
+		}()
 	}
-	var (
-		contribs  []contribution
-		nodes     []uint32
-		cand      []uint32
-		line      []vec
-		ts        []float64
-		numArcs   = uint32(g.NumArcs())
-		candErr   error
-		collected int
-	)
-	for _, zi := range order {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("zonecost: applying zones: %w", err)
-		}
-		z := &zones[zi]
-		if !z.Forbidden && z.Risk == 0 {
-			continue // no effect on anything
-		}
-		pz := prepare(z)
-		cand = cand[:0]
-		for _, b := range pz.lonLatBounds() {
-			finder.ArcsInBound(b, func(a uint32) bool {
-				if a >= numArcs {
-					candErr = fmt.Errorf("zonecost: arc finder returned arc %d of a graph with %d arcs", a, numArcs)
-					return false
-				}
-				cand = append(cand, a)
-				return true
-			})
-		}
-		if candErr != nil {
-			return nil, candErr
-		}
-		slices.Sort(cand)
-		cand = slices.Compact(cand)
-		for _, a := range cand {
-			if collected++; collected%8192 == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, fmt.Errorf("zonecost: applying zone %q: %w", z.ID, err)
-				}
-			}
-			tail := tailOf(g, a)
-			line = projectArc(line[:0], g, pz.f, tail, a)
-			if z.Forbidden {
-				var touches bool
-				touches, ts = pz.touchesLine(line, ts)
-				if !touches {
-					continue
-				}
-				contribs = append(contribs, contribution{arc: a, forbidden: true})
-				if pz.containsOrOn(line[0]) {
-					nodes = append(nodes, tail)
-				}
-				if pz.containsOrOn(line[len(line)-1]) {
-					nodes = append(nodes, g.Head[a])
-				}
-				continue
-			}
-			var frac float64
-			frac, ts = pz.fractionInside(line, ts)
-			if frac > 0 {
-				contribs = append(contribs, contribution{arc: a, exposure: z.Risk * float64(g.TimeMS[a]) / 1000 * frac})
-			}
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
 	}
 
-	// Stable: an arc's contributions stay in canonical zone order, so the
-	// floating-point sum is the same whatever order the caller gave.
-	slices.SortStableFunc(contribs, func(x, y contribution) int { return cmp.Compare(x.arc, y.arc) })
-	eff := &Effects{}
-	for _, c := range contribs {
-		if n := len(eff.Arcs); n > 0 && eff.Arcs[n-1].Arc == c.arc {
-			eff.Arcs[n-1].Forbidden = eff.Arcs[n-1].Forbidden || c.forbidden
-			eff.Arcs[n-1].Exposure += c.exposure
-			continue
+	// Merge: an arc's contributions are summed in canonical zone order, so
+	// the floating-point sum is the same whatever order the caller gave.
+	sc := getScratch(g.NumArcs(), g.NumNodes())
+	defer scratchPool.Put(sc)
+	slot := sc.slot
+	var merged []ArcEffect
+	var nodes []uint32
+	for _, r := range results {
+		for _, c := range r.contribs {
+			if s := slot[c.arc]; s >= 0 {
+				merged[s].Forbidden = merged[s].Forbidden || c.forbidden
+				merged[s].Exposure += c.exposure
+				continue
+			}
+			slot[c.arc] = int32(len(merged))
+			merged = append(merged, ArcEffect{Arc: c.arc, Forbidden: c.forbidden, Exposure: c.exposure})
 		}
-		eff.Arcs = append(eff.Arcs, ArcEffect{Arc: c.arc, Forbidden: c.forbidden, Exposure: c.exposure})
+		for _, u := range r.nodes {
+			if !sc.nodeIn[u] {
+				sc.nodeIn[u] = true
+				nodes = append(nodes, u)
+			}
+		}
+	}
+	eff := &Effects{Arcs: make([]ArcEffect, 0, len(merged))}
+	// Walking the slots in arc order sorts the result and leaves the
+	// slots clean (all -1) for the next call.
+	if len(merged) > 0 {
+		for a, s := range slot {
+			if s >= 0 {
+				eff.Arcs = append(eff.Arcs, merged[s])
+				slot[a] = -1
+			}
+		}
+	}
+	for _, u := range nodes {
+		sc.nodeIn[u] = false
 	}
 	slices.Sort(nodes)
-	eff.ForbiddenNodes = slices.Compact(nodes)
+	eff.ForbiddenNodes = nodes
 	return eff, nil
+}
+
+// maxWorkers caps the goroutines of one Compute: a threat picture has
+// tens of zones, and the machine runs other work.
+const maxWorkers = 4
+
+type contribution struct {
+	arc       uint32
+	forbidden bool
+	exposure  float64
+}
+
+// zoneResult is what one zone does to the graph.
+type zoneResult struct {
+	contribs []contribution // in candidate order, at most one per arc
+	nodes    []uint32
+	err      error
+}
+
+// scratch is per-goroutine working memory sized to the graph's arcs.
+type scratch struct {
+	seen   []uint32 // per arc: the query stamp that last listed it
+	stamp  uint32
+	slot   []int32 // per arc: index into the merged effects, or -1
+	nodeIn []bool  // per node: listed as forbidden already
+	cand   []uint32
+	line   []vec
+	ts     []float64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch(numArcs, numNodes int) *scratch {
+	sc := scratchPool.Get().(*scratch)
+	if len(sc.nodeIn) < numNodes {
+		sc.nodeIn = make([]bool, numNodes)
+	}
+	if len(sc.seen) < numArcs {
+		sc.seen = make([]uint32, numArcs)
+		sc.stamp = 0
+		sc.slot = make([]int32, numArcs)
+		for i := range sc.slot {
+			sc.slot[i] = -1
+		}
+	}
+	return sc
+}
+
+// applyZone clips every candidate arc against one valid zone.
+func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *muster.Zone, sc *scratch) zoneResult {
+	if err := ctx.Err(); err != nil {
+		return zoneResult{err: fmt.Errorf("zonecost: applying zones: %w", err)}
+	}
+	pz := prepare(z)
+	numArcs := uint32(g.NumArcs())
+	sc.stamp++
+	if sc.stamp == 0 { // wrapped: old stamps could collide
+		clear(sc.seen)
+		sc.stamp = 1
+	}
+	var candErr error
+	cand := sc.cand[:0]
+	for _, b := range pz.lonLatBounds() {
+		finder.ArcsInBound(b, func(a uint32) bool {
+			if a >= numArcs {
+				candErr = fmt.Errorf("zonecost: arc finder returned arc %d of a graph with %d arcs", a, numArcs)
+				return false
+			}
+			if sc.seen[a] != sc.stamp {
+				sc.seen[a] = sc.stamp
+				cand = append(cand, a)
+			}
+			return true
+		})
+		if candErr != nil {
+			return zoneResult{err: candErr}
+		}
+	}
+	sc.cand = cand
+	var r zoneResult
+	for k, a := range cand {
+		if k%4096 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return zoneResult{err: fmt.Errorf("zonecost: applying zone %q: %w", z.ID, err)}
+			}
+		}
+		tail := tailOf(g, a)
+		sc.line = projectArc(sc.line[:0], g, pz.f, tail, a)
+		line := sc.line
+		if z.Forbidden {
+			var touches bool
+			touches, sc.ts = pz.touchesLine(line, sc.ts)
+			if !touches {
+				continue
+			}
+			r.contribs = append(r.contribs, contribution{arc: a, forbidden: true})
+			if pz.containsOrOn(line[0]) {
+				r.nodes = append(r.nodes, tail)
+			}
+			if pz.containsOrOn(line[len(line)-1]) {
+				r.nodes = append(r.nodes, g.Head[a])
+			}
+			continue
+		}
+		var frac float64
+		frac, sc.ts = pz.fractionInside(line, sc.ts)
+		if frac > 0 {
+			r.contribs = append(r.contribs, contribution{arc: a, exposure: z.Risk * float64(g.TimeMS[a]) / 1000 * frac})
+		}
+	}
+	return r
 }
 
 // Containing returns the indices of the zones that contain p, boundary

@@ -2,12 +2,9 @@ package zonecost
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strconv"
 
 	"github.com/muster-evac/muster"
@@ -20,10 +17,9 @@ import (
 const (
 	// MaxGeoJSONBytes is the largest zones file read.
 	MaxGeoJSONBytes = 64 << 20
-	// MaxRingVertices is the most positions in one ring. The
-	// self-intersection test is a sweep over the ring's edges sorted by x,
-	// quadratic only for rings whose edges all overlap in x; at this size
-	// its worst case stays near a tenth of a second.
+	// MaxRingVertices is the most positions in one ring: it bounds the
+	// self-intersection sweep (ring.go), quadratic for rings built to
+	// defeat it, to about a tenth of a second per ring.
 	MaxRingVertices = 10_000
 	// MaxTotalVertices is the most positions in a whole file.
 	MaxTotalVertices = 250_000
@@ -318,87 +314,6 @@ func polygon(rings [][][]float64, budget *int) (orb.Polygon, error) {
 		poly = append(poly, ring)
 	}
 	return poly, nil
-}
-
-// checkSimpleRing rejects a closed ring that touches or crosses itself.
-// Repeated consecutive positions are allowed (they add no edge). Edges are
-// swept in order of their smallest longitude, and each is tested only
-// against those whose longitude range overlaps its own.
-func checkSimpleRing(ring orb.Ring) error {
-	// Distinct consecutive vertices; the closing position is dropped.
-	vs := make([]orb.Point, 0, len(ring))
-	for _, p := range ring[:len(ring)-1] {
-		if len(vs) == 0 || vs[len(vs)-1] != p {
-			vs = append(vs, p)
-		}
-	}
-	for len(vs) > 1 && vs[len(vs)-1] == vs[0] {
-		vs = vs[:len(vs)-1]
-	}
-	n := len(vs)
-	if n < 3 {
-		return fmt.Errorf("has %d distinct positions, need at least 3", n)
-	}
-	// Edge i runs from vs[i] to vs[(i+1)%n].
-	byMinX := make([]int, n)
-	for i := range byMinX {
-		byMinX[i] = i
-	}
-	lo := func(i int) float64 { return math.Min(vs[i][0], vs[(i+1)%n][0]) }
-	hi := func(i int) float64 { return math.Max(vs[i][0], vs[(i+1)%n][0]) }
-	slices.SortFunc(byMinX, func(a, b int) int { return cmp.Compare(lo(a), lo(b)) })
-	for k, i := range byMinX {
-		a, b := vs[i], vs[(i+1)%n]
-		aMinY, aMaxY := math.Min(a[1], b[1]), math.Max(a[1], b[1])
-		iHi := hi(i)
-		for _, j := range byMinX[k+1:] {
-			if lo(j) > iHi {
-				break
-			}
-			c, d := vs[j], vs[(j+1)%n]
-			if math.Max(c[1], d[1]) < aMinY || math.Min(c[1], d[1]) > aMaxY {
-				continue
-			}
-			adjacent := j == (i+1)%n || i == (j+1)%n
-			if adjacent {
-				// Neighbours share a vertex; they must not fold back over
-				// each other (a spike).
-				var p, q, r orb.Point
-				if j == (i+1)%n {
-					p, q, r = a, b, d
-				} else {
-					p, q, r = c, d, b
-				}
-				if cross3(p, q, r) == 0 && (q[0]-p[0])*(r[0]-q[0])+(q[1]-p[1])*(r[1]-q[1]) < 0 {
-					return fmt.Errorf("folds back on itself at position %v", q)
-				}
-				continue
-			}
-			if segmentsTouch(a, b, c, d) {
-				return fmt.Errorf("intersects itself: edge %v-%v meets edge %v-%v", a, b, c, d)
-			}
-		}
-	}
-	return nil
-}
-
-func cross3(p, q, r orb.Point) float64 {
-	return (q[0]-p[0])*(r[1]-p[1]) - (q[1]-p[1])*(r[0]-p[0])
-}
-
-// segmentsTouch reports whether closed segments ab and cd share a point.
-func segmentsTouch(a, b, c, d orb.Point) bool {
-	d1, d2 := cross3(c, d, a), cross3(c, d, b)
-	d3, d4 := cross3(a, b, c), cross3(a, b, d)
-	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
-		return true
-	}
-	onSeg := func(p, q, r orb.Point) bool { // r on segment pq, given collinear
-		return math.Min(p[0], q[0]) <= r[0] && r[0] <= math.Max(p[0], q[0]) &&
-			math.Min(p[1], q[1]) <= r[1] && r[1] <= math.Max(p[1], q[1])
-	}
-	return (d1 == 0 && onSeg(c, d, a)) || (d2 == 0 && onSeg(c, d, b)) ||
-		(d3 == 0 && onSeg(a, b, c)) || (d4 == 0 && onSeg(a, b, d))
 }
 
 type outFeature struct {
