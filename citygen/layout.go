@@ -114,8 +114,9 @@ func newLayout(o Options, rng *rand.Rand) *layout {
 
 	// River: west to east, meandering, from well beyond the city on both sides.
 	y0 := -0.01 * metresPerDegree * l.f // lat 34.52 at the default centre
-	l.riverX0 = -1.6 * l.A
-	n := int(3.2*l.A/riverStep) + 1
+	riverHalf := math.Max(1.6*l.A, 3000)
+	l.riverX0 = -riverHalf
+	n := int(2*riverHalf/riverStep) + 1
 	a1, a2 := 180.0, 60.0
 	for i := 0; i < n; i++ {
 		x := l.riverX0 + float64(i)*riverStep
@@ -151,7 +152,7 @@ func newLayout(o Options, rng *rand.Rand) *layout {
 	l.airportGrd = l.airport.offsetOutward(gridClearance)
 
 	// The bucket grid covers the city, the river's run beyond it and the airport.
-	minX, minY, maxX, maxY := -1.7*l.A, -1.7*l.B, 1.7*l.A, 1.7*l.B
+	minX, minY, maxX, maxY := -riverHalf-500, -1.7*l.B, riverHalf+500, 1.7*l.B
 	for _, v := range l.airportArt.offsetOutward(1000) {
 		minX, minY = math.Min(minX, v.X), math.Min(minY, v.Y)
 		maxX, maxY = math.Max(maxX, v.X), math.Max(maxY, v.Y)
