@@ -383,9 +383,20 @@ func newProjection(p orb.Point) projection {
 		c = 1e-6 // at the poles a degree of longitude is nearly nothing
 	}
 	return projection{
-		lon0: p[0] * CoordScale, lat0: p[1] * CoordScale,
+		lon0: toFixedExact(p[0]), lat0: toFixedExact(p[1]),
 		kx: muster.EarthRadiusM * rad * c / CoordScale, ky: muster.EarthRadiusM * rad / CoordScale,
 	}
+}
+
+// toFixedExact scales degrees to fixed point, giving exactly the integer a
+// coordinate came from (as NodePoint returns it), so that a query at a node
+// is at distance 0, not a rounding error away.
+func toFixedExact(deg float64) float64 {
+	f := deg * CoordScale
+	if r := math.Round(f); r/CoordScale == deg {
+		return r
+	}
+	return f
 }
 
 // x and y are monotone in their argument (each float operation is), which
