@@ -25,72 +25,88 @@ func NewQuery(c *CCH) *Query {
 	return q
 }
 
-// sweep walks from the starts up the elimination tree in increasing rank,
-// relaxing each visited node's arcs with weight w, and records the visited
-// nodes in path.
-// The starts' root paths merge; their union is visited in increasing rank
-// by always advancing the lowest current node (cur is overwritten). There
-// are only a few starts, so a linear scan for the minimum is fastest.
-func (q *Query) sweep(w []uint32, dist, pred, cur, path []uint32) []uint32 {
-	c := q.c
-	for {
-		x := uint32(Inf)
-		for _, s := range cur {
-			x = min(x, s)
-		}
-		if x == Inf {
-			break
-		}
-		for i, s := range cur {
-			if s == x {
-				cur[i] = c.parent[x]
-			}
-		}
-		path = append(path, x)
-		dx := dist[x]
-		if dx == Inf {
-			continue
-		}
-		for e := c.upFirst[x]; e < c.upFirst[x+1]; e++ {
-			if nd := addCost(dx, w[e]); nd < dist[c.upHead[e]] {
-				y := c.upHead[e]
-				dist[y] = nd
-				pred[y] = e
-			}
-		}
-	}
-	return path
-}
-
 // Run computes the cost of the best path from any of the sources to any of
 // the targets (graph nodes, each with a cost already incurred to reach it
 // or to go on from it). It returns Inf when none exists.
+//
+// Both sides climb the elimination tree together, always at the lowest
+// node either side has not yet visited, so that where their root paths
+// join, a node's forward and backward costs are both final when it is
+// reached: it is then a meeting candidate, and neither side needs to relax
+// the arcs of a node whose cost is already no better than the best meeting
+// found (costs only grow upward). The starts are few, so a linear scan
+// for the lowest current node is fastest.
 func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 	c := q.c
 	q.reset()
-	var startF, startB [4]uint32
-	sf, sb := startF[:0], startB[:0]
+	var curFA, curBA [4]uint32
+	curF, curB := curFA[:0], curBA[:0]
 	for _, s := range sources {
 		x := c.rank[s.Node]
 		if s.Cost < q.distF[x] {
 			q.distF[x], q.predF[x] = s.Cost, Inf
 		}
-		sf = append(sf, x)
+		curF = append(curF, x)
 	}
 	for _, t := range targets {
 		x := c.rank[t.Node]
 		if t.Cost < q.distB[x] {
 			q.distB[x], q.predB[x] = t.Cost, Inf
 		}
-		sb = append(sb, x)
+		curB = append(curB, x)
 	}
-	q.pathF = q.sweep(m.up, q.distF, q.predF, sf, q.pathF[:0])
-	q.pathB = q.sweep(m.down, q.distB, q.predB, sb, q.pathB[:0])
 	best := uint32(Inf)
 	q.MeetingRank = Inf
-	for _, x := range q.pathF {
-		if d := addCost(q.distF[x], q.distB[x]); d < best {
-			best, q.MeetingRank = d, x
+	up, down, head, first, parent := m.up, m.down, c.upHead, c.upFirst, c.parent
+	distF, distB := q.distF, q.distB
+	for {
+		x := uint32(Inf)
+		for _, s := range curF {
+			x = min(x, s)
+		}
+		for _, s := range curB {
+			x = min(x, s)
+		}
+		if x == Inf {
+			break
+		}
+		inF, inB := false, false
+		for i, s := range curF {
+			if s == x {
+				curF[i], inF = parent[x], true
+			}
+		}
+		for i, s := range curB {
+			if s == x {
+				curB[i], inB = parent[x], true
+			}
+		}
+		if inF {
+			q.pathF = append(q.pathF, x)
+		}
+		if inB {
+			q.pathB = append(q.pathB, x)
+		}
+		if inF && inB {
+			if d := addCost(distF[x], distB[x]); d < best {
+				best, q.MeetingRank = d, x
+			}
+		}
+		if dx := distF[x]; inF && dx < best {
+			for e := first[x]; e < first[x+1]; e++ {
+				if nd := addCost(dx, up[e]); nd < distF[head[e]] {
+					distF[head[e]] = nd
+					q.predF[head[e]] = e
+				}
+			}
+		}
+		if dx := distB[x]; inB && dx < best {
+			for e := first[x]; e < first[x+1]; e++ {
+				if nd := addCost(dx, down[e]); nd < distB[head[e]] {
+					distB[head[e]] = nd
+					q.predB[head[e]] = e
+				}
+			}
 		}
 	}
 	return best
