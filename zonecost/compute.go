@@ -77,8 +77,8 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := getScratch(g.NumArcs(), 0)
-			defer scratchPool.Put(sc)
+			sc := getZoneScratch(g.NumArcs())
+			defer zoneScratchPool.Put(sc)
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(order) {
@@ -101,9 +101,9 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 
 	// Merge: an arc's contributions are summed in canonical zone order, so
 	// the floating-point sum is the same whatever order the caller gave.
-	sc := getScratch(g.NumArcs(), g.NumNodes())
-	defer scratchPool.Put(sc)
-	slot := sc.slot
+	sc := getMergeScratch(g.NumArcs(), g.NumNodes())
+	defer mergeScratchPool.Put(sc)
+	slot := sc.slot[:g.NumArcs()]
 	var merged []ArcEffect
 	var nodes []uint32
 	for _, r := range results {
@@ -159,27 +159,42 @@ type zoneResult struct {
 	err      error
 }
 
-// scratch is per-goroutine working memory sized to the graph's arcs.
-type scratch struct {
-	seen   []uint32 // per arc: the query stamp that last listed it
-	stamp  uint32
-	slot   []int32 // per arc: index into the merged effects, or -1
-	nodeIn []bool  // per node: listed as forbidden already
-	cand   []uint32
-	line   []vec
-	ts     []float64
+// zoneScratch is a worker's working memory, kept between calls.
+type zoneScratch struct {
+	seen  []uint32 // per arc: the stamp of the zone that last listed it
+	stamp uint32
+	cand  []uint32
+	line  []vec
+	ts    []float64
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// mergeScratch is the merge's per-arc and per-node memory; between calls
+// every slot is -1 and every nodeIn false.
+type mergeScratch struct {
+	slot   []int32 // per arc: index into the merged effects, or -1
+	nodeIn []bool  // per node: listed as forbidden already
+}
 
-func getScratch(numArcs, numNodes int) *scratch {
-	sc := scratchPool.Get().(*scratch)
-	if len(sc.nodeIn) < numNodes {
-		sc.nodeIn = make([]bool, numNodes)
-	}
+var (
+	zoneScratchPool  = sync.Pool{New: func() any { return new(zoneScratch) }}
+	mergeScratchPool = sync.Pool{New: func() any { return new(mergeScratch) }}
+)
+
+func getZoneScratch(numArcs int) *zoneScratch {
+	sc := zoneScratchPool.Get().(*zoneScratch)
 	if len(sc.seen) < numArcs {
 		sc.seen = make([]uint32, numArcs)
 		sc.stamp = 0
+	}
+	return sc
+}
+
+func getMergeScratch(numArcs, numNodes int) *mergeScratch {
+	sc := mergeScratchPool.Get().(*mergeScratch)
+	if len(sc.nodeIn) < numNodes {
+		sc.nodeIn = make([]bool, numNodes)
+	}
+	if len(sc.slot) < numArcs {
 		sc.slot = make([]int32, numArcs)
 		for i := range sc.slot {
 			sc.slot[i] = -1
@@ -189,7 +204,7 @@ func getScratch(numArcs, numNodes int) *scratch {
 }
 
 // applyZone clips every candidate arc against one valid zone.
-func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *muster.Zone, sc *scratch) zoneResult {
+func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *muster.Zone, sc *zoneScratch) zoneResult {
 	if err := ctx.Err(); err != nil {
 		return zoneResult{err: fmt.Errorf("zonecost: applying zones: %w", err)}
 	}
