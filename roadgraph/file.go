@@ -239,6 +239,11 @@ func ReadCity(r io.Reader) (*City, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read city graph: %w", err)
 	}
+	if zeroCopy && cap(data) > len(data)+len(data)/8 {
+		// The loaded graph keeps its buffer alive: do not let ReadAll's
+		// growth (up to twice the file) go with it.
+		data = slices.Clip(slices.Clone(data))
+	}
 	return decodeCity(data)
 }
 

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -269,6 +270,33 @@ func TestReadCityErrors(t *testing.T) {
 				t.Errorf("error code %q", muster.ErrorCode(err))
 			}
 		})
+	}
+}
+
+// A header that claims a huge graph is refused before anything of its size
+// is allocated.
+func TestHugeCountsAllocateNothing(t *testing.T) {
+	good := encodeCity(t, gridCity(t, 3, 3, 4))
+	sourceLen := int(binary.LittleEndian.Uint32(good[16:]))
+	section := 24 + sourceLen + pad8(sourceLen)
+	for _, field := range []int{4, 8, 12, 16, 20} { // nodes, arcs, shape points, names, name bytes
+		bad := slices.Clone(good)
+		binary.LittleEndian.PutUint32(bad[section+field:], 0xffff_fff0)
+		bad = reseal(bad)
+		check := func(decoder string) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := decodeCity(bad)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), "truncated: header says 4294967280 ") {
+				t.Errorf("%s decoder, field at +%d: %v", decoder, field, err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+				t.Errorf("%s decoder, field at +%d: refusing the file allocated %d bytes", decoder, field, grew)
+			}
+		}
+		check("zero-copy")
+		withPortableDecoder(t, func() { check("portable") })
 	}
 }
 
