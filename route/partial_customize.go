@@ -77,10 +77,9 @@ func (c *CCH) Recustomize(prev *Metric, weights []uint32, changed []uint32) *Met
 		upMid: slices.Clone(prev.upMid), downMid: slices.Clone(prev.downMid),
 		upInput: slices.Clone(prev.upInput), downInput: slices.Clone(prev.downInput)}
 	h := newMinHeap(len(c.upHead))
-	queued := make(map[uint32]struct{}, 4*len(changed))
+	// The heap's position array already tells whether an arc is queued.
 	push := func(e uint32) {
-		if _, ok := queued[e]; !ok {
-			queued[e] = struct{}{}
+		if h.pos[e] < 0 {
 			h.PushOrDecrease(e, c.upTail[e])
 		}
 	}
@@ -132,7 +131,6 @@ func (c *CCH) Recustomize(prev *Metric, weights []uint32, changed []uint32) *Met
 		up[e], down[e] = wu, wd
 		mt.upMid[e], mt.downMid[e] = mu, md
 		mt.upInput[e], mt.downInput[e] = iu, id
-		delete(queued, e)
 		if wu == oldUp && wd == oldDown {
 			continue
 		}
