@@ -302,7 +302,7 @@ func hilbertKey(x, y uint32) uint64 {
 // its nodes along a Hilbert curve (so that nodes near in space are near in
 // memory, which is what a router's searches touch together) and lays it out
 // as a roadgraph.Graph.
-func finish(ctx context.Context, r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats) {
+func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats) {
 	n, m := len(raw.nodeOf), len(raw.tail)
 	firstOut, arcAt := forwardStar(n, raw.tail)
 	comp, count, largest := strongComponents(n, firstOut, arcAt, raw.head)
@@ -398,7 +398,6 @@ func finish(ctx context.Context, r *resolved, raw *rawGraph, p roadgraph.Profile
 		}
 		g.GeomFirst[i+1] = uint32(len(g.GeomLat))
 	}
-	_ = ctx
 	return g, ProfileStats{
 		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: count,
 		DroppedNodes: n - nk, DroppedArcs: m - mk,
@@ -414,6 +413,6 @@ func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadg
 	if err := ctx.Err(); err != nil {
 		return nil, ProfileStats{Profile: p}, err
 	}
-	g, st := finish(ctx, r, raw, p)
+	g, st := finish(r, raw, p)
 	return g, st, nil
 }
