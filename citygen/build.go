@@ -416,7 +416,8 @@ func (l *layout) buildAirport() {
 	}
 	st := l.net.addStreet(street{Highway: "tertiary", Name: "Airport Perimeter Road", MaxSpeed: "40"})
 	l.perimStreet = st
-	var pl polyline = append(polyline{}, perim...)
+	pl := append(polyline{}, perim...)
+	pl = append(pl, perim[0]) // closed
 	nodes := l.net.overlay(pl, st, overlayOpts{snap: 15, closed: true})
 	for _, vi := range gateVertices {
 		gi := gateAt[vi]
@@ -434,6 +435,23 @@ func (l *layout) buildAirport() {
 		spur := l.net.addStreet(street{Highway: "service", Name: g.name})
 		l.gateStreet[spur] = true
 		l.net.addEdge(best, g.node, spur, false)
+	}
+	// Streets that stop just short of the perimeter road join it.
+	var ends []int32
+	seen := map[int32]bool{}
+	for i := 0; i+1 < len(pl); i++ {
+		l.net.nodesNear(pl[i], pl[i+1], 70, func(n int32) {
+			if !seen[n] && !l.net.pinned[n] && len(l.net.liveEdges(n)) == 1 {
+				seen[n] = true
+				ends = append(ends, n)
+			}
+		})
+	}
+	slices.Sort(ends)
+	for _, n := range ends {
+		if len(l.net.liveEdges(n)) == 1 {
+			l.connectEnd(n, l.net.edges[l.net.adj[n][0]].street, 70)
+		}
 	}
 }
 

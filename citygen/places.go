@@ -51,11 +51,12 @@ func (l *layout) places() muster.Places {
 	}
 
 	// Rally points: spread out by farthest-point sampling over the nodes
-	// of main roads that cars can reach and leave.
+	// of main roads that cars can reach and leave, away from the city's
+	// ragged edge (where farthest-point sampling would otherwise pile them).
 	p := l.net
 	var cands []int32
 	for n := range p.pts {
-		if p.nodeDead[n] || !l.carStrong[n] || !l.inCity(p.pts[n], 1) || l.airport.distTo(p.pts[n]) < 300 || l.airport.contains(p.pts[n]) {
+		if p.nodeDead[n] || !l.carStrong[n] || !l.inCity(p.pts[n], 0.85) || l.airport.distTo(p.pts[n]) < 300 || l.airport.contains(p.pts[n]) {
 			continue
 		}
 		for _, e := range p.liveEdges(int32(n)) {
