@@ -95,6 +95,9 @@ func New(ctx context.Context, g *roadgraph.Graph, opts Options) (*Router, error)
 		return nil, err
 	}
 	r := &Router{g: g, index: roadgraph.NewArcIndex(g), cch: c, tails: g.Tails(), rev: Reverse(g), opts: opts.withDefaults()}
+	// The index for re-customization is built now, not at the first
+	// threat picture: that is when speed matters.
+	c.down()
 	r.queries.New = func() any { return NewQuery(c) }
 	r.forward.New = func() any { return NewDijkstra(g.FirstOut, g.Head) }
 	r.backward.New = func() any { return NewDijkstra(r.rev.FirstOut, r.rev.Head) }

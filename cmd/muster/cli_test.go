@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muster-evac/muster/roadgraph"
+)
+
+// run executes the muster command line in-process.
+func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func TestDemoRoutesAroundTheThreat(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := run(t, "demo", "--scale", "0.3", "--seed", "7", "--out", dir)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"generated a city", "with no threat", "route 1 around the threat", "forbidden zone crossings 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "forbidden zone crossings 1") {
+		t.Errorf("a demo route crosses the forbidden zone:\n%s", out)
+	}
+	city, err := roadgraph.LoadCity(filepath.Join(dir, "city.graph"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(city.Graphs) != 2 || len(city.Graphs[roadgraph.Car].Order) == 0 {
+		t.Errorf("the demo's graph file should hold both profiles with their routing order")
+	}
+	// The demo's own suggestion works: route with its zones file.
+	var fc struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	routes, err := os.ReadFile(filepath.Join(dir, "routes.geojson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(routes, &fc); err != nil || len(fc.Features) < 2 {
+		t.Fatalf("routes.geojson: %v, %d features", err, len(fc.Features))
+	}
+	try := out[strings.Index(out, "Try: muster ")+len("Try: muster "):]
+	args := strings.Fields(strings.TrimSpace(try))
+	rout, rerr, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("muster %s: %v\n%s", strings.Join(args, " "), err, rerr)
+	}
+	if err := json.Unmarshal([]byte(rout), &fc); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fc.Features {
+		if f.Properties["forbidden_crossings"].(float64) != 0 {
+			t.Errorf("route crosses a forbidden zone: %v", f.Properties)
+		}
+		for _, k := range []string{"duration_s", "distance_m", "exposure"} {
+			if _, ok := f.Properties[k]; !ok {
+				t.Errorf("route lacks property %s", k)
+			}
+		}
+	}
+}
+
+func TestImportAndRouteOnARealExtract(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "andorra.osm.pbf")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("%s is absent (the real extracts live in ../shared/data beside the repository)", src)
+	}
+	graph := filepath.Join(t.TempDir(), "andorra.graph")
+	out, _, err := run(t, "import", "-q", src, "-o", graph)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if !strings.Contains(out, "car") || !strings.Contains(out, "foot") || !strings.Contains(out, "dropped") {
+		t.Errorf("import summary should say what each profile kept and dropped:\n%s", out)
+	}
+	// Andorra la Vella to Encamp.
+	rout, _, err := run(t, "route", "--graph", graph, "--from", "42.5078,1.5211", "--to", "42.5347,1.5806", "--alternatives", "2", "--depart", "2021-08-26T10:00:00Z")
+	if err != nil {
+		t.Fatalf("route: %v", err)
+	}
+	var fc struct {
+		Type     string `json:"type"`
+		Features []struct {
+			Geometry struct {
+				Type        string      `json:"type"`
+				Coordinates [][]float64 `json:"coordinates"`
+			} `json:"geometry"`
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal([]byte(rout), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Type != "FeatureCollection" || len(fc.Features) == 0 || fc.Features[0].Geometry.Type != "LineString" {
+		t.Fatalf("want a FeatureCollection of LineStrings, got %s", rout[:min(300, len(rout))])
+	}
+	p := fc.Features[0].Properties
+	if d := p["duration_s"].(float64); d < 300 || d > 2400 {
+		t.Errorf("Andorra la Vella to Encamp by car in %v s: implausible", d)
+	}
+	if p["arrival"] == nil || p["departure"] != "2021-08-26T10:00:00Z" {
+		t.Errorf("--depart should add departure and arrival: %v", p)
+	}
+}
+
+func TestRouteRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := run(t, "demo", "--scale", "0.2", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	graph := filepath.Join(dir, "city.graph")
+	badZones := filepath.Join(dir, "bad.geojson")
+	os.WriteFile(badZones, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.5]},"properties":{"forbidden":true}}]}`), 0o644)
+	corrupt := filepath.Join(dir, "corrupt.graph")
+	data, _ := os.ReadFile(graph)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(corrupt, data, 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"route", "--graph", graph, "--from", "34.5", "--to", "34.5,69.2"}, "LAT,LON"},
+		{[]string{"route", "--graph", graph, "--from", "134.5,69.1", "--to", "34.5,69.2"}, "latitude"},
+		{[]string{"route", "--graph", graph, "--from", "34.5,69.1", "--to", "34.5,69.2", "--profile", "bike"}, "profile"},
+		{[]string{"route", "--graph", graph, "--from", "10,10", "--to", "34.5,69.2"}, "no car road within"},
+		{[]string{"route", "--graph", graph, "--from", "34.5,69.1", "--to", "34.5,69.2", "--avoid", badZones}, "radius_m"},
+		{[]string{"route", "--graph", corrupt, "--from", "34.5,69.1", "--to", "34.5,69.2"}, "corrupt"},
+		{[]string{"route", "--graph", filepath.Join(dir, "missing.graph"), "--from", "34.5,69.1", "--to", "34.5,69.2"}, "missing.graph"},
+		{[]string{"import", filepath.Join(dir, "routes.geojson"), "-o", filepath.Join(dir, "x.graph")}, "routes.geojson"},
+	}
+	for _, c := range cases {
+		_, _, err := run(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("muster %s: want an error mentioning %q, got %v", strings.Join(c.args, " "), c.want, err)
+		}
+	}
+}
