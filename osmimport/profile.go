@@ -251,7 +251,10 @@ func parseMaxspeed(v string) (kmh float64, ok bool) {
 				best = s
 			}
 		}
-		return best, !math.IsInf(best, 1)
+		if math.IsInf(best, 1) {
+			return 0, false
+		}
+		return best, true
 	}
 	if v == "walk" {
 		return walkLimitKmh, true
