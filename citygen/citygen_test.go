@@ -281,6 +281,10 @@ func TestAirportIsEnteredOnlyAtGates(t *testing.T) {
 
 func TestCityHasItsRoadKinds(t *testing.T) {
 	c := testCity(t, 1)
+	pos := map[osm.NodeID]orb.Point{}
+	for _, n := range c.OSM.Nodes {
+		pos[n.ID] = orb.Point{n.Lon, n.Lat}
+	}
 	count := map[string]int{}
 	for _, w := range c.OSM.Ways {
 		hw := w.Tags.Find("highway")
@@ -293,8 +297,35 @@ func TestCityHasItsRoadKinds(t *testing.T) {
 		if w.Tags.Find("maxspeed") != "" {
 			count["maxspeed"]++
 		}
-		if w.Tags.Find("junction") == "roundabout" && w.Nodes[0].ID != w.Nodes[len(w.Nodes)-1].ID {
-			t.Errorf("roundabout way %d is not closed", w.ID)
+		if w.Tags.Find("junction") == "roundabout" {
+			if w.Nodes[0].ID != w.Nodes[len(w.Nodes)-1].ID {
+				t.Errorf("roundabout way %d is not closed", w.ID)
+			}
+			// Right-hand traffic drives roundabouts counter-clockwise.
+			var r orb.Ring
+			for _, n := range w.Nodes {
+				r = append(r, pos[n.ID])
+			}
+			if r.Orientation() != orb.CCW {
+				t.Errorf("roundabout way %d runs clockwise", w.ID)
+			}
+		}
+	}
+	// One-way lanes alternate: along each axis of the grid about as many
+	// run one way as the other.
+	var dirs [4]int // east, north, west, south
+	for _, w := range c.OSM.Ways {
+		if w.Tags.Find("oneway") != "yes" {
+			continue
+		}
+		a, b := pos[w.Nodes[0].ID], pos[w.Nodes[len(w.Nodes)-1].ID]
+		bearing := math.Atan2(b[1]-a[1], (b[0]-a[0])*math.Cos(a[1]*math.Pi/180))
+		dirs[int(math.Round(bearing/(math.Pi/2))+4)%4]++
+	}
+	for axis := 0; axis < 2; axis++ {
+		x, y := dirs[axis], dirs[axis+2]
+		if x+y < 20 || min(x, y)*10 < (x+y)*3 {
+			t.Errorf("one-way ways along axis %d: %d one way, %d the other; want both directions well represented", axis, x, y)
 		}
 	}
 	for _, k := range []string{

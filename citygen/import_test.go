@@ -1,6 +1,7 @@
 package citygen
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"testing"
@@ -86,10 +87,13 @@ func TestImportedCity(t *testing.T) {
 		if scale == 1 && (car.NumNodes() < 10000 || car.NumNodes() > 30000) {
 			t.Errorf("default city's car graph has %d nodes, want 10,000 to 30,000", car.NumNodes())
 		}
-		// Every gate and rally point lies on both graphs, which hold only
-		// their largest strongly connected component: so each is
-		// reachable from, and can reach, every other.
+		// Every gate and rally point lies on both graphs, and each graph
+		// is strongly connected: so each place is reachable from, and can
+		// reach, every other.
 		for _, g := range []*roadgraph.Graph{car, foot} {
+			if fwd, bwd := reachedFromFirst(g); fwd != g.NumNodes() || bwd != g.NumNodes() {
+				t.Errorf("scale %v: %s graph: node 0 reaches %d and is reached from %d of %d nodes", scale, g.Profile, fwd, bwd, g.NumNodes())
+			}
 			near := newNearestGrid(graphPoints(g))
 			for _, p := range c.Places.Places {
 				if p.Kind != muster.PlaceGate && p.Kind != muster.PlaceRally {
@@ -99,6 +103,76 @@ func TestImportedCity(t *testing.T) {
 					t.Errorf("scale %v: %s %s is %.0f m from the %s graph", scale, p.Kind, p.Name, d, g.Profile)
 				}
 			}
+		}
+	}
+}
+
+// reachedFromFirst counts the nodes node 0 reaches, and the nodes that
+// reach node 0, by breadth-first search forward and backward.
+func reachedFromFirst(g *roadgraph.Graph) (fwd, bwd int) {
+	n := g.NumNodes()
+	if n == 0 {
+		return 0, 0
+	}
+	tails := g.Tails()
+	rfirst := make([]uint32, n+1)
+	for _, h := range g.Head {
+		rfirst[h+1]++
+	}
+	for i := 1; i <= n; i++ {
+		rfirst[i] += rfirst[i-1]
+	}
+	rtail := make([]uint32, len(g.Head))
+	fill := append([]uint32(nil), rfirst[:n]...)
+	for a, h := range g.Head {
+		rtail[fill[h]] = tails[a]
+		fill[h]++
+	}
+	bfs := func(first, to []uint32) int {
+		seen := make([]bool, n)
+		seen[0] = true
+		queue := []uint32{0}
+		for len(queue) > 0 {
+			u := queue[0]
+			queue = queue[1:]
+			for a := first[u]; a < first[u+1]; a++ {
+				if v := to[a]; !seen[v] {
+					seen[v] = true
+					queue = append(queue, v)
+				}
+			}
+		}
+		k := 0
+		for _, s := range seen {
+			if s {
+				k++
+			}
+		}
+		return k
+	}
+	return bfs(g.FirstOut, g.Head), bfs(rfirst, rtail)
+}
+
+// TestWrittenXMLImports reads the written OSM XML back through the same
+// import a real extract goes through: the file is the city.
+func TestWrittenXMLImports(t *testing.T) {
+	c := testCity(t, 0.2)
+	var buf bytes.Buffer
+	if err := c.WriteOSMXML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, _, err := osmimport.Import(context.Background(), &buf, "generated.osm", osmimport.Options{})
+	if err != nil {
+		t.Fatalf("importing the written XML: %v", err)
+	}
+	direct, _, err := osmimport.FromOSM(context.Background(), c.OSM, "generated", osmimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range roadgraph.Profiles {
+		a, b := fromFile.Graphs[p], direct.Graphs[p]
+		if a == nil || b == nil || a.NumNodes() != b.NumNodes() || a.NumArcs() != b.NumArcs() {
+			t.Errorf("%s: the XML file and the in-memory data import differently", p)
 		}
 	}
 }
