@@ -8,6 +8,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/osmimport"
@@ -88,22 +89,27 @@ func importWithProgress(cmd *cobra.Command, path string, stderr io.Writer) (*roa
 }
 
 // orderCity computes each graph's nested-dissection order once, at import,
-// so that loading the graph for routing needs no more than a read.
+// so that loading the graph for routing needs no more than a read. The
+// profiles are ordered side by side: the work is independent.
 func orderCity(cmd *cobra.Command, city *roadgraph.City, stderr io.Writer) error {
 	bar := progressbar.NewOptions(len(city.Graphs), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("ordering nodes for routing"),
-		progressbar.OptionClearOnFinish(), progressbar.OptionSpinnerType(14))
+		progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
 	defer func() { _ = bar.Finish() }()
+	g, ctx := errgroup.WithContext(cmd.Context())
 	for _, p := range roadgraph.Profiles {
-		g := city.Graphs[p]
-		if g == nil {
+		graph := city.Graphs[p]
+		if graph == nil {
 			continue
 		}
-		order, err := route.NestedDissectionOrder(cmd.Context(), g)
-		if err != nil {
-			return fmt.Errorf("ordering the %s graph: %w", p, err)
-		}
-		g.Order = order
-		_ = bar.Add(1)
+		g.Go(func() error {
+			order, err := route.NestedDissectionOrder(ctx, graph)
+			if err != nil {
+				return fmt.Errorf("ordering the %s graph: %w", p, err)
+			}
+			graph.Order = order
+			_ = bar.Add(1)
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
