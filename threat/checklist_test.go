@@ -166,8 +166,8 @@ func TestChecklist4ContradictionShownAndResolved(t *testing.T) {
 		t.Errorf("the denial should lower the risk without erasing it: risk %.3f, support %.3f", z.Risk, z.SupportFor)
 	}
 	for _, want := range []string{"r07", "C4", "r08", "B2", "Disputed"} {
-		if !strings.Contains(z.Explanation, want) {
-			t.Errorf("explanation lacks %q: %s", want, z.Explanation)
+		if !strings.Contains(z.Explain(), want) {
+			t.Errorf("explanation lacks %q: %s", want, z.Explain())
 		}
 	}
 	// The rule favours grades: with the grades swapped, absent prevails.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -81,9 +82,12 @@ type Zone struct {
 	Penalty       float64 // routing cost factor when not forbidden
 
 	For, Against []ReportRef
-	Explanation  string
 
-	shapes []shape
+	shapes      []shape
+	pro, con    side
+	at          time.Time
+	explanation string
+	explainOnce sync.Once
 }
 
 // Contains reports whether the lon/lat point lies in the zone.
@@ -158,6 +162,8 @@ func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Poli
 	if err != nil {
 		return nil, err
 	}
+	// Zones are fused once at the end rather than after every report.
+	f.lazy = true
 	for i := range reports {
 		if _, err := f.Add(reports[i]); err != nil {
 			if muster.ErrorCode(err) == muster.ECONFLICT {
@@ -166,6 +172,7 @@ func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Poli
 			f.rejected = append(f.rejected, Rejection{Line: i + 1, ID: reports[i].ID, Err: err})
 		}
 	}
+	f.lazy = false
 	return f.Picture(), nil
 }
 
@@ -205,6 +212,8 @@ type Fuser struct {
 	gateEv    []*evidence
 
 	zones    map[int]*Zone // root -> zone (nil if the cluster has no present side)
+	dirty    map[int]bool  // roots whose zone must be fused again
+	lazy     bool          // defer fusing to Picture (a batch build)
 	stamp    []int
 	stampNow int
 	rejected []Rejection
@@ -218,7 +227,7 @@ func NewFuser(pl *muster.Places, at time.Time, policy Policy) (*Fuser, error) {
 	}
 	f := &Fuser{at: at.UTC(), policy: policy, ids: map[string]bool{}, record: map[string]*RecordEntry{},
 		members: map[int][]int{}, grid: newSpatialIndex(), byID: map[string]int{}, relating: map[string][]int{},
-		clearGrid: newSpatialIndex(), clearsFor: map[string][]int{}, zones: map[int]*Zone{}}
+		clearGrid: newSpatialIndex(), clearsFor: map[string][]int{}, zones: map[int]*Zone{}, dirty: map[int]bool{}}
 	if pl != nil {
 		ix, err := places.NewIndex(pl)
 		if err != nil {
@@ -399,6 +408,7 @@ func (f *Fuser) union(a, b int) {
 	f.members[ra] = append(f.members[ra], f.members[rb]...)
 	delete(f.members, rb)
 	delete(f.zones, rb)
+	delete(f.dirty, rb)
 }
 
 func sortedKeys(m map[int]bool) []int {
@@ -412,6 +422,12 @@ func sortedKeys(m map[int]bool) []int {
 
 // Picture returns the picture with every report added so far.
 func (f *Fuser) Picture() *Picture {
+	for _, root := range sortedKeys(f.dirty) {
+		if f.find(root) == root {
+			f.fuse(root)
+		}
+	}
+	clear(f.dirty)
 	p := &Picture{At: f.at, Policy: f.policy, Rejected: append([]Rejection(nil), f.rejected...)}
 	for _, z := range f.zones {
 		if z != nil {
@@ -419,24 +435,26 @@ func (f *Fuser) Picture() *Picture {
 		}
 	}
 	sort.Slice(p.Zones, func(i, j int) bool { return p.Zones[i].ID < p.Zones[j].ID })
-	// Which zone each report counts in, read off the zones so that it does
-	// not depend on the order the reports came in.
-	inZone := map[string]string{}
+	// All-clears count in every zone they weigh against; the record names
+	// the first by id, read off the zones so that it does not depend on
+	// the order the reports came in.
+	clearZone := map[string]string{}
 	for _, z := range p.Zones {
-		for _, refs := range [][]ReportRef{z.For, z.Against} {
-			for _, r := range refs {
-				if _, ok := inZone[r.ID]; !ok {
-					inZone[r.ID] = z.ID
-				}
+		for _, r := range z.Against {
+			if _, ok := clearZone[r.ID]; !ok {
+				clearZone[r.ID] = z.ID
 			}
 		}
 	}
+	p.Record = make([]RecordEntry, 0, len(f.record))
 	for _, e := range f.record {
 		entry := *e
-		entry.ZoneID = inZone[e.ID]
-		if entry.Kind == muster.KindAllClear && entry.Status == StatusCounting && entry.ZoneID == "" {
-			entry.Status = StatusUnused
-			entry.Note = "matches no zone"
+		if entry.Kind == muster.KindAllClear && entry.Status == StatusCounting {
+			entry.ZoneID = clearZone[e.ID]
+			if entry.ZoneID == "" {
+				entry.Status = StatusUnused
+				entry.Note = "matches no zone"
+			}
 		}
 		p.Record = append(p.Record, entry)
 	}
@@ -445,8 +463,19 @@ func (f *Fuser) Picture() *Picture {
 	return p
 }
 
-// recompute fuses the cluster rooted at root into its zone.
+// recompute marks the cluster rooted at root for fusing, and fuses it now
+// unless the Fuser is building a batch.
 func (f *Fuser) recompute(root int) *Zone {
+	if f.lazy {
+		f.dirty[root] = true
+		return nil
+	}
+	delete(f.dirty, root)
+	return f.fuse(root)
+}
+
+// fuse fuses the cluster rooted at root into its zone.
+func (f *Fuser) fuse(root int) *Zone {
 	idx := f.members[root]
 	mem := make([]*evidence, len(idx))
 	for k, i := range idx {
@@ -473,5 +502,13 @@ func (f *Fuser) recompute(root int) *Zone {
 	sort.Slice(clears, func(a, b int) bool { return clears[a].rep.ID < clears[b].rep.ID })
 	z := fuseZone(mem, clears, f.policy, f.at)
 	f.zones[root] = z
+	for _, m := range mem {
+		if e := f.record[m.rep.ID]; e != nil {
+			e.ZoneID = ""
+			if z != nil {
+				e.ZoneID = z.ID
+			}
+		}
+	}
 	return z
 }

@@ -78,7 +78,7 @@ func WriteGeoJSON(w io.Writer, p *Picture) error {
 			Disputed: z.Disputed, Prevailing: z.Prevailing, Forbidden: z.Forbidden, Penalty: z.Penalty,
 			PolicyVerdict: z.PolicyVerdict, AreaKm2: z.AreaKm2, Severity: z.Severity, Kinds: z.Kinds, Actors: z.Actors,
 			SupportFor: z.SupportFor, SupportAgainst: z.SupportAgainst, ReportsFor: z.For, ReportsAgainst: z.Against,
-			Explanation: z.Explanation}
+			Explanation: z.Explain()}
 		if props.ReportsAgainst == nil {
 			props.ReportsAgainst = []ReportRef{}
 		}
@@ -142,7 +142,7 @@ func WriteTable(w io.Writer, p *Picture) error {
 		return err
 	}
 	for _, z := range p.Zones {
-		fmt.Fprintf(w, "\n%s — %s\n  %s\n", Safe(z.ID), Safe(z.Name), Safe(z.Explanation))
+		fmt.Fprintf(w, "\n%s — %s\n  %s\n", Safe(z.ID), Safe(z.Name), Safe(z.Explain()))
 		for _, side := range []struct {
 			label string
 			refs  []ReportRef

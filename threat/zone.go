@@ -179,7 +179,7 @@ func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
 	}
 	z.Name = zoneName(z, placesNamed)
 	applyPolicy(z, pro, policy)
-	z.Explanation = explain(z, forSide, againstSide, at)
+	z.pro, z.con, z.at = forSide, againstSide, at
 	return z
 }
 
@@ -298,7 +298,15 @@ func describeSide(s side, at time.Time) string {
 	return out
 }
 
-// explain writes the zone's plain-language paragraph from its reports.
+// Explain returns the zone's plain-language paragraph, written from its
+// reports: what the danger is, who says so and how strongly, who denies
+// it, which side prevails and why, and the policy's verdict. It is
+// written on demand, as a batch of thousands of zones seldom needs it.
+func (z *Zone) Explain() string {
+	z.explainOnce.Do(func() { z.explanation = explain(z, z.pro, z.con, z.at) })
+	return z.explanation
+}
+
 func explain(z *Zone, pro, con side, at time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Level %s: %.0f%% risk of %s (severity %d of 5), confidence %.0f%%. ",
