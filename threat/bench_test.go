@@ -2,8 +2,8 @@ package threat
 
 import (
 	"fmt"
-	"syscall"
 	"math/rand"
+	"syscall"
 	"testing"
 	"time"
 
