@@ -104,7 +104,11 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 	sc := getMergeScratch(g.NumArcs(), g.NumNodes())
 	defer mergeScratchPool.Put(sc)
 	slot := sc.slot[:g.NumArcs()]
-	var merged []ArcEffect
+	total := 0
+	for _, r := range results {
+		total += len(r.contribs)
+	}
+	merged := make([]ArcEffect, 0, min(total, g.NumArcs()))
 	var nodes []uint32
 	for _, r := range results {
 		for _, c := range r.contribs {
@@ -234,14 +238,25 @@ func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *mus
 		}
 	}
 	sc.cand = cand
-	var r zoneResult
+	// Tails: a binary search over FirstOut per arc, unless the zone covers
+	// so much of the graph that one pass over FirstOut is cheaper.
+	var tails []uint32
+	if len(cand) > g.NumArcs()/32 {
+		tails = g.Tails()
+	}
+	r := zoneResult{contribs: make([]contribution, 0, len(cand))}
 	for k, a := range cand {
 		if k%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
 				return zoneResult{err: fmt.Errorf("zonecost: applying zone %q: %w", z.ID, err)}
 			}
 		}
-		tail := tailOf(g, a)
+		var tail uint32
+		if tails != nil {
+			tail = tails[a]
+		} else {
+			tail = tailOf(g, a)
+		}
 		sc.line = projectArc(sc.line[:0], g, pz.f, tail, a)
 		line := sc.line
 		if z.Forbidden {
@@ -319,6 +334,21 @@ func (pz *preparedZone) touchesLine(line []vec, ts []float64) (bool, []float64) 
 // fractionInside returns the share of the polyline's length inside the
 // zone; a polyline of no length is wholly inside or wholly outside.
 func (pz *preparedZone) fractionInside(line []vec, ts []float64) (float64, []float64) {
+	if pz.circle {
+		// A disc is convex: with every vertex in it, the whole polyline
+		// is. The common case for a zone much larger than a road.
+		r2 := pz.r * pz.r
+		allIn := true
+		for _, v := range line {
+			if v.x*v.x+v.y*v.y > r2 {
+				allIn = false
+				break
+			}
+		}
+		if allIn {
+			return 1, ts
+		}
+	}
 	var total, inside float64
 	for i := 0; i+1 < len(line); i++ {
 		var in float64

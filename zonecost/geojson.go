@@ -23,9 +23,11 @@ const (
 	MaxRingVertices = 10_000
 	// MaxTotalVertices is the most positions in a whole file.
 	MaxTotalVertices = 250_000
-	// MaxRadiusM is the largest circle accepted: larger is a mistake
-	// (kilometres typed as metres the other way round), not a threat.
-	MaxRadiusM = 500_000
+	// MaxRadiusM is the largest circle accepted, the threat package's own
+	// limit: real pictures have country-wide zones (Kabul 2021 has a
+	// 650 km ISIS-K presence circle), but a circle larger than a large
+	// country is a typo.
+	MaxRadiusM = 2_000_000
 )
 
 type rawCollection struct {

@@ -128,7 +128,7 @@ func TestReadGeoJSONErrors(t *testing.T) {
 		{"forbidden as number", feature(okSquare, `{"forbidden":1}`), []string{"properties.forbidden"}},
 		{"no radius", feature(`{"type":"Point","coordinates":[0,0]}`, `{"id":"p"}`), []string{`(id "p")`, "properties.radius_m is missing"}},
 		{"zero radius", feature(`{"type":"Point","coordinates":[0,0]}`, `{"radius_m":0}`), []string{"properties.radius_m: 0 must be positive"}},
-		{"absurd radius", feature(`{"type":"Point","coordinates":[0,0]}`, `{"radius_m":600000}`), []string{"radius_m: 600000 is more than the 500 km limit"}},
+		{"absurd radius", feature(`{"type":"Point","coordinates":[0,0]}`, `{"radius_m":2000001}`), []string{"radius_m: 2.000001e+06 is more than the 2000 km limit"}},
 		{"radius as text", feature(`{"type":"Point","coordinates":[0,0]}`, `{"radius_m":"5 km"}`), []string{"properties.radius_m", "is not a number"}},
 		{"level not a string", feature(okSquare, `{"level":3}`), []string{"properties.level"}},
 		{"id an object", feature(okSquare, `{"id":{"a":1}}`), []string{"properties.id", "is not a string or a number"}},

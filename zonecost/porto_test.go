@@ -126,16 +126,26 @@ func TestPorto(t *testing.T) {
 
 // BenchmarkComputePorto applies the dozen zones of TestPorto to Porto's car
 // graph with roadgraph's ArcIndex: the zone half of a new threat picture.
+// "country-wide" adds a risky circle of 650 km around the city, like the
+// ISIS-K presence zone of the Kabul picture, which every arc is inside.
 func BenchmarkComputePorto(b *testing.B) {
 	g := porto(b)
 	ix := roadgraph.NewArcIndex(g)
-	zones := portoZones(g)
-	var eff *Effects
-	for b.Loop() {
-		var err error
-		if eff, err = Compute(context.Background(), g, ix, zones); err != nil {
-			b.Fatal(err)
-		}
+	city := portoZones(g)
+	wide := append(slices.Clone(city), muster.Zone{ID: "country", Center: city[0].Center, RadiusM: 650_000, Risk: 0.2})
+	for _, bc := range []struct {
+		name  string
+		zones []muster.Zone
+	}{{"dozen", city}, {"dozen+country-wide", wide}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var eff *Effects
+			for b.Loop() {
+				var err error
+				if eff, err = Compute(context.Background(), g, ix, bc.zones); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(eff.Arcs)), "affected-arcs")
+		})
 	}
-	b.ReportMetric(float64(len(eff.Arcs)), "affected-arcs")
 }

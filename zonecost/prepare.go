@@ -289,17 +289,30 @@ func (pz *preparedZone) clipSegment(p, q vec, ts []float64) (inside float64, tou
 		in, t := clipCircle(p, d, l2, pz.r)
 		return in, t, ts
 	}
+	// The zone is the union of its polygons (the threat picture's members
+	// may overlap): split the segment at every crossing of every ring, and
+	// count a piece as inside when its midpoint is in any polygon.
 	segLen := math.Sqrt(l2)
+	ts = append(ts[:0], 0, 1)
 	for i := range pz.polys {
-		var polyInside float64
 		var polyTouch bool
-		polyInside, polyTouch, ts = pz.polys[i].clipSegment(p, q, d, l2, segLen, ts)
-		// Polygons of one MultiPolygon do not overlap in valid input; if they
-		// do, the overlap is counted once per polygon, capped at the segment.
-		inside += polyInside
+		ts, polyTouch = pz.polys[i].crossings(p, q, d, l2, segLen, ts)
 		touches = touches || polyTouch
 	}
-	return minf(inside, segLen), touches, ts
+	if len(ts) == 2 && !touches && !pz.containsOrOn(p) {
+		return 0, false, ts // meets no ring and starts outside: wholly outside
+	}
+	insertionSort(ts)
+	for k := 0; k+1 < len(ts); k++ {
+		dt := ts[k+1] - ts[k]
+		if dt <= 0 {
+			continue
+		}
+		if pz.containsOrOn(p.add(d.scale((ts[k] + ts[k+1]) / 2))) {
+			inside += dt * segLen
+		}
+	}
+	return minf(inside, segLen), touches || inside > 0, ts
 }
 
 // clipCircle solves |p + t·d| = r for t: the segment is inside between the
@@ -327,14 +340,16 @@ func clipCircle(p, d vec, l2, r float64) (inside float64, touches bool) {
 	return inside, t1 >= 0 && t0 <= 1
 }
 
-func (pp *preparedPolygon) clipSegment(p, q, d vec, l2, segLen float64, ts []float64) (float64, bool, []float64) {
+// crossings appends to ts the parameters along p→q (direction d, squared
+// length l2) where the segment crosses or runs along one of the polygon's
+// rings, and reports whether it comes within the tolerance of any ring.
+func (pp *preparedPolygon) crossings(p, q, d vec, l2, segLen float64, ts []float64) ([]float64, bool) {
 	tol := TouchToleranceM
 	sMinX, sMaxX := minf(p.x, q.x)-tol, maxf(p.x, q.x)+tol
 	sMinY, sMaxY := minf(p.y, q.y)-tol, maxf(p.y, q.y)+tol
 	if sMaxX < pp.minX || sMinX > pp.maxX || sMaxY < pp.minY || sMinY > pp.maxY {
-		return 0, false, ts
+		return ts, false
 	}
-	ts = append(ts[:0], 0, 1)
 	touches := false
 	pp.query++
 	if pp.query == 0 { // wrapped: old stamps could collide
@@ -378,22 +393,7 @@ func (pp *preparedPolygon) clipSegment(p, q, d vec, l2, segLen float64, ts []flo
 			touches = true
 		}
 	}
-	insertionSort(ts)
-	inside := 0.0
-	for k := 0; k+1 < len(ts); k++ {
-		dt := ts[k+1] - ts[k]
-		if dt <= 0 {
-			continue
-		}
-		mid := p.add(d.scale((ts[k] + ts[k+1]) / 2))
-		if pp.evenOdd(mid) || pp.onBoundary(mid) {
-			inside += dt * segLen
-		}
-	}
-	if inside > 0 {
-		touches = true
-	}
-	return inside, touches, ts
+	return ts, touches
 }
 
 // insertionSort sorts the few crossing parameters of one segment; they are

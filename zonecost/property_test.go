@@ -55,7 +55,8 @@ func randomZones(rng *rand.Rand, c orb.Point, size float64, n int) []muster.Zone
 			r := 40 + 100*rng.Float64()
 			z.Polygon = orb.MultiPolygon{
 				{randomStar(rng, at, 0.5*r, r, 3+rng.IntN(8), false)},
-				{randomStar(rng, offset(at, 3*r, 0), 0.5*r, r, 3+rng.IntN(8), false)},
+				// Members may overlap, as the threat picture's do.
+				{randomStar(rng, offset(at, (0.5+2.5*rng.Float64())*r, 0), 0.5*r, r, 3+rng.IntN(8), false)},
 			}
 		}
 		zones = append(zones, z)
