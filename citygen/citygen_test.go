@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	muster "github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/places"
 	"github.com/paulmach/orb"
 	orbplanar "github.com/paulmach/orb/planar"
 	"github.com/paulmach/osm"
@@ -493,6 +494,21 @@ func TestPlacesGeoJSON(t *testing.T) {
 	}
 	if doc.Type != "FeatureCollection" || doc.Timezone != "Asia/Kabul" || len(doc.Features) != len(c.Places.Places) {
 		t.Fatalf("type %q timezone %q, %d features for %d places", doc.Type, doc.Timezone, len(doc.Features), len(c.Places.Places))
+	}
+	// muster's own places reader accepts it and reads back the same places.
+	back, err := places.Read(bytes.NewReader(buf.Bytes()), "generated places")
+	if err != nil {
+		t.Fatalf("places reader rejects the generated places: %v", err)
+	}
+	if back.Timezone != c.Places.Timezone || len(back.Places) != len(c.Places.Places) {
+		t.Fatalf("read back timezone %q and %d places, want %q and %d", back.Timezone, len(back.Places), c.Places.Timezone, len(c.Places.Places))
+	}
+	for i, p := range back.Places {
+		q := c.Places.Places[i]
+		if p.ID != q.ID || p.Name != q.Name || p.Kind != q.Kind || p.Capacity != q.Capacity || p.ThroughputPerHour != q.ThroughputPerHour ||
+			!orb.Equal(p.Geometry, q.Geometry) {
+			t.Errorf("place %d read back as %+v, want %+v", i, p, q)
+		}
 	}
 	kinds := map[string]int{}
 	for i, f := range doc.Features {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	muster "github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/places"
 	"github.com/paulmach/orb"
 )
 
@@ -40,8 +41,12 @@ func FuzzGenerate(f *testing.F) {
 		if err := c.WriteOSMXML(&buf); err != nil {
 			t.Fatal(err)
 		}
+		buf.Reset()
 		if err := c.WritePlacesGeoJSON(&buf); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := places.Read(&buf, "generated"); err != nil {
+			t.Fatalf("%+v: places reader rejects the generated places: %v", opts, err)
 		}
 		gates := 0
 		for _, p := range c.Places.Places {

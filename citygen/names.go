@@ -12,7 +12,7 @@ var nameWords = []string{
 	"Gul", "Bagh", "Nawabad", "Fatullah", "Karte Se", "Chindawol", "Murad Khani",
 	"Deh Afghanan", "Shor Bazaar", "Kolola Pushta", "Taimani", "Khair Khana",
 	"Darulaman", "Karte Parwan", "Sherpur", "Karte Char", "Barchi", "Silo",
-	"Bibi Mahro", "Pul-e Surkh", "Jamal Mina", "Qala-e Wahid", "Shahr-e Naw",
+	"Bibi Mahro", "Surkh Abad", "Jamal Mina", "Qala-e Wahid", "Shahr-e Naw",
 	"Wazirabad", "Baharistan", "Char Qala", "Kampani", "Paghman", "Kota-e Sangi",
 	"Deh Mazang", "Bagh-e Bala", "Arzan Qimat", "Shewaki", "Qargha", "Chelsitoon",
 	"Sarai Shamali", "Qasaba", "Hodkhel", "Butkhak", "Bagrami", "Tahia Maskan",

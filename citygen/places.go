@@ -122,8 +122,8 @@ func (l *layout) places() muster.Places {
 	landmark("old-bazaar", "Old Bazaar", []string{"the bazaar", "Mandawi"}, centre.add(vec{-350, -250}))
 	landmark("citadel", "Citadel", []string{"Bala Hissar", "the old fort"}, l.riverPoint(0.35).add(vec{0, -400}))
 	for i, b := range l.bridgePts {
-		w := l.nm.word()
-		landmark(fmt.Sprintf("bridge-%d", i+1), l.nm.unique("Pul-e "+w), []string{w + " Bridge"}, b)
+		name := l.nm.unique("Pul-e " + l.nm.word())
+		landmark(fmt.Sprintf("bridge-%d", i+1), name, []string{strings.TrimPrefix(name, "Pul-e ") + " Bridge"}, b)
 	}
 	return ps
 }
