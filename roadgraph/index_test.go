@@ -454,18 +454,12 @@ func TestFixedBounds(t *testing.T) {
 	}
 }
 
+// Porto's benchmarks are in package realdata, which may import the OSM
+// importer: linking it here would slow FuzzReadCity's instrumented runs a
+// thousandfold.
 func BenchmarkNewArcIndex(b *testing.B) {
 	g := gridGraph(b, Car, 245, 245, 1, false, 0.3)
 	b.Run("grid", func(b *testing.B) {
-		var ix *ArcIndex
-		for b.Loop() {
-			ix = NewArcIndex(g)
-		}
-		b.ReportMetric(float64(ix.MemoryBytes()), "index-bytes")
-		b.ReportMetric(float64(g.NumArcs()), "arcs")
-	})
-	b.Run("porto", func(b *testing.B) {
-		g := portoCity(b).Graphs[Car]
 		var ix *ArcIndex
 		for b.Loop() {
 			ix = NewArcIndex(g)
@@ -521,6 +515,4 @@ func benchSnap(b *testing.B, g *Graph) {
 
 func BenchmarkSnap(b *testing.B) {
 	b.Run("grid", func(b *testing.B) { benchSnap(b, gridGraph(b, Car, 245, 245, 1, false, 0.3)) })
-	b.Run("porto-car", func(b *testing.B) { benchSnap(b, portoCity(b).Graphs[Car]) })
-	b.Run("porto-foot", func(b *testing.B) { benchSnap(b, portoCity(b).Graphs[Foot]) })
 }

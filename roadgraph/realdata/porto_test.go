@@ -1,4 +1,4 @@
-package roadgraph_test
+package realdata_test
 
 import (
 	"bytes"
@@ -16,8 +16,6 @@ import (
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/paulmach/orb"
 )
-
-func init() { roadgraph.PortoCityForTest = importPorto }
 
 var porto struct {
 	once sync.Once
@@ -181,5 +179,80 @@ func TestPortoSnap(t *testing.T) {
 				t.Fatalf("%s snap node %d: %+v (%v)", p, u, s, err)
 			}
 		}
+	}
+}
+
+func BenchmarkLoadCity(b *testing.B) {
+	city := importPorto(b)
+	path := filepath.Join(b.TempDir(), "porto.graph")
+	if err := roadgraph.SaveCity(path, city); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	b.Run("porto", func(b *testing.B) {
+		b.SetBytes(st.Size())
+		for b.Loop() {
+			if _, err := roadgraph.LoadCity(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkNewArcIndex(b *testing.B) {
+	city := importPorto(b)
+	for _, p := range roadgraph.Profiles {
+		g := city.Graphs[p]
+		b.Run("porto-"+p.String(), func(b *testing.B) {
+			var ix *roadgraph.ArcIndex
+			for b.Loop() {
+				ix = roadgraph.NewArcIndex(g)
+			}
+			b.ReportMetric(float64(ix.MemoryBytes()), "index-bytes")
+			b.ReportMetric(float64(g.NumArcs()), "arcs")
+		})
+	}
+}
+
+// BenchmarkSnap queries points up to about 150 m from random nodes, like
+// addresses near streets.
+func BenchmarkSnap(b *testing.B) {
+	city := importPorto(b)
+	for _, p := range roadgraph.Profiles {
+		g := city.Graphs[p]
+		ix := roadgraph.NewArcIndex(g)
+		rng := rand.New(rand.NewPCG(1, 1))
+		queries := make([]orb.Point, 4096)
+		for i := range queries {
+			n := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
+			queries[i] = orb.Point{n[0] + (rng.Float64()*2-1)*0.0018, n[1] + (rng.Float64()*2-1)*0.0013}
+		}
+		b.Run("porto-"+p.String()+"/snap", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := ix.Snap(queries[i%len(queries)], 1000); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run("porto-"+p.String()+"/nearest-node", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, _, err := ix.NearestNode(queries[i%len(queries)], 1000); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run("porto-"+p.String()+"/arcs-in-500m-box", func(b *testing.B) {
+			i, n := 0, 0
+			for b.Loop() {
+				q := queries[i%len(queries)]
+				ix.ArcsInBound(orb.Bound{Min: q, Max: q}.Pad(0.003), func(uint32) bool { n++; return true })
+				i++
+			}
+			b.ReportMetric(float64(n)/float64(i), "arcs/op")
+		})
 	}
 }
