@@ -2,14 +2,17 @@ package zonecost
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/roadgraph"
 	"github.com/paulmach/orb"
 )
 
@@ -276,5 +279,30 @@ func FuzzReadGeoJSON(f *testing.F) {
 		// Whatever was accepted can be applied and checked without panic.
 		_ = Containing(orb.Point{0, 0}, zones)
 		_ = CheckForbidden(orb.LineString{{0, 0}, {1, 1}}, zones)
+		g := fuzzGraph(t)
+		if _, err := Compute(context.Background(), g, newBruteFinder(g), zones); err != nil {
+			t.Fatalf("Compute refuses accepted zones: %v", err)
+		}
 	})
+}
+
+var (
+	fuzzGraphOnce sync.Once
+	fuzzGraphG    *roadgraph.Graph
+)
+
+// fuzzGraph is a small graph where fuzzed zones are likely to fall: a grid
+// around (0, 0), arcs across the antimeridian and near a pole.
+func fuzzGraph(t *testing.T) *roadgraph.Graph {
+	fuzzGraphOnce.Do(func() {
+		var b graphBuilder
+		for _, l := range []orb.LineString{
+			{{0, 0}, {1, 1}}, {{0, 1}, {1, 0}}, {{0.5, -0.5}, {0.5, 0.5}, {0.6, 0.7}}, {{0, 0}},
+			{{179.9, 10}, {-179.9, 10}}, {{10, 89.9}, {100, 89.9}}, {{69.2, 34.5}, {69.3, 34.6}},
+		} {
+			b.line(l, 1000)
+		}
+		fuzzGraphG, _ = b.build(t)
+	})
+	return fuzzGraphG
 }
