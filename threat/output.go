@@ -3,7 +3,6 @@ package threat
 import (
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -117,8 +116,12 @@ func Safe(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return html.EscapeString(b.String())
+	return htmlEscaper.Replace(b.String())
 }
+
+// htmlEscaper escapes what could open markup; quotes are left alone, as
+// table text is never put inside an HTML attribute.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func clip(s string, n int) string {
 	r := []rune(s)
