@@ -204,7 +204,7 @@ func newReportAddCmd() *cobra.Command {
 	var into, placesPath, doc string
 	var f struct {
 		id, receivedAt, observedAt, sourceID, sourceName, sourceKind, via, reliability string
-		actor, kind, claim, likelihood, immediacy, place, point, polygon, validUntil    string
+		actor, kind, claim, likelihood, immediacy, place, point, polygon, validUntil   string
 		text                                                                           string
 		relatesTo                                                                      []string
 		credibility, severity                                                          int
