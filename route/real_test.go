@@ -125,6 +125,17 @@ func TestRealExtractsAgainstDijkstra(t *testing.T) {
 						checkPath(t, tails, g.Head, p.weight, arcs, s, tt, got)
 					}
 				}
+				// One-to-all, both ways, against Dijkstra on every node.
+				target := uint32(rng.IntN(g.NumNodes()))
+				to, from := r.CostsTo(NodeSnap(g, target)), r.CostsFrom(NodeSnap(g, target))
+				bwd := NewDijkstra(r.rev.FirstOut, r.rev.Head)
+				bwd.Run(p.revWeight, []Source{{target, 0}}, nil)
+				dij.Run(p.weight, []Source{{target, 0}}, nil)
+				for u := range to {
+					if to[u] != bwd.Dist[u] || from[u] != dij.Dist[u] {
+						t.Fatalf("round %d: node %d: one-to-all %d to / %d from node %d, Dijkstra %d / %d", round, u, to[u], from[u], target, bwd.Dist[u], dij.Dist[u])
+					}
+				}
 				for i := 0; i < 15; i++ {
 					from := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
 					to := g.NodePoint(uint32(rng.IntN(g.NumNodes())))

@@ -219,6 +219,17 @@ func TestCostsToMatchesQueries(t *testing.T) {
 	target := NodeSnap(g, uint32(rng.IntN(g.NumNodes())))
 	costs := r.CostsTo(target)
 	from := r.CostsFrom(target)
+	// Against Dijkstra, forward and on the reversed graph, for every node.
+	p := r.picture.Load()
+	fwd := NewDijkstra(g.FirstOut, g.Head)
+	fwd.Run(p.weight, []Source{{target.Tail, 0}}, nil)
+	bwd := NewDijkstra(r.rev.FirstOut, r.rev.Head)
+	bwd.Run(p.revWeight, []Source{{target.Tail, 0}}, nil)
+	for u := range costs {
+		if costs[u] != bwd.Dist[u] || from[u] != fwd.Dist[u] {
+			t.Fatalf("node %d: one-to-all gives %d to and %d from the target, Dijkstra %d and %d", u, costs[u], from[u], bwd.Dist[u], fwd.Dist[u])
+		}
+	}
 	q := NewQuery(r.cch)
 	m := r.picture.Load().metric
 	for i := 0; i < 500; i++ {
