@@ -18,7 +18,7 @@ const (
 	StatusCounting = "counting" // weighs in a zone or a gate status
 	StatusExpired  = "expired"  // past its valid_until: kept, not counted
 	StatusFaded    = "faded"    // more than FadeHalfLives old: kept, not counted
-	StatusUnused   = "unused"   // an all-clear that matches no zone
+	StatusUnused   = "unused"   // a denial or all-clear of nothing in the picture
 )
 
 // ReportRef is a report as a zone or gate shows it: who said what, graded
@@ -169,7 +169,7 @@ func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Poli
 			if muster.ErrorCode(err) == muster.ECONFLICT {
 				return nil, err
 			}
-			f.rejected = append(f.rejected, Rejection{Line: i + 1, ID: reports[i].ID, Err: err})
+			f.rejected = append(f.rejected, Rejection{ID: reports[i].ID, Err: err})
 		}
 	}
 	f.lazy = false
@@ -451,10 +451,10 @@ func (f *Fuser) Picture() *Picture {
 		entry := *e
 		if entry.Kind == muster.KindAllClear && entry.Status == StatusCounting {
 			entry.ZoneID = clearZone[e.ID]
-			if entry.ZoneID == "" {
-				entry.Status = StatusUnused
-				entry.Note = "matches no zone"
-			}
+		}
+		if entry.Status == StatusCounting && entry.ZoneID == "" && entry.Kind != muster.KindGateStatus {
+			entry.Status = StatusUnused
+			entry.Note = "denies nothing in the picture"
 		}
 		p.Record = append(p.Record, entry)
 	}
