@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -40,6 +41,7 @@ type Stats struct {
 	// MissingNodeRefs counts way->node references, in any way, whose node
 	// is not in the input: extracts cut at a border keep the ways that
 	// cross it whole. Routable ways are cut there into their present runs.
+	// References to nodes with impossible coordinates count here too.
 	MissingNodeRefs int
 	Profiles        []ProfileStats
 }
@@ -185,6 +187,11 @@ func importStream(ctx context.Context, r io.Reader, name string, size int64, opt
 func build(ctx context.Context, c *collector, name string) (*roadgraph.City, *Stats, error) {
 	if c.osmNodes == 0 && c.osmWays == 0 {
 		return nil, nil, &InputError{Source: name, Err: errors.New("no OpenStreetMap nodes or ways in the input")}
+	}
+	if c.badCoords > 0 {
+		// Kept out of the graph; the ways through them are cut there and
+		// the references counted as missing.
+		slog.Warn("OSM nodes with impossible coordinates ignored", "source", name, "nodes", c.badCoords)
 	}
 	r := c.resolve()
 	stats := &Stats{Source: name, OSMNodes: c.osmNodes, OSMWays: c.osmWays, MissingNodeRefs: r.missing}
