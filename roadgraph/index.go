@@ -554,7 +554,8 @@ func checkQuery(p orb.Point, maxDistM float64) error {
 
 // Snap returns the point of the road network nearest p (lon, lat), on the
 // arc holding it. Where two arcs are equally near, the lower arc id wins; of
-// a two-way pair, Arc is the lower id and Reverse the other. A road farther
+// a two-way pair, Arc is the lower id and Reverse the other (on which the
+// point lies at 1-Fraction from its tail, Head[Arc]). A road farther
 // than maxDistM is an EINVALID error that says how far the nearest one is.
 func (ix *ArcIndex) Snap(p orb.Point, maxDistM float64) (Snap, error) {
 	if err := checkQuery(p, maxDistM); err != nil {

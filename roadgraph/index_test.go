@@ -455,8 +455,7 @@ func TestFixedBounds(t *testing.T) {
 }
 
 // Porto's benchmarks are in package realdata, which may import the OSM
-// importer: linking it here would slow FuzzReadCity's instrumented runs a
-// thousandfold.
+// importer.
 func BenchmarkNewArcIndex(b *testing.B) {
 	g := gridGraph(b, Car, 245, 245, 1, false, 0.3)
 	b.Run("grid", func(b *testing.B) {
