@@ -116,7 +116,16 @@ func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
 	sort.Slice(con, func(a, b int) bool { return con[a].rep.ID < con[b].rep.ID })
 	forSide, againstSide := makeSide(pro), makeSide(con)
 
-	z := &Zone{ID: "zone-" + mem[0].rep.ID, SupportFor: round4(forSide.support), SupportAgainst: round4(againstSide.support)}
+	// A zone is named after its oldest report (earliest received, then
+	// smallest id), so its id stays the same while newer reports join it
+	// and an operator replaying the record can follow it.
+	oldest := mem[0]
+	for _, e := range mem[1:] {
+		if e.rep.ReceivedAt.Before(oldest.rep.ReceivedAt) {
+			oldest = e
+		}
+	}
+	z := &Zone{ID: "zone-" + oldest.rep.ID, SupportFor: round4(forSide.support), SupportAgainst: round4(againstSide.support)}
 	z.Risk = round4(forSide.support * (1 - againstSide.support))
 	z.Disputed = len(con) > 0
 	win, lose := forSide, againstSide

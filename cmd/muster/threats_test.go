@@ -42,10 +42,10 @@ func TestThreatsGeoJSONFeedsRouting(t *testing.T) {
 	for _, z := range zones {
 		byID[z.ID] = z
 	}
-	if z := byID["zone-r01"]; !z.Forbidden || z.Level != "critical" || z.IsCircle() {
+	if z := byID["zone-r04"]; !z.Forbidden || z.Level != "critical" || z.IsCircle() {
 		t.Errorf("airport zone as routing reads it: %+v", z)
 	}
-	if z := byID["zone-r05"]; z.Forbidden || !z.IsCircle() || z.RadiusM != 12000 {
+	if z := byID["zone-r10"]; z.Forbidden || !z.IsCircle() || z.RadiusM != 12000 {
 		t.Errorf("city zone as routing reads it: %+v", z)
 	}
 	data, _ := os.ReadFile(out)
@@ -83,7 +83,7 @@ func TestThreatsReplayAndTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "zone-r11") || strings.Contains(out, "zone-r01") || strings.Contains(out, "\nr01 ") {
+	if !strings.Contains(out, "zone-r11") || strings.Contains(out, "zone-r04") || strings.Contains(out, "\nr01 ") {
 		t.Errorf("the picture of 19 August should hold only r11:\n%s", out)
 	}
 	_, _, err = run(t, "threats", "--reports", reports, "--places", placesFile, "--at", "yesterday")
@@ -92,7 +92,7 @@ func TestThreatsReplayAndTable(t *testing.T) {
 	}
 	out, stderr, err := run(t, "threats", "--reports", reports, "--at", "2021-08-21T18:00:00Z")
 	if err != nil || !strings.Contains(stderr, `line 1 (id "r01"): area.place: "HKIA" cannot be resolved: no places file given`) ||
-		!strings.Contains(out, "zone-r05") {
+		!strings.Contains(out, "zone-r10") {
 		t.Errorf("without --places the named-place reports are left out with a reason, the others kept: %v\n%s", err, stderr)
 	}
 	policy := filepath.Join(t.TempDir(), "policy.json")
