@@ -197,8 +197,14 @@ func NewArcIndex(g *Graph) *ArcIndex {
 	tails := g.Tails()
 	reverse := pairReverseArcs(g, tails)
 
-	var boxes []int32
-	var payload []uint32
+	items := 0
+	for a := 0; a < m; a++ {
+		if r := reverse[a]; r == noReverse || r > uint32(a) {
+			items++
+		}
+	}
+	boxes := make([]int32, 0, 4*items)
+	payload := make([]uint32, 0, items)
 	for a := 0; a < m; a++ {
 		if r := reverse[a]; r != noReverse && r < uint32(a) {
 			continue // indexed as its pair's reverse
