@@ -69,7 +69,7 @@
 // Several values separated by ";" give the lowest. Travel speed is a
 // fraction of the limit: 90% on motorway and trunk roads (and their links),
 // where traffic flows near the limit, and 80% elsewhere, where junctions,
-// crossings and parking slow it (OSRM's car profile uses the same 80%).
+// crossings and parking slow it.
 // Foot: 5 km/h, 2.5 km/h on steps. Every arc takes at least 1 ms.
 //
 // # Memory and speed
