@@ -236,7 +236,7 @@ func (l *layout) roadRuns(pl polyline, ro runOpts) []run {
 		ok := ro.bridges && (ro.foot || l.bridgeBudget > 0) && math.Abs(dir.cross(tan)) > 0.6 &&
 			l.inCity(at, 1.02) && tc > 2*bridgeHalf && tc < cum[len(cum)-1]-2*bridgeHalf
 		for _, b := range l.bridgePts {
-			if b.dist(at) < 600 {
+			if b.dist(at) < l.bridgeSpacing() {
 				ok = false
 			}
 		}
@@ -643,6 +643,10 @@ func (l *layout) buildAccessRoads() {
 	}
 }
 
+// bridgeSpacing is the least distance between two bridges: 600 m, less
+// in a city too small to fit its bridges that far apart.
+func (l *layout) bridgeSpacing() float64 { return math.Min(600, 0.2*l.A) }
+
 // buildExtraBridges adds local bridges until the city has its share, then
 // a footbridge or two.
 func (l *layout) buildExtraBridges() {
@@ -662,7 +666,7 @@ func (l *layout) buildExtraBridges() {
 				bestX, bestD = x, d
 			}
 		}
-		if bestD < 700 {
+		if bestD < l.bridgeSpacing() {
 			return false
 		}
 		y := l.riverY(bestX)

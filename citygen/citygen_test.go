@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,30 +21,53 @@ import (
 	"github.com/paulmach/osm"
 )
 
+// cityCase is one generated city the property tests check.
+type cityCase struct {
+	seed  int64
+	scale float64
+	city  *City
+}
+
 var (
-	cityOnce sync.Once
-	cities   map[float64]*City
-	cityErr  error
+	cityOnce  sync.Once
+	cityCases []cityCase
+	cityErr   error
 )
 
-// testCity returns the seed-1 city at scale 0.2 or 1, generated once.
-func testCity(t testing.TB, scale float64) *City {
+// allCities returns the cities every property is checked on: the default
+// and the small test city of seed 1, and a few other seeds and sizes,
+// generated once.
+func allCities(t testing.TB) []cityCase {
 	t.Helper()
 	cityOnce.Do(func() {
-		cities = map[float64]*City{}
-		for _, s := range []float64{0.2, 1} {
-			c, err := Generate(context.Background(), Options{Seed: 1, Scale: s})
+		for _, k := range []struct {
+			seed  int64
+			scale float64
+		}{{1, 0.2}, {1, 1}, {2, 0.2}, {3, 0.5}, {4, 0.05}} {
+			c, err := Generate(context.Background(), Options{Seed: k.seed, Scale: k.scale})
 			if err != nil {
-				cityErr = err
+				cityErr = fmt.Errorf("seed %d scale %v: %w", k.seed, k.scale, err)
 				return
 			}
-			cities[s] = c
+			cityCases = append(cityCases, cityCase{k.seed, k.scale, c})
 		}
 	})
 	if cityErr != nil {
 		t.Fatal(cityErr)
 	}
-	return cities[scale]
+	return cityCases
+}
+
+// testCity returns the seed-1 city at scale 0.2 or 1.
+func testCity(t testing.TB, scale float64) *City {
+	t.Helper()
+	for _, c := range allCities(t) {
+		if c.seed == 1 && c.scale == scale {
+			return c.city
+		}
+	}
+	t.Fatalf("no seed-1 test city at scale %v", scale)
+	return nil
 }
 
 // segment is one stretch of a highway way between consecutive nodes.
@@ -174,11 +198,11 @@ func TestGenerateIsDeterministic(t *testing.T) {
 }
 
 func TestRiverIsCrossedOnlyAtBridges(t *testing.T) {
-	for _, scale := range []float64{0.2, 1} {
-		c := testCity(t, scale)
+	for _, cc := range allCities(t) {
+		c, scale := cc.city, cc.scale
 		river := c.River
 		if len(river) < 10 {
-			t.Fatalf("scale %v: river has %d points", scale, len(river))
+			t.Fatalf("seed %d scale %v: river has %d points", cc.seed, scale, len(river))
 		}
 		roadBridges, footBridges := map[osm.WayID]bool{}, map[osm.WayID]bool{}
 		var crossings []orb.Point
@@ -189,7 +213,7 @@ func TestRiverIsCrossedOnlyAtBridges(t *testing.T) {
 					continue
 				}
 				if s.way.Tags.Find("bridge") != "yes" {
-					t.Errorf("scale %v: way %d (%s %q) crosses the river at %v without a bridge", scale, s.way.ID, s.way.Tags.Find("highway"), s.way.Tags.Find("name"), x)
+					t.Errorf("seed %d scale %v: way %d (%s %q) crosses the river at %v without a bridge", cc.seed, scale, s.way.ID, s.way.Tags.Find("highway"), s.way.Tags.Find("name"), x)
 					continue
 				}
 				crossings = append(crossings, x)
@@ -201,25 +225,25 @@ func TestRiverIsCrossedOnlyAtBridges(t *testing.T) {
 			}
 		}
 		if n := len(roadBridges); n < 3 || n > 6 {
-			t.Errorf("scale %v: %d road bridges, want 3 to 6", scale, n)
+			t.Errorf("seed %d scale %v: %d road bridges, want 3 to 6", cc.seed, scale, n)
 		}
 		if len(footBridges) < 1 {
-			t.Errorf("scale %v: no footbridge", scale)
+			t.Errorf("seed %d scale %v: no footbridge", cc.seed, scale)
 		}
 		if len(c.Bridges) != len(roadBridges)+len(footBridges) {
-			t.Errorf("scale %v: City.Bridges has %d points for %d bridges", scale, len(c.Bridges), len(roadBridges)+len(footBridges))
+			t.Errorf("seed %d scale %v: City.Bridges has %d points for %d bridges", cc.seed, scale, len(c.Bridges), len(roadBridges)+len(footBridges))
 		}
 		for _, b := range c.Bridges {
 			if d := nearestM(b, crossings); d > 5 {
-				t.Errorf("scale %v: bridge point %v is %.0f m from any bridge over the river", scale, b, d)
+				t.Errorf("seed %d scale %v: bridge point %v is %.0f m from any bridge over the river", cc.seed, scale, b, d)
 			}
 		}
 	}
 }
 
 func TestGatesAreOnRoads(t *testing.T) {
-	for _, scale := range []float64{0.2, 1} {
-		c := testCity(t, scale)
+	for _, cc := range allCities(t) {
+		c, scale := cc.city, cc.scale
 		nodes := roadNodes(c)
 		gates := 0
 		for _, p := range c.Places.Places {
@@ -229,24 +253,24 @@ func TestGatesAreOnRoads(t *testing.T) {
 			gates++
 			pt := p.Geometry.(orb.Point)
 			if d := nearestM(pt, nodes); d > 3 {
-				t.Errorf("scale %v: %s is %.1f m from the nearest road node", scale, p.Name, d)
+				t.Errorf("seed %d scale %v: %s is %.1f m from the nearest road node", cc.seed, scale, p.Name, d)
 			}
 			if d := orbplanar.DistanceFrom(c.Airport, pt); d > 1e-6 {
-				t.Errorf("scale %v: %s is not on the airport fence (%.2g degrees off)", scale, p.Name, d)
+				t.Errorf("seed %d scale %v: %s is not on the airport fence (%.2g degrees off)", cc.seed, scale, p.Name, d)
 			}
 			if p.ThroughputPerHour <= 0 || p.CrowdLimit <= 0 || p.Status != muster.GateOpen || p.Opens == "" || p.Closes == "" {
-				t.Errorf("scale %v: %s lacks gate properties: %+v", scale, p.Name, p)
+				t.Errorf("seed %d scale %v: %s lacks gate properties: %+v", cc.seed, scale, p.Name, p)
 			}
 		}
 		if gates != 4 {
-			t.Errorf("scale %v: %d gates, want 4", scale, gates)
+			t.Errorf("seed %d scale %v: %d gates, want 4", cc.seed, scale, gates)
 		}
 	}
 }
 
 func TestAirportIsEnteredOnlyAtGates(t *testing.T) {
-	for _, scale := range []float64{0.2, 1} {
-		c := testCity(t, scale)
+	for _, cc := range allCities(t) {
+		c, scale := cc.city, cc.scale
 		var gates []orb.Point
 		for _, p := range c.Places.Places {
 			if p.Kind == muster.PlaceGate {
@@ -270,12 +294,12 @@ func TestAirportIsEnteredOnlyAtGates(t *testing.T) {
 			for _, p := range touch {
 				entries++
 				if d := nearestM(p, gates); d > 3 {
-					t.Errorf("scale %v: way %d (%s %q) enters the airport at %v, %.0f m from any gate", scale, s.way.ID, s.way.Tags.Find("highway"), s.way.Tags.Find("name"), p, d)
+					t.Errorf("seed %d scale %v: way %d (%s %q) enters the airport at %v, %.0f m from any gate", cc.seed, scale, s.way.ID, s.way.Tags.Find("highway"), s.way.Tags.Find("name"), p, d)
 				}
 			}
 		}
 		if entries == 0 {
-			t.Errorf("scale %v: no road reaches the airport", scale)
+			t.Errorf("seed %d scale %v: no road reaches the airport", cc.seed, scale)
 		}
 	}
 }
@@ -347,15 +371,15 @@ func TestCityHasItsRoadKinds(t *testing.T) {
 }
 
 func TestRallyPointsAndLandmarks(t *testing.T) {
-	for _, scale := range []float64{0.2, 1} {
-		c := testCity(t, scale)
+	for _, cc := range allCities(t) {
+		c, scale := cc.city, cc.scale
 		nodes := roadNodes(c)
 		var rally []orb.Point
 		ids := map[string]bool{}
 		landmarks := 0
 		for _, p := range c.Places.Places {
 			if ids[p.ID] {
-				t.Errorf("scale %v: place id %q twice", scale, p.ID)
+				t.Errorf("seed %d scale %v: place id %q twice", cc.seed, scale, p.ID)
 			}
 			ids[p.ID] = true
 			switch p.Kind {
@@ -363,27 +387,27 @@ func TestRallyPointsAndLandmarks(t *testing.T) {
 				pt := p.Geometry.(orb.Point)
 				rally = append(rally, pt)
 				if p.Capacity <= 0 || p.Name == "" {
-					t.Errorf("scale %v: rally point %+v lacks a name or capacity", scale, p)
+					t.Errorf("seed %d scale %v: rally point %+v lacks a name or capacity", cc.seed, scale, p)
 				}
 				if d := nearestM(pt, nodes); d > 1 {
-					t.Errorf("scale %v: rally point %s is %.1f m off the road", scale, p.Name, d)
+					t.Errorf("seed %d scale %v: rally point %s is %.1f m off the road", cc.seed, scale, p.Name, d)
 				}
 				if orbplanar.PolygonContains(c.Airport, pt) {
-					t.Errorf("scale %v: rally point %s is inside the airport", scale, p.Name)
+					t.Errorf("seed %d scale %v: rally point %s is inside the airport", cc.seed, scale, p.Name)
 				}
 			case muster.PlaceLandmark:
 				landmarks++
 				if len(p.Aliases) == 0 {
-					t.Errorf("scale %v: landmark %s has no aliases", scale, p.Name)
+					t.Errorf("seed %d scale %v: landmark %s has no aliases", cc.seed, scale, p.Name)
 				}
 			}
 		}
 		want := math.Max(5, math.Round(30*scale))
 		if n := float64(len(rally)); n < want*0.8 || n > want*1.2 {
-			t.Errorf("scale %v: %v rally points, want about %v", scale, n, want)
+			t.Errorf("seed %d scale %v: %v rally points, want about %v", cc.seed, scale, n, want)
 		}
 		if landmarks < 3 {
-			t.Errorf("scale %v: %d landmarks", scale, landmarks)
+			t.Errorf("seed %d scale %v: %d landmarks", cc.seed, scale, landmarks)
 		}
 		// Spread over the city: no two closer than a fraction of the
 		// spacing an even spread would give.
@@ -395,7 +419,7 @@ func TestRallyPointsAndLandmarks(t *testing.T) {
 		}
 		spacing := 14000 * math.Sqrt(scale) / math.Sqrt(float64(len(rally)))
 		if minD < spacing/4 {
-			t.Errorf("scale %v: two rally points only %.0f m apart (even spacing would be about %.0f m)", scale, minD, spacing)
+			t.Errorf("seed %d scale %v: two rally points only %.0f m apart (even spacing would be about %.0f m)", cc.seed, scale, minD, spacing)
 		}
 		if c.Places.Timezone != "Asia/Kabul" {
 			t.Errorf("timezone %q at the default centre", c.Places.Timezone)
