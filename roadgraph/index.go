@@ -24,6 +24,11 @@ import (
 // A two-way road is two arcs with the same shape; the tree holds one of
 // them and reports the other as its reverse, which halves the tree.
 //
+// Distances are measured in a local equirectangular projection around the
+// query point: well under a metre off within a few kilometres, so exact for
+// snapping, and only approximate for the "nearest is N m away" of a point
+// far outside the city. Longitudes do not wrap at ±180°.
+//
 // The index only reads the Graph, which must not change while it is in use.
 // All methods are safe for concurrent use.
 type ArcIndex struct {
