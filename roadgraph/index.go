@@ -25,9 +25,10 @@ import (
 // them and reports the other as its reverse, which halves the tree.
 //
 // Distances are measured in a local equirectangular projection around the
-// query point: well under a metre off within a few kilometres, so exact for
-// snapping, and only approximate for the "nearest is N m away" of a point
-// far outside the city. Longitudes do not wrap at ±180°.
+// query point, whose error grows as d²·tan(lat)/R: about 1 cm at 300 m and
+// 15 cm at 1 km at Porto's latitude, so exact enough for snapping, and only
+// approximate for the "nearest is N m away" of a point far outside the
+// city. Longitudes do not wrap at ±180°.
 //
 // The index only reads the Graph, which must not change while it is in use.
 // All methods are safe for concurrent use.
