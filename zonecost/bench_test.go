@@ -51,11 +51,13 @@ func BenchmarkCompute(b *testing.B) {
 			forbidden++
 		}
 	}
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := Compute(context.Background(), g, ix, zones); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(len(eff.Arcs)), "affected-arcs")
 	b.ReportMetric(float64(forbidden), "forbidden-arcs")
 }

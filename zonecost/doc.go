@@ -29,4 +29,23 @@
 // orientation-predicate segment-segment tests over all edges. Tests compare
 // the two on thousands of random arcs, so a routing test can use
 // CheckForbidden to prove that no route crosses a forbidden zone.
+//
+// # Costs
+//
+// Per zone: candidate arcs from the ArcFinder (an R-tree query), then one
+// projection and clip per arc segment; polygon edges sit in horizontal
+// bands so a segment meets only the edges near its latitude. Zones are
+// spread over up to four goroutines and merged in a canonical zone order,
+// so the result (down to the bits of each exposure sum) does not depend on
+// the order or the scheduling. Measured on the shared 2-core machine under
+// heavy load (CPU time per call, which load does not inflate as it does
+// wall time):
+//
+//	Porto car graph (63k nodes, 147k arcs), 8 circles of 150-430 m, 4 polygons up to 1.6 km:  0.66 ms CPU, 1133 arcs affected
+//	  the same plus a 650 km risky circle (every arc inside):                          12.7 ms CPU
+//	synthetic 60k-node grid, 10 circles and 5 polygons of 0.4-1.2 km:                   7.5 ms CPU, 18,644 arcs affected
+//
+// ReadGeoJSON's self-intersection sweep is O(n log n) on ordinary rings;
+// the worst ring of MaxRingVertices (a comb of long teeth) costs about
+// 70 ms CPU.
 package zonecost

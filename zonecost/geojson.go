@@ -19,7 +19,7 @@ const (
 	MaxGeoJSONBytes = 64 << 20
 	// MaxRingVertices is the most positions in one ring: it bounds the
 	// self-intersection sweep (ring.go), quadratic for rings built to
-	// defeat it, to about a tenth of a second per ring.
+	// defeat it, to about 70 ms of CPU per ring.
 	MaxRingVertices = 10_000
 	// MaxTotalVertices is the most positions in a whole file.
 	MaxTotalVertices = 250_000

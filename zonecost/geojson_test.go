@@ -237,11 +237,13 @@ func (zeros) Read(p []byte) (int, error) {
 func BenchmarkReadGeoJSONWorstRing(b *testing.B) {
 	in := ringJSON(MaxRingVertices-10, true)
 	b.SetBytes(int64(len(in)))
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := ReadGeoJSON(strings.NewReader(in), "comb"); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func FuzzReadGeoJSON(f *testing.F) {

@@ -139,12 +139,14 @@ func BenchmarkComputePorto(b *testing.B) {
 	}{{"dozen", city}, {"dozen+country-wide", wide}} {
 		b.Run(bc.name, func(b *testing.B) {
 			var eff *Effects
+			cpu0 := processCPU()
 			for b.Loop() {
 				var err error
 				if eff, err = Compute(context.Background(), g, ix, bc.zones); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(len(eff.Arcs)), "affected-arcs")
 		})
 	}
