@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +121,42 @@ func crossLonLat(a, b, c, d orb.Point) (orb.Point, bool) {
 	return orb.Point{p.X, p.Y}, ok
 }
 
+// segmentIndex buckets a line's segments by longitude so that checking
+// every road segment against it stays fast.
+type segmentIndex struct {
+	buckets map[int][]int
+}
+
+const segmentBucketDeg = 0.002
+
+func newSegmentIndex(line orb.LineString) *segmentIndex {
+	ix := &segmentIndex{buckets: map[int][]int{}}
+	for i := 0; i+1 < len(line); i++ {
+		lo := int(math.Floor(math.Min(line[i][0], line[i+1][0]) / segmentBucketDeg))
+		hi := int(math.Floor(math.Max(line[i][0], line[i+1][0]) / segmentBucketDeg))
+		for k := lo; k <= hi; k++ {
+			ix.buckets[k] = append(ix.buckets[k], i)
+		}
+	}
+	return ix
+}
+
+// candidates returns the segments whose longitude range may meet ab's,
+// each once.
+func (ix *segmentIndex) candidates(a, b orb.Point) []int {
+	lo := int(math.Floor(math.Min(a[0], b[0]) / segmentBucketDeg))
+	hi := int(math.Floor(math.Max(a[0], b[0]) / segmentBucketDeg))
+	var out []int
+	for k := lo; k <= hi; k++ {
+		for _, i := range ix.buckets[k] {
+			if !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
 func distM(a, b orb.Point) float64 { return muster.DistanceM(a[0], a[1], b[0], b[1]) }
 
 func nearestM(p orb.Point, pts []orb.Point) float64 {
@@ -206,8 +243,9 @@ func TestRiverIsCrossedOnlyAtBridges(t *testing.T) {
 		}
 		roadBridges, footBridges := map[osm.WayID]bool{}, map[osm.WayID]bool{}
 		var crossings []orb.Point
+		riverIndex := newSegmentIndex(river)
 		for _, s := range highwaySegments(c) {
-			for i := 0; i+1 < len(river); i++ {
+			for _, i := range riverIndex.candidates(s.a, s.b) {
 				x, ok := crossLonLat(s.a, s.b, river[i], river[i+1])
 				if !ok {
 					continue
@@ -278,8 +316,12 @@ func TestAirportIsEnteredOnlyAtGates(t *testing.T) {
 			}
 		}
 		fence := c.Airport[0]
+		near := c.Airport.Bound().Pad(0.001)
 		entries := 0
 		for _, s := range highwaySegments(c) {
+			if !near.Intersects(orb.MultiPoint{s.a, s.b}.Bound()) {
+				continue // far from the airport
+			}
 			var touch []orb.Point
 			for _, p := range []orb.Point{s.a, s.b} {
 				if orbplanar.PolygonContains(c.Airport, p) || orbplanar.DistanceFrom(fence, p) < 1e-7 {
