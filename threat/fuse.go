@@ -156,7 +156,9 @@ func (p *Picture) ZoneOf(reportID string) *Zone {
 }
 
 // Build fuses reports into the picture at time at: reports received
-// after at are left out (nothing is known before it is received).
+// after at are left out (nothing is known before it is received). A report
+// that cannot be used (an area that does not resolve, a second report
+// under one id) goes to the picture's Rejected list; the others are fused.
 func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Policy) (*Picture, error) {
 	f, err := NewFuser(pl, at, policy)
 	if err != nil {
@@ -166,9 +168,6 @@ func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Poli
 	f.lazy = true
 	for i := range reports {
 		if _, err := f.Add(reports[i]); err != nil {
-			if muster.ErrorCode(err) == muster.ECONFLICT {
-				return nil, err
-			}
 			f.rejected = append(f.rejected, Rejection{ID: reports[i].ID, Err: err})
 		}
 	}
@@ -190,7 +189,8 @@ type evidence struct {
 
 // Fuser holds the picture at one time and applies new reports to it one by
 // one, recomputing only the zone a report joins. Build uses it; feeding it
-// reports in any order gives the same picture.
+// reports in any order gives the same picture. A Fuser is not safe for
+// concurrent use; the Pictures it returns may be read concurrently.
 type Fuser struct {
 	at     time.Time
 	policy Policy

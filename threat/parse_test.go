@@ -271,3 +271,100 @@ func FuzzParseReport(f *testing.F) {
 		}
 	})
 }
+
+func TestGateStatusContradiction(t *testing.T) {
+	s := loadScenario(t, "kabul-2021")
+	at := mustTime(t, "2021-08-26T12:00:00Z")
+	gate := func(id, claim, rel string, cred int, received string) muster.Report {
+		return muster.Report{ID: id, ReceivedAt: mustTime(t, received), Source: muster.Source{ID: "src-" + id, Name: "S " + id, Kind: muster.SourceField},
+			Reliability: rel, Credibility: cred, Kind: muster.KindGateStatus, Claim: claim, Likelihood: 0.97, LikelihoodText: "almost certain",
+			Immediacy: muster.ImmediacyImminent, Severity: 3, Area: muster.Area{Place: "Abbey Gate"}}
+	}
+	status := func(rs ...muster.Report) GateStatus {
+		for _, g := range build(t, s, rs, at).Gates {
+			if g.Name == "Abbey Gate" {
+				return g
+			}
+		}
+		t.Fatal("no Abbey Gate")
+		return GateStatus{}
+	}
+	closed := gate("g1", muster.GateClosed, "A", 1, "2021-08-26T11:00:00Z")
+	open := gate("g2", muster.GateOpen, "C", 3, "2021-08-26T11:30:00Z")
+	g := status(closed, open)
+	if g.Status != muster.GateClosed || !g.Disputed {
+		t.Errorf("A1 closed against C3 open: %+v", g)
+	}
+	reasons := strings.Join(g.Reasons, "\n")
+	if !strings.Contains(reasons, "g1, A1") || !strings.Contains(reasons, "open (outweighed") || !strings.Contains(reasons, "g2, C3") {
+		t.Errorf("both sides should be shown with their grades:\n%s", reasons)
+	}
+	// Freshness counts: a closure reported a day and a half earlier has
+	// decayed below a fresh, equally graded opening.
+	old := gate("g1", muster.GateClosed, "B", 2, "2021-08-25T00:00:00Z")
+	fresh := gate("g2", muster.GateOpen, "B", 2, "2021-08-26T11:30:00Z")
+	if g := status(old, fresh); g.Status != muster.GateOpen || !g.Disputed {
+		t.Errorf("stale closed against fresh open: %+v", g)
+	}
+	if g := status(); g.Status != muster.GateOpen || g.Disputed {
+		t.Errorf("no reports: %+v", g)
+	}
+}
+
+func TestBuildRejectsOneByOne(t *testing.T) {
+	s := loadScenario(t, "kabul-2021")
+	rs := append([]muster.Report(nil), s.reports...)
+	dup := rs[0]
+	dup.Text = "another"
+	bad := rs[1]
+	bad.ID, bad.Area = "bad", muster.Area{Place: "Nowhere Gate"}
+	p, err := Build(append(rs, dup, bad), s.places, mustTime(t, kabulEvening), DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rejected) != 2 || muster.ErrorCode(p.Rejected[0].Err) != muster.ECONFLICT || !strings.Contains(p.Rejected[1].Error(), "Nowhere Gate") {
+		t.Errorf("rejected %v", p.Rejected)
+	}
+	if len(p.Record) != len(s.reports) {
+		t.Errorf("record %d", len(p.Record))
+	}
+}
+
+func TestLoadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	write := func(doc string) string {
+		p := dir + "/p.json"
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p, err := LoadPolicy(write(`{"forbid": ["critical"], "penalty": {"high": 10}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.Forbid, []string{"critical"}) || p.Penalty["high"] != 10 || p.Penalty["moderate"] != 2 || p.WellGraded != "B2" {
+		t.Errorf("policy %+v", p)
+	}
+	for doc, want := range map[string]string{
+		`{"forbid": ["red"]}`:            `forbid: "red"`,
+		`{"penalty": {"high": 0.5}}`:     "penalty.high",
+		`{"well_graded": "Z9"}`:          "well_graded",
+		`{"large_area_km2": -1}`:         "large_area_km2",
+		`{"forbidden": ["high"]}`:        "unknown field",
+		`{"max_forbidden_area_km2": 10}`: "max_forbidden_area_km2",
+	} {
+		if _, err := LoadPolicy(write(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", doc, err, want)
+		}
+	}
+	// A policy that forbids only critical zones opens the high ones.
+	s := loadScenario(t, "kabul-2021")
+	pic, err := Build(s.reports, s.places, mustTime(t, "2021-08-25T18:00:00Z"), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := pic.ZoneOf("r01"); z == nil || z.Level != LevelHigh || z.Forbidden || z.Penalty != 10 {
+		t.Errorf("airport zone under the custom policy: %+v", z)
+	}
+}

@@ -380,22 +380,31 @@ func (f *Fuser) gateStatuses(zones []*Zone) []GateStatus {
 				g.Reports = append(g.Reports, refOf(e))
 			}
 			best, bestSide := "", side{}
+			sides := map[string]side{}
 			for _, claim := range []string{muster.GateOpen, muster.GateRestricted, muster.GateClosed} {
 				if len(byClaim[claim]) == 0 {
 					continue
 				}
 				s := makeSide(byClaim[claim])
+				sides[claim] = s
 				if best == "" || s.support > bestSide.support || (s.support == bestSide.support && s.newest.After(bestSide.newest)) {
 					best, bestSide = claim, s
 				}
 			}
 			g.Disputed = len(byClaim) > 1
 			g.Status = best
-			for _, r := range bestSide.refs {
-				g.Reasons = append(g.Reasons, fmt.Sprintf("%s: %s", best, describeRef(r, bestSide.best[r.SourceID], f.at)))
-			}
-			if g.Disputed {
-				g.Reasons = append(g.Reasons, fmt.Sprintf("disputed: other reports say otherwise; %q prevails on grade and freshness (support %.2f)", best, bestSide.support))
+			for _, claim := range []string{best, muster.GateOpen, muster.GateRestricted, muster.GateClosed} {
+				s, ok := sides[claim]
+				if !ok || (claim == best && len(g.Reasons) > 1) {
+					continue
+				}
+				label := claim
+				if claim != best {
+					label = fmt.Sprintf("%s (outweighed: support %.2f against %.2f)", claim, s.support, bestSide.support)
+				}
+				for _, r := range s.refs {
+					g.Reasons = append(g.Reasons, fmt.Sprintf("%s: %s", label, describeRef(r, s.best[r.SourceID], f.at)))
+				}
 			}
 		}
 		at := placePoint(pl.Geometry)
