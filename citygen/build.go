@@ -419,6 +419,11 @@ func (l *layout) buildAirport() {
 	pl := append(polyline{}, perim...)
 	pl = append(pl, perim[0]) // closed
 	nodes := l.net.overlay(pl, st, overlayOpts{snap: 15, closed: true})
+	// Later roads cross the perimeter road or end on it; none may drag its
+	// nodes toward the fence or cut it.
+	for _, n := range nodes {
+		l.net.pinned[n] = true
+	}
 	for _, vi := range gateVertices {
 		gi := gateAt[vi]
 		best, bestD := int32(-1), math.Inf(1)
