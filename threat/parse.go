@@ -26,6 +26,10 @@ const (
 	MaxTextBytes = 64 << 10
 	MaxIDBytes   = 200
 	MaxRadiusM   = 2_000_000 // a circle bigger than a large country is a typo
+	// MaxRingPoints bounds a report polygon's ring: an area drawn by an
+	// operator needs far fewer, and checking a ring for self-crossing is
+	// quadratic in its size.
+	MaxRingPoints = 1_000
 )
 
 // DefaultMaxFuture is how far past the importer's clock a received_at may
@@ -473,6 +477,9 @@ func parseArea(a *areaJSON, opt ParseOptions) (muster.Area, *FieldError) {
 		}
 		poly := make(orb.Polygon, 0, len(a.Polygon))
 		for i, rc := range a.Polygon {
+			if len(rc) > MaxRingPoints {
+				return out, fieldErr(fmt.Sprintf("area.polygon[%d]", i), "has %d positions, more than %d", len(rc), MaxRingPoints)
+			}
 			ring := make(orb.Ring, 0, len(rc))
 			for j, pc := range rc {
 				if len(pc) != 2 {

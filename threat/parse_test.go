@@ -243,6 +243,20 @@ func FuzzParseReport(f *testing.F) {
 	}
 	opt := ParseOptions{Places: ix, Now: time.Date(2021, 8, 22, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// As a file: every non-blank line is either accepted or rejected.
+		res, err := ParseReports(bytes.NewReader(data), nil, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := 0
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				lines++
+			}
+		}
+		if len(res.Accepted)+len(res.Rejected) != lines {
+			t.Fatalf("%d lines, %d accepted, %d rejected", lines, len(res.Accepted), len(res.Rejected))
+		}
 		r, err := ParseReport(data, opt)
 		if err != nil {
 			if _, ok := err.(*FieldError); !ok {
