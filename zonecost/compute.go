@@ -168,8 +168,6 @@ type zoneScratch struct {
 	seen  []uint32 // per arc: the stamp of the zone that last listed it
 	stamp uint32
 	cand  []uint32
-	line  []vec
-	ts    []float64
 }
 
 // mergeScratch is the merge's per-arc and per-node memory; between calls
@@ -244,7 +242,51 @@ func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *mus
 	if len(cand) > g.NumArcs()/32 {
 		tails = g.Tails()
 	}
+	// A zone as large as the city (a country-wide presence zone) would
+	// keep one core busy while the others idle: split its arcs.
+	parts := 1
+	if len(cand) >= 2*splitZoneArcs {
+		parts = min(runtime.GOMAXPROCS(0), len(cand)/splitZoneArcs, maxWorkers)
+	}
+	if parts <= 1 {
+		return clipArcs(ctx, g, z, pz, cand, tails)
+	}
+	partResults := make([]zoneResult, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(cand)/parts, (i+1)*len(cand)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each part has its own prepared zone: polygons keep per-query
+			// scratch in it.
+			partResults[i] = clipArcs(ctx, g, z, prepare(z), cand[lo:hi], tails)
+		}()
+	}
+	wg.Wait()
 	r := zoneResult{contribs: make([]contribution, 0, len(cand))}
+	for _, pr := range partResults {
+		if pr.err != nil {
+			return pr
+		}
+		r.contribs = append(r.contribs, pr.contribs...)
+		r.nodes = append(r.nodes, pr.nodes...)
+	}
+	return r
+}
+
+// splitZoneArcs is the share of one zone's candidate arcs worth a
+// goroutine of its own (a variable so that tests can force the split).
+var splitZoneArcs = 20_000
+
+// clipArcs measures the candidate arcs against one prepared zone. tails
+// may be nil (then each arc's tail is looked up).
+func clipArcs(ctx context.Context, g *roadgraph.Graph, z *muster.Zone, pz *preparedZone, cand, tails []uint32) zoneResult {
+	var (
+		line []vec
+		ts   []float64
+		r    = zoneResult{contribs: make([]contribution, 0, len(cand))}
+	)
 	for k, a := range cand {
 		if k%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
@@ -257,11 +299,10 @@ func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *mus
 		} else {
 			tail = tailOf(g, a)
 		}
-		sc.line = projectArc(sc.line[:0], g, pz.f, tail, a)
-		line := sc.line
+		line = projectArc(line[:0], g, pz.f, tail, a)
 		if z.Forbidden {
 			var touches bool
-			touches, sc.ts = pz.touchesLine(line, sc.ts)
+			touches, ts = pz.touchesLine(line, ts)
 			if !touches {
 				continue
 			}
@@ -275,7 +316,7 @@ func applyZone(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, z *mus
 			continue
 		}
 		var frac float64
-		frac, sc.ts = pz.fractionInside(line, sc.ts)
+		frac, ts = pz.fractionInside(line, ts)
 		if frac > 0 {
 			r.contribs = append(r.contribs, contribution{arc: a, exposure: z.Risk * float64(g.TimeMS[a]) / 1000 * frac})
 		}

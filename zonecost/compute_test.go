@@ -231,6 +231,17 @@ func TestDeterministicAndOrderIndependent(t *testing.T) {
 	if risky == 0 || forbidden == 0 {
 		t.Fatalf("%d risky and %d forbidden arcs: want both", risky, forbidden)
 	}
+	// Large zones are split over goroutines: force that, same result.
+	saved := splitZoneArcs
+	splitZoneArcs = 50
+	split, err := Compute(context.Background(), g, f, zones)
+	splitZoneArcs = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(split, want) {
+		t.Fatal("splitting zones over goroutines changes the effects")
+	}
 	for i := 0; i < 5; i++ {
 		shuffled := slices.Clone(zones)
 		for k := range shuffled {
