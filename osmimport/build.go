@@ -36,22 +36,30 @@ type rawGraph struct {
 const ctxCheckEvery = 1 << 16
 
 // buildRaw splits the profile's ways into arcs. A graph node is an OSM
-// node where a way of this profile ends (or is cut by a missing node) or
+// node where a way of this profile ends (or is cut by a missing node or
+// a barrier) or
 // that two routable way segments share (a way passing twice through one
 // node counts twice, so closed ways are split too); every other node is a
 // shape point of the arc that passes it.
 func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph, error) {
 	// use counts how often each OSM node is used, saturating at 2 (junction).
 	use := make([]uint8, len(r.nodes))
+	// A way is cut at a missing node, and for cars at a barrier they
+	// cannot pass: the barrier node leaves the car graph, and the road on
+	// either side of it ends at the node before.
+	blocked := func(n int32) bool { return n < 0 }
+	if p == roadgraph.Car && r.carBlocked != nil {
+		blocked = func(n int32) bool { return n < 0 || r.carBlocked[n] }
+	}
 	forRuns := func(w *wayRec, fn func(run []int32, first uint32)) {
 		refs := r.refIdx[w.first : w.first+w.n]
 		for i := 0; i < len(refs); {
-			if refs[i] < 0 {
+			if blocked(refs[i]) {
 				i++
 				continue
 			}
 			j := i
-			for j < len(refs) && refs[j] >= 0 {
+			for j < len(refs) && !blocked(refs[j]) {
 				j++
 			}
 			if j-i >= 2 {

@@ -19,7 +19,8 @@ type collector struct {
 
 	nodes       []nodeRec
 	nodesSorted bool
-	badCoords   int // nodes dropped for impossible coordinates
+	badCoords   int     // nodes dropped for impossible coordinates
+	carBarriers []int64 // nodes a car cannot pass (bollards...)
 
 	ways      []wayRec
 	refs      []int64 // node ids of routable ways, concatenated
@@ -53,8 +54,12 @@ func newCollector(profiles []roadgraph.Profile) *collector {
 	}
 }
 
-func (c *collector) addNode(id int64, lat, lon float64) {
+// addNode adds a node; blocksCar marks a barrier cars cannot pass.
+func (c *collector) addNode(id int64, lat, lon float64, blocksCar bool) {
 	c.osmNodes++
+	if blocksCar {
+		c.carBarriers = append(c.carBarriers, id)
+	}
 	if !muster.ValidLatLon(lat, lon) {
 		c.badCoords++
 		return
@@ -117,6 +122,9 @@ type resolved struct {
 	refIdx  []int32
 	names   []string
 	missing int
+	// carBlocked marks, by node index, barriers that cut ways for cars
+	// (nil when there are none).
+	carBlocked []bool
 }
 
 func (c *collector) resolve() *resolved {
@@ -158,6 +166,14 @@ func (c *collector) resolve() *resolved {
 	for _, id := range c.otherRefs {
 		if find(id) < 0 {
 			r.missing++
+		}
+	}
+	for _, id := range c.carBarriers {
+		if i := find(id); i >= 0 {
+			if r.carBlocked == nil {
+				r.carBlocked = make([]bool, len(nodes))
+			}
+			r.carBlocked[i] = true
 		}
 	}
 	return r

@@ -103,7 +103,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 		if n == nil {
 			continue
 		}
-		c.addNode(int64(n.ID), n.Lat, n.Lon)
+		c.addNode(int64(n.ID), n.Lat, n.Lon, nodeBlocksCar(n.Tags.Find))
 		if i%ctxCheckEvery == 0 && ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("%s: import cancelled: %w", name, ctx.Err())
 		}

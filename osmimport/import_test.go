@@ -77,6 +77,9 @@ func TestDirectionsAndAccess(t *testing.T) {
 		{"A1", 1, 0, true, false}, // motorway: implied one-way, no pedestrians
 		{"One Way Footpath", 0, 1, false, false},
 		{"Foot Forbidden Street", 2, 0, true, true},
+		{"Bollard Street", 0, 2, false, false},    // a bollard in the middle stops cars
+		{"Gate Street", 2, 2, true, true},         // a private gate does not
+		{"Open Bollard Street", 2, 2, true, true}, // nor a bollard tagged motor_vehicle=yes
 	}
 	for _, tc := range tests {
 		carArcs, footArcs := arcsNamed(car, tc.name), arcsNamed(foot, tc.name)

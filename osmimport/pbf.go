@@ -20,8 +20,8 @@ import (
 // with plain, non-dense nodes), so a corrupt or merely unusual file would
 // crash the whole process with a panic nobody can recover. This decoder
 // checks every index and length, knows each block's byte offset for error
-// messages, and keeps only what the import needs (node positions, way node
-// lists and tags; relations and metadata are skipped unread).
+// messages, and keeps only what the import needs (node positions and
+// barriers, way node lists and tags; relations and metadata are skipped).
 
 const (
 	maxBlobHeaderSize = 64 << 10 // the PBF specification's limits
@@ -51,8 +51,9 @@ type pbfDecoded struct {
 }
 
 type pbfNode struct {
-	id       int64
-	lat, lon float64
+	id        int64
+	lat, lon  float64
+	blocksCar bool
 }
 
 // readPBF reads a PBF stream: one goroutine reads the blocks in order,
@@ -114,7 +115,7 @@ func readPBF(ctx context.Context, meter *progressMeter, br *bufio.Reader, dz *de
 			continue
 		}
 		for _, n := range res.nodes {
-			c.addNode(n.id, n.lat, n.lon)
+			c.addNode(n.id, n.lat, n.lon, n.blocksCar)
 		}
 		for i := range res.ways {
 			w := &res.ways[i]
@@ -380,8 +381,31 @@ type pbfDecoder struct {
 
 func zigzag(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
 
+// blocksCar applies nodeBlocksCar to a node's tags, given as string-table
+// indexes key, value, key, value...
+func (d *pbfDecoder) blocksCar(kv []uint64) (bool, error) {
+	relevant := false
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i] >= uint64(len(d.strs)) || kv[i+1] >= uint64(len(d.strs)) {
+			return false, fmt.Errorf("node tag refers to string %d of %d", max(kv[i], kv[i+1]), len(d.strs))
+		}
+		relevant = relevant || nodeTagsMatter(d.strs[kv[i]])
+	}
+	if !relevant {
+		return false, nil
+	}
+	return nodeBlocksCar(func(key string) string {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if d.strs[kv[i]] == key {
+				return d.strs[kv[i+1]]
+			}
+		}
+		return ""
+	}), nil
+}
+
 func (d *pbfDecoder) denseNodes(b []byte, res *pbfDecoded, latOff, lonOff int64, coord func(off, v int64) float64) error {
-	d.ids, d.lats, d.lons = d.ids[:0], d.lats[:0], d.lons[:0]
+	d.ids, d.lats, d.lons, d.keys = d.ids[:0], d.lats[:0], d.lons[:0], d.keys[:0]
 	m := pbMsg{b: b}
 	var err error
 	for m.next() && err == nil {
@@ -392,6 +416,8 @@ func (d *pbfDecoder) denseNodes(b []byte, res *pbfDecoded, latOff, lonOff int64,
 			d.lats, err = m.appendVarints(d.lats)
 		case 9:
 			d.lons, err = m.appendVarints(d.lons)
+		case 10:
+			d.keys, err = m.appendVarints(d.keys) // keys_vals: k v k v ... 0 per node
 		}
 	}
 	if err == nil {
@@ -404,33 +430,66 @@ func (d *pbfDecoder) denseNodes(b []byte, res *pbfDecoded, latOff, lonOff int64,
 		return fmt.Errorf("dense nodes: %d ids, %d latitudes, %d longitudes", len(d.ids), len(d.lats), len(d.lons))
 	}
 	var id, lat, lon int64
+	kv := d.keys
 	for i := range d.ids {
 		id += zigzag(d.ids[i])
 		lat += zigzag(d.lats[i])
 		lon += zigzag(d.lons[i])
-		res.nodes = append(res.nodes, pbfNode{id: id, lat: coord(latOff, lat), lon: coord(lonOff, lon)})
+		n := pbfNode{id: id, lat: coord(latOff, lat), lon: coord(lonOff, lon)}
+		if len(kv) > 0 {
+			end := 0
+			for end < len(kv) && kv[end] != 0 {
+				end += 2
+			}
+			if end > len(kv) {
+				return fmt.Errorf("dense node %d: tag list ends inside a key/value pair", id)
+			}
+			var err error
+			if n.blocksCar, err = d.blocksCar(kv[:end]); err != nil {
+				return fmt.Errorf("dense node %d: %w", id, err)
+			}
+			kv = kv[min(end+1, len(kv)):]
+		}
+		res.nodes = append(res.nodes, n)
 	}
 	return nil
 }
 
 func (d *pbfDecoder) node(b []byte, res *pbfDecoded, latOff, lonOff int64, coord func(off, v int64) float64) error {
 	var n pbfNode
+	d.keys, d.vals = d.keys[:0], d.vals[:0]
 	m := pbMsg{b: b}
-	for m.next() {
-		if m.wire != 0 {
-			continue
-		}
-		switch m.field {
-		case 1:
+	var err error
+	for m.next() && err == nil {
+		switch {
+		case m.field == 2:
+			d.keys, err = m.appendVarints(d.keys)
+		case m.field == 3:
+			d.vals, err = m.appendVarints(d.vals)
+		case m.wire != 0:
+		case m.field == 1:
 			n.id = zigzag(m.val)
-		case 8:
+		case m.field == 8:
 			n.lat = coord(latOff, zigzag(m.val))
-		case 9:
+		case m.field == 9:
 			n.lon = coord(lonOff, zigzag(m.val))
 		}
 	}
-	if m.err != nil {
-		return fmt.Errorf("unreadable node: %w", m.err)
+	if err == nil {
+		err = m.err
+	}
+	if err != nil {
+		return fmt.Errorf("unreadable node: %w", err)
+	}
+	if len(d.keys) != len(d.vals) {
+		return fmt.Errorf("node %d: %d tag keys but %d values", n.id, len(d.keys), len(d.vals))
+	}
+	kv := make([]uint64, 0, 2*len(d.keys))
+	for i := range d.keys {
+		kv = append(kv, d.keys[i], d.vals[i])
+	}
+	if n.blocksCar, err = d.blocksCar(kv); err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
 	}
 	res.nodes = append(res.nodes, n)
 	return nil

@@ -67,38 +67,37 @@ func encodePBF(o *osm.OSM, perBlock int, compress bool) []byte {
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
 	for start := 0; start < len(nodes); start += perBlock {
 		chunk := nodes[start:min(start+perBlock, len(nodes))]
-		var ids, lats, lons []uint64
+		strs, str := stringTable()
+		var ids, lats, lons, keysVals []uint64
 		var pid, plat, plon int64
 		for _, n := range chunk {
 			id, lat, lon := int64(n.ID), int64(n.Lat*1e7+0.5*sign(n.Lat)), int64(n.Lon*1e7+0.5*sign(n.Lon))
 			ids, lats, lons = append(ids, zz(id-pid)), append(lats, zz(lat-plat)), append(lons, zz(lon-plon))
 			pid, plat, plon = id, lat, lon
+			for _, t := range n.Tags {
+				keysVals = append(keysVals, str(t.Key), str(t.Value))
+			}
+			keysVals = append(keysVals, 0)
 		}
 		var dense pbWriter
 		dense.packed(1, ids)
 		dense.packed(8, lats)
 		dense.packed(9, lons)
+		dense.packed(10, keysVals)
 		var group pbWriter
 		group.bytes(2, dense.b)
 		var block pbWriter
-		var st pbWriter // a string table holding only "", as the format asks
-		st.bytes(1, nil)
+		var st pbWriter
+		for _, s := range *strs {
+			st.bytes(1, []byte(s))
+		}
 		block.bytes(1, st.b)
 		block.bytes(2, group.b)
 		out = appendBlock(out, "OSMData", block.b, compress)
 	}
 	for start := 0; start < len(o.Ways); start += perBlock {
 		chunk := o.Ways[start:min(start+perBlock, len(o.Ways))]
-		strIndex := map[string]uint64{"": 0}
-		strs := []string{""}
-		str := func(s string) uint64 {
-			if i, ok := strIndex[s]; ok {
-				return i
-			}
-			strIndex[s] = uint64(len(strs))
-			strs = append(strs, s)
-			return strIndex[s]
-		}
+		strs, str := stringTable()
 		var group pbWriter
 		for _, w := range chunk {
 			var way pbWriter
@@ -118,7 +117,7 @@ func encodePBF(o *osm.OSM, perBlock int, compress bool) []byte {
 			group.bytes(3, way.b)
 		}
 		var st pbWriter
-		for _, s := range strs {
+		for _, s := range *strs {
 			st.bytes(1, []byte(s))
 		}
 		var block pbWriter
@@ -128,6 +127,21 @@ func encodePBF(o *osm.OSM, perBlock int, compress bool) []byte {
 		out = appendBlock(out, "OSMData", block.b, compress)
 	}
 	return out
+}
+
+// stringTable returns a block's string table, which starts with "" as
+// the format asks, and a function that adds a string and returns its index.
+func stringTable() (*[]string, func(string) uint64) {
+	strs := []string{""}
+	index := map[string]uint64{"": 0}
+	return &strs, func(s string) uint64 {
+		if i, ok := index[s]; ok {
+			return i
+		}
+		index[s] = uint64(len(strs))
+		strs = append(strs, s)
+		return index[s]
+	}
 }
 
 func sign(v float64) float64 {

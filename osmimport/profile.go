@@ -294,3 +294,36 @@ func parseMaxspeed(v string) (kmh float64, ok bool) {
 	}
 	return s, true
 }
+
+// carBlockingBarriers are the barrier=* values on a node that a car cannot
+// pass. Gates, lift gates, chains and the like are absent on purpose: an
+// evacuation's operator can open them (the Porto Alegre airport gates are
+// barrier=gate nodes with access=private).
+var carBlockingBarriers = map[string]bool{
+	"bollard": true, "block": true, "jersey_barrier": true, "cycle_barrier": true,
+	"kissing_gate": true, "stile": true, "turnstile": true, "full-height_turnstile": true,
+	"motorcycle_barrier": true, "bus_trap": true, "planter": true, "log": true,
+	"debris": true, "fence": true, "wall": true, "ditch": true,
+}
+
+// nodeBlocksCar reports whether a node with these tags stops cars: an
+// access tag decides when one is present (access=no on the node, or
+// motor_vehicle=yes on a removable bollard), otherwise the barrier type.
+func nodeBlocksCar(find func(key string) string) bool {
+	for _, k := range accessKeys[roadgraph.Car] {
+		if v := find(k); v != "" {
+			return deniedAccess[strings.ToLower(strings.TrimSpace(v))]
+		}
+	}
+	return carBlockingBarriers[strings.ToLower(strings.TrimSpace(find("barrier")))]
+}
+
+// nodeTagsMatter reports whether a tag key can change nodeBlocksCar, so
+// decoders can skip all other node tags.
+func nodeTagsMatter(key string) bool {
+	switch key {
+	case "barrier", "access", "vehicle", "motor_vehicle", "motorcar":
+		return true
+	}
+	return false
+}

@@ -155,7 +155,7 @@ func readXML(ctx context.Context, meter *progressMeter, br *bufio.Reader, dz *de
 	for s.Scan() {
 		switch o := s.Object().(type) {
 		case *osm.Node:
-			c.addNode(int64(o.ID), o.Lat, o.Lon)
+			c.addNode(int64(o.ID), o.Lat, o.Lon, nodeBlocksCar(o.Tags.Find))
 		case *osm.Way:
 			c.addOSMWay(o)
 		}
