@@ -34,6 +34,9 @@ func (l *layout) buildGrid() {
 	}
 	ids := make([]int32, nu*nv)
 	for j := 0; j < nv; j++ {
+		if l.ctx.Err() != nil {
+			return
+		}
 		for i := 0; i < nu; i++ {
 			w := vec{us[i], vs[j]}
 			w = vec{w.X*cr - w.Y*sr, w.X*sr + w.Y*cr}
@@ -150,6 +153,9 @@ func (l *layout) buildBlocks() {
 	steps := l.net.addStreet(street{Highway: "steps"})
 	service := l.net.addStreet(street{Highway: "service"})
 	for j := 0; j+1 < nv; j++ {
+		if l.ctx.Err() != nil {
+			return
+		}
 		for i := 0; i+1 < nu; i++ {
 			bottom, top := l.gridH[j*(nu-1)+i], l.gridH[(j+1)*(nu-1)+i]
 			left, right := l.gridV[i*(nv-1)+j], l.gridV[(i+1)*(nv-1)+j]

@@ -89,7 +89,7 @@ func Generate(ctx context.Context, opts Options) (*City, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x6d75737465726379)) // "mustercy"
-	l := newLayout(o, rng)
+	l := newLayout(ctx, o, rng)
 	steps := []struct {
 		name string
 		run  func()

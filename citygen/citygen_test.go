@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	muster "github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/places"
@@ -498,6 +499,12 @@ func TestOptionsAreValidated(t *testing.T) {
 	cancel()
 	if _, err := Generate(ctx, Options{Scale: 0.2}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: error %v", err)
+	}
+	// A deadline that passes mid-way stops a big city's generation.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := Generate(ctx, Options{Scale: 4}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("expired deadline: error %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package citygen
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -55,6 +56,7 @@ type gate struct {
 }
 
 type layout struct {
+	ctx context.Context // long steps stop early when it is done; Generate reports it
 	o   Options
 	rng *rand.Rand
 	nm  *namer
@@ -90,8 +92,8 @@ type layout struct {
 	gridState
 }
 
-func newLayout(o Options, rng *rand.Rand) *layout {
-	l := &layout{o: o, rng: rng, nm: newNamer(rng), s: o.Scale, centre: -1}
+func newLayout(ctx context.Context, o Options, rng *rand.Rand) *layout {
+	l := &layout{ctx: ctx, o: o, rng: rng, nm: newNamer(rng), s: o.Scale, centre: -1}
 	l.f = math.Min(1, math.Sqrt(l.s))
 	l.R = baseRadius * math.Sqrt(l.s)
 	l.A, l.B = 1.25*l.R, 0.85*l.R
