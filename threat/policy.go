@@ -26,8 +26,10 @@ type Policy struct {
 	// zone, such as "B2": reliability at most B and credibility at most 2.
 	WellGraded string `json:"well_graded"`
 	// MaxForbiddenAreaKm2: a zone larger than this (a province, a country)
-	// is never forbidden, only penalised: forbidding it would forbid the
-	// whole operation; such zones are context for the operator.
+	// is neither forbidden nor penalised: it lies over every route of the
+	// operation alike, so forbidding it would forbid the whole operation
+	// and a penalty would change no route. Such zones are context for the
+	// operator.
 	MaxForbiddenAreaKm2 float64 `json:"max_forbidden_area_km2"`
 }
 

@@ -239,13 +239,17 @@ func applyPolicy(z *Zone, pro []*evidence, p Policy) {
 	if z.Penalty < 1 {
 		z.Penalty = 1
 	}
-	if !p.forbids(z.Level) {
-		z.PolicyVerdict = fmt.Sprintf("not forbidden: level %s is not forbidden by the policy; crossing costs ×%g", z.Level, z.Penalty)
+	if z.AreaKm2 > p.MaxForbiddenAreaKm2 {
+		// A zone the size of a province or a country lies over every route
+		// of the operation alike: a cost factor would change no route
+		// choice, only inflate every travel time. It is context.
+		z.Penalty = 1
+		z.PolicyVerdict = fmt.Sprintf("context only: at %.0f km² it is larger than the %g km² the policy ever forbids or penalises (it would weigh on every route alike)",
+			z.AreaKm2, p.MaxForbiddenAreaKm2)
 		return
 	}
-	if z.AreaKm2 > p.MaxForbiddenAreaKm2 {
-		z.PolicyVerdict = fmt.Sprintf("not forbidden: at %.0f km² it is larger than the %g km² the policy ever forbids (forbidding it would forbid the whole operation); crossing costs ×%g",
-			z.AreaKm2, p.MaxForbiddenAreaKm2, z.Penalty)
+	if !p.forbids(z.Level) {
+		z.PolicyVerdict = fmt.Sprintf("not forbidden: level %s is not forbidden by the policy; crossing costs ×%g", z.Level, z.Penalty)
 		return
 	}
 	if z.AreaKm2 > p.LargeAreaKm2 {
