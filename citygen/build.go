@@ -227,6 +227,7 @@ func (l *layout) roadRuns(pl polyline, ro runOpts) []run {
 		cum[i] = cum[i-1] + pl[i-1].dist(pl[i])
 	}
 	var crossings []float64
+	firstBridge := len(l.bridgePts)
 	for i := 0; i+1 < len(pl); i++ {
 		s0, s1 := l.riverSide(pl[i]), l.riverSide(pl[i+1])
 		if (s0 < 0) == (s1 < 0) {
@@ -269,15 +270,29 @@ func (l *layout) roadRuns(pl polyline, ro runOpts) []run {
 			(ro.clipCity <= 0 || l.inCity(v, ro.clipCity))
 		allKept = allKept && keep[i]
 	}
+	used := make([]bool, len(crossings))
 	spansIn := func(t0, t1 float64) []span {
 		var out []span
-		for _, tc := range crossings {
+		for k, tc := range crossings {
 			if tc-bridgeHalf > t0 && tc+bridgeHalf < t1 {
 				out = append(out, span{tc - bridgeHalf - t0, tc + bridgeHalf - t0})
+				used[k] = true
 			}
 		}
 		return out
 	}
+	// Bridges planned on stretches that are not built are not bridges.
+	defer func() {
+		kept := l.bridgePts[:firstBridge]
+		for k, at := range l.bridgePts[firstBridge:] {
+			if used[k] {
+				kept = append(kept, at)
+			} else if !ro.foot {
+				l.bridgeBudget++
+			}
+		}
+		l.bridgePts = kept
+	}()
 	if ro.closed && allKept {
 		return []run{{pl: pl[:len(pl)-1], spans: spansIn(0, cum[len(cum)-1]), closed: true}}
 	}
