@@ -55,6 +55,14 @@
 // by default opens only with that profile's own key (foot=yes on a
 // motorway); motorroad=yes closes a road to pedestrians.
 //
+// Barriers, cars: a node with barrier=bollard, block, jersey_barrier,
+// cycle_barrier, kissing_gate, stile, turnstile, fence, wall and the like
+// cuts the ways through it, unless an access tag on the node allows cars
+// (motor_vehicle=yes on a removable bollard); a node with access=no cuts
+// them too. Gates, lift gates and chains do not: the operator opens them
+// (the Porto Alegre airport gates are barrier=gate, access=private nodes).
+// Pedestrians pass every barrier.
+//
 // One-way, cars: oneway:motorcar, oneway:motor_vehicle, then oneway:
 // yes/true/1 forward only, -1/reverse backward only, no/false/0 both ways;
 // without a value, junction=roundabout (or circular), motorway and
