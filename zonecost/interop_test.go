@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/roadgraph"
@@ -128,5 +127,4 @@ func TestPortoAlegreDrill(t *testing.T) {
 	}
 	t.Logf("Porto Alegre drill: %d zones (%d forbidden) over %d arcs: %d arcs affected, %d exposed, %d forbidden nodes",
 		len(zones), nForbiddenZones, g.NumArcs(), len(eff.Arcs), exposed, len(eff.ForbiddenNodes))
-	_ = muster.EINVALID
 }
