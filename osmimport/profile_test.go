@@ -124,3 +124,26 @@ func TestTravelMS(t *testing.T) {
 		t.Errorf("1 km at 36 km/h: %d ms, want 100000", got)
 	}
 }
+
+func TestNodeBlocksCar(t *testing.T) {
+	tests := []struct {
+		tags osm.Tags
+		want bool
+	}{
+		{tagsOf("barrier", "bollard"), true},
+		{tagsOf("barrier", "jersey_barrier"), true},
+		{tagsOf("barrier", "gate"), false},
+		{tagsOf("barrier", "gate", "access", "private"), false},
+		{tagsOf("barrier", "lift_gate"), false},
+		{tagsOf("barrier", "bollard", "motor_vehicle", "yes"), false},
+		{tagsOf("barrier", "gate", "access", "no"), true},
+		{tagsOf("access", "no"), true},
+		{tagsOf("highway", "traffic_signals"), false},
+		{nil, false},
+	}
+	for _, tc := range tests {
+		if got := nodeBlocksCar(tc.tags.Find); got != tc.want {
+			t.Errorf("node %v blocks cars: %v, want %v", tc.tags, got, tc.want)
+		}
+	}
+}
