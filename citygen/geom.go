@@ -88,15 +88,6 @@ func (pl polyline) crossings(a, b vec) []float64 {
 	return out
 }
 
-// length returns the polyline's length in metres.
-func (pl polyline) length() float64 {
-	l := 0.0
-	for i := 0; i+1 < len(pl); i++ {
-		l += pl[i].dist(pl[i+1])
-	}
-	return l
-}
-
 // densify returns the polyline with extra points so that no segment is
 // longer than step.
 func (pl polyline) densify(step float64) polyline {

@@ -80,7 +80,6 @@ type layout struct {
 
 	bridgeBudget int
 	bridgePts    []vec
-	bridgeNames  []string
 
 	ringStreet    int32
 	radialStreets map[int32]bool

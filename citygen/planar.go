@@ -12,7 +12,6 @@ type street struct {
 	Oneway     bool // edges allow travel from a to b only
 	Roundabout bool
 	MaxSpeed   string
-	Lanes      string
 }
 
 // edge is one straight stretch of street between two nodes. For one-way
@@ -233,7 +232,6 @@ type overlayOpts struct {
 	snap    float64 // existing nodes this close move onto the new road
 	closed  bool    // the polyline's last point is its first
 	bridges []span  // along-road distances of bridge decks
-	pinEnds bool    // later roads may not move the road's end nodes
 }
 
 // stop is one node of an overlaid road, at distance t along it.
@@ -462,10 +460,6 @@ func (p *planar) overlay(pl polyline, st int32, opts overlayOpts) []int32 {
 				p.pinned[nodes[i]] = true
 			}
 		}
-	}
-	if opts.pinEnds && len(nodes) > 0 {
-		p.pinned[nodes[0]] = true
-		p.pinned[nodes[len(nodes)-1]] = true
 	}
 	for i := 0; i+1 < len(nodes); i++ {
 		mid := (seq[i].t + seq[i+1].t) / 2
