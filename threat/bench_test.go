@@ -106,7 +106,9 @@ func BenchmarkAddOneTo100k(b *testing.B) {
 	}
 }
 
-func BenchmarkPictureOf100k(b *testing.B) {
+// BenchmarkAddOneAndPicture100k is a server's cycle: a new report comes in
+// and the whole picture (zones, gates, record) is published again.
+func BenchmarkAddOneAndPicture100k(b *testing.B) {
 	rs := benchReports(100_000, 1)
 	f, err := NewFuser(nil, propT0, DefaultPolicy())
 	if err != nil {
@@ -117,10 +119,19 @@ func BenchmarkPictureOf100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	_ = f.Picture()
+	extra := benchReports(b.N, 3)
+	for i := range extra {
+		extra[i].ID = fmt.Sprintf("new%07d", i)
+		extra[i].ReceivedAt = propT0
+	}
 	b.ResetTimer()
 	start := cpuTime()
 	defer reportCPU(b, start)
 	for i := 0; i < b.N; i++ {
+		if _, err := f.Add(extra[i]); err != nil {
+			b.Fatal(err)
+		}
 		_ = f.Picture()
 	}
 }

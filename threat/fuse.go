@@ -3,7 +3,9 @@ package threat
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,12 +213,17 @@ type Fuser struct {
 	clearsFor map[string][]int // report id -> all-clears that name it in relates_to
 	gateEv    []*evidence
 
-	zones    map[int]*Zone // root -> zone (nil if the cluster has no present side)
-	dirty    map[int]bool  // roots whose zone must be fused again
-	lazy     bool          // defer fusing to Picture (a batch build)
-	stamp    []int
-	stampNow int
-	rejected []Rejection
+	zones       map[int]*Zone  // root -> zone (nil if the cluster has no present side)
+	byZoneID    []*Zone        // the zones, sorted by id
+	recordOrder []*RecordEntry // the record, sorted by id
+	changes     int            // reports added so far; the cached picture is of cachedAt
+	cached      *Picture
+	cachedAt    int
+	dirty       map[int]bool // roots whose zone must be fused again
+	lazy        bool         // defer fusing to Picture (a batch build)
+	stamp       []int
+	stampNow    int
+	rejected    []Rejection
 }
 
 // NewFuser returns an empty picture at time at. pl may be nil if no
@@ -263,8 +270,11 @@ func (f *Fuser) Add(r muster.Report) (*Zone, error) {
 		return nil, muster.Errorf(muster.EINVALID, "report %q: %v", r.ID, err)
 	}
 	f.ids[r.ID] = true
+	f.changes++
 	entry := &RecordEntry{ID: r.ID, Grade: r.Grade(), Kind: r.Kind}
 	f.record[r.ID] = entry
+	k, _ := slices.BinarySearchFunc(f.recordOrder, r.ID, func(e *RecordEntry, id string) int { return strings.Compare(e.ID, id) })
+	f.recordOrder = slices.Insert(f.recordOrder, k, entry)
 	if !r.ValidUntil.IsZero() && f.at.After(r.ValidUntil) {
 		entry.Status = StatusExpired
 		entry.Note = "valid until " + r.ValidUntil.Format(time.RFC3339)
@@ -407,7 +417,7 @@ func (f *Fuser) union(a, b int) {
 	f.parent[rb] = ra
 	f.members[ra] = append(f.members[ra], f.members[rb]...)
 	delete(f.members, rb)
-	delete(f.zones, rb)
+	f.setZone(rb, nil)
 	delete(f.dirty, rb)
 }
 
@@ -420,8 +430,13 @@ func sortedKeys(m map[int]bool) []int {
 	return out
 }
 
-// Picture returns the picture with every report added so far.
+// Picture returns the picture with every report added so far. It is not
+// to be modified: the Fuser returns the same Picture until a report is
+// added.
 func (f *Fuser) Picture() *Picture {
+	if f.cached != nil && f.cachedAt == f.changes {
+		return f.cached
+	}
 	for _, root := range sortedKeys(f.dirty) {
 		if f.find(root) == root {
 			f.fuse(root)
@@ -429,12 +444,7 @@ func (f *Fuser) Picture() *Picture {
 	}
 	clear(f.dirty)
 	p := &Picture{At: f.at, Policy: f.policy, Rejected: append([]Rejection(nil), f.rejected...)}
-	for _, z := range f.zones {
-		if z != nil {
-			p.Zones = append(p.Zones, z)
-		}
-	}
-	sort.Slice(p.Zones, func(i, j int) bool { return p.Zones[i].ID < p.Zones[j].ID })
+	p.Zones = slices.Clone(f.byZoneID)
 	// All-clears count in every zone they weigh against; the record names
 	// the first by id, read off the zones so that it does not depend on
 	// the order the reports came in.
@@ -446,8 +456,8 @@ func (f *Fuser) Picture() *Picture {
 			}
 		}
 	}
-	p.Record = make([]RecordEntry, 0, len(f.record))
-	for _, e := range f.record {
+	p.Record = make([]RecordEntry, 0, len(f.recordOrder))
+	for _, e := range f.recordOrder {
 		entry := *e
 		if entry.Kind == muster.KindAllClear && entry.Status == StatusCounting {
 			entry.ZoneID = clearZone[e.ID]
@@ -458,8 +468,8 @@ func (f *Fuser) Picture() *Picture {
 		}
 		p.Record = append(p.Record, entry)
 	}
-	sort.Slice(p.Record, func(i, j int) bool { return p.Record[i].ID < p.Record[j].ID })
 	p.Gates = f.gateStatuses(p.Zones)
+	f.cached, f.cachedAt = p, f.changes
 	return p
 }
 
@@ -501,7 +511,7 @@ func (f *Fuser) fuse(root int) *Zone {
 	}
 	sort.Slice(clears, func(a, b int) bool { return clears[a].rep.ID < clears[b].rep.ID })
 	z := fuseZone(mem, clears, f.policy, f.at)
-	f.zones[root] = z
+	f.setZone(root, z)
 	for _, m := range mem {
 		if e := f.record[m.rep.ID]; e != nil {
 			e.ZoneID = ""
@@ -511,4 +521,26 @@ func (f *Fuser) fuse(root int) *Zone {
 		}
 	}
 	return z
+}
+
+// setZone makes z the zone of the cluster rooted at root (nil: none),
+// keeping byZoneID sorted so that a picture needs no sorting.
+func (f *Fuser) setZone(root int, z *Zone) {
+	cmp := func(a *Zone, id string) int { return strings.Compare(a.ID, id) }
+	if old := f.zones[root]; old != nil {
+		if k, ok := slices.BinarySearchFunc(f.byZoneID, old.ID, cmp); ok {
+			f.byZoneID = slices.Delete(f.byZoneID, k, k+1)
+		}
+	}
+	if z == nil {
+		delete(f.zones, root)
+		return
+	}
+	f.zones[root] = z
+	k, ok := slices.BinarySearchFunc(f.byZoneID, z.ID, cmp)
+	if ok {
+		f.byZoneID[k] = z // cannot happen: a zone's id is its own report's
+		return
+	}
+	f.byZoneID = slices.Insert(f.byZoneID, k, z)
 }
