@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // time zones must resolve on hosts without a zoneinfo database
 
@@ -93,7 +94,7 @@ func Read(r io.Reader, name string) (*muster.Places, error) {
 		return nil, muster.Errorf(muster.EINVALID, "places file %s: type is %q, want \"FeatureCollection\"", name, fj.Type)
 	}
 	if fj.Timezone != "" {
-		if _, err := time.LoadLocation(fj.Timezone); err != nil || strings.EqualFold(fj.Timezone, "local") {
+		if !validTimezone(fj.Timezone) {
 			return nil, muster.Errorf(muster.EINVALID, "places file %s: timezone %q is not an IANA time zone name", name, fj.Timezone)
 		}
 	}
@@ -338,4 +339,21 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// knownZones caches time zone names already checked: loading a zone reads
+// the zone database, and a server checks the same few names again and
+// again.
+var knownZones sync.Map // name -> true
+
+func validTimezone(name string) bool {
+	if v, ok := knownZones.Load(name); ok {
+		return v.(bool)
+	}
+	_, err := time.LoadLocation(name)
+	ok := err == nil && !strings.EqualFold(name, "local")
+	if ok {
+		knownZones.Store(name, true) // only real zones: the cache stays as small as the database
+	}
+	return ok
 }
