@@ -23,3 +23,14 @@ func (r *Router) CostsFrom(source roadgraph.Snap) []uint32 {
 	defer r.queries.Put(q)
 	return q.OneToAll(p.metric, r.endpoints(source, p.weight, false), false, nil)
 }
+
+// CostAt returns the cost from a snapped point to wherever a one-to-all
+// cost array (CostsTo) leads, counting the partial arc to the graph.
+func (r *Router) CostAt(costs []uint32, from roadgraph.Snap) uint32 {
+	p := r.picture.Load()
+	best := uint32(Inf)
+	for _, s := range r.endpoints(from, p.weight, false) {
+		best = min(best, addCost(s.Cost, costs[s.Node]))
+	}
+	return best
+}

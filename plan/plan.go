@@ -1,0 +1,181 @@
+// Package plan decides who goes where, with whom, when, by which route and
+// through which gate: households to rally points, small groups that never
+// split a household, departures and gate arrival windows within each gate's
+// throughput, crowd limit and hours, so that everyone is out as early as the
+// gates allow while no gate ever holds more people waiting than it safely
+// can. A crowd at a gate is itself a target.
+//
+// The plan is written as plan.json (documented in PLAN_FORMAT.md beside this
+// file); `muster plan check` (package plancheck) verifies it against its
+// inputs without any of this package's code.
+package plan
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// FormatVersion is the version of plan.json this package writes.
+const FormatVersion = 1
+
+// Params are the planner's parameters; zero values take the defaults.
+type Params struct {
+	// Start is when the operation starts: nobody is asked to leave home
+	// before it.
+	Start time.Time `json:"start"`
+	// MaxGroupSize bounds the people in one group. Default 12.
+	MaxGroupSize int `json:"max_group_size"`
+	// MaxWalkS bounds a household's walk to its rally point. Default 2,700 s.
+	MaxWalkS float64 `json:"max_walk_s"`
+	// AssemblyLeadS is how long before its departure a group gathers at its
+	// rally point. Default 900 s.
+	AssemblyLeadS float64 `json:"assembly_lead_s"`
+	// GateEarlyS is how early a group may reach its gate before its turn.
+	// Default 300 s.
+	GateEarlyS float64 `json:"gate_early_s"`
+	// RestrictedFactor is the share of its throughput a restricted gate
+	// keeps. Default 0.5.
+	RestrictedFactor float64 `json:"restricted_factor"`
+}
+
+// WithDefaults fills in the defaults.
+func (p Params) WithDefaults() Params {
+	if p.MaxGroupSize <= 0 {
+		p.MaxGroupSize = 12
+	}
+	if p.MaxWalkS <= 0 {
+		p.MaxWalkS = 2700
+	}
+	if p.AssemblyLeadS <= 0 {
+		p.AssemblyLeadS = 900
+	}
+	if p.GateEarlyS <= 0 {
+		p.GateEarlyS = 300
+	}
+	if p.RestrictedFactor <= 0 || p.RestrictedFactor > 1 {
+		p.RestrictedFactor = 0.5
+	}
+	if p.Start.IsZero() {
+		p.Start = time.Now().UTC().Truncate(time.Minute)
+	}
+	return p
+}
+
+// Plan is plan.json.
+type Plan struct {
+	Version     int             `json:"version"`
+	Status      string          `json:"status"` // "proposed" until an operator approves it, then "current"
+	CreatedAt   time.Time       `json:"created_at"`
+	Params      Params          `json:"params"`
+	Summary     Summary         `json:"summary"`
+	Gates       []Gate          `json:"gates"`
+	RallyPoints []RallyPoint    `json:"rally_points"`
+	Groups      []Group         `json:"groups"`
+	Households  []Household     `json:"households"`
+	Unassigned  []Unassigned    `json:"unassigned"`
+	Diff        *Diff           `json:"diff,omitempty"`
+	Zones       json.RawMessage `json:"zones,omitempty"` // the threat picture planned against, as GeoJSON
+}
+
+// Summary is the plan at a glance.
+type Summary struct {
+	Households     int     `json:"households"`
+	People         int     `json:"people"`
+	AssignedPeople int     `json:"assigned_people"`
+	Groups         int     `json:"groups"`
+	MaxGroupSize   int     `json:"max_group_size"`
+	MakespanS      float64 `json:"makespan_s"`    // from Start until the last person is through a gate
+	LowerBoundS    float64 `json:"lower_bound_s"` // people / total gate throughput + the shortest trip
+	Ratio          float64 `json:"ratio"`         // makespan / lower bound
+	TotalExposure  float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
+}
+
+// Gate is a gate as planned for.
+type Gate struct {
+	ID                string    `json:"id"`
+	Name              string    `json:"name"`
+	Lat               float64   `json:"lat"`
+	Lon               float64   `json:"lon"`
+	Status            string    `json:"status"`
+	Reasons           []string  `json:"reasons,omitempty"`
+	ThroughputPerHour int       `json:"throughput_per_hour"`
+	CrowdLimit        int       `json:"crowd_limit"`
+	Opens             string    `json:"opens,omitempty"`
+	Closes            string    `json:"closes,omitempty"`
+	People            int       `json:"people"`
+	Groups            int       `json:"groups"`
+	MaxWaiting        int       `json:"max_waiting"`
+	LastThrough       time.Time `json:"last_through,omitzero"`
+	Usable            bool      `json:"usable"`
+}
+
+// RallyPoint is a rally point as planned for.
+type RallyPoint struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Lat       float64  `json:"lat"`
+	Lon       float64  `json:"lon"`
+	Capacity  int      `json:"capacity"`
+	Opens     string   `json:"opens,omitempty"`
+	Closes    string   `json:"closes,omitempty"`
+	People    int      `json:"people"`
+	Groups    int      `json:"groups"`
+	MaxAtOnce int      `json:"max_at_once"`
+	Usable    bool     `json:"usable"`
+	Reasons   []string `json:"reasons,omitempty"`
+}
+
+// Group is one group's trip.
+type Group struct {
+	ID         string    `json:"id"`
+	RallyPoint string    `json:"rally_point"`
+	Gate       string    `json:"gate"`
+	Departure  time.Time `json:"departure"`
+	Arrival    time.Time `json:"arrival"`
+	Through    time.Time `json:"through"` // the last of the group is through the gate
+	ReportBy   time.Time `json:"report_by"`
+	People     int       `json:"people"`
+	Households []string  `json:"households"`
+	Priority   bool      `json:"priority"`
+	Route      Route     `json:"route"`
+}
+
+// Route is a leg of a trip.
+type Route struct {
+	Geometry  *geojson.Geometry `json:"geometry"` // LineString
+	DurationS float64           `json:"duration_s"`
+	DistanceM float64           `json:"distance_m"`
+	Exposure  float64           `json:"exposure"`
+	// Escape is set when the leg starts inside a forbidden zone and its
+	// first part is the shortest way out.
+	Escape bool `json:"escape,omitempty"`
+}
+
+// Household is one household's part of the plan.
+type Household struct {
+	ID         string    `json:"id"`
+	RallyPoint string    `json:"rally_point"`
+	Group      string    `json:"group"`
+	ReportBy   time.Time `json:"report_by"`
+	People     int       `json:"people"`
+	Priority   string    `json:"priority,omitempty"`
+	Walk       Route     `json:"walk"`
+}
+
+// Unassigned is a household the plan cannot serve, and why.
+type Unassigned struct {
+	Household string `json:"household"`
+	Reason    string `json:"reason"`
+}
+
+func lineRoute(line orb.LineString, dur, dist, exp float64) Route {
+	if len(line) == 1 {
+		line = append(line, line[0])
+	}
+	return Route{Geometry: geojson.NewGeometry(line), DurationS: round1(dur), DistanceM: round1(dist), Exposure: round1(exp)}
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
