@@ -245,10 +245,14 @@ func newReportAddCmd() *cobra.Command {
 				}
 				raw = b.Bytes()
 			} else {
-				m := map[string]any{"id": f.id, "source": map[string]any{"id": f.sourceID, "name": f.sourceName, "kind": f.sourceKind}}
-				if f.via != "" {
-					m["source"].(map[string]any)["via"] = f.via
+				src := map[string]any{"id": f.sourceID, "kind": f.sourceKind}
+				if f.sourceName != "" {
+					src["name"] = f.sourceName
 				}
+				if f.via != "" {
+					src["via"] = f.via
+				}
+				m := map[string]any{"id": f.id, "source": src}
 				received := f.receivedAt
 				if received == "" {
 					received = time.Now().UTC().Format(time.RFC3339)
