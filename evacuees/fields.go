@@ -1,0 +1,246 @@
+package evacuees
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/muster-evac/muster"
+)
+
+// Limits on single values. A field longer than MaxFieldBytes is rejected
+// whatever its column; names and ids have tighter limits of their own.
+const (
+	MaxFieldBytes = 4 << 10 // 4 KiB
+	MaxNameRunes  = 200
+	MaxIDBytes    = 64
+	MaxPartySize  = 50 // a household larger than this is a typo or several households
+)
+
+// DocumentStatuses lists the accepted values of the documents column. The
+// muster package has no such list yet; this one is what the scenarios use.
+var DocumentStatuses = []string{"none", "passport", "tazkira", "visa-pending"}
+
+// languageNames maps what people write in a language column (lower-cased)
+// to muster's language code: codes, ISO 639-2/3 codes, English names and
+// the names in the languages' own scripts.
+var languageNames = map[string]string{
+	"en": muster.LangEnglish, "eng": muster.LangEnglish, "english": muster.LangEnglish, "انگلیسی": muster.LangEnglish,
+	"fa": muster.LangDari, "prs": muster.LangDari, "fas": muster.LangDari, "per": muster.LangDari,
+	"dari": muster.LangDari, "farsi": muster.LangDari, "persian": muster.LangDari,
+	"دری": muster.LangDari, "فارسی": muster.LangDari, "دري": muster.LangDari,
+	"ps": muster.LangPashto, "pus": muster.LangPashto, "pbt": muster.LangPashto,
+	"pashto": muster.LangPashto, "pashtu": muster.LangPashto, "pushto": muster.LangPashto,
+	"پښتو": muster.LangPashto, "پشتو": muster.LangPashto,
+}
+
+// persianDigits maps Eastern Arabic (U+0660..) and Persian (U+06F0..)
+// digits to ASCII, so numbers typed on an Afghan keyboard parse.
+func asciiDigits(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return (r >= '٠' && r <= '٩') || (r >= '۰' && r <= '۹') }) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= '٠' && r <= '٩':
+			return '0' + (r - '٠')
+		case r >= '۰' && r <= '۹':
+			return '0' + (r - '۰')
+		case r == '٫': // Arabic decimal separator
+			return '.'
+		}
+		return r
+	}, s)
+}
+
+// parseCount parses a head count: a whole number >= 0.
+func parseCount(v string) (int, string) {
+	n, err := strconv.Atoi(asciiDigits(v))
+	if err != nil {
+		return 0, "is not a whole number"
+	}
+	if n < 0 {
+		return 0, "is negative"
+	}
+	if n > 10*MaxPartySize {
+		return 0, fmt.Sprintf("is too large (a household has at most %d people)", MaxPartySize)
+	}
+	return n, ""
+}
+
+// parseCoord parses a latitude or longitude. A decimal comma is accepted
+// only when the file is not comma-separated: in a comma-separated file
+// "34,53" was quoted on purpose by someone whose locale writes decimals so,
+// or is two values run together; either way the import cannot know.
+func parseCoord(v string, decimalComma bool, limit float64, what string) (float64, string) {
+	v = asciiDigits(v)
+	if strings.Contains(v, ",") {
+		if !decimalComma {
+			return 0, "has a decimal comma (write a decimal point, or export the file with semicolons)"
+		}
+		if strings.Count(v, ",") > 1 || strings.Contains(v, ".") {
+			return 0, "is not a number"
+		}
+		v = strings.Replace(v, ",", ".", 1)
+	}
+	// ParseFloat accepts "NaN", "Inf", hex floats and underscores; a
+	// coordinate is plain decimal digits.
+	if !plainNumber.MatchString(v) {
+		return 0, "is not a number"
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, "is not a number"
+	}
+	if f < -limit || f > limit {
+		return 0, fmt.Sprintf("is out of range (%s must be within -%g..%g)", what, limit, limit)
+	}
+	return f, ""
+}
+
+var plainNumber = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$`)
+
+// normalisePhone returns the number in E.164: "+" and 8 to 15 digits.
+// Spaces, dashes, dots and parentheses are removed; "00" becomes "+"; a
+// leading "0" is a national number and takes defaultCC.
+func normalisePhone(v, defaultCC string) (string, string) {
+	v = asciiDigits(v)
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "tel:"), "TEL:")
+	var b strings.Builder
+	for i, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
+		default:
+			return "", "is not a phone number (only digits, spaces, dashes, dots, parentheses and a leading + are allowed)"
+		}
+	}
+	d := b.String()
+	switch {
+	case strings.HasPrefix(d, "+"):
+	case strings.HasPrefix(d, "00"):
+		d = "+" + d[2:]
+	case strings.HasPrefix(d, "0"):
+		if defaultCC == "" {
+			return "", "has no country code (write it as +<country code>..., or set a default country code)"
+		}
+		d = defaultCC + d[1:]
+	case d == "":
+		return "", "is not a phone number"
+	default:
+		return "", "has no country code (write it as +<country code>... or 00<country code>...)"
+	}
+	digits := d[1:]
+	if len(digits) < 8 || len(digits) > 15 {
+		return "", "is not a phone number (an international number has 8 to 15 digits)"
+	}
+	if digits[0] == '0' {
+		return "", "is not a phone number (a country code never starts with 0)"
+	}
+	return d, ""
+}
+
+// emailPattern is deliberately loose: one "@", something before it, a dot
+// in the domain, no spaces. Whether the mailbox exists only a message tells.
+var emailPattern = regexp.MustCompile(`^[^@\s<>(),;:"\[\]]+@[^@\s<>(),;:"\[\]]+\.[^@\s<>(),;:"\[\].]{2,}$`)
+
+func checkEmail(v string) string {
+	if len(v) > 254 || !emailPattern.MatchString(v) {
+		return "is not an e-mail address"
+	}
+	return ""
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func checkID(v string) string {
+	if len(v) > MaxIDBytes {
+		return fmt.Sprintf("is too long (a household id has at most %d characters)", MaxIDBytes)
+	}
+	if !idPattern.MatchString(v) {
+		return "is not a valid household id (letters, digits, '.', '_' and '-', starting with a letter or digit)"
+	}
+	return ""
+}
+
+// checkText rejects control characters in a single-line field; multiLine
+// fields (address, notes) may hold newlines and tabs.
+func checkText(v string, multiLine bool) string {
+	for _, r := range v {
+		if r == '\n' || r == '\t' {
+			if multiLine {
+				continue
+			}
+			return "contains a line break or tab"
+		}
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("contains a control character (U+%04X)", r)
+		}
+	}
+	return ""
+}
+
+func checkName(v string) string {
+	if n := utf8.RuneCountInString(v); n > MaxNameRunes {
+		return fmt.Sprintf("is too long (%d characters; a name has at most %d)", n, MaxNameRunes)
+	}
+	return checkText(v, false)
+}
+
+// wordKey reduces an enumerated word to the form of muster's lists:
+// "Unaccompanied minor" and "unaccompanied-minor" become
+// "unaccompanied_minor".
+func wordKey(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return '_'
+		}
+		return unicode.ToLower(r)
+	}, v)
+}
+
+// pickWord returns the entry of list that v means, comparing with wordKey.
+func pickWord(v string, list []string) (string, bool) {
+	k := wordKey(v)
+	for _, w := range list {
+		if wordKey(w) == k {
+			return w, true
+		}
+	}
+	return "", false
+}
+
+// formulaLike reports whether a spreadsheet would run v as a formula once
+// the apostrophes that neutralise formulas are taken off.
+func formulaLike(v string) bool {
+	v = strings.TrimLeft(v, "'")
+	return v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0]))
+}
+
+// neutralise prefixes an apostrophe to a value a spreadsheet would run as a
+// formula (OWASP "CSV injection"). Numbers and E.164 phones ("+93...",
+// "-30.1") are left alone: they are what they look like.
+func neutralise(v string) string {
+	if formulaLike(v) && !plainNumber.MatchString(v) {
+		return "'" + v
+	}
+	return v
+}
+
+// unneutralise undoes neutralise, so Read(Write(x)) is x. An apostrophe is
+// removed only before what a spreadsheet would run as a formula: it is
+// there to stop that, not part of the value (spreadsheet users also type it
+// before "+93..." to keep the plus).
+func unneutralise(v string) string {
+	if strings.HasPrefix(v, "'") && formulaLike(v[1:]) {
+		return v[1:]
+	}
+	return v
+}
