@@ -16,6 +16,10 @@ type Zone struct {
 	// Forbidden zones are never entered by a route, not even by an edge
 	// that only passes through them between two outside nodes.
 	Forbidden bool
+	// Penalty is the routing cost factor for time spent inside a zone that
+	// is not forbidden (>= 1; the threat policy's verdict). Zero leaves it
+	// to the router, which derives it from Risk.
+	Penalty float64
 	// Level is the threat picture's verdict (low, moderate, high,
 	// critical); informational for routing.
 	Level string

@@ -163,7 +163,7 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 		if walkS > p.MaxWalkS {
 			return nil, fmt.Sprintf("the nearest rally point (%s) is a %.0f min walk away, more than the %.0f min allowed", rallies[c].ID, walkS/60, p.MaxWalkS/60)
 		}
-		return &member{h: h, walk: res, walkS: walkS, rally: c}, ""
+		return &member{h: h, route: walkRoute(res), walkS: walkS, rally: c}, ""
 	}
 	if lastErr != nil && muster.ErrorCode(lastErr) != muster.EUNREACHABLE {
 		return nil, "cannot walk to a rally point: " + lastErr.Error()

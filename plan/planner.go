@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -52,18 +53,21 @@ type visit struct {
 }
 
 // waitingAt counts the people at the gate at t: arrived and not through.
+// Visits are booked in order and go through one after another, so their
+// through times never decrease: those still at the gate are a suffix.
 func (g *gateState) waitingAt(t time.Time) int {
 	n := 0
-	for i := len(g.visits) - 1; i >= 0; i-- {
-		v := g.visits[i]
-		if v.through.After(t) && !v.arrive.After(t) {
+	for i := g.firstNotThrough(t); i < len(g.visits); i++ {
+		if v := g.visits[i]; !v.arrive.After(t) {
 			n += v.people
-		}
-		if v.through.Before(t) && i < len(g.visits)-64 {
-			break // visits end in order: older ones are long through
 		}
 	}
 	return n
+}
+
+// firstNotThrough returns the index of the first visit not through by t.
+func (g *gateState) firstNotThrough(t time.Time) int {
+	return sort.Search(len(g.visits), func(i int) bool { return g.visits[i].through.After(t) })
 }
 
 // slot finds the earliest turn at the gate for a group that can arrive
@@ -76,18 +80,13 @@ func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive
 	if arrive.After(start) {
 		start = g.hours.fit(arrive, pass)
 	}
-	// Crowd limit: wait until enough of those ahead are through.
-	for i := 0; i < 10000 && g.waitingAt(arrive)+people > g.CrowdLimit; i++ {
-		next := time.Time{}
-		for _, v := range g.visits {
-			if v.through.After(arrive) && (next.IsZero() || v.through.Before(next)) {
-				next = v.through
-			}
-		}
-		if next.IsZero() {
+	// Crowd limit: arrive only when enough of those ahead are through.
+	for g.waitingAt(arrive)+people > g.CrowdLimit {
+		i := g.firstNotThrough(arrive)
+		if i >= len(g.visits) {
 			break
 		}
-		arrive = next
+		arrive = g.visits[i].through
 		if arrive.After(start) {
 			start = g.hours.fit(arrive, pass)
 		}
@@ -146,7 +145,7 @@ func (r *rallyState) fits(from, to time.Time, people int) bool {
 
 type member struct {
 	h     *muster.Household
-	walk  *route.Result
+	route Route // the walk to the rally point
 	walkS float64
 	rally int
 }
@@ -205,129 +204,10 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 
-	// Groups at each rally point: priority households first, then the
-	// largest, first fit, never above the maximum group size.
-	type draft struct {
-		rally    int
-		members  []*member
-		people   int
-		priority bool
-		readyS   float64 // seconds after start when all can be at the rally point
+	drafts := formGroups(members, len(rallies), maxGroup)
+	if err := schedule(ctx, pl, p, gates, rallies, drafts, groupIDs(map[string]bool{}), progress); err != nil {
+		return nil, err
 	}
-	byRally := make([][]*member, len(rallies))
-	for _, m := range members {
-		byRally[m.rally] = append(byRally[m.rally], m)
-	}
-	var drafts []*draft
-	for ri, ms := range byRally {
-		slices.SortStableFunc(ms, func(a, b *member) int {
-			if c := cmp.Compare(priorityRank(b.h), priorityRank(a.h)); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.h.PartySize, a.h.PartySize)
-		})
-		var open []*draft
-		for _, m := range ms {
-			var into *draft
-			for _, d := range open {
-				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() {
-					into = d
-					break
-				}
-			}
-			if into == nil {
-				into = &draft{rally: ri, priority: m.h.IsPriority()}
-				open = append(open, into)
-				drafts = append(drafts, into)
-			}
-			into.members = append(into.members, m)
-			into.people += m.h.PartySize
-			into.readyS = math.Max(into.readyS, m.walkS)
-		}
-	}
-	// Priority groups first, then those ready earliest.
-	slices.SortStableFunc(drafts, func(a, b *draft) int {
-		if a.priority != b.priority {
-			if a.priority {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.readyS, b.readyS)
-	})
-
-	// Schedule: each group takes the gate where its last member is through
-	// soonest, then with the least exposure.
-	lead := secs(p.AssemblyLeadS)
-	for i, d := range drafts {
-		if i%256 == 0 {
-			progress("scheduling groups", i, len(drafts))
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("plan: %w", err)
-			}
-		}
-		r := rallies[d.rally]
-		ready := p.Start.Add(secs(d.readyS))
-		var best struct {
-			gate                    int
-			arrive, through, depart time.Time
-			exposure                float64
-		}
-		best.gate = -1
-		for delay := time.Duration(0); best.gate < 0 && delay < 72*time.Hour; delay += 10 * time.Minute {
-			for gi, g := range gates {
-				rt := r.toGate[gi]
-				if !g.Usable || rt == nil {
-					continue
-				}
-				travel := secs(rt.DurationS)
-				// The group leaves once gathered, within the rally point's hours.
-				leave := r.hours.fit(ready.Add(delay), 0)
-				arrive, _, through := g.slot(leave.Add(travel), d.people, p.GateEarlyS)
-				depart := arrive.Add(-travel)
-				reportBy := maxTime(depart.Add(-lead), ready)
-				if !r.fits(reportBy, depart, d.people) {
-					continue
-				}
-				exp := rt.Exposure * float64(d.people)
-				if best.gate < 0 || through.Before(best.through) || (through.Equal(best.through) && exp < best.exposure) {
-					best.gate, best.arrive, best.through, best.depart, best.exposure = gi, arrive, through, depart, exp
-				}
-			}
-			if best.gate < 0 && len(r.stays) == 0 {
-				break // not capacity: nothing will ever fit
-			}
-		}
-		if best.gate < 0 {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, fmt.Sprintf("no gate can take a group from rally point %s (all unreachable, closed or full)", r.ID)})
-			}
-			continue
-		}
-		g := gates[best.gate]
-		g.book(best.arrive, best.through, d.people)
-		reportBy := maxTime(best.depart.Add(-lead), ready)
-		r.stays = append(r.stays, visit{reportBy, best.depart, d.people})
-		r.People += d.people
-		r.Groups++
-		r.MaxAtOnce = max(r.MaxAtOnce, r.atOnce(reportBy))
-		rt := r.toGate[best.gate]
-		grp := Group{ID: fmt.Sprintf("G%05d", len(pl.Groups)+1), RallyPoint: r.ID, Gate: g.ID,
-			Departure: best.depart, Arrival: best.arrive, Through: best.through, ReportBy: reportBy,
-			People: d.people, Priority: d.priority,
-			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
-		for _, m := range d.members {
-			grp.Households = append(grp.Households, m.h.ID)
-			hp := Household{ID: m.h.ID, RallyPoint: r.ID, Group: grp.ID, ReportBy: reportBy, People: m.h.PartySize}
-			if m.h.IsPriority() {
-				hp.Priority = m.h.Priority
-			}
-			hp.Walk = walkRoute(m.walk)
-			pl.Households = append(pl.Households, hp)
-		}
-		pl.Groups = append(pl.Groups, grp)
-	}
-	progress("scheduling groups", len(drafts), len(drafts))
 
 	for _, g := range gates {
 		pl.Gates = append(pl.Gates, g.Gate)
@@ -560,4 +440,155 @@ func summarize(pl *Plan, in Input, gates []*gateState, rallies []*rallyState) {
 	s.TotalExposure = round1(s.TotalExposure)
 	slices.SortFunc(pl.Unassigned, func(a, b Unassigned) int { return cmp.Compare(a.Household, b.Household) })
 	slices.SortFunc(pl.Households, func(a, b Household) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// draft is a group before it has a gate and times.
+type draft struct {
+	id       string // kept from an earlier plan, or "" for a new group
+	rally    int
+	members  []*member
+	people   int
+	priority bool
+	readyS   float64 // seconds after start when all can be at the rally point
+	reason   string  // why a re-plan moves it
+}
+
+// formGroups packs each rally point's households into groups: priority
+// households first, then the largest, first fit, never above the maximum
+// group size and never mixing priority and other households.
+func formGroups(members []*member, nRallies, maxGroup int) []*draft {
+	byRally := make([][]*member, nRallies)
+	for _, m := range members {
+		byRally[m.rally] = append(byRally[m.rally], m)
+	}
+	var drafts []*draft
+	for ri, ms := range byRally {
+		slices.SortStableFunc(ms, func(a, b *member) int {
+			if c := cmp.Compare(priorityRank(b.h), priorityRank(a.h)); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.h.PartySize, a.h.PartySize)
+		})
+		var open []*draft
+		for _, m := range ms {
+			var into *draft
+			for _, d := range open {
+				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() {
+					into = d
+					break
+				}
+			}
+			if into == nil {
+				into = &draft{rally: ri, priority: m.h.IsPriority()}
+				open = append(open, into)
+				drafts = append(drafts, into)
+			}
+			into.members = append(into.members, m)
+			into.people += m.h.PartySize
+			into.readyS = math.Max(into.readyS, m.walkS)
+		}
+	}
+	return drafts
+}
+
+// schedule gives each group a gate and times, priority groups first, then
+// those ready earliest: each takes the gate where its last member is
+// through soonest, then with the least exposure, within the gates' and
+// rally points' limits as booked so far.
+func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, drafts []*draft, newID func() string, progress func(string, int, int)) error {
+	slices.SortStableFunc(drafts, func(a, b *draft) int {
+		if a.priority != b.priority {
+			if a.priority {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.readyS, b.readyS)
+	})
+	lead := secs(p.AssemblyLeadS)
+	for i, d := range drafts {
+		if i%256 == 0 {
+			progress("scheduling groups", i, len(drafts))
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("plan: %w", err)
+			}
+		}
+		r := rallies[d.rally]
+		ready := p.Start.Add(secs(d.readyS))
+		var best struct {
+			gate                    int
+			arrive, through, depart time.Time
+			exposure                float64
+		}
+		best.gate = -1
+		for delay := time.Duration(0); best.gate < 0 && delay < 72*time.Hour; delay += 10 * time.Minute {
+			for gi, g := range gates {
+				rt := r.toGate[gi]
+				if !g.Usable || rt == nil {
+					continue
+				}
+				travel := secs(rt.DurationS)
+				// The group leaves once gathered, within the rally point's hours.
+				leave := r.hours.fit(ready.Add(delay), 0)
+				arrive, _, through := g.slot(leave.Add(travel), d.people, p.GateEarlyS)
+				depart := arrive.Add(-travel)
+				reportBy := maxTime(depart.Add(-lead), ready)
+				if !r.fits(reportBy, depart, d.people) || !r.hours.contains(reportBy, depart) {
+					continue
+				}
+				exp := rt.Exposure * float64(d.people)
+				if best.gate < 0 || through.Before(best.through) || (through.Equal(best.through) && exp < best.exposure) {
+					best.gate, best.arrive, best.through, best.depart, best.exposure = gi, arrive, through, depart, exp
+				}
+			}
+		}
+		if best.gate < 0 {
+			for _, m := range d.members {
+				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
+			}
+			continue
+		}
+		g := gates[best.gate]
+		g.book(best.arrive, best.through, d.people)
+		reportBy := maxTime(best.depart.Add(-lead), ready)
+		r.stays = append(r.stays, visit{reportBy, best.depart, d.people})
+		r.People += d.people
+		r.Groups++
+		r.MaxAtOnce = max(r.MaxAtOnce, r.atOnce(reportBy))
+		rt := r.toGate[best.gate]
+		id := d.id
+		if id == "" {
+			id = newID()
+		}
+		grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
+			Departure: best.depart, Arrival: best.arrive, Through: best.through, ReportBy: reportBy,
+			People: d.people, Priority: d.priority,
+			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
+		for _, m := range d.members {
+			grp.Households = append(grp.Households, m.h.ID)
+			hp := Household{ID: m.h.ID, RallyPoint: r.ID, Group: grp.ID, ReportBy: reportBy, People: m.h.PartySize}
+			if m.h.IsPriority() {
+				hp.Priority = m.h.Priority
+			}
+			hp.Walk = m.route
+			pl.Households = append(pl.Households, hp)
+		}
+		pl.Groups = append(pl.Groups, grp)
+	}
+	progress("scheduling groups", len(drafts), len(drafts))
+	return nil
+}
+
+// groupIDs hands out group ids G00001, G00002, ... skipping those taken.
+func groupIDs(taken map[string]bool) func() string {
+	n := 0
+	return func() string {
+		for {
+			n++
+			if id := fmt.Sprintf("G%05d", n); !taken[id] {
+				taken[id] = true
+				return id
+			}
+		}
+	}
 }

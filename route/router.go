@@ -30,9 +30,10 @@ import (
 // Options tune a Router. The zero value gives the defaults.
 type Options struct {
 	// RiskPenalty is the extra cost of time spent inside a risky zone, per
-	// unit of risk: a second inside a zone of risk r costs 1+RiskPenalty*r
-	// seconds. Default 4 (a risk-0.5 zone is avoided unless the way round
-	// takes three times as long).
+	// unit of risk, for zones that carry no penalty factor of their own (the
+	// threat policy gives one): a second inside a zone of risk r costs
+	// 1+RiskPenalty*r seconds. Default 4 (a risk-0.5 zone is avoided unless
+	// the way round takes three times as long).
 	RiskPenalty float64
 	// MaxSnapM is how far from a road a coordinate may be and still be
 	// routed from. Default 1,000 m.
@@ -134,11 +135,18 @@ func (r *Router) SetZones(ctx context.Context, zones []muster.Zone) (UpdateStats
 	defer r.updates.Unlock()
 	st := UpdateStats{Zones: len(zones)}
 	t0 := time.Now()
-	eff, err := zonecost.Compute(ctx, r.g, r.index, zones)
+	// A zone without the policy's penalty factor gets one from its risk.
+	priced := slices.Clone(zones)
+	for i := range priced {
+		if priced[i].Penalty <= 0 {
+			priced[i].Penalty = 1 + r.opts.RiskPenalty*priced[i].Risk
+		}
+	}
+	eff, err := zonecost.Compute(ctx, r.g, r.index, priced)
 	if err != nil {
 		return st, fmt.Errorf("applying the threat picture: %w", err)
 	}
-	p := &picture{zones: append([]muster.Zone(nil), zones...), weight: append([]uint32(nil), r.g.TimeMS...),
+	p := &picture{zones: priced, weight: append([]uint32(nil), r.g.TimeMS...),
 		exposure: make([]float32, r.g.NumArcs()), forbidden: make([]bool, r.g.NumNodes())}
 	for _, e := range eff.Arcs {
 		st.ArcsAffected++
@@ -146,8 +154,7 @@ func (r *Router) SetZones(ctx context.Context, zones []muster.Zone) (UpdateStats
 			p.weight[e.Arc] = Inf
 			st.ArcsForbidden++
 		} else {
-			extra := r.opts.RiskPenalty * e.Exposure * 1000
-			p.weight[e.Arc] = uint32(min(float64(Inf-1), float64(p.weight[e.Arc])+math.Round(extra)))
+			p.weight[e.Arc] = uint32(min(float64(Inf-1), float64(p.weight[e.Arc])+math.Round(e.ExtraS*1000)))
 			p.exposure[e.Arc] = float32(e.Exposure)
 		}
 		p.changed = append(p.changed, e.Arc)

@@ -102,11 +102,16 @@ func (z *Zone) Contains(p orb.Point) bool {
 	return false
 }
 
-// RoutingZone returns the zone as routing sees it.
+// RoutingZone returns the zone as routing sees it, with the policy's
+// penalty factor.
 func (z *Zone) RoutingZone() muster.Zone {
 	return muster.Zone{ID: z.ID, Name: z.Name, Polygon: z.Polygon, Center: z.Center, RadiusM: z.RadiusM,
-		Risk: z.Risk, Forbidden: z.Forbidden, Level: z.Level}
+		Risk: z.Risk, Forbidden: z.Forbidden, Penalty: z.Penalty, Level: z.Level}
 }
+
+// RoutesAffected reports whether routing needs the zone: forbidden, or
+// dearer to cross. Context-only zones (a whole country) are neither.
+func (z *Zone) RoutesAffected() bool { return z.Forbidden || z.Penalty > 1 }
 
 // GateStatus is a gate's status at the picture's time, with its reasons.
 type GateStatus struct {
@@ -128,11 +133,15 @@ type Picture struct {
 	Rejected []Rejection   // reports whose area could not be resolved
 }
 
-// RoutingZones returns the zones as routing and planning consume them.
+// RoutingZones returns the zones as routing and planning consume them:
+// those that forbid or penalise, with the policy's penalty. Context-only
+// zones are left out: they would add nothing but work to every arc.
 func (p *Picture) RoutingZones() []muster.Zone {
-	out := make([]muster.Zone, len(p.Zones))
-	for i, z := range p.Zones {
-		out[i] = z.RoutingZone()
+	out := make([]muster.Zone, 0, len(p.Zones))
+	for _, z := range p.Zones {
+		if z.RoutesAffected() {
+			out = append(out, z.RoutingZone())
+		}
 	}
 	return out
 }

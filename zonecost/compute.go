@@ -34,6 +34,10 @@ type ArcEffect struct {
 	// the sum over zones of Risk × (arc time in s) × (fraction of the arc's
 	// length inside the zone).
 	Exposure float64
+	// ExtraS is the extra routing cost in seconds: the sum over
+	// non-forbidden zones of (zone.Penalty - 1) × (arc time in s) ×
+	// (fraction inside). Zones with no Penalty (0 or 1) add nothing.
+	ExtraS float64
 }
 
 // Effects is a threat picture applied to one graph.
@@ -61,7 +65,7 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 	}
 	order := make([]int, 0, len(zones))
 	for i := range zones {
-		if zones[i].Forbidden || zones[i].Risk > 0 { // others affect nothing
+		if zones[i].Forbidden || zones[i].Risk > 0 || zones[i].Penalty > 1 { // others affect nothing
 			order = append(order, i)
 		}
 	}
@@ -115,10 +119,11 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 			if s := slot[c.arc]; s >= 0 {
 				merged[s].Forbidden = merged[s].Forbidden || c.forbidden
 				merged[s].Exposure += c.exposure
+				merged[s].ExtraS += c.extra
 				continue
 			}
 			slot[c.arc] = int32(len(merged))
-			merged = append(merged, ArcEffect{Arc: c.arc, Forbidden: c.forbidden, Exposure: c.exposure})
+			merged = append(merged, ArcEffect{Arc: c.arc, Forbidden: c.forbidden, Exposure: c.exposure, ExtraS: c.extra})
 		}
 		for _, u := range r.nodes {
 			if !sc.nodeIn[u] {
@@ -154,6 +159,7 @@ type contribution struct {
 	arc       uint32
 	forbidden bool
 	exposure  float64
+	extra     float64
 }
 
 // zoneResult is what one zone does to the graph.
@@ -318,7 +324,8 @@ func clipArcs(ctx context.Context, g *roadgraph.Graph, z *muster.Zone, pz *prepa
 		var frac float64
 		frac, ts = pz.fractionInside(line, ts)
 		if frac > 0 {
-			r.contribs = append(r.contribs, contribution{arc: a, exposure: z.Risk * float64(g.TimeMS[a]) / 1000 * frac})
+			t := float64(g.TimeMS[a]) / 1000 * frac
+			r.contribs = append(r.contribs, contribution{arc: a, exposure: z.Risk * t, extra: max(0, z.Penalty-1) * t})
 		}
 	}
 	return r

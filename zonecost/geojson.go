@@ -54,7 +54,10 @@ type rawGeometry struct {
 // without forbidden or risk is forbidden: a bare shape in an avoid file
 // means "do not go there". A feature with risk but no forbidden is not
 // forbidden; one with forbidden but no risk has risk 1 if forbidden, else 0.
-// A feature without id gets "<name>#<index>".
+// A feature without id gets "<name>#<index>". penalty (>= 1) is the
+// threat policy's cost factor for time inside; a feature that is not
+// forbidden and has penalty exactly 1 is context only (a country-wide
+// presence, say) and is skipped: it changes no route.
 //
 // name (usually the file name) starts every error message. Errors are
 // *muster.Error with code EINVALID, naming the feature and the field.
@@ -82,6 +85,9 @@ func ReadGeoJSON(r io.Reader, name string) ([]muster.Zone, error) {
 		z, err := readFeature(raw, i, name, &budget)
 		if err != nil {
 			return nil, err
+		}
+		if !z.Forbidden && z.Penalty == 1 {
+			continue // context only: the policy neither forbids nor penalises it
 		}
 		zones = append(zones, z)
 	}
@@ -155,6 +161,14 @@ func readFeature(raw json.RawMessage, i int, name string, budget *int) (muster.Z
 		risk = 1
 	}
 	z.Forbidden, z.Risk = forbidden, risk
+	penalty, hasPenalty, err := optNumber(f.Properties["penalty"])
+	if err != nil {
+		return fail("properties.penalty: %v", err)
+	}
+	if hasPenalty && !(penalty >= 1 && penalty <= 1000) {
+		return fail("properties.penalty: %v is outside 1..1000 (a cost factor for time inside)", penalty)
+	}
+	z.Penalty = penalty
 
 	if len(f.Geometry) == 0 || string(f.Geometry) == "null" {
 		return fail("geometry is missing")
@@ -340,6 +354,9 @@ func WriteGeoJSON(w io.Writer, zones []muster.Zone) error {
 			return muster.Errorf(muster.EINVALID, "zone %d (id %q): %v", i, z.ID, err)
 		}
 		props := map[string]any{"id": z.ID, "forbidden": z.Forbidden, "risk": z.Risk}
+		if z.Penalty > 0 {
+			props["penalty"] = z.Penalty
+		}
 		if z.Name != "" {
 			props["name"] = z.Name
 		}
