@@ -87,9 +87,9 @@ type Summary struct {
 	AssignedPeople int     `json:"assigned_people"`
 	Groups         int     `json:"groups"`
 	MaxGroupSize   int     `json:"max_group_size"`
-	MakespanS      float64 `json:"makespan_s"`    // from Start until the last person is through a gate
-	LowerBoundS    float64 `json:"lower_bound_s"` // people / total gate throughput + the shortest trip
-	Ratio          float64 `json:"ratio"`         // makespan / lower bound
+	MakespanS      float64 `json:"makespan_s"`     // from Start until the last person is through a gate
+	LowerBoundS    float64 `json:"lower_bound_s"`  // people / total gate throughput + the shortest trip
+	Ratio          float64 `json:"ratio"`          // makespan / lower bound
 	TotalExposure  float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
 }
 
