@@ -515,3 +515,38 @@ func benchSnap(b *testing.B, g *Graph) {
 func BenchmarkSnap(b *testing.B) {
 	b.Run("grid", func(b *testing.B) { benchSnap(b, gridGraph(b, Car, 245, 245, 1, false, 0.3)) })
 }
+
+// FuzzSnap feeds any coordinates, box and distance to the index: it must
+// answer or refuse with EINVALID, never panic, and never return a point
+// farther than the limit.
+func FuzzSnap(f *testing.F) {
+	g := randomGraph(f, 1, Car)
+	ix := NewArcIndex(g)
+	f.Add(-8.6, 41.15, 100.0, 0.01)
+	f.Add(math.NaN(), 41.15, 100.0, 0.0)
+	f.Add(-8.6, math.Inf(-1), math.Inf(1), -1.0)
+	f.Add(180.0, 90.0, 0.0, 1e300)
+	f.Add(-180.0, -90.0, -0.0, math.NaN())
+	f.Fuzz(func(t *testing.T, lon, lat, maxDist, pad float64) {
+		p := orb.Point{lon, lat}
+		s, err := ix.Snap(p, maxDist)
+		if err != nil {
+			if muster.ErrorCode(err) != muster.EINVALID {
+				t.Fatalf("snap %v within %v: %v", p, maxDist, err)
+			}
+		} else if !(s.DistanceM <= maxDist) || s.Fraction < 0 || s.Fraction > 1 {
+			t.Fatalf("snap %v within %v: %+v", p, maxDist, s)
+		}
+		if _, d, err := ix.NearestNode(p, maxDist); err == nil && !(d <= maxDist) {
+			t.Fatalf("nearest node to %v within %v: %v m", p, maxDist, d)
+		} else if err != nil && muster.ErrorCode(err) != muster.EINVALID {
+			t.Fatalf("nearest node to %v: %v", p, err)
+		}
+		ix.ArcsInBound(orb.Bound{Min: p, Max: p}.Pad(pad), func(a uint32) bool {
+			if int(a) >= g.NumArcs() {
+				t.Fatalf("arc %d of %d", a, g.NumArcs())
+			}
+			return true
+		})
+	})
+}
