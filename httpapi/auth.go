@@ -1,0 +1,279 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/muster-evac/muster"
+)
+
+// limiters is a token bucket per key (a client address, an account),
+// forgotten after a while idle so that the map stays small.
+type limiters struct {
+	every rate.Limit
+	burst int
+	off   bool
+
+	mu        sync.Mutex
+	m         map[string]*limiterEntry
+	lastSweep time.Time
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiters(perSecond float64, burst int) *limiters {
+	if burst < 1 {
+		burst = 1
+	}
+	return &limiters{every: rate.Limit(perSecond), burst: burst, off: perSecond < 0, m: map[string]*limiterEntry{}}
+}
+
+const limiterIdle = 10 * time.Minute
+
+func (l *limiters) allow(key string) bool {
+	if l.off {
+		return true
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) > limiterIdle {
+		for k, e := range l.m {
+			if now.Sub(e.seen) > limiterIdle {
+				delete(l.m, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	e := l.m[key]
+	if e == nil {
+		e = &limiterEntry{lim: rate.NewLimiter(l.every, l.burst)}
+		l.m[key] = e
+	}
+	e.seen = now
+	return e.lim.AllowN(now, 1)
+}
+
+// clientIP is the address the connection comes from. X-Forwarded-For is
+// not trusted: anyone can write it.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// bearer returns the token of an Authorization: Bearer header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != "" && len(tok) <= 256
+}
+
+// authenticate finds the operator behind the request's bearer token.
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
+	secret, ok := bearer(r)
+	if !ok {
+		return nil, errorf(muster.EUNAUTHORIZED, "no credentials: send Authorization: Bearer <token> (POST /api/login gives one)")
+	}
+	tok, user, err := s.store.LookupToken(r.Context(), muster.TokenHash(secret), s.now())
+	if err != nil {
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return nil, errorf(muster.EUNAUTHORIZED, "token unknown, expired or revoked: log in again")
+		}
+		return nil, err
+	}
+	return &caller{user: user, token: tok}, nil
+}
+
+// newID returns a random identifier with a prefix, for tokens and links
+// (their ids are not secrets: the secret is in the link).
+func newID(prefix string) string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+type loginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	TokenID   string    `json:"token_id"`
+	User      string    `json:"user"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// dummyHash is checked against when the user does not exist, so that a
+// login for an unknown name takes as long as one with a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := muster.HashPassword("not a password anyone has")
+	return h
+})
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if !s.loginLimits.allow(clientIP(r)) {
+		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", clientIP(r))
+	}
+	var req loginRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Name == "" || req.Password == "" {
+		return errorf(muster.EINVALID, "login: name and password are required")
+	}
+	denied := errorf(muster.EUNAUTHORIZED, "login: wrong name or password")
+	ctx := muster.WithActor(r.Context(), req.Name)
+	user, err := s.store.GetUser(ctx, req.Name)
+	switch {
+	case muster.ErrorCode(err) == muster.ENOTFOUND:
+		_, _ = muster.CheckPassword(dummyHash(), req.Password)
+		return denied
+	case err != nil:
+		return err
+	}
+	ok, err := muster.CheckPassword(user.PasswordHash, req.Password)
+	if err != nil || !ok || user.Disabled {
+		s.audit(ctx, "user.login_failed", "user:"+user.Name, "")
+		return denied
+	}
+	secret := muster.NewSecret()
+	now := s.now().UTC()
+	tok := muster.Token{ID: newID("tok_"), User: user.Name, Kind: muster.TokenSession, Hash: muster.TokenHash(secret),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateToken(ctx, tok); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, loginResponse{Token: secret, TokenID: tok.ID, User: user.Name, Role: user.Role, ExpiresAt: tok.ExpiresAt})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.store.RevokeToken(r.Context(), c.token.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"revoked": c.token.ID})
+	return nil
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, c *caller) error {
+	writeJSON(w, http.StatusOK, map[string]any{"user": c.user.Name, "role": c.user.Role, "token_id": c.token.ID, "expires_at": c.token.ExpiresAt})
+	return nil
+}
+
+type linkRequest struct {
+	// ExpiresInHours bounds the link's life; 0: until revoked.
+	ExpiresInHours int `json:"expires_in_hours"`
+}
+
+type linkResponse struct {
+	ID          string     `json:"id"`
+	HouseholdID string     `json:"household_id"`
+	Token       string     `json:"token"`
+	Path        string     `json:"path"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+}
+
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req linkRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.ExpiresInHours < 0 || req.ExpiresInHours > 24*365 {
+		return errorf(muster.EINVALID, "expires_in_hours: %d not in 0..%d", req.ExpiresInHours, 24*365)
+	}
+	secret := muster.NewSecret()
+	now := s.now().UTC()
+	link := muster.CapabilityLink{ID: newID("cap_"), HouseholdID: r.PathValue("id"), Hash: muster.TokenHash(secret), CreatedAt: now}
+	resp := linkResponse{ID: link.ID, HouseholdID: link.HouseholdID, Token: secret, Path: "/api/me/" + secret}
+	if req.ExpiresInHours > 0 {
+		link.ExpiresAt = now.Add(time.Duration(req.ExpiresInHours) * time.Hour)
+		resp.ExpiresAt = &link.ExpiresAt
+	}
+	if err := s.store.CreateCapability(r.Context(), link); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	id := r.PathValue("id")
+	if err := s.store.RevokeCapability(r.Context(), id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"revoked": id})
+	return nil
+}
+
+// evacueeView is what an evacuee sees of their own household: who is
+// registered, in what state, not the operators' notes nor who moved it.
+type evacueeView struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	NameLocal string          `json:"name_local,omitempty"`
+	PartySize int             `json:"party_size"`
+	Language  string          `json:"language,omitempty"`
+	Status    string          `json:"status"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	History   []evacueeStatus `json:"history"`
+}
+
+type evacueeStatus struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// me serves an evacuee's own household through their capability link. A
+// link unknown, revoked or expired is 404: the answer does not tell which,
+// nor whether the household exists.
+func (s *Server) me(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	notFound := errorf(muster.ENOTFOUND, "this link is not valid (unknown, expired or revoked)")
+	secret := r.PathValue("token")
+	if len(secret) < 32 || len(secret) > 128 {
+		return notFound
+	}
+	link, err := s.store.LookupCapability(r.Context(), muster.TokenHash(secret), s.now())
+	if err != nil {
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return notFound
+		}
+		return err
+	}
+	ctx := muster.WithActor(r.Context(), "evacuee:"+link.HouseholdID)
+	rec, err := s.store.GetHousehold(ctx, link.HouseholdID)
+	if err != nil {
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return notFound
+		}
+		return err
+	}
+	if err := s.auditRead(ctx, "household.read", "household:"+rec.ID, "capability "+link.ID); err != nil {
+		return err
+	}
+	v := evacueeView{ID: rec.ID, Name: rec.Name, NameLocal: rec.NameLocal, PartySize: rec.PartySize, Language: rec.Language,
+		Status: rec.Status, UpdatedAt: rec.UpdatedAt, History: []evacueeStatus{}}
+	for _, h := range rec.History {
+		v.History = append(v.History, evacueeStatus{Status: h.Status, At: h.At})
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}

@@ -1,0 +1,227 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// wantAccess is the authorisation policy written out by hand, apart from
+// the route table it checks: route -> roles allowed. "public" and
+// "capability" routes are open to anyone (the capability is in the path).
+var wantAccess = map[string]string{
+	"GET /healthz":                     "public",
+	"GET /readyz":                      "public",
+	"GET /metrics":                     "public",
+	"GET /openapi.json":                "public",
+	"GET /api/hello":                   "public",
+	"POST /api/login":                  "public",
+	"POST /api/logout":                 "admin planner field viewer",
+	"GET /api/whoami":                  "admin planner field viewer",
+	"POST /api/households":             "admin planner field",
+	"GET /api/households":              "admin planner field",
+	"GET /api/households/count":        "admin planner field viewer",
+	"GET /api/households/{id}":         "admin planner field",
+	"PUT /api/households/{id}":         "admin planner field",
+	"POST /api/households/{id}/status": "admin planner field",
+	"POST /api/households/{id}/links":  "admin planner field",
+	"DELETE /api/links/{id}":           "admin planner field",
+	"POST /api/households/import":      "admin planner",
+	"GET /api/households/export":       "admin planner",
+	"GET /api/me/{token}":              "capability",
+	"POST /api/reports":                "admin planner field",
+	"GET /api/reports":                 "admin planner field viewer",
+	"GET /api/threats":                 "admin planner field viewer",
+	"GET /api/events":                  "admin planner field viewer",
+	"GET /api/audit":                   "admin",
+	"GET /api/audit/verify":            "admin",
+}
+
+var seq atomic.Int64
+
+func uniq(prefix string) string { return fmt.Sprintf("%s%d", prefix, seq.Add(1)) }
+
+func reportJSON(id string) []byte {
+	return []byte(fmt.Sprintf(`{"id": %q, "received_at": "2021-08-21T15:00:00Z", "source": {"id": "src-%s", "kind": "official"}, "reliability": "B", "credibility": 3, "kind": "attack-threat", "claim": "present", "likelihood": "strong possibility", "severity": 5, "area": {"point": [69.2, 34.56], "radius_m": 500}, "text": "threat near the gate"}`, id, id))
+}
+
+// fixture makes, for a caller (role, or "" for anonymous), a request the
+// route would answer with success if the caller is allowed.
+type fixture func(e *testEnv, role string) (method, path string, body []byte, contentType string)
+
+func fixtures() map[string]fixture {
+	get := func(path string) fixture {
+		return func(*testEnv, string) (string, string, []byte, string) { return "GET", path, nil, "" }
+	}
+	return map[string]fixture{
+		"GET /healthz":      get("/healthz"),
+		"GET /readyz":       get("/readyz"),
+		"GET /metrics":      get("/metrics"),
+		"GET /openapi.json": get("/openapi.json"),
+		"GET /api/hello":    get("/api/hello"),
+		"POST /api/login": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/login", mustJSON(loginRequest{Name: "viewer-user", Password: password("viewer")}), ""
+		},
+		"POST /api/logout": func(e *testEnv, role string) (string, string, []byte, string) {
+			// A fresh session, so the role's shared token survives.
+			if role != "" {
+				e.tokens["fresh"] = e.login(role+"-user", password(role))
+			}
+			return "POST", "/api/logout", nil, ""
+		},
+		"GET /api/whoami": get("/api/whoami"),
+		"POST /api/households": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/households", mustJSON(newHousehold(uniq("HC"), fmt.Sprintf("+9370%07d", seq.Add(1)))), ""
+		},
+		"GET /api/households":       get("/api/households?limit=5"),
+		"GET /api/households/count": get("/api/households/count?status=registered"),
+		"GET /api/households/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "GET", "/api/households/" + e.hh, nil, ""
+		},
+		"PUT /api/households/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
+			rec, err := e.store.GetHousehold(context.Background(), e.hh)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			in := newHousehold(e.hh, rec.Phone)
+			in.Notes = "updated by " + role
+			in.Version = rec.Version
+			return "PUT", "/api/households/" + e.hh, mustJSON(in), ""
+		},
+		"POST /api/households/{id}/status": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/households/" + e.hh + "/status", []byte(`{"status":"verified","note":"papers seen"}`), ""
+		},
+		"POST /api/households/{id}/links": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/households/" + e.hh + "/links", []byte(`{"expires_in_hours": 48}`), ""
+		},
+		"DELETE /api/links/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
+			id := uniq("cap-test-")
+			err := e.store.CreateCapability(context.Background(), muster.CapabilityLink{ID: id, HouseholdID: e.hh,
+				Hash: muster.TokenHash(muster.NewSecret()), CreatedAt: time.Now()})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return "DELETE", "/api/links/" + id, nil, ""
+		},
+		"POST /api/households/import": func(e *testEnv, role string) (string, string, []byte, string) {
+			csv := "household_id,name,members,phone,lat,lon\nIMP1,Import Test,2,+93700000999,34.5,69.2\n"
+			return "POST", "/api/households/import?dry_run=true", []byte(csv), "text/csv"
+		},
+		"GET /api/households/export": get("/api/households/export"),
+		"GET /api/me/{token}": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "GET", "/api/me/" + e.link, nil, ""
+		},
+		"POST /api/reports": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/reports", reportJSON(uniq("rep-")), "application/json"
+		},
+		"GET /api/reports":      get("/api/reports"),
+		"GET /api/threats":      get("/api/threats?at=2021-08-21T18:00:00Z"),
+		"GET /api/events":       get("/api/events"),
+		"GET /api/audit":        get("/api/audit?limit=10"),
+		"GET /api/audit/verify": get("/api/audit/verify"),
+	}
+}
+
+// TestAuthorizationTable walks every route for every role and for an
+// anonymous caller: allowed callers get the route's success status,
+// anonymous callers of operator routes 401, other roles 403.
+func TestAuthorizationTable(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+		e := newEnv(t, open(t), nil)
+		fx := fixtures()
+		seen := map[string]bool{}
+		for _, rt := range e.api.Routes() {
+			name := rt.Name()
+			seen[name] = true
+			want, ok := wantAccess[name]
+			if !ok {
+				t.Errorf("route %s is not in the test's policy table", name)
+				continue
+			}
+			f, ok := fx[name]
+			if !ok {
+				t.Errorf("route %s has no fixture", name)
+				continue
+			}
+			switch want {
+			case "public":
+				if rt.Access != Public {
+					t.Errorf("%s: access %d, want public", name, rt.Access)
+				}
+			case "capability":
+				if rt.Access != Capability {
+					t.Errorf("%s: access %d, want capability", name, rt.Access)
+				}
+			default:
+				if rt.Access != Operator || strings.Join(rt.Roles, " ") != want {
+					t.Errorf("%s: roles %v, want %s", name, rt.Roles, want)
+				}
+			}
+			for _, role := range append([]string{""}, muster.Roles...) {
+				method, path, body, ct := f(e, role)
+				if method+" "+strings.SplitN(path, "?", 2)[0] == "" {
+					t.Fatal("empty fixture")
+				}
+				caller := role
+				if name == "POST /api/logout" && role != "" {
+					caller = "fresh"
+				}
+				status, respBody := e.statusOf(caller, method, path, body, ct)
+				expect := rt.OK
+				switch {
+				case want == "public" || want == "capability":
+				case role == "":
+					expect = http.StatusUnauthorized
+				case !slices.Contains(strings.Fields(want), role):
+					expect = http.StatusForbidden
+				}
+				if status != expect {
+					t.Errorf("%s as %q: status %d, want %d (%s)", name, role, status, expect, respBody)
+				}
+				if status >= 400 {
+					errorOf(t, []byte(respBody))
+				}
+			}
+		}
+		for name := range wantAccess {
+			if !seen[name] {
+				t.Errorf("policy table names %s, which the server does not route", name)
+			}
+		}
+	})
+}
+
+// statusOf sends the request and returns the status and (for errors) the
+// body; event streams are cut after their headers.
+func (e *testEnv) statusOf(role, method, path string, body []byte, ct string) (int, string) {
+	if !strings.HasPrefix(path, "/api/events") {
+		resp, b := e.request(role, method, path, body, ct)
+		return resp.StatusCode, string(b)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, e.srv.URL+path, nil)
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		n, _ := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		return resp.StatusCode, b.String()
+	}
+	return resp.StatusCode, ""
+}

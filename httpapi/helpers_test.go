@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/sqlite"
+	"github.com/muster-evac/muster/storetest"
+)
+
+// testEnv is a server over a real store with one operator per role, each
+// logged in, and one registered household with a live capability link.
+type testEnv struct {
+	t      *testing.T
+	store  muster.Store
+	api    *Server
+	srv    *httptest.Server
+	tokens map[string]string // role -> bearer token
+	hh     string            // an existing household id
+	link   string            // a live capability link's secret for hh
+}
+
+func password(role string) string { return "correct horse battery " + role }
+
+// openStores returns the stores the tests run against: SQLite always, and
+// PostgreSQL when MUSTER_TEST_POSTGRES names a database (see postgres_test.go).
+func openStores(t *testing.T) map[string]func(t *testing.T) muster.Store {
+	m := map[string]func(t *testing.T) muster.Store{"sqlite": openSQLite}
+	if openPostgres != nil && os.Getenv("MUSTER_TEST_POSTGRES") != "" {
+		m["postgres"] = openPostgres
+	}
+	return m
+}
+
+// openPostgres is set by postgres_test.go when that backend is built.
+var openPostgres func(t *testing.T) muster.Store
+
+func openSQLite(t *testing.T) muster.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
+	if err != nil {
+		t.Fatalf("open sqlite store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// forEachStore runs fn as a subtest against every backend.
+func forEachStore(t *testing.T, fn func(t *testing.T, open func(t *testing.T) muster.Store)) {
+	for name, open := range openStores(t) {
+		t.Run(name, func(t *testing.T) { fn(t, open) })
+	}
+}
+
+func newEnv(t *testing.T, st muster.Store, mod func(*Config)) *testEnv {
+	t.Helper()
+	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000}
+	if mod != nil {
+		mod(&cfg)
+	}
+	api, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	t.Cleanup(api.Close)
+	e := &testEnv{t: t, store: st, api: api, srv: srv, tokens: map[string]string{}}
+	ctx := context.Background()
+	for _, role := range muster.Roles {
+		hash, err := muster.HashPassword(password(role))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateUser(ctx, muster.User{Name: role + "-user", Role: role, PasswordHash: hash}); err != nil {
+			t.Fatalf("create user: %v", err)
+		}
+		e.tokens[role] = e.login(role+"-user", password(role))
+	}
+	e.hh = e.createHousehold("admin", "HH-A", "+93700000001")
+	e.link = e.createLink("admin", e.hh)
+	return e
+}
+
+func (e *testEnv) login(name, pw string) string {
+	e.t.Helper()
+	var resp loginResponse
+	e.do("", "POST", "/api/login", mustJSON(loginRequest{Name: name, Password: pw}), 200, &resp)
+	if resp.Token == "" {
+		e.t.Fatal("login gave no token")
+	}
+	return resp.Token
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// request sends a request as role ("" anonymous) and returns the response
+// with its body read.
+func (e *testEnv) request(role, method, path string, body []byte, contentType string) (*http.Response, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	} else if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if role != "" {
+		tok, ok := e.tokens[role]
+		if !ok {
+			tok = role // a raw token
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, b
+}
+
+// do sends a JSON request and checks the status; out, if not nil, gets
+// the decoded response.
+func (e *testEnv) do(role, method, path string, body []byte, want int, out any) []byte {
+	e.t.Helper()
+	resp, b := e.request(role, method, path, body, "")
+	if resp.StatusCode != want {
+		e.t.Fatalf("%s %s as %q: status %d, want %d; body %s", method, path, role, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: decoding %s: %v", method, path, b, err)
+		}
+	}
+	return b
+}
+
+func newHousehold(id, phone string) householdIn {
+	return householdIn{ID: id, Name: "Test Household " + id, NameLocal: "خانواده آزمایشی", PartySize: 3, Adults: 2, Children: 1,
+		Priority: muster.PriorityMedical, Language: muster.LangDari, Phone: phone,
+		Location: &locationJSON{Lat: 34.53, Lon: 69.18}, Eligibility: "siv", Documents: "passport", Notes: "needs wheelchair"}
+}
+
+func (e *testEnv) createHousehold(role, id, phone string) string {
+	e.t.Helper()
+	var out householdOut
+	e.do(role, "POST", "/api/households", mustJSON(newHousehold(id, phone)), 201, &out)
+	return out.ID
+}
+
+func (e *testEnv) createLink(role, id string) string {
+	e.t.Helper()
+	var out linkResponse
+	e.do(role, "POST", "/api/households/"+id+"/links", []byte(`{}`), 201, &out)
+	if !strings.HasPrefix(out.Path, "/api/me/") || len(out.Token) < 40 {
+		e.t.Fatalf("link %+v: want /api/me/<256-bit secret>", out)
+	}
+	return out.Token
+}
+
+// errorOf decodes an error body, failing the test if it is not one.
+func errorOf(t *testing.T, body []byte) errorDetail {
+	t.Helper()
+	var eb errorBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
+		t.Fatalf("not a JSON error body: %s (%v)", body, err)
+	}
+	return eb.Error
+}
+
+// repoRoot walks up from the package to go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = parent
+	}
+}
+
+func sharedFile(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "..", "shared", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared data %s absent (%v): skipping", p, err)
+	}
+	return p
+}

@@ -1,0 +1,404 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/threat"
+)
+
+// Defaults for Config fields left at zero.
+const (
+	DefaultMaxJSONBytes = 1 << 20  // 1 MiB
+	DefaultMaxCSVBytes  = 64 << 20 // 64 MiB, as evacuees.DefaultMaxBytes
+	DefaultSessionTTL   = 12 * time.Hour
+	DefaultIPRate       = 200 // requests a second from one client address
+	DefaultAccountRate  = 100 // requests a second from one operator
+	DefaultLoginRate    = 1   // logins a second from one client address (burst LoginBurst)
+	DefaultLoginBurst   = 10
+)
+
+// Config configures a Server. Store is required; the rest has defaults.
+type Config struct {
+	Store muster.Store
+	// Places resolves place names in reports and lists the gates of the
+	// threat picture; nil: reports must give circles or polygons.
+	Places *muster.Places
+	// Policy is the threat picture's routing policy (DefaultPolicy if zero).
+	Policy *threat.Policy
+	Logger *slog.Logger
+	// Now is the clock (time.Now if nil); tests move it.
+	Now func() time.Time
+
+	MaxJSONBytes int64 // request body limit of JSON endpoints
+	MaxCSVBytes  int64 // request body limit of CSV and JSON Lines uploads
+	SessionTTL   time.Duration
+
+	// Rate limits, in requests a second, with a burst of twice as many.
+	// Negative disables a limit (a load test); zero takes the default.
+	IPRate, AccountRate float64
+	// LoginRate limits login attempts from one client address, so that
+	// passwords cannot be guessed at the speed of the network.
+	LoginRate  float64
+	LoginBurst int
+
+	// DefaultCountryCode ("+93") completes national phone numbers in CSV
+	// imports; see evacuees.Options.
+	DefaultCountryCode string
+}
+
+// Server serves muster's HTTP API. It is an http.Handler.
+type Server struct {
+	cfg    Config
+	store  muster.Store
+	log    *slog.Logger
+	now    func() time.Time
+	index  *places.Index
+	policy threat.Policy
+
+	mux      *http.ServeMux
+	routes   []Route
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	ipLimits, accountLimits, loginLimits *limiters
+
+	closing   chan struct{} // closed by Close: long-lived streams end
+	closeOnce sync.Once
+}
+
+// New returns a Server over cfg.Store.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("httpapi: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxJSONBytes <= 0 {
+		cfg.MaxJSONBytes = DefaultMaxJSONBytes
+	}
+	if cfg.MaxCSVBytes <= 0 {
+		cfg.MaxCSVBytes = DefaultMaxCSVBytes
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.IPRate == 0 {
+		cfg.IPRate = DefaultIPRate
+	}
+	if cfg.AccountRate == 0 {
+		cfg.AccountRate = DefaultAccountRate
+	}
+	if cfg.LoginRate == 0 {
+		cfg.LoginRate = DefaultLoginRate
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = DefaultLoginBurst
+	}
+	s := &Server{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
+		mux: http.NewServeMux(), closing: make(chan struct{}),
+		ipLimits:      newLimiters(cfg.IPRate, int(2*cfg.IPRate)),
+		accountLimits: newLimiters(cfg.AccountRate, int(2*cfg.AccountRate)),
+		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
+	}
+	s.policy = threat.DefaultPolicy()
+	if cfg.Policy != nil {
+		s.policy = *cfg.Policy
+	}
+	if cfg.Places != nil {
+		ix, err := places.NewIndex(cfg.Places)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: places: %w", err)
+		}
+		s.index = ix
+	}
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "muster_http_requests_total",
+		Help: "HTTP requests served, by route, method and status.",
+	}, []string{"route", "method", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "muster_http_request_duration_seconds",
+		Help:    "Time to serve an HTTP request, by route, method and status.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "method", "status"})
+	s.registry.MustRegister(s.requests, s.latency)
+
+	s.routes = s.routeTable()
+	for i := range s.routes {
+		rt := &s.routes[i]
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	s.mux.Handle("/", s.instrument("unmatched", http.HandlerFunc(s.unmatched)))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close ends the long-lived event streams, so that http.Server.Shutdown
+// does not wait for them until its deadline; call it when shutdown begins
+// (http.Server.RegisterOnShutdown(s.Close)).
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+// Routes returns the route table: every endpoint the server serves.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// Access says who may call a route.
+type Access int
+
+const (
+	// Public routes need no credentials.
+	Public Access = iota
+	// Operator routes need a bearer token of a user whose role is listed.
+	Operator
+	// Capability routes are reached through an evacuee's capability link,
+	// the {token} in the path.
+	Capability
+)
+
+// Route is one endpoint.
+type Route struct {
+	Method  string
+	Path    string // a net/http ServeMux path pattern: /api/households/{id}
+	Summary string
+	Access  Access
+	Roles   []string // the operator roles allowed (Access == Operator)
+	// Body is the request body's media type, "" for none.
+	Body string
+	// OK is the status of success.
+	OK int
+	// Produces is the success response's media type.
+	Produces string
+	// Query lists the query parameters, for the OpenAPI document.
+	Query []string
+
+	handle func(w http.ResponseWriter, r *http.Request, c *caller) error
+}
+
+// Name is how metrics and logs name the route: "GET /api/households/{id}".
+func (rt *Route) Name() string { return rt.Method + " " + rt.Path }
+
+// Allows reports whether an operator of role may call the route.
+func (rt *Route) Allows(role string) bool {
+	switch rt.Access {
+	case Public, Capability:
+		return true
+	}
+	return slices.Contains(rt.Roles, role)
+}
+
+// caller is who is calling: an operator (User set) or nobody.
+type caller struct {
+	user  muster.User
+	token muster.Token
+}
+
+var (
+	allRoles   = []string{muster.RoleAdmin, muster.RolePlanner, muster.RoleField, muster.RoleViewer}
+	writers    = []string{muster.RoleAdmin, muster.RolePlanner, muster.RoleField}
+	planners   = []string{muster.RoleAdmin, muster.RolePlanner}
+	adminsOnly = []string{muster.RoleAdmin}
+)
+
+const (
+	mediaJSON   = "application/json"
+	mediaCSV    = "text/csv"
+	mediaNDJSON = "application/x-ndjson"
+	mediaGeo    = "application/geo+json"
+	mediaSSE    = "text/event-stream"
+	mediaText   = "text/plain"
+)
+
+// routeTable is THE table: method, path, who, handler. Who may read
+// personal data (names, phones, locations): the roles that register and
+// move households (admin, planner, field). Viewers see counts, reports and
+// the threat picture, nothing that names a person.
+func (s *Server) routeTable() []Route {
+	return []Route{
+		{Method: "GET", Path: "/healthz", Summary: "The process is up", Access: Public, OK: 200, Produces: mediaJSON, handle: s.healthz},
+		{Method: "GET", Path: "/readyz", Summary: "The database is reachable", Access: Public, OK: 200, Produces: mediaJSON, handle: s.readyz},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Access: Public, OK: 200, Produces: mediaText, handle: s.metrics},
+		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3 document", Access: Public, OK: 200, Produces: mediaJSON, handle: s.openapi},
+		{Method: "GET", Path: "/api/hello", Summary: "The cheapest endpoint: a load test's ceiling", Access: Public, OK: 200, Produces: mediaJSON, handle: s.hello},
+
+		{Method: "POST", Path: "/api/login", Summary: "Exchange a name and password for a bearer token", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.login},
+		{Method: "POST", Path: "/api/logout", Summary: "Revoke the token of this request", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, handle: s.logout},
+		{Method: "GET", Path: "/api/whoami", Summary: "The operator this token belongs to", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, handle: s.whoami},
+
+		{Method: "POST", Path: "/api/households", Summary: "Register a household", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, handle: s.createHousehold},
+		{Method: "GET", Path: "/api/households", Summary: "List households, a page at a time", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority", "after", "limit"}, handle: s.listHouseholds},
+		{Method: "GET", Path: "/api/households/count", Summary: "Count households (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority"}, handle: s.countHouseholds},
+		{Method: "GET", Path: "/api/households/{id}", Summary: "A household with its status history", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getHousehold},
+		{Method: "PUT", Path: "/api/households/{id}", Summary: "Replace a household's registry fields if its version is unchanged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.updateHousehold},
+		{Method: "POST", Path: "/api/households/{id}/status", Summary: "Move a household along its lifecycle", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.setStatus},
+		{Method: "POST", Path: "/api/households/{id}/links", Summary: "Make a capability link for the household's own evacuees", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, handle: s.createLink},
+		{Method: "DELETE", Path: "/api/links/{id}", Summary: "Revoke a capability link", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.revokeLink},
+		{Method: "POST", Path: "/api/households/import", Summary: "Import an evacuee list (CSV); dry_run=true reports without storing", Access: Operator, Roles: planners, Body: mediaCSV, OK: 200, Produces: mediaJSON, Query: []string{"dry_run", "country_code"}, handle: s.importHouseholds},
+		{Method: "GET", Path: "/api/households/export", Summary: "Export every household as CSV", Access: Operator, Roles: planners, OK: 200, Produces: mediaCSV, handle: s.exportHouseholds},
+
+		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, handle: s.me},
+
+		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, handle: s.addReports},
+		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, handle: s.listReports},
+		{Method: "GET", Path: "/api/threats", Summary: "The threat picture at a time, GeoJSON", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, Query: []string{"at"}, handle: s.threats},
+		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
+
+		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, handle: s.listAudit},
+		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, handle: s.verifyAudit},
+	}
+}
+
+// wrap builds a route's handler: metrics, the client's rate limit,
+// authentication and authorisation, the account's rate limit, then the
+// route's own handler.
+func (s *Server) wrap(rt *Route) http.Handler {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(rt.Path, "/api/") && !s.ipLimits.allow(clientIP(r)) {
+			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", clientIP(r)))
+			return
+		}
+		c := &caller{}
+		if rt.Access == Operator {
+			var err error
+			if c, err = s.authenticate(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !rt.Allows(c.user.Role) {
+				s.writeError(w, r, errorf(muster.EFORBIDDEN, "%s: role %s may not %s (allowed: %s)", c.user.Name, c.user.Role, rt.Name(), strings.Join(rt.Roles, ", ")))
+				return
+			}
+			if !s.accountLimits.allow(c.user.Name) {
+				s.writeError(w, r, errorf(codeRateLimited, "too many requests from account %s: slow down", c.user.Name))
+				return
+			}
+			r = r.WithContext(muster.WithActor(r.Context(), c.user.Name))
+		}
+		if err := rt.handle(w, r, c); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+	return s.instrument(rt.Name(), h)
+}
+
+// unmatched answers paths no route serves: 405 with Allow when the path
+// exists under other methods, else 404, both as JSON errors.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, errorf(codeMethod, "%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	s.writeError(w, r, errorf(muster.ENOTFOUND, "%s: no such endpoint (see /openapi.json)", r.URL.Path))
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	if sr.status == 0 {
+		sr.status = code
+	}
+	sr.ResponseWriter.WriteHeader(code)
+}
+
+func (sr *statusRecorder) Write(p []byte) (int, error) {
+	if sr.status == 0 {
+		sr.status = http.StatusOK
+	}
+	return sr.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (sr *statusRecorder) Unwrap() http.ResponseWriter { return sr.ResponseWriter }
+
+// instrument counts and times each request by route, method and status,
+// and turns a panic into a logged 500 rather than a dropped connection.
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sr := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("handler panic", "route", route, "panic", p)
+				if sr.status == 0 {
+					s.writeError(sr, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			status := sr.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			code := strconv.Itoa(status)
+			s.requests.WithLabelValues(route, r.Method, code).Inc()
+			s.latency.WithLabelValues(route, r.Method, code).Observe(time.Since(start).Seconds())
+		}()
+		h.ServeHTTP(sr, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz asks the database something cheap: one count query, bounded by a
+// short deadline so that a load balancer's probe never hangs.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.CountHouseholds(ctx, muster.HouseholdFilter{Status: muster.StatusEvacuated}); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return errorf(codeUnavailable, "database not reachable")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+var helloBody = []byte(`{"hello":"muster"}` + "\n")
+
+func (s *Server) hello(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(helloBody)
+	return nil
+}
