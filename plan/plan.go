@@ -70,6 +70,7 @@ type Plan struct {
 	Status      string          `json:"status"` // "proposed" until an operator approves it, then "current"
 	CreatedAt   time.Time       `json:"created_at"`
 	Params      Params          `json:"params"`
+	AsOf        time.Time       `json:"as_of,omitzero"` // a re-plan: when the picture changed; nothing new is scheduled before it
 	Summary     Summary         `json:"summary"`
 	Gates       []Gate          `json:"gates"`
 	RallyPoints []RallyPoint    `json:"rally_points"`
@@ -134,6 +135,9 @@ type Group struct {
 	RallyPoint string    `json:"rally_point"`
 	Gate       string    `json:"gate"`
 	Departure  time.Time `json:"departure"`
+	// RouteFrom is set when the group was re-routed on the move: its route
+	// then starts where the group was at that time, not at the rally point.
+	RouteFrom  time.Time `json:"route_from,omitzero"`
 	Arrival    time.Time `json:"arrival"`
 	Through    time.Time `json:"through"` // the last of the group is through the gate
 	ReportBy   time.Time `json:"report_by"`

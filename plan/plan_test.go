@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
 	"github.com/muster-evac/muster/osmimport"
@@ -14,6 +16,7 @@ import (
 	"github.com/muster-evac/muster/plancheck"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
+	"github.com/muster-evac/muster/zonecost"
 )
 
 type city struct {
@@ -105,5 +108,99 @@ func TestPlanOnGeneratedCity(t *testing.T) {
 	}
 	if lastPrio.IsZero() {
 		t.Errorf("no priority group")
+	}
+}
+
+func TestReplanAfterNewThreat(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	p0, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, p0, plancheck.Inputs{Places: c.places, Households: hs})
+
+	// A new threat: a bomb on the busiest group route's midpoint, and the
+	// gate that route leads to is closed.
+	busiest := map[string]int{}
+	for _, g := range p0.Groups {
+		busiest[g.Gate] += g.People
+	}
+	var closed string
+	for id, n := range busiest {
+		if closed == "" || n > busiest[closed] || (n == busiest[closed] && id < closed) {
+			closed = id
+		}
+	}
+	var mid orb.Point
+	for _, g := range p0.Groups {
+		if g.Gate != closed {
+			line := g.Route.Geometry.Coordinates.(orb.LineString)
+			mid = line[len(line)/2]
+			break
+		}
+	}
+	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
+	for _, r := range []*route.Router{c.car, c.foot} {
+		if _, err := r.SetZones(ctx, zones); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := start.Add(40 * time.Minute)
+	status := map[string]string{closed: muster.GateClosed}
+	p1, err := plan.Replan(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, GateStatus: status}, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, p1, plancheck.Inputs{Places: c.places, Households: hs, Zones: zones, GateStatus: status, At: at})
+	if p1.Status != "proposed" || p1.Diff == nil {
+		t.Fatalf("a re-plan is proposed with a diff: status %q", p1.Status)
+	}
+	// Nobody who had not left goes to the closed gate; groups on the move
+	// there are re-routed from where they are.
+	old := map[string]plan.Group{}
+	for _, g := range p0.Groups {
+		old[g.ID] = g
+	}
+	for _, g := range p1.Groups {
+		if g.Gate == closed && g.Through.After(at) {
+			t.Errorf("group %s still goes to closed gate %s", g.ID, closed)
+		}
+	}
+	// Changes are only for households whose group was affected, and each has a reason.
+	changed := map[string]bool{}
+	for _, ch := range p1.Diff.Changes {
+		if ch.Reason == "" {
+			t.Errorf("household %s changes without a reason", ch.Household)
+		}
+		changed[ch.Household] = true
+	}
+	if len(changed) == 0 {
+		t.Fatalf("closing the busiest gate changed nobody's instruction")
+	}
+	unaffected := 0
+	for _, g := range p0.Groups {
+		line := g.Route.Geometry.Coordinates.(orb.LineString)
+		safe := g.Gate != closed && len(zonecost.CheckForbidden(line, zones)) == 0
+		if !safe {
+			continue
+		}
+		for _, h := range g.Households {
+			if !changed[h] {
+				unaffected++
+			}
+		}
+	}
+	if unaffected == 0 {
+		t.Errorf("every household changed: a re-plan should keep what is still safe")
+	}
+	if p1.Diff.Kept == 0 {
+		t.Errorf("diff keeps nobody")
+	}
+	t.Logf("re-plan: %d households change, %d keep their instruction; makespan %.0f s -> %.0f s", len(p1.Diff.Changes), p1.Diff.Kept, p0.Summary.MakespanS, p1.Summary.MakespanS)
+	if err := plan.Approve(p1); err != nil || p1.Status != "current" {
+		t.Errorf("approve: %v, status %s", err, p1.Status)
 	}
 }

@@ -37,6 +37,10 @@ type Inputs struct {
 	Zones      []muster.Zone // the threat picture, as routing saw it
 	// GateStatus overrides the places file's statuses, as the picture did.
 	GateStatus map[string]string
+	// At, for a re-plan, is when the picture changed: groups that left
+	// before it travel under the picture they were planned with, so their
+	// routes, walks and gates are not held to this one.
+	At time.Time
 }
 
 // tolerance absorbs the rounding of times to whole seconds in plan.json.
@@ -92,8 +96,12 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 		if !g.Departure.Before(g.Arrival) && g.Route.DurationS > 0 {
 			add("group-times", g.ID, "departs %s, not before it arrives %s", g.Departure, g.Arrival)
 		}
-		if travel := g.Arrival.Sub(g.Departure); travel+tolerance < time.Duration(g.Route.DurationS*float64(time.Second)) {
-			add("group-times", g.ID, "%s from departure to arrival, but the route takes %.0f s", travel, g.Route.DurationS)
+		routeStart := g.Departure
+		if g.RouteFrom.After(routeStart) {
+			routeStart = g.RouteFrom // re-routed on the move
+		}
+		if travel := g.Arrival.Sub(routeStart); travel+tolerance < time.Duration(g.Route.DurationS*float64(time.Second)) {
+			add("group-times", g.ID, "%s from the start of its route to arrival, but the route takes %.0f s", travel, g.Route.DurationS)
 		}
 		if g.Departure.Before(start) {
 			add("group-times", g.ID, "departs %s, before the operation starts (%s)", g.Departure, start)
@@ -107,7 +115,9 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 		if gt, ok := places[g.Gate]; !ok || gt.Kind != muster.PlaceGate {
 			add("unknown-place", g.ID, "gate %q is not a gate of the places file", g.Gate)
 		}
-		checkLine(g.ID, "group-route", g.Route, false, in.Zones, add)
+		if !g.Departure.Before(in.At) || !g.RouteFrom.Before(in.At) {
+			checkLine(g.ID, "group-route", g.Route, g.Route.Escape, in.Zones, add)
+		}
 	}
 	unassigned := map[string]bool{}
 	for _, u := range p.Unassigned {
@@ -146,7 +156,9 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 		if p.Params.MaxWalkS > 0 && hp.Walk.DurationS > p.Params.MaxWalkS+1 {
 			add("max-walk", hp.ID, "walks %.0f s, more than the %.0f s allowed", hp.Walk.DurationS, p.Params.MaxWalkS)
 		}
-		checkLine(hp.ID, "walk-route", hp.Walk, hp.Walk.Escape, in.Zones, add)
+		if !g.Departure.Before(in.At) {
+			checkLine(hp.ID, "walk-route", hp.Walk, hp.Walk.Escape, in.Zones, add)
+		}
 	}
 
 	// Gates: re-simulate each queue from the plan's arrivals.
@@ -163,12 +175,18 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 		if s, ok := in.GateStatus[id]; ok {
 			status = s
 		}
-		if status == muster.GateClosed {
-			add("gate-closed", id, "%d groups are sent through a closed gate", len(gs))
+		current := 0 // groups still to go through when the picture changed
+		for _, g := range gs {
+			if g.Through.After(in.At) && !g.Departure.Before(in.At) {
+				current++
+			}
+		}
+		if status == muster.GateClosed && current > 0 {
+			add("gate-closed", id, "%d groups are sent through a closed gate", current)
 			continue
 		}
-		if z := forbiddenAt(gp, in.Zones); z != "" {
-			add("gate-forbidden", id, "the gate lies in forbidden zone %q, yet %d groups are sent to it", z, len(gs))
+		if z := forbiddenAt(gp, in.Zones); z != "" && current > 0 {
+			add("gate-forbidden", id, "the gate lies in forbidden zone %q, yet %d groups are sent to it", z, current)
 		}
 		tp := float64(gp.ThroughputPerHour)
 		if status == muster.GateRestricted {
