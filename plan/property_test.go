@@ -1,0 +1,193 @@
+package plan_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+)
+
+// TestRandomInstancesPassCheck makes plans for random instances (cities,
+// households, tight or loose limits, opening hours, closed and restricted
+// gates, zones) and has plancheck verify each: the planner must never
+// break a hard rule, whatever it is given.
+func TestRandomInstancesPassCheck(t *testing.T) {
+	for seed := int64(1); seed <= 6; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 11))
+			c := generatedCity(t, seed, 0.2+0.2*rng.Float64())
+			places := *c.places
+			places.Places = append([]muster.Place(nil), places.Places...)
+			status := map[string]string{}
+			for i := range places.Places {
+				pl := &places.Places[i]
+				switch pl.Kind {
+				case muster.PlaceGate:
+					pl.ThroughputPerHour = 100 + rng.IntN(900)
+					pl.CrowdLimit = 20 + rng.IntN(200)
+					switch rng.IntN(5) {
+					case 0:
+						status[pl.ID] = muster.GateClosed
+					case 1:
+						status[pl.ID] = muster.GateRestricted
+					}
+					if rng.IntN(3) == 0 {
+						pl.Opens, pl.Closes = "07:00", "19:00"
+					}
+				case muster.PlaceRally:
+					pl.Capacity = 15 + rng.IntN(100)
+					if rng.IntN(3) == 0 {
+						pl.Opens, pl.Closes = "05:30", "22:00"
+					}
+				}
+			}
+			hs := households(c.foot0, 100+rng.IntN(300), uint64(seed))
+			var zones []muster.Zone
+			for i := 0; i < rng.IntN(3); i++ {
+				p := c.foot0.NodePoint(uint32(rng.IntN(c.foot0.NumNodes())))
+				zones = append(zones, muster.Zone{ID: fmt.Sprint("z", i), Center: p, RadiusM: 100 + 300*rng.Float64(), Forbidden: rng.IntN(2) == 0, Risk: rng.Float64()})
+			}
+			ctx := context.Background()
+			if _, err := c.car.SetZones(ctx, zones); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.foot.SetZones(ctx, zones); err != nil {
+				t.Fatal(err)
+			}
+			params := plan.Params{Start: time.Date(2021, 8, 26, rng.IntN(24), 0, 0, 0, time.UTC), MaxGroupSize: 8 + rng.IntN(10), MaxWalkS: 900 + 2000*rng.Float64()}
+			p, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: &places, Households: hs, GateStatus: status, Params: params})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustCheck(t, p, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status})
+			if len(p.Groups) == 0 && len(hs) > 0 {
+				t.Logf("no group at all: %v", p.Unassigned[:min(3, len(p.Unassigned))])
+			}
+		})
+	}
+}
+
+// TestCheckFindsViolations proves the checker can fail: each mutation of
+// a valid plan breaks one rule, and the checker names it.
+func TestCheckFindsViolations(t *testing.T) {
+	c := generatedCity(t, 5, 0.3)
+	hs := households(c.foot0, 300, 5)
+	ctx := context.Background()
+	base, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := plancheck.Inputs{Places: c.places, Households: hs}
+	mustCheck(t, base, in)
+	clone := func() *plan.Plan {
+		data, _ := json.Marshal(base)
+		var p plan.Plan
+		if err := json.Unmarshal(data, &p); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	byGate := func(p *plan.Plan) map[string][]int {
+		m := map[string][]int{}
+		for i, g := range p.Groups {
+			m[g.Gate] = append(m[g.Gate], i)
+		}
+		return m
+	}
+	cases := []struct {
+		rule   string
+		mutate func(p *plan.Plan, in *plancheck.Inputs)
+	}{
+		{"household-split", func(p *plan.Plan, _ *plancheck.Inputs) {
+			p.Groups[1].Households = append(p.Groups[1].Households, p.Groups[0].Households[0])
+		}},
+		{"household-lost", func(p *plan.Plan, _ *plancheck.Inputs) {
+			g := &p.Groups[0]
+			g.Households = g.Households[1:]
+		}},
+		{"group-size", func(p *plan.Plan, _ *plancheck.Inputs) { p.Params.MaxGroupSize = 2 }},
+		{"gate-throughput", func(p *plan.Plan, _ *plancheck.Inputs) {
+			for _, ix := range byGate(p) {
+				if len(ix) > 3 {
+					for _, i := range ix {
+						p.Groups[i].Through = p.Groups[ix[0]].Through
+						p.Groups[i].Arrival = p.Groups[ix[0]].Arrival
+					}
+					return
+				}
+			}
+		}},
+		{"gate-crowd", func(p *plan.Plan, _ *plancheck.Inputs) {
+			for _, ix := range byGate(p) {
+				if len(ix) > 30 {
+					for _, i := range ix {
+						p.Groups[i].Arrival = p.Groups[ix[0]].Arrival
+					}
+					return
+				}
+			}
+		}},
+		{"gate-closed", func(p *plan.Plan, in *plancheck.Inputs) {
+			in.GateStatus = map[string]string{p.Groups[0].Gate: muster.GateClosed}
+		}},
+		{"forbidden-crossing", func(p *plan.Plan, in *plancheck.Inputs) {
+			line := p.Groups[0].Route.Geometry.Coordinates.(orb.LineString)
+			in.Zones = []muster.Zone{{ID: "new", Center: line[len(line)/2], RadiusM: 50, Forbidden: true}}
+		}},
+		{"group-times", func(p *plan.Plan, _ *plancheck.Inputs) {
+			p.Groups[0].Arrival = p.Groups[0].Departure.Add(time.Second)
+		}},
+		{"rally-capacity", func(p *plan.Plan, in *plancheck.Inputs) {
+			pl := *in.Places
+			pl.Places = append([]muster.Place(nil), pl.Places...)
+			for i := range pl.Places {
+				if pl.Places[i].ID == p.Groups[0].RallyPoint {
+					pl.Places[i].Capacity = 1
+				}
+			}
+			in.Places = &pl
+		}},
+		{"gate-hours", func(p *plan.Plan, in *plancheck.Inputs) {
+			pl := *in.Places
+			pl.Places = append([]muster.Place(nil), pl.Places...)
+			for i := range pl.Places {
+				if pl.Places[i].ID == p.Groups[0].Gate {
+					pl.Places[i].Opens, pl.Places[i].Closes = "23:00", "23:30"
+				}
+			}
+			in.Places = &pl
+		}},
+		{"max-walk", func(p *plan.Plan, _ *plancheck.Inputs) { p.Params.MaxWalkS = 1 }},
+		{"walk-route", func(p *plan.Plan, _ *plancheck.Inputs) {
+			p.Households[0].Walk.Geometry = geojson.NewGeometry(orb.Point{1, 1})
+		}},
+	}
+	for _, tc := range cases {
+		p := clone()
+		in2 := in
+		tc.mutate(p, &in2)
+		vs := plancheck.Check(p, in2)
+		found := false
+		for _, v := range vs {
+			if v.Rule == tc.rule {
+				found = true
+				if !strings.Contains(v.String(), v.Subject) || v.Message == "" {
+					t.Errorf("%s: violation without subject or message: %+v", tc.rule, v)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("mutation for %q: the checker did not find it (found %v)", tc.rule, vs)
+		}
+	}
+}
