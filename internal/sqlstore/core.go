@@ -1,0 +1,348 @@
+// Package sqlstore is the one implementation of muster.Store over
+// database/sql that both backends share: package sqlite gives it a writer
+// connection and a pool of readers on an embedded file, package postgres a
+// pgx pool through pgx's database/sql adapter. What differs between the two
+// (placeholders, row locks, notifications, how a wipe reaches the disk) is a
+// Dialect; everything else (sealing personal fields, validation, import
+// matching, the audit chain, the claim primitive) is written once here, so
+// the conformance suite in package storetest tests one body of logic against
+// two engines rather than two copies that drift.
+//
+// Times are stored as UTC Unix microseconds in BIGINT columns on both
+// engines: the precision PostgreSQL keeps, exact on both, and the encoding
+// the audit chain hashes.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// Dialect is what one engine does differently.
+type Dialect struct {
+	Name string
+	// Rebind turns the '?' placeholders this package writes into the
+	// engine's own; nil keeps them.
+	Rebind func(string) string
+	// IsUniqueViolation reports a primary key or unique constraint error.
+	IsUniqueViolation func(error) bool
+	// ForUpdate is appended to a SELECT that must lock the rows it reads
+	// until the transaction ends ("" where one writer excludes all others).
+	ForUpdate string
+	// SkipLocked is appended to the job claim SELECT: a row another
+	// instance is claiming right now is skipped, not waited for.
+	SkipLocked string
+	// MigrationLock, if set, is run first in the migration transaction so
+	// instances starting together migrate one at a time.
+	MigrationLock string
+	// Notify, if set, sends ev to every instance from inside tx (delivered
+	// on commit); the backend's listener then calls Core.Deliver. When nil,
+	// events are delivered in process after commit.
+	Notify func(ctx context.Context, tx *sql.Tx, ev muster.Event) error
+	// EventsName, if set, names the process-wide event broadcaster this
+	// store shares with every other store of the same name (SQLite: the
+	// file's absolute path), so they hear each other's changes.
+	EventsName string
+	// AfterWipe makes the destroyed key leave the disk (checkpoint,
+	// vacuum) and says what it could not guarantee.
+	AfterWipe func(ctx context.Context) (string, error)
+}
+
+// Core implements muster.Store.
+type Core struct {
+	w, r *sql.DB // writes and reads: the same pool, or SQLite's one writer and its readers
+	d    Dialect
+	now  func() time.Time
+
+	mu     sync.RWMutex
+	sealer muster.Sealer // nil once wiped
+	wiped  time.Time
+
+	bus *broadcaster
+}
+
+var _ muster.Store = (*Core)(nil)
+
+// Open migrates the database (in one transaction, refusing a database newer
+// than this binary), loads or creates the wrapped data key and unwraps it.
+func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys muster.DataKeys) (*Core, error) {
+	if keys.New == nil || keys.Unwrap == nil {
+		return nil, fmt.Errorf("open %s store: no data keys given", d.Name)
+	}
+	c := &Core{w: w, r: r, d: d, now: time.Now, bus: newBroadcaster()}
+	if d.EventsName != "" {
+		c.bus = sharedBroadcaster(d.EventsName)
+	}
+	wrapped, err := c.migrate(ctx, migrations, keys)
+	if err != nil {
+		return nil, err
+	}
+	s, err := keys.Unwrap(wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("open %s store: unwrap the data key (is this the master key this database was made with?): %w", d.Name, err)
+	}
+	c.sealer = s
+	return c, nil
+}
+
+func (c *Core) q(query string) string {
+	if c.d.Rebind != nil {
+		return c.d.Rebind(query)
+	}
+	return query
+}
+
+// migration is one embedded NNNN_name.sql file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_what.sql", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		ms = append(ms, migration{v, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d (no gaps, no duplicates)", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([]byte, error) {
+	ms, err := loadMigrations(fsys)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if c.d.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, c.d.MigrationLock); err != nil {
+			return nil, fmt.Errorf("migrate: lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("migrate: schema_migrations: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return nil, fmt.Errorf("migrate: read version: %w", err)
+	}
+	if have > len(ms) {
+		return nil, fmt.Errorf("migrate: the database is at schema version %d but this muster knows only %d: run a newer muster", have, len(ms))
+	}
+	for _, m := range ms[have:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return nil, fmt.Errorf("migrate: %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, c.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+			m.version, m.name, c.now().UnixMicro()); err != nil {
+			return nil, fmt.Errorf("migrate: record %s: %w", m.name, err)
+		}
+		slog.Debug("schema migration applied", "backend", c.d.Name, "migration", m.name)
+	}
+
+	// The data key is made in the same locked transaction, so that two
+	// instances opening a new database together cannot make two keys.
+	var wrapped []byte
+	var wipedAt int64
+	err = tx.QueryRowContext(ctx, `SELECT wrapped, wiped_at FROM data_key WHERE id = 1`).Scan(&wrapped, &wipedAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		wrapped, err = keys.New()
+		if err != nil {
+			return nil, fmt.Errorf("open: make a data key: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, c.q(`INSERT INTO data_key (id, wrapped, created_at, wiped_at) VALUES (1, ?, ?, 0)`),
+			wrapped, c.now().UnixMicro()); err != nil {
+			return nil, fmt.Errorf("open: store the data key: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open: read the data key: %w", err)
+	case wipedAt != 0:
+		return nil, muster.Errorf(muster.EFORBIDDEN, "this database's data key was destroyed by muster wipe at %s: its personal data can never be read again",
+			time.UnixMicro(wipedAt).UTC().Format(time.RFC3339))
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("migrate: commit: %w", err)
+	}
+	return wrapped, nil
+}
+
+// Close closes the pools.
+func (c *Core) Close() error {
+	err := c.w.Close()
+	if c.r != c.w {
+		err = errors.Join(err, c.r.Close())
+	}
+	return err
+}
+
+// wtx is a write transaction: the changes, the audit entries they owe and
+// the events they announce commit together.
+type wtx struct {
+	*sql.Tx
+	c      *Core
+	ctx    context.Context
+	actor  string
+	now    time.Time
+	audit  []muster.AuditEntry
+	events []muster.Event
+}
+
+func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
+	return w.ExecContext(w.ctx, w.c.q(query), args...)
+}
+
+func (w *wtx) queryRow(query string, args ...any) *sql.Row {
+	return w.QueryRowContext(w.ctx, w.c.q(query), args...)
+}
+
+func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
+	return w.QueryContext(w.ctx, w.c.q(query), args...)
+}
+
+// record owes an audit entry for a change made in this transaction.
+func (w *wtx) record(action, target, detail string) {
+	w.audit = append(w.audit, muster.AuditEntry{At: w.now, Actor: w.actor, Action: action, Target: target, Detail: detail})
+}
+
+func (w *wtx) announce(kind, id string) {
+	w.events = append(w.events, muster.Event{Kind: kind, ID: id})
+}
+
+// write runs fn in a write transaction, then appends the audit entries it
+// owes to the chain (last, so the chain head is locked for the shortest
+// time), notifies, and commits.
+func (c *Core) write(ctx context.Context, fn func(w *wtx) error) error {
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	w := &wtx{Tx: tx, c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(w); err != nil {
+		return err
+	}
+	if _, err := c.appendAudit(w, w.audit); err != nil {
+		return err
+	}
+	if c.d.Notify != nil {
+		for _, ev := range w.events {
+			if err := c.d.Notify(ctx, tx, ev); err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if c.d.Notify == nil {
+		for _, ev := range w.events {
+			c.Deliver(ev)
+		}
+	}
+	return nil
+}
+
+// Deliver hands an event to this instance's subscribers; the PostgreSQL
+// listener calls it for every notification. A wipe seen from another
+// instance drops this instance's key too.
+func (c *Core) Deliver(ev muster.Event) {
+	if ev.Kind == "wipe" {
+		c.dropKey(c.now())
+	}
+	c.bus.publish(ev)
+}
+
+func (c *Core) dropKey(at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sealer != nil {
+		c.sealer = nil
+		c.wiped = at
+	}
+}
+
+func (c *Core) keyring() (muster.Sealer, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.sealer == nil {
+		return nil, muster.Errorf(muster.EFORBIDDEN, "the data key was destroyed by muster wipe at %s: personal data can no longer be read or written",
+			c.wiped.UTC().Format(time.RFC3339))
+	}
+	return c.sealer, nil
+}
+
+// Subscribe implements muster.Store.
+func (c *Core) Subscribe(ctx context.Context) (<-chan muster.Event, error) {
+	return c.bus.subscribe(ctx), nil
+}
+
+// SetNow replaces the clock (tests of expiry).
+func (c *Core) SetNow(now func() time.Time) { c.now = now }
+
+// conflict maps a unique violation to ECONFLICT.
+func (c *Core) conflict(err error, format string, args ...any) error {
+	if err != nil && c.d.IsUniqueViolation != nil && c.d.IsUniqueViolation(err) {
+		return muster.Errorf(muster.ECONFLICT, format, args...)
+	}
+	return err
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

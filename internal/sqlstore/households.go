@@ -1,0 +1,691 @@
+package sqlstore
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"context"
+
+	"github.com/muster-evac/muster"
+)
+
+// Personal fields are sealed one by one, each with the aad
+// "household:<id>:<field>", so a ciphertext moved to another row or column
+// does not open. What stays clear is what planning filters and counts on.
+const householdColumns = `id, status, priority, language, party_size, adults, children, eligibility, documents,
+	has_location, name_enc, name_local_enc, members_enc, phone_enc, email_enc, address_enc, notes_enc, location_enc,
+	version, created_at, updated_at`
+
+// sealedHousehold is a households row.
+type sealedHousehold struct {
+	id, status, priority, language         string
+	partySize, adults, children            int
+	eligibility, documents                 string
+	hasLocation                            int
+	name, nameLocal, members, phone, email []byte
+	address, notes, location               []byte
+	phoneHash                              []byte
+	version, createdAt, updatedAt          int64
+}
+
+func (s *sealedHousehold) scanArgs() []any {
+	return []any{&s.id, &s.status, &s.priority, &s.language, &s.partySize, &s.adults, &s.children, &s.eligibility,
+		&s.documents, &s.hasLocation, &s.name, &s.nameLocal, &s.members, &s.phone, &s.email, &s.address, &s.notes,
+		&s.location, &s.version, &s.createdAt, &s.updatedAt}
+}
+
+func aad(id, field string) string { return "household:" + id + ":" + field }
+
+// phoneHash is the keyed hash phones are looked up by; nil for no phone.
+func phoneHash(k muster.Sealer, phone string) []byte {
+	if phone == "" {
+		return nil
+	}
+	return k.Hash("phone", phone)
+}
+
+func seal(k muster.Sealer, h *muster.Household) (sealedHousehold, error) {
+	members, err := json.Marshal(h.Members)
+	if err != nil {
+		return sealedHousehold{}, fmt.Errorf("household %s: members: %w", h.ID, err)
+	}
+	loc := ""
+	if h.HasLocation {
+		loc = strconv.FormatFloat(h.Lat, 'g', -1, 64) + "," + strconv.FormatFloat(h.Lon, 'g', -1, 64)
+	}
+	id := h.ID
+	return sealedHousehold{
+		id: id, status: h.Status, priority: h.Priority, language: h.Language,
+		partySize: h.PartySize, adults: h.Adults, children: h.Children,
+		eligibility: h.Eligibility, documents: h.Documents, hasLocation: boolInt(h.HasLocation),
+		name:      k.Seal([]byte(h.Name), aad(id, "name")),
+		nameLocal: k.Seal([]byte(h.NameLocal), aad(id, "name_local")),
+		members:   k.Seal(members, aad(id, "members")),
+		phone:     k.Seal([]byte(h.Phone), aad(id, "phone")),
+		email:     k.Seal([]byte(h.Email), aad(id, "email")),
+		address:   k.Seal([]byte(h.Address), aad(id, "address")),
+		notes:     k.Seal([]byte(h.Notes), aad(id, "notes")),
+		location:  k.Seal([]byte(loc), aad(id, "location")),
+		phoneHash: phoneHash(k, h.Phone),
+	}, nil
+}
+
+func (s *sealedHousehold) open(k muster.Sealer) (muster.HouseholdRecord, error) {
+	r := muster.HouseholdRecord{Version: s.version, CreatedAt: fromMicros(s.createdAt)}
+	h := &r.Household
+	h.ID, h.Status, h.Priority, h.Language = s.id, s.status, s.priority, s.language
+	h.PartySize, h.Adults, h.Children = s.partySize, s.adults, s.children
+	h.Eligibility, h.Documents, h.HasLocation = s.eligibility, s.documents, s.hasLocation != 0
+	h.UpdatedAt = fromMicros(s.updatedAt)
+	var err error
+	field := func(name string, ct []byte) string {
+		if err != nil {
+			return ""
+		}
+		var pt []byte
+		pt, err = k.Open(ct, aad(s.id, name))
+		if err != nil {
+			err = fmt.Errorf("household %s: open %s: %w", s.id, name, err)
+		}
+		return string(pt)
+	}
+	h.Name = field("name", s.name)
+	h.NameLocal = field("name_local", s.nameLocal)
+	members := field("members", s.members)
+	h.Phone = field("phone", s.phone)
+	h.Email = field("email", s.email)
+	h.Address = field("address", s.address)
+	h.Notes = field("notes", s.notes)
+	loc := field("location", s.location)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(members), &h.Members); err != nil {
+		return r, fmt.Errorf("household %s: members: %w", s.id, err)
+	}
+	if h.HasLocation {
+		lat, lon, ok := strings.Cut(loc, ",")
+		if h.Lat, err = strconv.ParseFloat(lat, 64); err == nil && ok {
+			h.Lon, err = strconv.ParseFloat(lon, 64)
+		}
+		if err != nil || !ok {
+			return r, fmt.Errorf("household %s: location %q unreadable", s.id, loc)
+		}
+	}
+	return r, nil
+}
+
+// Limits on what one household may hold: generous for real lists, small
+// enough that no row can exhaust memory.
+const (
+	maxIDLen      = 64
+	maxTextLen    = 4000
+	maxMembers    = 200
+	maxPartySize  = 1000
+	maxImportRows = 200_000
+)
+
+// validate normalises and checks h; the error says which field and why.
+func validate(h *muster.Household) error {
+	bad := func(field, format string, args ...any) error {
+		return muster.Errorf(muster.EINVALID, "household %q: %s: %s", h.ID, field, fmt.Sprintf(format, args...))
+	}
+	if h.ID != "" {
+		if len(h.ID) > maxIDLen {
+			return bad("id", "longer than %d bytes", maxIDLen)
+		}
+		for _, r := range h.ID {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+				return bad("id", "%q: only letters, digits and - _ . : are allowed", r)
+			}
+		}
+	}
+	if h.Priority == "" {
+		h.Priority = muster.PriorityNone
+	}
+	if !slices.Contains(muster.Priorities, h.Priority) {
+		return bad("priority", "%q is not one of %s", h.Priority, strings.Join(muster.Priorities, ", "))
+	}
+	if h.Language != "" && !slices.Contains(muster.Languages, h.Language) {
+		return bad("language", "%q is not one of %s", h.Language, strings.Join(muster.Languages, ", "))
+	}
+	if h.Eligibility != "" && !slices.Contains(muster.Eligibilities, h.Eligibility) {
+		return bad("eligibility", "%q is not one of %s", h.Eligibility, strings.Join(muster.Eligibilities, ", "))
+	}
+	if h.Status != "" && !slices.Contains(muster.HouseholdStatuses, h.Status) {
+		return bad("status", "%q is not one of %s", h.Status, strings.Join(muster.HouseholdStatuses, ", "))
+	}
+	if h.PartySize < 0 || h.PartySize > maxPartySize || h.Adults < 0 || h.Children < 0 || h.Adults+h.Children > maxPartySize {
+		return bad("party size", "%d (%d adults, %d children) out of range 0..%d", h.PartySize, h.Adults, h.Children, maxPartySize)
+	}
+	if len(h.Members) > maxMembers {
+		return bad("members", "%d, more than %d", len(h.Members), maxMembers)
+	}
+	if h.HasLocation {
+		if math.IsNaN(h.Lat) || h.Lat < -90 || h.Lat > 90 {
+			return bad("lat", "%v not in -90..90", h.Lat)
+		}
+		if math.IsNaN(h.Lon) || h.Lon < -180 || h.Lon > 180 {
+			return bad("lon", "%v not in -180..180", h.Lon)
+		}
+	} else {
+		h.Lat, h.Lon = 0, 0
+	}
+	for name, v := range map[string]string{"name": h.Name, "name_local": h.NameLocal, "phone": h.Phone, "email": h.Email,
+		"address": h.Address, "eligibility": h.Eligibility, "documents": h.Documents, "notes": h.Notes} {
+		if len(v) > maxTextLen {
+			return bad(name, "longer than %d bytes", maxTextLen)
+		}
+		if !utf8.ValidString(v) {
+			return bad(name, "not valid UTF-8")
+		}
+	}
+	for i, m := range h.Members {
+		if len(m.Name) > maxTextLen || !utf8.ValidString(m.Name) || m.Age < 0 || m.Age > 150 {
+			return bad("members", "member %d: bad name or age %d", i+1, m.Age)
+		}
+	}
+	return nil
+}
+
+// sameRegistry reports whether a and b agree on every field an import or
+// an update sets (not status, history, times).
+func sameRegistry(a, b *muster.Household) bool {
+	return a.Name == b.Name && a.NameLocal == b.NameLocal && slices.Equal(a.Members, b.Members) &&
+		a.PartySize == b.PartySize && a.Adults == b.Adults && a.Children == b.Children &&
+		a.Priority == b.Priority && a.Language == b.Language && a.Phone == b.Phone && a.Email == b.Email &&
+		a.HasLocation == b.HasLocation && a.Lat == b.Lat && a.Lon == b.Lon && a.Address == b.Address &&
+		a.Eligibility == b.Eligibility && a.Documents == b.Documents && a.Notes == b.Notes
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// insertHousehold inserts a new household and its first history entry.
+func (w *wtx) insertHousehold(k muster.Sealer, h *muster.Household) error {
+	if h.Status == "" {
+		h.Status = muster.StatusRegistered
+	}
+	s, err := seal(k, h)
+	if err != nil {
+		return err
+	}
+	now := micros(w.now)
+	_, err = w.exec(`INSERT INTO households (`+householdColumns+`, phone_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+		s.id, s.status, s.priority, s.language, s.partySize, s.adults, s.children, s.eligibility, s.documents,
+		s.hasLocation, s.name, s.nameLocal, s.members, s.phone, s.email, s.address, s.notes, s.location,
+		now, now, s.phoneHash)
+	if err != nil {
+		return w.c.conflict(err, "household %s exists already", h.ID)
+	}
+	if err := w.appendHistory(k, h.ID, h.Status, ""); err != nil {
+		return err
+	}
+	w.record("household.create", "household:"+h.ID, "status="+h.Status)
+	w.announce("household", h.ID)
+	return nil
+}
+
+func (w *wtx) appendHistory(k muster.Sealer, id, status, note string) error {
+	var seq int64
+	if err := w.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM household_status WHERE household_id = ?`, id).Scan(&seq); err != nil {
+		return fmt.Errorf("household %s: history: %w", id, err)
+	}
+	noteCT := k.Seal([]byte(note), aad(id, "history:"+strconv.FormatInt(seq, 10)+":note"))
+	if _, err := w.exec(`INSERT INTO household_status (household_id, seq, status, at, by_actor, note_enc) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, seq, status, micros(w.now), w.actor, noteCT); err != nil {
+		return fmt.Errorf("household %s: history: %w", id, err)
+	}
+	return nil
+}
+
+// updateRegistry writes h's registry fields over the stored row if its
+// version is still version (any version when version < 0).
+func (w *wtx) updateRegistry(k muster.Sealer, h *muster.Household, version int64) (bool, error) {
+	s, err := seal(k, h)
+	if err != nil {
+		return false, err
+	}
+	res, err := w.exec(`UPDATE households SET priority = ?, language = ?, party_size = ?, adults = ?, children = ?,
+		eligibility = ?, documents = ?, has_location = ?, name_enc = ?, name_local_enc = ?, members_enc = ?, phone_enc = ?,
+		email_enc = ?, address_enc = ?, notes_enc = ?, location_enc = ?, phone_hash = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND (version = ? OR ? < 0)`,
+		s.priority, s.language, s.partySize, s.adults, s.children, s.eligibility, s.documents, s.hasLocation,
+		s.name, s.nameLocal, s.members, s.phone, s.email, s.address, s.notes, s.location, s.phoneHash, micros(w.now),
+		h.ID, version, version)
+	if err != nil {
+		return false, fmt.Errorf("household %s: update: %w", h.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("household %s: update: %w", h.ID, err)
+	}
+	if n == 1 {
+		w.record("household.update", "household:"+h.ID, "")
+		w.announce("household", h.ID)
+	}
+	return n == 1, nil
+}
+
+// getHousehold reads one household row (no history) in tx.
+func getHousehold(ctx context.Context, q querier, c *Core, k muster.Sealer, id string, lock bool) (muster.HouseholdRecord, error) {
+	var s sealedHousehold
+	query := `SELECT ` + householdColumns + ` FROM households WHERE id = ?`
+	if lock {
+		query += c.d.ForUpdate
+	}
+	err := q.QueryRowContext(ctx, c.q(query), id).Scan(s.scanArgs()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.ENOTFOUND, "household %s not found", id)
+	}
+	if err != nil {
+		return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
+	}
+	return s.open(k)
+}
+
+func loadHistory(ctx context.Context, q querier, c *Core, k muster.Sealer, r *muster.HouseholdRecord) error {
+	rows, err := q.QueryContext(ctx, c.q(`SELECT seq, status, at, by_actor, note_enc FROM household_status WHERE household_id = ? ORDER BY seq`), r.ID)
+	if err != nil {
+		return fmt.Errorf("household %s: history: %w", r.ID, err)
+	}
+	defer rows.Close()
+	r.History = nil
+	for rows.Next() {
+		var seq, at int64
+		var ch muster.StatusChange
+		var note []byte
+		if err := rows.Scan(&seq, &ch.Status, &at, &ch.By, &note); err != nil {
+			return fmt.Errorf("household %s: history: %w", r.ID, err)
+		}
+		pt, err := k.Open(note, aad(r.ID, "history:"+strconv.FormatInt(seq, 10)+":note"))
+		if err != nil {
+			return fmt.Errorf("household %s: history %d: %w", r.ID, seq, err)
+		}
+		ch.At, ch.Note = fromMicros(at), string(pt)
+		r.History = append(r.History, ch)
+	}
+	return rows.Err()
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// CreateHousehold implements muster.Store.
+func (c *Core) CreateHousehold(ctx context.Context, h muster.Household) (muster.HouseholdRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	if err := validate(&h); err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	if h.ID == "" {
+		h.ID = newID("hh-")
+	}
+	var rec muster.HouseholdRecord
+	err = c.write(ctx, func(w *wtx) error {
+		if err := w.insertHousehold(k, &h); err != nil {
+			return err
+		}
+		rec, err = getHousehold(ctx, w, c, k, h.ID, false)
+		if err == nil {
+			err = loadHistory(ctx, w, c, k, &rec)
+		}
+		return err
+	})
+	return rec, err
+}
+
+// UpdateHousehold implements muster.Store.
+func (c *Core) UpdateHousehold(ctx context.Context, h muster.Household, version int64) (muster.HouseholdRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	if err := validate(&h); err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	if h.ID == "" {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.EINVALID, "household: no id to update")
+	}
+	var rec muster.HouseholdRecord
+	err = c.write(ctx, func(w *wtx) error {
+		ok, err := w.updateRegistry(k, &h, version)
+		if err != nil {
+			return err
+		}
+		rec, err = getHousehold(ctx, w, c, k, h.ID, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return muster.Errorf(muster.ECONFLICT, "household %s changed since version %d (now %d): re-read it", h.ID, version, rec.Version)
+		}
+		return loadHistory(ctx, w, c, k, &rec)
+	})
+	return rec, err
+}
+
+// ImportHouseholds implements muster.Store.
+func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts muster.ImportOptions) (muster.ImportResult, error) {
+	res := muster.ImportResult{DryRun: opts.DryRun}
+	k, err := c.keyring()
+	if err != nil {
+		return res, err
+	}
+	if len(hs) > maxImportRows {
+		return res, muster.Errorf(muster.EINVALID, "import: %d rows, more than %d in one batch", len(hs), maxImportRows)
+	}
+	errAbort := errors.New("dry run or rejected rows: roll back")
+	err = c.write(ctx, func(w *wtx) error {
+		seenID := map[string]int{}
+		seenPhone := map[string]int{}
+		reject := func(i int, id, reason string) {
+			res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: id, Action: muster.ImportRejected, Reason: reason})
+			res.Rejected++
+		}
+		for i := range hs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			h := hs[i]
+			if err := validate(&h); err != nil {
+				reject(i, h.ID, err.Error())
+				continue
+			}
+			if h.ID != "" {
+				if j, dup := seenID[h.ID]; dup {
+					reject(i, h.ID, fmt.Sprintf("id %s is also on row %d of this batch", h.ID, j))
+					continue
+				}
+				seenID[h.ID] = i
+			}
+			if h.Phone != "" {
+				if j, dup := seenPhone[h.Phone]; dup {
+					reject(i, h.ID, fmt.Sprintf("phone is also on row %d of this batch", j))
+					continue
+				}
+				seenPhone[h.Phone] = i
+			}
+			var existing *muster.HouseholdRecord
+			reason := ""
+			if h.ID != "" {
+				rec, err := getHousehold(ctx, w, c, k, h.ID, true)
+				switch {
+				case err == nil:
+					existing, reason = &rec, "matched by id"
+				case muster.ErrorCode(err) != muster.ENOTFOUND:
+					return err
+				}
+			}
+			if existing == nil && h.Phone != "" {
+				ids, err := w.idsByPhone(k, h.Phone)
+				if err != nil {
+					return err
+				}
+				switch {
+				case len(ids) > 1:
+					reject(i, h.ID, fmt.Sprintf("phone matches %d households (%s): cannot tell which", len(ids), strings.Join(ids, ", ")))
+					continue
+				case len(ids) == 1 && h.ID != "" && ids[0] != h.ID:
+					reject(i, h.ID, fmt.Sprintf("phone is registered to household %s, not %s", ids[0], h.ID))
+					continue
+				case len(ids) == 1:
+					rec, err := getHousehold(ctx, w, c, k, ids[0], true)
+					if err != nil {
+						return err
+					}
+					existing, reason = &rec, "matched by phone"
+					h.ID = rec.ID
+					if j, dup := seenID[h.ID]; dup {
+						reject(i, h.ID, fmt.Sprintf("matches household %s by phone, which is also on row %d", h.ID, j))
+						continue
+					}
+					seenID[h.ID] = i
+				}
+			}
+			switch {
+			case existing == nil:
+				if h.ID == "" {
+					h.ID = newID("hh-")
+				}
+				h.Status = ""
+				if err := w.insertHousehold(k, &h); err != nil {
+					return err
+				}
+				res.Created++
+				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportCreated})
+			case sameRegistry(&existing.Household, &h):
+				res.Unchanged++
+				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportUnchanged, Reason: reason})
+			default:
+				if _, err := w.updateRegistry(k, &h, -1); err != nil {
+					return err
+				}
+				res.Updated++
+				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportUpdated, Reason: reason})
+			}
+		}
+		if res.Created+res.Updated > 0 {
+			w.record("household.import", "households", fmt.Sprintf("created=%d updated=%d unchanged=%d", res.Created, res.Updated, res.Unchanged))
+		}
+		if res.Rejected > 0 || opts.DryRun {
+			return errAbort
+		}
+		return nil
+	})
+	slices.SortStableFunc(res.Rows, func(a, b muster.ImportRow) int { return a.Index - b.Index })
+	switch {
+	case errors.Is(err, errAbort) && res.Rejected > 0:
+		var reasons []string
+		for _, r := range res.Rows {
+			if r.Action == muster.ImportRejected && len(reasons) < 5 {
+				reasons = append(reasons, fmt.Sprintf("row %d: %s", r.Index, r.Reason))
+			}
+		}
+		return res, muster.Errorf(muster.EINVALID, "import: %d of %d rows rejected, nothing stored: %s", res.Rejected, len(hs), strings.Join(reasons, "; "))
+	case errors.Is(err, errAbort):
+		return res, nil
+	case err != nil:
+		return res, fmt.Errorf("import: %w", err)
+	}
+	res.Committed = true
+	return res, nil
+}
+
+func (w *wtx) idsByPhone(k muster.Sealer, phone string) ([]string, error) {
+	rows, err := w.query(`SELECT id FROM households WHERE phone_hash = ? ORDER BY id`, phoneHash(k, phone))
+	if err != nil {
+		return nil, fmt.Errorf("find by phone: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// GetHousehold implements muster.Store.
+func (c *Core) GetHousehold(ctx context.Context, id string) (muster.HouseholdRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	tx, err := c.r.BeginTx(ctx, nil)
+	if err != nil {
+		return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	rec, err := getHousehold(ctx, tx, c, k, id, false)
+	if err != nil {
+		return rec, err
+	}
+	return rec, loadHistory(ctx, tx, c, k, &rec)
+}
+
+// FindHouseholdsByPhone implements muster.Store.
+func (c *Core) FindHouseholdsByPhone(ctx context.Context, phone string) ([]muster.HouseholdRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
+	if phone == "" {
+		return nil, muster.Errorf(muster.EINVALID, "find by phone: empty phone")
+	}
+	return c.listWhere(ctx, k, `phone_hash = ?`, []any{phoneHash(k, phone)}, "", 0)
+}
+
+func filterWhere(f muster.HouseholdFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if f.Status != "" {
+		conds, args = append(conds, "status = ?"), append(args, f.Status)
+	}
+	if f.Priority != "" {
+		conds, args = append(conds, "priority = ?"), append(args, f.Priority)
+	}
+	if len(conds) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func (c *Core) listWhere(ctx context.Context, k muster.Sealer, where string, args []any, afterID string, limit int) ([]muster.HouseholdRecord, error) {
+	query := `SELECT ` + householdColumns + ` FROM households WHERE ` + where
+	if afterID != "" {
+		query += ` AND id > ?`
+		args = append(args, afterID)
+	}
+	query += ` ORDER BY id`
+	if limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := c.r.QueryContext(ctx, c.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list households: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.HouseholdRecord
+	for rows.Next() {
+		var s sealedHousehold
+		if err := rows.Scan(s.scanArgs()...); err != nil {
+			return nil, fmt.Errorf("list households: %w", err)
+		}
+		rec, err := s.open(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+// ListHouseholds implements muster.Store.
+func (c *Core) ListHouseholds(ctx context.Context, f muster.HouseholdFilter) ([]muster.HouseholdRecord, string, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkFilter(f); err != nil {
+		return nil, "", err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	where, args := filterWhere(f)
+	hs, err := c.listWhere(ctx, k, where, args, f.AfterID, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(hs) > limit {
+		hs = hs[:limit]
+		next = hs[limit-1].ID
+	}
+	return hs, next, nil
+}
+
+func checkFilter(f muster.HouseholdFilter) error {
+	if f.Status != "" && !slices.Contains(muster.HouseholdStatuses, f.Status) {
+		return muster.Errorf(muster.EINVALID, "status filter %q is not one of %s", f.Status, strings.Join(muster.HouseholdStatuses, ", "))
+	}
+	if f.Priority != "" && !slices.Contains(muster.Priorities, f.Priority) {
+		return muster.Errorf(muster.EINVALID, "priority filter %q is not one of %s", f.Priority, strings.Join(muster.Priorities, ", "))
+	}
+	return nil
+}
+
+// CountHouseholds implements muster.Store.
+func (c *Core) CountHouseholds(ctx context.Context, f muster.HouseholdFilter) (int, error) {
+	if err := checkFilter(f); err != nil {
+		return 0, err
+	}
+	where, args := filterWhere(f)
+	var n int
+	if err := c.r.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM households WHERE `+where), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count households: %w", err)
+	}
+	return n, nil
+}
+
+// SetHouseholdStatus implements muster.Store.
+func (c *Core) SetHouseholdStatus(ctx context.Context, id, status string, version int64, note string) (muster.HouseholdRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.HouseholdRecord{}, err
+	}
+	if !slices.Contains(muster.HouseholdStatuses, status) {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.EINVALID, "status %q is not one of %s", status, strings.Join(muster.HouseholdStatuses, ", "))
+	}
+	if len(note) > maxTextLen || !utf8.ValidString(note) {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.EINVALID, "status note: longer than %d bytes or not UTF-8", maxTextLen)
+	}
+	var rec muster.HouseholdRecord
+	err = c.write(ctx, func(w *wtx) error {
+		cur, err := getHousehold(ctx, w, c, k, id, true)
+		if err != nil {
+			return err
+		}
+		if version > 0 && cur.Version != version {
+			return muster.Errorf(muster.ECONFLICT, "household %s changed since version %d (now %d): re-read it", id, version, cur.Version)
+		}
+		if _, err := w.exec(`UPDATE households SET status = ?, version = version + 1, updated_at = ? WHERE id = ?`, status, micros(w.now), id); err != nil {
+			return fmt.Errorf("household %s: status: %w", id, err)
+		}
+		if err := w.appendHistory(k, id, status, note); err != nil {
+			return err
+		}
+		w.record("household.status", "household:"+id, cur.Status+"->"+status)
+		w.announce("household", id)
+		rec, err = getHousehold(ctx, w, c, k, id, false)
+		if err == nil {
+			err = loadHistory(ctx, w, c, k, &rec)
+		}
+		return err
+	})
+	return rec, err
+}

@@ -1,0 +1,80 @@
+package muster
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters: RFC 9106's second recommended option (64 MiB, 3
+// passes) with 2 lanes for a 2-core server; about 50-100 ms a login here,
+// slow enough to make a stolen hash expensive to guess.
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an argon2id hash of password in the PHC string
+// format ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so that parameters
+// can change later without invalidating stored hashes.
+func HashPassword(password string) (string, error) {
+	if password == "" {
+		return "", Errorf(EINVALID, "password: empty")
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches hash (from HashPassword).
+// A malformed hash is an error, never a match.
+func CheckPassword(hash, password string) (bool, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return false, Errorf(EINVALID, "password hash: not an argon2id PHC string")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, Errorf(EINVALID, "password hash: unsupported version %q", parts[2])
+	}
+	var mem, iters uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil ||
+		mem == 0 || mem > 1<<22 || iters == 0 || iters > 100 || threads == 0 {
+		return false, Errorf(EINVALID, "password hash: bad parameters %q", parts[3])
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return false, Errorf(EINVALID, "password hash: bad salt")
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) < 16 || len(want) > 64 {
+		return false, Errorf(EINVALID, "password hash: bad key")
+	}
+	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// NewSecret returns 256 random bits, URL-safe, for a token or a capability
+// link; store only TokenHash of it.
+func NewSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand does not fail on Linux; if it ever did, no secret is
+		// better than a guessable one.
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

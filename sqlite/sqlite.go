@@ -1,0 +1,135 @@
+// Package sqlite is muster's embedded store, the default: one file in the
+// data folder, nothing to install or run beside muster.
+//
+// Choices, and why:
+//   - modernc.org/sqlite, a pure Go translation of SQLite: no cgo, so muster
+//     stays one static binary and CI needs no C toolchain.
+//   - WAL journal with synchronous=FULL: a write is acknowledged only once
+//     its commit is in the WAL on disk, so killing the process (or the
+//     machine) loses no acknowledged write, while readers never block the
+//     writer nor the writer the readers.
+//   - One writer connection (transactions begin IMMEDIATE, so a write never
+//     fails half-way on a lock upgrade) and a pool of read-only readers:
+//     SQLite allows one writer at a time anyway; queueing writers in Go
+//     instead of in SQLite's busy loop is faster and fair. busy_timeout
+//     covers another process holding the file (muster user add beside a
+//     running server).
+//   - secure_delete, so that freed pages (an old household row, the wiped
+//     key) are zeroed rather than left in the file.
+//   - The Store itself is internal/sqlstore, shared with package postgres;
+//     this package only opens the file and says how SQLite differs.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/sqlstore"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is the SQLite muster.Store.
+type Store struct {
+	*sqlstore.Core
+	path string
+}
+
+// Open opens (creating if needed) the database file at path, migrates it
+// and unlocks its data key with keys. Wrong master key, a wiped database or
+// a database newer than this binary are errors that say so.
+func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("open sqlite store: no path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+	}
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open sqlite store %q: a path with ? or # is not supported", path)
+	}
+	fileURL := "file:" + path
+	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	// Make the file (and the WAL) before the readers open it read-only.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", fileURL+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	d := sqlstore.Dialect{
+		Name:              "sqlite",
+		EventsName:        "sqlite:" + abs,
+		IsUniqueViolation: isUniqueViolation,
+		AfterWipe: func(ctx context.Context) (string, error) {
+			// Copy the WAL (holding the old key page) into the file, which
+			// overwrites the page in place, then empty the WAL file.
+			var busy, logFrames, done int
+			if err := w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+				return "", fmt.Errorf("checkpoint: %w", err)
+			}
+			if busy != 0 {
+				return "the write-ahead log could not be emptied because readers were busy: restart muster, which empties it", nil
+			}
+			return "the old key is overwritten in " + path + " and its write-ahead log is emptied; destroy any backup or copy of the file made before now, which still holds it", nil
+		},
+	}
+	mig, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	core, err := sqlstore.Open(ctx, w, r, d, mig, keys)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	return &Store{Core: core, path: path}, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite3.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE
+}

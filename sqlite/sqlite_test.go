@@ -1,0 +1,56 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/sqlite"
+	"github.com/muster-evac/muster/storetest"
+)
+
+// db is one database file in a test's temp dir.
+type db struct{ path string }
+
+func fresh(tb testing.TB) storetest.DB {
+	return &db{path: filepath.Join(tb.TempDir(), "muster.db")}
+}
+
+func (d *db) Open(ctx context.Context, keys muster.DataKeys) (muster.Store, error) {
+	return sqlite.Open(ctx, d.path, keys)
+}
+
+// Exec tampers through a connection of its own, as an intruder would.
+func (d *db) Exec(tb testing.TB, query string) {
+	tb.Helper()
+	conn, err := sql.Open("sqlite", "file:"+d.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec(query); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+}
+
+// Raw is the database file and its write-ahead log, byte for byte.
+func (d *db) Raw(tb testing.TB) []byte {
+	tb.Helper()
+	var all []byte
+	for _, p := range []string{d.path, d.path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			tb.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return bytes.Clone(all)
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }

@@ -1,0 +1,322 @@
+package muster
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"time"
+)
+
+// Store is muster's system of record: households, threat reports, operator
+// accounts, tokens, evacuees' capability links, the audit log, the wrapped
+// data key and a claim primitive for work that must happen once across
+// server instances. Two implementations exist: package sqlite (embedded,
+// the default) and package postgres (shared by many `muster serve`
+// instances); package storetest holds the one conformance suite both run.
+//
+// Every mutation appends its audit entries in the same transaction as the
+// change itself, so a change without its audit record (or the reverse) can
+// never be committed. The actor recorded is the one WithActor put in the
+// context ("system" when none). Errors carry the codes ENOTFOUND, ECONFLICT
+// and EINVALID where the caller can act on them; anything else is internal.
+type Store interface {
+	// CreateHousehold stores a new household with status registered (or
+	// h.Status if set) and its first history entry. An empty ID is
+	// assigned. ECONFLICT if the ID exists, EINVALID if a field is bad.
+	CreateHousehold(ctx context.Context, h Household) (HouseholdRecord, error)
+	// UpdateHousehold replaces the registry fields of household h.ID (not
+	// its status: see SetHouseholdStatus) if its version is still version.
+	// ECONFLICT if it changed since, ENOTFOUND if it does not exist.
+	UpdateHousehold(ctx context.Context, h Household, version int64) (HouseholdRecord, error)
+	// ImportHouseholds creates or updates a batch in ONE transaction: all
+	// rows are stored or none is. A row matches an existing household by
+	// ID, else by phone; a matched row whose fields are all equal is left
+	// alone (re-importing a file changes nothing). With opts.DryRun
+	// nothing is stored but the result says what would be. If any row is
+	// rejected the error is EINVALID and the result says which and why.
+	ImportHouseholds(ctx context.Context, hs []Household, opts ImportOptions) (ImportResult, error)
+	// GetHousehold returns the household with its status history.
+	GetHousehold(ctx context.Context, id string) (HouseholdRecord, error)
+	// FindHouseholdsByPhone returns the households registered with this
+	// exact phone string (a keyed hash is looked up: phones are never
+	// stored in clear). None is not an error.
+	FindHouseholdsByPhone(ctx context.Context, phone string) ([]HouseholdRecord, error)
+	// ListHouseholds returns households in ID order after f.AfterID, at
+	// most f.Limit (default 100, at most 1000), without their history; next
+	// is the AfterID of the following page, "" after the last.
+	ListHouseholds(ctx context.Context, f HouseholdFilter) (hs []HouseholdRecord, next string, err error)
+	// CountHouseholds counts the households f matches (paging ignored).
+	CountHouseholds(ctx context.Context, f HouseholdFilter) (int, error)
+	// SetHouseholdStatus moves a household to status, appending a
+	// timestamped history entry. version 0 skips the concurrency check.
+	SetHouseholdStatus(ctx context.Context, id, status string, version int64, note string) (HouseholdRecord, error)
+
+	// AddReport stores a threat report. Reports are append only: a second
+	// report with an existing ID is ECONFLICT.
+	AddReport(ctx context.Context, r Report) error
+	// ListReports returns reports received at or after since (all if
+	// zero), oldest first, at most limit (0: all).
+	ListReports(ctx context.Context, since time.Time, limit int) ([]Report, error)
+
+	// CreateUser stores an operator account; u.PasswordHash is made by
+	// HashPassword. ECONFLICT if the name is taken.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, name string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// SetUserPassword replaces a user's password hash.
+	SetUserPassword(ctx context.Context, name, passwordHash string) error
+	// DisableUser disables an account: its tokens stop working at once.
+	DisableUser(ctx context.Context, name string) error
+
+	// CreateToken stores an API token or session; only t.Hash (TokenHash
+	// of the secret) is kept.
+	CreateToken(ctx context.Context, t Token) error
+	// LookupToken returns the live token with this hash and its user.
+	// ENOTFOUND if unknown, revoked, expired at now, or its user disabled.
+	LookupToken(ctx context.Context, hash []byte, now time.Time) (Token, User, error)
+	RevokeToken(ctx context.Context, id string) error
+
+	// CreateCapability stores an evacuee's capability link (only its
+	// hash). ENOTFOUND if the household does not exist.
+	CreateCapability(ctx context.Context, c CapabilityLink) error
+	// LookupCapability returns the live link with this hash: ENOTFOUND if
+	// unknown, revoked or expired at now.
+	LookupCapability(ctx context.Context, hash []byte, now time.Time) (CapabilityLink, error)
+	RevokeCapability(ctx context.Context, id string) error
+
+	// AppendAudit appends an entry (reads of personal data, logins...) to
+	// the hash chain and returns it with Seq, PrevHash and Hash set.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// ListAudit returns entries with Seq > afterSeq, in order, at most
+	// limit (0: all).
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]AuditEntry, error)
+	// VerifyAudit re-computes the whole chain.
+	VerifyAudit(ctx context.Context) (AuditVerification, error)
+
+	// Wipe destroys the wrapped data key, so that the personal fields in
+	// this database can never be decrypted again, and says what it did.
+	// The store refuses personal data from then on, and so does every
+	// later Open of this database.
+	Wipe(ctx context.Context) (WipeResult, error)
+
+	// ClaimJob claims (kind, key) for ttl (ttl <= 0: for ever) and reports
+	// whether this caller got it: of all the instances that claim the same
+	// job at once exactly one gets true, and no one else until the claim
+	// expires. It is how "send this message once" is made to happen once.
+	ClaimJob(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
+
+	// Subscribe delivers an Event after each committed change, from any
+	// instance sharing the database, until ctx ends. An Event is a hint to
+	// re-read, not a log: a subscriber that falls behind misses events.
+	Subscribe(ctx context.Context) (<-chan Event, error)
+
+	Close() error
+}
+
+// Sealer encrypts personal fields (AES-256-GCM with aad binding each
+// ciphertext to its household and field) and makes keyed hashes for
+// lookups. seal.Keyring implements it; the store depends only on this.
+type Sealer interface {
+	Seal(plaintext []byte, aad string) []byte
+	Open(ciphertext []byte, aad string) ([]byte, error)
+	Hash(kind, value string) []byte
+}
+
+// DataKeys gives a store its Sealer. A new database gets a new data key,
+// wrapped by the master key, stored in the database's key table; an
+// existing one has its wrapped key unwrapped. The server builds it from
+// package seal:
+//
+//	muster.DataKeys{
+//		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
+//		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
+//	}
+type DataKeys struct {
+	New    func() (wrapped []byte, err error)
+	Unwrap func(wrapped []byte) (Sealer, error)
+}
+
+// HouseholdRecord is a stored household: the household and the version
+// optimistic concurrency checks (it grows by one with every change).
+type HouseholdRecord struct {
+	Household
+	Version   int64
+	CreatedAt time.Time
+}
+
+// HouseholdFilter selects households; empty fields select all.
+type HouseholdFilter struct {
+	Status   string
+	Priority string
+	AfterID  string
+	Limit    int
+}
+
+// ImportOptions controls ImportHouseholds.
+type ImportOptions struct {
+	DryRun bool
+}
+
+// Import row actions.
+const (
+	ImportCreated   = "created"
+	ImportUpdated   = "updated"
+	ImportUnchanged = "unchanged"
+	ImportRejected  = "rejected"
+)
+
+// ImportRow says what happened (or would happen) to one row of a batch.
+type ImportRow struct {
+	Index  int    // the row's index in the batch
+	ID     string // the household's ID (assigned when the row had none)
+	Action string // ImportCreated, ...
+	Reason string // why it was rejected, or which household it matched
+}
+
+// ImportResult is what an import did, or, for a dry run or a rejected
+// batch, what it would have done.
+type ImportResult struct {
+	Created, Updated, Unchanged, Rejected int
+	Rows                                  []ImportRow
+	DryRun                                bool
+	Committed                             bool
+}
+
+// Operator roles, from most to least powerful.
+const (
+	RoleAdmin   = "admin"
+	RolePlanner = "planner"
+	RoleField   = "field"
+	RoleViewer  = "viewer"
+)
+
+// Roles lists the operator roles.
+var Roles = []string{RoleAdmin, RolePlanner, RoleField, RoleViewer}
+
+// User is an operator account.
+type User struct {
+	Name         string
+	Role         string // RoleAdmin, ...
+	PasswordHash string // from HashPassword
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Token kinds.
+const (
+	TokenSession = "session" // made at login, short lived
+	TokenAPI     = "api"     // made for a program, long lived
+)
+
+// Token is an API token or a login session. The secret goes to the client
+// once; the store keeps only Hash = TokenHash(secret).
+type Token struct {
+	ID        string
+	User      string
+	Kind      string // TokenSession or TokenAPI
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	RevokedAt time.Time // zero: live
+}
+
+// CapabilityLink lets an evacuee reach their own household, and nothing
+// else, without an account. The secret is in the link; the store keeps
+// only Hash = TokenHash(secret).
+type CapabilityLink struct {
+	ID          string
+	HouseholdID string
+	Hash        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never
+	RevokedAt   time.Time
+}
+
+// AuditEntry is one record of the audit log: who did what to what, when.
+// Detail must hold no personal data (ids, statuses and counts only).
+type AuditEntry struct {
+	Seq      int64 // 1, 2, 3... with no gap
+	At       time.Time
+	Actor    string // operator name, "evacuee:<household id>" or "system"
+	Action   string // "household.create", "household.read", ...
+	Target   string // "household:H000001", "user:alice", ...
+	Detail   string
+	PrevHash []byte // Hash of entry Seq-1 (32 zero bytes for the first)
+	Hash     []byte // ChainHash
+}
+
+// ChainHash returns SHA-256(prev || canonical encoding of e): each field
+// length-prefixed, so no two different entries encode alike, and the time
+// as UTC Unix microseconds, the precision both backends keep. Because each
+// hash covers the previous one, editing, removing or reordering any entry
+// breaks every hash after it.
+func (e *AuditEntry) ChainHash(prev []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("muster-audit-v1")
+	field := func(p []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		b.Write(n[:])
+		b.Write(p)
+	}
+	num := func(v int64) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		field(n[:])
+	}
+	field(prev)
+	num(e.Seq)
+	num(e.At.UnixMicro())
+	field([]byte(e.Actor))
+	field([]byte(e.Action))
+	field([]byte(e.Target))
+	field([]byte(e.Detail))
+	sum := sha256.Sum256(b.Bytes())
+	return sum[:]
+}
+
+// AuditVerification is the verdict of VerifyAudit.
+type AuditVerification struct {
+	OK       bool
+	Entries  int64  // entries checked
+	FirstBad int64  // Seq (or position) of the first entry that fails; 0 if OK
+	Reason   string // why it fails
+}
+
+// WipeResult says what Wipe destroyed.
+type WipeResult struct {
+	WipedAt time.Time
+	Message string
+}
+
+// Event says that something changed: Kind is "household", "report",
+// "user", "token", "capability" or "job"; ID is what changed.
+type Event struct {
+	Kind string
+	ID   string
+}
+
+type actorKey struct{}
+
+// WithActor returns a context whose store mutations and audit entries are
+// attributed to actor (an operator name, "evacuee:<id>", "system").
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the actor WithActor set, or "system".
+func ActorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "system"
+}
+
+// TokenHash is the hash under which tokens and capability links are
+// stored. Their secrets are 256 random bits, so a fast unsalted hash is
+// enough: a database thief cannot invert it, nor guess a secret.
+func TokenHash(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
