@@ -375,7 +375,7 @@ func (p *parser) parse(line int, rec []string) Row {
 
 	// Clean every mapped value first; a column with a broken value is
 	// then treated as empty so one problem is reported once.
-	vals := map[string]string{}
+	var vals rowValues
 	for _, col := range Columns {
 		i, mapped := p.index[col]
 		if !mapped {
@@ -394,14 +394,14 @@ func (p *parser) parse(line int, rec []string) Row {
 		if col == ColAddress || col == ColNotes {
 			v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
 		}
-		vals[col] = v
+		vals.set(col, v)
 	}
 	h := &row.Household
 
-	h.ID = vals[ColID]
+	h.ID = vals.get(ColID)
 	switch {
 	case h.ID == "":
-		if _, present := vals[ColID]; present {
+		if vals.has(ColID) {
 			fail(ColID, "", "is empty: every household needs an id")
 		}
 	default:
@@ -414,41 +414,41 @@ func (p *parser) parse(line int, rec []string) Row {
 		}
 	}
 
-	h.Name, h.NameLocal = vals[ColName], vals[ColNameLocal]
+	h.Name, h.NameLocal = vals.get(ColName), vals.get(ColNameLocal)
 	for _, c := range []struct{ col, v string }{{ColName, h.Name}, {ColNameLocal, h.NameLocal}} {
 		if why := checkName(c.v); why != "" {
 			fail(c.col, c.v, why)
 		}
 	}
-	if h.Name == "" && h.NameLocal == "" && !p.brokenAny(vals, ColName, ColNameLocal) {
+	if h.Name == "" && h.NameLocal == "" && !p.brokenAny(&vals, ColName, ColNameLocal) {
 		fail("", "", "no name: both name and name_local are empty")
 	}
 
-	p.partySize(vals, h, fail)
+	p.partySize(&vals, h, fail)
 
 	h.Priority = muster.PriorityNone
-	if v := vals[ColPriority]; v != "" {
+	if v := vals.get(ColPriority); v != "" {
 		if w, ok := pickWord(v, muster.Priorities); ok {
 			h.Priority = w
 		} else {
 			fail(ColPriority, v, "is not a known priority (accepted: "+strings.Join(muster.Priorities, ", ")+"; empty means none)")
 		}
 	}
-	if v := vals[ColLanguage]; v != "" {
+	if v := vals.get(ColLanguage); v != "" {
 		if code, ok := languageNames[strings.ToLower(v)]; ok {
 			h.Language = code
 		} else {
 			fail(ColLanguage, v, "is not a supported language (accepted: en or English, fa or Dari/Farsi/Persian/دری, ps or Pashto/پښتو)")
 		}
 	}
-	if v := vals[ColEligibility]; v != "" {
+	if v := vals.get(ColEligibility); v != "" {
 		if w, ok := pickWord(v, muster.Eligibilities); ok {
 			h.Eligibility = w
 		} else {
 			fail(ColEligibility, v, "is not a known eligibility category (accepted: "+strings.Join(muster.Eligibilities, ", ")+")")
 		}
 	}
-	if v := vals[ColDocuments]; v != "" {
+	if v := vals.get(ColDocuments); v != "" {
 		if w, ok := pickWord(v, DocumentStatuses); ok {
 			h.Documents = w
 		} else {
@@ -456,44 +456,44 @@ func (p *parser) parse(line int, rec []string) Row {
 		}
 	}
 
-	if v := vals[ColPhone]; v != "" {
+	if v := vals.get(ColPhone); v != "" {
 		if e164, why := normalisePhone(v, p.opts.DefaultCountryCode); why != "" {
 			fail(ColPhone, v, why)
 		} else {
 			h.Phone = e164
 		}
 	}
-	if v := vals[ColEmail]; v != "" {
+	if v := vals.get(ColEmail); v != "" {
 		if why := checkEmail(v); why != "" {
 			fail(ColEmail, v, why)
 		} else {
 			h.Email = v
 		}
 	}
-	if vals[ColPhone] == "" && vals[ColEmail] == "" && !p.brokenAny(vals, ColPhone, ColEmail) {
+	if vals.get(ColPhone) == "" && vals.get(ColEmail) == "" && !p.brokenAny(&vals, ColPhone, ColEmail) {
 		fail("", "", "no way to contact: both phone and e-mail are empty")
 	}
 
-	h.Address = vals[ColAddress]
+	h.Address = vals.get(ColAddress)
 	if why := checkText(h.Address, true); why != "" {
 		fail(ColAddress, h.Address, why)
 	}
-	h.Notes = vals[ColNotes]
+	h.Notes = vals.get(ColNotes)
 	if why := checkText(h.Notes, true); why != "" {
 		fail(ColNotes, h.Notes, why)
 	}
-	p.location(vals, h, fail)
+	p.location(&vals, h, fail)
 	return row
 }
 
 // brokenAny reports whether one of cols is mapped but its value was
 // rejected already (too large, bad UTF-8), so "empty" is not the problem.
-func (p *parser) brokenAny(vals map[string]string, cols ...string) bool {
+func (p *parser) brokenAny(vals *rowValues, cols ...string) bool {
 	for _, c := range cols {
 		if _, mapped := p.index[c]; !mapped {
 			continue
 		}
-		if _, ok := vals[c]; !ok {
+		if !vals.has(c) {
 			return true
 		}
 	}
@@ -502,12 +502,12 @@ func (p *parser) brokenAny(vals map[string]string, cols ...string) bool {
 
 // partySize reads members, adults and children: members alone, or adults
 // and children (their sum), or all three when they agree.
-func (p *parser) partySize(vals map[string]string, h *muster.Household, fail func(col, value, reason string)) {
+func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, value, reason string)) {
 	var n [3]int
 	var given [3]bool
 	ok := true
 	for i, col := range []string{ColMembers, ColAdults, ColChildren} {
-		v := vals[col]
+		v := vals.get(col)
 		if v == "" {
 			ok = ok && !p.brokenAny(vals, col)
 			continue
@@ -528,18 +528,18 @@ func (p *parser) partySize(vals map[string]string, h *muster.Household, fail fun
 	switch {
 	case given[0] && given[1] && given[2]:
 		if adults+children != members {
-			fail(ColMembers, vals[ColMembers], fmt.Sprintf("does not match adults + children (%d + %d = %d)", adults, children, adults+children))
+			fail(ColMembers, vals.get(ColMembers), fmt.Sprintf("does not match adults + children (%d + %d = %d)", adults, children, adults+children))
 			return
 		}
 	case given[0] && given[1]:
 		if adults > members {
-			fail(ColAdults, vals[ColAdults], fmt.Sprintf("is more than the %d members", members))
+			fail(ColAdults, vals.get(ColAdults), fmt.Sprintf("is more than the %d members", members))
 			return
 		}
 		children = members - adults
 	case given[0] && given[2]:
 		if children > members {
-			fail(ColChildren, vals[ColChildren], fmt.Sprintf("is more than the %d members", members))
+			fail(ColChildren, vals.get(ColChildren), fmt.Sprintf("is more than the %d members", members))
 			return
 		}
 		adults = members - children
@@ -559,10 +559,10 @@ func (p *parser) partySize(vals map[string]string, h *muster.Household, fail fun
 	}
 	switch {
 	case members < 1:
-		fail(sizeCol, vals[sizeCol], "makes a party of zero: a household has at least 1 person")
+		fail(sizeCol, vals.get(sizeCol), "makes a party of zero: a household has at least 1 person")
 		return
 	case members > MaxPartySize:
-		fail(sizeCol, vals[sizeCol], fmt.Sprintf("makes a party of %d: a household has at most %d people (split it, or check for a typo)", members, MaxPartySize))
+		fail(sizeCol, vals.get(sizeCol), fmt.Sprintf("makes a party of %d: a household has at most %d people (split it, or check for a typo)", members, MaxPartySize))
 		return
 	}
 	h.PartySize, h.Adults, h.Children = members, adults, children
@@ -570,8 +570,8 @@ func (p *parser) partySize(vals map[string]string, h *muster.Household, fail fun
 
 // location reads lat and lon (both or neither); a household needs
 // coordinates or an address, or no one can plan its way out.
-func (p *parser) location(vals map[string]string, h *muster.Household, fail func(col, value, reason string)) {
-	latS, lonS := vals[ColLat], vals[ColLon]
+func (p *parser) location(vals *rowValues, h *muster.Household, fail func(col, value, reason string)) {
+	latS, lonS := vals.get(ColLat), vals.get(ColLon)
 	if p.brokenAny(vals, ColLat, ColLon) {
 		return
 	}
@@ -608,3 +608,24 @@ func (p *parser) location(vals map[string]string, h *muster.Household, fail func
 
 // formatCoord writes a coordinate so that ParseFloat gives it back exactly.
 func formatCoord(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// colPos is the position of each canonical column in Columns.
+var colPos = func() map[string]int {
+	m := map[string]int{}
+	for i, c := range Columns {
+		m[c] = i
+	}
+	return m
+}()
+
+// rowValues holds a row's cleaned values by canonical column; a column is
+// absent when it is not in the file or its value was rejected outright. An
+// array, not a map: one map per row was half of Read's allocations.
+type rowValues struct {
+	v       [16]string
+	present [16]bool
+}
+
+func (r *rowValues) set(col, v string)     { i := colPos[col]; r.v[i], r.present[i] = v, true }
+func (r *rowValues) get(col string) string { return r.v[colPos[col]] }
+func (r *rowValues) has(col string) bool   { return r.present[colPos[col]] }
