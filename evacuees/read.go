@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +106,12 @@ func ReadContext(ctx context.Context, r io.Reader, name string, opts Options) (*
 	}
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = DefaultMaxRows
+	}
+	if cc := opts.DefaultCountryCode; cc != "" && !countryCode.MatchString(cc) {
+		return nil, muster.Errorf(muster.EINVALID, "%s: default country code %q: want + and 1 to 3 digits, like +93", name, cc)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	lim := &limitReader{r: r, left: opts.MaxBytes}
 	tooLarge := func() error {
@@ -211,6 +218,8 @@ func lastLine(res *Result) int {
 	}
 	return res.Rows[len(res.Rows)-1].Line
 }
+
+var countryCode = regexp.MustCompile(`^\+[1-9][0-9]{0,2}$`)
 
 // limitReader fails once more than left bytes have been read, so a huge
 // upload is refused before it fills memory.

@@ -224,6 +224,7 @@ func TestFileErrors(t *testing.T) {
 		{"too many rows", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 4), Options{MaxRows: 3}, "more than 3 rows"},
 		{"too large", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 100), Options{MaxBytes: 1000}, "larger than the limit of 1000 bytes"},
 		{"too large header", canonHeader, Options{MaxBytes: 10}, "larger than the limit of 10 bytes"},
+		{"bad country code", canonHeader, Options{DefaultCountryCode: "93"}, `default country code "93": want + and 1 to 3 digits`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
