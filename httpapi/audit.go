@@ -15,7 +15,7 @@ import (
 // succeed before the data leaves: a read that cannot be recorded is not
 // served.
 func (s *Server) auditRead(ctx context.Context, action, target, detail string) error {
-	_, err := s.store.AppendAudit(ctx, muster.AuditEntry{At: s.now().UTC(), Actor: muster.ActorFrom(ctx), Action: action, Target: target, Detail: detail})
+	_, err := s.store.AppendAudit(ctx, muster.AuditEntry{Actor: muster.ActorFrom(ctx), Action: action, Target: target, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("audit %s %s: %w", action, target, err)
 	}

@@ -299,12 +299,29 @@ func (s *Server) listHouseholds(w http.ResponseWriter, r *http.Request, _ *calle
 		ids = append(ids, hs[i].ID)
 	}
 	if len(ids) > 0 {
-		if err := s.auditRead(r.Context(), "household.list", "households", fmt.Sprintf("%d: %s", len(ids), strings.Join(ids, ","))); err != nil {
+		if err := s.auditRead(r.Context(), "household.list", "households", listDetail(f, ids)); err != nil {
 			return err
 		}
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// listDetail says which households a page showed: every id when they fit
+// in an audit entry, else the filter and the id range, which (ids being
+// listed in order) names the same households.
+func listDetail(f muster.HouseholdFilter, ids []string) string {
+	d := fmt.Sprintf("%d households", len(ids))
+	if f.Status != "" {
+		d += " status=" + f.Status
+	}
+	if f.Priority != "" {
+		d += " priority=" + f.Priority
+	}
+	if all := strings.Join(ids, ","); len(d)+len(all) < 3500 {
+		return d + ": " + all
+	}
+	return d + ": ids " + ids[0] + " to " + ids[len(ids)-1] + " in order"
 }
 
 func (s *Server) countHouseholds(w http.ResponseWriter, r *http.Request, _ *caller) error {

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/httpapi"
+	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/seal"
+	"github.com/muster-evac/muster/sqlite"
+	"github.com/muster-evac/muster/threat"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+// Where muster keeps its data when told nothing.
+const (
+	defaultDataDir = "muster-data"
+	sqliteFile     = "muster.db"
+	masterKeyFile  = "master.key"
+)
+
+// storeFlags are the flags of every command that opens the store: serve,
+// user, audit, wipe, households.
+type storeFlags struct {
+	data, db, key string
+}
+
+func (f *storeFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.data, "data", defaultDataDir, "data folder: the embedded SQLite database and the master key file")
+	fl.StringVar(&f.db, "db", "", "database URL: postgres://user:pass@host/db uses PostgreSQL instead of the embedded SQLite")
+	fl.StringVar(&f.key, "key", "", "master key file (default: $"+seal.EnvMasterKey+" if set, else DATA/"+masterKeyFile+")")
+}
+
+// openStore opens the store the flags name. With create (serve only), the
+// data folder and, when no key is given anywhere, a new master key file in
+// it are made on first start, and the operator is told to keep it safe.
+func (f *storeFlags) openStore(ctx context.Context, errOut io.Writer, create bool) (muster.Store, error) {
+	usingPostgres := f.db != ""
+	if usingPostgres && !strings.HasPrefix(f.db, "postgres://") && !strings.HasPrefix(f.db, "postgresql://") {
+		return nil, muster.Errorf(muster.EINVALID, "--db %q: want a postgres:// URL (leave --db out for the embedded SQLite database)", redactURL(f.db))
+	}
+	dbPath := filepath.Join(f.data, sqliteFile)
+	if !usingPostgres {
+		if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) && !create {
+			return nil, muster.Errorf(muster.EINVALID, "no database at %s: start `muster serve --data %s` first, or give --data or --db", dbPath, f.data)
+		}
+	}
+	if create {
+		if err := os.MkdirAll(f.data, 0o700); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+		// MkdirAll leaves an existing folder as it was; a data folder
+		// others can read is a leak waiting to happen.
+		if st, err := os.Stat(f.data); err == nil && st.Mode().Perm()&0o077 != 0 {
+			fmt.Fprintf(errOut, "muster: warning: data folder %s may be read by other users (mode %04o): chmod 700 %s\n", f.data, st.Mode().Perm(), f.data)
+		}
+	}
+	master, err := f.masterKey(errOut, create)
+	if err != nil {
+		return nil, err
+	}
+	keys := muster.DataKeys{
+		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
+		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
+	}
+	if usingPostgres {
+		return openPostgresStore(ctx, f.db, keys)
+	}
+	st, err := sqlite.Open(ctx, dbPath, keys)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// masterKey finds the master key: --key, else $MUSTER_MASTER_KEY, else
+// DATA/master.key, which serve makes on first start.
+func (f *storeFlags) masterKey(errOut io.Writer, create bool) ([]byte, error) {
+	if f.key != "" {
+		return loadKey(f.key)
+	}
+	if v, ok := os.LookupEnv(seal.EnvMasterKey); ok && strings.TrimSpace(v) != "" {
+		return loadKey("")
+	}
+	path := filepath.Join(f.data, masterKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, muster.Errorf(muster.EINVALID, "no master key: %s does not exist; give --key FILE or set %s", path, seal.EnvMasterKey)
+		}
+		if f.db == "" {
+			// A database without its key file cannot be read: never make a
+			// new key beside an existing database.
+			if _, err := os.Stat(filepath.Join(f.data, sqliteFile)); err == nil {
+				return nil, muster.Errorf(muster.EINVALID, "the database %s exists but its master key %s does not: give --key FILE or set %s (a new key cannot read it)",
+					filepath.Join(f.data, sqliteFile), path, seal.EnvMasterKey)
+			}
+		}
+		if err := seal.GenerateMasterKey(path); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(errOut, "muster: created a new master key in %s.\n"+
+			"muster: KEEP IT SAFE and keep a copy offline, away from the database: without it no one,\n"+
+			"muster: you included, can read the personal data; with it and the database, anyone can.\n", path)
+	}
+	return loadKey(path)
+}
+
+func loadKey(path string) ([]byte, error) {
+	k, err := seal.LoadMasterKey(path)
+	if err != nil {
+		return nil, muster.Errorf(muster.EINVALID, "%v", err)
+	}
+	return k, nil
+}
+
+// redactURL hides a database URL's password in messages.
+func redactURL(s string) string {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		if scheme := strings.Index(s, "://"); scheme >= 0 && scheme < at {
+			userinfo := s[scheme+3 : at]
+			if name, _, ok := strings.Cut(userinfo, ":"); ok {
+				return s[:scheme+3] + name + ":***" + s[at:]
+			}
+		}
+	}
+	return s
+}
+
+// cliActor is who the audit log names for a command run on the server:
+// the operating system's user.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+func newServeCmd() *cobra.Command {
+	var sf storeFlags
+	var addr, placesPath, policyPath, countryCode string
+	var ipRate, accountRate float64
+	var shutdownTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the muster server: the JSON API, health, readiness and metrics",
+		Long: `Serves muster's JSON API under /api/, /healthz, /readyz, /metrics and
+/openapi.json.
+
+With no flags it keeps an embedded SQLite database in ./muster-data
+(created, mode 0700) and makes a master key file there on first start:
+keep that file safe. --db postgres://... uses PostgreSQL, so that several
+servers can share one database.
+
+SIGINT or SIGTERM stops it gracefully: it stops accepting connections and
+finishes the requests in flight (up to --shutdown-timeout).`,
+		Example: `  muster serve
+  muster serve --addr :8080 --db postgres://muster@localhost/muster --key /etc/muster/master.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			errOut := cmd.ErrOrStderr()
+			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode}
+			if placesPath != "" {
+				pl, err := places.ReadFile(placesPath)
+				if err != nil {
+					return err
+				}
+				cfg.Places = pl
+			}
+			if policyPath != "" {
+				p, err := threat.LoadPolicy(policyPath)
+				if err != nil {
+					return err
+				}
+				cfg.Policy = &p
+			}
+			st, err := sf.openStore(ctx, errOut, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cfg.Store = st
+			api, err := httpapi.New(cfg)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return muster.Errorf(muster.EINVALID, "--addr %s: %v", addr, err)
+			}
+			srv := &http.Server{
+				Handler:           api,
+				ReadHeaderTimeout: 10 * time.Second,
+				// A 64 MiB evacuee list over a slow link takes a while.
+				ReadTimeout:  5 * time.Minute,
+				WriteTimeout: 5 * time.Minute,
+				IdleTimeout:  2 * time.Minute,
+				ErrorLog:     slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+			}
+			srv.RegisterOnShutdown(api.Close)
+			where := "the embedded SQLite database in " + filepath.Join(sf.data, sqliteFile)
+			if sf.db != "" {
+				where = "PostgreSQL at " + redactURL(sf.db)
+			}
+			fmt.Fprintf(errOut, "muster: serving http://%s with %s\n", ln.Addr(), where)
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			select {
+			case err := <-served:
+				return fmt.Errorf("serve: %w", err)
+			case <-ctx.Done():
+			}
+			fmt.Fprintf(errOut, "muster: shutting down: finishing the requests in flight (at most %s)\n", shutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				_ = srv.Close()
+				return fmt.Errorf("shutdown: requests still running after %s were cut: %w", shutdownTimeout, err)
+			}
+			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+			fmt.Fprintln(errOut, "muster: stopped")
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	sf.register(fl)
+	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
+	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
+	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
+	fl.StringVar(&countryCode, "country-code", "", "country calling code (+93) completing national phone numbers in CSV imports")
+	fl.Float64Var(&ipRate, "rate-ip", httpapi.DefaultIPRate, "requests a second allowed from one client address (negative: no limit)")
+	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")
+	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
+	return cmd
+}
+
+// openPostgresStore opens the PostgreSQL store at url.
+func openPostgresStore(ctx context.Context, url string, keys muster.DataKeys) (muster.Store, error) {
+	return nil, muster.Errorf(muster.EINVALID, "--db %s: PostgreSQL support is not in this build yet; leave --db out for the embedded SQLite database", redactURL(url))
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/muster-evac/muster"
+)
+
+func init() { subcommands = append(subcommands, newWipeCmd) }
+
+func newWipeCmd() *cobra.Command {
+	var sf storeFlags
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "wipe",
+		Short: "Destroy the data key: the personal data in the database can never be read again",
+		Long: `Destroys the database's wrapped data key, so that the names, phones,
+e-mail addresses, notes and exact locations stored in it can never be
+decrypted again, by anyone, with or without the master key. For when the
+database is about to be seized. It cannot be undone.
+
+Stop the running servers first (or they keep the key in memory until they
+stop). Asks for confirmation; --yes skips the question.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			where := "the SQLite database in " + sf.data
+			if sf.db != "" {
+				where = "the PostgreSQL database " + redactURL(sf.db)
+			}
+			if !yes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "This destroys the data key of %s: the personal data in it can never be read again.\nType wipe to go on: ", where)
+				line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), 256)).ReadString('\n')
+				if err != nil && err != io.EOF {
+					return fmt.Errorf("reading the confirmation: %w", err)
+				}
+				if strings.TrimSpace(line) != "wipe" {
+					return muster.Errorf(muster.EINVALID, "not confirmed: nothing wiped")
+				}
+			}
+			ctx := muster.WithActor(cmd.Context(), cliActor())
+			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := st.Wipe(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wiped %s at %s: %s\n", where, res.WipedAt.UTC().Format("2006-01-02T15:04:05Z"), res.Message)
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	return cmd
+}
