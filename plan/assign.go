@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -31,18 +32,18 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 		h := &in.Households[i]
 		switch {
 		case h.PartySize <= 0:
-			unassigned = append(unassigned, Unassigned{h.ID, "no people in the household"})
+			unassigned = append(unassigned, Unassigned{h.ID, UnservedEmpty, "no people in the household"})
 			continue
 		case h.PartySize > maxGroup:
-			unassigned = append(unassigned, Unassigned{h.ID, fmt.Sprintf("a household of %d is larger than the largest group allowed (%d): plan it by hand or raise the maximum group size", h.PartySize, maxGroup)})
+			unassigned = append(unassigned, Unassigned{h.ID, UnservedTooLarge, fmt.Sprintf("a household of %d is larger than the largest group allowed (%d): plan it by hand or raise the maximum group size", h.PartySize, maxGroup)})
 			continue
 		case !h.HasLocation:
-			unassigned = append(unassigned, Unassigned{h.ID, "no coordinates: locate the household first"})
+			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoLocation, "no coordinates: locate the household first"})
 			continue
 		}
 		s, err := in.Foot.Snap(orb.Point{h.Lon, h.Lat})
 		if err != nil {
-			unassigned = append(unassigned, Unassigned{h.ID, "cannot walk from the household's location: " + err.Error()})
+			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoRoad, "cannot walk from the household's location: " + err.Error()})
 			continue
 		}
 		homes = append(homes, &home{h: h, snap: s, best: route.Inf, r: -1})
@@ -54,6 +55,14 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 		if r.Usable {
 			usable = append(usable, ri)
 		}
+	}
+	if len(usable) == 0 {
+		// Say why for everyone at once, in the operator's terms.
+		why := "no rally point is usable: " + rallyReasons(rallies)
+		for _, hm := range homes {
+			unassigned = append(unassigned, Unassigned{hm.h.ID, UnservedNoRally, why})
+		}
+		return nil, unassigned
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -98,7 +107,7 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 	// Walking routes, in parallel; the sweep's cost includes the risk
 	// penalty, the route's duration is what the schedule needs.
 	members := make([]*member, len(homes))
-	reasons := make([]string, len(homes))
+	reasons := make([]Unassigned, len(homes))
 	var done int
 	jobs := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -107,8 +116,8 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 			defer wg.Done()
 			for i := range jobs {
 				hm := homes[i]
-				m, reason := walkTo(ctx, in, p, rallies, hm.h, hm.r)
-				members[i], reasons[i] = m, reason
+				m, why := walkTo(ctx, in, p, rallies, hm.h, hm.r)
+				members[i], reasons[i] = m, why
 				mu.Lock()
 				done++
 				if done%512 == 0 {
@@ -130,8 +139,8 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 	for i, m := range members {
 		if m != nil {
 			out = append(out, m)
-		} else if reasons[i] != "" {
-			unassigned = append(unassigned, Unassigned{homes[i].h.ID, reasons[i]})
+		} else if reasons[i].Reason != "" {
+			unassigned = append(unassigned, reasons[i])
 		}
 	}
 	return out, unassigned
@@ -140,7 +149,7 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 // walkTo routes a household to rally point ri, or, when no sweep reached it
 // (its home lies in a forbidden zone, or the zones cut it off), to the
 // nearest rally points by the router's way out of the zone.
-func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *muster.Household, ri int) (*member, string) {
+func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *muster.Household, ri int) (*member, Unassigned) {
 	home := orb.Point{h.Lon, h.Lat}
 	candidates := []int{ri}
 	if ri < 0 {
@@ -161,14 +170,14 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 			walkS += res.Escape.DurationS
 		}
 		if walkS > p.MaxWalkS {
-			return nil, fmt.Sprintf("the nearest rally point (%s) is a %.0f min walk away, more than the %.0f min allowed", rallies[c].ID, walkS/60, p.MaxWalkS/60)
+			return nil, Unassigned{h.ID, UnservedMaxWalk, fmt.Sprintf("the nearest rally point (%s) is a %.0f min walk away, more than the %.0f min allowed", rallies[c].ID, walkS/60, p.MaxWalkS/60)}
 		}
-		return &member{h: h, route: walkRoute(res), walkS: walkS, rally: c}, ""
+		return &member{h: h, route: walkRoute(res), walkS: walkS, rally: c}, Unassigned{}
 	}
 	if lastErr != nil && muster.ErrorCode(lastErr) != muster.EUNREACHABLE {
-		return nil, "cannot walk to a rally point: " + lastErr.Error()
+		return nil, Unassigned{h.ID, UnservedNoRoad, "cannot walk to a rally point: " + lastErr.Error()}
 	}
-	return nil, "no rally point can be reached on foot without crossing a forbidden zone"
+	return nil, Unassigned{h.ID, UnservedUnreachable, "no rally point can be reached on foot without crossing a forbidden zone"}
 }
 
 func nearestRallies(rallies []*rallyState, p orb.Point, k int) []int {
@@ -188,4 +197,35 @@ func nearestRallies(rallies []*rallyState, p orb.Point, k int) []int {
 		out = append(out, cs[i].i)
 	}
 	return out
+}
+
+// rallyReasons summarises why rally points are unusable, most common first.
+func rallyReasons(rallies []*rallyState) string {
+	if len(rallies) == 0 {
+		return "the places file has no rally point"
+	}
+	count := map[string]int{}
+	for _, r := range rallies {
+		for _, why := range r.Reasons {
+			count[why]++
+		}
+	}
+	keys := make([]string, 0, len(count))
+	for k := range count {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if count[a] != count[b] {
+			return count[b] - count[a]
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for i, k := range keys {
+		if i == 3 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d: %s", count[k], len(rallies), k))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -169,11 +169,26 @@ type Household struct {
 	Walk       Route     `json:"walk"`
 }
 
-// Unassigned is a household the plan cannot serve, and why.
+// Unassigned is a household the plan cannot serve, and why: Code for
+// counting and sorting, Reason in words for the operator.
 type Unassigned struct {
 	Household string `json:"household"`
+	Code      string `json:"code"`
 	Reason    string `json:"reason"`
 }
+
+// Why a household is unserved.
+const (
+	UnservedEmpty       = "empty"       // no people in it
+	UnservedTooLarge    = "too_large"   // larger than the largest group allowed
+	UnservedNoLocation  = "no_location" // no coordinates
+	UnservedNoRoad      = "no_road"     // no walkable road near it
+	UnservedNoRally     = "no_rally"    // no rally point is usable at all
+	UnservedMaxWalk     = "max_walk"    // the nearest rally point is too far to walk
+	UnservedUnreachable = "unreachable" // only through a forbidden zone
+	UnservedNoGate      = "no_gate"     // no gate can take its group
+	UnservedStranded    = "stranded"    // on the move, and no gate can be reached
+)
 
 func lineRoute(line orb.LineString, dur, dist, exp float64) Route {
 	if len(line) == 1 {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,7 +286,9 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 		switch {
 		case status == muster.GateClosed:
 			g.Usable = false
-			g.Reasons = append(g.Reasons, "closed")
+			if len(g.Reasons) == 0 {
+				g.Reasons = append(g.Reasons, "closed")
+			}
 		case tp <= 0:
 			g.Usable = false
 			g.Reasons = append(g.Reasons, "no throughput given")
@@ -293,7 +296,7 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 			g.Usable = false
 			g.Reasons = append(g.Reasons, "no crowd limit given")
 		}
-		if z := inForbidden(pt, zones); z != "" {
+		if z := inForbidden(pt, zones); z != "" && g.Usable {
 			g.Usable = false
 			g.Reasons = append(g.Reasons, fmt.Sprintf("inside forbidden zone %q", z))
 		}
@@ -372,7 +375,11 @@ func prepareRallies(ctx context.Context, in Input, p Params, loc *time.Location,
 	for _, r := range rallies {
 		if r.Usable && !slices.ContainsFunc(r.toGate, func(rt *route.Route) bool { return rt != nil }) {
 			r.Usable = false
-			r.Reasons = append(r.Reasons, "no usable gate can be reached from it without crossing a forbidden zone")
+			if !slices.ContainsFunc(gates, func(g *gateState) bool { return g.Usable }) {
+				r.Reasons = append(r.Reasons, "no gate is open ("+gateSummary(gates)+")")
+			} else {
+				r.Reasons = append(r.Reasons, "no open gate can be reached from it without crossing a forbidden zone")
+			}
 		}
 	}
 	return rallies, nil
@@ -544,7 +551,7 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 		}
 		if best.gate < 0 {
 			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
+				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
 			}
 			continue
 		}
@@ -591,4 +598,17 @@ func groupIDs(taken map[string]bool) func() string {
 			}
 		}
 	}
+}
+
+// gateSummary says each gate's state in a few words.
+func gateSummary(gates []*gateState) string {
+	var parts []string
+	for _, g := range gates {
+		why := g.Status
+		if len(g.Reasons) > 0 {
+			why = g.Reasons[len(g.Reasons)-1]
+		}
+		parts = append(parts, g.ID+": "+why)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -181,7 +181,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 					nm, why := walkTo(ctx, in, p, rallies, hh, ri)
 					if nm == nil {
 						pool = append(pool, hh)
-						reasons[h.ID] = "the walk to rally point " + g.RallyPoint + " now crosses a forbidden zone (" + why + ")"
+						reasons[h.ID] = "the walk to rally point " + g.RallyPoint + " now crosses a forbidden zone (" + why.Reason + ")"
 						walksChanged = true
 						continue
 					}
@@ -249,7 +249,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)
 		if err != nil {
 			for _, h := range mv.members {
-				np.Unassigned = append(np.Unassigned, Unassigned{h.ID, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
+				np.Unassigned = append(np.Unassigned, Unassigned{h.ID, UnservedStranded, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
 				reasons[h.ID] = mv.why
 			}
 			continue
@@ -265,7 +265,8 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	for _, hh := range pool {
 		m, why := walkTo(ctx, in, p, rallies, hh, -1)
 		if m == nil {
-			np.Unassigned = append(np.Unassigned, Unassigned{hh.ID, reasons[hh.ID] + "; " + why})
+			why.Reason = reasons[hh.ID] + "; " + why.Reason
+			np.Unassigned = append(np.Unassigned, why)
 			continue
 		}
 		moved = append(moved, m)

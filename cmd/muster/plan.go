@@ -1,0 +1,509 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/evacuees"
+	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
+	"github.com/muster-evac/muster/threat"
+	"github.com/muster-evac/muster/zonecost"
+)
+
+func init() { subcommands = append(subcommands, newPlanCmd) }
+
+// planFlags are the inputs every plan command reads.
+type planFlags struct {
+	graph, places, evacuees, reports, zones, at, policy string
+	quiet                                               bool
+}
+
+func (f *planFlags) register(cmd *cobra.Command, needGraph bool) {
+	fl := cmd.Flags()
+	if needGraph {
+		fl.StringVar(&f.graph, "graph", "city.graph", "graph file made by 'muster import' or 'muster demo'")
+	}
+	fl.StringVar(&f.places, "places", "", "places file (GeoJSON): gates, rally points, their limits and hours")
+	fl.StringVar(&f.evacuees, "evacuees", "", "evacuee list (CSV)")
+	fl.StringVar(&f.reports, "reports", "", "threat reports (JSON Lines): the picture is built from them")
+	fl.StringVar(&f.zones, "zones", "", "zones (GeoJSON) instead of reports, e.g. from 'muster threats'")
+	fl.StringVar(&f.at, "at", "", "time of the threat picture (RFC 3339; default: now)")
+	fl.StringVar(&f.policy, "policy", "", "threat policy file (default: muster's)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+}
+
+// planInputs is everything a plan is made from or checked against.
+type planInputs struct {
+	places     *muster.Places
+	households []muster.Household
+	zones      []muster.Zone
+	gateStatus map[string]string
+	reasons    map[string][]string
+	at         time.Time
+}
+
+func (f *planFlags) load(cmd *cobra.Command) (*planInputs, error) {
+	if f.places == "" || f.evacuees == "" {
+		return nil, muster.Errorf(muster.EINVALID, "give --places FILE and --evacuees FILE")
+	}
+	in := &planInputs{at: time.Now().UTC().Truncate(time.Second)}
+	if f.at != "" && f.at != "now" {
+		t, err := time.Parse(time.RFC3339, f.at)
+		if err != nil {
+			return nil, muster.Errorf(muster.EINVALID, "--at %q: want an RFC 3339 time such as 2021-08-26T06:00:00Z", f.at)
+		}
+		in.at = t.UTC()
+	}
+	pl, err := places.ReadFile(f.places)
+	if err != nil {
+		return nil, err
+	}
+	in.places = pl
+	ef, err := os.Open(f.evacuees)
+	if err != nil {
+		return nil, muster.Errorf(muster.EINVALID, "evacuees: %v", err)
+	}
+	defer ef.Close()
+	res, err := evacuees.ReadContext(cmd.Context(), ef, f.evacuees, evacuees.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if res.Bad > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d rows rejected (run 'muster households check' to see why); %d households planned\n", f.evacuees, res.Bad, res.Good)
+	}
+	in.households = res.Households()
+	switch {
+	case f.reports != "" && f.zones != "":
+		return nil, muster.Errorf(muster.EINVALID, "give --reports or --zones, not both")
+	case f.zones != "":
+		if in.zones, err = readZonesFile(f.zones); err != nil {
+			return nil, err
+		}
+	case f.reports != "":
+		policy := threat.DefaultPolicy()
+		if f.policy != "" {
+			if policy, err = threat.LoadPolicy(f.policy); err != nil {
+				return nil, err
+			}
+		}
+		ix, err := places.NewIndex(pl)
+		if err != nil {
+			return nil, err
+		}
+		rf, err := os.Open(f.reports)
+		if err != nil {
+			return nil, muster.Errorf(muster.EINVALID, "reports: %v", err)
+		}
+		defer rf.Close()
+		now := time.Now()
+		if in.at.After(now) {
+			now = in.at
+		}
+		pr, err := threat.ParseReports(rf, nil, threat.ParseOptions{Places: ix, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f.reports, err)
+		}
+		for _, rej := range pr.Rejected {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: report rejected: %v\n", f.reports, rej)
+		}
+		pic, err := threat.Build(pr.Reports(), pl, in.at, policy)
+		if err != nil {
+			return nil, err
+		}
+		in.zones = pic.RoutingZones()
+		in.gateStatus, in.reasons = map[string]string{}, map[string][]string{}
+		for _, g := range pic.Gates {
+			in.gateStatus[g.PlaceID] = g.Status
+			in.reasons[g.PlaceID] = g.Reasons
+		}
+	}
+	return in, nil
+}
+
+// routers loads the graph's car and foot networks under the zones.
+func (f *planFlags) routers(cmd *cobra.Command, zones []muster.Zone) (car, foot *route.Router, err error) {
+	city, err := roadgraph.LoadCity(f.graph)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range []roadgraph.Profile{roadgraph.Car, roadgraph.Foot} {
+		g, err := city.Graph(p)
+		if err != nil {
+			return nil, nil, muster.Errorf(muster.EINVALID, "%s: %v", f.graph, err)
+		}
+		r, err := route.New(cmd.Context(), g, route.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(zones) > 0 {
+			if _, err := r.SetZones(cmd.Context(), zones); err != nil {
+				return nil, nil, err
+			}
+		}
+		if p == roadgraph.Car {
+			car = r
+		} else {
+			foot = r
+		}
+	}
+	return car, foot, nil
+}
+
+// stageBar shows the planner's stages on one progress bar.
+func stageBar(w io.Writer, quiet bool) (func(string, int, int), func()) {
+	if quiet {
+		return func(string, int, int) {}, func() {}
+	}
+	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(w), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	stage := ""
+	return func(s string, done, total int) {
+			if s != stage {
+				stage = s
+				bar.Describe(s)
+			}
+			if total > 0 {
+				_ = bar.Set(done * 100 / total)
+			}
+		}, func() {
+			_ = bar.Finish()
+		}
+}
+
+func newPlanCmd() *cobra.Command {
+	var f planFlags
+	var out, geo, start string
+	var params plan.Params
+	var maxWalkMin float64
+	cmd := &cobra.Command{
+		Use:   "plan --graph city.graph --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl] -o plan.json",
+		Short: "Plan the evacuation: rally points, groups, routes, gates and times",
+		Long: `Decides, for every household, its rally point and walking route, its group (never a split
+household, never above --max-group), the group's departure, route and gate, and its arrival
+window, so that no gate takes more than its throughput or holds more than its crowd limit
+waiting, nothing goes through a closed gate or outside opening hours, and everyone is out as
+early as the gates allow. Households that cannot be served are listed with the reason.
+plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return muster.Errorf(muster.EINVALID, "say where to write the plan with -o plan.json")
+			}
+			in, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			params.Start = in.at
+			if start != "" {
+				t, err := time.Parse(time.RFC3339, start)
+				if err != nil {
+					return muster.Errorf(muster.EINVALID, "--start %q: want an RFC 3339 time", start)
+				}
+				params.Start = t.UTC()
+			}
+			params.MaxWalkS = maxWalkMin * 60
+			car, foot, err := f.routers(cmd, in.zones)
+			if err != nil {
+				return err
+			}
+			progress, done := stageBar(cmd.ErrOrStderr(), f.quiet)
+			p, err := plan.Make(cmd.Context(), plan.Input{Car: car, Foot: foot, Places: in.places, Households: in.households,
+				GateStatus: in.gateStatus, GateReasons: in.reasons, Params: params, Progress: progress})
+			done()
+			if err != nil {
+				return err
+			}
+			p.Zones, _ = zonesJSON(in.zones)
+			if err := writePlan(out, p, geo); err != nil {
+				return err
+			}
+			printSummary(cmd.OutOrStdout(), p)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (status %s)\n", out, p.Status)
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "plan file to write")
+	cmd.Flags().StringVar(&geo, "geojson", "", "also write the plan as GeoJSON for maps")
+	cmd.Flags().StringVar(&start, "start", "", "when the operation starts (RFC 3339; default: --at)")
+	cmd.Flags().IntVar(&params.MaxGroupSize, "max-group", 12, "most people in one group")
+	cmd.Flags().Float64Var(&maxWalkMin, "max-walk", 45, "longest walk to a rally point, in minutes")
+	cmd.AddCommand(newPlanCheckCmd(), newPlanReplanCmd(), newPlanApproveCmd())
+	return cmd
+}
+
+func newPlanCheckCmd() *cobra.Command {
+	var f planFlags
+	var planPath string
+	cmd := &cobra.Command{
+		Use:   "check --plan plan.json --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl]",
+		Short: "Verify every hard rule of a plan against its inputs, naming each violation",
+		Long: `Re-simulates every gate's queue and every rally point's crowd from the plan's own times,
+checks that no household is split, sent twice or lost, that groups keep to their size,
+that nothing goes through a closed gate or outside hours, and that no route or walk
+touches a forbidden zone of the threat picture. Shares no code with the planner.
+Exits 1 when it finds a violation.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := readPlan(planPath)
+			if err != nil {
+				return err
+			}
+			if f.at == "" {
+				at := p.Params.Start
+				if !p.AsOf.IsZero() {
+					at = p.AsOf
+				}
+				f.at = at.Format(time.RFC3339)
+			}
+			in, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			if f.zones == "" && f.reports == "" && len(p.Zones) > 0 {
+				// The picture the plan was made against travels with it.
+				if in.zones, err = zonesFromJSON(p.Zones); err != nil {
+					return err
+				}
+			}
+			vs := plancheck.Check(p, plancheck.Inputs{Places: in.places, Households: in.households, Zones: in.zones, GateStatus: in.gateStatus, At: p.AsOf})
+			w := cmd.OutOrStdout()
+			for _, v := range vs {
+				fmt.Fprintln(w, v)
+			}
+			if len(vs) > 0 {
+				return fmt.Errorf("%s: %d violations", planPath, len(vs))
+			}
+			fmt.Fprintf(w, "%s: no violation (%d groups, %d households, %d gates checked)\n", planPath, len(p.Groups), len(p.Households), len(p.Gates))
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&planPath, "plan", "plan.json", "plan to check")
+	return cmd
+}
+
+func newPlanReplanCmd() *cobra.Command {
+	var f planFlags
+	var planPath, out, geo, checkedIn string
+	cmd := &cobra.Command{
+		Use:   "replan --plan plan.json --graph city.graph --places ... --evacuees ... --reports new-reports.jsonl --at T -o proposed.json",
+		Short: "Revise a plan for a new threat picture, changing as little as possible",
+		Long: `Groups whose rally point, route and gate are still safe keep them and their times; groups
+whose route now crosses a forbidden zone or whose gate closed are re-routed or re-scheduled
+(a group on the move from where it is); households whose rally point became unsafe go to
+another. The result is a proposed plan with a diff of whose instructions change and why:
+it becomes current only when an operator approves it ('muster plan approve').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return muster.Errorf(muster.EINVALID, "say where to write the proposed plan with -o FILE")
+			}
+			prev, err := readPlan(planPath)
+			if err != nil {
+				return err
+			}
+			in, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			st := plan.State{At: in.at, CheckedIn: map[string]bool{}}
+			if checkedIn != "" {
+				data, err := os.ReadFile(checkedIn)
+				if err != nil {
+					return muster.Errorf(muster.EINVALID, "--checked-in: %v", err)
+				}
+				for _, id := range strings.Fields(string(data)) {
+					st.CheckedIn[id] = true
+				}
+			}
+			car, foot, err := f.routers(cmd, in.zones)
+			if err != nil {
+				return err
+			}
+			progress, done := stageBar(cmd.ErrOrStderr(), f.quiet)
+			p, err := plan.Replan(cmd.Context(), prev, plan.Input{Car: car, Foot: foot, Places: in.places, Households: in.households,
+				GateStatus: in.gateStatus, GateReasons: in.reasons, Progress: progress}, st)
+			done()
+			if err != nil {
+				return err
+			}
+			p.Zones, _ = zonesJSON(in.zones)
+			if err := writePlan(out, p, geo); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			printSummary(w, p)
+			fmt.Fprintf(w, "%d households' instructions change, %d keep theirs:\n", len(p.Diff.Changes), p.Diff.Kept)
+			for i, c := range p.Diff.Changes {
+				if i == 20 {
+					fmt.Fprintf(w, "  ... and %d more (see diff in %s)\n", len(p.Diff.Changes)-20, out)
+					break
+				}
+				fmt.Fprintf(w, "  %s: %s (%s)\n", c.Household, strings.Join(c.Fields, ", "), c.Reason)
+			}
+			fmt.Fprintf(w, "wrote %s (status proposed): approve it with 'muster plan approve %s'\n", out, out)
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVar(&planPath, "plan", "plan.json", "the current plan")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "proposed plan to write")
+	cmd.Flags().StringVar(&geo, "geojson", "", "also write the proposed plan as GeoJSON")
+	cmd.Flags().StringVar(&checkedIn, "checked-in", "", "file of household ids already at their rally point")
+	return cmd
+}
+
+func newPlanApproveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "approve proposed.json",
+		Short: "Make a proposed plan current",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := readPlan(args[0])
+			if err != nil {
+				return err
+			}
+			if err := plan.Approve(p); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err := writePlan(args[0], p, ""); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is now the current plan\n", args[0])
+			return nil
+		},
+	}
+}
+
+func readPlan(path string) (*plan.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, muster.Errorf(muster.EINVALID, "plan: %v", err)
+	}
+	var p plan.Plan
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, muster.Errorf(muster.EINVALID, "%s: not a plan: %v", path, err)
+	}
+	if p.Version != plan.FormatVersion {
+		return nil, muster.Errorf(muster.EINVALID, "%s: plan format version %d, this muster reads %d", path, p.Version, plan.FormatVersion)
+	}
+	return &p, nil
+}
+
+func writePlan(path string, p *plan.Plan, geo string) error {
+	if err := writeFile(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(p)
+	}); err != nil {
+		return err
+	}
+	if geo == "" {
+		return nil
+	}
+	return writeFile(geo, func(w io.Writer) error { return json.NewEncoder(w).Encode(planGeoJSON(p)) })
+}
+
+// planGeoJSON draws a plan: gates and rally points as points, group
+// routes and walks as lines.
+func planGeoJSON(p *plan.Plan) *geojson.FeatureCollection {
+	fc := geojson.NewFeatureCollection()
+	for _, g := range p.Gates {
+		f := geojson.NewFeature(orbPoint(g.Lon, g.Lat))
+		f.Properties = geojson.Properties{"kind": "gate", "id": g.ID, "name": g.Name, "status": g.Status, "people": g.People, "max_waiting": g.MaxWaiting, "crowd_limit": g.CrowdLimit}
+		fc.Append(f)
+	}
+	for _, r := range p.RallyPoints {
+		f := geojson.NewFeature(orbPoint(r.Lon, r.Lat))
+		f.Properties = geojson.Properties{"kind": "rally", "id": r.ID, "name": r.Name, "people": r.People, "groups": r.Groups, "capacity": r.Capacity}
+		fc.Append(f)
+	}
+	for _, g := range p.Groups {
+		f := &geojson.Feature{Type: "Feature", Geometry: g.Route.Geometry.Geometry(), Properties: geojson.Properties{
+			"kind": "group", "id": g.ID, "rally_point": g.RallyPoint, "gate": g.Gate, "people": g.People,
+			"departure": g.Departure.Format(time.RFC3339), "arrival": g.Arrival.Format(time.RFC3339), "exposure": g.Route.Exposure}}
+		fc.Append(f)
+	}
+	return fc
+}
+
+func printSummary(w io.Writer, p *plan.Plan) {
+	s := p.Summary
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "households\t%d\n", s.Households)
+	fmt.Fprintf(tw, "people\t%d (%d assigned, %d households unserved)\n", s.People, s.AssignedPeople, len(p.Unassigned))
+	fmt.Fprintf(tw, "groups\t%d (largest %d)\n", s.Groups, s.MaxGroupSize)
+	fmt.Fprintf(tw, "makespan\t%s\n", fmtDuration(s.MakespanS))
+	fmt.Fprintf(tw, "lower bound\t%s (makespan is %.2f times it)\n", fmtDuration(s.LowerBoundS), s.Ratio)
+	fmt.Fprintf(tw, "exposure\t%.0f person-risk-seconds\n", s.TotalExposure)
+	tw.Flush()
+	gates := append([]plan.Gate(nil), p.Gates...)
+	sort.Slice(gates, func(i, j int) bool { return gates[i].ID < gates[j].ID })
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "gate\tstatus\tpeople\tgroups\tmost waiting\tcrowd limit\tlast through")
+	for _, g := range gates {
+		last := ""
+		if !g.LastThrough.IsZero() {
+			last = g.LastThrough.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", g.ID, g.Status, g.People, g.Groups, g.MaxWaiting, g.CrowdLimit, last)
+	}
+	tw.Flush()
+	if len(p.Unassigned) > 0 {
+		reasons, example := map[string]int{}, map[string]string{}
+		for _, u := range p.Unassigned {
+			reasons[u.Code]++
+			if example[u.Code] == "" {
+				example[u.Code] = u.Household + ": " + u.Reason
+			}
+		}
+		keys := make([]string, 0, len(reasons))
+		for k := range reasons {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return reasons[keys[i]] > reasons[keys[j]] })
+		fmt.Fprintln(w, "unserved households:")
+		for i, k := range keys {
+			if i == 5 {
+				fmt.Fprintf(w, "  ... and %d other reasons\n", len(keys)-5)
+				break
+			}
+			fmt.Fprintf(w, "  %d %s, e.g. %s\n", reasons[k], k, example[k])
+		}
+	}
+}
+
+// zonesJSON keeps the picture a plan was made against inside the plan,
+// so that it can be checked and drawn later.
+func zonesJSON(zones []muster.Zone) (json.RawMessage, error) {
+	var b bytes.Buffer
+	if err := zonecost.WriteGeoJSON(&b, zones); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimSpace(b.Bytes())), nil
+}
+
+func zonesFromJSON(raw json.RawMessage) ([]muster.Zone, error) {
+	return zonecost.ReadGeoJSON(bytes.NewReader(raw), "the plan's zones")
+}
+
+func orbPoint(lon, lat float64) orb.Point { return orb.Point{lon, lat} }
