@@ -38,6 +38,9 @@ type Dialect struct {
 	Rebind func(string) string
 	// IsUniqueViolation reports a primary key or unique constraint error.
 	IsUniqueViolation func(error) bool
+	// IsRetryable reports an error after which the whole transaction may
+	// simply be run again (deadlock, serialization failure).
+	IsRetryable func(error) bool
 	// ForUpdate is appended to a SELECT that must lock the rows it reads
 	// until the transaction ends ("" where one writer excludes all others).
 	ForUpdate string
@@ -249,8 +252,21 @@ func (w *wtx) announce(kind, id string) {
 
 // write runs fn in a write transaction, then appends the audit entries it
 // owes to the chain (last, so the chain head is locked for the shortest
-// time), notifies, and commits.
+// time), notifies, and commits. A transaction the engine aborted for a
+// deadlock or a serialization failure runs again (fn must only set its
+// results, not accumulate them across runs).
 func (c *Core) write(ctx context.Context, fn func(w *wtx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := c.writeOnce(ctx, fn)
+		if err == nil || attempt == 5 || c.d.IsRetryable == nil || !c.d.IsRetryable(err) {
+			return err
+		}
+		slog.Debug("write transaction retried", "backend", c.d.Name, "attempt", attempt, "err", err)
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+func (c *Core) writeOnce(ctx context.Context, fn func(w *wtx) error) error {
 	tx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -395,6 +395,7 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 	}
 	errAbort := errors.New("dry run or rejected rows: roll back")
 	err = c.write(ctx, func(w *wtx) error {
+		res = muster.ImportResult{DryRun: opts.DryRun}
 		seenID := map[string]int{}
 		seenPhone := map[string]int{}
 		reject := func(i int, id, reason string) {
