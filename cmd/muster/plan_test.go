@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/evacuees"
+	"github.com/muster-evac/muster/roadgraph"
+)
+
+// demoCity runs the demo into a folder and writes an evacuee list for its
+// city: the inputs of a plan, as an operator would have them.
+func demoCity(t *testing.T) (dir, graph, places, list string) {
+	t.Helper()
+	dir = t.TempDir()
+	if _, _, err := run(t, "demo", "--scale", "0.4", "--seed", "11", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	graph, places = filepath.Join(dir, "city.graph"), filepath.Join(dir, "places.geojson")
+	city, err := roadgraph.LoadCity(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot := city.Graphs[roadgraph.Foot]
+	rng := rand.New(rand.NewPCG(1, 2))
+	var hs []muster.Household
+	for i := 0; i < 300; i++ {
+		p := foot.NodePoint(uint32(rng.IntN(foot.NumNodes())))
+		n := 1 + rng.IntN(6)
+		hs = append(hs, muster.Household{ID: fmt.Sprintf("H%04d", i+1), Name: "Test Person", PartySize: n, Adults: 1, Children: n - 1,
+			Priority: muster.PriorityNone, Language: muster.LangPashto, Phone: fmt.Sprintf("+9370%07d", i), Lat: p[1], Lon: p[0], HasLocation: true,
+			Eligibility: "siv", Documents: "passport"})
+	}
+	list = filepath.Join(dir, "evacuees.csv")
+	f, err := os.Create(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evacuees.Write(f, hs); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return dir, graph, places, list
+}
+
+func TestPlanCheckReplanApprove(t *testing.T) {
+	dir, graph, places, list := demoCity(t)
+	planPath := filepath.Join(dir, "plan.json")
+	out, _, err := run(t, "plan", "-q", "--graph", graph, "--places", places, "--evacuees", list, "--at", "2021-08-26T06:00:00Z",
+		"-o", planPath, "--geojson", filepath.Join(dir, "plan.geojson"))
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	for _, want := range []string{"makespan", "lower bound", "gate", "most waiting"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan summary lacks %q:\n%s", want, out)
+		}
+	}
+	var p struct {
+		Summary struct {
+			People, AssignedPeople, Groups int
+			MakespanS                      float64 `json:"makespan_s"`
+		} `json:"summary"`
+		Groups []struct {
+			Route struct {
+				Geometry struct {
+					Type string `json:"type"`
+				} `json:"geometry"`
+			} `json:"route"`
+			Departure, Arrival string
+		} `json:"groups"`
+		Households []map[string]any `json:"households"`
+		Unassigned []map[string]any `json:"unassigned"`
+	}
+	data, _ := os.ReadFile(planPath)
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Groups) == 0 || p.Groups[0].Route.Geometry.Type != "LineString" || p.Summary.MakespanS <= 0 {
+		t.Fatalf("plan.json lacks groups with LineString routes: %s", data[:min(400, len(data))])
+	}
+	out, _, err = run(t, "plan", "check", "--plan", planPath, "--places", places, "--evacuees", list)
+	if err != nil || !strings.Contains(out, "no violation") {
+		t.Fatalf("plan check: %v\n%s", err, out)
+	}
+
+	// A tampered plan fails the check, naming the rule.
+	var raw map[string]any
+	json.Unmarshal(data, &raw)
+	groups := raw["groups"].([]any)
+	first := groups[0].(map[string]any)
+	second := groups[1].(map[string]any)
+	second["households"] = append(second["households"].([]any), first["households"].([]any)[0])
+	bad := filepath.Join(dir, "bad.json")
+	tampered, _ := json.Marshal(raw)
+	os.WriteFile(bad, tampered, 0o644)
+	out, _, err = run(t, "plan", "check", "--plan", bad, "--places", places, "--evacuees", list)
+	if err == nil || !strings.Contains(out, "household-split") {
+		t.Fatalf("a household in two groups should fail the check: %v\n%s", err, out)
+	}
+
+	// A new threat: the demo's zones (an explosion on a route, a crowd).
+	proposed := filepath.Join(dir, "proposed.json")
+	out, _, err = run(t, "plan", "replan", "-q", "--plan", planPath, "--graph", graph, "--places", places, "--evacuees", list,
+		"--zones", filepath.Join(dir, "zones.geojson"), "--at", "2021-08-26T06:30:00Z", "-o", proposed)
+	if err != nil {
+		t.Fatalf("replan: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "instructions change") || !strings.Contains(out, "status proposed") {
+		t.Errorf("replan output should list changes and say the plan is proposed:\n%s", out)
+	}
+	out, _, err = run(t, "plan", "check", "--plan", proposed, "--places", places, "--evacuees", list)
+	if err != nil {
+		t.Fatalf("check of the proposed plan (against the zones it carries): %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "plan", "approve", proposed); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "plan", "approve", proposed); err == nil {
+		t.Errorf("approving a current plan again should be refused")
+	}
+	data, _ = os.ReadFile(proposed)
+	if !strings.Contains(string(data), `"status": "current"`) {
+		t.Errorf("approved plan is not current")
+	}
+}
+
+func TestPlanKabulScenarioOnGeneratedCity(t *testing.T) {
+	s := filepath.Join("..", "..", "..", "shared", "scenarios", "kabul-2021")
+	if _, err := os.Stat(s); err != nil {
+		t.Skipf("%s is absent (the scenarios live in ../shared beside the repository)", s)
+	}
+	dir := t.TempDir()
+	if _, _, err := run(t, "demo", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	graph := filepath.Join(dir, "city.graph")
+	args := []string{"plan", "-q", "--graph", graph, "--places", filepath.Join(s, "places.geojson"), "--evacuees", filepath.Join(s, "evacuees.csv"),
+		"--reports", filepath.Join(s, "reports.jsonl")}
+	// On 21 August at 18:00 every gate lies in the forbidden airport zone:
+	// nobody is sent to a gate, and the plan says why.
+	out, _, err := run(t, append(args, "--at", "2021-08-21T18:00:00Z", "-o", filepath.Join(dir, "p1.json"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "0 assigned") || !strings.Contains(out, "no gate is open") {
+		t.Errorf("with the gates in a forbidden zone, nobody should be assigned, and the reason said:\n%s", out)
+	}
+	// Before the reports, the gates are open and the plan serves most.
+	p2 := filepath.Join(dir, "p2.json")
+	out, _, err = run(t, append(args, "--at", "2021-08-19T02:00:00Z", "-o", p2)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Summary struct {
+			People         int     `json:"people"`
+			AssignedPeople int     `json:"assigned_people"`
+			Ratio          float64 `json:"ratio"`
+		} `json:"summary"`
+	}
+	data, _ := os.ReadFile(p2)
+	json.Unmarshal(data, &p)
+	if p.Summary.AssignedPeople < p.Summary.People*3/4 {
+		t.Errorf("only %d of %d people planned:\n%s", p.Summary.AssignedPeople, p.Summary.People, out)
+	}
+	if out, _, err := run(t, "plan", "check", "--plan", p2, "--places", filepath.Join(s, "places.geojson"), "--evacuees", filepath.Join(s, "evacuees.csv")); err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+}
