@@ -61,6 +61,7 @@ func (p Params) WithDefaults() Params {
 	if p.Start.IsZero() {
 		p.Start = time.Now().UTC().Truncate(time.Minute)
 	}
+	p.Start = p.Start.Truncate(time.Second)
 	return p
 }
 

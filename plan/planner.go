@@ -75,9 +75,9 @@ func (g *gateState) firstNotThrough(t time.Time) int {
 // from earliest on: its arrival, the start of its passage and when its last
 // member is through.
 func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive, start, through time.Time) {
-	pass := time.Duration(float64(people) / g.perSecond * float64(time.Second))
+	pass := secs(float64(people) / g.perSecond)
 	start = g.hours.fit(maxTime(earliest, g.free), pass)
-	arrive = maxTime(earliest, start.Add(-time.Duration(earlyS*float64(time.Second))), g.lastArr)
+	arrive = maxTime(earliest, start.Add(-secs(earlyS)), g.lastArr)
 	if arrive.After(start) {
 		start = g.hours.fit(arrive, pass)
 	}
@@ -161,7 +161,9 @@ func maxTime(ts ...time.Time) time.Time {
 	return m
 }
 
-func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+// secs turns seconds into a duration rounded up to whole seconds: every
+// time in a plan is a whole second, as instructions give them.
+func secs(s float64) time.Duration { return time.Duration(math.Ceil(s)) * time.Second }
 
 // Make builds a plan.
 func Make(ctx context.Context, in Input) (*Plan, error) {

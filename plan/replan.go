@@ -42,6 +42,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	}
 	// Nothing new is scheduled before now: the schedule runs from At, the
 	// plan keeps the operation's start.
+	st.At = st.At.Truncate(time.Second)
 	p := prev.Params
 	if st.At.After(p.Start) {
 		p.Start = st.At
