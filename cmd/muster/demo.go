@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -17,9 +18,13 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/evacuees"
 	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
+	"github.com/muster-evac/muster/scenario"
 	"github.com/muster-evac/muster/zonecost"
 )
 
@@ -157,7 +162,15 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 		step("note: %s", n)
 	}
 
-	// 4. What it wrote.
+	// 4. The plan: households to rally points, groups, gates and times,
+	// then re-made when the threat appears and the busiest gate closes.
+	if len(places.Places) > 0 {
+		if err := demoPlan(ctx, w, step, o, city, places, zones); err != nil {
+			return err
+		}
+	}
+
+	// 5. What it wrote.
 	if err := writeFile(filepath.Join(o.out, "zones.geojson"), func(w io.Writer) error { return zonecost.WriteGeoJSON(w, zones) }); err != nil {
 		return err
 	}
@@ -173,7 +186,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	}); err != nil {
 		return err
 	}
-	step("wrote %s (graph, zones, routes) in %s", o.out, time.Since(t0).Round(time.Millisecond))
+	step("wrote %s (graph, places, evacuees, zones, routes, plans) in %s", o.out, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintf(w, "\nTry: muster route --graph %s --from %.5f,%.5f --to %.5f,%.5f --avoid %s --alternatives 3\n",
 		graphPath, from[1], from[0], to[1], to[0], filepath.Join(o.out, "zones.geojson"))
 	return nil
@@ -263,4 +276,93 @@ func writeFile(path string, fn func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// demoPlan plans the evacuation of the generated city's households, then
+// re-plans when the threat appears, and checks both plans.
+func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o demoOptions, city *roadgraph.City, places muster.Places, zones []muster.Zone) error {
+	car, foot := city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
+	var airport orb.Point
+	for _, pl := range places.Places {
+		if pl.Kind == muster.PlaceAirport {
+			airport, _ = placePoint(pl)
+		}
+	}
+	n := int(3000 * o.scale)
+	sc, err := scenario.Generate(ctx, car, foot, scenario.Options{Seed: o.seed, Households: n, TargetPeople: n * 7 / 2, RallyPoints: 1, Gates: 2, AirportCenter: airport, Timezone: places.Timezone})
+	if err != nil {
+		return err
+	}
+	hs := sc.Households
+	if err := writeFile(filepath.Join(o.out, "evacuees.csv"), func(w io.Writer) error { return evacuees.Write(w, hs) }); err != nil {
+		return err
+	}
+	carR, err := route.New(ctx, car, route.Options{})
+	if err != nil {
+		return err
+	}
+	footR, err := route.New(ctx, foot, route.Options{})
+	if err != nil {
+		return err
+	}
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	p0, err := plan.Make(ctx, plan.Input{Car: carR, Foot: footR, Places: &places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		return err
+	}
+	vs := plancheck.Check(p0, plancheck.Inputs{Places: &places, Households: hs})
+	step("plan: %d households (%d people) in %d groups from %d rally points to %d gates; last through after %s, %.2f times the lower bound; plan check: %d violations",
+		len(hs), p0.Summary.People, p0.Summary.Groups, countUsed(p0), len(p0.Gates), fmtDuration(p0.Summary.MakespanS), p0.Summary.Ratio, len(vs))
+	if err := writePlan(filepath.Join(o.out, "plan.json"), p0, filepath.Join(o.out, "plan.geojson")); err != nil {
+		return err
+	}
+
+	// The threat appears an hour in; the busiest gate closes with it.
+	busiest := ""
+	for _, g := range p0.Gates {
+		if busiest == "" || g.People > gatePeople(p0, busiest) {
+			busiest = g.ID
+		}
+	}
+	status := map[string]string{busiest: muster.GateClosed}
+	for _, r := range []*route.Router{carR, footR} {
+		if _, err := r.SetZones(ctx, zones); err != nil {
+			return err
+		}
+	}
+	at := start.Add(time.Hour)
+	p1, err := plan.Replan(ctx, p0, plan.Input{Car: carR, Foot: footR, Places: &places, Households: hs, GateStatus: status}, plan.State{At: at})
+	if err != nil {
+		return err
+	}
+	p1.Zones, _ = zonesJSON(zones)
+	vs = plancheck.Check(p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at})
+	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s; plan check: %d violations",
+		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), len(vs))
+	for i, c := range p1.Diff.Changes {
+		if i == 3 {
+			break
+		}
+		step("  e.g. %s: %s (%s)", c.Household, strings.Join(c.Fields, ", "), c.Reason)
+	}
+	return writePlan(filepath.Join(o.out, "proposed.json"), p1, "")
+}
+
+func countUsed(p *plan.Plan) int {
+	n := 0
+	for _, r := range p.RallyPoints {
+		if r.Groups > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func gatePeople(p *plan.Plan, id string) int {
+	for _, g := range p.Gates {
+		if g.ID == id {
+			return g.People
+		}
+	}
+	return 0
 }
