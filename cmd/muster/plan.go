@@ -86,7 +86,7 @@ func (f *planFlags) load(cmd *cobra.Command) (*planInputs, error) {
 		return nil, err
 	}
 	if res.Bad > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d rows rejected (run 'muster households check' to see why); %d households planned\n", f.evacuees, res.Bad, res.Good)
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d rows rejected (run 'muster households import --dry-run FILE' to see why); %d households planned\n", f.evacuees, res.Bad, res.Good)
 	}
 	in.households = res.Households()
 	switch {
