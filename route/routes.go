@@ -198,7 +198,7 @@ func (r *Router) sameArc(p *picture, from, to roadgraph.Snap) (uint32, bool) {
 // runs along one arc from one snap point to the other.
 func (r *Router) assemble(p *picture, from, to roadgraph.Snap, arcs []uint32, single bool) Route {
 	rt := Route{Arcs: arcs, Leg: "route"}
-	var line orb.LineString
+	var line, buf orb.LineString
 	for i, a := range arcs {
 		lo, hi := 0.0, 1.0
 		if i == 0 {
@@ -222,7 +222,8 @@ func (r *Router) assemble(p *picture, from, to roadgraph.Snap, arcs []uint32, si
 		} else {
 			rt.CostS += float64(p.weight[a]) / 1000 * frac
 		}
-		line = appendCut(line, r.g.ArcGeometry(nil, r.tails[a], a), lo, hi)
+		buf = r.g.ArcGeometry(buf[:0], r.tails[a], a)
+		line = appendCut(line, buf, lo, hi)
 	}
 	if len(line) == 0 {
 		line = orb.LineString{from.Point, to.Point}
