@@ -15,6 +15,10 @@ import (
 // GateGroup is the place group every generated gate belongs to.
 const GateGroup = "airport gates"
 
+// gateRoadKmh is the least free-flow speed of a road a gate is preferably
+// on: unclassified roads and faster.
+const gateRoadKmh = 30
+
 var compass = []string{"north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"}
 
 // placeGates puts the gates on car-graph nodes in a ring around the
@@ -24,26 +28,31 @@ func placeGates(car *roadgraph.Graph, o Options, rng *rand.Rand) ([]muster.Place
 	l := newLocal(o.AirportCenter)
 	inner, outer := o.GateRingM[0], o.GateRingM[1]
 	mid := (inner + outer) / 2
-	// Nodes where a road other than a service road or a living street
-	// meets: a gate is on an access road.
-	access := make([]bool, car.NumNodes())
+	// A gate is on an access road: a node where a road of at least
+	// gateRoadKmh meets, or, in a sector without one, any road but a
+	// service road or living street.
+	access := make([]int, car.NumNodes()) // 2 main, 1 street, 0 neither
 	for u := 0; u < car.NumNodes(); u++ {
 		for a := car.FirstOut[u]; a < car.FirstOut[u+1]; a++ {
-			if arcKmh(car, int(a)) >= residentialMinKmh {
-				access[u] = true
+			switch v := arcKmh(car, int(a)); {
+			case v >= gateRoadKmh:
+				access[u] = 2
+			case v >= residentialMinKmh:
+				access[u] = max(access[u], 1)
 			}
 		}
 	}
 	type cand struct {
 		node       uint32
 		angle, rad float64
+		main       bool
 	}
 	var cands []cand
 	for u := 0; u < car.NumNodes(); u++ {
 		x, y := l.xy(car.NodePoint(uint32(u)))
 		r := math.Hypot(x, y)
-		if r >= inner && r <= outer && access[u] {
-			cands = append(cands, cand{uint32(u), math.Atan2(x, y), r}) // angle clockwise from north
+		if r >= inner && r <= outer && access[u] > 0 {
+			cands = append(cands, cand{uint32(u), math.Atan2(x, y), r, access[u] == 2}) // angle clockwise from north
 		}
 	}
 	offset := rng.Float64() * 2 * math.Pi / float64(o.Gates)
@@ -69,6 +78,9 @@ func placeGates(car *roadgraph.Graph, o Options, rng *rand.Rand) ([]muster.Place
 			}
 			// Metres off the middle direction plus metres off the ring's middle.
 			score := d*mid + math.Abs(c.rad-mid)
+			if !c.main {
+				score += 10 * outer // only where no main road is
+			}
 			if score < bestScore || (score == bestScore && c.node < cands[best].node) {
 				best, bestScore = i, score
 			}
@@ -97,9 +109,9 @@ func placeGates(car *roadgraph.Graph, o Options, rng *rand.Rand) ([]muster.Place
 	return out, nil
 }
 
-// RallyHoursShare is the share of rally points that keep daytime hours
-// (06:00-22:00); the others are open around the clock.
-const RallyHoursShare = 0.2
+// DefaultRallyHoursShare is the share of rally points that keep daytime
+// hours (06:00-22:00) unless Options say otherwise.
+const DefaultRallyHoursShare = 0.2
 
 // placeRallies spreads rally points over the city's main roads by
 // farthest-point sampling, starting next to the households' centre: every
@@ -182,7 +194,7 @@ func placeRallies(ctx context.Context, car *roadgraph.Graph, footIndex *roadgrap
 		}
 		pl := muster.Place{ID: fmt.Sprintf("rally-%03d", k+1), Name: name, Kind: muster.PlaceRally,
 			Geometry: c.p, Capacity: 100 + 50*rng.IntN(7)} // 100-400
-		if rng.Float64() < RallyHoursShare {
+		if rng.Float64() < o.RallyHoursShare {
 			pl.Opens, pl.Closes = "06:00", "22:00"
 		}
 		out = append(out, pl)

@@ -43,6 +43,10 @@ type Options struct {
 	AirportCenter orb.Point
 	// Timezone is the IANA name the places' opening hours are in. Default UTC.
 	Timezone string
+	// RallyHoursShare is the share of rally points that keep daytime hours
+	// (06:00-22:00 local); the others are open around the clock. Zero
+	// means DefaultRallyHoursShare; a negative value, none.
+	RallyHoursShare float64
 	// GateRingM is the band of distances from AirportCenter the gates are
 	// placed in. Default 1,000-2,000 m.
 	GateRingM [2]float64
@@ -75,6 +79,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Timezone == "" {
 		o.Timezone = "UTC"
 	}
+	if o.RallyHoursShare == 0 {
+		o.RallyHoursShare = DefaultRallyHoursShare
+	}
 	if o.GateRingM == [2]float64{} {
 		o.GateRingM = [2]float64{1000, 2000}
 	}
@@ -85,6 +92,8 @@ func (o Options) withDefaults() (Options, error) {
 	case o.TargetPeople < o.Households || o.TargetPeople > o.Households*MaxHouseholdSize:
 		return o, muster.Errorf(muster.EINVALID, "scenario: %d people cannot fill %d households of 1 to %d people",
 			o.TargetPeople, o.Households, MaxHouseholdSize)
+	case o.RallyHoursShare > 1 || math.IsNaN(o.RallyHoursShare):
+		return o, muster.Errorf(muster.EINVALID, "scenario: rally hours share %v is more than 1", o.RallyHoursShare)
 	case o.Gates < 2:
 		return o, muster.Errorf(muster.EINVALID, "scenario: %d gates: at least 2 are needed (the threat closes one)", o.Gates)
 	case o.AirportCenter == orb.Point{}:

@@ -1,0 +1,349 @@
+package scenario_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/baseline"
+	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
+	"github.com/muster-evac/muster/scenario"
+	"github.com/muster-evac/muster/zonecost"
+)
+
+// PortoAirport is the centre of Porto's airport (Francisco Sá Carneiro).
+var PortoAirport = orb.Point{-8.681, 41.248}
+
+// portoStart is when the Porto operation starts: fixed, so that runs
+// compare.
+var portoStart = time.Date(2026, 3, 14, 6, 0, 0, 0, time.UTC)
+
+type porto struct {
+	car, foot *route.Router
+	s         *scenario.Scenario
+	setup     time.Duration
+}
+
+var (
+	portoOnce sync.Once
+	portoCity *porto
+	portoErr  error
+	// portoZones serialises the tests and benchmarks that set zones on
+	// the shared routers.
+	portoZones sync.Mutex
+)
+
+// repoRoot walks up from the working directory to the go.mod.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = up
+	}
+}
+
+// loadPorto imports Porto, prepares both routers and generates the default
+// scenario, once per test binary.
+func loadPorto(t testing.TB) *porto {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "..", "shared", "data", "porto.osm.pbf")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("Porto extract not available (%s): %v", path, err)
+	}
+	portoOnce.Do(func() {
+		t0 := time.Now()
+		ctx := context.Background()
+		city, _, err := osmimport.ImportFile(ctx, path, osmimport.Options{})
+		if err != nil {
+			portoErr = err
+			return
+		}
+		p := &porto{}
+		if p.car, err = route.New(ctx, city.Graphs[roadgraph.Car], route.Options{}); err != nil {
+			portoErr = err
+			return
+		}
+		if p.foot, err = route.New(ctx, city.Graphs[roadgraph.Foot], route.Options{}); err != nil {
+			portoErr = err
+			return
+		}
+		p.s, portoErr = scenario.Generate(ctx, city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot],
+			scenario.Options{Seed: 1, AirportCenter: PortoAirport, Timezone: "Europe/Lisbon"})
+		p.setup = time.Since(t0)
+		portoCity = p
+	})
+	if portoErr != nil {
+		t.Fatal(portoErr)
+	}
+	return portoCity
+}
+
+func (p *porto) planInput(gateStatus map[string]string) plan.Input {
+	return plan.Input{Car: p.car, Foot: p.foot, Places: &p.s.Places, Households: p.s.Households, GateStatus: gateStatus,
+		Params: plan.Params{Start: portoStart}}
+}
+
+// setZones gives both routers the threat picture.
+func (p *porto) setZones(t testing.TB, zones []muster.Zone) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := p.car.SetZones(ctx, zones); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.foot.SetZones(ctx, zones); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// peakHeap samples the heap while fn runs and returns its peak in bytes.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	sample := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapAlloc > peak.Load() {
+			peak.Store(ms.HeapAlloc)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+	fn()
+	sample()
+	close(stop)
+	<-done
+	return peak.Load()
+}
+
+// BenchmarkPlanPorto: a full plan for Porto's default scenario (100,000
+// people in 30,000 households, 300 rally points, 4 gates, no threat).
+func BenchmarkPlanPorto(b *testing.B) {
+	p := loadPorto(b)
+	portoZones.Lock()
+	defer portoZones.Unlock()
+	p.setZones(b, nil)
+	ctx := context.Background()
+	var last *plan.Plan
+	var peak uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var err error
+		pk := peakHeap(func() { last, err = plan.Make(ctx, p.planInput(nil)) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		peak = max(peak, pk)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(last.Summary.Ratio, "makespan/lower-bound")
+	b.ReportMetric(float64(last.Summary.Groups), "groups")
+}
+
+// BenchmarkReplanPorto would time a re-plan after the threat inject; the
+// planner has no re-plan function yet (no func Replan in package plan), so
+// it times a full plan under the threat instead, which is the upper bound
+// a re-plan must beat.
+func BenchmarkReplanPorto(b *testing.B) {
+	p := loadPorto(b)
+	portoZones.Lock()
+	defer portoZones.Unlock()
+	defer p.setZones(b, nil)
+	ctx := context.Background()
+	var setZones time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p.setZones(b, nil)
+		b.StartTimer()
+		t0 := time.Now()
+		p.setZones(b, p.s.Threat.Zones)
+		setZones += time.Since(t0)
+		if _, err := plan.Make(ctx, p.planInput(p.s.Threat.GateStatus)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(setZones.Seconds()/float64(b.N), "set-zones-s/op")
+}
+
+func withAllDayRallies(o scenario.Options) scenario.Options {
+	o.RallyHoursShare = -1
+	return o
+}
+
+func gateLimits(s *scenario.Scenario) map[string]int {
+	m := map[string]int{}
+	for _, g := range s.Gates() {
+		m[g.ID] = g.CrowdLimit
+	}
+	return m
+}
+
+func logViolations(t *testing.T, what string, vs []plancheck.Violation) {
+	t.Helper()
+	for i, v := range vs {
+		if i == 10 {
+			t.Errorf("%s: ... and %d more", what, len(vs)-10)
+			break
+		}
+		t.Errorf("%s: violation: %s", what, v)
+	}
+}
+
+// TestComparePorto runs the planner, nearest gate and CCRP on Porto's
+// default scenario, first with no threat, then with the threat inject.
+func TestComparePorto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Porto comparison skipped with -short")
+	}
+	p := loadPorto(t)
+	portoZones.Lock()
+	defer portoZones.Unlock()
+	ctx := context.Background()
+	s := p.s
+	limits := gateLimits(s)
+	t.Logf("Porto: %d households, %d people, %d rally points, %d gates (import, routers, scenario: %v)",
+		len(s.Households), s.People(), len(s.RallyPoints()), len(s.Gates()), p.setup.Round(time.Millisecond))
+
+	// No threat.
+	p.setZones(t, nil)
+	t0 := time.Now()
+	pl, err := plan.Make(ctx, p.planInput(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	planTime := time.Since(t0)
+	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households})
+	logViolations(t, "no threat", vs)
+	in := baseline.Input{Car: p.car, Places: &s.Places, Households: s.Households}
+	t1 := time.Now()
+	ng, err := baseline.NearestGate(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ngTime := time.Since(t1)
+	t2 := time.Now()
+	cc, err := baseline.CCRP(ctx, in, baseline.CCRPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccTime := time.Since(t2)
+	mu := baseline.FromPlan("muster", pl)
+	var tab bytes.Buffer
+	if err := baseline.WriteTable(&tab, []baseline.Outcome{mu, ng, cc}, limits); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("no threat (plan %d groups, %d unassigned; time relative to the plan: nearest gate %.2f, CCRP %.2f):\n%s",
+		len(pl.Groups), len(pl.Unassigned), ngTime.Seconds()/planTime.Seconds(), ccTime.Seconds()/planTime.Seconds(), tab.String())
+
+	if r := mu.Ratio(); r > 1.10 {
+		t.Errorf("the plan's makespan %.0f s is %.3f times its lower bound %.0f s: more than 10%% over", mu.MakespanS, r, mu.LowerBoundS)
+	}
+	// The lower bound knows nothing of rally point hours. The same
+	// scenario with every rally point open around the clock says whether
+	// they are what keeps the plan from it.
+	allDay, err := scenario.Generate(ctx, p.car.Graph(), p.foot.Graph(), withAllDayRallies(s.Options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, err := plan.Make(ctx, plan.Input{Car: p.car, Foot: p.foot, Places: &allDay.Places, Households: allDay.Households,
+		Params: plan.Params{Start: portoStart}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households}))
+	t.Logf("the same with every rally point open around the clock: makespan %.0f s, lower bound %.0f s, ratio %.3f",
+		pa.Summary.MakespanS, pa.Summary.LowerBoundS, pa.Summary.Ratio)
+	if r := pa.Summary.Ratio; r > 1.10 {
+		t.Errorf("rally points open around the clock: the plan's makespan is %.3f times its lower bound: more than 10%% over", r)
+	}
+	for g, q := range mu.MaxQueue {
+		if q > limits[g] {
+			t.Errorf("plan: %d waiting at %s, over its crowd limit %d", q, g, limits[g])
+		}
+	}
+	over := false
+	for g, q := range ng.MaxQueue {
+		over = over || q > limits[g]
+	}
+	if !over {
+		t.Errorf("nearest gate: no gate over its crowd limit (%v, limits %v)", ng.MaxQueue, limits)
+	}
+
+	// The threat inject: one gate closed, roads blocked.
+	th := s.Threat
+	p.setZones(t, th.Zones)
+	defer p.setZones(t, nil)
+	pt, err := plan.Make(ctx, p.planInput(th.GateStatus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus})
+	logViolations(t, "threat", vs)
+	for _, g := range pt.Groups {
+		if g.Gate == th.ClosedGate {
+			t.Errorf("threat: group %s goes through the closed gate %s", g.ID, g.Gate)
+		}
+		line, ok := g.Route.Geometry.Coordinates.(orb.LineString)
+		if !ok {
+			t.Fatalf("threat: group %s has no line", g.ID)
+		}
+		if cs := zonecost.CheckForbidden(line, th.Zones); len(cs) > 0 {
+			t.Errorf("threat: group %s's route touches forbidden zone %s", g.ID, th.Zones[cs[0].Zone].ID)
+		}
+	}
+	in.GateStatus = th.GateStatus
+	ngT, err := baseline.NearestGate(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccT, err := baseline.CCRP(ctx, in, baseline.CCRPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab.Reset()
+	if err := baseline.WriteTable(&tab, []baseline.Outcome{baseline.FromPlan("muster", pt), ngT, ccT}, limits); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("threat (%s closed, %d road blocks; plan %d groups, %d unassigned):\n%s", th.ClosedGate, len(th.RoadBlocks),
+		len(pt.Groups), len(pt.Unassigned), tab.String())
+	if q := baseline.FromPlan("muster", pt).MaxQueue[th.ClosedGate]; q != 0 {
+		t.Errorf("threat: %d waiting at the closed gate", q)
+	}
+}
