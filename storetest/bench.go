@@ -29,6 +29,8 @@ func Bench(b *testing.B, fresh Fresh) {
 		if _, err := s.ImportHouseholds(ctx, batch(1, n), muster.ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		b.SetParallelism(8) // a server reads for many clients at once
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			for pb.Next() {

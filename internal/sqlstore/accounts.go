@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,11 +42,8 @@ func (c *Core) AddReport(ctx context.Context, r muster.Report) error {
 
 // ListReports implements muster.Store.
 func (c *Core) ListReports(ctx context.Context, since time.Time, limit int) ([]muster.Report, error) {
-	query := `SELECT body FROM reports WHERE received_at >= ? ORDER BY received_at, id`
-	if limit > 0 {
-		query += ` LIMIT ` + strconv.Itoa(limit)
-	}
-	rows, err := c.r.QueryContext(ctx, c.q(query), micros(since))
+	rows, err := c.reader().QueryContext(ctx, `SELECT body FROM reports WHERE received_at >= ? ORDER BY received_at, id LIMIT ?`,
+		micros(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list reports: %w", err)
 	}
@@ -109,7 +105,7 @@ func scanUser(sc interface{ Scan(...any) error }) (muster.User, error) {
 
 // GetUser implements muster.Store.
 func (c *Core) GetUser(ctx context.Context, name string) (muster.User, error) {
-	u, err := scanUser(c.r.QueryRowContext(ctx, c.q(`SELECT `+userColumns+` FROM users WHERE name = ?`), name))
+	u, err := scanUser(c.reader().QueryRowContext(ctx, (`SELECT ` + userColumns + ` FROM users WHERE name = ?`), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, muster.Errorf(muster.ENOTFOUND, "user %s not found", name)
 	}
@@ -121,7 +117,7 @@ func (c *Core) GetUser(ctx context.Context, name string) (muster.User, error) {
 
 // ListUsers implements muster.Store.
 func (c *Core) ListUsers(ctx context.Context) ([]muster.User, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -222,7 +218,7 @@ func (c *Core) LookupToken(ctx context.Context, hash []byte, now time.Time) (mus
 	var u muster.User
 	var disabled int
 	var ucreated int64
-	err := c.r.QueryRowContext(ctx, c.q(`SELECT t.id, t.user_name, t.kind, t.hash, t.created_at, t.expires_at, t.revoked_at,
+	err := c.reader().QueryRowContext(ctx, (`SELECT t.id, t.user_name, t.kind, t.hash, t.created_at, t.expires_at, t.revoked_at,
 		u.name, u.role, u.password_hash, u.disabled, u.created_at
 		FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = ?`), hash).
 		Scan(&t.ID, &t.User, &t.Kind, &t.Hash, &created, &expires, &revoked, &u.Name, &u.Role, &u.PasswordHash, &disabled, &ucreated)
@@ -290,7 +286,7 @@ func (c *Core) CreateCapability(ctx context.Context, l muster.CapabilityLink) er
 func (c *Core) LookupCapability(ctx context.Context, hash []byte, now time.Time) (muster.CapabilityLink, error) {
 	var l muster.CapabilityLink
 	var created, expires, revoked int64
-	err := c.r.QueryRowContext(ctx, c.q(`SELECT id, household_id, hash, created_at, expires_at, revoked_at FROM capabilities WHERE hash = ?`), hash).
+	err := c.reader().QueryRowContext(ctx, (`SELECT id, household_id, hash, created_at, expires_at, revoked_at FROM capabilities WHERE hash = ?`), hash).
 		Scan(&l.ID, &l.HouseholdID, &l.Hash, &created, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, muster.Errorf(muster.ENOTFOUND, "capability link not found")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -90,11 +89,7 @@ func scanAudit(sc interface{ Scan(...any) error }) (muster.AuditEntry, error) {
 
 // ListAudit implements muster.Store.
 func (c *Core) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]muster.AuditEntry, error) {
-	query := `SELECT ` + auditColumns + ` FROM audit WHERE seq > ? ORDER BY seq`
-	if limit > 0 {
-		query += ` LIMIT ` + strconv.Itoa(limit)
-	}
-	rows, err := c.r.QueryContext(ctx, c.q(query), afterSeq)
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

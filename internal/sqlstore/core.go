@@ -73,7 +73,8 @@ type Core struct {
 	sealer muster.Sealer // nil once wiped
 	wiped  time.Time
 
-	bus *broadcaster
+	bus   *broadcaster
+	stmts stmtCache
 }
 
 var _ muster.Store = (*Core)(nil)
@@ -210,6 +211,7 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 
 // Close closes the pools.
 func (c *Core) Close() error {
+	c.stmts.close()
 	err := c.w.Close()
 	if c.r != c.w {
 		err = errors.Join(err, c.r.Close())
@@ -220,7 +222,7 @@ func (c *Core) Close() error {
 // wtx is a write transaction: the changes, the audit entries they owe and
 // the events they announce commit together.
 type wtx struct {
-	*sql.Tx
+	conn
 	c      *Core
 	ctx    context.Context
 	actor  string
@@ -230,15 +232,15 @@ type wtx struct {
 }
 
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
-	return w.ExecContext(w.ctx, w.c.q(query), args...)
+	return w.ExecContext(w.ctx, query, args...)
 }
 
 func (w *wtx) queryRow(query string, args ...any) *sql.Row {
-	return w.QueryRowContext(w.ctx, w.c.q(query), args...)
+	return w.QueryRowContext(w.ctx, query, args...)
 }
 
 func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
-	return w.QueryContext(w.ctx, w.c.q(query), args...)
+	return w.QueryContext(w.ctx, query, args...)
 }
 
 // record owes an audit entry for a change made in this transaction.
@@ -272,7 +274,7 @@ func (c *Core) writeOnce(ctx context.Context, fn func(w *wtx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := &wtx{Tx: tx, c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
+	w := &wtx{conn: newTxConn(c, c.w, tx), c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(w); err != nil {
 		return err
 	}
@@ -361,4 +363,13 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// sqlLimit binds a LIMIT: n, or no limit for n <= 0 (a number both engines
+// accept, where SQLite's -1 and PostgreSQL's NULL differ).
+func sqlLimit(n int) int64 {
+	if n <= 0 {
+		return 1 << 62
+	}
+	return int64(n)
 }

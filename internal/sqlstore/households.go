@@ -25,6 +25,11 @@ const householdColumns = `id, status, priority, language, party_size, adults, ch
 	has_location, name_enc, name_local_enc, members_enc, phone_enc, email_enc, address_enc, notes_enc, location_enc,
 	version, created_at, updated_at`
 
+// householdColumnsH is householdColumns qualified by the alias h.
+const householdColumnsH = `h.id, h.status, h.priority, h.language, h.party_size, h.adults, h.children, h.eligibility,
+	h.documents, h.has_location, h.name_enc, h.name_local_enc, h.members_enc, h.phone_enc, h.email_enc, h.address_enc,
+	h.notes_enc, h.location_enc, h.version, h.created_at, h.updated_at`
+
 // sealedHousehold is a households row.
 type sealedHousehold struct {
 	id, status, priority, language         string
@@ -231,7 +236,7 @@ func (w *wtx) insertHousehold(k muster.Sealer, h *muster.Household) error {
 	if err != nil {
 		return w.c.conflict(err, "household %s exists already", h.ID)
 	}
-	if err := w.appendHistory(k, h.ID, h.Status, ""); err != nil {
+	if err := w.appendHistory(k, h.ID, h.Status, "", 1); err != nil {
 		return err
 	}
 	w.record("household.create", "household:"+h.ID, "status="+h.Status)
@@ -239,10 +244,12 @@ func (w *wtx) insertHousehold(k muster.Sealer, h *muster.Household) error {
 	return nil
 }
 
-func (w *wtx) appendHistory(k muster.Sealer, id, status, note string) error {
-	var seq int64
-	if err := w.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM household_status WHERE household_id = ?`, id).Scan(&seq); err != nil {
-		return fmt.Errorf("household %s: history: %w", id, err)
+// appendHistory appends a status change as entry seq (0: the next one).
+func (w *wtx) appendHistory(k muster.Sealer, id, status, note string, seq int64) error {
+	if seq == 0 {
+		if err := w.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM household_status WHERE household_id = ?`, id).Scan(&seq); err != nil {
+			return fmt.Errorf("household %s: history: %w", id, err)
+		}
 	}
 	noteCT := k.Seal([]byte(note), aad(id, "history:"+strconv.FormatInt(seq, 10)+":note"))
 	if _, err := w.exec(`INSERT INTO household_status (household_id, seq, status, at, by_actor, note_enc) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -280,10 +287,16 @@ func (w *wtx) updateRegistry(k muster.Sealer, h *muster.Household, version int64
 	return n == 1, nil
 }
 
+const (
+	getHouseholdQuery   = `SELECT ` + householdColumns + ` FROM households WHERE id = ?`
+	getWithHistoryQuery = `SELECT ` + householdColumnsH + `, s.seq, s.status, s.at, s.by_actor, s.note_enc
+		FROM households h LEFT JOIN household_status s ON s.household_id = h.id WHERE h.id = ? ORDER BY s.seq`
+)
+
 // getHousehold reads one household row (no history) in tx.
 func getHousehold(ctx context.Context, q querier, c *Core, k muster.Sealer, id string, lock bool) (muster.HouseholdRecord, error) {
 	var s sealedHousehold
-	query := `SELECT ` + householdColumns + ` FROM households WHERE id = ?`
+	query := getHouseholdQuery
 	if lock {
 		query += c.d.ForUpdate
 	}
@@ -295,30 +308,6 @@ func getHousehold(ctx context.Context, q querier, c *Core, k muster.Sealer, id s
 		return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
 	}
 	return s.open(k)
-}
-
-func loadHistory(ctx context.Context, q querier, c *Core, k muster.Sealer, r *muster.HouseholdRecord) error {
-	rows, err := q.QueryContext(ctx, c.q(`SELECT seq, status, at, by_actor, note_enc FROM household_status WHERE household_id = ? ORDER BY seq`), r.ID)
-	if err != nil {
-		return fmt.Errorf("household %s: history: %w", r.ID, err)
-	}
-	defer rows.Close()
-	r.History = nil
-	for rows.Next() {
-		var seq, at int64
-		var ch muster.StatusChange
-		var note []byte
-		if err := rows.Scan(&seq, &ch.Status, &at, &ch.By, &note); err != nil {
-			return fmt.Errorf("household %s: history: %w", r.ID, err)
-		}
-		pt, err := k.Open(note, aad(r.ID, "history:"+strconv.FormatInt(seq, 10)+":note"))
-		if err != nil {
-			return fmt.Errorf("household %s: history %d: %w", r.ID, seq, err)
-		}
-		ch.At, ch.Note = fromMicros(at), string(pt)
-		r.History = append(r.History, ch)
-	}
-	return rows.Err()
 }
 
 // querier is a *sql.DB or a *sql.Tx.
@@ -344,10 +333,7 @@ func (c *Core) CreateHousehold(ctx context.Context, h muster.Household) (muster.
 		if err := w.insertHousehold(k, &h); err != nil {
 			return err
 		}
-		rec, err = getHousehold(ctx, w, c, k, h.ID, false)
-		if err == nil {
-			err = loadHistory(ctx, w, c, k, &rec)
-		}
+		rec, err = getWithHistory(ctx, w, c, k, h.ID)
 		return err
 	})
 	return rec, err
@@ -378,7 +364,8 @@ func (c *Core) UpdateHousehold(ctx context.Context, h muster.Household, version 
 		if !ok {
 			return muster.Errorf(muster.ECONFLICT, "household %s changed since version %d (now %d): re-read it", h.ID, version, rec.Version)
 		}
-		return loadHistory(ctx, w, c, k, &rec)
+		rec, err = getWithHistory(ctx, w, c, k, h.ID)
+		return err
 	})
 	return rec, err
 }
@@ -534,16 +521,46 @@ func (c *Core) GetHousehold(ctx context.Context, id string) (muster.HouseholdRec
 	if err != nil {
 		return muster.HouseholdRecord{}, err
 	}
-	tx, err := c.r.BeginTx(ctx, nil)
+	return getWithHistory(ctx, c.reader(), c, k, id)
+}
+
+// getWithHistory reads a household and its history in one statement: one
+// round trip, and one consistent snapshot on both engines.
+func getWithHistory(ctx context.Context, q querier, c *Core, k muster.Sealer, id string) (muster.HouseholdRecord, error) {
+	rows, err := q.QueryContext(ctx, getWithHistoryQuery, id)
 	if err != nil {
 		return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
 	}
-	defer tx.Rollback()
-	rec, err := getHousehold(ctx, tx, c, k, id, false)
-	if err != nil {
-		return rec, err
+	defer rows.Close()
+	var s sealedHousehold
+	var hist []muster.StatusChange
+	found := false
+	for rows.Next() {
+		var seq, at sql.NullInt64
+		var status, by sql.NullString
+		var note []byte
+		if err := rows.Scan(append(s.scanArgs(), &seq, &status, &at, &by, &note)...); err != nil {
+			return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
+		}
+		found = true
+		if !seq.Valid {
+			continue
+		}
+		pt, err := k.Open(note, aad(id, "history:"+strconv.FormatInt(seq.Int64, 10)+":note"))
+		if err != nil {
+			return muster.HouseholdRecord{}, fmt.Errorf("household %s: history %d: %w", id, seq.Int64, err)
+		}
+		hist = append(hist, muster.StatusChange{Status: status.String, At: fromMicros(at.Int64), By: by.String, Note: string(pt)})
 	}
-	return rec, loadHistory(ctx, tx, c, k, &rec)
+	if err := rows.Err(); err != nil {
+		return muster.HouseholdRecord{}, fmt.Errorf("household %s: %w", id, err)
+	}
+	if !found {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.ENOTFOUND, "household %s not found", id)
+	}
+	rec, err := s.open(k)
+	rec.History = hist
+	return rec, err
 }
 
 // FindHouseholdsByPhone implements muster.Store.
@@ -579,11 +596,8 @@ func (c *Core) listWhere(ctx context.Context, k muster.Sealer, where string, arg
 		query += ` AND id > ?`
 		args = append(args, afterID)
 	}
-	query += ` ORDER BY id`
-	if limit > 0 {
-		query += ` LIMIT ` + strconv.Itoa(limit)
-	}
-	rows, err := c.r.QueryContext(ctx, c.q(query), args...)
+	query += ` ORDER BY id LIMIT ?`
+	rows, err := c.reader().QueryContext(ctx, query, append(args, sqlLimit(limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("list households: %w", err)
 	}
@@ -647,7 +661,7 @@ func (c *Core) CountHouseholds(ctx context.Context, f muster.HouseholdFilter) (i
 	}
 	where, args := filterWhere(f)
 	var n int
-	if err := c.r.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM households WHERE `+where), args...).Scan(&n); err != nil {
+	if err := c.reader().QueryRowContext(ctx, (`SELECT COUNT(*) FROM households WHERE ` + where), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count households: %w", err)
 	}
 	return n, nil
@@ -677,15 +691,12 @@ func (c *Core) SetHouseholdStatus(ctx context.Context, id, status string, versio
 		if _, err := w.exec(`UPDATE households SET status = ?, version = version + 1, updated_at = ? WHERE id = ?`, status, micros(w.now), id); err != nil {
 			return fmt.Errorf("household %s: status: %w", id, err)
 		}
-		if err := w.appendHistory(k, id, status, note); err != nil {
+		if err := w.appendHistory(k, id, status, note, 0); err != nil {
 			return err
 		}
 		w.record("household.status", "household:"+id, cur.Status+"->"+status)
 		w.announce("household", id)
-		rec, err = getHousehold(ctx, w, c, k, id, false)
-		if err == nil {
-			err = loadHistory(ctx, w, c, k, &rec)
-		}
+		rec, err = getWithHistory(ctx, w, c, k, id)
 		return err
 	})
 	return rec, err

@@ -1,0 +1,136 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// Statements are prepared once per pool and reused: parsing SQL was half
+// the cost of an import on SQLite. Every query this package runs is a
+// constant string (limits and values are bound), so the cache is bounded by
+// the number of queries in the source.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+func (sc *stmtCache) get(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
+	k := stmtKey{db, query}
+	sc.mu.Lock()
+	st := sc.m[k]
+	sc.mu.Unlock()
+	if st != nil {
+		return st
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the caller runs the query unprepared and reports its error
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.m == nil {
+		sc.m = map[stmtKey]*sql.Stmt{}
+	}
+	if old := sc.m[k]; old != nil {
+		st.Close()
+		return old
+	}
+	sc.m[k] = st
+	return st
+}
+
+// lookup returns a statement already prepared on db, or nil.
+func (sc *stmtCache) lookup(db *sql.DB, query string) *sql.Stmt {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.m[stmtKey{db, query}]
+}
+
+func (sc *stmtCache) close() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for k, st := range sc.m {
+		st.Close()
+		delete(sc.m, k)
+	}
+}
+
+// conn runs queries on a transaction (tx set) or a pool, with prepared
+// statements, and rebinds placeholders. A transaction prepares its own
+// statements (kept in txStmts until it ends): preparing on the pool while
+// holding one of its connections could wait for ever for another (SQLite's
+// writer pool has exactly one).
+type conn struct {
+	c       *Core
+	db      *sql.DB
+	tx      *sql.Tx
+	txStmts map[string]*sql.Stmt
+}
+
+func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
+	return conn{c: c, db: db, tx: tx, txStmts: map[string]*sql.Stmt{}}
+}
+
+func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if k.tx == nil {
+		return k.c.stmts.get(ctx, k.db, query)
+	}
+	if st := k.txStmts[query]; st != nil {
+		return st
+	}
+	// A statement the pool has prepared already is bound to this
+	// transaction's connection without waiting for another.
+	if st := k.c.stmts.lookup(k.db, query); st != nil {
+		st = k.tx.StmtContext(ctx, st)
+		k.txStmts[query] = st
+		return st
+	}
+	st, err := k.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	k.txStmts[query] = st
+	return st
+}
+
+func (k conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query = k.c.q(query)
+	if st := k.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if k.tx != nil {
+		return k.tx.QueryRowContext(ctx, query, args...)
+	}
+	return k.db.QueryRowContext(ctx, query, args...)
+}
+
+func (k conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = k.c.q(query)
+	if st := k.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if k.tx != nil {
+		return k.tx.QueryContext(ctx, query, args...)
+	}
+	return k.db.QueryContext(ctx, query, args...)
+}
+
+func (k conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query = k.c.q(query)
+	if st := k.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if k.tx != nil {
+		return k.tx.ExecContext(ctx, query, args...)
+	}
+	return k.db.ExecContext(ctx, query, args...)
+}
+
+// reader runs queries on the read pool.
+func (c *Core) reader() conn { return conn{c: c, db: c.r} }
