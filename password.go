@@ -18,6 +18,10 @@ const (
 	argonMemory  = 64 * 1024
 	argonThreads = 2
 	argonKeyLen  = 32
+
+	// maxArgonMemory bounds what a stored hash may make CheckPassword
+	// allocate (KiB): a tampered hash must not exhaust the server.
+	maxArgonMemory = 256 * 1024
 )
 
 // HashPassword returns an argon2id hash of password in the PHC string
@@ -51,7 +55,7 @@ func CheckPassword(hash, password string) (bool, error) {
 	var mem, iters uint32
 	var threads uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil ||
-		mem == 0 || mem > 1<<22 || iters == 0 || iters > 100 || threads == 0 {
+		mem < 8 || mem > maxArgonMemory || iters == 0 || iters > 20 || threads == 0 || threads > 16 {
 		return false, Errorf(EINVALID, "password hash: bad parameters %q", parts[3])
 	}
 	b64 := base64.RawStdEncoding
