@@ -200,21 +200,21 @@ func readGeometry(g *geometryJSON) (orb.Geometry, error) {
 	case "Point":
 		var c []float64
 		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
-			return nil, fmt.Errorf("Point coordinates: %v", err)
+			return nil, fmt.Errorf("coordinates of the Point: %v", err)
 		}
 		pt, err := point(c)
 		if err != nil {
-			return nil, fmt.Errorf("Point: %v", err)
+			return nil, fmt.Errorf("the Point: %v", err)
 		}
 		return pt, nil
 	case "Polygon":
 		var c [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
-			return nil, fmt.Errorf("Polygon coordinates: %v", err)
+			return nil, fmt.Errorf("coordinates of the Polygon: %v", err)
 		}
 		poly, err := polygon(c)
 		if err != nil {
-			return nil, fmt.Errorf("Polygon: %v", err)
+			return nil, fmt.Errorf("the Polygon: %v", err)
 		}
 		return poly, nil
 	case "MultiPolygon":

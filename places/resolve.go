@@ -15,11 +15,10 @@ import (
 // gate", "Abbey-Gate" and "ABBEY GATE" are one name, as are "Praça XV" and
 // "praca xv".
 type Index struct {
-	places  *muster.Places
-	byKey   map[string]*entry
-	keys    []string // sorted, for deterministic suggestions
-	byID    map[string]int
-	ordered []*entry
+	places *muster.Places
+	byKey  map[string]*entry
+	keys   []string // sorted, for deterministic suggestions
+	byID   map[string]int
 }
 
 type entry struct {

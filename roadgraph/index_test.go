@@ -526,7 +526,7 @@ func FuzzSnap(f *testing.F) {
 	f.Add(math.NaN(), 41.15, 100.0, 0.0)
 	f.Add(-8.6, math.Inf(-1), math.Inf(1), -1.0)
 	f.Add(180.0, 90.0, 0.0, 1e300)
-	f.Add(-180.0, -90.0, -0.0, math.NaN())
+	f.Add(-180.0, -90.0, math.Copysign(0, -1), math.NaN())
 	f.Fuzz(func(t *testing.T, lon, lat, maxDist, pad float64) {
 		p := orb.Point{lon, lat}
 		s, err := ix.Snap(p, maxDist)

@@ -22,18 +22,15 @@ const metresPerDegree = muster.EarthRadiusM * math.Pi / 180
 // vec is a point in a zone's local projection, in metres.
 type vec struct{ x, y float64 }
 
-func (a vec) sub(b vec) vec          { return vec{a.x - b.x, a.y - b.y} }
-func (a vec) add(b vec) vec          { return vec{a.x + b.x, a.y + b.y} }
-func (a vec) scale(s float64) vec    { return vec{a.x * s, a.y * s} }
-func (a vec) dot(b vec) float64      { return a.x*b.x + a.y*b.y }
-func (a vec) cross(b vec) float64    { return a.x*b.y - a.y*b.x }
-func (a vec) length() float64        { return math.Sqrt(a.x*a.x + a.y*a.y) }
-func lerp(a, b vec, t float64) vec   { return a.add(b.sub(a).scale(t)) }
-func minf(a, b float64) float64      { return min(a, b) }
-func maxf(a, b float64) float64      { return max(a, b) }
-func clamp01(t float64) float64      { return max(0, min(1, t)) }
-func sq(x float64) float64           { return x * x }
-func inRange(v, lo, hi float64) bool { return v >= lo && v <= hi }
+func (a vec) sub(b vec) vec       { return vec{a.x - b.x, a.y - b.y} }
+func (a vec) add(b vec) vec       { return vec{a.x + b.x, a.y + b.y} }
+func (a vec) scale(s float64) vec { return vec{a.x * s, a.y * s} }
+func (a vec) dot(b vec) float64   { return a.x*b.x + a.y*b.y }
+func (a vec) cross(b vec) float64 { return a.x*b.y - a.y*b.x }
+func (a vec) length() float64     { return math.Sqrt(a.x*a.x + a.y*a.y) }
+func minf(a, b float64) float64   { return min(a, b) }
+func maxf(a, b float64) float64   { return max(a, b) }
+func clamp01(t float64) float64   { return max(0, min(1, t)) }
 
 // frame is a zone's local equirectangular projection.
 type frame struct{ lon0, lat0, kx, ky float64 }
