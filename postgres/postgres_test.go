@@ -135,6 +135,21 @@ func (d *db) Raw(tb testing.TB) []byte {
 	return all
 }
 
+func (d *db) Locator() string { return d.url }
+
+// TestCrash kills a writing process with SIGKILL again and again: no
+// acknowledged write may be lost, no import stored in part.
+func TestCrash(t *testing.T) {
+	serverURL(t)
+	storetest.RunCrash(t, fresh, "TestCrashChild", 6)
+}
+
+func TestCrashChild(t *testing.T) {
+	storetest.CrashChild(t, func(ctx context.Context, url string, keys muster.DataKeys) (muster.Store, error) {
+		return postgres.Open(ctx, url, keys)
+	})
+}
+
 func TestConformance(t *testing.T) {
 	serverURL(t)
 	storetest.Run(t, fresh)

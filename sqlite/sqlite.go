@@ -54,6 +54,10 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	if path == "" {
 		return nil, fmt.Errorf("open sqlite store: no path")
 	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open sqlite store: %w", err)
@@ -89,10 +93,6 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
-	}
 	d := sqlstore.Dialect{
 		Name:              "sqlite",
 		EventsName:        "sqlite:" + abs,
@@ -112,6 +112,8 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	}
 	mig, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
+		w.Close()
+		r.Close()
 		return nil, err
 	}
 	core, err := sqlstore.Open(ctx, w, r, d, mig, keys)

@@ -51,6 +51,18 @@ func (d *db) Raw(tb testing.TB) []byte {
 	return bytes.Clone(all)
 }
 
+func (d *db) Locator() string { return d.path }
+
 func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
+
+// TestCrash kills a writing process with SIGKILL again and again: no
+// acknowledged write may be lost, no import stored in part.
+func TestCrash(t *testing.T) { storetest.RunCrash(t, fresh, "TestCrashChild", 6) }
+
+func TestCrashChild(t *testing.T) {
+	storetest.CrashChild(t, func(ctx context.Context, path string, keys muster.DataKeys) (muster.Store, error) {
+		return sqlite.Open(ctx, path, keys)
+	})
+}
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }
