@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -222,4 +223,25 @@ func sharedFile(t *testing.T, rel string) string {
 		t.Skipf("shared data %s absent (%v): skipping", p, err)
 	}
 	return p
+}
+
+// csvLastFields maps each data record's first line to its last field.
+func csvLastFields(t *testing.T, data []byte) map[int]string {
+	t.Helper()
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	out := map[int]string{}
+	for first := true; ; first = false {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil && rec == nil {
+			t.Fatalf("reading the expected column: %v", err)
+		}
+		if line, _ := r.FieldPos(0); !first {
+			out[line] = rec[len(rec)-1]
+		}
+	}
 }
