@@ -88,11 +88,48 @@ func (o CCRPOptions) withDefaults() CCRPOptions {
 //   - No groups, households pooled per node, everyone by car: this is the
 //     network-flow view of the problem, not muster's.
 func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
+	res, err := ccrp(ctx, in, opts, false)
+	return res.Outcome, err
+}
+
+// CCRPResult is CCRP's outcome with the flows it routed.
+type CCRPResult struct {
+	Outcome
+	StepS float64 // the time step capacities were counted in
+	Flows []Flow
+}
+
+// Flow is one reservation: people from one source along one route to a
+// gate.
+type Flow struct {
+	Gate   string
+	People int
+	// Arcs of the car graph in travel order, and when the party enters
+	// each (ms after the start; it may wait at a junction in between).
+	Arcs    []uint32
+	EnterMS []int64
+	// From is the source node (the first arc's tail, or the gate's node
+	// for a party that starts there).
+	From uint32
+	// ArriveS is when the party reaches the gate, ThroughS when its last
+	// member is through (seconds after the start).
+	ArriveS, ThroughS float64
+}
+
+// CCRPFlows runs CCRP and returns every flow it routed as well: for
+// drawing its routes, and for checking them.
+func CCRPFlows(ctx context.Context, in Input, opts CCRPOptions) (CCRPResult, error) {
+	return ccrp(ctx, in, opts, true)
+}
+
+func ccrp(ctx context.Context, in Input, opts CCRPOptions, record bool) (CCRPResult, error) {
+	var res CCRPResult
 	o := opts.withDefaults()
 	out := Outcome{Name: "CCRP", MaxQueue: map[string]int{}}
 	n, err := newNetwork(ctx, in)
 	if err != nil {
-		return out, err
+		res.Outcome = out
+		return res, err
 	}
 	out.People, out.Unserved = n.people, n.unserved
 
@@ -104,6 +141,7 @@ func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
 	}
 	stepMS := int64(math.Max(1, math.Floor(step*1000)))
 	step = float64(stepMS) / 1000
+	res.StepS = step
 
 	// Arc capacity per step.
 	arcCap := make([]int32, n.g.NumArcs())
@@ -354,7 +392,7 @@ func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
 	for remaining > 0 {
 		if rounds%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return out, fmt.Errorf("CCRP: %w", err)
+				return res, fmt.Errorf("CCRP: %w", err)
 			}
 		}
 		rounds++
@@ -379,7 +417,7 @@ func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
 				}
 			}
 			if curStep > 1<<22 {
-				return out, fmt.Errorf("CCRP: no source reaches any gate after %d steps", curStep)
+				return res, fmt.Errorf("CCRP: no source reaches any gate after %d steps", curStep)
 			}
 			fresh = true
 			continue
@@ -407,6 +445,14 @@ func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
 		*passedRef(&g.passed, curStep) += flow
 		through := arrive + g.passed[curStep]/g.perSecond
 		visits[gi] = append(visits[gi], visit{arrive, through, f})
+		if record {
+			fl := Flow{Gate: g.id, People: f, From: src, ArriveS: arrive, ThroughS: through}
+			for u := src; lab[u].pred != none; u = n.g.Head[lab[u].pred] {
+				fl.Arcs = append(fl.Arcs, lab[u].pred)
+				fl.EnterMS = append(fl.EnterMS, lab[u].latest)
+			}
+			res.Flows = append(res.Flows, fl)
+		}
 		out.MakespanS = math.Max(out.MakespanS, through)
 		out.Exposure += flow * expo
 		dirty = true
@@ -472,7 +518,8 @@ func CCRP(ctx context.Context, in Input, opts CCRPOptions) (Outcome, error) {
 		out.LowerBoundS = float64(served)/tp + shortest
 	}
 	slog.Debug("CCRP", "rounds", rounds, "searches", searches, "shifts", shifts, "step_s", step, "arc_steps_reserved", arcSteps, "pops", pops)
-	return out, nil
+	res.Outcome = out
+	return res, nil
 }
 
 // passedAt is the people through in step k so far.
