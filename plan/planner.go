@@ -505,9 +505,20 @@ func formGroups(members []*member, nRallies, maxGroup int) []*draft {
 // through soonest, then with the least exposure, within the gates' and
 // rally points' limits as booked so far.
 func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, drafts []*draft, newID func() string, progress func(string, int, int)) error {
+	// Within each priority class, groups whose rally point keeps hours go
+	// first: they can only leave while it is open, while the others can
+	// fill the night. Each gate's queue only grows at its end, so a group
+	// scheduled late can never use gate time left idle before it.
 	slices.SortStableFunc(drafts, func(a, b *draft) int {
 		if a.priority != b.priority {
 			if a.priority {
+				return -1
+			}
+			return 1
+		}
+		ah, bh := rallies[a.rally].hours.always, rallies[b.rally].hours.always
+		if ah != bh {
+			if !ah {
 				return -1
 			}
 			return 1

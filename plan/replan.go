@@ -318,17 +318,25 @@ func groupHouseholds(prev *Plan, g Group, byID map[string]Household) []Household
 }
 
 // firstForbidden names the first forbidden zone the line touches, or "".
+// Zones whose bounding box misses the line's are not examined: a city's
+// thousands of routes against a few zones is what a re-plan checks.
 func firstForbidden(line orb.LineString, zones []muster.Zone) string {
 	if len(line) < 2 || len(zones) == 0 {
 		return ""
 	}
-	if cs := zonecost.CheckForbidden(line, zones); len(cs) > 0 {
-		z := zones[cs[0].Zone]
-		name := z.Name
-		if name == "" {
-			name = z.ID
+	lb := line.Bound().Pad(1e-4) // about 10 m: more than any touching tolerance
+	for i := range zones {
+		z := &zones[i]
+		if !z.Forbidden || !z.Bound().Intersects(lb) {
+			continue
 		}
-		return fmt.Sprintf("its route now crosses forbidden zone %q", name)
+		if cs := zonecost.CheckForbidden(line, zones[i:i+1]); len(cs) > 0 {
+			name := z.Name
+			if name == "" {
+				name = z.ID
+			}
+			return fmt.Sprintf("its route now crosses forbidden zone %q", name)
+		}
 	}
 	return ""
 }
