@@ -54,13 +54,13 @@ func gcm(key []byte) cipher.AEAD {
 	return aead
 }
 
-func seal(aead cipher.AEAD, plaintext []byte, aad string) []byte {
+func sealAEAD(aead cipher.AEAD, plaintext []byte, aad string) []byte {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	_, _ = rand.Read(nonce)
 	return aead.Seal(nonce, nonce, plaintext, []byte(aad))
 }
 
-func open(aead cipher.AEAD, ciphertext []byte, aad string) ([]byte, error) {
+func openAEAD(aead cipher.AEAD, ciphertext []byte, aad string) ([]byte, error) {
 	if len(ciphertext) < aead.NonceSize()+aead.Overhead() {
 		return nil, errors.New("ciphertext too short")
 	}
@@ -71,7 +71,7 @@ func open(aead cipher.AEAD, ciphertext []byte, aad string) ([]byte, error) {
 func (k *Keys) newDataKey() ([]byte, error) {
 	dk := make([]byte, 64) // 32 for AES, 32 for HMAC
 	_, _ = rand.Read(dk)
-	w := seal(gcm(k.master[:]), dk, "muster data key")
+	w := sealAEAD(gcm(k.master[:]), dk, "muster data key")
 	k.mu.Lock()
 	k.made = append(k.made, w)
 	k.mu.Unlock()
@@ -79,7 +79,7 @@ func (k *Keys) newDataKey() ([]byte, error) {
 }
 
 func (k *Keys) unwrap(wrapped []byte) (muster.Sealer, error) {
-	dk, err := open(gcm(k.master[:]), wrapped, "muster data key")
+	dk, err := openAEAD(gcm(k.master[:]), wrapped, "muster data key")
 	if err != nil {
 		return nil, fmt.Errorf("unwrap data key: wrong master key or damaged key: %w", err)
 	}
@@ -91,9 +91,9 @@ type sealer struct {
 	mac  []byte
 }
 
-func (s *sealer) Seal(plaintext []byte, aad string) []byte { return seal(s.aead, plaintext, aad) }
+func (s *sealer) Seal(plaintext []byte, aad string) []byte { return sealAEAD(s.aead, plaintext, aad) }
 func (s *sealer) Open(ciphertext []byte, aad string) ([]byte, error) {
-	return open(s.aead, ciphertext, aad)
+	return openAEAD(s.aead, ciphertext, aad)
 }
 func (s *sealer) Hash(kind, value string) []byte {
 	m := hmac.New(sha256.New, s.mac)

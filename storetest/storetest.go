@@ -131,6 +131,8 @@ func Run(t *testing.T, fresh Fresh) {
 		{"ClaimJob", testClaimJob},
 		{"Subscribe", testSubscribe},
 		{"Migrations", testMigrations},
+		{"ConcurrentOpen", testConcurrentOpen},
+		{"ScenarioImport", testScenarioImport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })
@@ -871,13 +873,16 @@ func testSubscribe(t *testing.T, fresh Fresh) {
 	if err := e.store.AddReport(e.ctx, report("r1", time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		ev, ok := <-local
-		if !ok || ev.Kind == "report" {
-			break
-		}
-		if ev.ID == "H000002" {
-			t.Fatal("a rolled-back import was announced")
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-local:
+			done = !ok || ev.Kind == "report"
+			if ev.ID == "H000002" {
+				t.Fatal("a rolled-back import was announced")
+			}
+		case <-timeout:
+			t.Fatal("no event for the new report")
 		}
 	}
 	cancel()
@@ -913,5 +918,39 @@ func testMigrations(t *testing.T, fresh Fresh) {
 	_, err := e.db.Open(e.ctx, e.keys.DataKeys())
 	if err == nil || !strings.Contains(err.Error(), "newer muster") {
 		t.Fatalf("opening a database newer than the binary: %v", err)
+	}
+}
+
+// testConcurrentOpen: instances starting together on a new database
+// migrate it once and share one data key.
+func testConcurrentOpen(t *testing.T, fresh Fresh) {
+	db := fresh(t)
+	keys := NewKeys()
+	ctx := muster.WithActor(context.Background(), "tester")
+	const n = 4
+	stores := make([]muster.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = db.Open(ctx, keys.DataKeys())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	if _, err := stores[0].CreateHousehold(ctx, household(1)); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		if got, err := s.GetHousehold(ctx, "H000001"); err != nil || got.Name != household(1).Name {
+			t.Fatalf("instance %d cannot read what instance 0 wrote (two data keys?): %v", i, err)
+		}
 	}
 }
