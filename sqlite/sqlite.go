@@ -96,6 +96,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	d := sqlstore.Dialect{
 		Name:              "sqlite",
 		EventsName:        "sqlite:" + abs,
+		GroupCommit:       true,
 		IsUniqueViolation: isUniqueViolation,
 		AfterWipe: func(ctx context.Context) (string, error) {
 			// Copy the WAL (holding the old key page) into the file, which

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/muster-evac/muster"
@@ -21,6 +22,21 @@ func Bench(b *testing.B, fresh Fresh) {
 			}
 		}
 		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "households/s")
+	})
+	b.Run("CreateHousehold", func(b *testing.B) {
+		s := benchStore(b, fresh)
+		ctx := muster.WithActor(context.Background(), "bench")
+		var next atomic.Int64
+		b.SetParallelism(8) // registrations arrive from many clients at once
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.CreateHousehold(ctx, household(int(next.Add(1)))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "households/s")
 	})
 	b.Run("GetHousehold", func(b *testing.B) {
 		s := benchStore(b, fresh)

@@ -424,6 +424,18 @@ func testConcurrentWriters(t *testing.T, fresh Fresh) {
 				if _, err := s.SetHouseholdStatus(e.ctx, target.ID, muster.HouseholdStatuses[i%len(muster.HouseholdStatuses)], 0, ""); err != nil {
 					errs <- fmt.Errorf("status: %w", err)
 				}
+				// Failing writes among them: a duplicate, and an import whose
+				// good rows are written before its bad row rolls it back.
+				// Neither may take anyone else's write with it.
+				if _, err := s.CreateHousehold(e.ctx, target.Household); muster.ErrorCode(err) != muster.ECONFLICT {
+					errs <- fmt.Errorf("duplicate create: %v, want a conflict", err)
+				}
+				if i%5 == 0 {
+					bad := []muster.Household{household(50000 + w*each + i), household(60000 + w*each + i), {ID: "bad id"}}
+					if _, err := s.ImportHouseholds(e.ctx, bad, muster.ImportOptions{}); muster.ErrorCode(err) != muster.EINVALID {
+						errs <- fmt.Errorf("bad import: %v, want invalid", err)
+					}
+				}
 			}
 			// Everyone updates the same version: exactly one may win.
 			h := target.Household

@@ -38,6 +38,10 @@ type Dialect struct {
 	Rebind func(string) string
 	// IsUniqueViolation reports a primary key or unique constraint error.
 	IsUniqueViolation func(error) bool
+	// GroupCommit runs concurrent writes in one transaction, each in a
+	// savepoint, committed once (see group.go): for an engine with one
+	// writer and an fsync per commit.
+	GroupCommit bool
 	// IsRetryable reports an error after which the whole transaction may
 	// simply be run again (deadlock, serialization failure).
 	IsRetryable func(error) bool
@@ -75,6 +79,11 @@ type Core struct {
 
 	bus   *broadcaster
 	stmts stmtCache
+
+	// group commit (Dialect.GroupCommit)
+	writes     chan writeReq
+	quit       chan struct{}
+	writerDone chan struct{}
 }
 
 var _ muster.Store = (*Core)(nil)
@@ -98,6 +107,9 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 		return nil, fmt.Errorf("open %s store: unwrap the data key (is this the master key this database was made with?): %w", d.Name, err)
 	}
 	c.sealer = s
+	if d.GroupCommit {
+		c.startGroupCommit()
+	}
 	return c, nil
 }
 
@@ -211,6 +223,7 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 
 // Close closes the pools.
 func (c *Core) Close() error {
+	c.stopGroupCommit()
 	c.stmts.close()
 	err := c.w.Close()
 	if c.r != c.w {
@@ -258,6 +271,9 @@ func (w *wtx) announce(kind, id string) {
 // deadlock or a serialization failure runs again (fn must only set its
 // results, not accumulate them across runs).
 func (c *Core) write(ctx context.Context, fn func(w *wtx) error) error {
+	if c.d.GroupCommit {
+		return c.groupWrite(ctx, fn)
+	}
 	for attempt := 1; ; attempt++ {
 		err := c.writeOnce(ctx, fn)
 		if err == nil || attempt == 5 || c.d.IsRetryable == nil || !c.d.IsRetryable(err) {

@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// Group commit (SQLite). SQLite has one writer and, with synchronous=FULL,
+// one fsync per commit: a few hundred commits a second on an ordinary
+// disk, whatever the CPU. So one goroutine runs the writes: it takes every
+// write waiting when it is free and runs them in ONE transaction, each
+// inside a savepoint of its own, and commits once; then it answers each
+// caller. A write that fails is rolled back to its savepoint alone; a
+// commit that fails fails them all; no caller hears "done" before the
+// commit that holds its write is on disk. A lone write goes through at
+// once, so grouping adds no latency; under load the groups grow by
+// themselves.
+
+// maxGroup bounds one group, so that one commit never holds too much.
+const maxGroup = 256
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(w *wtx) error
+	done chan error
+}
+
+func (c *Core) startGroupCommit() {
+	c.writes = make(chan writeReq)
+	c.quit = make(chan struct{})
+	c.writerDone = make(chan struct{})
+	go c.groupWriter()
+}
+
+func (c *Core) stopGroupCommit() {
+	if c.quit != nil {
+		close(c.quit)
+		<-c.writerDone
+	}
+}
+
+var errClosed = errors.New("store closed")
+
+// groupWrite queues fn for the group writer and waits for its commit.
+func (c *Core) groupWrite(ctx context.Context, fn func(w *wtx) error) error {
+	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case c.writes <- req:
+	case <-c.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+func (c *Core) groupWriter() {
+	defer close(c.writerDone)
+	for {
+		var batch []writeReq
+		select {
+		case r := <-c.writes:
+			batch = append(batch, r)
+		case <-c.quit:
+			return
+		}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-c.writes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		c.runGroup(batch)
+	}
+}
+
+func (c *Core) runGroup(batch []writeReq) {
+	errs := make([]error, len(batch))
+	events := make([][]muster.Event, len(batch))
+	bg := context.Background()
+	groupErr := func() error {
+		tx, err := c.w.BeginTx(bg, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		cn := newTxConn(c, c.w, tx)
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			if _, err := tx.ExecContext(bg, `SAVEPOINT muster_write`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			// Statements do not see the caller's cancellation: SQLite
+			// answers an interrupted write by rolling back the whole
+			// transaction, which would take the group's other writes too.
+			ctx := context.WithoutCancel(r.ctx)
+			w := &wtx{conn: cn, c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
+			err := r.fn(w)
+			if err == nil {
+				_, err = c.appendAudit(w, w.audit)
+			}
+			if err != nil {
+				errs[i] = err
+				if _, err := tx.ExecContext(bg, `ROLLBACK TO muster_write`); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			} else {
+				events[i] = w.events
+			}
+			if _, err := tx.ExecContext(bg, `RELEASE muster_write`); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	for i, r := range batch {
+		switch {
+		case errs[i] != nil:
+		case groupErr != nil:
+			errs[i] = groupErr
+		default:
+			for _, ev := range events[i] {
+				c.Deliver(ev)
+			}
+		}
+		r.done <- errs[i]
+	}
+}
