@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 )
 
 func TestLoginLogout(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		for _, bad := range []loginRequest{{Name: "admin-user", Password: "wrong password!"}, {Name: "nobody", Password: password("admin")}} {
 			resp, b := e.request("", "POST", "/api/login", mustJSON(bad), "")
@@ -62,7 +63,7 @@ func TestLoginLogout(t *testing.T) {
 }
 
 func TestHouseholdLifecycle(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		id := e.createHousehold("field", "HH-B", "+93700000002")
 		var got householdOut
@@ -146,7 +147,7 @@ func TestHouseholdLifecycle(t *testing.T) {
 // TestCapabilityLinkIsolation: a link shows its own household and nothing
 // else, not the operators' notes; an unknown or revoked link is 404.
 func TestCapabilityLinkIsolation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		b := newHousehold("HH-OTHER", "+93700000077")
 		b.Name, b.NameLocal = "Other Family", "خانواده دیگر"
@@ -228,7 +229,7 @@ func TestImportDirtyScenario(t *testing.T) {
 	// The file's own "expected" column says which rows are valid.
 	// The file's own "expected" column says which rows are valid.
 	expected := csvLastFields(t, data)
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		post := func(q string) (ImportReport, int, []byte) {
 			resp, b := e.request("planner", "POST", "/api/households/import"+q, data, "text/csv; charset=utf-8")
@@ -306,7 +307,7 @@ func TestImportDirtyScenario(t *testing.T) {
 
 // TestStrictJSON: every malformed body is a 400 saying what is wrong.
 func TestStrictJSON(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), func(c *Config) { c.MaxJSONBytes = 4096; c.MaxCSVBytes = 8192 })
 		good := string(mustJSON(newHousehold("HH-J", "+93700000555")))
 		cases := []struct{ name, body, ct, wantIn string }{
@@ -366,7 +367,7 @@ func TestStrictJSON(t *testing.T) {
 // TestAuditOfReads: reading personal data leaves an audit entry naming who
 // read which household, and the chain stays intact.
 func TestAuditOfReads(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		ctx := context.Background()
 		last := func() int64 {
@@ -437,7 +438,7 @@ func TestAuditOfReads(t *testing.T) {
 }
 
 func TestReportsAndThreats(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		// One report written over several lines.
 		var pretty bytes.Buffer
@@ -488,7 +489,7 @@ func TestReportsAndThreats(t *testing.T) {
 
 // TestEvents: a change reaches a subscriber as a server-sent event.
 func TestEvents(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -542,5 +543,73 @@ func TestRateLimits(t *testing.T) {
 	// Another account is not slowed by the first.
 	if resp, _ := e.request("planner", "GET", "/api/households/count", nil, ""); resp.StatusCode != 200 {
 		t.Errorf("planner limited by viewer's use: %d", resp.StatusCode)
+	}
+}
+
+// TestConcurrentReadsAllAudited: reads group-committed under load are each
+// recorded, attributed to their reader, and the chain stays intact.
+func TestConcurrentReadsAllAudited(t *testing.T) {
+	e := newEnv(t, openSQLite(t), nil)
+	ids := []string{e.hh}
+	for i := range 3 {
+		ids = append(ids, e.createHousehold("admin", fmt.Sprintf("HR-%d", i), fmt.Sprintf("+9370020000%d", i)))
+	}
+	ctx := context.Background()
+	es, err := e.store.ListAudit(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := es[len(es)-1].Seq
+	want := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 48 {
+		role := []string{"planner", "field"}[i%2]
+		id := ids[i%len(ids)]
+		want[role+"-user "+"household:"+id]++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", e.srv.URL+"/api/households/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("read %s as %s: %d", id, role, resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	es, err = e.store.ListAudit(ctx, mark, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, en := range es {
+		if en.Action != "household.read" {
+			continue
+		}
+		if en.Target == "households" {
+			for _, tg := range strings.Fields(en.Detail) {
+				got[en.Actor+" "+tg]++
+			}
+		} else {
+			got[en.Actor+" "+en.Target]++
+		}
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d reads audited, want %d", k, got[k], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("audited reads %v, want %v", got, want)
+	}
+	t.Logf("%d reads in %d audit entries", 48, len(es))
+	if v, err := e.store.VerifyAudit(ctx); err != nil || !v.OK {
+		t.Errorf("chain: %+v %v", v, err)
 	}
 }

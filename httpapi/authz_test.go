@@ -133,7 +133,7 @@ func fixtures() map[string]fixture {
 // anonymous caller: allowed callers get the route's success status,
 // anonymous callers of operator routes 401, other roles 403.
 func TestAuthorizationTable(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) muster.Store) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
 		e := newEnv(t, open(t), nil)
 		fx := fixtures()
 		seen := map[string]bool{}

@@ -21,7 +21,7 @@ import (
 // testEnv is a server over a real store with one operator per role, each
 // logged in, and one registered household with a live capability link.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	store  muster.Store
 	api    *Server
 	srv    *httptest.Server
@@ -34,8 +34,8 @@ func password(role string) string { return "correct horse battery " + role }
 
 // openStores returns the stores the tests run against: SQLite always, and
 // PostgreSQL when MUSTER_TEST_POSTGRES names a database (see postgres_test.go).
-func openStores(t *testing.T) map[string]func(t *testing.T) muster.Store {
-	m := map[string]func(t *testing.T) muster.Store{"sqlite": openSQLite}
+func openStores(t *testing.T) map[string]func(t testing.TB) muster.Store {
+	m := map[string]func(t testing.TB) muster.Store{"sqlite": openSQLite}
 	if openPostgres != nil && os.Getenv("MUSTER_TEST_POSTGRES") != "" {
 		m["postgres"] = openPostgres
 	}
@@ -43,9 +43,9 @@ func openStores(t *testing.T) map[string]func(t *testing.T) muster.Store {
 }
 
 // openPostgres is set by postgres_test.go when that backend is built.
-var openPostgres func(t *testing.T) muster.Store
+var openPostgres func(t testing.TB) muster.Store
 
-func openSQLite(t *testing.T) muster.Store {
+func openSQLite(t testing.TB) muster.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
 	if err != nil {
@@ -56,13 +56,13 @@ func openSQLite(t *testing.T) muster.Store {
 }
 
 // forEachStore runs fn as a subtest against every backend.
-func forEachStore(t *testing.T, fn func(t *testing.T, open func(t *testing.T) muster.Store)) {
+func forEachStore(t *testing.T, fn func(t *testing.T, open func(t testing.TB) muster.Store)) {
 	for name, open := range openStores(t) {
 		t.Run(name, func(t *testing.T) { fn(t, open) })
 	}
 }
 
-func newEnv(t *testing.T, st muster.Store, mod func(*Config)) *testEnv {
+func newEnv(t testing.TB, st muster.Store, mod func(*Config)) *testEnv {
 	t.Helper()
 	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000}
 	if mod != nil {
@@ -186,7 +186,7 @@ func (e *testEnv) createLink(role, id string) string {
 }
 
 // errorOf decodes an error body, failing the test if it is not one.
-func errorOf(t *testing.T, body []byte) errorDetail {
+func errorOf(t testing.TB, body []byte) errorDetail {
 	t.Helper()
 	var eb errorBody
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -76,6 +76,7 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 
 	ipLimits, accountLimits, loginLimits *limiters
+	reads                                *readAuditor
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -120,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		accountLimits: newLimiters(cfg.AccountRate, int(2*cfg.AccountRate)),
 		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
 	}
+	s.reads = &readAuditor{store: cfg.Store, log: cfg.Logger}
 	s.policy = threat.DefaultPolicy()
 	if cfg.Policy != nil {
 		s.policy = *cfg.Policy
