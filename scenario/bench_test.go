@@ -211,9 +211,45 @@ func BenchmarkReplanPorto(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(setZones.Seconds()/float64(b.N), "set-zones-s/op")
 	b.ReportMetric(float64(len(last.Diff.Changes)), "changed-households")
-	if vs := plancheck.Check(last, plancheck.Inputs{Places: &p.s.Places, Households: p.s.Households, Zones: th.Zones,
-		GateStatus: th.GateStatus, At: replanAt}); len(vs) > 0 {
-		b.Fatalf("the re-plan has %d violations, first: %s", len(vs), vs[0])
+	// Correctness is TestComparePorto's to assert; the figure shows here.
+	vs := plancheck.Check(last, plancheck.Inputs{Places: &p.s.Places, Households: p.s.Households, Zones: th.Zones,
+		GateStatus: th.GateStatus, At: replanAt})
+	b.ReportMetric(float64(len(vs)), "plancheck-violations")
+	if len(vs) > 0 {
+		b.Logf("the re-plan has %d violations, first: %s", len(vs), vs[0])
+	}
+}
+
+// BenchmarkBaselinesPorto: the two baselines on the same scenario, no
+// threat, for comparison with BenchmarkPlanPorto.
+func BenchmarkBaselinesPorto(b *testing.B) {
+	p := loadPorto(b)
+	portoZones.Lock()
+	defer portoZones.Unlock()
+	p.setZones(b, nil)
+	ctx := context.Background()
+	in := baseline.Input{Car: p.car, Places: &p.s.Places, Households: p.s.Households}
+	for _, bl := range []struct {
+		name string
+		run  func() (baseline.Outcome, error)
+	}{
+		{"NearestGate", func() (baseline.Outcome, error) { return baseline.NearestGate(ctx, in) }},
+		{"CCRP", func() (baseline.Outcome, error) { return baseline.CCRP(ctx, in, baseline.CCRPOptions{}) }},
+	} {
+		b.Run(bl.name, func(b *testing.B) {
+			var o baseline.Outcome
+			var peak uint64
+			for i := 0; i < b.N; i++ {
+				var err error
+				pk := peakHeap(func() { o, err = bl.run() })
+				if err != nil {
+					b.Fatal(err)
+				}
+				peak = max(peak, pk)
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(o.Ratio(), "makespan/lower-bound")
+		})
 	}
 }
 
