@@ -21,6 +21,7 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/httpapi"
 	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/postgres"
 	"github.com/muster-evac/muster/seal"
 	"github.com/muster-evac/muster/sqlite"
 	"github.com/muster-evac/muster/threat"
@@ -254,5 +255,9 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 
 // openPostgresStore opens the PostgreSQL store at url.
 func openPostgresStore(ctx context.Context, url string, keys muster.DataKeys) (muster.Store, error) {
-	return nil, muster.Errorf(muster.EINVALID, "--db %s: PostgreSQL support is not in this build yet; leave --db out for the embedded SQLite database", redactURL(url))
+	st, err := postgres.Open(ctx, url, keys)
+	if err != nil {
+		return nil, fmt.Errorf("--db %s: %w", redactURL(url), err)
+	}
+	return st, nil
 }

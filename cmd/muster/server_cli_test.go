@@ -6,17 +6,21 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/seal"
 )
 
 // runIn executes the muster command line in-process with stdin.
@@ -248,5 +252,51 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Errorf("still serving after shutdown")
+	}
+}
+
+// TestCLIOnPostgres: user add, list and audit verify with --db, in a
+// schema of its own of the database MUSTER_TEST_POSTGRES names.
+func TestCLIOnPostgres(t *testing.T) {
+	base := os.Getenv("MUSTER_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("MUSTER_TEST_POSTGRES is unset: skipping the PostgreSQL command line test")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("clitest_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "master.key")
+	if err := seal.GenerateMasterKey(key); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--db", u.String(), "--key", key, "--data", filepath.Join(dir, "unused")}
+	if _, stderr, err := runIn(t, "correct horse battery staple\n", append([]string{"user", "add", "alice", "--role", "admin", "--password-stdin"}, args...)...); err != nil {
+		t.Fatalf("user add: %v %s", err, stderr)
+	}
+	out, _, err := runIn(t, "", append([]string{"user", "list"}, args...)...)
+	if err != nil || !strings.Contains(out, "alice") {
+		t.Errorf("user list: %v %s", err, out)
+	}
+	out, _, err = runIn(t, "", append([]string{"audit", "verify"}, args...)...)
+	if err != nil || !strings.HasPrefix(out, "OK: ") {
+		t.Errorf("audit verify: %v %s", err, out)
+	}
+	if _, _, err := runIn(t, "", "user", "list", "--db", "mysql://x", "--key", key); err == nil || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("a non-PostgreSQL URL: %v", err)
 	}
 }
