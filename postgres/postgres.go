@@ -89,8 +89,10 @@ func Open(ctx context.Context, url string, keys muster.DataKeys) (*Store, error)
 		IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
 		IsRetryable:       func(err error) bool { c := pgCode(err); return c == "40P01" || c == "40001" },
 		ForUpdate:         " FOR UPDATE",
-		SkipLocked:        " SKIP LOCKED",
-		MigrationLock:     "SELECT pg_advisory_xact_lock(7263019981)",
+		// pgx prepares and caches each statement on its connection.
+		DriverCachesStatements: true,
+		SkipLocked:             " SKIP LOCKED",
+		MigrationLock:          "SELECT pg_advisory_xact_lock(7263019981)",
 		Notify: func(ctx context.Context, tx *sql.Tx, ev muster.Event) error {
 			payload, err := json.Marshal(ev)
 			if err != nil {

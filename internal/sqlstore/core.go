@@ -42,6 +42,10 @@ type Dialect struct {
 	// savepoint, committed once (see group.go): for an engine with one
 	// writer and an fsync per commit.
 	GroupCommit bool
+	// DriverCachesStatements: the driver prepares and caches statements
+	// itself (pgx does, per connection), so preparing them here would only
+	// add round trips.
+	DriverCachesStatements bool
 	// IsRetryable reports an error after which the whole transaction may
 	// simply be run again (deadlock, serialization failure).
 	IsRetryable func(error) bool
@@ -294,15 +298,18 @@ func (c *Core) writeOnce(ctx context.Context, fn func(w *wtx) error) error {
 	if err := fn(w); err != nil {
 		return err
 	}
-	if _, err := c.appendAudit(w, w.audit); err != nil {
-		return err
-	}
+	// Notifications first: they are delivered only on commit anyway, and
+	// the audit append that follows holds the chain head's lock, which
+	// every writer of every instance waits for, until the commit.
 	if c.d.Notify != nil {
 		for _, ev := range w.events {
 			if err := c.d.Notify(ctx, tx, ev); err != nil {
 				return fmt.Errorf("notify: %w", err)
 			}
 		}
+	}
+	if _, err := c.appendAudit(w, w.audit); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -78,6 +78,9 @@ func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
 }
 
 func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if k.c.d.DriverCachesStatements {
+		return nil
+	}
 	if k.tx == nil {
 		return k.c.stmts.get(ctx, k.db, query)
 	}
