@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -429,9 +431,12 @@ func (s *Server) importHouseholds(w http.ResponseWriter, r *http.Request, _ *cal
 		!strings.HasPrefix(ct, "application/octet-stream") {
 		return errorf(muster.EINVALID, "Content-Type %q: send the evacuee list as text/csv", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxCSVBytes)
+	body := &errReader{r: http.MaxBytesReader(w, r.Body, s.cfg.MaxCSVBytes)}
 	res, err := evacuees.ReadContext(r.Context(), body, "request body", evacuees.Options{MaxBytes: s.cfg.MaxCSVBytes, DefaultCountryCode: cc})
 	if err != nil {
+		if body.err != nil {
+			return bodyError(body.err)
+		}
 		return err
 	}
 	rep, err := ImportCSV(r.Context(), s.store, res, dryRun)
@@ -478,4 +483,30 @@ func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request, _ *cal
 		s.log.Error("export: writing CSV", "err", err)
 	}
 	return nil
+}
+
+// errReader remembers the error reading the request body, so that a
+// client that hangs up mid-upload is told (and logged) as a bad request,
+// not as muster's fault.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// bodyError is the error for a request body that could not be read: 413
+// if over the limit, else 400.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return errorf(muster.EINVALID, "request body: could not be read: %v", err)
 }

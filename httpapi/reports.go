@@ -37,7 +37,7 @@ func (s *Server) addReports(w http.ResponseWriter, r *http.Request, _ *caller) e
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCSVBytes))
 	if err != nil {
-		return err
+		return bodyError(err)
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

@@ -165,7 +165,7 @@ func TestHouseholdsImportExportAndWipe(t *testing.T) {
 func TestServeGracefulShutdown(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	const pw = "correct horse battery staple"
-	if _, _, err := runIn(t, pw+"\n", "user", "add", "alice", "--role", "viewer", "--password-stdin", "--data", data); err != nil {
+	if _, _, err := runIn(t, pw+"\n", "user", "add", "alice", "--role", "planner", "--password-stdin", "--data", data); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -232,8 +232,47 @@ func TestServeGracefulShutdown(t *testing.T) {
 	streamEnded := make(chan struct{})
 	go func() { _, _ = io.Copy(io.Discard, stream.Body); close(streamEnded) }()
 
+	// An import still uploading when SIGTERM comes is finished and
+	// answered, not cut.
+	var csv strings.Builder
+	csv.WriteString("household_id,name,members,phone,lat,lon\n")
+	for i := range 300 {
+		fmt.Fprintf(&csv, "G%04d,Name %d,2,+9370030%04d,34.5,69.2\n", i, i, i)
+	}
+	upload, uploadW := io.Pipe()
+	req, _ = http.NewRequest("POST", base+"/api/households/import", upload)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	req.Header.Set("Content-Type", "text/csv")
+	imported := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("import in flight: %v", err)
+		}
+		imported <- resp
+	}()
+	half := csv.Len() / 2
+	if _, err := io.WriteString(uploadW, csv.String()[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
 	start := time.Now()
 	cancel()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := io.WriteString(uploadW, csv.String()[half:]); err != nil {
+		t.Fatal(err)
+	}
+	uploadW.Close()
+	if resp := <-imported; resp == nil || resp.StatusCode != 200 {
+		t.Errorf("import in flight at shutdown: %v", resp)
+	} else {
+		var rep struct{ Created int }
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil || rep.Created != 300 {
+			t.Errorf("import in flight at shutdown: created %d (%v), want 300", rep.Created, err)
+		}
+		resp.Body.Close()
+	}
 	select {
 	case err := <-done:
 		if err != nil {
