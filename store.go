@@ -282,6 +282,11 @@ type AuditVerification struct {
 	Entries  int64  // entries checked
 	FirstBad int64  // Seq (or position) of the first entry that fails; 0 if OK
 	Reason   string // why it fails
+	// Head is the hash of the last entry. A chain can be rewritten whole,
+	// hashes and all, by someone with write access to the database: an
+	// operator who keeps Head elsewhere (printed, in a ticket) and compares
+	// it later catches that too.
+	Head []byte
 }
 
 // WipeResult says what Wipe destroyed.

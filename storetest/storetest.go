@@ -682,7 +682,7 @@ func testAuditChain(t *testing.T, fresh Fresh) {
 		t.Fatalf("after 5, limit 1: %+v", tail)
 	}
 	v := must(e.store.VerifyAudit(e.ctx))(t)
-	if !v.OK || v.Entries != 7 {
+	if !v.OK || v.Entries != 7 || !bytes.Equal(v.Head, es[6].Hash) {
 		t.Fatalf("verify: %+v", v)
 	}
 	_, err := e.store.AppendAudit(e.ctx, muster.AuditEntry{})

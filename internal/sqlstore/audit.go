@@ -16,8 +16,8 @@ import (
 // chain, never two branches. VerifyAudit also compares the last entry with
 // the head, which catches a truncated tail. What a hash chain cannot catch
 // alone is a rewrite of the whole chain and head by someone with write
-// access: `muster audit verify` prints the head hash so that an operator
-// can keep it elsewhere and compare later.
+// access: VerifyAudit returns the head hash so that an operator can keep it
+// elsewhere and compare later.
 
 // appendAudit appends es to the chain inside w's transaction.
 func (c *Core) appendAudit(w *wtx, es []muster.AuditEntry) ([]muster.AuditEntry, error) {
@@ -156,6 +156,6 @@ func (c *Core) VerifyAudit(ctx context.Context) (muster.AuditVerification, error
 	if pos != headSeq || !bytes.Equal(prev, headHash) {
 		return fail(pos+1, "the chain ends at entry %d but its head says %d: entries after %d were removed, or the head was edited", pos, headSeq, pos)
 	}
-	v.OK = true
+	v.OK, v.Head = true, headHash
 	return v, nil
 }
