@@ -155,24 +155,6 @@ func ccrp(ctx context.Context, in Input, opts CCRPOptions, record bool) (CCRPRes
 		}
 		arcCap[a] = int32(math.Max(1, math.Round(rate*step/3600)))
 	}
-	// People reserved on each arc in each step: a row per arc, made when
-	// the arc is first used (most arcs never are).
-	usedRows := make([][]int32, n.g.NumArcs())
-	used := func(a uint32, k int64) int32 {
-		if row := usedRows[a]; k < int64(len(row)) {
-			return row[k]
-		}
-		return 0
-	}
-	reserve := func(a uint32, k int64, f int32) int32 {
-		row := usedRows[a]
-		if k >= int64(len(row)) {
-			row = append(row, make([]int32, k+1-int64(len(row))+16)...)
-			usedRows[a] = row
-		}
-		row[k] += f
-		return row[k]
-	}
 	arcSteps := 0
 
 	// Gate passage per step, spread so that the steps add up to the
@@ -225,16 +207,34 @@ func ccrp(ctx context.Context, in Input, opts CCRPOptions, record bool) (CCRPRes
 	type inArc struct {
 		from, arc, timeMS uint32
 		cap               int32
+		used              []int32 // people reserved per step; made when first used
 	}
 	inFirst := make([]uint32, n.g.NumNodes()+1)
 	var ins []inArc
+	posOf := make([]uint32, n.g.NumArcs())
 	for v := 0; v < n.g.NumNodes(); v++ {
 		for i := n.rev.FirstOut[v]; i < n.rev.FirstOut[v+1]; i++ {
 			if a := n.rev.Arc[i]; n.open[a] {
-				ins = append(ins, inArc{n.rev.Head[i], a, n.g.TimeMS[a], arcCap[a]})
+				posOf[a] = uint32(len(ins))
+				ins = append(ins, inArc{from: n.rev.Head[i], arc: a, timeMS: n.g.TimeMS[a], cap: arcCap[a]})
 			}
 		}
 		inFirst[v+1] = uint32(len(ins))
+	}
+
+	// People reserved on each arc in each step, kept with the arc in ins.
+	used := func(a uint32, k int64) int32 {
+		if row := ins[posOf[a]].used; k < int64(len(row)) {
+			return row[k]
+		}
+		return 0
+	}
+	reserve := func(a uint32, k int64, f int32) {
+		in := &ins[posOf[a]]
+		if k >= int64(len(in.used)) {
+			in.used = append(in.used, make([]int32, k+1-int64(len(in.used))+16)...)
+		}
+		in.used[k] += f
 	}
 
 	// Backward search state, per node.
@@ -282,22 +282,24 @@ func ccrp(ctx context.Context, in Input, opts CCRPOptions, record bool) (CCRPRes
 	// u by its latest, waiting at u while the arc is full.
 	relax := func(u uint32) {
 		lu := lab[u]
-		for _, in := range ins[inFirst[u]:inFirst[u+1]] {
+		for j := inFirst[u]; j < inFirst[u+1]; j++ {
+			in := &ins[j]
 			lv := &lab[in.from]
 			if lv.done == gen {
 				continue
 			}
+			row, c := in.used, in.cap
 			enter := lu.latest - int64(in.timeMS)
 			if enter < 0 {
 				continue
 			}
 			k := enter / stepMS
 			if lu.pred == none {
-				if used(in.arc, k) >= in.cap {
+				if k < int64(len(row)) && row[k] >= c {
 					continue // no waiting at the gate: its crowd is bounded by the step
 				}
 			} else {
-				for tries := 0; k >= 0 && used(in.arc, k) >= in.cap; tries++ {
+				for tries := 0; k >= 0 && k < int64(len(row)) && row[k] >= c; tries++ {
 					if tries == maxWaitSteps {
 						k = -1
 						break
