@@ -89,6 +89,10 @@ func Open(ctx context.Context, url string, keys muster.DataKeys) (*Store, error)
 		IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
 		IsRetryable:       func(err error) bool { c := pgCode(err); return c == "40P01" || c == "40001" },
 		ForUpdate:         " FOR UPDATE",
+		// A cached statement's generic plan, made when the table was small,
+		// scans it whole for a list of keys: plan the import's lookups
+		// for the table as it is.
+		BeforeBulkRead: "SET LOCAL plan_cache_mode = force_custom_plan",
 		// pgx prepares and caches each statement on its connection.
 		DriverCachesStatements: true,
 		SkipLocked:             " SKIP LOCKED",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,14 @@ import (
 // alone is a rewrite of the whole chain and head by someone with write
 // access: VerifyAudit returns the head hash so that an operator can keep it
 // elsewhere and compare later.
+
+const auditChunk = 50
+
+var (
+	insertAuditOne   = `INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertAuditChunk = `INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", auditChunk), ", ")
+)
 
 // appendAudit appends es to the chain inside w's transaction.
 func (c *Core) appendAudit(w *wtx, es []muster.AuditEntry) ([]muster.AuditEntry, error) {
@@ -36,12 +45,24 @@ func (c *Core) appendAudit(w *wtx, es []muster.AuditEntry) ([]muster.AuditEntry,
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 		e.PrevHash = prev
 		e.Hash = e.ChainHash(prev)
-		if _, err := w.exec(`INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Target, e.Detail, e.PrevHash, e.Hash); err != nil {
-			return nil, fmt.Errorf("audit: append %d: %w", e.Seq, err)
-		}
 		prev = e.Hash
 		out[i] = e
+	}
+	// Whole chunks in one statement each, the rest one by one: two
+	// statements to prepare, and few round trips while the head is locked.
+	for start := 0; start < len(out); {
+		n, query := auditChunk, insertAuditChunk
+		if len(out)-start < auditChunk {
+			n, query = 1, insertAuditOne
+		}
+		args := make([]any, 0, 8*n)
+		for _, e := range out[start : start+n] {
+			args = append(args, e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Target, e.Detail, e.PrevHash, e.Hash)
+		}
+		if _, err := w.exec(query, args...); err != nil {
+			return nil, fmt.Errorf("audit: append %d: %w", out[start].Seq, err)
+		}
+		start += n
 	}
 	if _, err := w.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, prev); err != nil {
 		return nil, fmt.Errorf("audit: move the chain head: %w", err)

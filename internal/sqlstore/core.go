@@ -46,6 +46,9 @@ type Dialect struct {
 	// itself (pgx does, per connection), so preparing them here would only
 	// add round trips.
 	DriverCachesStatements bool
+	// BeforeBulkRead, if set, runs in an import's transaction before it
+	// reads the households the batch may match, keys by the hundred.
+	BeforeBulkRead string
 	// IsRetryable reports an error after which the whole transaction may
 	// simply be run again (deadlock, serialization failure).
 	IsRetryable func(error) bool

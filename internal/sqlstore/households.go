@@ -389,6 +389,31 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 			res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: id, Action: muster.ImportRejected, Reason: reason})
 			res.Rejected++
 		}
+		// Read every household the batch may match in a few statements
+		// rather than two per row.
+		var ids []string
+		var phones [][]byte
+		for i := range hs {
+			if hs[i].ID != "" {
+				ids = append(ids, hs[i].ID)
+			}
+			if hs[i].Phone != "" {
+				phones = append(phones, phoneHash(k, hs[i].Phone))
+			}
+		}
+		if c.d.BeforeBulkRead != "" {
+			if _, err := w.ExecContext(ctx, c.d.BeforeBulkRead); err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+		}
+		byID, err := w.prefetchByID(ids)
+		if err != nil {
+			return err
+		}
+		byPhone, err := w.prefetchByPhone(phones)
+		if err != nil {
+			return err
+		}
 		for i := range hs {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -414,20 +439,15 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 			}
 			var existing *muster.HouseholdRecord
 			reason := ""
-			if h.ID != "" {
-				rec, err := getHousehold(ctx, w, c, k, h.ID, true)
-				switch {
-				case err == nil:
-					existing, reason = &rec, "matched by id"
-				case muster.ErrorCode(err) != muster.ENOTFOUND:
-					return err
-				}
-			}
-			if existing == nil && h.Phone != "" {
-				ids, err := w.idsByPhone(k, h.Phone)
+			if sh := byID[h.ID]; h.ID != "" && sh != nil {
+				rec, err := sh.open(k)
 				if err != nil {
 					return err
 				}
+				existing, reason = &rec, "matched by id"
+			}
+			if existing == nil && h.Phone != "" {
+				ids := byPhone[string(phoneHash(k, h.Phone))]
 				switch {
 				case len(ids) > 1:
 					reject(i, h.ID, fmt.Sprintf("phone matches %d households (%s): cannot tell which", len(ids), strings.Join(ids, ", ")))
@@ -498,21 +518,74 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 	return res, nil
 }
 
-func (w *wtx) idsByPhone(k muster.Sealer, phone string) ([]string, error) {
-	rows, err := w.query(`SELECT id FROM households WHERE phone_hash = ? ORDER BY id`, phoneHash(k, phone))
-	if err != nil {
-		return nil, fmt.Errorf("find by phone: %w", err)
+// prefetchChunk is how many keys one prefetch statement looks up; a
+// shorter last chunk repeats its last key, so that there is one statement
+// to prepare, not one per length.
+const prefetchChunk = 100
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func padded[T any](keys []T, start int) []any {
+	chunk := keys[start:min(len(keys), start+prefetchChunk)]
+	args := make([]any, prefetchChunk)
+	for i := range args {
+		args[i] = chunk[min(i, len(chunk)-1)]
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	return args
+}
+
+// prefetchByID reads (and on PostgreSQL locks) the households with these ids.
+func (w *wtx) prefetchByID(ids []string) (map[string]*sealedHousehold, error) {
+	out := map[string]*sealedHousehold{}
+	query := `SELECT ` + householdColumns + ` FROM households WHERE id IN (` + placeholders(prefetchChunk) + `)` + w.c.d.ForUpdate
+	for start := 0; start < len(ids); start += prefetchChunk {
+		rows, err := w.query(query, padded(ids, start)...)
+		if err != nil {
+			return nil, fmt.Errorf("read households: %w", err)
 		}
-		ids = append(ids, id)
+		for rows.Next() {
+			s := new(sealedHousehold)
+			if err := rows.Scan(s.scanArgs()...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read households: %w", err)
+			}
+			out[s.id] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read households: %w", err)
+		}
 	}
-	return ids, rows.Err()
+	return out, nil
+}
+
+// prefetchByPhone returns the ids of the households with each phone hash
+// (keyed by the hash as a string), in id order.
+func (w *wtx) prefetchByPhone(hashes [][]byte) (map[string][]string, error) {
+	out := map[string][]string{}
+	query := `SELECT id, phone_hash FROM households WHERE phone_hash IN (` + placeholders(prefetchChunk) + `) ORDER BY id`
+	for start := 0; start < len(hashes); start += prefetchChunk {
+		rows, err := w.query(query, padded(hashes, start)...)
+		if err != nil {
+			return nil, fmt.Errorf("find by phone: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var hash []byte
+			if err := rows.Scan(&id, &hash); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find by phone: %w", err)
+			}
+			out[string(hash)] = append(out[string(hash)], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find by phone: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // GetHousehold implements muster.Store.
