@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -531,6 +532,18 @@ func TestRateLimits(t *testing.T) {
 	}
 	if statuses[401] != 1 || statuses[429] != 2 {
 		t.Errorf("logins past the burst: %v, want one 401 then 429s", statuses)
+	}
+	// Guessing one account's password from many addresses is limited too.
+	statuses = map[int]int{}
+	for i := range 8 {
+		req := httptest.NewRequest("POST", "/api/login", bytes.NewReader(mustJSON(loginRequest{Name: "planner-user", Password: "guess"})))
+		req.RemoteAddr = fmt.Sprintf("192.0.2.%d:4000", i+1)
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, req)
+		statuses[rec.Code]++
+	}
+	if statuses[401] != 4 || statuses[429] != 4 {
+		t.Errorf("logins to one account from 8 addresses: %v, want 4 refused as wrong (burst 5, one used), then 429s", statuses)
 	}
 	statuses = map[int]int{}
 	for range 10 {

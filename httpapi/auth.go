@@ -130,7 +130,7 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	if !s.loginLimits.allow(clientIP(r)) {
+	if !s.loginLimits.allow("ip:" + clientIP(r)) {
 		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", clientIP(r))
 	}
 	var req loginRequest
@@ -139,6 +139,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	}
 	if req.Name == "" || req.Password == "" {
 		return errorf(muster.EINVALID, "login: name and password are required")
+	}
+	// Per account too, so that guessing one operator's password from many
+	// addresses is as slow as from one.
+	if len(req.Name) > 200 || !s.loginLimits.allow("user:"+req.Name) {
+		return errorf(codeRateLimited, "too many login attempts for this account: wait a minute")
 	}
 	denied := errorf(muster.EUNAUTHORIZED, "login: wrong name or password")
 	ctx := muster.WithActor(r.Context(), req.Name)

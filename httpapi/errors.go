@@ -94,7 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Code, body.Message = me.Code, me.Message
 	default:
 		body.Code, body.Message = muster.EINTERNAL, "internal error: the server's log says more"
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route pattern, not the path: a path may hold a capability
+		// link's secret, and logs travel further than the database.
+		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
 	status := statusOf(body.Code)
 	if status == http.StatusUnauthorized {
@@ -115,6 +117,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// Personal data must not linger in a shared or browser cache.
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

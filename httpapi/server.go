@@ -367,8 +367,12 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			code := strconv.Itoa(status)
+			took := time.Since(start)
 			s.requests.WithLabelValues(route, r.Method, code).Inc()
-			s.latency.WithLabelValues(route, r.Method, code).Observe(time.Since(start).Seconds())
+			s.latency.WithLabelValues(route, r.Method, code).Observe(took.Seconds())
+			if s.log.Enabled(r.Context(), slog.LevelDebug) {
+				s.log.Debug("request", "method", r.Method, "route", route, "status", status, "took", took, "client", clientIP(r))
+			}
 		}()
 		h.ServeHTTP(sr, r)
 	})

@@ -76,6 +76,31 @@ func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 	if err != nil || !strings.Contains(out, "alice") || !strings.Contains(out, "field") {
 		t.Errorf("user list: %v\n%s", err, out)
 	}
+	if _, _, err := runIn(t, "another long password\n", "user", "passwd", "bob", "--password-stdin", "--data", data); err != nil {
+		t.Errorf("user passwd: %v", err)
+	}
+	tok, _, err := runIn(t, "", "user", "token", "bob", "--ttl", "1h", "--data", data)
+	if err != nil || len(strings.TrimSpace(tok)) < 40 {
+		t.Errorf("user token: %v %q", err, tok)
+	}
+	if _, _, err := runIn(t, "", "user", "token", "nobody", "--data", data); err == nil {
+		t.Errorf("a token for no user")
+	}
+	{
+		st, err := (&storeFlags{data: data}).openStore(context.Background(), io.Discard, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := st.GetUser(context.Background(), "bob")
+		if ok, _ := muster.CheckPassword(u.PasswordHash, "another long password"); !ok {
+			t.Errorf("user passwd did not set the password")
+		}
+		tk, tu, err := st.LookupToken(context.Background(), muster.TokenHash(strings.TrimSpace(tok)), time.Now())
+		if err != nil || tu.Name != "bob" || tk.Kind != muster.TokenAPI || time.Until(tk.ExpiresAt) > time.Hour {
+			t.Errorf("API token: %+v %+v %v", tk, tu, err)
+		}
+		st.Close()
+	}
 	out, _, err = runIn(t, "", "audit", "verify", "--data", data)
 	if err != nil || !strings.HasPrefix(out, "OK: ") {
 		t.Fatalf("audit verify: %v %s", err, out)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -20,9 +23,9 @@ func init() { subcommands = append(subcommands, newUserCmd) }
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
-		Short: "Manage operator accounts: add (the first admin too), list, disable",
+		Short: "Manage operator accounts: add (the first admin too), list, disable, passwd, token",
 	}
-	cmd.AddCommand(newUserAddCmd(), newUserListCmd(), newUserDisableCmd())
+	cmd.AddCommand(newUserAddCmd(), newUserListCmd(), newUserDisableCmd(), newUserPasswdCmd(), newUserTokenCmd())
 	return cmd
 }
 
@@ -186,5 +189,87 @@ func newUserDisableCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	return cmd
+}
+
+func newUserPasswdCmd() *cobra.Command {
+	var sf storeFlags
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "passwd NAME",
+		Short: "Set an operator's password",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(cmd, fromStdin)
+			if err != nil {
+				return err
+			}
+			hash, err := muster.HashPassword(pw)
+			if err != nil {
+				return err
+			}
+			ctx := muster.WithActor(cmd.Context(), cliActor())
+			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetUserPassword(ctx, args[0], hash); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set\n", args[0])
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	return cmd
+}
+
+func newUserTokenCmd() *cobra.Command {
+	var sf storeFlags
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "token NAME",
+		Short: "Make a long-lived API token for a program acting as this operator (printed once)",
+		Long: `Makes an API token for NAME and prints it on stdout, once: only its hash
+is stored. A program sends it as Authorization: Bearer TOKEN. It works until
+--ttl runs out (0: until the account is disabled).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl < 0 {
+				return muster.Errorf(muster.EINVALID, "--ttl %s: negative", ttl)
+			}
+			ctx := muster.WithActor(cmd.Context(), cliActor())
+			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := st.GetUser(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if u.Disabled {
+				return muster.Errorf(muster.EINVALID, "%s is disabled", u.Name)
+			}
+			secret := muster.NewSecret()
+			id := make([]byte, 9)
+			_, _ = rand.Read(id)
+			now := time.Now().UTC()
+			tok := muster.Token{ID: "tok_" + hex.EncodeToString(id), User: u.Name, Kind: muster.TokenAPI, Hash: muster.TokenHash(secret), CreatedAt: now}
+			if ttl > 0 {
+				tok.ExpiresAt = now.Add(ttl)
+			}
+			if err := st.CreateToken(ctx, tok); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			fmt.Fprintf(cmd.ErrOrStderr(), "API token %s for %s (role %s); it is shown only this once\n", tok.ID, u.Name, u.Role)
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().DurationVar(&ttl, "ttl", 90*24*time.Hour, "how long the token works (0: until the account is disabled)")
 	return cmd
 }
