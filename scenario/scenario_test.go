@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/scenario"
+	"github.com/muster-evac/muster/threat"
 	"github.com/muster-evac/muster/zonecost"
 )
 
@@ -227,7 +229,7 @@ func TestScenarioFilesReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := s.WriteDir(dir); err != nil {
+	if err := s.WriteDir(dir, time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	pl, err := places.ReadFile(filepath.Join(dir, scenario.PlacesFile))
@@ -309,5 +311,75 @@ func TestOptionsRejected(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// The inject as reports, fused by the threat package, gives the inject's
+// picture: the gate closed, its surroundings and the road blocks forbidden.
+func TestReportsGiveTheInject(t *testing.T) {
+	c := generatedCity(t)
+	s, err := scenario.Generate(context.Background(), c.car, c.foot, smallOptions(c, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	if err := s.WriteReports(&buf, at); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := places.NewIndex(&s.Places)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := threat.ParseReports(&buf, nil, threat.ParseOptions{Places: ix, Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parsed.Rejected) > 0 {
+		t.Fatalf("reports rejected: %+v", parsed.Rejected)
+	}
+	var reports []muster.Report
+	for _, a := range parsed.Accepted {
+		reports = append(reports, a.Report)
+	}
+	if len(reports) != len(s.Threat.Zones)+1 {
+		t.Fatalf("%d reports read back, want %d", len(reports), len(s.Threat.Zones)+1)
+	}
+	pic, err := threat.Build(reports, &s.Places, at.Add(time.Minute), threat.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pic.Rejected) > 0 {
+		t.Fatalf("picture rejected %+v", pic.Rejected)
+	}
+	for _, g := range pic.Gates {
+		want := muster.GateOpen
+		if g.PlaceID == s.Threat.ClosedGate {
+			want = muster.GateClosed
+		}
+		if g.Status != want {
+			t.Errorf("gate %s is %s in the picture, want %s", g.PlaceID, g.Status, want)
+		}
+	}
+	zones := pic.RoutingZones()
+	for _, z := range s.Threat.Zones {
+		if !z.Forbidden {
+			continue
+		}
+		forbidden := false
+		for _, i := range zonecost.Containing(z.Center, zones) {
+			forbidden = forbidden || zones[i].Forbidden
+		}
+		if !forbidden {
+			t.Errorf("%s (%s) is not forbidden in the fused picture", z.ID, z.Name)
+		}
+	}
+	// Reports received after the picture's time do not count.
+	early, err := threat.Build(reports, &s.Places, at.Add(-time.Minute), threat.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(early.RoutingZones()) != 0 {
+		t.Errorf("a picture before the reports has %d zones", len(early.RoutingZones()))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -101,15 +102,18 @@ func (s *Scenario) WriteEvacuees(w io.Writer) error { return evacuees.Write(w, s
 func (s *Scenario) WriteThreat(w io.Writer) error { return zonecost.WriteGeoJSON(w, s.Threat.Zones) }
 
 // WriteDir writes the scenario's files into dir (created if missing):
-// places.geojson, evacuees.csv and threat-zones.geojson.
-func (s *Scenario) WriteDir(dir string) error {
+// places.geojson, evacuees.csv, and the threat inject both as zones
+// (threat-zones.geojson, for muster plan --zones) and as reports received
+// at threatAt (threat-reports.jsonl, for muster plan --reports).
+func (s *Scenario) WriteDir(dir string, threatAt time.Time) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("scenario: %w", err)
 	}
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
-	}{{PlacesFile, s.WritePlaces}, {EvacueesFile, s.WriteEvacuees}, {ThreatFile, s.WriteThreat}} {
+	}{{PlacesFile, s.WritePlaces}, {EvacueesFile, s.WriteEvacuees}, {ThreatFile, s.WriteThreat},
+		{ReportsFile, func(w io.Writer) error { return s.WriteReports(w, threatAt) }}} {
 		if err := writeFile(filepath.Join(dir, f.name), f.write); err != nil {
 			return fmt.Errorf("scenario: %w", err)
 		}

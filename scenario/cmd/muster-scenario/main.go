@@ -1,9 +1,11 @@
 // Command muster-scenario writes a generated scenario for a city graph:
-// places.geojson, evacuees.csv and threat-zones.geojson, ready for
+// places.geojson, evacuees.csv, and the threat inject as threat-zones.geojson
+// and threat-reports.jsonl, ready for
 //
 //	muster plan --graph city.graph --places DIR/places.geojson --evacuees DIR/evacuees.csv -o plan.json
 //
-// and, with the threat inject, --zones DIR/threat-zones.geojson.
+// and, with the threat inject, --zones DIR/threat-zones.geojson or
+// --reports DIR/threat-reports.jsonl.
 //
 //	go run ./scenario/cmd/muster-scenario --graph porto.graph --airport -8.681,41.248 --timezone Europe/Lisbon -o porto-scenario
 package main
@@ -16,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -35,6 +38,7 @@ func run(args []string) error {
 	graph := fs.String("graph", "", "city graph file (from muster import)")
 	airport := fs.String("airport", "", "airport centre as LON,LAT (Porto: -8.681,41.248)")
 	out := fs.String("o", "", "directory to write the scenario into")
+	threatAt := fs.String("threat-at", "2026-01-01T00:00:00Z", "when the threat reports are received (RFC 3339)")
 	var o scenario.Options
 	fs.Int64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same files")
 	fs.IntVar(&o.Households, "households", scenario.DefaultHouseholds, "households")
@@ -57,6 +61,10 @@ func run(args []string) error {
 		return fmt.Errorf("--airport %q: want LON,LAT such as -8.681,41.248", *airport)
 	}
 	o.AirportCenter = orb.Point{x, y}
+	at, err := time.Parse(time.RFC3339, *threatAt)
+	if err != nil {
+		return fmt.Errorf("--threat-at %q: want an RFC 3339 time such as 2026-03-14T08:00:00Z", *threatAt)
+	}
 	city, err := roadgraph.LoadCity(*graph)
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", *graph, err)
@@ -73,7 +81,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.WriteDir(*out); err != nil {
+	if err := s.WriteDir(*out, at); err != nil {
 		return err
 	}
 	fmt.Printf("%s: %d households, %d people, %d rally points, %d gates; the threat closes %s and blocks %d roads\n",
