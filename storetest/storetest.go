@@ -132,6 +132,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Subscribe", testSubscribe},
 		{"Migrations", testMigrations},
 		{"ConcurrentOpen", testConcurrentOpen},
+		{"HostileStrings", testHostileStrings},
 		{"ScenarioImport", testScenarioImport},
 	}
 	for _, tc := range tests {
@@ -964,5 +965,71 @@ func testConcurrentOpen(t *testing.T, fresh Fresh) {
 		if got, err := s.GetHousehold(ctx, "H000001"); err != nil || got.Name != household(1).Name {
 			t.Fatalf("instance %d cannot read what instance 0 wrote (two data keys?): %v", i, err)
 		}
+	}
+}
+
+// testHostileStrings: NUL bytes, invalid UTF-8 and huge strings in every
+// field a client controls get EINVALID or ENOTFOUND, never an internal
+// error (PostgreSQL refuses NUL and invalid UTF-8 in text; the store must
+// say so before it asks).
+func testHostileStrings(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	must(e.store.CreateHousehold(e.ctx, household(1)))(t)
+	hostile := []string{"a\x00b", "\xff\xfe", strings.Repeat("x", 5000), "H000001\x00"}
+	notInternal := func(what string, err error) {
+		t.Helper()
+		if code := muster.ErrorCode(err); code == muster.EINTERNAL {
+			t.Fatalf("%s: internal error %v, want a client error", what, err)
+		}
+	}
+	pw := must(muster.HashPassword("pw"))(t)
+	now := time.Now()
+	for _, v := range hostile {
+		q := fmt.Sprintf("%q", v[:min(len(v), 12)])
+		for name, set := range map[string]func(h *muster.Household){
+			"id": func(h *muster.Household) { h.ID = v }, "name": func(h *muster.Household) { h.Name = v },
+			"documents": func(h *muster.Household) { h.Documents = v }, "notes": func(h *muster.Household) { h.Notes = v },
+			"member": func(h *muster.Household) { h.Members[0].Name = v }, "phone": func(h *muster.Household) { h.Phone = v },
+		} {
+			h := household(2)
+			set(&h)
+			_, err := e.store.CreateHousehold(e.ctx, h)
+			notInternal("create with hostile "+name+" "+q, err)
+			_, err = e.store.ImportHouseholds(e.ctx, []muster.Household{h}, muster.ImportOptions{})
+			notInternal("import with hostile "+name+" "+q, err)
+		}
+		_, err := e.store.GetHousehold(e.ctx, v)
+		notInternal("get "+q, err)
+		_, err = e.store.FindHouseholdsByPhone(e.ctx, v)
+		notInternal("find by phone "+q, err)
+		_, _, err = e.store.ListHouseholds(e.ctx, muster.HouseholdFilter{AfterID: v})
+		notInternal("list after "+q, err)
+		_, err = e.store.SetHouseholdStatus(e.ctx, v, muster.StatusVerified, 0, "")
+		notInternal("status of "+q, err)
+		_, err = e.store.SetHouseholdStatus(e.ctx, "H000001", muster.StatusVerified, 0, v)
+		notInternal("status note "+q, err)
+		_, err = e.store.SetHouseholdStatus(muster.WithActor(e.ctx, v), "H000001", muster.StatusVerified, 0, "")
+		notInternal("actor "+q, err)
+		r := report("r-"+fmt.Sprint(len(v)), now)
+		r.Kind = v
+		notInternal("report kind "+q, e.store.AddReport(e.ctx, r))
+		notInternal("report id "+q, e.store.AddReport(e.ctx, report(v, now)))
+		notInternal("user "+q, e.store.CreateUser(e.ctx, muster.User{Name: v, Role: muster.RoleAdmin, PasswordHash: pw}))
+		_, err = e.store.GetUser(e.ctx, v)
+		notInternal("get user "+q, err)
+		notInternal("disable user "+q, e.store.DisableUser(e.ctx, v))
+		notInternal("password of "+q, e.store.SetUserPassword(e.ctx, v, pw))
+		notInternal("token for "+q, e.store.CreateToken(e.ctx, muster.Token{User: v, Kind: muster.TokenAPI, Hash: muster.TokenHash(v)}))
+		notInternal("token id "+q, e.store.CreateToken(e.ctx, muster.Token{ID: v, User: "nobody", Kind: muster.TokenAPI, Hash: muster.TokenHash(v)}))
+		notInternal("revoke token "+q, e.store.RevokeToken(e.ctx, v))
+		notInternal("capability for "+q, e.store.CreateCapability(e.ctx, muster.CapabilityLink{HouseholdID: v, Hash: muster.TokenHash(v)}))
+		notInternal("revoke capability "+q, e.store.RevokeCapability(e.ctx, v))
+		_, err = e.store.AppendAudit(e.ctx, muster.AuditEntry{Action: "x", Detail: v})
+		notInternal("audit detail "+q, err)
+		_, err = e.store.ClaimJob(e.ctx, "send", v, 0)
+		notInternal("claim "+q, err)
+	}
+	if v := must(e.store.VerifyAudit(e.ctx))(t); !v.OK {
+		t.Fatalf("audit: %+v", v)
 	}
 }

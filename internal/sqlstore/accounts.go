@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 )
@@ -18,8 +17,11 @@ import (
 // threat picture re-reads all of them); id, received_at and kind are
 // columns to order and filter on.
 func (c *Core) AddReport(ctx context.Context, r muster.Report) error {
-	if r.ID == "" || len(r.ID) > maxIDLen || !utf8.ValidString(r.ID) {
+	if r.ID == "" || len(r.ID) > maxIDLen || !validText(r.ID) {
 		return muster.Errorf(muster.EINVALID, "report: id %q must be 1 to %d bytes of UTF-8", r.ID, maxIDLen)
+	}
+	if len(r.Kind) > maxIDLen || !validText(r.Kind) {
+		return muster.Errorf(muster.EINVALID, "report %s: kind %q", r.ID, r.Kind)
 	}
 	if r.ReceivedAt.IsZero() {
 		return muster.Errorf(muster.EINVALID, "report %s: no received_at", r.ID)
@@ -64,7 +66,7 @@ func (c *Core) ListReports(ctx context.Context, since time.Time, limit int) ([]m
 }
 
 func checkName(kind, name string) error {
-	if name == "" || len(name) > maxIDLen || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
+	if name == "" || len(name) > maxIDLen || !validText(name) || strings.TrimSpace(name) != name {
 		return muster.Errorf(muster.EINVALID, "%s name %q: 1 to %d bytes, no surrounding spaces", kind, name, maxIDLen)
 	}
 	return nil
@@ -105,6 +107,9 @@ func scanUser(sc interface{ Scan(...any) error }) (muster.User, error) {
 
 // GetUser implements muster.Store.
 func (c *Core) GetUser(ctx context.Context, name string) (muster.User, error) {
+	if badKey(name) {
+		return muster.User{}, muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+	}
 	u, err := scanUser(c.reader().QueryRowContext(ctx, (`SELECT ` + userColumns + ` FROM users WHERE name = ?`), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, muster.Errorf(muster.ENOTFOUND, "user %s not found", name)
@@ -151,6 +156,12 @@ func (w *wtx) updateOne(what string, query string, args ...any) error {
 
 // SetUserPassword implements muster.Store.
 func (c *Core) SetUserPassword(ctx context.Context, name, passwordHash string) error {
+	if badKey(name) {
+		return muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+	}
+	if len(passwordHash) > 1000 || !validText(passwordHash) {
+		return muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", name)
+	}
 	if !strings.HasPrefix(passwordHash, "$argon2id$") {
 		return muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", name)
 	}
@@ -166,6 +177,9 @@ func (c *Core) SetUserPassword(ctx context.Context, name, passwordHash string) e
 
 // DisableUser implements muster.Store.
 func (c *Core) DisableUser(ctx context.Context, name string) error {
+	if badKey(name) {
+		return muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+	}
 	return c.write(ctx, func(w *wtx) error {
 		if err := w.updateOne("user "+name, `UPDATE users SET disabled = 1 WHERE name = ?`, name); err != nil {
 			return err
@@ -190,7 +204,10 @@ func (c *Core) CreateToken(ctx context.Context, t muster.Token) error {
 	if t.Kind != muster.TokenSession && t.Kind != muster.TokenAPI {
 		return muster.Errorf(muster.EINVALID, "token %s: kind %q is not %s or %s", t.ID, t.Kind, muster.TokenSession, muster.TokenAPI)
 	}
-	if len(t.Hash) < 16 {
+	if badKey(t.User) {
+		return muster.Errorf(muster.ENOTFOUND, "token %s: user %q not found", t.ID, t.User)
+	}
+	if len(t.Hash) < 16 || len(t.Hash) > 64 {
 		return muster.Errorf(muster.EINVALID, "token %s: hash of %d bytes: use TokenHash", t.ID, len(t.Hash))
 	}
 	return c.write(ctx, func(w *wtx) error {
@@ -243,6 +260,9 @@ func (c *Core) LookupToken(ctx context.Context, hash []byte, now time.Time) (mus
 
 // RevokeToken implements muster.Store.
 func (c *Core) RevokeToken(ctx context.Context, id string) error {
+	if badKey(id) {
+		return muster.Errorf(muster.ENOTFOUND, "token %q not found", id)
+	}
 	return c.write(ctx, func(w *wtx) error {
 		if err := w.updateOne("token "+id, `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE id = ?`, micros(w.now), id); err != nil {
 			return err
@@ -261,7 +281,10 @@ func (c *Core) CreateCapability(ctx context.Context, l muster.CapabilityLink) er
 	if err := checkName("capability", l.ID); err != nil {
 		return err
 	}
-	if len(l.Hash) < 16 {
+	if badKey(l.HouseholdID) {
+		return muster.Errorf(muster.ENOTFOUND, "capability %s: household %q not found", l.ID, l.HouseholdID)
+	}
+	if len(l.Hash) < 16 || len(l.Hash) > 64 {
 		return muster.Errorf(muster.EINVALID, "capability %s: hash of %d bytes: use TokenHash", l.ID, len(l.Hash))
 	}
 	return c.write(ctx, func(w *wtx) error {
@@ -306,6 +329,9 @@ func (c *Core) LookupCapability(ctx context.Context, hash []byte, now time.Time)
 
 // RevokeCapability implements muster.Store.
 func (c *Core) RevokeCapability(ctx context.Context, id string) error {
+	if badKey(id) {
+		return muster.Errorf(muster.ENOTFOUND, "capability %q not found", id)
+	}
 	return c.write(ctx, func(w *wtx) error {
 		if err := w.updateOne("capability "+id, `UPDATE capabilities SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE id = ?`, micros(w.now), id); err != nil {
 			return err
@@ -323,7 +349,7 @@ func (c *Core) RevokeCapability(ctx context.Context, id string) error {
 // a missing row is inserted with ON CONFLICT DO NOTHING, so of two
 // instances inserting at once exactly one inserts.
 func (c *Core) ClaimJob(ctx context.Context, kind, key string, ttl time.Duration) (bool, error) {
-	if kind == "" || key == "" || len(kind) > 200 || len(key) > 1000 {
+	if kind == "" || key == "" || len(kind) > 200 || len(key) > 1000 || !validText(kind) || !validText(key) {
 		return false, muster.Errorf(muster.EINVALID, "claim job: kind and key must be 1..200 and 1..1000 bytes")
 	}
 	got := false

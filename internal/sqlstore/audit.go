@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 )
@@ -76,7 +75,7 @@ func (c *Core) AppendAudit(ctx context.Context, e muster.AuditEntry) (muster.Aud
 		return e, muster.Errorf(muster.EINVALID, "audit: no action")
 	}
 	for _, s := range []string{e.Actor, e.Action, e.Target, e.Detail} {
-		if len(s) > maxTextLen || !utf8.ValidString(s) {
+		if len(s) > maxTextLen || !validText(s) {
 			return e, muster.Errorf(muster.EINVALID, "audit: a field is longer than %d bytes or not UTF-8", maxTextLen)
 		}
 	}

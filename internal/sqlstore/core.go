@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 )
@@ -278,6 +279,9 @@ func (w *wtx) announce(kind, id string) {
 // deadlock or a serialization failure runs again (fn must only set its
 // results, not accumulate them across runs).
 func (c *Core) write(ctx context.Context, fn func(w *wtx) error) error {
+	if a := muster.ActorFrom(ctx); len(a) > maxTextLen || !validText(a) {
+		return muster.Errorf(muster.EINVALID, "actor %q: longer than %d bytes, or not UTF-8 text", a, maxTextLen)
+	}
 	if c.d.GroupCommit {
 		return c.groupWrite(ctx, fn)
 	}
@@ -369,6 +373,16 @@ func (c *Core) conflict(err error, format string, args ...any) error {
 	}
 	return err
 }
+
+// validText reports whether s can be stored as text by both engines: UTF-8
+// without NUL (PostgreSQL refuses both).
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// badKey reports a key (an id, a name) that no row can have: looking it up
+// is "not found" without asking the database, which would refuse it.
+func badKey(s string) bool { return len(s) > 1000 || !validText(s) }
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"context"
 
@@ -190,12 +189,12 @@ func validate(h *muster.Household) error {
 		if len(v) > maxTextLen {
 			return bad(name, "longer than %d bytes", maxTextLen)
 		}
-		if !utf8.ValidString(v) {
+		if !validText(v) {
 			return bad(name, "not valid UTF-8")
 		}
 	}
 	for i, m := range h.Members {
-		if len(m.Name) > maxTextLen || !utf8.ValidString(m.Name) || m.Age < 0 || m.Age > 150 {
+		if len(m.Name) > maxTextLen || !validText(m.Name) || m.Age < 0 || m.Age > 150 {
 			return bad("members", "member %d: bad name or age %d", i+1, m.Age)
 		}
 	}
@@ -394,7 +393,7 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 		var ids []string
 		var phones [][]byte
 		for i := range hs {
-			if hs[i].ID != "" {
+			if hs[i].ID != "" && !badKey(hs[i].ID) { // a bad one is rejected below
 				ids = append(ids, hs[i].ID)
 			}
 			if hs[i].Phone != "" {
@@ -590,6 +589,9 @@ func (w *wtx) prefetchByPhone(hashes [][]byte) (map[string][]string, error) {
 
 // GetHousehold implements muster.Store.
 func (c *Core) GetHousehold(ctx context.Context, id string) (muster.HouseholdRecord, error) {
+	if badKey(id) {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.ENOTFOUND, "household %q not found", id)
+	}
 	k, err := c.keyring()
 	if err != nil {
 		return muster.HouseholdRecord{}, err
@@ -718,6 +720,9 @@ func (c *Core) ListHouseholds(ctx context.Context, f muster.HouseholdFilter) ([]
 }
 
 func checkFilter(f muster.HouseholdFilter) error {
+	if badKey(f.AfterID) {
+		return muster.Errorf(muster.EINVALID, "after %q: not a household id", f.AfterID)
+	}
 	if f.Status != "" && !slices.Contains(muster.HouseholdStatuses, f.Status) {
 		return muster.Errorf(muster.EINVALID, "status filter %q is not one of %s", f.Status, strings.Join(muster.HouseholdStatuses, ", "))
 	}
@@ -746,10 +751,13 @@ func (c *Core) SetHouseholdStatus(ctx context.Context, id, status string, versio
 	if err != nil {
 		return muster.HouseholdRecord{}, err
 	}
+	if badKey(id) {
+		return muster.HouseholdRecord{}, muster.Errorf(muster.ENOTFOUND, "household %q not found", id)
+	}
 	if !slices.Contains(muster.HouseholdStatuses, status) {
 		return muster.HouseholdRecord{}, muster.Errorf(muster.EINVALID, "status %q is not one of %s", status, strings.Join(muster.HouseholdStatuses, ", "))
 	}
-	if len(note) > maxTextLen || !utf8.ValidString(note) {
+	if len(note) > maxTextLen || !validText(note) {
 		return muster.HouseholdRecord{}, muster.Errorf(muster.EINVALID, "status note: longer than %d bytes or not UTF-8", maxTextLen)
 	}
 	var rec muster.HouseholdRecord
