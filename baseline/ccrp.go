@@ -157,8 +157,8 @@ func ccrp(ctx context.Context, in Input, opts CCRPOptions, record bool) (CCRPRes
 	}
 	arcSteps := 0
 
-	// Gate passage per step, spread so that the steps add up to the
-	// throughput exactly.
+	// Gate passage per step, kept as a real number (a fraction of a person
+	// left in a step is lost, less than one person a step).
 	type gateState struct {
 		gate
 		passed []float64 // per step: people through so far in it
