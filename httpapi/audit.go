@@ -141,6 +141,17 @@ type auditJSON struct {
 	Hash     string    `json:"hash"`
 }
 
+type auditPage struct {
+	Entries []auditJSON `json:"entries"`
+}
+
+type auditVerifyResponse struct {
+	OK       bool   `json:"ok"`
+	Entries  int64  `json:"entries"`
+	FirstBad int64  `json:"first_bad"`
+	Reason   string `json:"reason"`
+}
+
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	q := r.URL.Query()
 	var after int64
@@ -163,9 +174,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Entries []auditJSON `json:"entries"`
-	}{Entries: make([]auditJSON, 0, len(es))}
+	out := auditPage{Entries: make([]auditJSON, 0, len(es))}
 	for _, e := range es {
 		out.Entries = append(out.Entries, auditJSON{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target,
 			Detail: e.Detail, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)})
@@ -179,6 +188,6 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": v.OK, "entries": v.Entries, "first_bad": v.FirstBad, "reason": v.Reason})
+	writeJSON(w, http.StatusOK, auditVerifyResponse{OK: v.OK, Entries: v.Entries, FirstBad: v.FirstBad, Reason: v.Reason})
 	return nil
 }

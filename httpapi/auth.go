@@ -171,16 +171,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	return nil
 }
 
+type revokedResponse struct {
+	Revoked string `json:"revoked"`
+}
+
+type whoamiResponse struct {
+	User      string     `json:"user"`
+	Role      string     `json:"role"`
+	TokenID   string     `json:"token_id"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err := s.store.RevokeToken(r.Context(), c.token.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"revoked": c.token.ID})
+	writeJSON(w, http.StatusOK, revokedResponse{Revoked: c.token.ID})
 	return nil
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, c *caller) error {
-	writeJSON(w, http.StatusOK, map[string]any{"user": c.user.Name, "role": c.user.Role, "token_id": c.token.ID, "expires_at": c.token.ExpiresAt})
+	resp := whoamiResponse{User: c.user.Name, Role: c.user.Role, TokenID: c.token.ID}
+	if !c.token.ExpiresAt.IsZero() {
+		resp.ExpiresAt = &c.token.ExpiresAt
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -225,7 +240,7 @@ func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request, _ *caller) e
 	if err := s.store.RevokeCapability(r.Context(), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"revoked": id})
+	writeJSON(w, http.StatusOK, revokedResponse{Revoked: id})
 	return nil
 }
 

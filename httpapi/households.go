@@ -326,6 +326,10 @@ func listDetail(f muster.HouseholdFilter, ids []string) string {
 	return d + ": ids " + ids[0] + " to " + ids[len(ids)-1] + " in order"
 }
 
+type countResponse struct {
+	Count int `json:"count"`
+}
+
 func (s *Server) countHouseholds(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	f, err := filterOf(r, false)
 	if err != nil {
@@ -335,7 +339,7 @@ func (s *Server) countHouseholds(w http.ResponseWriter, r *http.Request, _ *call
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"count": n})
+	writeJSON(w, http.StatusOK, countResponse{Count: n})
 	return nil
 }
 

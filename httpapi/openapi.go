@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
@@ -36,9 +39,13 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 			return m
 		}
+		okContent := map[string]any{}
+		if rt.Out != nil {
+			okContent["schema"] = schemaOf(reflect.TypeOf(rt.Out), false)
+		}
 		responses := map[string]any{
 			strconv.Itoa(rt.OK): map[string]any{"description": http.StatusText(rt.OK),
-				"content": map[string]any{rt.Produces: map[string]any{}}},
+				"content": map[string]any{rt.Produces: okContent}},
 		}
 		op := map[string]any{
 			"operationId": operationID(rt),
@@ -49,7 +56,11 @@ func (s *Server) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if rt.Body != "" {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Body: map[string]any{}}}
+			bodyContent := map[string]any{}
+			if rt.In != nil {
+				bodyContent["schema"] = schemaOf(reflect.TypeOf(rt.In), true)
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Body: bodyContent}}
 			responses["400"] = withDesc("Invalid input: the message says where and why")
 			responses["413"] = withDesc("Request body too large")
 		}
@@ -114,4 +125,77 @@ func operationID(rt *Route) string {
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	writeJSON(w, http.StatusOK, s.OpenAPI())
 	return nil
+}
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage{})
+)
+
+// schemaOf is the JSON schema of what encoding/json makes of t: field
+// names from the json tags, a field without omitempty always present
+// (required) in a response, and, for a request, no property beyond those
+// listed, as the strict decoder enforces.
+func schemaOf(t reflect.Type, request bool) map[string]any {
+	nullable := false
+	for t.Kind() == reflect.Pointer {
+		t, nullable = t.Elem(), true
+	}
+	var sch map[string]any
+	switch {
+	case t == timeType:
+		sch = map[string]any{"type": "string", "format": "date-time"}
+	case t == rawType:
+		sch = map[string]any{} // any JSON value
+	default:
+		switch t.Kind() {
+		case reflect.String:
+			sch = map[string]any{"type": "string"}
+		case reflect.Bool:
+			sch = map[string]any{"type": "boolean"}
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			sch = map[string]any{"type": "integer"}
+		case reflect.Float32, reflect.Float64:
+			sch = map[string]any{"type": "number"}
+		case reflect.Slice, reflect.Array:
+			sch = map[string]any{"type": "array", "items": schemaOf(t.Elem(), request)}
+			nullable = nullable || request // a request may send null for an empty list
+		case reflect.Map:
+			sch = map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), request)}
+		case reflect.Struct:
+			props := map[string]any{}
+			var required []any
+			for i := range t.NumField() {
+				f := t.Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "-" {
+					continue
+				}
+				if name == "" {
+					name = f.Name
+				}
+				props[name] = schemaOf(f.Type, request)
+				if !request && !strings.Contains(opts, "omitempty") {
+					required = append(required, name)
+				}
+			}
+			sch = map[string]any{"type": "object", "properties": props}
+			if len(required) > 0 {
+				sch["required"] = required
+			}
+			if request {
+				sch["additionalProperties"] = false
+			}
+		default:
+			sch = map[string]any{}
+		}
+	}
+	if nullable && len(sch) > 0 {
+		sch["nullable"] = true
+	}
+	return sch
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 // TestOpenAPIMatchesHandlers fetches /openapi.json, validates it as an
@@ -79,5 +82,81 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 	}
 	if !strings.Contains(string(body), `"/api/me/{token}"`) {
 		t.Errorf("capability route missing from the document")
+	}
+}
+
+// TestExchangesMatchOpenAPI sends each route's fixture request as a role
+// allowed to call it and validates the request and the real response
+// against the served document's schemas (types, required fields, no
+// unknown request fields).
+func TestExchangesMatchOpenAPI(t *testing.T) {
+	e := newEnv(t, openSQLite(t), nil)
+	_, body := e.request("", "GET", "/openapi.json", nil, "")
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := fixtures()
+	checked := 0
+	for _, rt := range e.api.Routes() {
+		if rt.Produces != mediaJSON {
+			continue // CSV, GeoJSON, metrics text, event streams
+		}
+		role := "admin"
+		if rt.Access != Operator {
+			role = ""
+		}
+		method, path, reqBody, ct := fx[rt.Name()](e, role)
+		caller := role
+		if rt.Name() == "POST /api/logout" {
+			caller = "fresh"
+		}
+		resp, respBody := e.request(caller, method, path, reqBody, ct)
+		if resp.StatusCode != rt.OK {
+			t.Errorf("%s: status %d: %s", rt.Name(), resp.StatusCode, respBody)
+			continue
+		}
+		req := httptest.NewRequest(method, path, bytes.NewReader(reqBody))
+		if reqBody != nil {
+			if ct == "" {
+				ct = mediaJSON
+			}
+			req.Header.Set("Content-Type", ct)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Errorf("%s: not in the document: %v", rt.Name(), err)
+			continue
+		}
+		opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+		if rt.Body != mediaJSON {
+			opts.ExcludeRequestBody = true
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			t.Errorf("%s: the request does not match the document: %v", rt.Name(), err)
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: opts}
+		out.SetBodyBytes(respBody)
+		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+			t.Errorf("%s: the response does not match the document: %v\n%s", rt.Name(), err, respBody)
+		}
+		checked++
+	}
+	if checked < 15 {
+		t.Errorf("only %d exchanges checked", checked)
+	}
+	// The strict request schema refuses what the strict decoder refuses.
+	req := httptest.NewRequest("POST", "/api/households", strings.NewReader(`{"id":"X","nmae":"typo"}`))
+	req.Header.Set("Content-Type", mediaJSON)
+	route, params, _ := router.FindRoute(req)
+	err = openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}})
+	if err == nil {
+		t.Errorf("the document accepts an unknown field the server refuses")
 	}
 }

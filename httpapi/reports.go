@@ -80,6 +80,11 @@ func (s *Server) addReports(w http.ResponseWriter, r *http.Request, _ *caller) e
 	return nil
 }
 
+type reportsResponse struct {
+	// Reports are in the import format (see threat.ParseReport).
+	Reports []json.RawMessage `json:"reports"`
+}
+
 // listReports returns the record, each report in the import format.
 func (s *Server) listReports(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	q := r.URL.Query()
@@ -103,9 +108,7 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Reports []json.RawMessage `json:"reports"`
-	}{Reports: make([]json.RawMessage, 0, len(reps))}
+	out := reportsResponse{Reports: make([]json.RawMessage, 0, len(reps))}
 	for i := range reps {
 		b, err := threat.MarshalReport(&reps[i])
 		if err != nil {

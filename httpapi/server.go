@@ -194,6 +194,9 @@ type Route struct {
 	Produces string
 	// Query lists the query parameters, for the OpenAPI document.
 	Query []string
+	// In and Out are the JSON request and success response body types,
+	// nil for none or not JSON; the OpenAPI schemas are made from them.
+	In, Out any
 
 	handle func(w http.ResponseWriter, r *http.Request, c *caller) error
 }
@@ -238,36 +241,36 @@ const (
 // the threat picture, nothing that names a person.
 func (s *Server) routeTable() []Route {
 	return []Route{
-		{Method: "GET", Path: "/healthz", Summary: "The process is up", Access: Public, OK: 200, Produces: mediaJSON, handle: s.healthz},
-		{Method: "GET", Path: "/readyz", Summary: "The database is reachable", Access: Public, OK: 200, Produces: mediaJSON, handle: s.readyz},
+		{Method: "GET", Path: "/healthz", Summary: "The process is up", Access: Public, OK: 200, Produces: mediaJSON, Out: statusResponse{}, handle: s.healthz},
+		{Method: "GET", Path: "/readyz", Summary: "The database is reachable", Access: Public, OK: 200, Produces: mediaJSON, Out: statusResponse{}, handle: s.readyz},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Access: Public, OK: 200, Produces: mediaText, handle: s.metrics},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3 document", Access: Public, OK: 200, Produces: mediaJSON, handle: s.openapi},
-		{Method: "GET", Path: "/api/hello", Summary: "The cheapest endpoint: a load test's ceiling", Access: Public, OK: 200, Produces: mediaJSON, handle: s.hello},
+		{Method: "GET", Path: "/api/hello", Summary: "The cheapest endpoint: a load test's ceiling", Access: Public, OK: 200, Produces: mediaJSON, Out: helloResponse{}, handle: s.hello},
 
-		{Method: "POST", Path: "/api/login", Summary: "Exchange a name and password for a bearer token", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.login},
-		{Method: "POST", Path: "/api/logout", Summary: "Revoke the token of this request", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, handle: s.logout},
-		{Method: "GET", Path: "/api/whoami", Summary: "The operator this token belongs to", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, handle: s.whoami},
+		{Method: "POST", Path: "/api/login", Summary: "Exchange a name and password for a bearer token", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: loginRequest{}, Out: loginResponse{}, handle: s.login},
+		{Method: "POST", Path: "/api/logout", Summary: "Revoke the token of this request", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: revokedResponse{}, handle: s.logout},
+		{Method: "GET", Path: "/api/whoami", Summary: "The operator this token belongs to", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: whoamiResponse{}, handle: s.whoami},
 
-		{Method: "POST", Path: "/api/households", Summary: "Register a household", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, handle: s.createHousehold},
-		{Method: "GET", Path: "/api/households", Summary: "List households, a page at a time", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority", "after", "limit"}, handle: s.listHouseholds},
-		{Method: "GET", Path: "/api/households/count", Summary: "Count households (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority"}, handle: s.countHouseholds},
-		{Method: "GET", Path: "/api/households/{id}", Summary: "A household with its status history", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getHousehold},
-		{Method: "PUT", Path: "/api/households/{id}", Summary: "Replace a household's registry fields if its version is unchanged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.updateHousehold},
-		{Method: "POST", Path: "/api/households/{id}/status", Summary: "Move a household along its lifecycle", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, handle: s.setStatus},
-		{Method: "POST", Path: "/api/households/{id}/links", Summary: "Make a capability link for the household's own evacuees", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, handle: s.createLink},
-		{Method: "DELETE", Path: "/api/links/{id}", Summary: "Revoke a capability link", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.revokeLink},
-		{Method: "POST", Path: "/api/households/import", Summary: "Import an evacuee list (CSV); dry_run=true reports without storing", Access: Operator, Roles: planners, Body: mediaCSV, OK: 200, Produces: mediaJSON, Query: []string{"dry_run", "country_code"}, handle: s.importHouseholds},
+		{Method: "POST", Path: "/api/households", Summary: "Register a household", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: householdIn{}, Out: householdOut{}, handle: s.createHousehold},
+		{Method: "GET", Path: "/api/households", Summary: "List households, a page at a time", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority", "after", "limit"}, Out: householdPage{}, handle: s.listHouseholds},
+		{Method: "GET", Path: "/api/households/count", Summary: "Count households (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority"}, Out: countResponse{}, handle: s.countHouseholds},
+		{Method: "GET", Path: "/api/households/{id}", Summary: "A household with its status history", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: householdOut{}, handle: s.getHousehold},
+		{Method: "PUT", Path: "/api/households/{id}", Summary: "Replace a household's registry fields if its version is unchanged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: householdIn{}, Out: householdOut{}, handle: s.updateHousehold},
+		{Method: "POST", Path: "/api/households/{id}/status", Summary: "Move a household along its lifecycle", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: statusRequest{}, Out: householdOut{}, handle: s.setStatus},
+		{Method: "POST", Path: "/api/households/{id}/links", Summary: "Make a capability link for the household's own evacuees", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: linkRequest{}, Out: linkResponse{}, handle: s.createLink},
+		{Method: "DELETE", Path: "/api/links/{id}", Summary: "Revoke a capability link", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: revokedResponse{}, handle: s.revokeLink},
+		{Method: "POST", Path: "/api/households/import", Summary: "Import an evacuee list (CSV); dry_run=true reports without storing", Access: Operator, Roles: planners, Body: mediaCSV, OK: 200, Produces: mediaJSON, Query: []string{"dry_run", "country_code"}, Out: ImportReport{}, handle: s.importHouseholds},
 		{Method: "GET", Path: "/api/households/export", Summary: "Export every household as CSV", Access: Operator, Roles: planners, OK: 200, Produces: mediaCSV, handle: s.exportHouseholds},
 
-		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, handle: s.me},
+		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 
-		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, handle: s.addReports},
-		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, handle: s.listReports},
+		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, Out: addReportsResponse{}, handle: s.addReports},
+		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, Out: reportsResponse{}, handle: s.listReports},
 		{Method: "GET", Path: "/api/threats", Summary: "The threat picture at a time, GeoJSON", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, Query: []string{"at"}, handle: s.threats},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
-		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, handle: s.listAudit},
-		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, handle: s.verifyAudit},
+		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
+		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},
 	}
 }
 
@@ -378,8 +381,12 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	})
 }
 
+type statusResponse struct {
+	Status string `json:"status"`
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
 	return nil
 }
 
@@ -392,13 +399,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *caller) error
 		s.log.Warn("not ready", "err", err)
 		return errorf(codeUnavailable, "database not reachable")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, statusResponse{Status: "ready"})
 	return nil
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	return nil
+}
+
+type helloResponse struct {
+	Hello string `json:"hello"`
 }
 
 var helloBody = []byte(`{"hello":"muster"}` + "\n")
