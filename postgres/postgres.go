@@ -24,6 +24,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -81,7 +83,12 @@ func Open(ctx context.Context, url string, keys muster.DataKeys) (*Store, error)
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store %s@%s:%d/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	s := &Store{pool: pool, channel: "muster_events_" + schema}
+	channel := "muster_events_" + schema
+	if len(channel) > 63 { // PostgreSQL's longest identifier
+		sum := sha256.Sum256([]byte(schema))
+		channel = "muster_events_" + hex.EncodeToString(sum[:12])
+	}
+	s := &Store{pool: pool, channel: channel}
 	db := stdlib.OpenDBFromPool(pool)
 	d := sqlstore.Dialect{
 		Name:              "postgres",
