@@ -113,6 +113,13 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		why     string
 	}
 	var movers []mover
+	type pending struct {
+		gate, rally int
+		g           Group
+		members     []Household
+		stay        []*member
+	}
+	var future []pending
 
 	for _, g := range prev.Groups {
 		gi, gateKnown := gateIx[g.Gate]
@@ -201,12 +208,8 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 				continue
 			}
 			if routeUnsafe == "" && gateBad == "" && !walksChanged && len(stay) == len(members) {
-				// Unchanged: keep the slot and its times.
-				bookings = append(bookings, booking{gi, g})
-				r := rallies[ri]
-				r.stays = append(r.stays, visit{g.ReportBy, g.Departure, g.People})
-				r.People += g.People
-				r.Groups++
+				// Unchanged: it keeps its slot and times if, once the
+				// groups on the move have their turns, they are still free.
 				walks := map[string]Route{}
 				for _, m := range stay {
 					walks[m.h.ID] = m.route
@@ -216,7 +219,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 						members[i].Walk = w
 					}
 				}
-				kept = append(kept, keptGroup{g, members})
+				future = append(future, pending{gi, ri, g, members, stay})
 				continue
 			}
 			why := routeUnsafe
@@ -240,12 +243,15 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 	}
 
+	// Turns at the gates: groups on the move that keep their way first, in
+	// arrival order (each gate's queue is first in, first out); then those
+	// re-routed on the move, who are on the road and must not wait behind
+	// people still at home; then the groups that have not left, at their
+	// old times if those are still free, or else re-scheduled.
 	slices.SortStableFunc(bookings, func(a, b booking) int { return a.g.Arrival.Compare(b.g.Arrival) })
 	for _, b := range bookings {
 		gates[b.gate].book(b.g.Arrival, b.g.Through, b.g.People)
 	}
-	// Groups on the move whose way or gate is no longer safe: from where
-	// they are to the gate where they are through soonest.
 	for _, mv := range movers {
 		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)
 		if err != nil {
@@ -259,6 +265,31 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 			reasons[mv.members[i].ID] = "re-routed on the move: " + mv.why
 		}
 		kept = append(kept, keptGroup{ng, mv.members})
+	}
+	slices.SortStableFunc(future, func(a, b pending) int { return a.g.Arrival.Compare(b.g.Arrival) })
+	for _, f := range future {
+		gs, r := gates[f.gate], rallies[f.rally]
+		arrive, _, through := gs.slot(f.g.Arrival, f.g.People, p.GateEarlyS)
+		if arrive.Equal(f.g.Arrival) && !through.After(f.g.Through) && r.fits(f.g.ReportBy, f.g.Departure, f.g.People) {
+			gs.book(f.g.Arrival, f.g.Through, f.g.People)
+			r.stays = append(r.stays, visit{f.g.ReportBy, f.g.Departure, f.g.People})
+			r.People += f.g.People
+			r.Groups++
+			kept = append(kept, keptGroup{f.g, f.members})
+			continue
+		}
+		const why = "its turn at the gate went to groups re-routed on the move"
+		d := &draft{id: f.g.ID, rally: f.rally, reason: why}
+		for _, m := range f.stay {
+			d.members = append(d.members, m)
+			d.people += m.h.PartySize
+			d.priority = d.priority || m.h.IsPriority()
+			d.readyS = max(d.readyS, m.walkS)
+			if _, ok := reasons[m.h.ID]; !ok {
+				reasons[m.h.ID] = why
+			}
+		}
+		drafts = append(drafts, d)
 	}
 
 	// Households sent to another rally point: the nearest safe ones.

@@ -200,7 +200,14 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 			add("gate-throughput", id, "has no throughput, yet %d groups are sent to it", len(gs))
 			continue
 		}
-		sort.SliceStable(gs, func(i, j int) bool { return gs[i].Arrival.Before(gs[j].Arrival) })
+		// First come, first served; groups arriving in the same second pass
+		// in the order they are through.
+		sort.SliceStable(gs, func(i, j int) bool {
+			if !gs[i].Arrival.Equal(gs[j].Arrival) {
+				return gs[i].Arrival.Before(gs[j].Arrival)
+			}
+			return gs[i].Through.Before(gs[j].Through)
+		})
 		// FIFO at the gate's throughput: the earliest each group can be through.
 		var free time.Time
 		type stay struct {
@@ -254,7 +261,12 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 			continue
 		}
 		if z := forbiddenAt(rp, in.Zones); z != "" {
-			add("rally-forbidden", id, "the rally point lies in forbidden zone %q", z)
+			for _, g := range gs {
+				if !g.Departure.Before(in.At) { // those gone before the picture changed were not sent into it
+					add("rally-forbidden", g.ID, "meets at %s, which lies in forbidden zone %q", id, z)
+					break
+				}
+			}
 		}
 		for _, g := range gs {
 			if !openDuring(rp.Opens, rp.Closes, loc, g.ReportBy, g.Departure) {
