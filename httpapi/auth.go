@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -65,13 +66,44 @@ func (l *limiters) allow(key string) bool {
 }
 
 // clientIP is the address the connection comes from. X-Forwarded-For is
-// not trusted: anyone can write it.
-func clientIP(r *http.Request) string {
+// believed only from a trusted proxy (a load balancer in front of several
+// instances): then the client is the last address in it that is not
+// itself a trusted proxy. Anyone else can write the header.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.cfg.TrustedProxies) == 0 || !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		addr, err := netip.ParseAddr(hop)
+		if err != nil {
+			break // a forged or broken entry: stop at the last good hop
+		}
+		host = addr.Unmap().String()
+		if !s.trusted(host) {
+			return host
+		}
 	}
 	return host
+}
+
+func (s *Server) trusted(host string) bool {
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // bearer returns the token of an Authorization: Bearer header.
@@ -130,8 +162,8 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	if !s.loginLimits.allow("ip:" + clientIP(r)) {
-		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", clientIP(r))
+	if !s.loginLimits.allow("ip:" + s.clientIP(r)) {
+		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", s.clientIP(r))
 	}
 	var req loginRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ type Config struct {
 	// DefaultCountryCode ("+93") completes national phone numbers in CSV
 	// imports; see evacuees.Options.
 	DefaultCountryCode string
+
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client, for rate limits per client; empty: none is trusted.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves muster's HTTP API. It is an http.Handler.
@@ -279,8 +284,8 @@ func (s *Server) routeTable() []Route {
 // route's own handler.
 func (s *Server) wrap(rt *Route) http.Handler {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(rt.Path, "/api/") && !s.ipLimits.allow(clientIP(r)) {
-			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", clientIP(r)))
+		if strings.HasPrefix(rt.Path, "/api/") && !s.ipLimits.allow(s.clientIP(r)) {
+			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", s.clientIP(r)))
 			return
 		}
 		c := &caller{}
@@ -374,7 +379,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			s.requests.WithLabelValues(route, r.Method, code).Inc()
 			s.latency.WithLabelValues(route, r.Method, code).Observe(took.Seconds())
 			if s.log.Enabled(r.Context(), slog.LevelDebug) {
-				s.log.Debug("request", "method", r.Method, "route", route, "status", status, "took", took, "client", clientIP(r))
+				s.log.Debug("request", "method", r.Method, "route", route, "status", status, "took", took, "client", s.clientIP(r))
 			}
 		}()
 		h.ServeHTTP(sr, r)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -156,6 +157,7 @@ func newServeCmd() *cobra.Command {
 	var sf storeFlags
 	var addr, placesPath, policyPath, countryCode string
 	var ipRate, accountRate float64
+	var trustedProxies []string
 	var shutdownTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -177,6 +179,17 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			ctx := cmd.Context()
 			errOut := cmd.ErrOrStderr()
 			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode}
+			for _, cidr := range trustedProxies {
+				pfx, err := netip.ParsePrefix(cidr)
+				if err != nil {
+					addr, aerr := netip.ParseAddr(cidr)
+					if aerr != nil {
+						return muster.Errorf(muster.EINVALID, "--trusted-proxy %q: want an address or a CIDR such as 10.0.0.0/8", cidr)
+					}
+					pfx = netip.PrefixFrom(addr, addr.BitLen())
+				}
+				cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
+			}
 			if placesPath != "" {
 				pl, err := places.ReadFile(placesPath)
 				if err != nil {
@@ -249,6 +262,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl.StringVar(&countryCode, "country-code", "", "country calling code (+93) completing national phone numbers in CSV imports")
 	fl.Float64Var(&ipRate, "rate-ip", httpapi.DefaultIPRate, "requests a second allowed from one client address (negative: no limit)")
 	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")
+	fl.StringSliceVar(&trustedProxies, "trusted-proxy", nil, "load balancer address or CIDR whose X-Forwarded-For names the client (repeatable)")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	return cmd
 }
