@@ -280,11 +280,3 @@ func oneWayOrFirst(g *roadgraph.Graph, tails []uint32, a int) bool {
 	return true
 }
 
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}

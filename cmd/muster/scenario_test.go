@@ -15,7 +15,7 @@ import (
 	"github.com/muster-evac/muster/scenario"
 )
 
-func TestWritesAScenarioForAGraphFile(t *testing.T) {
+func TestScenarioWritesFilesThatPlan(t *testing.T) {
 	ctx := context.Background()
 	c, err := citygen.Generate(ctx, citygen.Options{Seed: 1, Scale: 0.3})
 	if err != nil {
@@ -32,8 +32,8 @@ func TestWritesAScenarioForAGraphFile(t *testing.T) {
 	}
 	ap := c.Airport.Bound().Center()
 	out := filepath.Join(dir, "sc")
-	if err := run([]string{"--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap[0], ap[1]), "--households", "300", "--people", "1000",
-		"--rally-points", "20", "--timezone", "Asia/Kabul", "-o", out}); err != nil {
+	if _, _, err := run(t, "scenario", "--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap[0], ap[1]), "--households", "300", "--people", "1000",
+		"--rally-points", "20", "--timezone", "Asia/Kabul", "-o", out); err != nil {
 		t.Fatal(err)
 	}
 	pl, err := places.ReadFile(filepath.Join(out, scenario.PlacesFile))
@@ -50,17 +50,23 @@ func TestWritesAScenarioForAGraphFile(t *testing.T) {
 	if n := strings.Count(string(csv), "\n"); n != 301 {
 		t.Errorf("evacuees.csv has %d lines, want a header and 300 households", n)
 	}
-	if _, err := os.Stat(filepath.Join(out, scenario.ThreatFile)); err != nil {
-		t.Error(err)
+	// The files plan, under the threat inject, and the plan checks.
+	planPath := filepath.Join(dir, "plan.json")
+	zones := filepath.Join(out, scenario.ThreatFile)
+	if out, _, err := run(t, "plan", "-q", "--graph", graph, "--places", filepath.Join(out, scenario.PlacesFile), "--evacuees", filepath.Join(out, scenario.EvacueesFile),
+		"--zones", zones, "--at", "2026-01-01T06:00:00Z", "-o", planPath); err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
 	}
-
+	if out, _, err := run(t, "plan", "check", "--plan", planPath, "--places", filepath.Join(out, scenario.PlacesFile), "--evacuees", filepath.Join(out, scenario.EvacueesFile)); err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
 	for _, args := range [][]string{
-		{"--graph", graph, "-o", out},
-		{"--graph", graph, "--airport", "69.2", "-o", out},
-		{"--graph", filepath.Join(dir, "missing.graph"), "--airport", "69.2,34.5", "-o", out},
-		{"--graph", graph, "--airport", "69.2,34.5", "--people", "1", "-o", out},
+		{"scenario", "--graph", graph, "-o", out},
+		{"scenario", "--graph", graph, "--airport", "69.2", "-o", out},
+		{"scenario", "--graph", filepath.Join(dir, "missing.graph"), "--airport", "69.2,34.5", "-o", out},
+		{"scenario", "--graph", graph, "--airport", "69.2,34.5", "--people", "1", "-o", out},
 	} {
-		if err := run(args); err == nil {
+		if _, _, err := run(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
