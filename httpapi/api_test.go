@@ -626,3 +626,32 @@ func TestConcurrentReadsAllAudited(t *testing.T) {
 		t.Errorf("chain: %+v %v", v, err)
 	}
 }
+
+// TestWipeOverAPI: an admin wipes the running server's data key; from
+// then on personal data is refused (403), not served.
+func TestWipeOverAPI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		e := newEnv(t, open(t), nil)
+		if resp, b := e.request("admin", "POST", "/api/wipe", []byte(`{"confirm":"yes"}`), ""); resp.StatusCode != 400 {
+			t.Errorf("wipe without the confirmation word: %d %s", resp.StatusCode, b)
+		}
+		e.do("admin", "GET", "/api/households/"+e.hh, nil, 200, nil)
+		var res wipeResponse
+		e.do("admin", "POST", "/api/wipe", []byte(`{"confirm":"wipe"}`), 200, &res)
+		if res.Message == "" || res.WipedAt.IsZero() {
+			t.Errorf("wipe says %+v", res)
+		}
+		for _, c := range []struct{ role, path string }{{"admin", "/api/households/" + e.hh}, {"planner", "/api/households"}, {"", "/api/me/" + e.link}} {
+			resp, b := e.request(c.role, "GET", c.path, nil, "")
+			if resp.StatusCode != 403 || errorOf(t, b).Code != muster.EFORBIDDEN || bytes.Contains(b, []byte("Test Household")) {
+				t.Errorf("%s after wipe: %d %s, want 403", c.path, resp.StatusCode, b)
+			}
+		}
+		if resp, b := e.request("admin", "POST", "/api/households", mustJSON(newHousehold("HH-W", "+93700000999")), ""); resp.StatusCode != 403 {
+			t.Errorf("registering after wipe: %d %s", resp.StatusCode, b)
+		}
+		// What holds no personal data still works.
+		e.do("viewer", "GET", "/api/households/count", nil, 200, nil)
+		e.do("", "GET", "/readyz", nil, 200, nil)
+	})
+}

@@ -191,3 +191,33 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ *caller) 
 	writeJSON(w, http.StatusOK, auditVerifyResponse{OK: v.OK, Entries: v.Entries, FirstBad: v.FirstBad, Reason: v.Reason})
 	return nil
 }
+
+type wipeRequest struct {
+	// Confirm must be "wipe": a wipe cannot be undone.
+	Confirm string `json:"confirm"`
+}
+
+type wipeResponse struct {
+	WipedAt time.Time `json:"wiped_at"`
+	Message string    `json:"message"`
+}
+
+// wipe destroys the data key through the running server, whose store then
+// refuses personal data at once (a wipe from the command line reaches a
+// running server only through the store's events).
+func (s *Server) wipe(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req wipeRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Confirm != "wipe" {
+		return errorf(muster.EINVALID, `confirm: send {"confirm":"wipe"}: the personal data can never be read again after it`)
+	}
+	res, err := s.store.Wipe(r.Context())
+	if err != nil {
+		return err
+	}
+	s.log.Warn("data key wiped", "by", muster.ActorFrom(r.Context()))
+	writeJSON(w, http.StatusOK, wipeResponse{WipedAt: res.WipedAt, Message: res.Message})
+	return nil
+}

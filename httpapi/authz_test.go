@@ -42,6 +42,7 @@ var wantAccess = map[string]string{
 	"GET /api/events":                  "admin planner field viewer",
 	"GET /api/audit":                   "admin",
 	"GET /api/audit/verify":            "admin",
+	"POST /api/wipe":                   "admin",
 }
 
 var seq atomic.Int64
@@ -126,6 +127,9 @@ func fixtures() map[string]fixture {
 		"GET /api/events":       get("/api/events"),
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),
+		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/wipe", []byte(`{"confirm":"wipe"}`), ""
+		},
 	}
 }
 

@@ -276,6 +276,9 @@ func (s *Server) routeTable() []Route {
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},
+		// Last in the table: tests walk it in order, and this one ends the
+		// personal data of the store they use.
+		{Method: "POST", Path: "/api/wipe", Summary: "Destroy the data key: the personal data can never be read again", Access: Operator, Roles: adminsOnly, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: wipeRequest{}, Out: wipeResponse{}, handle: s.wipe},
 	}
 }
 

@@ -25,7 +25,8 @@ decrypted again, by anyone, with or without the master key. For when the
 database is about to be seized. It cannot be undone.
 
 Stop the running servers first (or they keep the key in memory until they
-stop). Asks for confirmation; --yes skips the question.`,
+stop), or wipe through a running server instead: an admin's POST /api/wipe
+{"confirm":"wipe"}. Asks for confirmation; --yes skips the question.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			where := "the SQLite database in " + sf.data
