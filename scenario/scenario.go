@@ -278,4 +278,3 @@ func oneWayOrFirst(g *roadgraph.Graph, tails []uint32, a int) bool {
 	}
 	return true
 }
-
