@@ -52,6 +52,20 @@ type Store interface {
 	// timestamped history entry. version 0 skips the concurrency check.
 	SetHouseholdStatus(ctx context.Context, id, status string, version int64, note string) (HouseholdRecord, error)
 
+	// SavePlan stores a plan as proposed and returns it with its id.
+	// p.Body (plan.json) is sealed; p.Summary (no personal data) is not.
+	SavePlan(ctx context.Context, p PlanRecord) (PlanRecord, error)
+	// GetPlan returns a plan with its body. ENOTFOUND if there is none.
+	GetPlan(ctx context.Context, id string) (PlanRecord, error)
+	// ListPlans returns the newest plans first, without their bodies.
+	ListPlans(ctx context.Context, limit int) ([]PlanRecord, error)
+	// ApprovePlan makes a proposed plan current, by the context's actor;
+	// the plan that was current becomes superseded, in the same
+	// transaction. ECONFLICT if the plan is not proposed.
+	ApprovePlan(ctx context.Context, id string) (PlanRecord, error)
+	// CurrentPlan returns the current plan with its body, ENOTFOUND if none.
+	CurrentPlan(ctx context.Context) (PlanRecord, error)
+
 	// AddReport stores a threat report. Reports are append only: a second
 	// report with an existing ID is ECONFLICT.
 	AddReport(ctx context.Context, r Report) error
@@ -324,4 +338,26 @@ func ActorFrom(ctx context.Context) string {
 func TokenHash(secret string) []byte {
 	sum := sha256.Sum256([]byte(secret))
 	return sum[:]
+}
+
+// Plan statuses.
+const (
+	PlanProposed   = "proposed"
+	PlanCurrent    = "current"
+	PlanSuperseded = "superseded"
+)
+
+// PlanRecord is a stored plan: its plan.json (Body) and what an operator
+// needs to choose among plans without reading personal data (Summary, a
+// small JSON document).
+type PlanRecord struct {
+	ID         string    `json:"id"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	CreatedBy  string    `json:"created_by"`
+	Basis      string    `json:"basis,omitempty"` // the plan it revises
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	Summary    []byte    `json:"summary"`
+	Body       []byte    `json:"-"`
 }

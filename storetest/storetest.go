@@ -134,6 +134,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"HostileStrings", testHostileStrings},
 		{"ScenarioImport", testScenarioImport},
+		{"Plans", testPlans},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

@@ -1,0 +1,165 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// maxPlanBytes bounds a stored plan (a plan for 100,000 people with every
+// walk drawn is a few tens of MB).
+const maxPlanBytes = 256 << 20
+
+func planAAD(id string) string { return "plan:" + id + ":body" }
+
+// SavePlan implements muster.Store.
+func (c *Core) SavePlan(ctx context.Context, p muster.PlanRecord) (muster.PlanRecord, error) {
+	if len(p.Body) == 0 || len(p.Body) > maxPlanBytes || !json.Valid(p.Body) {
+		return muster.PlanRecord{}, muster.Errorf(muster.EINVALID, "plan: the body must be a JSON document of at most %d MB", maxPlanBytes>>20)
+	}
+	if len(p.Summary) == 0 || len(p.Summary) > 1<<20 || !json.Valid(p.Summary) {
+		return muster.PlanRecord{}, muster.Errorf(muster.EINVALID, "plan: the summary must be a JSON document of at most 1 MB")
+	}
+	if badKey(p.Basis) {
+		return muster.PlanRecord{}, muster.Errorf(muster.EINVALID, "plan: basis %q", p.Basis)
+	}
+	k, err := c.keyring()
+	if err != nil {
+		return muster.PlanRecord{}, err
+	}
+	p.ID = "P" + muster.NewSecret()[:16]
+	p.Status = muster.PlanProposed
+	p.CreatedBy = muster.ActorFrom(ctx)
+	p.ApprovedAt, p.ApprovedBy = time.Time{}, ""
+	sealed := k.Seal(p.Body, planAAD(p.ID))
+	err = c.write(ctx, func(w *wtx) error {
+		p.CreatedAt = w.now
+		if _, err := w.exec(`INSERT INTO plans (id, status, created_at, created_by, basis, summary, body_enc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Status, w.now.UnixMicro(), p.CreatedBy, p.Basis, string(p.Summary), sealed); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		w.record("plan.save", "plan:"+p.ID, "proposed")
+		w.announce("plan", p.ID)
+		return nil
+	})
+	if err != nil {
+		return muster.PlanRecord{}, err
+	}
+	return p, nil
+}
+
+const planColumns = `id, status, created_at, created_by, basis, approved_at, approved_by, summary`
+
+func scanPlan(sc interface{ Scan(...any) error }, withBody bool) (muster.PlanRecord, []byte, error) {
+	var p muster.PlanRecord
+	var created, approved int64
+	var summary string
+	var body []byte
+	args := []any{&p.ID, &p.Status, &created, &p.CreatedBy, &p.Basis, &approved, &p.ApprovedBy, &summary}
+	if withBody {
+		args = append(args, &body)
+	}
+	if err := sc.Scan(args...); err != nil {
+		return p, nil, err
+	}
+	p.CreatedAt = fromMicros(created)
+	if approved != 0 {
+		p.ApprovedAt = fromMicros(approved)
+	}
+	p.Summary = []byte(summary)
+	return p, body, nil
+}
+
+// GetPlan implements muster.Store.
+func (c *Core) GetPlan(ctx context.Context, id string) (muster.PlanRecord, error) {
+	if badKey(id) {
+		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
+	}
+	return c.readPlan(ctx, `SELECT `+planColumns+`, body_enc FROM plans WHERE id = ?`, id)
+}
+
+// CurrentPlan implements muster.Store.
+func (c *Core) CurrentPlan(ctx context.Context) (muster.PlanRecord, error) {
+	return c.readPlan(ctx, `SELECT `+planColumns+`, body_enc FROM plans WHERE status = ? ORDER BY approved_at DESC LIMIT 1`, muster.PlanCurrent)
+}
+
+func (c *Core) readPlan(ctx context.Context, query string, arg any) (muster.PlanRecord, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.PlanRecord{}, err
+	}
+	p, sealed, err := scanPlan(c.reader().QueryRowContext(ctx, query, arg), true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %v not found", arg)
+	}
+	if err != nil {
+		return muster.PlanRecord{}, fmt.Errorf("plan %v: %w", arg, err)
+	}
+	if p.Body, err = k.Open(sealed, planAAD(p.ID)); err != nil {
+		return muster.PlanRecord{}, fmt.Errorf("plan %s: %w", p.ID, err)
+	}
+	return p, nil
+}
+
+// ListPlans implements muster.Store.
+func (c *Core) ListPlans(ctx context.Context, limit int) ([]muster.PlanRecord, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+planColumns+` FROM plans ORDER BY created_at DESC, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("plans: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.PlanRecord
+	for rows.Next() {
+		p, _, err := scanPlan(rows, false)
+		if err != nil {
+			return nil, fmt.Errorf("plans: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ApprovePlan implements muster.Store.
+func (c *Core) ApprovePlan(ctx context.Context, id string) (muster.PlanRecord, error) {
+	if badKey(id) {
+		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
+	}
+	err := c.write(ctx, func(w *wtx) error {
+		var status string
+		if err := w.queryRow(`SELECT status FROM plans WHERE id = ?`, id).Scan(&status); errors.Is(err, sql.ErrNoRows) {
+			return muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
+		} else if err != nil {
+			return fmt.Errorf("plan %s: %w", id, err)
+		}
+		if status != muster.PlanProposed {
+			return muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", id, status)
+		}
+		if _, err := w.exec(`UPDATE plans SET status = ? WHERE status = ?`, muster.PlanSuperseded, muster.PlanCurrent); err != nil {
+			return fmt.Errorf("plan %s: %w", id, err)
+		}
+		if err := w.updateOne("plan "+id, `UPDATE plans SET status = ?, approved_at = ?, approved_by = ? WHERE id = ? AND status = ?`,
+			muster.PlanCurrent, w.now.UnixMicro(), w.actor, id, muster.PlanProposed); err != nil {
+			return err
+		}
+		w.record("plan.approve", "plan:"+id, "current")
+		w.announce("plan", id)
+		return nil
+	})
+	if err != nil {
+		return muster.PlanRecord{}, err
+	}
+	p, err := c.GetPlan(ctx, id)
+	if err != nil {
+		return muster.PlanRecord{}, err
+	}
+	p.Body = nil
+	return p, nil
+}
