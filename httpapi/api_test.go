@@ -505,10 +505,15 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		sc := bufio.NewScanner(resp.Body)
-		sc.Scan() // the opening comment: subscribed
+		sc.Scan()                                    // the opening comment: subscribed
+		e.login("planner-user", password("planner")) // a token event, not relayed
 		id := e.createHousehold("field", "HH-EV", "+93700000888")
 		for sc.Scan() {
-			if line := sc.Text(); strings.HasPrefix(line, "data: ") && strings.Contains(line, id) {
+			line := sc.Text()
+			if strings.HasPrefix(line, "event: ") && line != "event: household" {
+				t.Errorf("relayed %q: logins and links are not for every viewer", line)
+			}
+			if strings.HasPrefix(line, "data: ") && strings.Contains(line, id) {
 				if !strings.Contains(line, `"kind":"household"`) {
 					t.Errorf("event %s", line)
 				}

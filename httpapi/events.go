@@ -51,6 +51,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *caller) error
 			if !ok {
 				return nil
 			}
+			if privateEvents[ev.Kind] {
+				continue
+			}
 			data, _ := json.Marshal(map[string]string{"kind": ev.Kind, "id": ev.ID})
 			if send("event: %s\ndata: %s\n\n", sanitizeEventName(ev.Kind), data) != nil {
 				return nil
@@ -58,6 +61,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *caller) error
 		}
 	}
 }
+
+// privateEvents are not relayed: who logs in, and when links are made,
+// is for the audit log, not for every viewer's screen.
+var privateEvents = map[string]bool{"user": true, "token": true, "capability": true}
 
 // sanitizeEventName keeps an event name on one line.
 func sanitizeEventName(s string) string {
