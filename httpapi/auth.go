@@ -39,7 +39,14 @@ func newLimiters(perSecond float64, burst int) *limiters {
 	return &limiters{every: rate.Limit(perSecond), burst: burst, off: perSecond < 0, m: map[string]*limiterEntry{}}
 }
 
-const limiterIdle = 10 * time.Minute
+const (
+	limiterIdle = 10 * time.Minute
+	// maxLimiterKeys bounds the memory a flood from many addresses can
+	// take: past it, buckets idle for a minute are dropped at once, and if
+	// that is not enough, all of them (every client starts afresh: limits
+	// lapse for a moment rather than memory running out).
+	maxLimiterKeys = 100_000
+)
 
 func (l *limiters) allow(key string) bool {
 	if l.off {
@@ -48,11 +55,18 @@ func (l *limiters) allow(key string) bool {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > limiterIdle {
+	if now.Sub(l.lastSweep) > limiterIdle || len(l.m) >= maxLimiterKeys {
+		idle := limiterIdle
+		if len(l.m) >= maxLimiterKeys {
+			idle = time.Minute
+		}
 		for k, e := range l.m {
-			if now.Sub(e.seen) > limiterIdle {
+			if now.Sub(e.seen) > idle {
 				delete(l.m, k)
 			}
+		}
+		if len(l.m) >= maxLimiterKeys {
+			clear(l.m)
 		}
 		l.lastSweep = now
 	}

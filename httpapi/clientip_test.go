@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +37,31 @@ func TestClientIP(t *testing.T) {
 		if got := c.s.clientIP(r); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestMetricsStayBounded: made-up methods and paths do not make new
+// metric series.
+func TestMetricsStayBounded(t *testing.T) {
+	e := newEnv(t, openSQLite(t), nil)
+	for i := range 20 {
+		e.request("", fmt.Sprintf("BREW%d", i), fmt.Sprintf("/nothing/%d", i), nil, "")
+	}
+	_, body := e.request("", "GET", "/metrics", nil, "")
+	if n := strings.Count(string(body), "muster_http_requests_total{"); n > 10 {
+		t.Errorf("%d request series after 20 odd requests:\n%s", n, body)
+	}
+	if !strings.Contains(string(body), `muster_http_requests_total{method="OTHER",route="unmatched",status="404"} 20`) {
+		t.Errorf("odd requests not counted as OTHER/unmatched:\n%s", body)
+	}
+}
+
+func TestLimiterMemoryBounded(t *testing.T) {
+	l := newLimiters(1, 1)
+	for i := range maxLimiterKeys + 10 {
+		l.allow(fmt.Sprintf("k%d", i))
+	}
+	if len(l.m) > maxLimiterKeys {
+		t.Errorf("%d buckets, more than %d", len(l.m), maxLimiterKeys)
 	}
 }

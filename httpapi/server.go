@@ -379,8 +379,9 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			}
 			code := strconv.Itoa(status)
 			took := time.Since(start)
-			s.requests.WithLabelValues(route, r.Method, code).Inc()
-			s.latency.WithLabelValues(route, r.Method, code).Observe(took.Seconds())
+			method := metricMethod(r.Method)
+			s.requests.WithLabelValues(route, method, code).Inc()
+			s.latency.WithLabelValues(route, method, code).Observe(took.Seconds())
 			if s.log.Enabled(r.Context(), slog.LevelDebug) {
 				s.log.Debug("request", "method", r.Method, "route", route, "status", status, "took", took, "client", s.clientIP(r))
 			}
@@ -391,6 +392,16 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 
 type statusResponse struct {
 	Status string `json:"status"`
+}
+
+// metricMethod keeps the method label to a few values: a client sending
+// made-up methods must not grow the metrics without bound.
+func metricMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS":
+		return m
+	}
+	return "OTHER"
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
