@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/places"
 )
 
 func TestLoginLogout(t *testing.T) {
@@ -659,4 +660,41 @@ func TestWipeOverAPI(t *testing.T) {
 		e.do("viewer", "GET", "/api/households/count", nil, 200, nil)
 		e.do("", "GET", "/readyz", nil, 200, nil)
 	})
+}
+
+// TestGatesAndRallyPoints serves the Kabul places file: its rally points,
+// and its gates with a status a report changed.
+func TestGatesAndRallyPoints(t *testing.T) {
+	pl, err := places.ReadFile(sharedFile(t, "scenarios/kabul-2021/places.geojson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, openSQLite(t), func(c *Config) { c.Places = pl })
+	var rp rallyPointsResponse
+	e.do("viewer", "GET", "/api/rally-points", nil, 200, &rp)
+	if len(rp.RallyPoints) != 11 || rp.RallyPoints[0].Capacity <= 0 || rp.RallyPoints[0].Location.Lat < 34 || rp.RallyPoints[0].Location.Lat > 35 {
+		t.Errorf("rally points: %+v", rp)
+	}
+	closed := `{"id":"g1","received_at":"2021-08-21T15:00:00Z","source":{"id":"marines","kind":"official"},"reliability":"A","credibility":1,` +
+		`"kind":"gate-status","claim":"closed","likelihood":"almost certain","severity":1,"area":{"place":"Abbey Gate"},"text":"Abbey Gate closed"}`
+	e.do("field", "POST", "/api/reports", []byte(closed), 201, nil)
+	status := func(at string) map[string]string {
+		var gs gatesResponse
+		e.do("viewer", "GET", "/api/gates?at="+at, nil, 200, &gs)
+		m := map[string]string{}
+		for _, g := range gs.Gates {
+			m[g.ID] = g.Status
+		}
+		return m
+	}
+	before, after := status("2021-08-21T14:00:00Z"), status("2021-08-21T16:00:00Z")
+	if len(before) != 4 || before["abbey"] != "open" || after["abbey"] != "closed" || after["east"] != "open" {
+		t.Errorf("gates before the report %v, after %v", before, after)
+	}
+	// Without a places file: empty lists, not errors.
+	bare := newEnv(t, openSQLite(t), nil)
+	bare.do("viewer", "GET", "/api/gates", nil, 200, nil)
+	if resp, _ := bare.request("viewer", "GET", "/api/gates?at=soon", nil, ""); resp.StatusCode != 400 {
+		t.Errorf("bad at: %d", resp.StatusCode)
+	}
 }

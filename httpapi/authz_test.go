@@ -39,6 +39,8 @@ var wantAccess = map[string]string{
 	"POST /api/reports":                "admin planner field",
 	"GET /api/reports":                 "admin planner field viewer",
 	"GET /api/threats":                 "admin planner field viewer",
+	"GET /api/rally-points":            "admin planner field viewer",
+	"GET /api/gates":                   "admin planner field viewer",
 	"GET /api/events":                  "admin planner field viewer",
 	"GET /api/audit":                   "admin",
 	"GET /api/audit/verify":            "admin",
@@ -125,6 +127,8 @@ func fixtures() map[string]fixture {
 		"GET /api/reports":      get("/api/reports"),
 		"GET /api/threats":      get("/api/threats?at=2021-08-21T18:00:00Z"),
 		"GET /api/events":       get("/api/events"),
+		"GET /api/rally-points": get("/api/rally-points"),
+		"GET /api/gates":        get("/api/gates?at=2021-08-21T18:00:00Z"),
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),
 		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {

@@ -120,16 +120,25 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request, _ *caller) 
 	return nil
 }
 
+// atParam reads ?at=, an RFC 3339 time; now if absent or "now".
+func (s *Server) atParam(r *http.Request) (time.Time, error) {
+	v := r.URL.Query().Get("at")
+	if v == "" || v == "now" {
+		return s.now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-21T18:00:00Z", v)
+	}
+	return t.UTC(), nil
+}
+
 // threats builds the threat picture at ?at= (default now) from the stored
 // reports, as `muster threats` does from a file, and writes its GeoJSON.
 func (s *Server) threats(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	at := s.now().UTC()
-	if v := r.URL.Query().Get("at"); v != "" && v != "now" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-21T18:00:00Z", v)
-		}
-		at = t.UTC()
+	at, err := s.atParam(r)
+	if err != nil {
+		return err
 	}
 	reps, err := s.store.ListReports(r.Context(), time.Time{}, 0)
 	if err != nil {

@@ -272,6 +272,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, Out: addReportsResponse{}, handle: s.addReports},
 		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, Out: reportsResponse{}, handle: s.listReports},
 		{Method: "GET", Path: "/api/threats", Summary: "The threat picture at a time, GeoJSON", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, Query: []string{"at"}, handle: s.threats},
+		{Method: "GET", Path: "/api/rally-points", Summary: "The rally points of the places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: rallyPointsResponse{}, handle: s.rallyPoints},
+		{Method: "GET", Path: "/api/gates", Summary: "The gates of the places file with their status in the threat picture", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"at"}, Out: gatesResponse{}, handle: s.gates},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
