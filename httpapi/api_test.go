@@ -692,7 +692,7 @@ func TestGatesAndRallyPoints(t *testing.T) {
 		t.Errorf("gates before the report %v, after %v", before, after)
 	}
 	// Without a places file: empty lists, not errors.
-	bare := newEnv(t, openSQLite(t), nil)
+	bare := newEnv(t, openSQLite(t), func(c *Config) { c.Places = nil })
 	bare.do("viewer", "GET", "/api/gates", nil, 200, nil)
 	if resp, _ := bare.request("viewer", "GET", "/api/gates?at=soon", nil, ""); resp.StatusCode != 400 {
 		t.Errorf("bad at: %d", resp.StatusCode)

@@ -42,6 +42,11 @@ var wantAccess = map[string]string{
 	"GET /api/rally-points":            "admin planner field viewer",
 	"GET /api/gates":                   "admin planner field viewer",
 	"GET /api/events":                  "admin planner field viewer",
+	"POST /api/plans":                  "admin planner",
+	"GET /api/plans":                   "admin planner field viewer",
+	"GET /api/plans/current":           "admin planner field",
+	"GET /api/plans/{id}":              "admin planner field",
+	"POST /api/plans/{id}/approve":     "admin planner",
 	"GET /api/audit":                   "admin",
 	"GET /api/audit/verify":            "admin",
 	"POST /api/wipe":                   "admin",
@@ -129,6 +134,20 @@ func fixtures() map[string]fixture {
 		"GET /api/events":       get("/api/events"),
 		"GET /api/rally-points": get("/api/rally-points"),
 		"GET /api/gates":        get("/api/gates?at=2021-08-21T18:00:00Z"),
+		"POST /api/plans": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/plans", []byte(`{"at":"2021-08-26T06:00:00Z"}`), "application/json"
+		},
+		"GET /api/plans": get("/api/plans"),
+		"GET /api/plans/current": func(e *testEnv, _ string) (string, string, []byte, string) {
+			savedPlan(e, true)
+			return "GET", "/api/plans/current", nil, ""
+		},
+		"GET /api/plans/{id}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "GET", "/api/plans/" + savedPlan(e, false), nil, ""
+		},
+		"POST /api/plans/{id}/approve": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "POST", "/api/plans/" + savedPlan(e, false) + "/approve", nil, ""
+		},
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),
 		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/threat"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// imports; see evacuees.Options.
 	DefaultCountryCode string
 
+	// Car and Foot route on the city's road graphs under the threat
+	// picture; with Places they let the server plan. Nil: it cannot.
+	Car, Foot *route.Router
+
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client, for rate limits per client; empty: none is trusted.
 	TrustedProxies []netip.Prefix
@@ -82,6 +87,8 @@ type Server struct {
 
 	ipLimits, accountLimits, loginLimits *limiters
 	reads                                *readAuditor
+
+	planning sync.Mutex // the routers carry one threat picture at a time
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -275,6 +282,12 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/rally-points", Summary: "The rally points of the places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: rallyPointsResponse{}, handle: s.rallyPoints},
 		{Method: "GET", Path: "/api/gates", Summary: "The gates of the places file with their status in the threat picture", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"at"}, Out: gatesResponse{}, handle: s.gates},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
+
+		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},
+		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
+		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
+		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},
+		{Method: "POST", Path: "/api/plans/{id}/approve", Summary: "Make a proposed plan current; the plan that was current is superseded", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: planOut{}, handle: s.approvePlan},
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},

@@ -155,7 +155,7 @@ func cliActor() string {
 
 func newServeCmd() *cobra.Command {
 	var sf storeFlags
-	var addr, placesPath, policyPath, countryCode string
+	var addr, placesPath, policyPath, countryCode, graphPath string
 	var ipRate, accountRate float64
 	var trustedProxies []string
 	var shutdownTimeout time.Duration
@@ -196,6 +196,15 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 					return err
 				}
 				cfg.Places = pl
+			}
+			if graphPath != "" {
+				// Routers for planning: the graph's car and foot networks.
+				pf := planFlags{graph: graphPath}
+				car, foot, err := pf.routers(cmd, nil)
+				if err != nil {
+					return err
+				}
+				cfg.Car, cfg.Foot = car, foot
 			}
 			if policyPath != "" {
 				p, err := threat.LoadPolicy(policyPath)
@@ -259,6 +268,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
+	fl.StringVar(&graphPath, "graph", "", "graph file (from 'muster import' or 'muster demo'): with --places, the server can plan (POST /api/plans)")
 	fl.StringVar(&countryCode, "country-code", "", "country calling code (+93) completing national phone numbers in CSV imports")
 	fl.Float64Var(&ipRate, "rate-ip", httpapi.DefaultIPRate, "requests a second allowed from one client address (negative: no limit)")
 	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")

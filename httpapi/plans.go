@@ -1,0 +1,262 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/threat"
+	"github.com/muster-evac/muster/zonecost"
+)
+
+// planRequest asks for a plan of every household on record, under the
+// threat picture of the reports on record at At.
+type planRequest struct {
+	At           string  `json:"at,omitempty"`    // the threat picture's time (RFC 3339); default now
+	Start        string  `json:"start,omitempty"` // the operation's start; default At
+	MaxGroupSize int     `json:"max_group_size,omitempty"`
+	MaxWalkS     float64 `json:"max_walk_s,omitempty"`
+	// Revise, the id of a plan, asks for a re-plan of it instead: what is
+	// still safe is kept, and the result says whose instructions change.
+	Revise string `json:"revise,omitempty"`
+}
+
+// planOut is a stored plan without its body (which names households).
+type planOut struct {
+	ID         string       `json:"id"`
+	Status     string       `json:"status"`
+	CreatedAt  time.Time    `json:"created_at"`
+	CreatedBy  string       `json:"created_by"`
+	Basis      string       `json:"basis,omitempty"`
+	ApprovedAt *time.Time   `json:"approved_at,omitempty"`
+	ApprovedBy string       `json:"approved_by,omitempty"`
+	Summary    plan.Summary `json:"summary"`
+	Unassigned int          `json:"unassigned"`
+	Changes    int          `json:"changes,omitempty"` // a re-plan: households whose instruction changes
+	Kept       int          `json:"kept,omitempty"`
+}
+
+type plansResponse struct {
+	Plans []planOut `json:"plans"`
+}
+
+// planDigest is what is stored beside a plan for listing it.
+type planDigest struct {
+	Summary    plan.Summary `json:"summary"`
+	Unassigned int          `json:"unassigned"`
+	Changes    int          `json:"changes,omitempty"`
+	Kept       int          `json:"kept,omitempty"`
+}
+
+func toPlanOut(p muster.PlanRecord) planOut {
+	out := planOut{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy, Basis: p.Basis, ApprovedBy: p.ApprovedBy}
+	if !p.ApprovedAt.IsZero() {
+		at := p.ApprovedAt
+		out.ApprovedAt = &at
+	}
+	var d planDigest
+	if json.Unmarshal(p.Summary, &d) == nil {
+		out.Summary, out.Unassigned, out.Changes, out.Kept = d.Summary, d.Unassigned, d.Changes, d.Kept
+	}
+	return out
+}
+
+// makePlan plans (or re-plans) every household on record. The routers
+// are shared and carry one threat picture at a time, so plans are made
+// one after another.
+func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Car == nil || s.cfg.Foot == nil || s.cfg.Places == nil {
+		return errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
+	}
+	var req planRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	at := s.now().UTC().Truncate(time.Second)
+	if req.At != "" {
+		t, err := time.Parse(time.RFC3339, req.At)
+		if err != nil {
+			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-26T06:00:00Z", req.At)
+		}
+		at = t.UTC()
+	}
+	params := plan.Params{Start: at, MaxGroupSize: req.MaxGroupSize, MaxWalkS: req.MaxWalkS}
+	if req.Start != "" {
+		t, err := time.Parse(time.RFC3339, req.Start)
+		if err != nil {
+			return errorf(muster.EINVALID, "start: %q, want an RFC 3339 time", req.Start)
+		}
+		params.Start = t.UTC()
+	}
+	if req.MaxGroupSize < 0 || req.MaxGroupSize > 100 || req.MaxWalkS < 0 || req.MaxWalkS > 6*3600 {
+		return errorf(muster.EINVALID, "max_group_size must be within 0..100 and max_walk_s within 0..21600 (0: the default)")
+	}
+	var prev *plan.Plan
+	if req.Revise != "" {
+		rec, err := s.store.GetPlan(ctx, req.Revise)
+		if err != nil {
+			return err
+		}
+		prev = &plan.Plan{}
+		if err := json.Unmarshal(rec.Body, prev); err != nil {
+			return fmt.Errorf("plan %s: %w", rec.ID, err)
+		}
+	}
+	households, checkedIn, err := s.allHouseholds(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.auditRead(ctx, "plan.make", "households", fmt.Sprintf("%d households planned", len(households))); err != nil {
+		return err
+	}
+	reps, err := s.store.ListReports(ctx, time.Time{}, 0)
+	if err != nil {
+		return err
+	}
+	pic, err := threat.Build(reps, s.cfg.Places, at, s.policy)
+	if err != nil {
+		return err
+	}
+	zones := pic.RoutingZones()
+	status, reasons := map[string]string{}, map[string][]string{}
+	for _, g := range pic.Gates {
+		status[g.PlaceID], reasons[g.PlaceID] = g.Status, g.Reasons
+	}
+
+	s.planning.Lock()
+	var p *plan.Plan
+	if _, err = s.cfg.Car.SetZones(ctx, zones); err == nil {
+		_, err = s.cfg.Foot.SetZones(ctx, zones)
+	}
+	if err == nil {
+		in := plan.Input{Car: s.cfg.Car, Foot: s.cfg.Foot, Places: s.cfg.Places, Households: households, GateStatus: status, GateReasons: reasons, Params: params}
+		if prev != nil {
+			p, err = plan.Replan(ctx, prev, in, plan.State{At: at, CheckedIn: checkedIn})
+		} else {
+			p, err = plan.Make(ctx, in)
+		}
+	}
+	s.planning.Unlock()
+	if err != nil {
+		return err
+	}
+	var zbuf jsonBuffer
+	if err := zonecost.WriteGeoJSON(&zbuf, zones); err == nil {
+		p.Zones = json.RawMessage(zbuf.trimmed())
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	d := planDigest{Summary: p.Summary, Unassigned: len(p.Unassigned)}
+	if p.Diff != nil {
+		d.Changes, d.Kept = len(p.Diff.Changes), p.Diff.Kept
+	}
+	digest, _ := json.Marshal(d)
+	rec, err := s.store.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: digest, Basis: req.Revise})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toPlanOut(rec))
+	return nil
+}
+
+// allHouseholds reads every household on record, and which are already
+// at their rally point.
+func (s *Server) allHouseholds(ctx context.Context) ([]muster.Household, map[string]bool, error) {
+	var out []muster.Household
+	checkedIn := map[string]bool{}
+	after := ""
+	for {
+		page, next, err := s.store.ListHouseholds(ctx, muster.HouseholdFilter{AfterID: after, Limit: 1000})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, h := range page {
+			switch h.Status {
+			case muster.StatusWithdrawn, muster.StatusEvacuated:
+				continue // nobody to move
+			case muster.StatusAtRally:
+				checkedIn[h.ID] = true
+			}
+			out = append(out, h.Household)
+		}
+		if next == "" {
+			return out, checkedIn, nil
+		}
+		after = next
+	}
+}
+
+func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	recs, err := s.store.ListPlans(r.Context(), 100)
+	if err != nil {
+		return err
+	}
+	out := plansResponse{Plans: []planOut{}}
+	for _, p := range recs {
+		out.Plans = append(out.Plans, toPlanOut(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// getPlan returns a whole plan.json: it names households and draws their
+// walks from home, so the read is audited.
+func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	rec, err := s.store.GetPlan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.writePlanBody(w, r, rec)
+}
+
+func (s *Server) currentPlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	rec, err := s.store.CurrentPlan(r.Context())
+	if err != nil {
+		return err
+	}
+	return s.writePlanBody(w, r, rec)
+}
+
+func (s *Server) writePlanBody(w http.ResponseWriter, r *http.Request, rec muster.PlanRecord) error {
+	if err := s.auditRead(r.Context(), "plan.read", "plan:"+rec.ID, rec.Status); err != nil {
+		return err
+	}
+	var p map[string]any
+	if err := json.Unmarshal(rec.Body, &p); err != nil {
+		return fmt.Errorf("plan %s: %w", rec.ID, err)
+	}
+	p["id"], p["status"] = rec.ID, rec.Status
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// approvePlan makes a proposed plan current: until then its instructions
+// go to nobody.
+func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	rec, err := s.store.ApprovePlan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.log.Info("plan approved", "plan", rec.ID, "by", muster.ActorFrom(r.Context()))
+	writeJSON(w, http.StatusOK, toPlanOut(rec))
+	return nil
+}
+
+// jsonBuffer collects a small JSON document.
+type jsonBuffer struct{ b []byte }
+
+func (j *jsonBuffer) Write(p []byte) (int, error) { j.b = append(j.b, p...); return len(p), nil }
+
+func (j *jsonBuffer) trimmed() []byte {
+	for len(j.b) > 0 && (j.b[len(j.b)-1] == '\n' || j.b[len(j.b)-1] == ' ') {
+		j.b = j.b[:len(j.b)-1]
+	}
+	return j.b
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
+)
+
+// cityKit is a small generated city the test servers plan on.
+type cityKit struct {
+	places    *muster.Places
+	car, foot *route.Router
+	footGraph *roadgraph.Graph
+}
+
+var (
+	kitOnce sync.Once
+	kit     *cityKit
+	kitErr  error
+)
+
+func testCity(t testing.TB) *cityKit {
+	t.Helper()
+	kitOnce.Do(func() {
+		ctx := context.Background()
+		gen, err := citygen.Generate(ctx, citygen.Options{Seed: 3, Scale: 0.25})
+		if err != nil {
+			kitErr = err
+			return
+		}
+		c, _, err := osmimport.FromOSM(ctx, gen.OSM, "test city", osmimport.Options{})
+		if err != nil {
+			kitErr = err
+			return
+		}
+		k := &cityKit{places: &gen.Places, footGraph: c.Graphs[roadgraph.Foot]}
+		if k.car, err = route.New(ctx, c.Graphs[roadgraph.Car], route.Options{}); err != nil {
+			kitErr = err
+			return
+		}
+		if k.foot, err = route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{}); err != nil {
+			kitErr = err
+			return
+		}
+		kit = k
+	})
+	if kitErr != nil {
+		t.Fatal(kitErr)
+	}
+	return kit
+}
+
+// savedPlan stores a small plan straight in the store, for fixtures.
+func savedPlan(e *testEnv, approve bool) string {
+	ctx := muster.WithActor(context.Background(), "fixture")
+	rec, err := e.store.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":1,"status":"proposed","households":[]}`), Summary: []byte(`{"summary":{"people":0}}`)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if approve {
+		if _, err := e.store.ApprovePlan(ctx, rec.ID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return rec.ID
+}
+
+// TestPlanThroughTheAPI: households registered through the API are planned
+// under the threat picture of the reports on record, the plan passes the
+// independent check, a new report makes a re-plan that says whose
+// instructions change, and nothing is current until a planner approves it.
+func TestPlanThroughTheAPI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		k := testCity(t)
+		e := newEnv(t, open(t), nil)
+		rng := rand.New(rand.NewPCG(1, 1))
+		for i := 0; i < 60; i++ {
+			p := k.footGraph.NodePoint(uint32(rng.IntN(k.footGraph.NumNodes())))
+			body := fmt.Sprintf(`{"id":"P%03d","name":"Person %d","party_size":%d,"adults":1,"children":%d,"priority":"none","language":"fa","phone":"+9370111%04d","location":{"lat":%f,"lon":%f}}`,
+				i, i, 2+i%3, 1+i%3, i, p[1], p[0])
+			e.do("field", "POST", "/api/households", []byte(body), 201, nil)
+		}
+		// Planning is for planners.
+		e.do("field", "POST", "/api/plans", []byte(`{}`), 403, nil)
+		var p1 planOut
+		e.do("planner", "POST", "/api/plans", []byte(`{"at":"2021-08-26T06:00:00Z"}`), 201, &p1)
+		if p1.Status != muster.PlanProposed || p1.Summary.Households < 60 || p1.Summary.AssignedPeople == 0 {
+			t.Fatalf("plan: %+v", p1)
+		}
+		e.do("field", "GET", "/api/plans/current", nil, 404, nil)
+		var a planOut
+		e.do("planner", "POST", "/api/plans/"+p1.ID+"/approve", nil, 200, &a)
+		if a.Status != muster.PlanCurrent || a.ApprovedBy != "planner-user" {
+			t.Fatalf("approved: %+v", a)
+		}
+		// The whole plan, as a field officer reads it, passes plancheck.
+		var whole plan.Plan
+		e.do("field", "GET", "/api/plans/current", nil, 200, &whole)
+		hs, _, err := e.api.allHouseholds(muster.WithActor(context.Background(), "test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vs := plancheck.Check(&whole, plancheck.Inputs{Places: k.places, Households: hs}); len(vs) > 0 {
+			t.Fatalf("the API's plan breaks %d rules, e.g. %s", len(vs), vs[0])
+		}
+		// A threat on the route of the group that leaves last, then a re-plan.
+		g := whole.Groups[0]
+		for _, x := range whole.Groups {
+			if x.Departure.After(g.Departure) {
+				g = x
+			}
+		}
+		line := g.Route.Geometry.Coordinates
+		coords, _ := json.Marshal(line)
+		var pts [][2]float64
+		json.Unmarshal(coords, &pts)
+		mid := pts[len(pts)/2]
+		rep := fmt.Sprintf(`{"id":"bomb-1","received_at":"2021-08-26T06:01:00Z","source":{"id":"field-team","kind":"field"},"reliability":"A","credibility":1,"kind":"explosion","claim":"present","likelihood":"almost certain","immediacy":"imminent","severity":5,"area":{"point":[%f,%f],"radius_m":300},"text":"explosion"}`, mid[0], mid[1])
+		e.do("field", "POST", "/api/reports", []byte(rep), 201, nil)
+		var p2 planOut
+		e.do("planner", "POST", "/api/plans", []byte(fmt.Sprintf(`{"at":"2021-08-26T06:02:00Z","revise":%q}`, p1.ID)), 201, &p2)
+		if p2.Basis != p1.ID || p2.Status != muster.PlanProposed || p2.Changes == 0 {
+			t.Fatalf("re-plan: %+v", p2)
+		}
+		var cur plan.Plan
+		e.do("field", "GET", "/api/plans/current", nil, 200, &cur)
+		if !cur.CreatedAt.Equal(whole.CreatedAt) {
+			t.Fatalf("the re-plan became current before approval")
+		}
+		e.do("planner", "POST", "/api/plans/"+p2.ID+"/approve", nil, 200, nil)
+		e.do("planner", "POST", "/api/plans/"+p2.ID+"/approve", nil, 409, nil)
+		var list plansResponse
+		e.do("viewer", "GET", "/api/plans", nil, 200, &list)
+		if len(list.Plans) != 2 || list.Plans[0].Status != muster.PlanCurrent || list.Plans[1].Status != muster.PlanSuperseded {
+			t.Fatalf("plans: %+v", list.Plans)
+		}
+		// Viewers see summaries, never a whole plan (it names households).
+		e.do("viewer", "GET", "/api/plans/"+p2.ID, nil, 403, nil)
+		e.do("planner", "POST", "/api/plans", []byte(`{"at":"tomorrow"}`), 400, nil)
+		e.do("planner", "POST", "/api/plans", []byte(`{"revise":"nope"}`), 404, nil)
+	})
+}
