@@ -39,6 +39,27 @@ type Params struct {
 	// RestrictedFactor is the share of its throughput a restricted gate
 	// keeps. Default 0.5.
 	RestrictedFactor float64 `json:"restricted_factor"`
+	// PriorityWeights rank the priorities: households of a higher weight
+	// go first, and households of different weights never share a group.
+	// Missing priorities weigh 0. Default DefaultPriorityWeights.
+	PriorityWeights map[string]int `json:"priority_weights,omitempty"`
+	// Vehicles, when given, carry the groups: a group needs enough of them
+	// for its people, and holds them from its departure until they are
+	// back (a return trip as long as the way out). None: every group has
+	// its own transport.
+	Vehicles *Vehicles `json:"vehicles,omitempty"`
+}
+
+// Vehicles is the fleet that carries groups.
+type Vehicles struct {
+	Seats int `json:"seats"` // people per vehicle
+	Count int `json:"count"` // vehicles in all
+}
+
+// DefaultPriorityWeights: medical cases and unaccompanied minors first,
+// then people who cannot walk far, the elderly and those at risk.
+var DefaultPriorityWeights = map[string]int{
+	"medical": 5, "unaccompanied_minor": 5, "mobility": 4, "elderly": 3, "at_risk": 3,
 }
 
 // WithDefaults fills in the defaults.
@@ -57,6 +78,9 @@ func (p Params) WithDefaults() Params {
 	}
 	if p.RestrictedFactor <= 0 || p.RestrictedFactor > 1 {
 		p.RestrictedFactor = 0.5
+	}
+	if p.PriorityWeights == nil {
+		p.PriorityWeights = DefaultPriorityWeights
 	}
 	if p.Start.IsZero() {
 		p.Start = time.Now().UTC().Truncate(time.Minute)
@@ -145,6 +169,8 @@ type Group struct {
 	People     int       `json:"people"`
 	Households []string  `json:"households"`
 	Priority   bool      `json:"priority"`
+	Weight     int       `json:"weight,omitempty"`   // the priority weight its households share
+	Vehicles   int       `json:"vehicles,omitempty"` // held from departure until back, when the plan has a fleet
 	Route      Route     `json:"route"`
 }
 

@@ -207,8 +207,8 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 
-	drafts := formGroups(members, len(rallies), maxGroup)
-	if err := schedule(ctx, pl, p, gates, rallies, drafts, groupIDs(map[string]bool{}), progress); err != nil {
+	drafts := formGroups(p, members, len(rallies), maxGroup)
+	if err := schedule(ctx, pl, p, gates, rallies, newFleet(p, p.Start), drafts, groupIDs(map[string]bool{}), progress); err != nil {
 		return nil, err
 	}
 
@@ -222,11 +222,12 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	return pl, nil
 }
 
-func priorityRank(h *muster.Household) int {
-	if h.IsPriority() {
-		return 1
+// weightOf is a household's priority weight.
+func weightOf(p Params, h *muster.Household) int {
+	if !h.IsPriority() {
+		return 0
 	}
-	return 0
+	return p.PriorityWeights[h.Priority]
 }
 
 func placePoint(pl *muster.Place) (orb.Point, bool) {
@@ -458,14 +459,15 @@ type draft struct {
 	members  []*member
 	people   int
 	priority bool
+	weight   int     // the priority weight its households share
 	readyS   float64 // seconds after start when all can be at the rally point
 	reason   string  // why a re-plan moves it
 }
 
-// formGroups packs each rally point's households into groups: priority
-// households first, then the largest, first fit, never above the maximum
-// group size and never mixing priority and other households.
-func formGroups(members []*member, nRallies, maxGroup int) []*draft {
+// formGroups packs each rally point's households into groups: the highest
+// priority weight first, then the largest, first fit, never above the
+// maximum group size and never mixing households of different weights.
+func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
 	byRally := make([][]*member, nRallies)
 	for _, m := range members {
 		byRally[m.rally] = append(byRally[m.rally], m)
@@ -473,7 +475,7 @@ func formGroups(members []*member, nRallies, maxGroup int) []*draft {
 	var drafts []*draft
 	for ri, ms := range byRally {
 		slices.SortStableFunc(ms, func(a, b *member) int {
-			if c := cmp.Compare(priorityRank(b.h), priorityRank(a.h)); c != 0 {
+			if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
 				return c
 			}
 			return cmp.Compare(b.h.PartySize, a.h.PartySize)
@@ -482,13 +484,13 @@ func formGroups(members []*member, nRallies, maxGroup int) []*draft {
 		for _, m := range ms {
 			var into *draft
 			for _, d := range open {
-				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() {
+				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() && d.weight == weightOf(p, m.h) {
 					into = d
 					break
 				}
 			}
 			if into == nil {
-				into = &draft{rally: ri, priority: m.h.IsPriority()}
+				into = &draft{rally: ri, priority: m.h.IsPriority(), weight: weightOf(p, m.h)}
 				open = append(open, into)
 				drafts = append(drafts, into)
 			}
@@ -504,7 +506,7 @@ func formGroups(members []*member, nRallies, maxGroup int) []*draft {
 // those ready earliest: each takes the gate where its last member is
 // through soonest, then with the least exposure, within the gates' and
 // rally points' limits as booked so far.
-func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, drafts []*draft, newID func() string, progress func(string, int, int)) error {
+func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, fl *fleet, drafts []*draft, newID func() string, progress func(string, int, int)) error {
 	// Within each priority class, groups whose rally point keeps hours go
 	// first: they can only leave while it is open, while the others can
 	// fill the night. Each gate's queue only grows at its end, so a group
@@ -515,6 +517,9 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 				return -1
 			}
 			return 1
+		}
+		if a.weight != b.weight {
+			return cmp.Compare(b.weight, a.weight)
 		}
 		ah, bh := rallies[a.rally].hours.always, rallies[b.rally].hours.always
 		if ah != bh {
@@ -535,6 +540,13 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 		}
 		r := rallies[d.rally]
 		ready := p.Start.Add(secs(d.readyS))
+		need := fl.need(d.people)
+		if fl != nil && need > len(fl.free) {
+			for _, m := range d.members {
+				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
+			}
+			continue
+		}
 		var best struct {
 			gate                    int
 			arrive, through, depart time.Time
@@ -548,8 +560,9 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 					continue
 				}
 				travel := secs(rt.DurationS)
-				// The group leaves once gathered, within the rally point's hours.
-				leave := r.hours.fit(ready.Add(delay), 0)
+				// The group leaves once gathered, within the rally point's
+				// hours, when enough vehicles are back.
+				leave := r.hours.fit(maxTime(ready.Add(delay), fl.freeAt(need)), 0)
 				arrive, _, through := g.slot(leave.Add(travel), d.people, p.GateEarlyS)
 				depart := arrive.Add(-travel)
 				reportBy := maxTime(depart.Add(-lead), ready)
@@ -570,6 +583,7 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 		}
 		g := gates[best.gate]
 		g.book(best.arrive, best.through, d.people)
+		fl.take(need, best.depart.Add(2*secs(rallies[d.rally].toGate[best.gate].DurationS)))
 		reportBy := maxTime(best.depart.Add(-lead), ready)
 		r.stays = append(r.stays, visit{reportBy, best.depart, d.people})
 		r.People += d.people
@@ -582,7 +596,7 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 		}
 		grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
 			Departure: best.depart, Arrival: best.arrive, Through: best.through, ReportBy: reportBy,
-			People: d.people, Priority: d.priority,
+			People: d.people, Priority: d.priority, Weight: d.weight, Vehicles: need,
 			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
 		for _, m := range d.members {
 			grp.Households = append(grp.Households, m.h.ID)
@@ -624,4 +638,49 @@ func gateSummary(gates []*gateState) string {
 		parts = append(parts, g.ID+": "+why)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// fleet is the vehicles' availability: when each is back and free. A nil
+// fleet is a plan without vehicles: every group has its own transport.
+type fleet struct {
+	seats int
+	free  []time.Time // sorted
+}
+
+func newFleet(p Params, from time.Time) *fleet {
+	if p.Vehicles == nil || p.Vehicles.Count <= 0 || p.Vehicles.Seats <= 0 {
+		return nil
+	}
+	f := &fleet{seats: p.Vehicles.Seats, free: make([]time.Time, p.Vehicles.Count)}
+	for i := range f.free {
+		f.free[i] = from
+	}
+	return f
+}
+
+// need is how many vehicles a group of people needs (0 without a fleet).
+func (f *fleet) need(people int) int {
+	if f == nil {
+		return 0
+	}
+	return (people + f.seats - 1) / f.seats
+}
+
+// freeAt is when n vehicles are free at once.
+func (f *fleet) freeAt(n int) time.Time {
+	if f == nil || n == 0 || n > len(f.free) {
+		return time.Time{}
+	}
+	return f.free[n-1]
+}
+
+// take holds the n vehicles free soonest until back.
+func (f *fleet) take(n int, back time.Time) {
+	if f == nil || n == 0 {
+		return
+	}
+	for i := 0; i < n && i < len(f.free); i++ {
+		f.free[i] = back
+	}
+	slices.SortFunc(f.free, func(a, b time.Time) int { return a.Compare(b) })
 }

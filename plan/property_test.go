@@ -65,6 +65,9 @@ func TestRandomInstancesPassCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			params := plan.Params{Start: time.Date(2021, 8, 26, rng.IntN(24), 0, 0, 0, time.UTC), MaxGroupSize: 8 + rng.IntN(10), MaxWalkS: 900 + 2000*rng.Float64()}
+			if rng.IntN(2) == 0 {
+				params.Vehicles = &plan.Vehicles{Seats: 4 + rng.IntN(12), Count: 3 + rng.IntN(20)}
+			}
 			p, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: &places, Households: hs, GateStatus: status, Params: params})
 			if err != nil {
 				t.Fatal(err)
@@ -190,4 +193,60 @@ func TestCheckFindsViolations(t *testing.T) {
 			t.Errorf("mutation for %q: the checker did not find it (found %v)", tc.rule, vs)
 		}
 	}
+}
+
+// TestFleetAndPriorityWeights: with a small fleet, no more vehicles are
+// ever out than it has and the plan takes longer than without one; the
+// heaviest priority goes first and weights are never mixed in a group.
+func TestFleetAndPriorityWeights(t *testing.T) {
+	c := generatedCity(t, 8, 0.3)
+	hs := households(c.foot0, 300, 8)
+	ctx := context.Background()
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	free, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := plan.Params{Start: start, Vehicles: &plan.Vehicles{Seats: 8, Count: 6}}
+	p, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: fleet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, p, plancheck.Inputs{Places: c.places, Households: hs})
+	if p.Summary.MakespanS <= free.Summary.MakespanS {
+		t.Errorf("six vehicles of 8 seats should slow the evacuation: %.0f s with them, %.0f s without", p.Summary.MakespanS, free.Summary.MakespanS)
+	}
+	// The checker catches a fleet overrun.
+	bad := *p
+	bad.Params.Vehicles = &plan.Vehicles{Seats: 8, Count: 1}
+	found := false
+	for _, v := range plancheck.Check(&bad, plancheck.Inputs{Places: c.places, Households: hs}) {
+		found = found || v.Rule == "fleet"
+	}
+	if !found {
+		t.Error("the checker does not see more vehicles out than the fleet has")
+	}
+	// Weights: never mixed in a group; the heaviest groups leave first.
+	weight := map[string]int{}
+	for _, h := range hs {
+		weight[h.ID] = plan.DefaultPriorityWeights[h.Priority]
+	}
+	var firstOrdinary, lastHeavy time.Time
+	for _, g := range free.Groups {
+		for _, id := range g.Households {
+			if weight[id] != g.Weight {
+				t.Fatalf("group %s (weight %d) holds household %s of weight %d", g.ID, g.Weight, id, weight[id])
+			}
+		}
+		if g.Weight == 5 && g.Departure.After(lastHeavy) {
+			lastHeavy = g.Departure
+		}
+		if g.Weight == 0 && (firstOrdinary.IsZero() || g.Departure.Before(firstOrdinary)) {
+			firstOrdinary = g.Departure
+		}
+	}
+	if lastHeavy.IsZero() {
+		t.Fatal("no group of weight 5")
+	}
+	t.Logf("last weight-5 group leaves %s, first ordinary group %s", lastHeavy.Format(time.TimeOnly), firstOrdinary.Format(time.TimeOnly))
 }

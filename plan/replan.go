@@ -234,6 +234,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 				d.members = append(d.members, m)
 				d.people += m.h.PartySize
 				d.priority = d.priority || m.h.IsPriority()
+				d.weight = max(d.weight, weightOf(p, m.h))
 				d.readyS = max(d.readyS, m.walkS)
 				if _, ok := reasons[m.h.ID]; !ok {
 					reasons[m.h.ID] = why
@@ -284,6 +285,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 			d.members = append(d.members, m)
 			d.people += m.h.PartySize
 			d.priority = d.priority || m.h.IsPriority()
+			d.weight = max(d.weight, weightOf(p, m.h))
 			d.readyS = max(d.readyS, m.walkS)
 			if _, ok := reasons[m.h.ID]; !ok {
 				reasons[m.h.ID] = why
@@ -303,7 +305,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 		moved = append(moved, m)
 	}
-	for _, d := range formGroups(moved, len(rallies), maxGroup) {
+	for _, d := range formGroups(p, moved, len(rallies), maxGroup) {
 		d.reason = "rally point changed"
 		drafts = append(drafts, d)
 	}
@@ -312,7 +314,14 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		np.Groups = append(np.Groups, k.g)
 		np.Households = append(np.Households, k.hh...)
 	}
-	if err := schedule(ctx, np, p, gates, rallies, drafts, newID, progress); err != nil {
+	// The fleet: free now, but for the vehicles kept groups hold until back.
+	fl := newFleet(p, p.Start)
+	for _, k := range kept {
+		if back := k.g.Departure.Add(2 * secs(k.g.Route.DurationS)); k.g.Vehicles > 0 && back.After(p.Start) {
+			fl.take(k.g.Vehicles, back)
+		}
+	}
+	if err := schedule(ctx, np, p, gates, rallies, fl, drafts, newID, progress); err != nil {
 		return nil, err
 	}
 	// Those unserved before stay so unless something changed for them.

@@ -288,6 +288,36 @@ func Check(p *plan.Plan, in Inputs) []Violation {
 			}
 		}
 	}
+	// The fleet: each group holds enough vehicles for its people from its
+	// departure for twice its route's time (there and back), and never more
+	// vehicles are out at once than the fleet has.
+	if v := p.Params.Vehicles; v != nil && v.Count > 0 && v.Seats > 0 {
+		type change struct {
+			at time.Time
+			n  int
+		}
+		var changes []change
+		for _, g := range p.Groups {
+			if need := (g.People + v.Seats - 1) / v.Seats; g.Vehicles < need {
+				add("vehicles", g.ID, "%d people in %d vehicles of %d seats", g.People, g.Vehicles, v.Seats)
+			}
+			back := g.Departure.Add(2 * time.Duration(math.Ceil(g.Route.DurationS)) * time.Second)
+			changes = append(changes, change{g.Departure, g.Vehicles}, change{back, -g.Vehicles})
+		}
+		sort.Slice(changes, func(i, j int) bool {
+			if !changes[i].at.Equal(changes[j].at) {
+				return changes[i].at.Before(changes[j].at)
+			}
+			return changes[i].n < changes[j].n // back before out
+		})
+		out := 0
+		for _, c := range changes {
+			if out += c.n; out > v.Count {
+				add("fleet", "vehicles", "%d vehicles out at %s, the fleet has %d", out, c.at.Format(time.RFC3339), v.Count)
+				break
+			}
+		}
+	}
 	sort.SliceStable(vs, func(i, j int) bool {
 		if vs[i].Rule != vs[j].Rule {
 			return vs[i].Rule < vs[j].Rule

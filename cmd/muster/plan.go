@@ -191,6 +191,7 @@ func newPlanCmd() *cobra.Command {
 	var out, geo, start string
 	var params plan.Params
 	var maxWalkMin float64
+	var vehicles, seats int
 	cmd := &cobra.Command{
 		Use:   "plan --graph city.graph --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl] -o plan.json",
 		Short: "Plan the evacuation: rally points, groups, routes, gates and times",
@@ -218,6 +219,12 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 				params.Start = t.UTC()
 			}
 			params.MaxWalkS = maxWalkMin * 60
+			if vehicles != 0 || seats != 0 {
+				if vehicles <= 0 || seats <= 0 || vehicles > 100000 || seats > 200 {
+					return muster.Errorf(muster.EINVALID, "--vehicles %d --seats %d: give both, a fleet of 1 to 100,000 vehicles of 1 to 200 seats", vehicles, seats)
+				}
+				params.Vehicles = &plan.Vehicles{Seats: seats, Count: vehicles}
+			}
 			car, foot, err := f.routers(cmd, in.zones)
 			if err != nil {
 				return err
@@ -244,6 +251,8 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 	cmd.Flags().StringVar(&start, "start", "", "when the operation starts (RFC 3339; default: --at)")
 	cmd.Flags().IntVar(&params.MaxGroupSize, "max-group", 12, "most people in one group")
 	cmd.Flags().Float64Var(&maxWalkMin, "max-walk", 45, "longest walk to a rally point, in minutes")
+	cmd.Flags().IntVar(&vehicles, "vehicles", 0, "vehicles that carry the groups (with --seats); none: every group has its own transport")
+	cmd.Flags().IntVar(&seats, "seats", 0, "seats per vehicle")
 	cmd.AddCommand(newPlanCheckCmd(), newPlanReplanCmd(), newPlanApproveCmd())
 	return cmd
 }
