@@ -1,13 +1,13 @@
 package citygen
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strings"
 
 	muster "github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/places"
 	"github.com/paulmach/orb"
 )
 
@@ -151,72 +151,10 @@ func (l *layout) timezone() string {
 	return fmt.Sprintf("Etc/GMT+%d", -h)
 }
 
-// GeoJSON places format, as ../shared/scenarios/README.md describes it.
-type geoJSONPlaces struct {
-	Type     string           `json:"type"`
-	Name     string           `json:"name"`
-	Timezone string           `json:"timezone"`
-	Features []geoJSONFeature `json:"features"`
-}
-
-type geoJSONFeature struct {
-	Type       string        `json:"type"`
-	Geometry   geoJSONGeom   `json:"geometry"`
-	Properties geoJSONPlaceP `json:"properties"`
-}
-
-type geoJSONGeom struct {
-	Type        string `json:"type"`
-	Coordinates any    `json:"coordinates"`
-}
-
-type geoJSONPlaceP struct {
-	ID                string   `json:"id"`
-	Name              string   `json:"name"`
-	Aliases           []string `json:"aliases,omitempty"`
-	Kind              string   `json:"kind"`
-	Groups            []string `json:"groups,omitempty"`
-	RadiusM           float64  `json:"radius_m,omitempty"`
-	ThroughputPerHour int      `json:"throughput_per_hour,omitempty"`
-	CrowdLimit        int      `json:"crowd_limit,omitempty"`
-	Status            string   `json:"status,omitempty"`
-	Capacity          int      `json:"capacity,omitempty"`
-	Opens             string   `json:"opens,omitempty"`
-	Closes            string   `json:"closes,omitempty"`
-}
-
 // WritePlacesGeoJSON writes the city's places as a places file.
 func (c *City) WritePlacesGeoJSON(w io.Writer) error {
 	if c == nil {
 		return fmt.Errorf("citygen: no city to write")
 	}
-	doc := geoJSONPlaces{Type: "FeatureCollection", Name: "generated city places", Timezone: c.Places.Timezone}
-	for _, pl := range c.Places.Places {
-		var g geoJSONGeom
-		switch geom := pl.Geometry.(type) {
-		case orb.Point:
-			g = geoJSONGeom{"Point", [2]float64{geom[0], geom[1]}}
-		case orb.Polygon:
-			rings := make([][][2]float64, len(geom))
-			for i, r := range geom {
-				for _, pt := range r {
-					rings[i] = append(rings[i], [2]float64{pt[0], pt[1]})
-				}
-			}
-			g = geoJSONGeom{"Polygon", rings}
-		default:
-			return fmt.Errorf("citygen: place %q: geometry %T cannot be written", pl.ID, pl.Geometry)
-		}
-		doc.Features = append(doc.Features, geoJSONFeature{Type: "Feature", Geometry: g, Properties: geoJSONPlaceP{
-			ID: pl.ID, Name: pl.Name, Aliases: pl.Aliases, Kind: pl.Kind, Groups: pl.Groups, RadiusM: pl.RadiusM,
-			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Status: pl.Status,
-			Capacity: pl.Capacity, Opens: pl.Opens, Closes: pl.Closes,
-		}})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("citygen: writing places GeoJSON: %w", err)
-	}
-	return nil
+	return places.Write(w, &c.Places, "generated city places")
 }
