@@ -5,31 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/muster-evac/muster/internal/testshared"
 )
 
 // sharedFile returns the path of a file under ../shared relative to the
 // repository root, skipping the test when the shared data is absent.
 func sharedFile(tb testing.TB, rel string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("shared data %s not available: %v", rel, err)
-	}
-	return p
+	return testshared.Path(tb, rel)
 }
 
 func readFile(tb testing.TB, path string, opts Options) *Result {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/muster-evac/muster/roadgraph"
 )
@@ -15,25 +16,7 @@ import (
 // is absent.
 func sharedData(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("shared extract %s is absent (%v): skipping", name, err)
-	}
-	return path
+	return testshared.Path(tb, "data/"+name)
 }
 
 func importShared(t *testing.T, name string) (*roadgraph.City, *Stats) {

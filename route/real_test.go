@@ -3,10 +3,10 @@ package route
 import (
 	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/paulmach/orb"
 
@@ -19,25 +19,7 @@ import (
 // repository root, or skips the test when it is absent.
 func sharedData(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("%s is absent (the real OSM extracts live in ../shared/data beside the repository): %v", p, err)
-	}
-	return p
+	return testshared.Path(tb, "data/"+name)
 }
 
 var (

@@ -3,9 +3,10 @@ package threat
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/places"
@@ -15,25 +16,7 @@ import (
 // or skips the test when the shared data is absent.
 func sharedPath(t testing.TB, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s absent: %v", p, err)
-	}
-	return p
+	return testshared.Path(t, rel)
 }
 
 func mustTime(t testing.TB, s string) time.Time {

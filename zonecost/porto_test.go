@@ -2,11 +2,11 @@ package zonecost
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/osmimport"
@@ -18,25 +18,7 @@ import (
 // repository root, skipping when it is absent.
 func sharedExtract(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("shared extract %s is absent (%v): skipping", name, err)
-	}
-	return path
+	return testshared.Path(tb, "data/"+name)
 }
 
 var (
