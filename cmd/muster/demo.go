@@ -186,7 +186,11 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	}); err != nil {
 		return err
 	}
-	step("wrote %s (graph, places, evacuees, zones, routes, plans) in %s", o.out, time.Since(t0).Round(time.Millisecond))
+	made := "graph, zones, routes"
+	if len(places.Places) > 0 {
+		made = "graph, city, places, evacuees, zones, routes, plans"
+	}
+	step("wrote %s (%s) in %s", o.out, made, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintf(w, "\nTry: muster route --graph %s --from %.5f,%.5f --to %.5f,%.5f --avoid %s --alternatives 3\n",
 		graphPath, from[1], from[0], to[1], to[0], filepath.Join(o.out, "zones.geojson"))
 	return nil
