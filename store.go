@@ -52,6 +52,17 @@ type Store interface {
 	// timestamped history entry. version 0 skips the concurrency check.
 	SetHouseholdStatus(ctx context.Context, id, status string, version int64, note string) (HouseholdRecord, error)
 
+	// Places returns the operation's places (gates, rally points, ...) in
+	// id order, with their time zone; none is not an error.
+	Places(ctx context.Context) (Places, error)
+	// PutPlace creates or replaces the place with p.ID. EINVALID if the
+	// place is not valid (see package places).
+	PutPlace(ctx context.Context, p Place) error
+	// DeletePlace removes a place. ENOTFOUND if there is none.
+	DeletePlace(ctx context.Context, id string) error
+	// SetTimezone sets the IANA time zone of the places' opening hours.
+	SetTimezone(ctx context.Context, tz string) error
+
 	// SavePlan stores a plan as proposed and returns it with its id.
 	// p.Body (plan.json) is sealed; p.Summary (no personal data) is not.
 	SavePlan(ctx context.Context, p PlanRecord) (PlanRecord, error)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/paulmach/orb"
 )
 
 // wantAccess is the authorisation policy written out by hand, apart from
@@ -41,6 +42,9 @@ var wantAccess = map[string]string{
 	"GET /api/threats":                 "admin planner field viewer",
 	"GET /api/rally-points":            "admin planner field viewer",
 	"GET /api/gates":                   "admin planner field viewer",
+	"GET /api/places":                  "admin planner field viewer",
+	"PUT /api/places/{id}":             "admin planner",
+	"DELETE /api/places/{id}":          "admin planner",
 	"GET /api/events":                  "admin planner field viewer",
 	"POST /api/plans":                  "admin planner",
 	"GET /api/plans":                   "admin planner field viewer",
@@ -129,9 +133,20 @@ func fixtures() map[string]fixture {
 		"POST /api/reports": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "POST", "/api/reports", reportJSON(uniq("rep-")), "application/json"
 		},
-		"GET /api/reports":      get("/api/reports"),
-		"GET /api/threats":      get("/api/threats?at=2021-08-21T18:00:00Z"),
-		"GET /api/events":       get("/api/events"),
+		"GET /api/reports": get("/api/reports"),
+		"GET /api/threats": get("/api/threats?at=2021-08-21T18:00:00Z"),
+		"GET /api/events":  get("/api/events"),
+		"GET /api/places":  get("/api/places"),
+		"PUT /api/places/{id}": func(*testEnv, string) (string, string, []byte, string) {
+			return "PUT", "/api/places/extra-rally", []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[69.16,34.52]},"properties":{"id":"extra-rally","name":"Extra rally point","kind":"rally","capacity":120}}`), "application/json"
+		},
+		"DELETE /api/places/{id}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			id := uniq("gone-")
+			if err := e.store.PutPlace(muster.WithActor(context.Background(), "fixture"), muster.Place{ID: id, Name: id, Kind: muster.PlaceLandmark, Geometry: orb.Point{69.1, 34.5}}); err != nil {
+				e.t.Fatal(err)
+			}
+			return "DELETE", "/api/places/" + id, nil, ""
+		},
 		"GET /api/rally-points": get("/api/rally-points"),
 		"GET /api/gates":        get("/api/gates?at=2021-08-21T18:00:00Z"),
 		"POST /api/plans": func(*testEnv, string) (string, string, []byte, string) {

@@ -61,7 +61,11 @@ func where(g orb.Geometry) locationJSON {
 
 func (s *Server) rallyPoints(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	out := rallyPointsResponse{RallyPoints: []rallyPointJSON{}}
-	if pl := s.cfg.Places; pl != nil {
+	pl, _, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	if pl != nil {
 		out.Timezone = pl.Timezone
 		for _, p := range pl.Places {
 			if p.Kind == muster.PlaceRally {
@@ -82,7 +86,11 @@ func (s *Server) gates(w http.ResponseWriter, r *http.Request, _ *caller) error 
 		return err
 	}
 	out := gatesResponse{At: at, Gates: []gateJSON{}}
-	if s.cfg.Places == nil {
+	stored, _, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	if stored == nil {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
@@ -90,7 +98,7 @@ func (s *Server) gates(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if err != nil {
 		return err
 	}
-	p, err := threat.Build(reps, s.cfg.Places, at, s.policy)
+	p, err := threat.Build(reps, stored, at, s.policy)
 	if err != nil {
 		return err
 	}
@@ -98,7 +106,7 @@ func (s *Server) gates(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	for _, g := range p.Gates {
 		status[g.PlaceID] = g
 	}
-	for _, pl := range s.cfg.Places.Places {
+	for _, pl := range stored.Places {
 		if pl.Kind != muster.PlaceGate {
 			continue
 		}

@@ -69,7 +69,11 @@ func toPlanOut(p muster.PlanRecord) planOut {
 // are shared and carry one threat picture at a time, so plans are made
 // one after another.
 func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	if s.cfg.Car == nil || s.cfg.Foot == nil || s.cfg.Places == nil {
+	pl, _, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	if s.cfg.Car == nil || s.cfg.Foot == nil || pl == nil {
 		return errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
 	}
 	var req planRequest
@@ -118,7 +122,7 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 	if err != nil {
 		return err
 	}
-	pic, err := threat.Build(reps, s.cfg.Places, at, s.policy)
+	pic, err := threat.Build(reps, pl, at, s.policy)
 	if err != nil {
 		return err
 	}
@@ -134,7 +138,7 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 		_, err = s.cfg.Foot.SetZones(ctx, zones)
 	}
 	if err == nil {
-		in := plan.Input{Car: s.cfg.Car, Foot: s.cfg.Foot, Places: s.cfg.Places, Households: households, GateStatus: status, GateReasons: reasons, Params: params}
+		in := plan.Input{Car: s.cfg.Car, Foot: s.cfg.Foot, Places: pl, Households: households, GateStatus: status, GateReasons: reasons, Params: params}
 		if prev != nil {
 			p, err = plan.Replan(ctx, prev, in, plan.State{At: at, CheckedIn: checkedIn})
 		} else {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
 	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
+	"github.com/paulmach/orb"
 )
 
 // cityKit is a small generated city the test servers plan on.
@@ -149,5 +152,73 @@ func TestPlanThroughTheAPI(t *testing.T) {
 		e.do("viewer", "GET", "/api/plans/"+p2.ID, nil, 403, nil)
 		e.do("planner", "POST", "/api/plans", []byte(`{"at":"tomorrow"}`), 400, nil)
 		e.do("planner", "POST", "/api/plans", []byte(`{"revise":"nope"}`), 404, nil)
+	})
+}
+
+// TestPlacesEditedThroughTheAPI: a planner closes a gate and adds a rally
+// point; the gates list, the places file and the next plan all follow.
+func TestPlacesEditedThroughTheAPI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		k := testCity(t)
+		e := newEnv(t, open(t), nil)
+		var gate *muster.Place
+		for i := range k.places.Places {
+			if k.places.Places[i].Kind == muster.PlaceGate {
+				gate = &k.places.Places[i]
+				break
+			}
+		}
+		pt := gate.Geometry.(orb.Point)
+		closed := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},"properties":{"id":%q,"name":%q,"kind":"gate","throughput_per_hour":400,"crowd_limit":100,"status":"closed"}}`,
+			pt[0], pt[1], gate.ID, gate.Name)
+		e.do("planner", "PUT", "/api/places/"+gate.ID, []byte(closed), 200, nil)
+		var gs gatesResponse
+		e.do("viewer", "GET", "/api/gates", nil, 200, &gs)
+		found := false
+		for _, g := range gs.Gates {
+			if g.ID == gate.ID {
+				found = true
+				if g.Status != muster.GateClosed || g.ThroughputPerHour != 400 {
+					t.Errorf("gate after the change: %+v", g)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("gate %s missing from /api/gates", gate.ID)
+		}
+		// The places file served reads back as one, with the change.
+		resp, body := e.request("viewer", "GET", "/api/places", nil, "")
+		if resp.StatusCode != 200 {
+			t.Fatal(resp.Status)
+		}
+		pl, err := places.Read(bytes.NewReader(body), "served places")
+		if err != nil {
+			t.Fatalf("GET /api/places is not a places file: %v", err)
+		}
+		if len(pl.Places) != len(k.places.Places) || pl.Timezone != k.places.Timezone {
+			t.Errorf("served %d places in %q, want %d in %q", len(pl.Places), pl.Timezone, len(k.places.Places), k.places.Timezone)
+		}
+		// Bad places are refused with the reason; the path and the id must agree.
+		e.do("planner", "PUT", "/api/places/"+gate.ID, []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[200,95]},"properties":{"id":"`+gate.ID+`","name":"x","kind":"gate"}}`), 400, nil)
+		e.do("planner", "PUT", "/api/places/other", []byte(closed), 400, nil)
+		e.do("planner", "DELETE", "/api/places/no-such-place", nil, 404, nil)
+		// Nobody is planned through the closed gate.
+		rng := rand.New(rand.NewPCG(2, 2))
+		for i := 0; i < 30; i++ {
+			p := k.footGraph.NodePoint(uint32(rng.IntN(k.footGraph.NumNodes())))
+			e.do("field", "POST", "/api/households", []byte(fmt.Sprintf(`{"id":"Q%03d","name":"Person","party_size":2,"adults":2,"language":"ps","phone":"+9370222%04d","location":{"lat":%f,"lon":%f}}`, i, i, p[1], p[0])), 201, nil)
+		}
+		var out planOut
+		e.do("planner", "POST", "/api/plans", []byte(`{"at":"2021-08-26T06:00:00Z"}`), 201, &out)
+		var whole plan.Plan
+		e.do("planner", "GET", "/api/plans/"+out.ID, nil, 200, &whole)
+		for _, g := range whole.Groups {
+			if g.Gate == gate.ID {
+				t.Fatalf("group %s planned through gate %s, closed through the API", g.ID, gate.ID)
+			}
+		}
+		if len(whole.Groups) == 0 {
+			t.Fatal("no group planned: the test proves nothing")
+		}
 	})
 }

@@ -51,7 +51,11 @@ func (s *Server) addReports(w http.ResponseWriter, r *http.Request, _ *caller) e
 			trimmed = one.Bytes()
 		}
 	}
-	res, err := threat.ParseReports(bytes.NewReader(trimmed), nil, threat.ParseOptions{Places: s.index, Now: s.now()})
+	_, ix, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	res, err := threat.ParseReports(bytes.NewReader(trimmed), nil, threat.ParseOptions{Places: ix, Now: s.now()})
 	if err != nil {
 		return errorf(muster.EINVALID, "request body: %v", err)
 	}
@@ -144,7 +148,11 @@ func (s *Server) threats(w http.ResponseWriter, r *http.Request, _ *caller) erro
 	if err != nil {
 		return err
 	}
-	p, err := threat.Build(reps, s.cfg.Places, at, s.policy)
+	pl, _, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	p, err := threat.Build(reps, pl, at, s.policy)
 	if err != nil {
 		return err
 	}

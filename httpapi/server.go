@@ -76,7 +76,6 @@ type Server struct {
 	store  muster.Store
 	log    *slog.Logger
 	now    func() time.Time
-	index  *places.Index
 	policy threat.Policy
 
 	mux      *http.ServeMux
@@ -139,11 +138,12 @@ func New(cfg Config) (*Server, error) {
 		s.policy = *cfg.Policy
 	}
 	if cfg.Places != nil {
-		ix, err := places.NewIndex(cfg.Places)
-		if err != nil {
+		if _, err := places.NewIndex(cfg.Places); err != nil {
 			return nil, fmt.Errorf("httpapi: places: %w", err)
 		}
-		s.index = ix
+		if err := s.seedPlaces(cfg.Places); err != nil {
+			return nil, err
+		}
 	}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -281,6 +281,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/threats", Summary: "The threat picture at a time, GeoJSON", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, Query: []string{"at"}, handle: s.threats},
 		{Method: "GET", Path: "/api/rally-points", Summary: "The rally points of the places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: rallyPointsResponse{}, handle: s.rallyPoints},
 		{Method: "GET", Path: "/api/gates", Summary: "The gates of the places file with their status in the threat picture", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"at"}, Out: gatesResponse{}, handle: s.gates},
+		{Method: "GET", Path: "/api/places", Summary: "The operation's places (gates, rally points, ...) as a places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, handle: s.listPlaces},
+		{Method: "PUT", Path: "/api/places/{id}", Summary: "Create or replace a place: a GeoJSON Feature in the places-file format", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.putPlace},
+		{Method: "DELETE", Path: "/api/places/{id}", Summary: "Remove a place", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.deletePlace},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
 		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},

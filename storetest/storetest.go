@@ -135,6 +135,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"HostileStrings", testHostileStrings},
 		{"ScenarioImport", testScenarioImport},
 		{"Plans", testPlans},
+		{"Places", testPlaces},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })
