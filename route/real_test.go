@@ -111,7 +111,7 @@ func TestRealExtractsAgainstDijkstra(t *testing.T) {
 				target := uint32(rng.IntN(g.NumNodes()))
 				to, from := r.CostsTo(NodeSnap(g, target)), r.CostsFrom(NodeSnap(g, target))
 				bwd := NewDijkstra(r.rev.FirstOut, r.rev.Head)
-				bwd.Run(p.revWeight, []Source{{target, 0}}, nil)
+				bwd.Run(r.rev.Weights(p.weight), []Source{{target, 0}}, nil)
 				dij.Run(p.weight, []Source{{target, 0}}, nil)
 				for u := range to {
 					if to[u] != bwd.Dist[u] || from[u] != dij.Dist[u] {

@@ -74,7 +74,6 @@ type Router struct {
 type picture struct {
 	zones     []muster.Zone
 	weight    []uint32  // per arc: routing cost in ms, Inf if forbidden
-	revWeight []uint32  // the same, for the reversed graph's arcs
 	exposure  []float32 // per arc: risk-weighted seconds inside risky zones
 	forbidden []bool    // per node: inside or on a forbidden zone
 	metric    *Metric
@@ -103,7 +102,6 @@ func New(ctx context.Context, g *roadgraph.Graph, opts Options) (*Router, error)
 	r.forward.New = func() any { return NewDijkstra(g.FirstOut, g.Head) }
 	r.backward.New = func() any { return NewDijkstra(r.rev.FirstOut, r.rev.Head) }
 	base := &picture{weight: g.TimeMS, exposure: make([]float32, g.NumArcs()), forbidden: make([]bool, g.NumNodes())}
-	base.revWeight = r.rev.Weights(base.weight)
 	base.metric = c.Customize(base.weight)
 	r.picture.Store(base)
 	return r, nil
@@ -168,7 +166,6 @@ func (r *Router) SetZones(ctx context.Context, zones []muster.Zone) (UpdateStats
 		return st, fmt.Errorf("applying the threat picture: %w", err)
 	}
 	t1 := time.Now()
-	p.revWeight = r.rev.Weights(p.weight)
 	// Only arcs whose weight differs from the previous picture's need
 	// re-customizing: those the old or the new picture touches.
 	old := r.picture.Load()

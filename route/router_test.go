@@ -224,7 +224,7 @@ func TestCostsToMatchesQueries(t *testing.T) {
 	fwd := NewDijkstra(g.FirstOut, g.Head)
 	fwd.Run(p.weight, []Source{{target.Tail, 0}}, nil)
 	bwd := NewDijkstra(r.rev.FirstOut, r.rev.Head)
-	bwd.Run(p.revWeight, []Source{{target.Tail, 0}}, nil)
+	bwd.Run(r.rev.Weights(p.weight), []Source{{target.Tail, 0}}, nil)
 	for u := range costs {
 		if costs[u] != bwd.Dist[u] || from[u] != fwd.Dist[u] {
 			t.Fatalf("node %d: one-to-all gives %d to and %d from the target, Dijkstra %d and %d", u, costs[u], from[u], bwd.Dist[u], fwd.Dist[u])
