@@ -10,7 +10,6 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/threat"
-	"github.com/muster-evac/muster/zonecost"
 )
 
 // planRequest asks for a plan of every household on record, under the
@@ -149,10 +148,6 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 	if err != nil {
 		return err
 	}
-	var zbuf jsonBuffer
-	if err := zonecost.WriteGeoJSON(&zbuf, zones); err == nil {
-		p.Zones = json.RawMessage(zbuf.trimmed())
-	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
@@ -251,16 +246,4 @@ func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, _ *caller) 
 	s.log.Info("plan approved", "plan", rec.ID, "by", muster.ActorFrom(r.Context()))
 	writeJSON(w, http.StatusOK, toPlanOut(rec))
 	return nil
-}
-
-// jsonBuffer collects a small JSON document.
-type jsonBuffer struct{ b []byte }
-
-func (j *jsonBuffer) Write(p []byte) (int, error) { j.b = append(j.b, p...); return len(p), nil }
-
-func (j *jsonBuffer) trimmed() []byte {
-	for len(j.b) > 0 && (j.b[len(j.b)-1] == '\n' || j.b[len(j.b)-1] == ' ') {
-		j.b = j.b[:len(j.b)-1]
-	}
-	return j.b
 }

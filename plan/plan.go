@@ -11,11 +11,15 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/zonecost"
 )
 
 // FormatVersion is the version of plan.json this package writes.
@@ -225,3 +229,13 @@ func lineRoute(line orb.LineString, dur, dist, exp float64) Route {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// zonesDoc keeps the threat picture a plan was made against inside the
+// plan, as a zones GeoJSON document, so that it can be checked and drawn.
+func zonesDoc(zones []muster.Zone) json.RawMessage {
+	var b bytes.Buffer
+	if err := zonecost.WriteGeoJSON(&b, zones); err != nil {
+		return nil
+	}
+	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
+}

@@ -219,6 +219,7 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.RallyPoints = append(pl.RallyPoints, r.RallyPoint)
 	}
 	summarize(pl, in, gates, rallies)
+	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }
 

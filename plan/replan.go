@@ -343,6 +343,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	slices.SortFunc(np.Groups, func(a, b Group) int { return cmp.Compare(a.ID, b.ID) })
 	summarize(np, in, gates, rallies)
 	np.Diff = diff(prev, np, reasons)
+	np.Zones = zonesDoc(in.Car.Zones())
 	return np, nil
 }
 

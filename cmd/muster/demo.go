@@ -339,7 +339,6 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	if err != nil {
 		return err
 	}
-	p1.Zones, _ = zonesJSON(zones)
 	vs = plancheck.Check(p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at})
 	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s; plan check: %d violations",
 		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), len(vs))

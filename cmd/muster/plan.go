@@ -236,7 +236,6 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 			if err != nil {
 				return err
 			}
-			p.Zones, _ = zonesJSON(in.zones)
 			if err := writePlan(out, p, geo); err != nil {
 				return err
 			}
@@ -353,7 +352,6 @@ it becomes current only when an operator approves it ('muster plan approve').`,
 			if err != nil {
 				return err
 			}
-			p.Zones, _ = zonesJSON(in.zones)
 			if err := writePlan(out, p, geo); err != nil {
 				return err
 			}
@@ -499,16 +497,6 @@ func printSummary(w io.Writer, p *plan.Plan) {
 			fmt.Fprintf(w, "  %d %s, e.g. %s\n", reasons[k], k, example[k])
 		}
 	}
-}
-
-// zonesJSON keeps the picture a plan was made against inside the plan,
-// so that it can be checked and drawn later.
-func zonesJSON(zones []muster.Zone) (json.RawMessage, error) {
-	var b bytes.Buffer
-	if err := zonecost.WriteGeoJSON(&b, zones); err != nil {
-		return nil, err
-	}
-	return json.RawMessage(bytes.TrimSpace(b.Bytes())), nil
 }
 
 func zonesFromJSON(raw json.RawMessage) ([]muster.Zone, error) {
