@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,39 +71,33 @@ func run(base, user, pass string, clients int, dur time.Duration, maxReq int, la
 	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("%s is not a loopback address: this load test only runs against this machine", base)
 	}
-	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second}
 	token, err := login(c, base, user, pass)
 	if err != nil {
 		return err
 	}
+	auth := "Authorization: Bearer " + token + "\r\n"
 	stamp := time.Now().UnixNano()
 	var ids []string
 	var idsMu sync.Mutex
 	var seq atomic.Int64
-	hello := load(c, "hello", clients, dur, maxReq, func(int) (*http.Request, int) {
-		r, _ := http.NewRequest("GET", base+"/api/hello", nil)
-		return r, 200
+	hello := load(u.Host, "hello", clients, dur, maxReq, func(int) request {
+		return request{method: "GET", path: "/api/hello", want: 200}
 	})
-	register := load(c, "registrations", clients, dur, maxReq, func(int) (*http.Request, int) {
+	register := load(u.Host, "registrations", clients, dur, maxReq, func(int) request {
 		n := seq.Add(1)
 		id := fmt.Sprintf("LT%d-%d", stamp, n)
 		body := fmt.Sprintf(`{"id":%q,"name":"Load Test %d","party_size":3,"adults":2,"children":1,"language":"fa","phone":"+9379%08d","location":{"lat":34.53,"lon":69.17}}`, id, n, (stamp/1000+n)%100_000_000)
-		r, _ := http.NewRequest("POST", base+"/api/households", bytes.NewReader([]byte(body)))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer "+token)
 		idsMu.Lock()
 		ids = append(ids, id)
 		idsMu.Unlock()
-		return r, 201
+		return request{method: "POST", path: "/api/households", headers: auth + "Content-Type: application/json\r\n", body: []byte(body), want: 201}
 	})
 	if len(ids) == 0 {
 		return fmt.Errorf("no household registered: nothing to read")
 	}
-	reads := load(c, "reads", clients, dur, maxReq, func(i int) (*http.Request, int) {
-		r, _ := http.NewRequest("GET", base+"/api/households/"+ids[i%len(ids)], nil)
-		r.Header.Set("Authorization", "Bearer "+token)
-		return r, 200
+	reads := load(u.Host, "reads", clients, dur, maxReq, func(i int) request {
+		return request{method: "GET", path: "/api/households/" + ids[i%len(ids)], headers: auth, want: 200}
 	})
 	fmt.Printf("%-8s %-14s %12s %9s %7s %9s %9s\n", "store", "load", "throughput", "requests", "errors", "p50", "p99")
 	for _, r := range []result{hello, register, reads} {
@@ -129,10 +122,10 @@ func login(c *http.Client, base, user, pass string) (string, error) {
 	return out.Token, nil
 }
 
-// load runs clients loops for dur (or maxReq requests in all), each
-// sending the request next gives and counting an answer other than want
-// as an error.
-func load(c *http.Client, name string, clients int, dur time.Duration, maxReq int, next func(i int) (*http.Request, int)) result {
+// load runs clients loops, each on its own connection to addr, for dur
+// (or maxReq requests in all), each sending the request next gives and
+// counting an answer other than its want as an error.
+func load(addr, name string, clients int, dur time.Duration, maxReq int, next func(i int) request) result {
 	var n, errs atomic.Int64
 	lat := make([][]time.Duration, clients)
 	start := time.Now()
@@ -142,22 +135,22 @@ func load(c *http.Client, name string, clients int, dur time.Duration, maxReq in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rc := &rawConn{addr: addr}
+			defer rc.close()
 			for i := w; time.Now().Before(deadline); i += clients {
 				if n.Add(1) > int64(maxReq) {
 					n.Add(-1)
 					return
 				}
-				req, want := next(i)
+				req := next(i)
 				t0 := time.Now()
-				resp, err := c.Do(req)
-				if err != nil {
+				status, err := rc.do(req, 30*time.Second)
+				if err != nil || status != req.want {
 					errs.Add(1)
+					if errs.Load() <= 5 {
+						slog.Warn("request failed", "load", name, "path", req.path, "status", status, "err", err)
+					}
 					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != want {
-					errs.Add(1)
 				}
 				if len(lat[w]) < 20000 {
 					lat[w] = append(lat[w], time.Since(t0))
