@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/internal/sqlstore"
@@ -84,7 +85,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	// Make the file (and the WAL) before the readers open it read-only.
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingWhileBusy(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
@@ -101,11 +102,19 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
+	av, err := newAuthVersion(path)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
 	d := sqlstore.Dialect{
 		Name:              "sqlite",
 		EventsName:        "sqlite:" + abs,
 		GroupCommit:       true,
 		IsUniqueViolation: isUniqueViolation,
+		AuthVersion:       av.version,
+		BumpAuth:          av.bump,
 		AfterWipe: func(ctx context.Context) (string, error) {
 			// Copy the WAL (holding the old key page) into the file, which
 			// overwrites the page in place, then empty the WAL file.
@@ -136,6 +145,26 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
+
+// pingWhileBusy opens the first connection. Switching a new database to
+// WAL answers SQLITE_BUSY at once, without the busy timeout, when another
+// process (or store) is switching it at the same moment: so several
+// instances started together on a new file retry for up to ten seconds.
+func pingWhileBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		var e *sqlite3.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3lib.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
 
 func isUniqueViolation(err error) bool {
 	var e *sqlite3.Error

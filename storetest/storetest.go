@@ -601,6 +601,33 @@ func testTokens(t *testing.T, fresh Fresh) {
 	}
 	_, _, err = e.store.LookupToken(e.ctx, muster.TokenHash(secrets["t-bilal"]), now)
 	wantCode(t, err, muster.ENOTFOUND, "token of a disabled user")
+
+	// Another instance on the same database (a second server, or the CLI
+	// beside a running one) revokes a token and disables a user that this
+	// instance has just found live: this instance refuses both at once,
+	// whatever it keeps in memory.
+	other := must(e.db.Open(e.ctx, e.keys.DataKeys()))(t)
+	defer other.Close()
+	if err := other.CreateUser(e.ctx, muster.User{Name: "carla", Role: muster.RoleViewer, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CreateToken(e.ctx, muster.Token{ID: "t-carla", User: "carla", Kind: muster.TokenAPI, Hash: muster.TokenHash("carla-secret")}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		must3(t)(e.store.LookupToken(e.ctx, muster.TokenHash(secrets["t-session"]), now))
+		must3(t)(e.store.LookupToken(e.ctx, muster.TokenHash("carla-secret"), now))
+	}
+	if err := other.RevokeToken(e.ctx, "t-session"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.store.LookupToken(e.ctx, muster.TokenHash(secrets["t-session"]), now)
+	wantCode(t, err, muster.ENOTFOUND, "token revoked by another instance")
+	if err := other.DisableUser(e.ctx, "carla"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.store.LookupToken(e.ctx, muster.TokenHash("carla-secret"), now)
+	wantCode(t, err, muster.ENOTFOUND, "token of a user disabled by another instance")
 	if raw := e.db.Raw(t); bytes.Contains(raw, []byte(secrets["t-session"])) {
 		t.Fatal("a token secret is stored in clear")
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -230,6 +231,26 @@ func (c *Core) CreateToken(ctx context.Context, t muster.Token) error {
 
 // LookupToken implements muster.Store.
 func (c *Core) LookupToken(ctx context.Context, hash []byte, now time.Time) (muster.Token, muster.User, error) {
+	if c.tokens == nil {
+		return c.lookupToken(ctx, hash, now)
+	}
+	v, err := c.d.AuthVersion()
+	if err != nil {
+		slog.Warn("auth version unreadable: token looked up in the database", "backend", c.d.Name, "err", err)
+		return c.lookupToken(ctx, hash, now)
+	}
+	wall := time.Now()
+	if t, u, ok := c.tokens.get(hash, v, wall); ok {
+		return t, u, tokenLive(t, u, now) // it may have expired since
+	}
+	t, u, err := c.lookupToken(ctx, hash, now)
+	if err == nil {
+		c.tokens.put(hash, v, t, u, wall)
+	}
+	return t, u, err
+}
+
+func (c *Core) lookupToken(ctx context.Context, hash []byte, now time.Time) (muster.Token, muster.User, error) {
 	var t muster.Token
 	var created, expires, revoked int64
 	var u muster.User
@@ -247,15 +268,20 @@ func (c *Core) LookupToken(ctx context.Context, hash []byte, now time.Time) (mus
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromMicros(revoked)
 	u.Disabled, u.CreatedAt = disabled != 0, fromMicros(ucreated)
+	return t, u, tokenLive(t, u, now)
+}
+
+// tokenLive says why a token found may not be used at now, or nil.
+func tokenLive(t muster.Token, u muster.User, now time.Time) error {
 	switch {
-	case revoked != 0:
-		return t, u, muster.Errorf(muster.ENOTFOUND, "token %s was revoked", t.ID)
-	case expires != 0 && !now.Before(t.ExpiresAt):
-		return t, u, muster.Errorf(muster.ENOTFOUND, "token %s expired", t.ID)
+	case !t.RevokedAt.IsZero():
+		return muster.Errorf(muster.ENOTFOUND, "token %s was revoked", t.ID)
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return muster.Errorf(muster.ENOTFOUND, "token %s expired", t.ID)
 	case u.Disabled:
-		return t, u, muster.Errorf(muster.ENOTFOUND, "token %s: user %s is disabled", t.ID, u.Name)
+		return muster.Errorf(muster.ENOTFOUND, "token %s: user %s is disabled", t.ID, u.Name)
 	}
-	return t, u, nil
+	return nil
 }
 
 // RevokeToken implements muster.Store.

@@ -78,6 +78,13 @@ type Dialect struct {
 	// AfterWipe makes the destroyed key leave the disk (checkpoint,
 	// vacuum) and says what it could not guarantee.
 	AfterWipe func(ctx context.Context) (string, error)
+	// AuthVersion, if set, returns a number that changes whenever any
+	// process changes a token or a user in this database; BumpAuth changes
+	// it, and is called after such a commit and before the writer returns.
+	// With both, LookupToken answers live tokens from memory while the
+	// number stands (see tokencache.go).
+	AuthVersion func() (int64, error)
+	BumpAuth    func() error
 }
 
 // Core implements muster.Store.
@@ -90,8 +97,9 @@ type Core struct {
 	sealer muster.Sealer // nil once wiped
 	wiped  time.Time
 
-	bus   *broadcaster
-	stmts stmtCache
+	bus    *broadcaster
+	stmts  stmtCache
+	tokens *tokenCache // nil unless the dialect has an auth version
 
 	// group commit (Dialect.GroupCommit)
 	writes     chan writeReq
@@ -120,6 +128,9 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 		return nil, fmt.Errorf("open %s store: unwrap the data key (is this the master key this database was made with?): %w", d.Name, err)
 	}
 	c.sealer = s
+	if d.AuthVersion != nil && d.BumpAuth != nil {
+		c.tokens = &tokenCache{m: map[string]cachedToken{}, version: -1}
+	}
 	if d.GroupCommit {
 		c.startGroupCommit()
 	}
@@ -305,8 +316,10 @@ func (c *Core) writeOnce(ctx context.Context, fn func(w *wtx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	cn := newTxConn(c, c.w, tx)
+	defer cn.promote(ctx) // after the rollback below: defers run last first
 	defer tx.Rollback()
-	w := &wtx{conn: newTxConn(c, c.w, tx), c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
+	w := &wtx{conn: cn, c: c, ctx: ctx, actor: muster.ActorFrom(ctx), now: c.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(w); err != nil {
 		return err
 	}
@@ -325,6 +338,9 @@ func (c *Core) writeOnce(ctx context.Context, fn func(w *wtx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if authChanged(w.events) {
+		c.afterAuthChange()
 	}
 	if c.d.Notify == nil {
 		for _, ev := range w.events {

@@ -85,19 +85,20 @@ func (c *Core) runGroup(batch []writeReq) {
 	errs := make([]error, len(batch))
 	events := make([][]muster.Event, len(batch))
 	bg := context.Background()
+	var cn conn
 	groupErr := func() error {
 		tx, err := c.w.BeginTx(bg, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
-		cn := newTxConn(c, c.w, tx)
+		cn = newTxConn(c, c.w, tx)
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
 			}
-			if _, err := tx.ExecContext(bg, `SAVEPOINT muster_write`); err != nil {
+			if _, err := cn.ExecContext(bg, `SAVEPOINT muster_write`); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			// Statements do not see the caller's cancellation: SQLite
@@ -111,13 +112,13 @@ func (c *Core) runGroup(batch []writeReq) {
 			}
 			if err != nil {
 				errs[i] = err
-				if _, err := tx.ExecContext(bg, `ROLLBACK TO muster_write`); err != nil {
+				if _, err := cn.ExecContext(bg, `ROLLBACK TO muster_write`); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 			} else {
 				events[i] = w.events
 			}
-			if _, err := tx.ExecContext(bg, `RELEASE muster_write`); err != nil {
+			if _, err := cn.ExecContext(bg, `RELEASE muster_write`); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}
@@ -126,6 +127,15 @@ func (c *Core) runGroup(batch []writeReq) {
 		}
 		return nil
 	}()
+	cn.promote(bg)
+	if groupErr == nil {
+		for i := range batch {
+			if errs[i] == nil && authChanged(events[i]) {
+				c.afterAuthChange()
+				break
+			}
+		}
+	}
 	for i, r := range batch {
 		switch {
 		case errs[i] != nil:

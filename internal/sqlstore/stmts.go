@@ -66,15 +66,36 @@ func (sc *stmtCache) close() {
 // statements (kept in txStmts until it ends): preparing on the pool while
 // holding one of its connections could wait for ever for another (SQLite's
 // writer pool has exactly one).
+//
+// A query first prepared inside a transaction is noted in unpooled and
+// prepared on the pool once the transaction has ended (promote), so that
+// the next transaction binds it without parsing the SQL again: otherwise
+// every statement that only ever runs in write transactions (the audit
+// append, the savepoints of a group commit) would be parsed at every
+// commit.
 type conn struct {
-	c       *Core
-	db      *sql.DB
-	tx      *sql.Tx
-	txStmts map[string]*sql.Stmt
+	c        *Core
+	db       *sql.DB
+	tx       *sql.Tx
+	txStmts  map[string]*sql.Stmt
+	unpooled *[]string
 }
 
 func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
-	return conn{c: c, db: db, tx: tx, txStmts: map[string]*sql.Stmt{}}
+	return conn{c: c, db: db, tx: tx, txStmts: map[string]*sql.Stmt{}, unpooled: new([]string)}
+}
+
+// promote prepares on the pool the queries this transaction had to
+// prepare for itself; call it after the transaction has ended, when its
+// connection is back in the pool.
+func (k conn) promote(ctx context.Context) {
+	if k.unpooled == nil {
+		return
+	}
+	for _, q := range *k.unpooled {
+		k.c.stmts.get(ctx, k.db, q)
+	}
+	*k.unpooled = nil
 }
 
 func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
@@ -99,6 +120,7 @@ func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	k.txStmts[query] = st
+	*k.unpooled = append(*k.unpooled, query)
 	return st
 }
 
