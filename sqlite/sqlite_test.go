@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/muster-evac/muster"
@@ -66,3 +67,67 @@ func TestCrashChild(t *testing.T) {
 }
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }
+
+// TestMigration4KeepsHistory: migration 0004 rebuilds the status history
+// as a clustered (WITHOUT ROWID) table; a database made before it keeps
+// every household's history, in order.
+func TestMigration4KeepsHistory(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "tester")
+	d := &db{path: filepath.Join(t.TempDir(), "muster.db")}
+	keys := storetest.NewKeys()
+	s, err := d.Open(ctx, keys.DataKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for i, id := range []string{"H1", "H2", "H3"} {
+		rec, err := s.CreateHousehold(ctx, muster.Household{ID: id, Name: "Name " + id, PartySize: 1, Adults: 1, Language: "fa"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []string{muster.StatusVerified, muster.StatusAssigned, muster.StatusInstructed}[:i+1] {
+			if rec, err = s.SetHouseholdStatus(ctx, id, st, rec.Version, "note "+st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, h := range rec.History {
+			want[id] = append(want[id], h.Status+"|"+h.Note)
+		}
+	}
+	s.Close()
+	// Put the table back as schema 3 had it, and forget migration 4.
+	d.Exec(t, `CREATE TABLE hs3 (household_id TEXT NOT NULL REFERENCES households (id), seq INTEGER NOT NULL,
+		status TEXT NOT NULL, at INTEGER NOT NULL, by_actor TEXT NOT NULL, note_enc BLOB NOT NULL, PRIMARY KEY (household_id, seq));
+		INSERT INTO hs3 SELECT * FROM household_status; DROP TABLE household_status; ALTER TABLE hs3 RENAME TO household_status;
+		DELETE FROM schema_migrations WHERE version = 4`)
+	s, err = d.Open(ctx, keys.DataKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for id, w := range want {
+		rec, err := s.GetHousehold(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range rec.History {
+			got = append(got, h.Status+"|"+h.Note)
+		}
+		if strings.Join(got, ",") != strings.Join(w, ",") {
+			t.Fatalf("%s: history after migration %q, want %q", id, got, w)
+		}
+	}
+	conn, err := sql.Open("sqlite", "file:"+d.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var ddl string
+	if err := conn.QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'household_status'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Fatalf("household_status after migration: %s", ddl)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -178,6 +179,13 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			errOut := cmd.ErrOrStderr()
+			if os.Getenv("GOGC") == "" {
+				// Each request allocates a few kilobytes that die with it,
+				// over a live heap of a few megabytes (more with --graph):
+				// at the default 100% the collector ran twice as often and
+				// cost the household read path 7% of its throughput.
+				debug.SetGCPercent(200)
+			}
 			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode}
 			for _, cidr := range trustedProxies {
 				pfx, err := netip.ParsePrefix(cidr)
