@@ -63,10 +63,6 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	if path == "" {
 		return nil, fmt.Errorf("open sqlite store: no path")
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
-	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open sqlite store: %w", err)
@@ -110,7 +106,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	}
 	d := sqlstore.Dialect{
 		Name:              "sqlite",
-		EventsName:        "sqlite:" + abs,
+		DataVersionQuery:  "PRAGMA data_version",
 		GroupCommit:       true,
 		IsUniqueViolation: isUniqueViolation,
 		AuthVersion:       av.version,

@@ -24,9 +24,10 @@ e-mail addresses, notes and exact locations stored in it can never be
 decrypted again, by anyone, with or without the master key. For when the
 database is about to be seized. It cannot be undone.
 
-Stop the running servers first (or they keep the key in memory until they
-stop), or wipe through a running server instead: an admin's POST /api/wipe
-{"confirm":"wipe"}. Asks for confirmation; --yes skips the question.`,
+Running servers drop the key from memory as soon as they see the wipe
+(PostgreSQL: at once; SQLite: within a fraction of a second). An admin can
+also wipe through a running server: POST /api/wipe {"confirm":"wipe"}.
+Asks for confirmation; --yes skips the question.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			where := "the SQLite database in " + sf.data

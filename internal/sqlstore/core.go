@@ -71,10 +71,10 @@ type Dialect struct {
 	// on commit); the backend's listener then calls Core.Deliver. When nil,
 	// events are delivered in process after commit.
 	Notify func(ctx context.Context, tx *sql.Tx, ev muster.Event) error
-	// EventsName, if set, names the process-wide event broadcaster this
-	// store shares with every other store of the same name (SQLite: the
-	// file's absolute path), so they hear each other's changes.
-	EventsName string
+	// DataVersionQuery, if set, returns a number on the writer connection
+	// that changes whenever another connection (process) has committed:
+	// a watcher then announces their changes here (see external.go).
+	DataVersionQuery string
 	// AfterWipe makes the destroyed key leave the disk (checkpoint,
 	// vacuum) and says what it could not guarantee.
 	AfterWipe func(ctx context.Context) (string, error)
@@ -105,6 +105,9 @@ type Core struct {
 	writes     chan writeReq
 	quit       chan struct{}
 	writerDone chan struct{}
+
+	// the watcher of other processes' changes (Dialect.DataVersionQuery)
+	watchQuit, watchDone chan struct{}
 }
 
 var _ muster.Store = (*Core)(nil)
@@ -116,9 +119,6 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 		return nil, fmt.Errorf("open %s store: no data keys given", d.Name)
 	}
 	c := &Core{w: w, r: r, d: d, now: time.Now, bus: newBroadcaster()}
-	if d.EventsName != "" {
-		c.bus = sharedBroadcaster(d.EventsName)
-	}
 	wrapped, err := c.migrate(ctx, migrations, keys)
 	if err != nil {
 		return nil, err
@@ -133,6 +133,9 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 	}
 	if d.GroupCommit {
 		c.startGroupCommit()
+	}
+	if d.DataVersionQuery != "" {
+		c.startWatcher()
 	}
 	return c, nil
 }
@@ -247,6 +250,7 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 
 // Close closes the pools.
 func (c *Core) Close() error {
+	c.stopWatcher()
 	c.stopGroupCommit()
 	c.stmts.close()
 	err := c.w.Close()

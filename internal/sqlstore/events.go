@@ -12,32 +12,15 @@ import (
 // Event only says "re-read"; a client that missed one re-reads anyway when
 // it reconnects).
 //
-// Stores opened on one SQLite file in one process share a broadcaster (see
-// Shared), so every one of them hears the others' changes; a subscription
-// ends when its context does, not when a store closes.
+// A subscription ends when its context does, not when a store closes.
+// Other processes' changes reach the subscribers through NOTIFY
+// (PostgreSQL) or the watcher (SQLite: external.go).
 type broadcaster struct {
 	mu   sync.Mutex
 	subs map[chan muster.Event]struct{}
 }
 
 func newBroadcaster() *broadcaster { return &broadcaster{subs: map[chan muster.Event]struct{}{}} }
-
-var (
-	sharedMu sync.Mutex
-	shared   = map[string]*broadcaster{}
-)
-
-// sharedBroadcaster returns the process-wide broadcaster for name.
-func sharedBroadcaster(name string) *broadcaster {
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	b := shared[name]
-	if b == nil {
-		b = newBroadcaster()
-		shared[name] = b
-	}
-	return b
-}
 
 func (b *broadcaster) subscribe(ctx context.Context) <-chan muster.Event {
 	ch := make(chan muster.Event, 256)

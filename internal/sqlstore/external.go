@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// Changes made by another process (SQLite). PostgreSQL tells every
+// instance of every change (NOTIFY); SQLite has no such channel, and a
+// process only hears its own writes. So where the dialect can tell that
+// another connection has committed (Dialect.DataVersionQuery: SQLite's
+// PRAGMA data_version, asked on the one writer connection, changes exactly
+// when some other connection has committed), a watcher polls it, and on a
+// change reads the audit log since the last entry it knows: every change
+// is audited in its own transaction, so the log is a complete feed of what
+// the others did. Each change entry becomes the event the writer announced
+// in its own process, and an entry "key.wipe" drops this process's key, so
+// that `muster wipe` run beside a running server takes effect in it.
+//
+// Entries this process wrote itself may be announced a second time when
+// they share a poll with another process's: an event only says "re-read".
+
+// externalPoll is how often the watcher asks; a change made elsewhere is
+// announced here within about this long.
+const externalPoll = 200 * time.Millisecond
+
+// maxExternalEntries bounds what one poll reads; past it every kind is
+// announced with an empty id ("re-read them all").
+const maxExternalEntries = 5000
+
+// auditEvents maps each audited change to the kind of event its writer
+// announces (TestAuditEventsComplete keeps it in step with the code).
+var auditEvents = map[string]string{
+	"capability.create": "capability",
+	"capability.revoke": "capability",
+	"household.create":  "household",
+	"household.import":  "household",
+	"household.status":  "household",
+	"household.update":  "household",
+	"key.wipe":          "wipe",
+	"place.delete":      "place",
+	"place.put":         "place",
+	"places.timezone":   "place",
+	"plan.approve":      "plan",
+	"plan.save":         "plan",
+	"report.add":        "report",
+	"token.create":      "token",
+	"token.revoke":      "token",
+	"user.create":       "user",
+	"user.disable":      "user",
+	"user.password":     "user",
+}
+
+// eventOf is the event an audit entry stands for, if it records a change.
+func eventOf(e muster.AuditEntry) (muster.Event, bool) {
+	kind, ok := auditEvents[e.Action]
+	if !ok {
+		return muster.Event{}, false
+	}
+	if kind == "wipe" {
+		return muster.Event{Kind: "wipe", ID: "data_key"}, true
+	}
+	id, found := strings.CutPrefix(e.Target, kind+":")
+	if !found {
+		id = ""
+	}
+	return muster.Event{Kind: kind, ID: id}, true
+}
+
+func (c *Core) startWatcher() {
+	c.watchQuit = make(chan struct{})
+	c.watchDone = make(chan struct{})
+	go c.watchExternal()
+}
+
+func (c *Core) stopWatcher() {
+	if c.watchQuit != nil {
+		close(c.watchQuit)
+		<-c.watchDone
+	}
+}
+
+func (c *Core) watchExternal() {
+	defer close(c.watchDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.watchQuit:
+			cancel()
+		case <-c.watchDone:
+		}
+	}()
+	seen, version, err := c.externalState(ctx)
+	if err != nil {
+		slog.Error("watching for changes by other processes: off", "backend", c.d.Name, "err", err)
+		return
+	}
+	tick := time.NewTicker(externalPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.watchQuit:
+			return
+		case <-tick.C:
+		}
+		head, v, err := c.externalState(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Warn("watching for changes by other processes", "backend", c.d.Name, "err", err)
+			}
+			continue
+		}
+		if v == version {
+			// No other connection committed before v was read, so every
+			// entry up to head is this process's own.
+			seen = head
+			continue
+		}
+		version = v
+		if seen, err = c.announceExternal(ctx, seen); err != nil && ctx.Err() == nil {
+			slog.Warn("reading changes by other processes", "backend", c.d.Name, "err", err)
+		}
+	}
+}
+
+// externalState reads the audit head, then the data version: in this
+// order, an entry committed elsewhere is either at most head or changes
+// the version.
+func (c *Core) externalState(ctx context.Context) (head, version int64, err error) {
+	if err := c.reader().QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
+		return 0, 0, fmt.Errorf("audit head: %w", err)
+	}
+	if err := c.w.QueryRowContext(ctx, c.d.DataVersionQuery).Scan(&version); err != nil {
+		return 0, 0, fmt.Errorf("data version: %w", err)
+	}
+	return head, version, nil
+}
+
+// announceExternal announces the changes audited after seq and returns the
+// last seq read.
+func (c *Core) announceExternal(ctx context.Context, seq int64) (int64, error) {
+	for read := 0; ; {
+		es, err := c.ListAudit(ctx, seq, 1000)
+		if err != nil {
+			return seq, err
+		}
+		if len(es) == 0 {
+			return seq, nil
+		}
+		for _, e := range es {
+			if ev, ok := eventOf(e); ok {
+				c.Deliver(ev)
+			}
+		}
+		seq = es[len(es)-1].Seq
+		if read += len(es); read >= maxExternalEntries {
+			for _, kind := range []string{"household", "report", "place", "plan"} {
+				c.Deliver(muster.Event{Kind: kind})
+			}
+			var head int64
+			if err := c.reader().QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
+				return seq, fmt.Errorf("audit head: %w", err)
+			}
+			return head, nil
+		}
+	}
+}
