@@ -45,6 +45,7 @@ var wantAccess = map[string]string{
 	"GET /api/places":                  "admin planner field viewer",
 	"PUT /api/places/{id}":             "admin planner",
 	"DELETE /api/places/{id}":          "admin planner",
+	"PUT /api/timezone":                "admin planner",
 	"GET /api/events":                  "admin planner field viewer",
 	"POST /api/plans":                  "admin planner",
 	"GET /api/plans":                   "admin planner field viewer",
@@ -139,6 +140,9 @@ func fixtures() map[string]fixture {
 		"GET /api/places":  get("/api/places"),
 		"PUT /api/places/{id}": func(*testEnv, string) (string, string, []byte, string) {
 			return "PUT", "/api/places/extra-rally", []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[69.16,34.52]},"properties":{"id":"extra-rally","name":"Extra rally point","kind":"rally","capacity":120}}`), "application/json"
+		},
+		"PUT /api/timezone": func(*testEnv, string) (string, string, []byte, string) {
+			return "PUT", "/api/timezone", []byte(`{"timezone":"Asia/Kabul"}`), "application/json"
 		},
 		"DELETE /api/places/{id}": func(e *testEnv, _ string) (string, string, []byte, string) {
 			id := uniq("gone-")

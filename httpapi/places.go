@@ -10,8 +10,9 @@ import (
 	"github.com/muster-evac/muster/threat"
 )
 
-// Rally points and gates come from the places file `muster serve
-// --places` reads (they are not stored in the database yet): read only.
+// Rally points and gates as the planner and the operators see them: the
+// stored places (placestore.go), gates with their status in the threat
+// picture.
 
 type rallyPointJSON struct {
 	ID       string       `json:"id"`

@@ -112,3 +112,20 @@ func (s *Server) deletePlace(w http.ResponseWriter, r *http.Request, _ *caller) 
 	writeJSON(w, http.StatusOK, placeResponse{ID: id, Removed: true})
 	return nil
 }
+
+// timezoneRequest sets the time zone the places' opening hours are in.
+type timezoneRequest struct {
+	Timezone string `json:"timezone"`
+}
+
+func (s *Server) putTimezone(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req timezoneRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.store.SetTimezone(r.Context(), req.Timezone); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, req)
+	return nil
+}

@@ -202,6 +202,14 @@ func TestPlacesEditedThroughTheAPI(t *testing.T) {
 		e.do("planner", "PUT", "/api/places/"+gate.ID, []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[200,95]},"properties":{"id":"`+gate.ID+`","name":"x","kind":"gate"}}`), 400, nil)
 		e.do("planner", "PUT", "/api/places/other", []byte(closed), 400, nil)
 		e.do("planner", "DELETE", "/api/places/no-such-place", nil, 404, nil)
+		// The opening hours' time zone is set through the API too.
+		e.do("planner", "PUT", "/api/timezone", []byte(`{"timezone":"Asia/Tehran"}`), 200, nil)
+		_, body = e.request("viewer", "GET", "/api/places", nil, "")
+		if pl, err := places.Read(bytes.NewReader(body), "served places"); err != nil || pl.Timezone != "Asia/Tehran" {
+			t.Fatalf("time zone after PUT /api/timezone: %v %v", pl, err)
+		}
+		e.do("planner", "PUT", "/api/timezone", []byte(`{"timezone":"Mars/Olympus_Mons"}`), 400, nil)
+		e.do("planner", "PUT", "/api/timezone", []byte(`{"timezone":"`+k.places.Timezone+`"}`), 200, nil)
 		// Nobody is planned through the closed gate.
 		rng := rand.New(rand.NewPCG(2, 2))
 		for i := 0; i < 30; i++ {

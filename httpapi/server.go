@@ -279,10 +279,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, Out: addReportsResponse{}, handle: s.addReports},
 		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, Out: reportsResponse{}, handle: s.listReports},
 		{Method: "GET", Path: "/api/threats", Summary: "The threat picture at a time, GeoJSON", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, Query: []string{"at"}, handle: s.threats},
-		{Method: "GET", Path: "/api/rally-points", Summary: "The rally points of the places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: rallyPointsResponse{}, handle: s.rallyPoints},
-		{Method: "GET", Path: "/api/gates", Summary: "The gates of the places file with their status in the threat picture", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"at"}, Out: gatesResponse{}, handle: s.gates},
+		{Method: "GET", Path: "/api/rally-points", Summary: "The stored rally points", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: rallyPointsResponse{}, handle: s.rallyPoints},
+		{Method: "GET", Path: "/api/gates", Summary: "The stored gates with their status in the threat picture", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"at"}, Out: gatesResponse{}, handle: s.gates},
 		{Method: "GET", Path: "/api/places", Summary: "The operation's places (gates, rally points, ...) as a places file", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaGeo, handle: s.listPlaces},
 		{Method: "PUT", Path: "/api/places/{id}", Summary: "Create or replace a place: a GeoJSON Feature in the places-file format", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.putPlace},
+		{Method: "PUT", Path: "/api/timezone", Summary: "Set the IANA time zone of the places' opening hours", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: timezoneRequest{}, Out: timezoneRequest{}, handle: s.putTimezone},
 		{Method: "DELETE", Path: "/api/places/{id}", Summary: "Remove a place", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.deletePlace},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
