@@ -47,3 +47,17 @@ type Places struct {
 	Timezone string
 	Places   []Place
 }
+
+// Point is where a place is for routing and display: the place itself if
+// it is a point, else the centre of its bounds; false if it has no
+// geometry.
+func (p *Place) Point() (orb.Point, bool) {
+	switch g := p.Geometry.(type) {
+	case nil:
+		return orb.Point{}, false
+	case orb.Point:
+		return g, true
+	default:
+		return g.Bound().Center(), true
+	}
+}

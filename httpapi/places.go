@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/threat"
 )
@@ -49,15 +47,9 @@ type gatesResponse struct {
 }
 
 // where is a place's point: itself, or the centre of its bounds.
-func where(g orb.Geometry) locationJSON {
-	if g == nil {
-		return locationJSON{}
-	}
-	c := g.Bound().Center()
-	if p, ok := g.(orb.Point); ok {
-		c = p
-	}
-	return locationJSON{Lat: c.Lat(), Lon: c.Lon()}
+func where(p *muster.Place) locationJSON {
+	pt, _ := p.Point()
+	return locationJSON{Lat: pt.Lat(), Lon: pt.Lon()}
 }
 
 func (s *Server) rallyPoints(w http.ResponseWriter, r *http.Request, _ *caller) error {
@@ -70,7 +62,7 @@ func (s *Server) rallyPoints(w http.ResponseWriter, r *http.Request, _ *caller) 
 		out.Timezone = pl.Timezone
 		for _, p := range pl.Places {
 			if p.Kind == muster.PlaceRally {
-				out.RallyPoints = append(out.RallyPoints, rallyPointJSON{ID: p.ID, Name: p.Name, Location: where(p.Geometry),
+				out.RallyPoints = append(out.RallyPoints, rallyPointJSON{ID: p.ID, Name: p.Name, Location: where(&p),
 					Capacity: p.Capacity, Opens: p.Opens, Closes: p.Closes})
 			}
 		}
@@ -111,7 +103,7 @@ func (s *Server) gates(w http.ResponseWriter, r *http.Request, _ *caller) error 
 		if pl.Kind != muster.PlaceGate {
 			continue
 		}
-		g := gateJSON{ID: pl.ID, Name: pl.Name, Location: where(pl.Geometry), ThroughputPerHour: pl.ThroughputPerHour,
+		g := gateJSON{ID: pl.ID, Name: pl.Name, Location: where(&pl), ThroughputPerHour: pl.ThroughputPerHour,
 			CrowdLimit: pl.CrowdLimit, Opens: pl.Opens, Closes: pl.Closes, Status: pl.Status, Reasons: []string{}}
 		if st, ok := status[pl.ID]; ok {
 			g.Status, g.Disputed = st.Status, st.Disputed

@@ -231,18 +231,6 @@ func weightOf(p Params, h *muster.Household) int {
 	return p.PriorityWeights[h.Priority]
 }
 
-func placePoint(pl *muster.Place) (orb.Point, bool) {
-	switch g := pl.Geometry.(type) {
-	case orb.Point:
-		return g, true
-	case orb.Polygon:
-		return g.Bound().Center(), true
-	case orb.MultiPolygon:
-		return g.Bound().Center(), true
-	}
-	return orb.Point{}, false
-}
-
 func inForbidden(p orb.Point, zones []muster.Zone) string {
 	for _, i := range zonecost.Containing(p, zones) {
 		if zones[i].Forbidden {
@@ -263,7 +251,7 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 		if pl.Kind != muster.PlaceGate {
 			continue
 		}
-		pt, ok := placePoint(pl)
+		pt, ok := pl.Point()
 		if !ok {
 			continue
 		}
@@ -322,7 +310,7 @@ func prepareRallies(ctx context.Context, in Input, p Params, loc *time.Location,
 		if pl.Kind != muster.PlaceRally {
 			continue
 		}
-		pt, ok := placePoint(pl)
+		pt, ok := pl.Point()
 		if !ok {
 			continue
 		}

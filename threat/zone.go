@@ -411,7 +411,7 @@ func (f *Fuser) gateStatuses(zones []*Zone) []GateStatus {
 				}
 			}
 		}
-		at := placePoint(pl.Geometry)
+		at, _ := pl.Point()
 		for _, z := range zones {
 			// Only local zones bear on a gate: a city- or country-wide
 			// warning is context, and the routing penalty covers it.
@@ -446,14 +446,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func placePoint(g orb.Geometry) orb.Point {
-	if p, ok := g.(orb.Point); ok {
-		return p
-	}
-	if g == nil {
-		return orb.Point{}
-	}
-	return g.Bound().Center()
 }

@@ -206,16 +206,6 @@ func countKind(p muster.Places, kind string) int {
 	return n
 }
 
-func placePoint(pl muster.Place) (orb.Point, bool) {
-	switch g := pl.Geometry.(type) {
-	case orb.Point:
-		return g, true
-	case orb.Polygon:
-		return g.Bound().Center(), true
-	}
-	return orb.Point{}, false
-}
-
 // demoTrip picks the demo's origin and destination.
 func demoTrip(g *roadgraph.Graph, places muster.Places) (from, to orb.Point, fromName, toName string) {
 	var gates, rallies []muster.Place
@@ -228,14 +218,14 @@ func demoTrip(g *roadgraph.Graph, places muster.Places) (from, to orb.Point, fro
 		}
 	}
 	if len(gates) > 0 && len(rallies) > 0 {
-		gp, _ := placePoint(gates[0])
+		gp, _ := gates[0].Point()
 		sort.SliceStable(rallies, func(i, j int) bool {
-			pi, _ := placePoint(rallies[i])
-			pj, _ := placePoint(rallies[j])
+			pi, _ := rallies[i].Point()
+			pj, _ := rallies[j].Point()
 			return muster.DistanceM(pi[0], pi[1], gp[0], gp[1]) > muster.DistanceM(pj[0], pj[1], gp[0], gp[1])
 		})
-		from, _ = placePoint(rallies[0])
-		to, _ = placePoint(gates[0])
+		from, _ = rallies[0].Point()
+		to, _ = gates[0].Point()
 		return from, to, "rally point " + rallies[0].Name, gates[0].Name
 	}
 	// Across the map: the nodes nearest the south-west and north-east corners.
@@ -289,7 +279,7 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	var airport orb.Point
 	for _, pl := range places.Places {
 		if pl.Kind == muster.PlaceAirport {
-			airport, _ = placePoint(pl)
+			airport, _ = pl.Point()
 		}
 	}
 	n := int(3000 * o.scale)
