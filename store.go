@@ -32,7 +32,8 @@ type Store interface {
 	// ImportHouseholds creates or updates a batch in ONE transaction: all
 	// rows are stored or none is. A row matches an existing household by
 	// ID, else by phone; a matched row whose fields are all equal is left
-	// alone (re-importing a file changes nothing). With opts.DryRun
+	// alone (re-importing a file changes nothing); an update sets only the
+	// fields in opts.Carries and keeps the others. With opts.DryRun
 	// nothing is stored but the result says what would be. If any row is
 	// rejected the error is EINVALID and the result says which and why.
 	ImportHouseholds(ctx context.Context, hs []Household, opts ImportOptions) (ImportResult, error)
