@@ -32,7 +32,8 @@ type Store interface {
 	// ImportHouseholds creates or updates a batch in ONE transaction: all
 	// rows are stored or none is. A row matches an existing household by
 	// ID, else by phone; a matched row whose fields are all equal is left
-	// alone (re-importing a file changes nothing). With opts.DryRun
+	// alone (re-importing a file changes nothing); an update sets only the
+	// fields in opts.Carries and keeps the others. With opts.DryRun
 	// nothing is stored but the result says what would be. If any row is
 	// rejected the error is EINVALID and the result says which and why.
 	ImportHouseholds(ctx context.Context, hs []Household, opts ImportOptions) (ImportResult, error)
@@ -181,7 +182,37 @@ type HouseholdFilter struct {
 // ImportOptions controls ImportHouseholds.
 type ImportOptions struct {
 	DryRun bool
+	// Carries lists the registry fields (FieldName, ...) the batch
+	// carries. A matched household keeps its stored value of every other
+	// field, so a list without e-mails or member names does not erase those
+	// entered since; Adults and Children not carried are the batch's when
+	// it has them (derived from members' ages), else the stored ones while
+	// they still add up to the party size, else unknown (0, 0). nil means
+	// every field: the batch replaces the whole registry record.
+	Carries []string
 }
+
+// Registry fields of a household, as ImportOptions.Carries names them.
+const (
+	FieldName           = "name"
+	FieldNameLocal      = "name_local"
+	FieldMembers        = "members"         // Members, the list of people
+	FieldPartySize      = "party_size"      // PartySize
+	FieldAdultsChildren = "adults_children" // Adults and Children
+	FieldPriority       = "priority"
+	FieldLanguage       = "language"
+	FieldPhone          = "phone"
+	FieldEmail          = "email"
+	FieldLocation       = "location" // Lat, Lon and HasLocation
+	FieldAddress        = "address"
+	FieldEligibility    = "eligibility"
+	FieldDocuments      = "documents"
+	FieldNotes          = "notes"
+)
+
+// RegistryFields lists the fields an import may carry.
+var RegistryFields = []string{FieldName, FieldNameLocal, FieldMembers, FieldPartySize, FieldAdultsChildren, FieldPriority,
+	FieldLanguage, FieldPhone, FieldEmail, FieldLocation, FieldAddress, FieldEligibility, FieldDocuments, FieldNotes}
 
 // Import row actions.
 const (

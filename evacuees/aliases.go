@@ -5,8 +5,9 @@ import (
 	"unicode"
 )
 
-// Canonical column names, in the order Write puts them. They are the
-// columns of the format in ../shared/scenarios/README.md.
+// Canonical column names, in the order Write puts them. The first 16 are
+// the columns of the format in ../shared/scenarios/README.md; member_names
+// is muster's own, after them so that their order stands.
 const (
 	ColID          = "household_id"
 	ColName        = "name"
@@ -24,11 +25,15 @@ const (
 	ColEligibility = "eligibility"
 	ColDocuments   = "documents"
 	ColNotes       = "notes"
+	ColMemberNames = "member_names"
 )
 
 // Columns lists the canonical columns in export order.
 var Columns = []string{ColID, ColName, ColNameLocal, ColMembers, ColAdults, ColChildren, ColPriority, ColLanguage,
-	ColPhone, ColEmail, ColLat, ColLon, ColAddress, ColEligibility, ColDocuments, ColNotes}
+	ColPhone, ColEmail, ColLat, ColLon, ColAddress, ColEligibility, ColDocuments, ColNotes, ColMemberNames}
+
+// numColumns is len(Columns), as a constant for arrays.
+const numColumns = 17
 
 // headerAliases maps a normalised header (see normaliseHeader: lower case,
 // accents removed, spaces, underscores, hyphens, dots, slashes and
@@ -55,9 +60,18 @@ var aliasTable = map[string][]string{
 	ColEligibility: {"eligibility", "eligibility category", "category", "visa category", "elegibilidade", "elegibilidad"},
 	ColDocuments:   {"documents", "document", "documents status", "document status", "docs", "papers", "documentos"},
 	ColNotes:       {"notes", "note", "comments", "comment", "remarks", "observacoes", "observaciones", "notas"},
+	// Not "names" or "member" alone: the first is the household's name in
+	// many sheets, the second a head count. Every alias here normalises to
+	// something else than an alias of members ("membros", "miembros"...).
+	ColMemberNames: {"member_names", "member names", "members names", "names of members", "member list", "list of members",
+		"family members", "household members", "names of family members", "nomes dos membros", "membros da familia",
+		"nombres de los miembros", "miembros de la familia", "noms des membres", "membres de la famille", "membres du foyer"},
 }
 
 func init() {
+	if len(Columns) != numColumns {
+		panic("evacuees: numColumns is not len(Columns)")
+	}
 	for col, aliases := range aliasTable {
 		for _, a := range aliases {
 			k := normaliseHeader(a)

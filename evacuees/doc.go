@@ -6,7 +6,9 @@
 //
 // Columns (Columns, in this order): household_id, name, name_local,
 // members, adults, children, priority, language, phone, email, lat, lon,
-// address, eligibility, documents, notes. Write produces exactly this:
+// address, eligibility, documents, notes, member_names. The first 16 are
+// the shared evacuee-list format; member_names, muster's own, comes last
+// so that their order stands. Write produces exactly this:
 // comma-separated, UTF-8 without a byte-order mark, values a spreadsheet
 // would run as formulas prefixed with an apostrophe. Read(Write(hs)) gives
 // back hs for every household Read accepted.
@@ -25,8 +27,9 @@
 // dots and parentheses ("Phone number" = "phone_number" = "PHONE-NUMBER").
 // Unknown columns are ignored and listed in Result.Ignored; two columns
 // meaning the same thing are an error. Required: a household id, a name
-// (name or name_local), a party size (members, or adults and children), a
-// location (lat and lon, or address) and a contact (phone or email).
+// (name or name_local), a party size (members, or adults and children, or
+// member_names), a location (lat and lon, or address) and a contact (phone
+// or email). Result.Present lists the canonical columns the file has.
 //
 // Aliases, by canonical column:
 //
@@ -46,6 +49,7 @@
 //	eligibility  eligibility category, category, visa category, elegibilidade, elegibilidad
 //	documents    document, documents status, document status, docs, papers, documentos
 //	notes        note, comments, comment, remarks, observacoes, observaciones, notas
+//	member_names member names, members names, names of members, member list, list of members, family members, household members, names of family members, nomes dos membros, membros da familia, nombres de los miembros, miembros de la familia, noms des membres, membres de la famille, membres du foyer
 //
 // # Values
 //
@@ -77,8 +81,44 @@
 //     when the file is not comma-separated.
 //   - A row needs a location (coordinates or an address) and a contact
 //     (phone or email).
+//   - member_names: the people of the household, separated by ";" (or the
+//     Arabic semicolon "؛") or line breaks; empty entries are skipped.
+//     Each is "Name", "Name (42)" (an age, 0 to MaxMemberAge, Persian
+//     digits accepted) or "Name (child)" (an age band: child, adult,
+//     elderly); a name may itself hold parentheses when an age follows
+//     ("Ali (Jr) (12)"). Names are kept byte for byte, as name is, and
+//     checked as name is. Age 0 is kept as age band child (Member.Age 0
+//     means unknown), and written back so. At most MaxPartySize people.
+//     When members or adults and children are given, the number of people
+//     listed must match; when they are all empty, it is the party size.
+//     A member under 18 or in band child is a child, any other with an age
+//     or band an adult: when every member has one and adults and children
+//     are empty, they are filled from the list; when they are given, the
+//     list must not hold more adults or children than they say.
 //
-// Read leaves Household.Status, Members (names) and History empty: they
-// are not in the format, and an import must not reset a household's
-// lifecycle.
+// Read leaves Household.Status and History empty: they are not in the
+// format, and an import must not reset a household's lifecycle.
+//
+// # What a file carries
+//
+// Result.Carries names the registry fields a file carries, for
+// muster.ImportOptions.Carries: an import updating a household keeps its
+// stored value of every field the file has no column for, so a list
+// without member_names (or e-mails, or priorities) does not erase what was
+// entered through the API since. A column the file has carries its field
+// even where a cell is empty: an empty cell clears the field. The columns
+// carry these fields:
+//
+//   - The name column, the name; name_local, the local name; each alone.
+//   - The member_names column, the members (and the party size).
+//   - The lat and lon columns, the coordinates; the address column, the
+//     address; each alone. An address-only list keeps coordinates located
+//     since; the import report says to check them when the address changed.
+//   - Every party-size column (members, adults, children, member_names),
+//     the party size. The adults and children columns also carry the
+//     split into adults and children. With neither of them, a stored split
+//     that still adds up to the new party size stays, one that no longer
+//     does is cleared, and one derived from members' ages replaces it.
+//   - Each of the columns priority, language, phone, email, eligibility,
+//     documents, notes, its own field. The household id is always there.
 package evacuees

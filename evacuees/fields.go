@@ -244,3 +244,124 @@ func unneutralise(v string) string {
 	}
 	return v
 }
+
+// MaxMemberAge is the oldest age a member_names entry may give.
+const MaxMemberAge = 130
+
+// AgeBands lists the age bands a member may have instead of an age.
+var AgeBands = []string{"child", "adult", "elderly"}
+
+// isMemberSeparator reports whether r separates two people in a
+// member_names cell: a semicolon (also the Arabic one, as typed on a Dari
+// or Pashto keyboard) or a line break.
+func isMemberSeparator(r rune) bool { return r == ';' || r == '؛' || r == '\n' || r == '\r' }
+
+// parseMembers reads a member_names cell: people separated by
+// isMemberSeparator, each "Name", "Name (42)" or "Name (child)". Empty
+// entries (a trailing ";", a blank line) are skipped.
+func parseMembers(v string) ([]muster.Member, string) {
+	var items []string
+	for _, item := range strings.FieldsFunc(v, isMemberSeparator) {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	if len(items) > MaxPartySize {
+		return nil, fmt.Sprintf("lists %d people: a household has at most %d (split it, or check for a typo)", len(items), MaxPartySize)
+	}
+	ms := make([]muster.Member, 0, len(items))
+	for i, item := range items {
+		m, why := parseMember(item)
+		if why != "" {
+			return nil, fmt.Sprintf("has member %d (%q) %s", i+1, shorten(item), why)
+		}
+		ms = append(ms, m)
+	}
+	return ms, ""
+}
+
+// parseMember reads one entry of a member list. A trailing parenthesis is
+// the age or age band; the name before it is kept byte for byte, as the
+// household's name is. Age 0 (a baby) is stored as age band child, since
+// Member.Age 0 means "unknown".
+func parseMember(item string) (muster.Member, string) {
+	name, paren := item, ""
+	if strings.HasSuffix(item, ")") {
+		open := strings.LastIndexByte(item, '(')
+		if open < 0 {
+			return muster.Member{}, "with a ')' but no '('"
+		}
+		name, paren = strings.TrimSpace(item[:open]), strings.TrimSpace(item[open+1:len(item)-1])
+	}
+	switch {
+	case name == "":
+		return muster.Member{}, "with no name"
+	case allDigits(asciiDigits(name)):
+		return muster.Member{}, "with a number for a name (the count of people goes in the members column)"
+	}
+	if why := checkName(name); why != "" {
+		return muster.Member{}, "whose name " + why
+	}
+	m := muster.Member{Name: name}
+	switch age := asciiDigits(paren); {
+	case paren == "":
+		if strings.HasSuffix(item, ")") {
+			return m, fmt.Sprintf("with empty parentheses (write an age, 0 to %d, or an age band: %s)", MaxMemberAge, strings.Join(AgeBands, ", "))
+		}
+	case allDigits(age):
+		n, err := strconv.Atoi(age)
+		if err != nil || n > MaxMemberAge {
+			return m, fmt.Sprintf("with age %s (an age is 0 to %d)", paren, MaxMemberAge)
+		}
+		m.Age = n
+		if n == 0 {
+			m.AgeBand = "child"
+		}
+	default:
+		band, ok := pickWord(paren, AgeBands)
+		if !ok {
+			return m, fmt.Sprintf("with %q, neither an age (0 to %d) nor an age band (%s)", paren, MaxMemberAge, strings.Join(AgeBands, ", "))
+		}
+		m.AgeBand = band
+	}
+	return m, ""
+}
+
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// formatMembers writes a member list as parseMembers reads it.
+func formatMembers(ms []muster.Member) string {
+	var b strings.Builder
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(m.Name)
+		switch {
+		case m.Age > 0:
+			b.WriteString(" (" + strconv.Itoa(m.Age) + ")")
+		case m.AgeBand != "":
+			b.WriteString(" (" + m.AgeBand + ")")
+		}
+	}
+	return b.String()
+}
+
+// ageSplit counts the members known to be adults and children: a child is
+// under 18 or in age band child; elderly are adults.
+func ageSplit(ms []muster.Member) (adults, children, known int) {
+	for _, m := range ms {
+		switch {
+		case m.Age > 0 && m.Age < 18, m.Age == 0 && m.AgeBand == "child":
+			children++
+		case m.Age >= 18, m.AgeBand != "":
+			adults++
+		default:
+			continue
+		}
+		known++
+	}
+	return adults, children, known
+}

@@ -14,6 +14,8 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("\ufeffFull name;Household ID;Latitude;Longitude;Party size;Phone number;Language;Priority\r\nA;S1;34,5;69,1;3;0701234567;Dari;\r\n\"B; C\";S2;1;2;1;+1 202 555 0100;English;none\r\n"))
 	f.Add([]byte("id\tname\tmembers\taddress\temail\nH1\tAli\t2\t\"a\nb\"\t'@x@example.org\n"))
 	f.Add([]byte("id,name,members,address,phone\nH1,\"x\"\"y\",2,'-,'+93 70 000 0001\nH1,x,2,y,+93700000002\n"))
+	f.Add([]byte(canonHeader + "H1,Ali,,3,,,,,+93700000001,,,,Kabul,,,,\"Ali (40); Sara (child)\nعلی (۰)\"\nH2,B,,,,,,,+93700000002,,,,Kabul,,,,'=x (Jr) (12)؛ ;y)\n"))
+	f.Add([]byte("id;family members;name;address;email\r\nH1;\"Omid (elderly)\r\n\r\nNadia (17)\";N;x;n@example.org\r\nH2;5;N;x;n@example.org\r\n"))
 	for _, p := range []string{
 		"scenarios/kabul-2021/evacuees-dirty.csv",
 		"scenarios/kabul-2021/evacuees-spreadsheet.csv",

@@ -75,8 +75,47 @@ type Result struct {
 	Separator rune              // ',', ';' or '\t'
 	Mapping   map[string]string // file column -> canonical column (ColID, ...)
 	Ignored   []string          // file columns that mean nothing to muster (kept out of Mapping)
+	Present   []string          // canonical columns the file has, in the order of Columns
 	Rows      []Row             // data rows in file order; blank rows are skipped
 	Good, Bad int               // rows with and without errors
+}
+
+// carriedBy maps each canonical column to the registry fields a file with
+// that column carries (see Result.Carries).
+var carriedBy = map[string][]string{
+	ColName:        {muster.FieldName},
+	ColNameLocal:   {muster.FieldNameLocal},
+	ColMembers:     {muster.FieldPartySize},
+	ColAdults:      {muster.FieldPartySize, muster.FieldAdultsChildren},
+	ColChildren:    {muster.FieldPartySize, muster.FieldAdultsChildren},
+	ColMemberNames: {muster.FieldMembers, muster.FieldPartySize},
+	ColPriority:    {muster.FieldPriority},
+	ColLanguage:    {muster.FieldLanguage},
+	ColPhone:       {muster.FieldPhone},
+	ColEmail:       {muster.FieldEmail},
+	ColLat:         {muster.FieldLocation},
+	ColLon:         {muster.FieldLocation},
+	ColAddress:     {muster.FieldAddress},
+	ColEligibility: {muster.FieldEligibility},
+	ColDocuments:   {muster.FieldDocuments},
+	ColNotes:       {muster.FieldNotes},
+}
+
+// Carries returns the registry fields the file carries, for
+// muster.ImportOptions.Carries: those it has a column for, whatever its
+// rows hold (an empty cell in a column the file has clears the field). The
+// package documentation says which column carries which field.
+func (r *Result) Carries() []string {
+	out := []string{} // not nil: nil would mean every field
+	for _, f := range muster.RegistryFields {
+		for _, col := range r.Present {
+			if slices.Contains(carriedBy[col], f) {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Households returns the households of the good rows.
@@ -324,6 +363,11 @@ func newParser(name string, header []string, res *Result, opts Options) (*parser
 	}
 	p.header = slices.Clone(header)
 	res.Header = p.header
+	for _, col := range Columns {
+		if _, ok := p.index[col]; ok {
+			res.Present = append(res.Present, col)
+		}
+	}
 
 	has := func(col string) bool { _, ok := p.index[col]; return ok }
 	var missing []string
@@ -333,8 +377,8 @@ func newParser(name string, header []string, res *Result, opts Options) (*parser
 	if !has(ColName) && !has(ColNameLocal) {
 		missing = append(missing, "a name ("+ColName+" or "+ColNameLocal+")")
 	}
-	if !has(ColMembers) && !has(ColAdults) && !has(ColChildren) {
-		missing = append(missing, "a party size ("+ColMembers+", or "+ColAdults+" and "+ColChildren+")")
+	if !has(ColMembers) && !has(ColAdults) && !has(ColChildren) && !has(ColMemberNames) {
+		missing = append(missing, "a party size ("+ColMembers+", or "+ColAdults+" and "+ColChildren+", or "+ColMemberNames+")")
 	}
 	if has(ColLat) != has(ColLon) {
 		missing = append(missing, "both coordinates (only one of "+ColLat+" and "+ColLon+" is there)")
@@ -433,7 +477,10 @@ func (p *parser) parse(line int, rec []string) Row {
 		fail("", "", "no name: both name and name_local are empty")
 	}
 
-	p.partySize(&vals, h, fail)
+	list, listOK := p.memberList(&vals, fail)
+	if p.partySize(&vals, h, len(list), listOK, fail) && len(list) > 0 {
+		p.members(&vals, h, list, fail)
+	}
 
 	h.Priority = muster.PriorityNone
 	if v := vals.get(ColPriority); v != "" {
@@ -510,8 +557,10 @@ func (p *parser) brokenAny(vals *rowValues, cols ...string) bool {
 }
 
 // partySize reads members, adults and children: members alone, or adults
-// and children (their sum), or all three when they agree.
-func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, value, reason string)) {
+// and children (their sum), or all three when they agree; when all three
+// are empty, the number of people listed (listed, from member_names) is the
+// party size. It reports whether the party size was read.
+func (p *parser) partySize(vals *rowValues, h *muster.Household, listed int, listOK bool, fail func(col, value, reason string)) bool {
 	var n [3]int
 	var given [3]bool
 	ok := true
@@ -530,7 +579,7 @@ func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, 
 		n[i], given[i] = c, true
 	}
 	if !ok {
-		return
+		return false
 	}
 	members, adults, children := n[0], n[1], n[2]
 	sizeCol := ColMembers
@@ -538,18 +587,18 @@ func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, 
 	case given[0] && given[1] && given[2]:
 		if adults+children != members {
 			fail(ColMembers, vals.get(ColMembers), fmt.Sprintf("does not match adults + children (%d + %d = %d)", adults, children, adults+children))
-			return
+			return false
 		}
 	case given[0] && given[1]:
 		if adults > members {
 			fail(ColAdults, vals.get(ColAdults), fmt.Sprintf("is more than the %d members", members))
-			return
+			return false
 		}
 		children = members - adults
 	case given[0] && given[2]:
 		if children > members {
 			fail(ColChildren, vals.get(ColChildren), fmt.Sprintf("is more than the %d members", members))
-			return
+			return false
 		}
 		adults = members - children
 	case given[0]:
@@ -559,9 +608,17 @@ func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, 
 		if !given[1] {
 			sizeCol = ColChildren
 		}
+	case listed > 0:
+		members, sizeCol = listed, ColMemberNames
+	case !listOK:
+		return false // the member list was rejected already
 	default:
-		fail("", "", "no party size: members, adults and children are all empty")
-		return
+		what := "members, adults and children are all empty"
+		if _, mapped := p.index[ColMemberNames]; mapped {
+			what = "members, adults, children and member_names are all empty"
+		}
+		fail("", "", "no party size: "+what)
+		return false
 	}
 	if _, mapped := p.index[sizeCol]; !mapped {
 		sizeCol = ""
@@ -569,12 +626,58 @@ func (p *parser) partySize(vals *rowValues, h *muster.Household, fail func(col, 
 	switch {
 	case members < 1:
 		fail(sizeCol, vals.get(sizeCol), "makes a party of zero: a household has at least 1 person")
-		return
+		return false
 	case members > MaxPartySize:
 		fail(sizeCol, vals.get(sizeCol), fmt.Sprintf("makes a party of %d: a household has at most %d people (split it, or check for a typo)", members, MaxPartySize))
-		return
+		return false
 	}
 	h.PartySize, h.Adults, h.Children = members, adults, children
+	return true
+}
+
+// memberList reads member_names; ok is false when the cell was rejected.
+func (p *parser) memberList(vals *rowValues, fail func(col, value, reason string)) (list []muster.Member, ok bool) {
+	v := vals.get(ColMemberNames)
+	if v == "" {
+		return nil, !p.brokenAny(vals, ColMemberNames)
+	}
+	ms, why := parseMembers(v)
+	if why != "" {
+		fail(ColMemberNames, v, why)
+		return nil, false
+	}
+	return ms, true
+}
+
+// members checks a member list against the party size already read, and
+// fills adults and children from the members' ages when the row has none
+// and every member has an age or band.
+func (p *parser) members(vals *rowValues, h *muster.Household, list []muster.Member, fail func(col, value, reason string)) {
+	v := vals.get(ColMemberNames)
+	h.Members = list
+	if len(list) != h.PartySize {
+		from := "members says"
+		if vals.get(ColMembers) == "" {
+			from = "adults + children make"
+		}
+		fail(ColMemberNames, v, fmt.Sprintf("lists %d people, but %s %d", len(list), from, h.PartySize))
+		return
+	}
+	adults, children, known := ageSplit(list)
+	if h.Adults+h.Children == 0 { // adults and children not given
+		if known == len(list) {
+			h.Adults, h.Children = adults, children
+		}
+		return
+	}
+	if adults > h.Adults || children > h.Children {
+		some := "at least "
+		if known == len(list) {
+			some = ""
+		}
+		fail(ColMemberNames, v, fmt.Sprintf("gives %s%d adults and %d children by age (a child is under 18, or \"child\"), but the row has %d adults and %d children",
+			some, adults, children, h.Adults, h.Children))
+	}
 }
 
 // location reads lat and lon (both or neither); a household needs
@@ -631,8 +734,8 @@ var colPos = func() map[string]int {
 // absent when it is not in the file or its value was rejected outright. An
 // array, not a map: one map per row was half of Read's allocations.
 type rowValues struct {
-	v       [16]string
-	present [16]bool
+	v       [numColumns]string
+	present [numColumns]bool
 }
 
 func (r *rowValues) set(col, v string)     { i := colPos[col]; r.v[i], r.present[i] = v, true }

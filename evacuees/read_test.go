@@ -13,7 +13,7 @@ import (
 	"github.com/muster-evac/muster"
 )
 
-const canonHeader = "household_id,name,name_local,members,adults,children,priority,language,phone,email,lat,lon,address,eligibility,documents,notes\n"
+const canonHeader = "household_id,name,name_local,members,adults,children,priority,language,phone,email,lat,lon,address,eligibility,documents,notes,member_names\n"
 
 // oneRow reads a canonical file of one row built from a good row with
 // the given canonical column replaced.
@@ -216,13 +216,13 @@ func TestFileErrors(t *testing.T) {
 		{"binary", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", Options{}, "not a CSV text file"},
 		{"UTF-16", "\xff\xfeh\x00o\x00", Options{}, "UTF-16"},
 		{"latin-1 header", "household_id,nom,adresse,t\xe9l\xe9phone,members\n", Options{}, "not valid UTF-8"},
-		{"missing columns", "household_id,name,notes\nH1,Ali,x\n", Options{}, "no column for a party size (members, or adults and children), a location (lat and lon, or address), a contact (phone or email)"},
+		{"missing columns", "household_id,name,notes\nH1,Ali,x\n", Options{}, "no column for a party size (members, or adults and children, or member_names), a location (lat and lon, or address), a contact (phone or email)"},
 		{"one coordinate", "id,name,members,lat,phone\n", Options{}, "only one of lat and lon"},
 		{"duplicate column", "id,name,members,address,phone,Phone Number\n", Options{}, `columns 5 ("phone") and 6 ("Phone Number") both mean phone`},
 		{"header too long", strings.Repeat("x", 70<<10), Options{}, "header is longer than"},
 		{"bad CSV header", "id,\"name\"x,members\n", Options{}, "header is not valid CSV"},
-		{"too many rows", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 4), Options{MaxRows: 3}, "more than 3 rows"},
-		{"too large", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 100), Options{MaxBytes: 1000}, "larger than the limit of 1000 bytes"},
+		{"too many rows", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,,\n", 4), Options{MaxRows: 3}, "more than 3 rows"},
+		{"too large", canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,,\n", 100), Options{MaxBytes: 1000}, "larger than the limit of 1000 bytes"},
 		{"too large header", canonHeader, Options{MaxBytes: 10}, "larger than the limit of 10 bytes"},
 		{"bad country code", canonHeader, Options{DefaultCountryCode: "93"}, `default country code "93": want + and 1 to 3 digits`},
 	}
@@ -241,7 +241,7 @@ func TestFileErrors(t *testing.T) {
 		})
 	}
 	// Exactly at the limits is fine.
-	file := canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 3)
+	file := canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,,\n", 3)
 	res, err := Read(strings.NewReader(file), "list.csv", Options{MaxRows: 3, MaxBytes: int64(len(file))})
 	if err != nil || len(res.Rows) != 3 {
 		t.Errorf("at the limits: %v", err)
@@ -305,7 +305,7 @@ func TestRowErrorFormat(t *testing.T) {
 func TestContextCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	file := canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,\n", 2000)
+	file := canonHeader + strings.Repeat("H1,A,,1,,,,,+93700000001,,,,Kabul,,,,\n", 2000)
 	_, err := ReadContext(ctx, strings.NewReader(file), "list.csv", Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
@@ -319,7 +319,7 @@ func TestWriteNeutralisesFormulas(t *testing.T) {
 	if err := Write(&out, hs); err != nil {
 		t.Fatal(err)
 	}
-	want := canonHeader + "H1,'=1+1,'@x,1,,,none,,+93700000001,,-30.5,-51.25,''=quoted,,,'-5 is fine, -x is not\n"
+	want := canonHeader + "H1,'=1+1,'@x,1,,,none,,+93700000001,,-30.5,-51.25,''=quoted,,,'-5 is fine, -x is not,\n"
 	want = strings.Replace(want, "'-5 is fine, -x is not", `"'-5 is fine, -x is not"`, 1)
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)

@@ -15,9 +15,10 @@ import (
 // neutralised with a leading apostrophe, which Read removes again, so
 // Read(Write(hs)) gives hs back for every household Read accepted.
 //
-// Members (the list of names), Status and History are not part of the
-// format and are not written. Write does not validate: a household Read
-// would reject is written as it is.
+// Members go in member_names, the last column, as "Name (42); Name
+// (child)": an age when it is known, else the age band. Status and History
+// are not part of the format and are not written. Write does not validate:
+// a household Read would reject is written as it is.
 func Write(w io.Writer, hs []muster.Household) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Columns); err != nil {
@@ -42,6 +43,7 @@ func Write(w io.Writer, hs []muster.Household) error {
 			rec[10], rec[11] = formatCoord(h.Lat), formatCoord(h.Lon)
 		}
 		rec[12], rec[13], rec[14], rec[15] = h.Address, h.Eligibility, h.Documents, h.Notes
+		rec[16] = formatMembers(h.Members)
 		for j := range rec {
 			rec[j] = neutralise(rec[j])
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -303,6 +304,61 @@ func TestImportDirtyScenario(t *testing.T) {
 		resp, b = e.request("planner", "POST", "/api/households/import", []byte("just some words\n"), "text/csv")
 		if resp.StatusCode != 400 || errorOf(t, b).Code != muster.EINVALID {
 			t.Errorf("not an evacuee list: %d %s", resp.StatusCode, b)
+		}
+	})
+}
+
+// TestImportMemberNames: a list's member names (Dari included) are read
+// back through the API; a list without them leaves alone the members
+// entered through the API.
+func TestImportMemberNames(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		e := newEnv(t, open(t), nil)
+		importCSV := func(q, csv string, want int) ImportReport {
+			t.Helper()
+			resp, b := e.request("planner", "POST", "/api/households/import"+q, []byte(csv), "text/csv")
+			var rep ImportReport
+			if err := json.Unmarshal(b, &rep); resp.StatusCode != want || err != nil {
+				t.Fatalf("import: %d %s (%v)", resp.StatusCode, b, err)
+			}
+			return rep
+		}
+		var hh householdOut
+		e.do("field", "GET", "/api/households/"+e.hh, nil, 200, &hh)
+		in := newHousehold(e.hh, "+93700000001")
+		in.Version = hh.Version
+		in.Members = []memberJSON{{Name: "Karim", Age: 40}, {Name: "Laila", AgeBand: "adult"}, {Name: "Omid", AgeBand: "child"}}
+		e.do("field", "PUT", "/api/households/"+e.hh, mustJSON(in), 200, &hh)
+
+		rep := importCSV("", "household_id,name,members,phone,lat,lon,notes,Family members\n"+
+			"HH-M,Karimi,,+93700000777,34.5,69.2,,\"کریم کریمی (۴۲); لیلا (adult)\nOmid (7)\"\n", 200)
+		if rep.Created != 1 || !rep.Committed {
+			t.Fatalf("import: %+v", rep)
+		}
+		var got householdOut
+		e.do("field", "GET", "/api/households/HH-M", nil, 200, &got)
+		want := []memberJSON{{Name: "کریم کریمی", Age: 42}, {Name: "لیلا", AgeBand: "adult"}, {Name: "Omid", Age: 7}}
+		if !reflect.DeepEqual(got.Members, want) || got.PartySize != 3 || got.Adults != 2 || got.Children != 1 {
+			t.Fatalf("imported household %+v, want members %+v", got, want)
+		}
+
+		// The same household in a list without member names: unchanged,
+		// and the members entered through the API are still there.
+		rep = importCSV("", "household_id,name,members,phone,lat,lon,notes\n"+
+			e.hh+",Test Household "+e.hh+",3,+93700000001,34.53,69.18,needs wheelchair\n", 200)
+		if rep.Unchanged != 1 || rep.Updated != 0 {
+			t.Fatalf("re-import without member names: %+v", rep)
+		}
+		var after householdOut
+		e.do("field", "GET", "/api/households/"+e.hh, nil, 200, &after)
+		if !reflect.DeepEqual(after.Members, hh.Members) || len(after.Members) != 3 || after.Version != hh.Version {
+			t.Fatalf("members after an import without them: %+v (version %d), want %+v (version %d)", after.Members, after.Version, hh.Members, hh.Version)
+		}
+
+		rep = importCSV("?dry_run=true", "household_id,name,phone,address,member_names\nHH-N,N,+93700000778,Kabul,Ali (teen)\n", 200)
+		if len(rep.Rows) != 1 || rep.Rows[0].Action != muster.ImportRejected || len(rep.Rows[0].Reasons) != 1 ||
+			!strings.Contains(rep.Rows[0].Reasons[0], `line 2, column "member_names": "Ali (teen)" has member 1`) {
+			t.Fatalf("bad member list: %+v", rep)
 		}
 	})
 }

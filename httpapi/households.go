@@ -369,7 +369,9 @@ type ImportReport struct {
 // the file itself rejects (with each reason) and what the store did or
 // would do with the others. An error is returned when the file as a whole
 // cannot be read, or when the store refuses the batch; then nothing is
-// stored and the report, if not nil, says why row by row.
+// stored and the report, if not nil, says why row by row. A household the
+// file updates keeps its stored value of every field the file has no
+// column for (see evacuees.Result.Carries).
 func ImportCSV(ctx context.Context, st muster.Store, res *evacuees.Result, dryRun bool) (*ImportReport, error) {
 	rep := &ImportReport{DryRun: dryRun, Ignored: res.Ignored, Rows: make([]ImportRowReport, len(res.Rows))}
 	var good []muster.Household
@@ -391,7 +393,9 @@ func ImportCSV(ctx context.Context, st muster.Store, res *evacuees.Result, dryRu
 	if len(good) == 0 {
 		return rep, nil
 	}
-	ir, err := st.ImportHouseholds(ctx, good, muster.ImportOptions{DryRun: dryRun})
+	// A household the file matches keeps what the file has no column for
+	// (members entered through the API, e-mails...).
+	ir, err := st.ImportHouseholds(ctx, good, muster.ImportOptions{DryRun: dryRun, Carries: res.Carries()})
 	for _, row := range ir.Rows {
 		if row.Index < 0 || row.Index >= len(goodRow) {
 			continue

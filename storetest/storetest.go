@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/evacuees"
 )
 
 // DB is one fresh, empty database of a backend.
@@ -114,6 +115,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"HouseholdFindListCount", testHouseholdFindListCount},
 		{"Import", testImport},
 		{"ImportBadRowStoresNothing", testImportBadRowStoresNothing},
+		{"ImportKeepsWhatTheFileLacks", testImportKeepsUncarried},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Reports", testReports},
 		{"Users", testUsers},
@@ -403,6 +405,92 @@ func testImportBadRowStoresNothing(t *testing.T, fresh Fresh) {
 	if v := must(e.store.VerifyAudit(e.ctx))(t); !v.OK {
 		t.Fatalf("audit after rollback: %+v", v)
 	}
+}
+
+// importCSV reads an evacuee list with package evacuees and imports it as
+// the server does, carrying only the fields the file has columns for.
+func importCSV(t *testing.T, e *env, file string) muster.ImportResult {
+	t.Helper()
+	read, err := evacuees.Read(strings.NewReader(file), "list.csv", evacuees.Options{})
+	if err != nil || read.Bad != 0 {
+		t.Fatalf("read: %v %+v", err, read.Rows)
+	}
+	return must(e.store.ImportHouseholds(e.ctx, read.Households(), muster.ImportOptions{Carries: read.Carries()}))(t)
+}
+
+// testImportKeepsUncarried: an import updates what its file carries and
+// keeps the rest (members, e-mails... entered through the store).
+func testImportKeepsUncarried(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	h1, h2 := household(1), household(2)
+	h2.Address = "Street 3, Wazir Akbar Khan"
+	for _, h := range []muster.Household{h1, h2} {
+		must(e.store.CreateHousehold(e.ctx, h))(t)
+	}
+	// No member_names, e-mail, priority, language...: those stay.
+	withCoords := "household_id,name,members,adults,children,phone,lat,lon,notes\n" +
+		fmt.Sprintf("H000001,Zarghuna Karimi-1,2,1,1,+93705550001,%v,%v,moved to the hotel\n", h1.Lat, h1.Lon)
+	res := importCSV(t, e, withCoords)
+	if res.Updated != 1 || !res.Committed || res.Rows[0].Reason != "matched by id" {
+		t.Fatalf("import: %+v", res)
+	}
+	got := must(e.store.GetHousehold(e.ctx, h1.ID))(t)
+	want := h1
+	want.Notes = "moved to the hotel"
+	if !reflect.DeepEqual(got.Members, h1.Members) || got.Version != 2 {
+		t.Fatalf("members after an import without member names: %+v (version %d), want %+v", got.Members, got.Version, h1.Members)
+	}
+	if got.Notes != want.Notes || got.Email != want.Email || got.NameLocal != want.NameLocal || got.Priority != want.Priority ||
+		got.Language != want.Language || got.Eligibility != want.Eligibility || got.Documents != want.Documents || got.Lat != want.Lat {
+		t.Fatalf("after import:\n%+v\nwant\n%+v", got.Household, want)
+	}
+
+	// A new party size: the stored split no longer adds up and is cleared,
+	// the members are kept (the report says to check them), and so are the
+	// coordinates, which an address-only list does not carry.
+	addressOnly := "household_id,name,members,address,phone\n" +
+		"H000002,Zarghuna Karimi-2,3,Street 5,+93705550002\n"
+	res = importCSV(t, e, addressOnly)
+	if reason := res.Rows[0].Reason; res.Updated != 1 || !strings.Contains(reason, "the 1 adults and 1 children on record do not make the party of 3: cleared") ||
+		!strings.Contains(reason, "kept the 2 members on record, but the party is now 3") || !strings.Contains(reason, "address changed") {
+		t.Fatalf("import: %+v", res)
+	}
+	got = must(e.store.GetHousehold(e.ctx, h2.ID))(t)
+	if got.PartySize != 3 || got.Adults != 0 || got.Children != 0 || len(got.Members) != 2 || !got.HasLocation || got.Lat != h2.Lat ||
+		got.Address != "Street 5" || got.Email != h2.Email {
+		t.Fatalf("after an address-only import: %+v", got.Household)
+	}
+
+	// Re-importing either file changes nothing.
+	auditBefore := len(must(e.store.ListAudit(e.ctx, 0, 0))(t))
+	for _, file := range []string{withCoords, addressOnly} {
+		if res := importCSV(t, e, file); res.Unchanged != 1 || res.Updated+res.Created != 0 {
+			t.Fatalf("re-import: %+v", res)
+		}
+	}
+	if n := len(must(e.store.ListAudit(e.ctx, 0, 0))(t)); n != auditBefore {
+		t.Fatalf("re-imports that changed nothing wrote %d audit entries", n-auditBefore)
+	}
+
+	// A list with member names replaces them; members alone keep a split
+	// that still adds up.
+	h3 := household(3)
+	must(e.store.CreateHousehold(e.ctx, h3))(t)
+	res = importCSV(t, e, "household_id,name,members,address,phone,member_names\n"+
+		"H000003,Zarghuna Karimi-3,2,Street 7,+93705550003,Zarghuna (35); Farid (child)\n")
+	got = must(e.store.GetHousehold(e.ctx, h3.ID))(t)
+	wantMembers := []muster.Member{{Name: "Zarghuna", Age: 35}, {Name: "Farid", AgeBand: "child"}}
+	if res.Updated != 1 || !reflect.DeepEqual(got.Members, wantMembers) || got.Adults != 1 || got.Children != 1 {
+		t.Fatalf("import with member names: %+v\n%+v", res, got.Household)
+	}
+	res = importCSV(t, e, "household_id,name,members,address,phone\nH000003,Zarghuna Karimi-3,2,Street 8,+93705550003\n")
+	got = must(e.store.GetHousehold(e.ctx, h3.ID))(t)
+	if res.Updated != 1 || !reflect.DeepEqual(got.Members, wantMembers) || got.Adults != 1 || got.Children != 1 || got.Address != "Street 8" {
+		t.Fatalf("import with members alone: %+v\n%+v", res, got.Household)
+	}
+
+	_, err := e.store.ImportHouseholds(e.ctx, []muster.Household{h1}, muster.ImportOptions{Carries: []string{"name", "shoe size"}})
+	wantCode(t, err, muster.EINVALID, "an unknown carried field")
 }
 
 func testConcurrentWriters(t *testing.T, fresh Fresh) {

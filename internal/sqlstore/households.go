@@ -211,6 +211,91 @@ func sameRegistry(a, b *muster.Household) bool {
 		a.Eligibility == b.Eligibility && a.Documents == b.Documents && a.Notes == b.Notes
 }
 
+// carriedSet checks the fields an import says it carries and returns them
+// as a set; nil (every field) for nil.
+func carriedSet(carries []string) (map[string]bool, error) {
+	if carries == nil {
+		return nil, nil
+	}
+	set := make(map[string]bool, len(carries))
+	for _, f := range carries {
+		if !slices.Contains(muster.RegistryFields, f) {
+			return nil, muster.Errorf(muster.EINVALID, "import: %q is not a registry field (want some of %s)", f, strings.Join(muster.RegistryFields, ", "))
+		}
+		set[f] = true
+	}
+	return set, nil
+}
+
+// keepUncarried gives h, a batch row that matched the stored household old,
+// old's value of every field the batch does not carry (carried nil: it
+// carries all), and returns what the operator should check: kept values
+// the row's new ones may have made stale.
+func keepUncarried(h, old *muster.Household, carried map[string]bool) []string {
+	if carried == nil {
+		return nil
+	}
+	keep := func(f string) bool { return !carried[f] }
+	if keep(muster.FieldName) {
+		h.Name = old.Name
+	}
+	if keep(muster.FieldNameLocal) {
+		h.NameLocal = old.NameLocal
+	}
+	if keep(muster.FieldMembers) {
+		h.Members = old.Members
+	}
+	if keep(muster.FieldPartySize) {
+		h.PartySize = old.PartySize
+	}
+	if keep(muster.FieldPriority) {
+		h.Priority = old.Priority
+	}
+	if keep(muster.FieldLanguage) {
+		h.Language = old.Language
+	}
+	if keep(muster.FieldPhone) {
+		h.Phone = old.Phone
+	}
+	if keep(muster.FieldEmail) {
+		h.Email = old.Email
+	}
+	if keep(muster.FieldLocation) {
+		h.Lat, h.Lon, h.HasLocation = old.Lat, old.Lon, old.HasLocation
+	}
+	if keep(muster.FieldAddress) {
+		h.Address = old.Address
+	}
+	if keep(muster.FieldEligibility) {
+		h.Eligibility = old.Eligibility
+	}
+	if keep(muster.FieldDocuments) {
+		h.Documents = old.Documents
+	}
+	if keep(muster.FieldNotes) {
+		h.Notes = old.Notes
+	}
+	var check []string
+	// A split the row derived (from members' ages) is newer than the
+	// stored one; a stored split that no longer adds up to the party size
+	// is stale, and stays out rather than contradict it.
+	if keep(muster.FieldAdultsChildren) && h.Adults+h.Children == 0 && old.Adults+old.Children != 0 {
+		if old.Adults+old.Children == h.PartySize {
+			h.Adults, h.Children = old.Adults, old.Children
+		} else {
+			check = append(check, fmt.Sprintf("the %d adults and %d children on record do not make the party of %d: cleared",
+				old.Adults, old.Children, h.PartySize))
+		}
+	}
+	if keep(muster.FieldMembers) && len(h.Members) > 0 && h.PartySize != old.PartySize && len(h.Members) != h.PartySize {
+		check = append(check, fmt.Sprintf("kept the %d members on record, but the party is now %d", len(h.Members), h.PartySize))
+	}
+	if keep(muster.FieldLocation) && h.HasLocation && h.Address != old.Address {
+		check = append(check, "kept the coordinates on record, but the address changed: check them")
+	}
+	return check
+}
+
 func newID(prefix string) string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
@@ -379,6 +464,10 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 	if len(hs) > maxImportRows {
 		return res, muster.Errorf(muster.EINVALID, "import: %d rows, more than %d in one batch", len(hs), maxImportRows)
 	}
+	carried, err := carriedSet(opts.Carries)
+	if err != nil {
+		return res, err
+	}
 	errAbort := errors.New("dry run or rejected rows: roll back")
 	err = c.write(ctx, func(w *wtx) error {
 		res = muster.ImportResult{DryRun: opts.DryRun}
@@ -466,6 +555,11 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 						continue
 					}
 					seenID[h.ID] = i
+				}
+			}
+			if existing != nil {
+				if check := keepUncarried(&h, &existing.Household, carried); len(check) > 0 {
+					reason += "; " + strings.Join(check, "; ")
 				}
 			}
 			switch {
