@@ -135,7 +135,10 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 		c.startGroupCommit()
 	}
 	if d.DataVersionQuery != "" {
-		c.startWatcher()
+		if err := c.startWatcher(ctx); err != nil {
+			c.stopGroupCommit()
+			return nil, fmt.Errorf("open %s store: %w", d.Name, err)
+		}
 	}
 	return c, nil
 }

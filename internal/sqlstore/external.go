@@ -72,10 +72,17 @@ func eventOf(e muster.AuditEntry) (muster.Event, bool) {
 	return muster.Event{Kind: kind, ID: id}, true
 }
 
-func (c *Core) startWatcher() {
+// startWatcher reads where the database stands before Open returns, so
+// that every commit by another connection after Open is seen as a change.
+func (c *Core) startWatcher(ctx context.Context) error {
+	seen, version, err := c.externalState(ctx)
+	if err != nil {
+		return fmt.Errorf("watching for changes by other processes: %w", err)
+	}
 	c.watchQuit = make(chan struct{})
 	c.watchDone = make(chan struct{})
-	go c.watchExternal()
+	go c.watchExternal(seen, version)
+	return nil
 }
 
 func (c *Core) stopWatcher() {
@@ -85,7 +92,7 @@ func (c *Core) stopWatcher() {
 	}
 }
 
-func (c *Core) watchExternal() {
+func (c *Core) watchExternal(seen, version int64) {
 	defer close(c.watchDone)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -96,11 +103,6 @@ func (c *Core) watchExternal() {
 		case <-c.watchDone:
 		}
 	}()
-	seen, version, err := c.externalState(ctx)
-	if err != nil {
-		slog.Error("watching for changes by other processes: off", "backend", c.d.Name, "err", err)
-		return
-	}
 	tick := time.NewTicker(externalPoll)
 	defer tick.Stop()
 	for {
