@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/muster-evac/muster"
 )
 
 func init() { subcommands = append(subcommands, newAuditCmd) }
@@ -31,8 +29,7 @@ number of entries, or the first entry that fails and why, and then exits
 with status 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -62,8 +59,7 @@ func newAuditListCmd() *cobra.Command {
 		Short: "Print audit entries: sequence, time, actor, action, target, detail",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}

@@ -90,8 +90,7 @@ func newHouseholdsExportCmd() *cobra.Command {
 		Short: "Export every household as CSV (the canonical columns); the export is audited",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}

@@ -50,6 +50,14 @@ func (f *storeFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.key, "key", "", "master key file (default: $"+seal.EnvMasterKey+" if set, else DATA/"+masterKeyFile+")")
 }
 
+// open opens the store the flags name for a command run by the CLI's
+// user: the context it returns attributes the command's changes to them.
+func (f *storeFlags) open(cmd *cobra.Command, create bool) (context.Context, muster.Store, error) {
+	ctx := muster.WithActor(cmd.Context(), cliActor())
+	st, err := f.openStore(ctx, cmd.ErrOrStderr(), create)
+	return ctx, st, err
+}
+
 // openStore opens the store the flags name. With create (serve only), the
 // data folder and, when no key is given anywhere, a new master key file in
 // it are made on first start, and the operator is told to keep it safe.

@@ -66,8 +66,7 @@ reports), viewer (counts, reports and the threat picture, no personal data).`,
 			if err != nil {
 				return err
 			}
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), true)
+			ctx, st, err := sf.open(cmd, true)
 			if err != nil {
 				return err
 			}
@@ -142,8 +141,7 @@ func newUserListCmd() *cobra.Command {
 		Short: "List operator accounts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -175,8 +173,7 @@ func newUserDisableCmd() *cobra.Command {
 		Short: "Disable an operator account: its tokens stop working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -208,8 +205,7 @@ func newUserPasswdCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -240,8 +236,7 @@ is stored. A program sends it as Authorization: Bearer TOKEN. It works until
 			if ttl < 0 {
 				return muster.Errorf(muster.EINVALID, "--ttl %s: negative", ttl)
 			}
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}

@@ -44,8 +44,7 @@ Asks for confirmation; --yes skips the question.`,
 					return muster.Errorf(muster.EINVALID, "not confirmed: nothing wiped")
 				}
 			}
-			ctx := muster.WithActor(cmd.Context(), cliActor())
-			st, err := sf.openStore(ctx, cmd.ErrOrStderr(), false)
+			ctx, st, err := sf.open(cmd, false)
 			if err != nil {
 				return err
 			}
