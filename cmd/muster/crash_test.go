@@ -42,13 +42,7 @@ func TestServerSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a server many times: not in -short")
 	}
-	backends := map[string]func(t *testing.T) []string{
-		"sqlite": func(t *testing.T) []string { return []string{"--data", filepath.Join(t.TempDir(), "data")} },
-	}
-	if base := os.Getenv("MUSTER_TEST_POSTGRES"); base != "" {
-		backends["postgres"] = func(t *testing.T) []string { return postgresArgs(t, base) }
-	}
-	for name, args := range backends {
+	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)
 			const pw = "correct horse battery staple"
@@ -218,6 +212,19 @@ func (s *serverProc) kill(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.cmd.Wait()
+}
+
+// storeBackends gives, by name, the store flags of a fresh store on each
+// backend the machine has: SQLite always, PostgreSQL when
+// MUSTER_TEST_POSTGRES names a database.
+func storeBackends() map[string]func(t *testing.T) []string {
+	backends := map[string]func(t *testing.T) []string{
+		"sqlite": func(t *testing.T) []string { return []string{"--data", filepath.Join(t.TempDir(), "data")} },
+	}
+	if base := os.Getenv("MUSTER_TEST_POSTGRES"); base != "" {
+		backends["postgres"] = func(t *testing.T) []string { return postgresArgs(t, base) }
+	}
+	return backends
 }
 
 // postgresArgs gives the store flags of a schema of its own in the

@@ -29,13 +29,7 @@ func (s *serverProc) get(token, path string) int {
 // the very next request, although the server keeps live tokens in memory
 // (the SQLite store's token cache) after many requests with the token.
 func TestCLIDisableReachesARunningServer(t *testing.T) {
-	backends := map[string]func(t *testing.T) []string{
-		"sqlite": func(t *testing.T) []string { return []string{"--data", filepath.Join(t.TempDir(), "data")} },
-	}
-	if base := os.Getenv("MUSTER_TEST_POSTGRES"); base != "" {
-		backends["postgres"] = func(t *testing.T) []string { return postgresArgs(t, base) }
-	}
-	for name, args := range backends {
+	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)
 			const pw = "correct horse battery staple"
