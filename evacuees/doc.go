@@ -84,8 +84,9 @@
 //   - member_names: the people of the household, separated by ";" (or the
 //     Arabic semicolon "؛") or line breaks; empty entries are skipped.
 //     Each is "Name", "Name (42)" (an age, 0 to MaxMemberAge, Persian
-//     digits accepted) or "Name (child)" (an age band: child, adult,
-//     elderly); a name may itself hold parentheses when an age follows
+//     digits accepted), "Name (child)" (an age band: child, adult,
+//     elderly) or both, "Name (70, elderly)", as Write puts a member who
+//     has both; a name may itself hold parentheses when an age follows
 //     ("Ali (Jr) (12)"). Names are kept byte for byte, as name is, and
 //     checked as name is. Age 0 is kept as age band child (Member.Age 0
 //     means unknown), and written back so. At most MaxPartySize people.

@@ -303,6 +303,24 @@ func parseMember(item string) (muster.Member, string) {
 		return muster.Member{}, "whose name " + why
 	}
 	m := muster.Member{Name: name}
+	if first, second, ok := cutComma(paren); ok {
+		// "70, elderly": an age and a band, as Write puts a member who has
+		// both (the API allows it); the age first or the band first.
+		age, band := first, second
+		if !allDigits(asciiDigits(age)) {
+			age, band = second, first
+		}
+		n, err := strconv.Atoi(asciiDigits(age))
+		if err != nil || n > MaxMemberAge {
+			return m, fmt.Sprintf("with %q: want an age (0 to %d) and an age band (%s)", paren, MaxMemberAge, strings.Join(AgeBands, ", "))
+		}
+		b, ok := pickWord(band, AgeBands)
+		if !ok {
+			return m, fmt.Sprintf("with %q: %q is not an age band (%s)", paren, band, strings.Join(AgeBands, ", "))
+		}
+		m.Age, m.AgeBand = n, b
+		return m, ""
+	}
 	switch age := asciiDigits(paren); {
 	case paren == "":
 		if strings.HasSuffix(item, ")") {
@@ -327,6 +345,16 @@ func parseMember(item string) (muster.Member, string) {
 	return m, ""
 }
 
+// cutComma splits "70, elderly" (a Latin or an Arabic comma) in two.
+func cutComma(s string) (before, after string, found bool) {
+	for _, sep := range []string{",", "،"} {
+		if b, a, ok := strings.Cut(s, sep); ok {
+			return strings.TrimSpace(b), strings.TrimSpace(a), true
+		}
+	}
+	return "", "", false
+}
+
 func allDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
@@ -340,6 +368,8 @@ func formatMembers(ms []muster.Member) string {
 		}
 		b.WriteString(m.Name)
 		switch {
+		case m.Age > 0 && m.AgeBand != "":
+			b.WriteString(" (" + strconv.Itoa(m.Age) + ", " + m.AgeBand + ")")
 		case m.Age > 0:
 			b.WriteString(" (" + strconv.Itoa(m.Age) + ")")
 		case m.AgeBand != "":

@@ -28,6 +28,8 @@ func TestMemberNames(t *testing.T) {
 			want: []muster.Member{m("Ali", 40, ""), m("Sara", 5, ""), m("Omid", 0, "")}},
 		{adults: "1", children: "1", list: "Ali (18); Baby (0)", party: [3]int{2, 1, 1}, want: []muster.Member{m("Ali", 18, ""), m("Baby", 0, "child")}},
 		{list: "Ali;;  ; Sara؛ Omid;\n", party: [3]int{3, 0, 0}, want: []muster.Member{m("Ali", 0, ""), m("Sara", 0, ""), m("Omid", 0, "")}},
+		{list: "Zarghuna (70, elderly); Omid (elderly، 81)", party: [3]int{2, 2, 0},
+			want: []muster.Member{m("Zarghuna", 70, "elderly"), m("Omid", 81, "elderly")}},
 		{list: "Ali (Jr) (12)", party: [3]int{1, 0, 1}, want: []muster.Member{m("Ali (Jr)", 12, "")}},
 		{list: "Ali (Jr", party: [3]int{1, 0, 0}, want: []muster.Member{m("Ali (Jr", 0, "")}},
 		{list: "'=Ali (ADULT)", party: [3]int{1, 1, 0}, want: []muster.Member{m("=Ali", 0, "adult")}},
@@ -37,6 +39,8 @@ func TestMemberNames(t *testing.T) {
 		{adults: "2", list: "Ali (40); Sara (child)", wantErr: "gives 1 adults and 1 children by age (a child is under 18, or \"child\"), but the row has 2 adults and 0 children"},
 		{list: "Ali (131)", wantErr: `has member 1 ("Ali (131)") with age 131 (an age is 0 to 130)`},
 		{list: "Ali; Sara (teen)", wantErr: `has member 2 ("Sara (teen)") with "teen", neither an age (0 to 130) nor an age band (child, adult, elderly)`},
+		{list: "Ali (70, old)", wantErr: `with "70, old": "old" is not an age band`},
+		{list: "Ali (seventy, elderly)", wantErr: `with "seventy, elderly": want an age`},
 		{list: "Ali (-3)", wantErr: `with "-3", neither an age`},
 		{list: "Ali; (40)", wantErr: `has member 2 ("(40)") with no name`},
 		{list: "Ali ()", wantErr: "with empty parentheses"},
@@ -101,7 +105,7 @@ func TestMemberNamesHeaders(t *testing.T) {
 
 func TestMembersRoundTrip(t *testing.T) {
 	file := canonHeader +
-		"H1,Ali Karimi,علی کریمی,,,,medical,fa,+93700000001,,34.5,69.1,,siv,passport,,\"علی کریمی (۴۲)\nزرغونه (elderly); Baby (0); Omid (Jr) (12)\"\n" +
+		"H1,Ali Karimi,علی کریمی,,,,medical,fa,+93700000001,,34.5,69.1,,siv,passport,,\"علی کریمی (۴۲)\nزرغونه (70, elderly); Baby (0); Omid (Jr) (12)\"\n" +
 		"H2,Sara,,2,,,,,+93700000002,,,,Kabul,,,,\n" +
 		"H3,=Ahmad,,2,1,1,,,+93700000003,,,,Kabul,,,,'=Ahmad; Nadia\n"
 	res := readString(t, file, Options{})
@@ -116,7 +120,7 @@ func TestMembersRoundTrip(t *testing.T) {
 	if err := Write(&out, hs); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), ",علی کریمی (42); زرغونه (elderly); Baby (child); Omid (Jr) (12)\n") || !strings.Contains(out.String(), ",'=Ahmad; Nadia\n") {
+	if !strings.Contains(out.String(), ",\"علی کریمی (42); زرغونه (70, elderly); Baby (child); Omid (Jr) (12)\"\n") || !strings.Contains(out.String(), ",'=Ahmad; Nadia\n") {
 		t.Errorf("export:\n%s", out.String())
 	}
 	back := readString(t, out.String(), Options{})
