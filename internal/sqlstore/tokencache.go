@@ -65,12 +65,8 @@ func (tc *tokenCache) get(hash []byte, v int64, now time.Time) (muster.Token, mu
 func (tc *tokenCache) put(hash []byte, v int64, tok muster.Token, u muster.User, read time.Time) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if tc.off {
+	if tc.off || v != tc.version {
 		return
-	}
-	if v != tc.version {
-		clear(tc.m)
-		tc.version = v
 	}
 	if len(tc.m) >= tokenCacheSize {
 		clear(tc.m)

@@ -14,6 +14,7 @@ func TestTokenCacheVersions(t *testing.T) {
 	tok, u := muster.Token{ID: "t1"}, muster.User{Name: "amina"}
 	h := []byte("hash-1")
 
+	tc.get(h, 1, now) // a lookup reads the version first, then puts
 	tc.put(h, 1, tok, u, now)
 	if got, _, ok := tc.get(h, 1, now); !ok || got.ID != "t1" {
 		t.Fatalf("entry read under version 1 not found under version 1: %v", ok)
@@ -33,6 +34,9 @@ func TestTokenCacheVersions(t *testing.T) {
 	tc.put(h, 2, tok, u, now)
 	if _, _, ok := tc.get(h, 3, now); ok {
 		t.Fatal("an answer read under an older version is served under the newer one")
+	}
+	if len(tc.m) != 0 {
+		t.Fatal("an answer read under an older version was kept")
 	}
 	// Entries die after the TTL, and a clock that went back does not
 	// make them immortal.
