@@ -16,11 +16,19 @@ type authVersion struct{ path string }
 
 func newAuthVersion(dbPath string) (*authVersion, error) {
 	a := &authVersion{path: dbPath + "-auth"}
+	f, err := a.open()
+	if err != nil {
+		return nil, err
+	}
+	return a, f.Close()
+}
+
+func (a *authVersion) open() (*os.File, error) {
 	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("auth version file: %w", err)
 	}
-	return a, f.Close()
+	return f, nil
 }
 
 func (a *authVersion) version() (int64, error) {
@@ -32,13 +40,13 @@ func (a *authVersion) version() (int64, error) {
 }
 
 func (a *authVersion) bump() error {
-	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := a.open()
 	if err != nil {
-		return fmt.Errorf("auth version: %w", err)
+		return err
 	}
 	if _, err := f.Write([]byte{'.'}); err != nil {
 		f.Close()
-		return fmt.Errorf("auth version: %w", err)
+		return fmt.Errorf("auth version file: %w", err)
 	}
 	return f.Close()
 }

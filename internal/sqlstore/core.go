@@ -107,7 +107,8 @@ type Core struct {
 	writerDone chan struct{}
 
 	// the watcher of other processes' changes (Dialect.DataVersionQuery)
-	watchQuit, watchDone chan struct{}
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 var _ muster.Store = (*Core)(nil)

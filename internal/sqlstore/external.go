@@ -79,35 +79,27 @@ func (c *Core) startWatcher(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watching for changes by other processes: %w", err)
 	}
-	c.watchQuit = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopWatch = cancel
 	c.watchDone = make(chan struct{})
-	go c.watchExternal(seen, version)
+	go c.watchExternal(ctx, seen, version)
 	return nil
 }
 
 func (c *Core) stopWatcher() {
-	if c.watchQuit != nil {
-		close(c.watchQuit)
+	if c.stopWatch != nil {
+		c.stopWatch()
 		<-c.watchDone
 	}
 }
 
-func (c *Core) watchExternal(seen, version int64) {
+func (c *Core) watchExternal(ctx context.Context, seen, version int64) {
 	defer close(c.watchDone)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-c.watchQuit:
-			cancel()
-		case <-c.watchDone:
-		}
-	}()
 	tick := time.NewTicker(externalPoll)
 	defer tick.Stop()
 	for {
 		select {
-		case <-c.watchQuit:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
@@ -135,13 +127,22 @@ func (c *Core) watchExternal(seen, version int64) {
 // order, an entry committed elsewhere is either at most head or changes
 // the version.
 func (c *Core) externalState(ctx context.Context) (head, version int64, err error) {
-	if err := c.reader().QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
-		return 0, 0, fmt.Errorf("audit head: %w", err)
+	if head, err = c.auditHead(ctx); err != nil {
+		return 0, 0, err
 	}
 	if err := c.w.QueryRowContext(ctx, c.d.DataVersionQuery).Scan(&version); err != nil {
 		return 0, 0, fmt.Errorf("data version: %w", err)
 	}
 	return head, version, nil
+}
+
+// auditHead is the seq of the last audit entry.
+func (c *Core) auditHead(ctx context.Context) (int64, error) {
+	var head int64
+	if err := c.reader().QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
+		return 0, fmt.Errorf("audit head: %w", err)
+	}
+	return head, nil
 }
 
 // announceExternal announces the changes audited after seq and returns the
@@ -165,9 +166,9 @@ func (c *Core) announceExternal(ctx context.Context, seq int64) (int64, error) {
 			for _, kind := range []string{"household", "report", "place", "plan"} {
 				c.Deliver(muster.Event{Kind: kind})
 			}
-			var head int64
-			if err := c.reader().QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
-				return seq, fmt.Errorf("audit head: %w", err)
+			head, err := c.auditHead(ctx)
+			if err != nil {
+				return seq, err
 			}
 			return head, nil
 		}
