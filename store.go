@@ -30,8 +30,9 @@ type Store interface {
 	// ECONFLICT if it changed since, ENOTFOUND if it does not exist.
 	UpdateHousehold(ctx context.Context, h Household, version int64) (HouseholdRecord, error)
 	// ImportHouseholds creates or updates a batch in ONE transaction: all
-	// rows are stored or none is. A row matches an existing household by
-	// ID, else by phone; a matched row whose fields are all equal is left
+	// rows are stored or none is. A row with an ID is that household; a
+	// row without one matches the one household with its phone (households
+	// may share a phone: the row's reason then says so); a matched row whose fields are all equal is left
 	// alone (re-importing a file changes nothing); an update sets only the
 	// fields in opts.Carries and keeps the others. With opts.DryRun
 	// nothing is stored but the result says what would be. If any row is

@@ -49,6 +49,55 @@ func sharedDir() string {
 	}
 }
 
+// importScenarioFile imports one evacuee list as the server does, checks
+// that the store takes every row the reader accepted, imports it again
+// (which must change nothing) and returns how many households it created.
+func importScenarioFile(ctx context.Context, t *testing.T, s muster.Store, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := evacuees.Read(f, path, evacuees.Options{DefaultCountryCode: "+93"})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
+	hs := read.Households()
+	res, err := s.ImportHouseholds(ctx, hs, muster.ImportOptions{})
+	if err != nil {
+		t.Fatalf("%s: the store refused rows the reader accepted: %v", name, err)
+	}
+	if res.Created+res.Updated+res.Unchanged != len(hs) || res.Created == 0 {
+		t.Fatalf("%s: %d rows read, import %+v", name, len(hs), res)
+	}
+	again, err := s.ImportHouseholds(ctx, hs, muster.ImportOptions{})
+	if err != nil || again.Unchanged != len(hs) {
+		t.Fatalf("%s: re-import changed something: %+v %v", name, again, err)
+	}
+	t.Logf("%s: %d good rows (%d bad) -> %d created, %d updated; re-import: %d unchanged", name, read.Good, read.Bad, res.Created, res.Updated, again.Unchanged)
+	return res.Created
+}
+
+// testDrillImport imports the Porto Alegre drill's list of 8,000
+// households, two pairs of which share a phone, into a store of its own.
+func testDrillImport(t *testing.T, fresh Fresh) {
+	shared := sharedDir()
+	if shared == "" {
+		t.Skip("../shared (the scenarios) is not beside the repository: drill import not tested")
+	}
+	ctx := muster.WithActor(context.Background(), "tester")
+	s, err := fresh(t).Open(ctx, SealKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := importScenarioFile(ctx, t, s, filepath.Join(shared, "scenarios", "porto-alegre-drill", "evacuees.csv")); n != 8000 {
+		t.Fatalf("%d households created from the drill's 8,000", n)
+	}
+}
+
 // testScenarioImport imports the Kabul scenario's evacuee lists as the
 // server will (package evacuees reads them, package seal encrypts), then
 // imports them again: the second import must change nothing.
@@ -65,30 +114,7 @@ func testScenarioImport(t *testing.T, fresh Fresh) {
 	defer s.Close()
 	total := 0
 	for _, name := range []string{"evacuees.csv", "evacuees-spreadsheet.csv", "evacuees-dirty.csv"} {
-		path := filepath.Join(shared, "scenarios", "kabul-2021", name)
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		read, err := evacuees.Read(f, path, evacuees.Options{DefaultCountryCode: "+93"})
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := read.Households()
-		res, err := s.ImportHouseholds(ctx, hs, muster.ImportOptions{})
-		if err != nil {
-			t.Fatalf("%s: the store refused rows the reader accepted: %v", name, err)
-		}
-		if res.Created+res.Updated+res.Unchanged != len(hs) || res.Created == 0 {
-			t.Fatalf("%s: %d rows read, import %+v", name, len(hs), res)
-		}
-		again, err := s.ImportHouseholds(ctx, hs, muster.ImportOptions{})
-		if err != nil || again.Unchanged != len(hs) {
-			t.Fatalf("%s: re-import changed something: %+v %v", name, again, err)
-		}
-		total += res.Created
-		t.Logf("%s: %d good rows (%d bad) -> %d created, %d updated; re-import: %d unchanged", name, read.Good, read.Bad, res.Created, res.Updated, again.Unchanged)
+		total += importScenarioFile(ctx, t, s, filepath.Join(shared, "scenarios", "kabul-2021", name))
 	}
 	if n, err := s.CountHouseholds(ctx, muster.HouseholdFilter{}); err != nil || n != total {
 		t.Fatalf("%d households stored, %d created: %v", n, total, err)

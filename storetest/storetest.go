@@ -115,6 +115,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"HouseholdFindListCount", testHouseholdFindListCount},
 		{"Import", testImport},
 		{"ImportBadRowStoresNothing", testImportBadRowStoresNothing},
+		{"ImportSharedPhone", testImportSharedPhone},
 		{"ImportKeepsWhatTheFileLacks", testImportKeepsUncarried},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Reports", testReports},
@@ -136,6 +137,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"HostileStrings", testHostileStrings},
 		{"ScenarioImport", testScenarioImport},
+		{"DrillImport", testDrillImport},
 		{"Plans", testPlans},
 		{"Places", testPlaces},
 	}
@@ -368,6 +370,38 @@ func testImport(t *testing.T, fresh Fresh) {
 	}
 }
 
+// testImportSharedPhone: households with ids may share a phone (one
+// handset for two families); the import stores them and says so row by
+// row. A row without an id whose phone several households share cannot be
+// placed and is rejected.
+func testImportSharedPhone(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	a, b, c := household(1), household(2), household(3)
+	b.Phone, c.Phone = a.Phone, a.Phone
+	res := must(e.store.ImportHouseholds(e.ctx, []muster.Household{a, b}, muster.ImportOptions{}))(t)
+	if res.Created != 2 || !strings.Contains(res.Rows[1].Reason, "also on row 0") {
+		t.Fatalf("two households, one phone: %+v", res)
+	}
+	res = must(e.store.ImportHouseholds(e.ctx, []muster.Household{c}, muster.ImportOptions{}))(t)
+	if res.Created != 1 || !strings.Contains(res.Rows[0].Reason, "also registered to household H000001, H000002") {
+		t.Fatalf("a third household on the phone: %+v", res)
+	}
+	if hs := must(e.store.FindHouseholdsByPhone(e.ctx, a.Phone))(t); len(hs) != 3 {
+		t.Fatalf("%d households found by the shared phone, want 3", len(hs))
+	}
+	again := must(e.store.ImportHouseholds(e.ctx, []muster.Household{a, b}, muster.ImportOptions{}))(t)
+	if again.Unchanged != 2 {
+		t.Fatalf("re-import: %+v", again)
+	}
+	anon := household(4)
+	anon.ID, anon.Phone = "", a.Phone
+	_, err := e.store.ImportHouseholds(e.ctx, []muster.Household{anon}, muster.ImportOptions{})
+	wantCode(t, err, muster.EINVALID, "a row without an id on a shared phone")
+	if !strings.Contains(err.Error(), "phone matches 3 households") {
+		t.Fatalf("error %v does not say why", err)
+	}
+}
+
 func testImportBadRowStoresNothing(t *testing.T, fresh Fresh) {
 	e := setup(t, fresh)
 	must(e.store.ImportHouseholds(e.ctx, batch(1, 10), muster.ImportOptions{}))(t)
@@ -377,8 +411,8 @@ func testImportBadRowStoresNothing(t *testing.T, fresh Fresh) {
 	}
 	hs[57].Language = "klingon"
 	dup := household(80)
-	dup.ID = "HDUP"
-	hs = append(hs, dup) // same phone as row 75
+	dup.ID = "" // no id, and the phone of row 75: which household is it?
+	hs = append(hs, dup)
 	res, err := e.store.ImportHouseholds(e.ctx, hs, muster.ImportOptions{})
 	wantCode(t, err, muster.EINVALID, "import with bad rows")
 	if res.Committed || res.Rejected != 2 {

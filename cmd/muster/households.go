@@ -32,7 +32,7 @@ func newHouseholdsImportCmd() *cobra.Command {
 		Short: "Import an evacuee list: good rows in one transaction, each bad row rejected with its reason",
 		Long: `Reads an evacuee list (CSV as people keep them: see package evacuees)
 and imports its good rows in one transaction, matching existing households
-by id, else by phone, and updating only the fields the file has columns
+by id (a row without one: by phone), and updating only the fields the file has columns
 for (a list without member_names keeps the members on record; see
 docs/server.md); re-importing a file changes nothing. Prints the
 row-by-row report as JSON; --dry-run stores nothing. Exits with status 2

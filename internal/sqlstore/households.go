@@ -518,12 +518,24 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 				}
 				seenID[h.ID] = i
 			}
+			// A row with an id is that household; the phone finds the
+			// household of a row without one. Households may share a phone
+			// (one handset for a family and its neighbours: the Porto Alegre
+			// drill's list has two such pairs), so a shared phone on rows
+			// with ids is imported, with a note to check it is not one
+			// family registered twice.
+			var checks []string
 			if h.Phone != "" {
-				if j, dup := seenPhone[h.Phone]; dup {
-					reject(i, h.ID, fmt.Sprintf("phone is also on row %d of this batch", j))
+				j, dup := seenPhone[h.Phone]
+				switch {
+				case dup && h.ID == "":
+					reject(i, h.ID, fmt.Sprintf("no household id, and the phone is also on row %d of this batch: cannot tell which household this row is", j))
 					continue
+				case dup:
+					checks = append(checks, fmt.Sprintf("the phone is also on row %d: a shared phone, or one family twice?", j))
+				default:
+					seenPhone[h.Phone] = i
 				}
-				seenPhone[h.Phone] = i
 			}
 			var existing *muster.HouseholdRecord
 			reason := ""
@@ -537,11 +549,10 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 			if existing == nil && h.Phone != "" {
 				ids := byPhone[string(phoneHash(k, h.Phone))]
 				switch {
+				case h.ID != "" && len(ids) > 0:
+					checks = append(checks, fmt.Sprintf("the phone is also registered to household %s: a shared phone, or one family under a new id?", strings.Join(ids, ", ")))
 				case len(ids) > 1:
 					reject(i, h.ID, fmt.Sprintf("phone matches %d households (%s): cannot tell which", len(ids), strings.Join(ids, ", ")))
-					continue
-				case len(ids) == 1 && h.ID != "" && ids[0] != h.ID:
-					reject(i, h.ID, fmt.Sprintf("phone is registered to household %s, not %s", ids[0], h.ID))
 					continue
 				case len(ids) == 1:
 					rec, err := getHousehold(ctx, w, c, k, ids[0], true)
@@ -558,10 +569,12 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 				}
 			}
 			if existing != nil {
-				if check := keepUncarried(&h, &existing.Household, carried); len(check) > 0 {
-					reason += "; " + strings.Join(check, "; ")
-				}
+				checks = append(checks, keepUncarried(&h, &existing.Household, carried)...)
 			}
+			if reason != "" {
+				checks = append([]string{reason}, checks...)
+			}
+			reason = strings.Join(checks, "; ")
 			switch {
 			case existing == nil:
 				if h.ID == "" {
@@ -572,7 +585,7 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 					return err
 				}
 				res.Created++
-				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportCreated})
+				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportCreated, Reason: reason})
 			case sameRegistry(&existing.Household, &h):
 				res.Unchanged++
 				res.Rows = append(res.Rows, muster.ImportRow{Index: i, ID: h.ID, Action: muster.ImportUnchanged, Reason: reason})
