@@ -379,7 +379,7 @@ func testImportSharedPhone(t *testing.T, fresh Fresh) {
 	a, b, c := household(1), household(2), household(3)
 	b.Phone, c.Phone = a.Phone, a.Phone
 	res := must(e.store.ImportHouseholds(e.ctx, []muster.Household{a, b}, muster.ImportOptions{}))(t)
-	if res.Created != 2 || !strings.Contains(res.Rows[1].Reason, "also on row 0") {
+	if res.Created != 2 || !strings.Contains(res.Rows[1].Reason, "also that of household H000001 in this list") {
 		t.Fatalf("two households, one phone: %+v", res)
 	}
 	res = must(e.store.ImportHouseholds(e.ctx, []muster.Household{c}, muster.ImportOptions{}))(t)

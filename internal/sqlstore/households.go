@@ -211,6 +211,15 @@ func sameRegistry(a, b *muster.Household) bool {
 		a.Eligibility == b.Eligibility && a.Documents == b.Documents && a.Notes == b.Notes
 }
 
+// listed names the household of row j of an import batch for a message:
+// its id, or its place in the batch (counted from 1) when it has none.
+func listed(hs []muster.Household, j int) string {
+	if hs[j].ID != "" {
+		return "household " + hs[j].ID
+	}
+	return fmt.Sprintf("the household without an id in row %d", j+1)
+}
+
 // carriedSet checks the fields an import says it carries and returns them
 // as a set; nil (every field) for nil.
 func carriedSet(carries []string) (map[string]bool, error) {
@@ -529,10 +538,10 @@ func (c *Core) ImportHouseholds(ctx context.Context, hs []muster.Household, opts
 				j, dup := seenPhone[h.Phone]
 				switch {
 				case dup && h.ID == "":
-					reject(i, h.ID, fmt.Sprintf("no household id, and the phone is also on row %d of this batch: cannot tell which household this row is", j))
+					reject(i, h.ID, fmt.Sprintf("no household id, and the phone is also that of %s in this list: cannot tell which household this row is", listed(hs, j)))
 					continue
 				case dup:
-					checks = append(checks, fmt.Sprintf("the phone is also on row %d: a shared phone, or one family twice?", j))
+					checks = append(checks, fmt.Sprintf("the phone is also that of %s in this list: a shared phone, or one family twice?", listed(hs, j)))
 				default:
 					seenPhone[h.Phone] = i
 				}
