@@ -170,8 +170,8 @@ func (p *Picture) ZoneOf(reportID string) *Zone {
 // after at are left out (nothing is known before it is received). A report
 // that cannot be used (an area that does not resolve, a second report
 // under one id) goes to the picture's Rejected list; the others are fused.
-func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Policy) (*Picture, error) {
-	f, err := NewFuser(pl, at, policy)
+func Build(reports []muster.Report, pl *muster.Places, at time.Time, policy Policy, opts ...Option) (*Picture, error) {
+	f, err := NewFuser(pl, at, policy, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +205,7 @@ type evidence struct {
 type Fuser struct {
 	at     time.Time
 	policy Policy
+	opt    options
 	places *places.Index
 
 	ids    map[string]bool
@@ -237,13 +238,16 @@ type Fuser struct {
 
 // NewFuser returns an empty picture at time at. pl may be nil if no
 // report names a place.
-func NewFuser(pl *muster.Places, at time.Time, policy Policy) (*Fuser, error) {
+func NewFuser(pl *muster.Places, at time.Time, policy Policy, opts ...Option) (*Fuser, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
 	f := &Fuser{at: at.UTC(), policy: policy, ids: map[string]bool{}, record: map[string]*RecordEntry{},
 		members: map[int][]int{}, grid: newSpatialIndex(), byID: map[string]int{}, relating: map[string][]int{},
 		clearGrid: newSpatialIndex(), clearsFor: map[string][]int{}, zones: map[int]*Zone{}, dirty: map[int]bool{}}
+	for _, o := range opts {
+		o(&f.opt)
+	}
 	if pl != nil {
 		ix, err := places.NewIndex(pl)
 		if err != nil {
