@@ -162,8 +162,11 @@ func TestChecklist4ContradictionShownAndResolved(t *testing.T) {
 	if len(z.Against) != 1 || z.Against[0].ID != "r07" || z.Against[0].Grade != "C4" {
 		t.Errorf("against side %v", z.Against)
 	}
-	if !(z.Risk < z.SupportFor && z.Risk > 0) {
-		t.Errorf("the denial should lower the risk without erasing it: risk %.3f, support %.3f", z.Risk, z.SupportFor)
+	// r09 is graded A2, confirmed: the C4 denial is shown, marks the zone
+	// disputed, and is not weighed until evidence of comparable grade
+	// answers it (docs/threat-picture.md §6).
+	if z.Against[0].Counted || !strings.Contains(z.Against[0].Note, "not weighed") || z.Risk != z.SupportFor {
+		t.Errorf("a C4 denial of a confirmed (A2) report should be shown, not weighed: risk %.3f, support %.3f, %+v", z.Risk, z.SupportFor, z.Against[0])
 	}
 	for _, want := range []string{"r07", "C4", "r08", "B2", "Disputed"} {
 		if !strings.Contains(z.Explain(), want) {

@@ -21,25 +21,32 @@ const (
 	StatusExpired  = "expired"  // past its valid_until: kept, not counted
 	StatusFaded    = "faded"    // more than FadeHalfLives old: kept, not counted
 	StatusUnused   = "unused"   // a denial or all-clear of nothing in the picture
+	// StatusDiscounted: from a source the registry marks hostile: kept in
+	// the record, never counted.
+	StatusDiscounted = "discounted"
 )
 
 // ReportRef is a report as a zone or gate shows it: who said what, graded
 // how, and how much it weighs now.
 type ReportRef struct {
-	ID         string    `json:"id"`
-	Source     string    `json:"source"`
-	SourceID   string    `json:"source_id"`
-	Via        string    `json:"via,omitempty"`
-	Grade      string    `json:"grade"`
-	Kind       string    `json:"kind"`
-	Claim      string    `json:"claim"`
-	Likelihood string    `json:"likelihood"`
-	P          float64   `json:"p"`
-	Weight     float64   `json:"weight"`  // grade weight × decay
-	Counted    bool      `json:"counted"` // false: its source is already counted through a stronger report
-	Note       string    `json:"note,omitempty"`
-	ReceivedAt time.Time `json:"received_at"`
-	Text       string    `json:"text"`
+	ID         string  `json:"id"`
+	Source     string  `json:"source"`
+	SourceID   string  `json:"source_id"`
+	Via        string  `json:"via,omitempty"`
+	Grade      string  `json:"grade"`
+	Kind       string  `json:"kind"`
+	Claim      string  `json:"claim"`
+	Likelihood string  `json:"likelihood"`
+	P          float64 `json:"p"`
+	Weight     float64 `json:"weight"`  // grade weight × decay
+	Counted    bool    `json:"counted"` // false: its source is already counted through a stronger report, or it is not weighed (Note says why)
+	Unverified bool    `json:"unverified,omitempty"`
+	// ReportedGrade is the grade typed on the report when the source
+	// registry changed it.
+	ReportedGrade string    `json:"reported_grade,omitempty"`
+	Note          string    `json:"note,omitempty"`
+	ReceivedAt    time.Time `json:"received_at"`
+	Text          string    `json:"text"`
 }
 
 // RecordEntry is one received report and what it does at the picture's
@@ -79,6 +86,15 @@ type Zone struct {
 	Disputed                   bool
 	Prevailing                 string // ClaimPresent or ClaimAbsent
 
+	// VerifiedRisk and VerifiedLevel are read off the verified reports
+	// alone: they decide whether the zone is forbidden and what it does to
+	// gates. Unverified is true for a zone with no verified report for it.
+	VerifiedRisk  float64
+	VerifiedLevel string
+	Unverified    bool
+	// Coordination flags possible coordinated reporting on either side.
+	Coordination []Coordination
+
 	Forbidden     bool
 	PolicyVerdict string  // why forbidden or not
 	Penalty       float64 // routing cost factor when not forbidden
@@ -86,6 +102,8 @@ type Zone struct {
 	For, Against []ReportRef
 
 	shapes      []shape
+	refIDs      []string // leads and all-clears weighing in it
+	verify      []ToVerify
 	pro, con    side
 	at          time.Time
 	explanation string
@@ -121,6 +139,8 @@ type GateStatus struct {
 	Disputed bool        `json:"disputed"`
 	Reasons  []string    `json:"reasons"`
 	Reports  []ReportRef `json:"reports,omitempty"`
+	// Coordination flags possible coordinated reporting on its status.
+	Coordination []Coordination `json:"coordination,omitempty"`
 }
 
 // Picture is the threat picture at one time.
@@ -131,6 +151,10 @@ type Picture struct {
 	Gates    []GateStatus
 	Record   []RecordEntry // every report received by At, by id
 	Rejected []Rejection   // reports whose area could not be resolved
+	// ToVerify lists what an analyst should verify: possible coordinated
+	// reporting, zones resting only on unverified reports, confirmed
+	// reports disputed by weaker ones.
+	ToVerify []ToVerify
 }
 
 // RoutingZones returns the zones as routing and planning consume them:
@@ -196,12 +220,26 @@ type evidence struct {
 	decay  float64 // 0..1
 	weight float64 // grade weight × decay
 	eff    float64 // weight × likelihood × immediacy factor
+
+	rel        string // reliability after the source registry
+	key        string // who it counts as for independence: source id, or its registry cluster
+	unverified bool   // graded E/F or 5/6: a lead, pooled as one weak source
+	confirmed  bool   // graded A/B and 1/2
+	regraded   string // the registry's note when it changed the grade or identity
+	idx        int    // index in Fuser.ev (zone evidence only)
 }
 
 // Fuser holds the picture at one time and applies new reports to it one by
-// one, recomputing only the zone a report joins. Build uses it; feeding it
-// reports in any order gives the same picture. A Fuser is not safe for
+// one, recomputing only the zones a report bears on. Build uses it; feeding
+// it reports in any order gives the same picture. A Fuser is not safe for
 // concurrent use; the Pictures it returns may be read concurrently.
+//
+// Zone evidence lives in two tiers. Verified reports cluster among
+// themselves into zones, as §4 of docs/threat-picture.md says. Unverified
+// reports never join, split or reshape a verified zone: one that relates
+// to a verified zone is a lead on it (it weighs in the zone's unverified
+// pool); the others cluster among themselves into unverified zones, leads
+// for an analyst that never forbid and never bear on a gate.
 type Fuser struct {
 	at     time.Time
 	policy Policy
@@ -212,9 +250,12 @@ type Fuser struct {
 	record map[string]*RecordEntry
 
 	ev       []*evidence // zone evidence, by index
-	parent   []int
-	members  map[int][]int // union-find root -> evidence indexes
-	grid     spatialIndex
+	parent   []int       // union-find, within a tier only
+	members  map[int][]int
+	present  map[int]bool     // root -> the cluster has a report claiming present
+	vgrid    spatialIndex     // verified zone evidence
+	ugrid    spatialIndex     // unverified zone evidence
+	cross    [][]int          // zone evidence -> the other tier's evidence about the same danger
 	byID     map[string]int   // report id -> zone evidence index
 	relating map[string][]int // report id -> evidence that relates to it
 
@@ -223,16 +264,23 @@ type Fuser struct {
 	clearsFor map[string][]int // report id -> all-clears that name it in relates_to
 	gateEv    []*evidence
 
-	zones       map[int]*Zone  // root -> zone (nil if the cluster has no present side)
-	byZoneID    []*Zone        // the zones, sorted by id
-	recordOrder []*RecordEntry // the record, sorted by id
-	changes     int            // reports added so far; the cached picture is of cachedAt
+	// sourceFirst is when each source (by key) was first heard from: a
+	// flood of reports from sources never heard from before is a signal.
+	sourceFirst map[string]time.Time
+	sourceEv    map[string][]*evidence
+
+	zones       map[int]*Zone       // root -> zone (nil if the cluster has no present side)
+	byZoneID    []*Zone             // the zones, sorted by id
+	refZones    map[string][]string // report id -> ids of the zones it weighs in as a lead or all-clear, sorted
+	recordOrder []*RecordEntry      // the record, sorted by id
+	changes     int                 // reports added so far; the cached picture is of cachedAt
 	cached      *Picture
 	cachedAt    int
 	dirty       map[int]bool // roots whose zone must be fused again
 	lazy        bool         // defer fusing to Picture (a batch build)
 	stamp       []int
 	stampNow    int
+	pending     []int // verified roots that just became zones
 	rejected    []Rejection
 }
 
@@ -243,8 +291,10 @@ func NewFuser(pl *muster.Places, at time.Time, policy Policy, opts ...Option) (*
 		return nil, err
 	}
 	f := &Fuser{at: at.UTC(), policy: policy, ids: map[string]bool{}, record: map[string]*RecordEntry{},
-		members: map[int][]int{}, grid: newSpatialIndex(), byID: map[string]int{}, relating: map[string][]int{},
-		clearGrid: newSpatialIndex(), clearsFor: map[string][]int{}, zones: map[int]*Zone{}, dirty: map[int]bool{}}
+		members: map[int][]int{}, present: map[int]bool{}, vgrid: newSpatialIndex(), ugrid: newSpatialIndex(),
+		byID: map[string]int{}, relating: map[string][]int{}, clearGrid: newSpatialIndex(), clearsFor: map[string][]int{},
+		sourceFirst: map[string]time.Time{}, sourceEv: map[string][]*evidence{},
+		zones: map[int]*Zone{}, refZones: map[string][]string{}, dirty: map[int]bool{}}
 	for _, o := range opts {
 		o(&f.opt)
 	}
@@ -284,37 +334,74 @@ func (f *Fuser) Add(r muster.Report) (*Zone, error) {
 	}
 	f.ids[r.ID] = true
 	f.changes++
-	entry := &RecordEntry{ID: r.ID, Grade: r.Grade(), Kind: r.Kind}
+	entry := &RecordEntry{ID: r.ID, Grade: gradeName(r.Reliability, r.Credibility), Kind: r.Kind}
 	f.record[r.ID] = entry
 	k, _ := slices.BinarySearchFunc(f.recordOrder, r.ID, func(e *RecordEntry, id string) int { return strings.Compare(e.ID, id) })
 	f.recordOrder = slices.Insert(f.recordOrder, k, entry)
+	// Every report received counts as a sighting of its source, whether
+	// or not it still counts: a source heard from last week is not new.
+	key, grade := r.Source.ID, f.opt.sources[r.Source.ID]
+	registered := grade.ID != ""
+	if registered && grade.Cluster != "" {
+		key = grade.CountsAs()
+	}
+	roots := map[int]bool{}
+	f.heardFrom(key, r.ReceivedAt, roots)
+	var e *evidence
+	defer func() {
+		if e != nil {
+			f.sourceEv[key] = append(f.sourceEv[key], e)
+		}
+	}()
 	if !r.ValidUntil.IsZero() && f.at.After(r.ValidUntil) {
 		entry.Status = StatusExpired
 		entry.Note = "valid until " + r.ValidUntil.Format(time.RFC3339)
-		return nil, nil
+		return f.recomputeAll(roots, nil), nil
 	}
 	decay := Decay(r.Kind, r.Start(), f.at)
 	if decay == 0 {
 		entry.Status = StatusFaded
 		entry.Note = fmt.Sprintf("older than %d half-lives of %s", FadeHalfLives, HalfLife[r.Kind])
-		return nil, nil
+		return f.recomputeAll(roots, nil), nil
 	}
-	e := &evidence{rep: r, reg: reg, family: kindFamily[r.Kind], actors: actorTokens(r.Actor), side: 1, decay: decay}
+	if registered && grade.Hostile {
+		entry.Status = StatusDiscounted
+		entry.Note = "source " + r.Source.ID + " is marked hostile in the source registry: kept, not counted"
+		if grade.Note != "" {
+			entry.Note += " (" + grade.Note + ")"
+		}
+		return f.recomputeAll(roots, nil), nil
+	}
+	e = &evidence{rep: r, reg: reg, family: kindFamily[r.Kind], actors: actorTokens(r.Actor), side: 1, decay: decay,
+		rel: r.Reliability, key: key, idx: -1}
+	if registered {
+		var notes []string
+		if grade.Reliability != "" && grade.Reliability != r.Reliability {
+			e.rel = grade.Reliability
+			notes = append(notes, fmt.Sprintf("reliability %s from the source registry (the report said %s)", grade.Reliability, r.Reliability))
+		}
+		if grade.Cluster != "" {
+			notes = append(notes, fmt.Sprintf("counted as one source with the registry's cluster %q", grade.Cluster))
+		}
+		e.regraded = strings.Join(notes, "; ")
+	}
 	if r.Claim == muster.ClaimAbsent {
 		e.side = -1
 	}
-	e.weight = GradeWeight(r.Reliability, r.Credibility) * decay
+	e.unverified, e.confirmed = Unverified(e.rel, r.Credibility), Confirmed(e.rel, r.Credibility)
+	e.weight = GradeWeight(e.rel, r.Credibility) * decay
 	imm, ok := ImmediacyFactor[r.Immediacy]
 	if !ok {
 		imm = 1
 	}
 	e.eff = e.weight * r.Likelihood * imm
 	entry.Status, entry.Weight = StatusCounting, round4(e.weight)
+	entry.Grade = gradeName(e.rel, r.Credibility)
+	entry.Note = e.regraded
 
 	switch {
 	case r.Kind == muster.KindGateStatus:
 		f.gateEv = append(f.gateEv, e)
-		return nil, nil
 	case r.Kind == muster.KindAllClear:
 		i := len(f.clears)
 		f.clears = append(f.clears, e)
@@ -322,60 +409,228 @@ func (f *Fuser) Add(r muster.Report) (*Zone, error) {
 		for _, id := range r.RelatesTo {
 			f.clearsFor[id] = append(f.clearsFor[id], i)
 		}
-		// Every zone it weighs against is recomputed.
-		roots := map[int]bool{}
-		f.grid.query(reg.bound, func(j int) {
-			if f.clearApplies(e, f.ev[j]) {
-				roots[f.find(j)] = true
-			}
-		})
-		for _, id := range r.RelatesTo {
-			if j, ok := f.byID[id]; ok && f.clearApplies(e, f.ev[j]) {
-				roots[f.find(j)] = true
-			}
+		if !f.lazy {
+			f.clearTargets(e, roots)
 		}
-		var last *Zone
-		for _, root := range sortedKeys(roots) {
-			last = f.recompute(root)
+	default:
+		i := f.addZoneEvidence(e)
+		roots[f.find(i)] = true
+		if !f.lazy {
+			f.crossTargets(e, roots)
 		}
-		return last, nil
 	}
+	last := f.recomputeAll(roots, e)
+	if e.idx >= 0 {
+		if z := f.zones[f.find(e.idx)]; z != nil || f.lazy {
+			return z, nil
+		}
+		return f.leadZone(e), nil
+	}
+	return last, nil
+}
 
+// recomputeAll fuses again the clusters rooted at roots and returns the
+// zone e counts in, if among them, else the last one fused.
+func (f *Fuser) recomputeAll(roots map[int]bool, e *evidence) *Zone {
+	var last *Zone
+	for _, root := range sortedKeys(roots) {
+		if f.find(root) != root {
+			continue
+		}
+		if z := f.recompute(root); z != nil && (last == nil || (e != nil && e.idx >= 0 && f.find(e.idx) == root)) {
+			last = z
+		}
+	}
+	return last
+}
+
+// leadZone returns the first zone (by id) an unverified lead weighs in.
+func (f *Fuser) leadZone(e *evidence) *Zone {
+	if ids := f.refZones[e.rep.ID]; len(ids) > 0 {
+		if k, ok := slices.BinarySearchFunc(f.byZoneID, ids[0], func(z *Zone, id string) int { return strings.Compare(z.ID, id) }); ok {
+			return f.byZoneID[k]
+		}
+	}
+	return nil
+}
+
+// heardFrom notes that the source key was heard from at t. If that is
+// earlier than it was first heard from so far, the zones its counting
+// reports weigh in are fused again: whether a source is new to the record
+// bears on the flood check.
+func (f *Fuser) heardFrom(key string, t time.Time, roots map[int]bool) {
+	if first, ok := f.sourceFirst[key]; ok && !t.Before(first) {
+		return
+	}
+	f.sourceFirst[key] = t
+	if !f.lazy {
+		for _, o := range f.sourceEv[key] {
+			f.targets(o, roots)
+		}
+	}
+}
+
+// targets adds the roots of every zone the counted evidence o may weigh in.
+func (f *Fuser) targets(o *evidence, roots map[int]bool) {
+	switch {
+	case o.rep.Kind == muster.KindGateStatus:
+	case o.rep.Kind == muster.KindAllClear:
+		f.clearTargets(o, roots)
+	case o.idx >= 0:
+		roots[f.find(o.idx)] = true
+		f.crossTargets(o, roots)
+	}
+}
+
+// addZoneEvidence puts e in its tier's clusters and returns its index.
+func (f *Fuser) addZoneEvidence(e *evidence) int {
 	i := len(f.ev)
+	e.idx = i
 	f.ev = append(f.ev, e)
 	f.parent = append(f.parent, i)
 	f.stamp = append(f.stamp, 0)
 	f.members[i] = []int{i}
-	f.byID[r.ID] = i
+	f.cross = append(f.cross, nil)
+	f.present[i] = e.side > 0
+	f.byID[e.rep.ID] = i
+	// Link e to every report of its tier about the same danger. Once e
+	// has joined a cluster, its other members need no geometry test: a
+	// flood of a thousand reports on one spot costs a thousand finds per
+	// report, not a thousand polygon overlaps.
+	before, linkedAny := false, false
 	f.stampNow++
 	f.stamp[i] = f.stampNow
-	try := func(j int) {
+	link := func(j int, check func(a, b *evidence) bool) {
 		if f.stamp[j] == f.stampNow {
 			return
 		}
 		f.stamp[j] = f.stampNow
-		if f.compatible(e, f.ev[j]) {
-			f.union(i, j)
+		o := f.ev[j]
+		if o.unverified != e.unverified {
+			return
+		}
+		rj := f.find(j)
+		if rj == f.find(i) || !check(e, o) {
+			return
+		}
+		before = before || f.present[rj]
+		linkedAny = true
+		f.union(i, j)
+	}
+	overlap := func(j int) { link(j, f.compatible) }
+	if e.unverified {
+		f.ugrid.query(e.reg.bound, overlap)
+	} else {
+		f.vgrid.query(e.reg.bound, overlap)
+	}
+	for _, id := range e.rep.RelatesTo {
+		if j, ok := f.byID[id]; ok {
+			link(j, sameDanger)
 		}
 	}
-	f.grid.query(reg.bound, try)
-	for _, id := range r.RelatesTo {
-		if j, ok := f.byID[id]; ok && sameDanger(e, f.ev[j]) {
-			f.stamp[j] = f.stampNow
-			f.union(i, j)
-		}
+	for _, j := range f.relating[e.rep.ID] {
+		link(j, sameDanger)
 	}
-	for _, j := range f.relating[r.ID] {
-		if f.stamp[j] != f.stampNow && sameDanger(e, f.ev[j]) {
-			f.stamp[j] = f.stampNow
-			f.union(i, j)
-		}
+	// The other tier's reports about the same danger, found once here
+	// and kept both ways, so fusing a zone needs no spatial query.
+	for _, j := range f.linked(e, !e.unverified) {
+		f.cross[i] = append(f.cross[i], j)
+		f.cross[j] = append(f.cross[j], i)
 	}
-	for _, id := range r.RelatesTo {
+	for _, id := range e.rep.RelatesTo {
 		f.relating[id] = append(f.relating[id], i)
 	}
-	f.grid.insert(i, reg.bound)
-	return f.recompute(f.find(i)), nil
+	if e.unverified {
+		f.ugrid.insert(i, e.reg.bound)
+	} else {
+		f.vgrid.insert(i, e.reg.bound)
+	}
+	// A verified cluster that now first has a report claiming present
+	// becomes a zone: the unverified reports about any of its members turn
+	// into leads on it, and leave their unverified zones.
+	if !e.unverified && !f.lazy && e.side > 0 && !before && linkedAny {
+		f.pending = append(f.pending, f.find(i))
+	}
+	return i
+}
+
+// linked returns the evidence of the given tier (unverified or not) that
+// describes the same danger as e: same family, compatible actors, and
+// overlapping areas of comparable size or a relates_to link either way.
+// Each index comes once; e itself is left out.
+func (f *Fuser) linked(e *evidence, unverified bool) []int {
+	f.stampNow++
+	if e.idx >= 0 {
+		f.stamp[e.idx] = f.stampNow
+	}
+	var out []int
+	try := func(j int) {
+		if f.stamp[j] == f.stampNow {
+			return
+		}
+		if o := f.ev[j]; o.unverified == unverified && f.compatible(e, o) {
+			f.stamp[j] = f.stampNow
+			out = append(out, j)
+		}
+	}
+	if unverified {
+		f.ugrid.query(e.reg.bound, try)
+	} else {
+		f.vgrid.query(e.reg.bound, try)
+	}
+	rel := func(j int) {
+		if f.stamp[j] == f.stampNow {
+			return
+		}
+		if o := f.ev[j]; o.unverified == unverified && sameDanger(e, o) {
+			f.stamp[j] = f.stampNow
+			out = append(out, j)
+		}
+	}
+	for _, id := range e.rep.RelatesTo {
+		if j, ok := f.byID[id]; ok {
+			rel(j)
+		}
+	}
+	for _, j := range f.relating[e.rep.ID] {
+		rel(j)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// crossTargets adds the roots of the other tier's clusters that e bears on:
+// for a verified report, the unverified clusters whose members it may
+// turn into leads (or deny); for an unverified one, the verified zones it
+// is a lead on.
+func (f *Fuser) crossTargets(e *evidence, roots map[int]bool) {
+	for _, j := range f.cross[e.idx] {
+		roots[f.find(j)] = true
+	}
+	for _, root := range f.pending {
+		for _, m := range f.members[f.find(root)] {
+			for _, j := range f.cross[m] {
+				roots[f.find(j)] = true
+			}
+		}
+	}
+	f.pending = f.pending[:0]
+}
+
+// clearTargets adds the roots of every zone the all-clear c weighs against.
+func (f *Fuser) clearTargets(c *evidence, roots map[int]bool) {
+	try := func(j int) {
+		if f.clearApplies(c, f.ev[j]) {
+			roots[f.find(j)] = true
+		}
+	}
+	f.vgrid.query(c.reg.bound, try)
+	f.ugrid.query(c.reg.bound, try)
+	for _, id := range c.rep.RelatesTo {
+		if j, ok := f.byID[id]; ok {
+			try(j)
+		}
+	}
 }
 
 // sameDanger: kinds of one family and compatible actors.
@@ -429,7 +684,9 @@ func (f *Fuser) union(a, b int) {
 	}
 	f.parent[rb] = ra
 	f.members[ra] = append(f.members[ra], f.members[rb]...)
+	f.present[ra] = f.present[ra] || f.present[rb]
 	delete(f.members, rb)
+	delete(f.present, rb)
 	f.setZone(rb, nil)
 	delete(f.dirty, rb)
 }
@@ -458,22 +715,16 @@ func (f *Fuser) Picture() *Picture {
 	clear(f.dirty)
 	p := &Picture{At: f.at, Policy: f.policy, Rejected: append([]Rejection(nil), f.rejected...)}
 	p.Zones = slices.Clone(f.byZoneID)
-	// All-clears count in every zone they weigh against; the record names
-	// the first by id, read off the zones so that it does not depend on
-	// the order the reports came in.
-	clearZone := map[string]string{}
-	for _, z := range p.Zones {
-		for _, r := range z.Against {
-			if _, ok := clearZone[r.ID]; !ok {
-				clearZone[r.ID] = z.ID
-			}
-		}
-	}
+	// All-clears and unverified leads count in every zone they weigh
+	// against or in; the record names the first by id, so that it does
+	// not depend on the order the reports came in.
 	p.Record = make([]RecordEntry, 0, len(f.recordOrder))
 	for _, e := range f.recordOrder {
 		entry := *e
-		if entry.Kind == muster.KindAllClear && entry.Status == StatusCounting {
-			entry.ZoneID = clearZone[e.ID]
+		if entry.Status == StatusCounting && entry.ZoneID == "" {
+			if ids := f.refZones[e.ID]; len(ids) > 0 {
+				entry.ZoneID = ids[0]
+			}
 		}
 		if entry.Status == StatusCounting && entry.ZoneID == "" && entry.Kind != muster.KindGateStatus {
 			entry.Status = StatusUnused
@@ -482,6 +733,7 @@ func (f *Fuser) Picture() *Picture {
 		p.Record = append(p.Record, entry)
 	}
 	p.Gates = f.gateStatuses(p.Zones)
+	p.ToVerify = toVerify(p.Zones, p.Gates)
 	f.cached, f.cachedAt = p, f.changes
 	return p
 }
@@ -505,35 +757,102 @@ func (f *Fuser) fuse(root int) *Zone {
 		mem[k] = f.ev[i]
 	}
 	sort.Slice(mem, func(a, b int) bool { return mem[a].rep.ID < mem[b].rep.ID })
+	unverifiedTier := f.ev[root].unverified
+	// Leads: for a verified zone, the unverified reports about any of its
+	// members; for an unverified cluster, the members about which a
+	// verified zone exists are leads there and leave this one, and
+	// verified denials that are no zone of their own weigh against it.
+	var leads []*evidence
+	free := mem
+	seen := map[int]bool{}
+	if !unverifiedTier {
+		if !f.present[root] {
+			free = nil // denials of nothing make no zone
+		} else {
+			for _, m := range mem {
+				for _, j := range f.cross[m.idx] {
+					if !seen[j] {
+						seen[j] = true
+						leads = append(leads, f.ev[j])
+					}
+				}
+			}
+		}
+	} else {
+		free = nil
+		for _, m := range mem {
+			attached := false
+			var denials []int
+			for _, j := range f.cross[m.idx] {
+				if f.present[f.find(j)] {
+					attached = true
+					break
+				}
+				if f.ev[j].side < 0 {
+					denials = append(denials, j)
+				}
+			}
+			if attached {
+				continue
+			}
+			free = append(free, m)
+			for _, j := range denials {
+				if !seen[j] {
+					seen[j] = true
+					leads = append(leads, f.ev[j])
+				}
+			}
+		}
+	}
+	sort.Slice(leads, func(a, b int) bool { return leads[a].rep.ID < leads[b].rep.ID })
 	// All-clears that weigh against any member.
 	var clears []*evidence
-	seen := map[int]bool{}
-	for _, m := range mem {
+	seenClear := map[int]bool{}
+	for _, m := range free {
 		f.clearGrid.query(m.reg.bound, func(c int) {
-			if !seen[c] && f.clearApplies(f.clears[c], m) {
-				seen[c] = true
+			if !seenClear[c] && f.clearApplies(f.clears[c], m) {
+				seenClear[c] = true
 				clears = append(clears, f.clears[c])
 			}
 		})
 		for _, c := range f.clearsFor[m.rep.ID] {
-			if !seen[c] && f.clearApplies(f.clears[c], m) {
-				seen[c] = true
+			if !seenClear[c] && f.clearApplies(f.clears[c], m) {
+				seenClear[c] = true
 				clears = append(clears, f.clears[c])
 			}
 		}
 	}
 	sort.Slice(clears, func(a, b int) bool { return clears[a].rep.ID < clears[b].rep.ID })
-	z := fuseZone(mem, clears, f.policy, f.at)
+	var z *Zone
+	if len(free) > 0 {
+		z = fuseZone(free, leads, clears, unverifiedTier, f.fuseContext())
+	}
 	f.setZone(root, z)
 	for _, m := range mem {
 		if e := f.record[m.rep.ID]; e != nil {
 			e.ZoneID = ""
-			if z != nil {
+		}
+	}
+	if z != nil {
+		for _, m := range free {
+			if e := f.record[m.rep.ID]; e != nil {
 				e.ZoneID = z.ID
 			}
 		}
 	}
 	return z
+}
+
+func (f *Fuser) fuseContext() *fuseContext {
+	return &fuseContext{policy: f.policy, at: f.at, sourceFirst: f.sourceFirst, sources: f.opt.sources}
+}
+
+// fuseContext is what fusing one zone reads beyond its reports.
+type fuseContext struct {
+	policy      Policy
+	at          time.Time
+	sourceFirst map[string]time.Time
+	sources     Sources
 }
 
 // setZone makes z the zone of the cluster rooted at root (nil: none),
@@ -544,12 +863,29 @@ func (f *Fuser) setZone(root int, z *Zone) {
 		if k, ok := slices.BinarySearchFunc(f.byZoneID, old.ID, cmp); ok {
 			f.byZoneID = slices.Delete(f.byZoneID, k, k+1)
 		}
+		for _, id := range old.refIDs {
+			ids := f.refZones[id]
+			if k, ok := slices.BinarySearch(ids, old.ID); ok {
+				ids = slices.Delete(ids, k, k+1)
+			}
+			if len(ids) == 0 {
+				delete(f.refZones, id)
+			} else {
+				f.refZones[id] = ids
+			}
+		}
 	}
 	if z == nil {
 		delete(f.zones, root)
 		return
 	}
 	f.zones[root] = z
+	for _, id := range z.refIDs {
+		ids := f.refZones[id]
+		if k, ok := slices.BinarySearch(ids, z.ID); !ok {
+			f.refZones[id] = slices.Insert(ids, k, z.ID)
+		}
+	}
 	k, ok := slices.BinarySearchFunc(f.byZoneID, z.ID, cmp)
 	if ok {
 		f.byZoneID[k] = z // cannot happen: a zone's id is its own report's

@@ -17,26 +17,30 @@ import (
 // reads id, name, forbidden, risk, level and radius_m; the rest is for the
 // operator.
 type zoneProperties struct {
-	ID             string      `json:"id"`
-	Name           string      `json:"name"`
-	Level          string      `json:"level"`
-	Risk           float64     `json:"risk"`
-	Confidence     float64     `json:"confidence"`
-	Disputed       bool        `json:"disputed"`
-	Prevailing     string      `json:"prevailing"`
-	Forbidden      bool        `json:"forbidden"`
-	Penalty        float64     `json:"penalty"`
-	PolicyVerdict  string      `json:"policy_verdict"`
-	RadiusM        float64     `json:"radius_m,omitempty"`
-	AreaKm2        float64     `json:"area_km2"`
-	Severity       int         `json:"severity"`
-	Kinds          []string    `json:"kinds"`
-	Actors         []string    `json:"actors"`
-	SupportFor     float64     `json:"support_for"`
-	SupportAgainst float64     `json:"support_against"`
-	ReportsFor     []ReportRef `json:"reports_for"`
-	ReportsAgainst []ReportRef `json:"reports_against"`
-	Explanation    string      `json:"explanation"`
+	ID             string         `json:"id"`
+	Name           string         `json:"name"`
+	Level          string         `json:"level"`
+	Risk           float64        `json:"risk"`
+	Confidence     float64        `json:"confidence"`
+	Disputed       bool           `json:"disputed"`
+	Prevailing     string         `json:"prevailing"`
+	VerifiedRisk   float64        `json:"verified_risk"`
+	VerifiedLevel  string         `json:"verified_level,omitempty"`
+	Unverified     bool           `json:"unverified"`
+	Coordination   []Coordination `json:"coordination,omitempty"`
+	Forbidden      bool           `json:"forbidden"`
+	Penalty        float64        `json:"penalty"`
+	PolicyVerdict  string         `json:"policy_verdict"`
+	RadiusM        float64        `json:"radius_m,omitempty"`
+	AreaKm2        float64        `json:"area_km2"`
+	Severity       int            `json:"severity"`
+	Kinds          []string       `json:"kinds"`
+	Actors         []string       `json:"actors"`
+	SupportFor     float64        `json:"support_for"`
+	SupportAgainst float64        `json:"support_against"`
+	ReportsFor     []ReportRef    `json:"reports_for"`
+	ReportsAgainst []ReportRef    `json:"reports_against"`
+	Explanation    string         `json:"explanation"`
 }
 
 type feature struct {
@@ -58,6 +62,7 @@ type collection struct {
 	Features []feature      `json:"features"`
 	Gates    []GateStatus   `json:"gates"`
 	Record   []RecordEntry  `json:"record"`
+	ToVerify []ToVerify     `json:"to_verify"`
 	Rejected []rejectedJSON `json:"rejected,omitempty"`
 }
 
@@ -67,14 +72,18 @@ type collection struct {
 // foreign members. Text is data: JSON escapes it, nothing renders it.
 func WriteGeoJSON(w io.Writer, p *Picture) error {
 	c := collection{Type: "FeatureCollection", At: p.At, Policy: p.Policy, Features: []feature{},
-		Gates: p.Gates, Record: p.Record}
+		Gates: p.Gates, Record: p.Record, ToVerify: p.ToVerify}
+	if c.ToVerify == nil {
+		c.ToVerify = []ToVerify{}
+	}
 	for _, z := range p.Zones {
 		var g orb.Geometry = z.Polygon
 		if z.RadiusM > 0 && len(z.Polygon) == 0 {
 			g = z.Center
 		}
 		props := zoneProperties{ID: z.ID, Name: z.Name, Level: z.Level, Risk: z.Risk, Confidence: z.Confidence,
-			Disputed: z.Disputed, Prevailing: z.Prevailing, Forbidden: z.Forbidden, Penalty: z.Penalty,
+			Disputed: z.Disputed, Prevailing: z.Prevailing, VerifiedRisk: z.VerifiedRisk, VerifiedLevel: z.VerifiedLevel,
+			Unverified: z.Unverified, Coordination: z.Coordination, Forbidden: z.Forbidden, Penalty: z.Penalty,
 			PolicyVerdict: z.PolicyVerdict, AreaKm2: z.AreaKm2, Severity: z.Severity, Kinds: z.Kinds, Actors: z.Actors,
 			SupportFor: z.SupportFor, SupportAgainst: z.SupportAgainst, ReportsFor: z.For, ReportsAgainst: z.Against,
 			Explanation: z.Explain()}
@@ -146,13 +155,23 @@ func WriteTable(w io.Writer, p *Picture) error {
 	}
 	for _, z := range p.Zones {
 		fmt.Fprintf(w, "\n%s — %s\n  %s\n", Safe(z.ID), Safe(z.Name), Safe(z.Explain()))
+		for _, c := range z.Coordination {
+			fmt.Fprintf(w, "  ! possible coordinated reporting %s it: %s (%s)\n", c.Side, c.Summary, Safe(clip(strings.Join(c.Reports, ", "), 100)))
+		}
 		for _, side := range []struct {
 			label string
 			refs  []ReportRef
 		}{{"for", z.For}, {"against", z.Against}} {
 			for _, r := range side.refs {
 				counted := ""
-				if !r.Counted {
+				switch {
+				case strings.HasPrefix(r.Note, "not weighed"):
+					counted = " (not weighed: answers a confirmed report)"
+				case r.Unverified && !r.Counted:
+					counted = " (unverified: pooled)"
+				case r.Unverified:
+					counted = " (unverified)"
+				case !r.Counted:
 					counted = " (counted once with its source)"
 				}
 				fmt.Fprintf(w, "  %-7s %s %s %s %q%s: %s\n", side.label, Safe(r.ID), r.Grade, Safe(r.Source),
@@ -171,6 +190,19 @@ func WriteTable(w io.Writer, p *Picture) error {
 			for _, r := range g.Reasons {
 				fmt.Fprintf(w, "    - %s\n", Safe(r))
 			}
+			for _, c := range g.Coordination {
+				fmt.Fprintf(w, "    ! possible coordinated reporting on its status: %s\n", c.Summary)
+			}
+		}
+	}
+	if len(p.ToVerify) > 0 {
+		fmt.Fprintln(w, "\nTO VERIFY")
+		for _, v := range p.ToVerify {
+			what := v.Zone
+			if v.Gate != "" {
+				what = "gate " + v.Gate
+			}
+			fmt.Fprintf(w, "  %s: %s (%s)\n", Safe(what), Safe(v.Why), Safe(clip(strings.Join(v.Reports, ", "), 100)))
 		}
 	}
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

@@ -178,3 +178,59 @@ func actorsCompatible(a, b []string) bool {
 	}
 	return false
 }
+
+// Unverified reports are those whose source cannot be judged or is judged
+// unreliable (reliability E or F) or whose information cannot be judged or
+// is improbable (credibility 5 or 6). They are leads to verify: on each
+// side of a zone they count together as one weak source, however many
+// there are, and on their own they never forbid a zone, never bear on a
+// gate, never lift a forbidden zone and never give a zone more confidence
+// than UnverifiedCeiling (§4a of docs/threat-picture.md).
+func Unverified(reliability string, credibility int) bool {
+	return reliability == "E" || reliability == "F" || credibility >= 5
+}
+
+// Confirmed reports are graded A or B with credibility 1 or 2. A zone for
+// which a confirmed report speaks is answered only by confirmed evidence:
+// weaker denials are shown, mark it disputed, and change nothing until
+// confirmed evidence answers it.
+func Confirmed(reliability string, credibility int) bool {
+	return (reliability == "A" || reliability == "B") && credibility >= 1 && credibility <= 2
+}
+
+// UnverifiedCeiling is the most confidence a zone resting on unverified
+// reports may show: what one C3 report gives.
+var UnverifiedCeiling = GradeWeight("C", 3)
+
+// Coordinated reporting: CoordinationMinSources or more sources on one
+// side of one zone (or gate) within CoordinationWindow, all new to the
+// record or all with near-identical text, are flagged as possible
+// coordinated reporting for an analyst to verify.
+const (
+	CoordinationWindow     = time.Hour
+	CoordinationMinSources = 5
+	// NearIdenticalText is the Jaccard similarity of two texts' word sets
+	// at or above which they count as one text.
+	NearIdenticalText = 0.7
+)
+
+// gradeNames[reliability][credibility] is the grade as written, such as
+// "B3", without formatting it for each of a hundred thousand reports.
+var gradeNames = func() map[string]*[7]string {
+	m := map[string]*[7]string{}
+	for _, r := range muster.ReliabilityGrades {
+		var row [7]string
+		for c := 1; c <= 6; c++ {
+			row[c] = string(r) + string(rune('0'+c))
+		}
+		m[string(r)] = &row
+	}
+	return m
+}()
+
+func gradeName(reliability string, credibility int) string {
+	if row, ok := gradeNames[reliability]; ok && credibility >= 1 && credibility <= 6 {
+		return row[credibility]
+	}
+	return reliability + "?"
+}

@@ -22,21 +22,39 @@ func refOf(e *evidence) ReportRef {
 	if lt == "" {
 		lt = fmt.Sprintf("%.2f", r.Likelihood)
 	}
-	return ReportRef{ID: r.ID, Source: src, SourceID: r.Source.ID, Via: r.Source.Via, Grade: r.Grade(),
+	ref := ReportRef{ID: r.ID, Source: src, SourceID: r.Source.ID, Via: r.Source.Via, Grade: gradeName(e.rel, r.Credibility),
 		Kind: r.Kind, Claim: r.Claim, Likelihood: lt, P: r.Likelihood, Weight: round4(e.weight),
-		Counted: true, ReceivedAt: r.ReceivedAt, Text: r.Text}
+		Counted: true, Unverified: e.unverified, ReceivedAt: r.ReceivedAt, Text: r.Text}
+	if ref.Grade != gradeName(r.Reliability, r.Credibility) {
+		ref.ReportedGrade = gradeName(r.Reliability, r.Credibility)
+	}
+	return ref
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
-// side is one side of a zone (for or against), with one counted report
-// per original source.
+// side is one side of a zone (for or against). Verified reports count
+// once per original source (or registry cluster), through the strongest;
+// unverified reports count together as one weak source, through the
+// strongest of them, however many there are and whoever sent them.
 type side struct {
-	refs    []ReportRef
-	best    map[string]*evidence // source id -> its counted report
-	support float64              // noisy-OR of the counted reports' effective likelihoods
-	weight  float64              // noisy-OR of their weights: how much trustworthy evidence there is
-	newest  time.Time
+	refs []ReportRef
+	evs  []*evidence
+	best map[string]*evidence // verified: source key -> its counted report
+	pool *evidence            // the unverified report that counts for them all
+	// poolN and poolKeys: how many unverified reports, from how many
+	// sources, the pool stands for.
+	poolN, poolKeys int
+	// poolWeight is the largest weight in the pool: like its support (the
+	// largest effective likelihood), it never falls as reports are added.
+	poolWeight float64
+	blocked    int // weaker denials not weighed against a confirmed report
+	// vsupport, vweight: noisy-OR over the verified sources only;
+	// support, weight: with the pool as one more source.
+	vsupport, vweight float64
+	support, weight   float64
+	newest, vnewest   time.Time
+	confirmed         *evidence // the strongest confirmed report, if any
 }
 
 // better reports whether a should be a source's counted report instead of
@@ -52,13 +70,35 @@ func better(a, b *evidence) bool {
 	return a.rep.ID < b.rep.ID
 }
 
-func makeSide(evs []*evidence) side {
-	s := side{best: map[string]*evidence{}}
+// makeSide weighs one side's reports (sorted by id). If answering is a
+// confirmed report on the other side, only confirmed reports are weighed
+// here: the others are listed, not counted.
+func makeSide(evs []*evidence, answering *evidence) side {
+	s := side{best: map[string]*evidence{}, evs: evs}
+	keys := map[string]bool{}
+	weighed := func(e *evidence) bool { return answering == nil || e.confirmed }
 	for _, e := range evs {
-		if b, ok := s.best[e.rep.Source.ID]; !ok || better(e, b) {
-			s.best[e.rep.Source.ID] = e
+		if !weighed(e) {
+			s.blocked++
+			continue
+		}
+		if e.unverified {
+			s.poolN++
+			s.poolWeight = math.Max(s.poolWeight, e.weight)
+			keys[e.key] = true
+			if s.pool == nil || better(e, s.pool) {
+				s.pool = e
+			}
+			continue
+		}
+		if b, ok := s.best[e.key]; !ok || better(e, b) {
+			s.best[e.key] = e
+		}
+		if e.confirmed && (s.confirmed == nil || better(e, s.confirmed)) {
+			s.confirmed = e
 		}
 	}
+	s.poolKeys = len(keys)
 	srcs := make([]string, 0, len(s.best))
 	for id := range s.best {
 		srcs = append(srcs, id)
@@ -69,52 +109,93 @@ func makeSide(evs []*evidence) side {
 		e := s.best[id]
 		notS *= 1 - e.eff
 		notW *= 1 - e.weight
-		if e.rep.ReceivedAt.After(s.newest) {
-			s.newest = e.rep.ReceivedAt
+		if e.rep.ReceivedAt.After(s.vnewest) {
+			s.vnewest = e.rep.ReceivedAt
+		}
+	}
+	s.vsupport, s.vweight = 1-notS, 1-notW
+	s.newest = s.vnewest
+	if p := s.pool; p != nil {
+		notS *= 1 - p.eff
+		notW *= 1 - s.poolWeight
+		if p.rep.ReceivedAt.After(s.newest) {
+			s.newest = p.rep.ReceivedAt
 		}
 	}
 	s.support, s.weight = 1-notS, 1-notW
 	for _, e := range evs {
 		ref := refOf(e)
-		if b := s.best[e.rep.Source.ID]; b != e {
+		var notes []string
+		switch {
+		case !weighed(e):
 			ref.Counted = false
-			ref.Note = fmt.Sprintf("same original source as %s: counted once", b.rep.ID)
+			notes = append(notes, fmt.Sprintf("not weighed: %s (%s%d) is confirmed, and a confirmed report is answered only by evidence graded A or B and 1 or 2",
+				answering.rep.ID, answering.rel, answering.rep.Credibility))
+		case e.unverified && s.pool != e:
+			ref.Counted = false
+			notes = append(notes, fmt.Sprintf("unverified: the %d unverified reports on this side count as one weak source, through %s", s.poolN, s.pool.rep.ID))
+		case e.unverified && s.poolN > 1:
+			notes = append(notes, fmt.Sprintf("unverified: counts as one weak source for the %d unverified reports (%d sources) on this side", s.poolN, s.poolKeys))
+		case e.unverified:
+			notes = append(notes, "unverified: a weak source, a lead to verify")
+		case s.best[e.key] != e:
+			ref.Counted = false
+			notes = append(notes, fmt.Sprintf("same original source as %s: counted once", s.best[e.key].rep.ID))
 		}
+		if e.regraded != "" {
+			notes = append(notes, e.regraded)
+		}
+		ref.Note = strings.Join(notes, "; ")
 		s.refs = append(s.refs, ref)
 	}
 	return s
 }
 
-// fuseZone fuses one cluster (sorted by id) and the all-clears against it.
-// The rules, in order:
+// fuseZone fuses one cluster's reports of one tier (mem, sorted by id),
+// its leads and the all-clears against it. The rules, in order:
 //   - each original source counts once per side, through its strongest
-//     report (relays and repeats add nothing);
+//     report (relays and repeats add nothing); the unverified reports on a
+//     side count together as one weak source;
 //   - a side's support is the noisy-OR of its sources' effective
 //     likelihoods (grade weight × decay × likelihood × immediacy factor):
 //     independent sources corroborate, in any order;
-//   - risk = support for × (1 − support against): a denial lowers the risk
-//     in proportion to its own graded, decayed strength, and never removes
-//     the reports it contradicts;
-//   - the prevailing side is the one with more support (better grades and
-//     fresher reports weigh more); on a tie, the one with the newer report;
-//   - confidence = the noisy-OR of the prevailing side's weights (how much
-//     trustworthy, fresh evidence there is), less half the losing side's
-//     share of the total support.
-func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
-	var pro, con []*evidence
+//   - against a side with a confirmed report, only confirmed reports
+//     weigh: the others are shown and mark the zone disputed;
+//   - risk = support for × (1 − support against);
+//   - what moves people is decided on the verified reports alone: the
+//     verified risk and level decide whether the zone is forbidden and what
+//     it does to gates, and the prevailing side and the confidence are
+//     read off the verified reports; a zone with no verified report for it
+//     is never forbidden, never bears on a gate, and shows at most
+//     UnverifiedCeiling confidence.
+func fuseZone(mem, leads, clears []*evidence, unverifiedTier bool, ctx *fuseContext) *Zone {
+	var proMembers, pro, con []*evidence
 	for _, e := range mem {
 		if e.side > 0 {
-			pro = append(pro, e)
-		} else {
-			con = append(con, e)
+			proMembers = append(proMembers, e)
 		}
 	}
-	if len(pro) == 0 {
+	if len(proMembers) == 0 {
 		return nil // denials of nothing make no zone
 	}
+	for _, list := range [][]*evidence{mem, leads} {
+		for _, e := range list {
+			if e.side > 0 {
+				pro = append(pro, e)
+			} else {
+				con = append(con, e)
+			}
+		}
+	}
 	con = append(con, clears...)
+	sort.Slice(pro, func(a, b int) bool { return pro[a].rep.ID < pro[b].rep.ID })
 	sort.Slice(con, func(a, b int) bool { return con[a].rep.ID < con[b].rep.ID })
-	forSide, againstSide := makeSide(pro), makeSide(con)
+	forSide := makeSide(pro, nil)
+	var answering *evidence
+	if !unverifiedTier {
+		answering = forSide.confirmed
+	}
+	againstSide := makeSide(con, answering)
 
 	// A zone is named after its oldest report (earliest received, then
 	// smallest id), so its id stays the same while newer reports join it
@@ -128,23 +209,40 @@ func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
 	z := &Zone{ID: "zone-" + oldest.rep.ID, SupportFor: round4(forSide.support), SupportAgainst: round4(againstSide.support)}
 	z.Risk = round4(forSide.support * (1 - againstSide.support))
 	z.Disputed = len(con) > 0
-	win, lose := forSide, againstSide
-	z.Prevailing = muster.ClaimPresent
-	if againstSide.support > forSide.support ||
-		(againstSide.support == forSide.support && againstSide.newest.After(forSide.newest)) {
-		win, lose = againstSide, forSide
-		z.Prevailing = muster.ClaimAbsent
+	z.Unverified = unverifiedTier
+	// The prevailing side and the confidence are read off the verified
+	// reports; the unverified pools may add confidence only up to
+	// UnverifiedCeiling (a zone resting on them alone shows no more).
+	prevail := func(fs, fw, as, aw float64, fnew, anew time.Time) (string, float64) {
+		claim, winS, loseS, winW := muster.ClaimPresent, fs, as, fw
+		if as > fs || (as == fs && anew.After(fnew)) {
+			claim, winS, loseS, winW = muster.ClaimAbsent, as, fs, aw
+		}
+		conf := winW
+		if total := winS + loseS; total > 0 {
+			conf *= 1 - 0.5*loseS/total
+		}
+		return claim, conf
 	}
-	conf := win.weight
-	if total := win.support + lose.support; total > 0 {
-		conf *= 1 - 0.5*lose.support/total
+	claimAll, confAll := prevail(forSide.support, forSide.weight, againstSide.support, againstSide.weight, forSide.newest, againstSide.newest)
+	z.Prevailing = claimAll
+	conf := math.Min(confAll, UnverifiedCeiling)
+	if !unverifiedTier {
+		z.VerifiedRisk = round4(forSide.vsupport * (1 - againstSide.vsupport))
+		claimV, confV := prevail(forSide.vsupport, forSide.vweight, againstSide.vsupport, againstSide.vweight, forSide.vnewest, againstSide.vnewest)
+		z.Prevailing, conf = claimV, math.Max(confV, conf)
 	}
 	z.Confidence = round4(conf)
 	z.For, z.Against = forSide.refs, againstSide.refs
+	for _, list := range [][]*evidence{leads, clears} {
+		for _, e := range list {
+			z.refIDs = append(z.refIDs, e.rep.ID)
+		}
+	}
 
 	kinds, actors, placesNamed := map[string]bool{}, map[string]bool{}, []string{}
 	seenPlace := map[string]bool{}
-	for _, e := range pro {
+	for _, e := range proMembers {
 		kinds[e.rep.Kind] = true
 		if e.rep.Actor != "" {
 			actors[e.rep.Actor] = true
@@ -157,9 +255,13 @@ func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
 	}
 	z.Kinds, z.Actors = keys(kinds), keys(actors)
 	z.Level = LevelOf(z.Risk, z.Severity)
+	if !unverifiedTier {
+		z.VerifiedLevel = LevelOf(z.VerifiedRisk, z.Severity)
+	}
 
-	// Geometry: the distinct areas of the reports for it.
-	for _, e := range pro {
+	// Geometry: the distinct areas of the reports for it (leads add none:
+	// an unverified report never moves a zone's edge).
+	for _, e := range proMembers {
 		for _, s := range e.reg.shapes {
 			dup := false
 			for _, t := range z.shapes {
@@ -187,8 +289,10 @@ func fuseZone(mem, clears []*evidence, policy Policy, at time.Time) *Zone {
 		}
 	}
 	z.Name = zoneName(z, placesNamed)
-	applyPolicy(z, pro, policy)
-	z.pro, z.con, z.at = forSide, againstSide, at
+	applyPolicy(z, proMembers, forSide, ctx.policy)
+	z.Coordination = append(detectCoordination(forSide.evs, "for", ctx), detectCoordination(againstSide.evs, "against", ctx)...)
+	z.pro, z.con, z.at = forSide, againstSide, ctx.at
+	z.verify = zoneToVerify(z)
 	return z
 }
 
@@ -233,8 +337,10 @@ func distance(m float64) string {
 	return fmt.Sprintf("%g m", math.Round(m))
 }
 
-// applyPolicy gives the zone its routing verdict.
-func applyPolicy(z *Zone, pro []*evidence, p Policy) {
+// applyPolicy gives the zone its routing verdict. The penalty follows the
+// zone's level; whether it is forbidden follows its verified level, so
+// that unverified reports can neither forbid a zone nor lift one.
+func applyPolicy(z *Zone, pro []*evidence, forSide side, p Policy) {
 	z.Penalty = p.Penalty[z.Level]
 	if z.Penalty < 1 {
 		z.Penalty = 1
@@ -248,15 +354,29 @@ func applyPolicy(z *Zone, pro []*evidence, p Policy) {
 			z.AreaKm2, p.MaxForbiddenAreaKm2)
 		return
 	}
-	if !p.forbids(z.Level) {
+	if z.Unverified {
+		z.PolicyVerdict = fmt.Sprintf("not forbidden: it rests only on unverified reports (%d, from %d sources, counted as one weak source): a lead to verify, never grounds to forbid a zone or close a gate; crossing costs ×%g",
+			forSide.poolN, forSide.poolKeys, z.Penalty)
+		return
+	}
+	if !p.forbids(z.VerifiedLevel) {
+		if p.forbids(z.Level) {
+			z.PolicyVerdict = fmt.Sprintf("not forbidden: the verified reports alone make it %s; unverified reports raise it to %s, and unverified reports never forbid; crossing costs ×%g",
+				z.VerifiedLevel, z.Level, z.Penalty)
+			return
+		}
 		z.PolicyVerdict = fmt.Sprintf("not forbidden: level %s is not forbidden by the policy; crossing costs ×%g", z.Level, z.Penalty)
 		return
+	}
+	lifted := ""
+	if !p.forbids(z.Level) {
+		lifted = fmt.Sprintf("; unverified reports against it would lower it to %s, but unverified reports never lift a forbidden zone", z.Level)
 	}
 	if z.AreaKm2 > p.LargeAreaKm2 {
 		var good []string
 		for _, e := range pro {
-			if atLeast(e.rep.Reliability, e.rep.Credibility, p.WellGraded) {
-				good = append(good, e.rep.ID+" "+e.rep.Grade())
+			if atLeast(e.rel, e.rep.Credibility, p.WellGraded) {
+				good = append(good, fmt.Sprintf("%s %s%d", e.rep.ID, e.rel, e.rep.Credibility))
 			}
 		}
 		if len(good) == 0 {
@@ -265,12 +385,12 @@ func applyPolicy(z *Zone, pro []*evidence, p Policy) {
 			return
 		}
 		z.Forbidden = true
-		z.PolicyVerdict = fmt.Sprintf("forbidden: level %s, and although larger than %g km² it rests on well-graded reporting (%s)",
-			z.Level, p.LargeAreaKm2, strings.Join(good, ", "))
+		z.PolicyVerdict = fmt.Sprintf("forbidden: level %s, and although larger than %g km² it rests on well-graded reporting (%s)%s",
+			z.VerifiedLevel, p.LargeAreaKm2, strings.Join(good, ", "), lifted)
 		return
 	}
 	z.Forbidden = true
-	z.PolicyVerdict = fmt.Sprintf("forbidden: level %s is forbidden by the policy", z.Level)
+	z.PolicyVerdict = fmt.Sprintf("forbidden: level %s is forbidden by the policy%s", z.VerifiedLevel, lifted)
 }
 
 func describeRef(r ReportRef, e *evidence, at time.Time) string {
@@ -298,17 +418,47 @@ func age(d time.Duration) string {
 func describeSide(s side, at time.Time) string {
 	var parts []string
 	for _, r := range s.refs {
-		if r.Counted {
-			parts = append(parts, describeRef(r, s.best[r.SourceID], at))
+		if r.Counted && !r.Unverified {
+			parts = append(parts, describeRef(r, s.best[keyOf(s, r.ID)], at))
+		}
+	}
+	if s.pool != nil {
+		d := describeRef(refOf(s.pool), s.pool, at)
+		if s.poolN > 1 {
+			parts = append(parts, fmt.Sprintf("%d unverified reports from %d sources, counted together as one weak source through %s", s.poolN, s.poolKeys, d))
+		} else {
+			parts = append(parts, "unverified: "+d)
 		}
 	}
 	out := strings.Join(parts, "; ")
 	for _, r := range s.refs {
-		if !r.Counted {
+		if !r.Counted && !r.Unverified && !strings.HasPrefix(r.Note, "not weighed") {
 			out += fmt.Sprintf("; %s (%s) adds nothing: %s", r.ID, r.Grade, r.Note)
 		}
 	}
+	var blocked []string
+	for i, r := range s.refs {
+		if strings.HasPrefix(r.Note, "not weighed") {
+			blocked = append(blocked, describeRef(r, s.evs[i], at))
+		}
+	}
+	if len(blocked) > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += "not weighed, as a confirmed report is answered only by confirmed evidence: " + strings.Join(blocked, "; ")
+	}
 	return out
+}
+
+// keyOf returns the source key of the side's report id.
+func keyOf(s side, id string) string {
+	for _, e := range s.evs {
+		if e.rep.ID == id {
+			return e.key
+		}
+	}
+	return ""
 }
 
 // Explain returns the zone's plain-language paragraph, written from its
@@ -325,11 +475,17 @@ func explain(z *Zone, pro, con side, at time.Time) string {
 	fmt.Fprintf(&b, "Level %s: %.0f%% risk of %s (severity %d of 5), confidence %.0f%%. ",
 		z.Level, 100*z.Risk, z.Name, z.Severity, 100*z.Confidence)
 	n := len(pro.best)
+	if pro.pool != nil {
+		n++
+	}
 	srcWord := "independent sources"
 	if n == 1 {
 		srcWord = "source"
 	}
 	fmt.Fprintf(&b, "For it, %d %s: %s. ", n, srcWord, describeSide(pro, at))
+	if z.Unverified {
+		b.WriteString("Unverified: no report for it is graded better than E/F or 5/6; verify before acting on it. ")
+	}
 	if len(con.refs) > 0 {
 		winner := "the reports for it prevail"
 		if z.Prevailing == muster.ClaimAbsent {
@@ -337,13 +493,19 @@ func explain(z *Zone, pro, con side, at time.Time) string {
 		}
 		fmt.Fprintf(&b, "Disputed: against it, %s. By grade and freshness %s (support %.2f against %.2f); the other side is kept and ",
 			describeSide(con, at), winner, z.SupportFor, z.SupportAgainst)
-		if z.Prevailing == muster.ClaimAbsent {
+		switch {
+		case z.Prevailing == muster.ClaimAbsent:
 			b.WriteString("still holds the risk above zero. ")
-		} else {
+		case z.SupportAgainst == 0:
+			b.WriteString("leaves the risk as it was until evidence of comparable grade answers it. ")
+		default:
 			fmt.Fprintf(&b, "lowers the risk from %.0f%% to %.0f%%. ", 100*z.SupportFor, 100*z.Risk)
 		}
 	}
 	b.WriteString(strings.ToUpper(z.PolicyVerdict[:1]) + z.PolicyVerdict[1:] + ".")
+	for _, c := range z.Coordination {
+		fmt.Fprintf(&b, " Possible coordinated reporting %s it: %s; verify before acting on it.", c.Side, c.Summary)
+	}
 	return b.String()
 }
 
@@ -377,11 +539,40 @@ func (f *Fuser) gateStatuses(zones []*Zone) []GateStatus {
 			}
 		}
 		sort.Slice(evs, func(a, b int) bool { return evs[a].rep.ID < evs[b].rep.ID })
-		if len(evs) > 0 {
+		// Only verified reports set a gate's status; unverified claims are
+		// shown as leads. Against a claim that a confirmed report makes,
+		// only confirmed reports weigh.
+		var verified []*evidence
+		for _, e := range evs {
+			g.Reports = append(g.Reports, refOf(e))
+			if e.unverified {
+				g.Reasons = append(g.Reasons, fmt.Sprintf("not applied: unverified claim %s: %s (a lead to verify: unverified reports never open, restrict or close a gate)",
+					e.rep.Claim, describeRef(refOf(e), e, f.at)))
+				continue
+			}
+			verified = append(verified, e)
+		}
+		anyConfirmed := false
+		for _, e := range verified {
+			anyConfirmed = anyConfirmed || e.confirmed
+		}
+		if anyConfirmed {
+			var kept []*evidence
+			for _, e := range verified {
+				if e.confirmed {
+					kept = append(kept, e)
+					continue
+				}
+				g.Reasons = append(g.Reasons, fmt.Sprintf("not weighed: %s: %s (a confirmed report is answered only by confirmed evidence)",
+					e.rep.Claim, describeRef(refOf(e), e, f.at)))
+			}
+			verified = kept
+		}
+		g.Coordination = detectCoordination(evs, "status", f.fuseContext())
+		if len(verified) > 0 {
 			byClaim := map[string][]*evidence{}
-			for _, e := range evs {
+			for _, e := range verified {
 				byClaim[e.rep.Claim] = append(byClaim[e.rep.Claim], e)
-				g.Reports = append(g.Reports, refOf(e))
 			}
 			best, bestSide := "", side{}
 			sides := map[string]side{}
@@ -389,17 +580,22 @@ func (f *Fuser) gateStatuses(zones []*Zone) []GateStatus {
 				if len(byClaim[claim]) == 0 {
 					continue
 				}
-				s := makeSide(byClaim[claim])
+				s := makeSide(byClaim[claim], nil)
 				sides[claim] = s
 				if best == "" || s.support > bestSide.support || (s.support == bestSide.support && s.newest.After(bestSide.newest)) {
 					best, bestSide = claim, s
 				}
 			}
-			g.Disputed = len(byClaim) > 1
 			g.Status = best
-			for _, claim := range []string{best, muster.GateOpen, muster.GateRestricted, muster.GateClosed} {
+			order := []string{best}
+			for _, c := range []string{muster.GateOpen, muster.GateRestricted, muster.GateClosed} {
+				if c != best {
+					order = append(order, c)
+				}
+			}
+			for _, claim := range order {
 				s, ok := sides[claim]
-				if !ok || (claim == best && len(g.Reasons) > 1) {
+				if !ok {
 					continue
 				}
 				label := claim
@@ -407,29 +603,35 @@ func (f *Fuser) gateStatuses(zones []*Zone) []GateStatus {
 					label = fmt.Sprintf("%s (outweighed: support %.2f against %.2f)", claim, s.support, bestSide.support)
 				}
 				for _, r := range s.refs {
-					g.Reasons = append(g.Reasons, fmt.Sprintf("%s: %s", label, describeRef(r, s.best[r.SourceID], f.at)))
+					g.Reasons = append(g.Reasons, fmt.Sprintf("%s: %s", label, describeRef(r, s.best[keyOf(s, r.ID)], f.at)))
 				}
 			}
 		}
+		claims := map[string]bool{}
+		for _, e := range evs {
+			claims[e.rep.Claim] = true
+		}
+		g.Disputed = len(claims) > 1
 		at, _ := pl.Point()
 		for _, z := range zones {
 			// Only local zones bear on a gate: a city- or country-wide
 			// warning is context, and the routing penalty covers it.
-			if z.AreaKm2 > f.policy.LargeAreaKm2 || !z.Contains(at) {
+			// Nor do zones resting on unverified reports: leads to verify.
+			if z.Unverified || z.AreaKm2 > f.policy.LargeAreaKm2 || !z.Contains(at) {
 				continue
 			}
 			want := ""
 			switch {
 			case z.Forbidden:
 				want = muster.GateClosed
-			case levelRank(z.Level) >= levelRank(LevelModerate):
+			case levelRank(z.VerifiedLevel) >= levelRank(LevelModerate):
 				want = muster.GateRestricted
 			case contains(z.Kinds, muster.KindCrowd):
 				want = muster.GateRestricted
 			default:
 				continue
 			}
-			g.Reasons = append(g.Reasons, fmt.Sprintf("%s: inside %s (%s, level %s, risk %.2f)", want, z.ID, z.Name, z.Level, z.Risk))
+			g.Reasons = append(g.Reasons, fmt.Sprintf("%s: inside %s (%s, level %s, risk %.2f)", want, z.ID, z.Name, z.VerifiedLevel, z.VerifiedRisk))
 			if rank[want] > rank[g.Status] {
 				g.Status = want
 			}
