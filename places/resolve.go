@@ -221,7 +221,9 @@ func (e *AmbiguousError) Error() string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, `; name the place meant by its id, as {"place_id": %q}`, e.Places[0].ID)
+	if len(e.Places) > 0 {
+		fmt.Fprintf(&b, `; name the place meant by its id, as {"place_id": %q}`, e.Places[0].ID)
+	}
 	return b.String()
 }
 

@@ -53,6 +53,9 @@ func TestPlaceNamedByID(t *testing.T) {
 		!strings.HasSuffix(fe.Reason, `and 126 more; name the place meant by its id, as {"place_id": "rally-001"}`) {
 		t.Fatalf("ambiguous name: %v", err)
 	}
+	if !strings.Contains(readDoc(t), "area.place: "+fe.Reason+"\n") {
+		t.Errorf("docs/threat-picture.md §2 does not show the ambiguity error as it is:\n%s", fe.Reason)
+	}
 	byID := strings.Replace(junctionReport, `"place":"unclassified junction"`, `"place_id":"rally-042"`, 1)
 	r, err := ParseReport([]byte(byID), opt)
 	if err != nil {
