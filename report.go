@@ -76,9 +76,10 @@ type Source struct {
 }
 
 // Area is where a report applies, as the report gave it: exactly one of a
-// place name, a circle (Point with RadiusM) or a polygon.
+// place name, a place id, a circle (Point with RadiusM) or a polygon.
 type Area struct {
 	Place   string      // a place's name, alias or group
+	PlaceID string      // a place's id, for a place whose name others share
 	Point   *orb.Point  // lon, lat of a circle's centre
 	RadiusM float64     // the circle's radius
 	Polygon orb.Polygon // lon/lat rings, outer first

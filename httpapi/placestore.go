@@ -78,7 +78,8 @@ func (s *Server) listPlaces(w http.ResponseWriter, r *http.Request, _ *caller) e
 }
 
 // putPlace creates or replaces a place from a GeoJSON Feature in the
-// places-file format, checked exactly as a places file is.
+// places-file format, checked exactly as a places file is, alone and with
+// the stored places. Its name and aliases may be other places' too.
 func (s *Server) putPlace(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	id := r.PathValue("id")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxJSONBytes))
@@ -96,6 +97,23 @@ func (s *Server) putPlace(w http.ResponseWriter, r *http.Request, _ *caller) err
 	}
 	if len(pl.Places) != 1 || pl.Places[0].ID != id {
 		return errorf(muster.EINVALID, "the feature's properties.id must be %q, the place of the path", id)
+	}
+	// Names may repeat (reports then name such a place by id), but the
+	// places together must still index: a group may not share its name
+	// with a place outside it.
+	stored, err := s.store.Places(r.Context())
+	if err != nil {
+		return err
+	}
+	after := muster.Places{Timezone: stored.Timezone, Places: make([]muster.Place, 0, len(stored.Places)+1)}
+	for _, p := range stored.Places {
+		if p.ID != id {
+			after.Places = append(after.Places, p)
+		}
+	}
+	after.Places = append(after.Places, pl.Places[0])
+	if _, err := places.NewIndex(&after); err != nil {
+		return errorf(muster.EINVALID, "place %s: with the stored places: %v", id, err)
 	}
 	if err := s.store.PutPlace(r.Context(), pl.Places[0]); err != nil {
 		return err

@@ -1,8 +1,10 @@
 package places
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,7 +131,9 @@ func TestReadRejects(t *testing.T) {
 		{head + `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"id":"a","name":"A","kind":"castle"}}]}`, "property kind"},
 		{head + `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"name":"A","kind":"gate"}}]}`, "property id missing"},
 		{head + pt + `,` + strings.Replace(pt, `"name":"A"`, `"name":"B"`, 1) + `]}`, `id "a" is also`},
-		{head + pt + `,` + strings.Replace(pt, `"id":"a"`, `"id":"b"`, 1) + `]}`, `is already the name of "a"`},
+		{head + strings.Replace(pt, `"kind":"gate"`, `"kind":"gate","groups":["B"]`, 1) + `,` +
+			strings.Replace(strings.Replace(pt, `"id":"a"`, `"id":"b"`, 1), `"name":"A"`, `"name":"B"`, 1) + `]}`, `also the name of a group it is not in`},
+		{head + strings.Replace(pt, `"name":"A"`, `"name":"--"`, 1) + `]}`, "has no letters or digits"},
 		{head + `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]},"properties":{"id":"a","name":"A","kind":"area"}}]}`, "crosses itself"},
 		{head + `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0]]]},"properties":{"id":"a","name":"A","kind":"area"}}]}`, "at least 4"},
 		{head + strings.Replace(pt, `"kind":"gate"`, `"kind":"gate","status":"ajar"`, 1) + `]}`, "property status"},
@@ -153,6 +157,8 @@ func FuzzReadPlaces(f *testing.F) {
 	}
 	f.Add(`{"type":"FeatureCollection","timezone":"UTC","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"id":"a","name":"Ação","kind":"gate","groups":["g"],"aliases":["x"]}}]}`)
 	f.Add(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]]]},"properties":{"id":"a","name":"A","kind":"area"}}]}`)
+	f.Add(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"id":"a","name":"Junction","kind":"rally","groups":["J"]}},` +
+		`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,3]},"properties":{"id":"b","name":"junction","aliases":["J"],"kind":"rally","groups":["J"]}}]}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		p, err := Read(strings.NewReader(doc), "fuzz")
 		if err != nil {
@@ -162,12 +168,32 @@ func FuzzReadPlaces(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Read accepted a file NewIndex rejects: %v", err)
 		}
-		for _, pl := range p.Places {
+		for i := range p.Places {
+			pl := &p.Places[i]
+			// Its id names it, and only it.
+			if got, err := ix.ResolveID(pl.ID); err != nil || got != pl {
+				t.Fatalf("own id %q resolves to %v, %v", pl.ID, got, err)
+			}
+			// Its name stands for it: alone, in its group, or among the
+			// candidates of an ambiguous name.
 			got, err := ix.Resolve(pl.Name)
-			if err != nil || len(got) == 0 {
+			var amb *AmbiguousError
+			switch {
+			case err == nil:
+				if !slices.Contains(got, pl) {
+					t.Fatalf("own name %q resolves to %d places, not to %q", pl.Name, len(got), pl.ID)
+				}
+			case errors.As(err, &amb):
+				if len(amb.Places) < 2 || !slices.Contains(amb.Places, pl) || muster.ErrorCode(err) != muster.EINVALID {
+					t.Fatalf("own name %q ambiguous without %q among %d candidates: %v", pl.Name, pl.ID, len(amb.Places), err)
+				}
+			default:
 				t.Fatalf("own name %q does not resolve: %v", pl.Name, err)
 			}
 			_, _ = ix.Resolve(pl.Name + "x")
+			if _, err := ix.ResolveID(pl.ID + "x"); err == nil && ix.places.Places[ix.byID[pl.ID+"x"]].ID != pl.ID+"x" {
+				t.Fatalf("id %q resolves to another place", pl.ID+"x")
+			}
 		}
 	})
 }

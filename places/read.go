@@ -112,9 +112,9 @@ func Read(r io.Reader, name string) (*muster.Places, error) {
 		ids[p.ID] = i
 		out.Places = append(out.Places, p)
 	}
-	// Names must resolve unambiguously, so a place's name or alias may not
-	// be another place's name or alias (a group may share a place's name
-	// only if that place is in it).
+	// Ids are unique (above); names and aliases may repeat (a report names
+	// such a place by its id), but every name needs a letter or digit and
+	// a group may share its name only with its own members.
 	if _, err := NewIndex(out); err != nil {
 		return nil, fmt.Errorf("places file %s: %w", name, err)
 	}

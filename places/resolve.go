@@ -10,76 +10,130 @@ import (
 )
 
 // Index resolves the names reports use for places: a place's name, one of
-// its aliases, or a group name (which stands for every place in the group).
-// Matching ignores case, diacritics, punctuation and spacing, so "abbey
-// gate", "Abbey-Gate" and "ABBEY GATE" are one name, as are "Praça XV" and
-// "praca xv".
+// its aliases, or a group name (which stands for every place in the group),
+// and the places' ids. Matching names ignores case, diacritics,
+// punctuation and spacing, so "abbey gate", "Abbey-Gate" and "ABBEY GATE"
+// are one name, as are "Praça XV" and "praca xv"; ids match exactly.
+//
+// Ids are unique; names and aliases need not be (a gazetteer may call a
+// hundred junctions "unclassified junction"). A name that several places
+// go by is ambiguous: Resolve refuses it with an *AmbiguousError listing
+// them, and the report names the place by its id instead (ResolveID). A
+// group name may be shared only by members of the group, and then stands
+// for the whole group.
 type Index struct {
 	places *muster.Places
 	byKey  map[string]*entry
 	keys   []string // sorted, for deterministic suggestions
 	byID   map[string]int
+	ids    []string // sorted, for deterministic suggestions
+	idKeys []string // ids[i] as Normalize folds it
 }
 
 type entry struct {
-	display string // the name as the places file spells it
-	what    string // "name", "alias" or "group"
-	idx     []int  // indexes into places.Places
+	display string // the name as the places file first spells it
+	places  []int  // places with this name or alias, in file order, each once
+	group   []int  // members of the group with this name, in file order, each once
 }
 
-// NewIndex indexes p's names. It fails if one name would stand for two
-// different things (two places, or a place and a group it is not in).
+// MaxCandidatesShown is how many of the places sharing an ambiguous name
+// the error lists; it says how many more there are.
+const MaxCandidatesShown = 5
+
+// NewIndex indexes p's names and ids. It fails on a place without an id,
+// on an id two places share, on a name or alias with no letter or digit,
+// and on a group name that is also the name or alias of a place outside the
+// group (a group can be named only by its name, so that name must not mean
+// anything else).
 func NewIndex(p *muster.Places) (*Index, error) {
-	ix := &Index{places: p, byKey: map[string]*entry{}, byID: map[string]int{}}
-	add := func(name, what string, i int) error {
-		k := Normalize(name)
-		if k == "" {
-			return muster.Errorf(muster.EINVALID, "place %q: %s %q has no letters or digits", p.Places[i].ID, what, name)
-		}
-		e, ok := ix.byKey[k]
+	ix := &Index{places: p, byKey: map[string]*entry{}, byID: make(map[string]int, len(p.Places))}
+	get := func(name, display string) *entry {
+		e, ok := ix.byKey[name]
 		if !ok {
-			e = &entry{display: name, what: what}
-			ix.byKey[k] = e
-			ix.keys = append(ix.keys, k)
+			e = &entry{display: display}
+			ix.byKey[name] = e
+			ix.keys = append(ix.keys, name)
 		}
-		switch {
-		case what == "group" && e.what == "group":
-			for _, j := range e.idx {
-				if j == i {
-					return nil
-				}
-			}
-			e.idx = append(e.idx, i)
-		case len(e.idx) == 0:
-			e.idx = []int{i}
-		case e.idx[0] == i && len(e.idx) == 1 && what != "group" && e.what != "group":
-			// a place's alias equal to its own name: harmless
-		default:
-			return muster.Errorf(muster.EINVALID, "place %q: %s %q is already the %s of %q",
-				p.Places[i].ID, what, name, e.what, p.Places[e.idx[0]].ID)
-		}
-		return nil
+		return e
 	}
 	for i, pl := range p.Places {
-		ix.byID[pl.ID] = i
-		if err := add(pl.Name, "name", i); err != nil {
-			return nil, err
+		if pl.ID == "" {
+			return nil, muster.Errorf(muster.EINVALID, "place %d (%q): no id", i, pl.Name)
 		}
-		for _, a := range pl.Aliases {
-			if err := add(a, "alias", i); err != nil {
-				return nil, err
+		if j, dup := ix.byID[pl.ID]; dup {
+			return nil, muster.Errorf(muster.EINVALID, "place %d (%q) and place %d (%q) both have the id %q: ids must be unique",
+				j, p.Places[j].Name, i, pl.Name, pl.ID)
+		}
+		ix.byID[pl.ID] = i
+		ix.ids = append(ix.ids, pl.ID)
+		names := append([]string{pl.Name}, pl.Aliases...)
+		for n, name := range names {
+			what := "name"
+			if n > 0 {
+				what = "alias"
+			}
+			k := Normalize(name)
+			if k == "" {
+				return nil, muster.Errorf(muster.EINVALID, "place %q: %s %q has no letters or digits", pl.ID, what, name)
+			}
+			e := get(k, name)
+			if len(e.places) == 0 || e.places[len(e.places)-1] != i { // an alias equal to its own name counts once
+				e.places = append(e.places, i)
 			}
 		}
 	}
 	for i, pl := range p.Places {
 		for _, g := range pl.Groups {
-			if err := add(g, "group", i); err != nil {
-				return nil, err
+			k := Normalize(g)
+			if k == "" {
+				return nil, muster.Errorf(muster.EINVALID, "place %q: group %q has no letters or digits", pl.ID, g)
+			}
+			e := get(k, g)
+			if len(e.group) == 0 || e.group[len(e.group)-1] != i {
+				e.group = append(e.group, i)
 			}
 		}
 	}
 	sort.Strings(ix.keys)
+	sort.Strings(ix.ids)
+	ix.idKeys = make([]string, len(ix.ids))
+	for i, id := range ix.ids {
+		ix.idKeys[i] = Normalize(id)
+	}
+	for _, k := range ix.keys {
+		e := ix.byKey[k]
+		if len(e.group) == 0 {
+			continue
+		}
+		for _, i := range e.places {
+			if !containsInt(e.group, i) {
+				pl := &p.Places[i]
+				return nil, muster.Errorf(muster.EINVALID,
+					"place %q: its name or alias %q is also the name of a group it is not in (the group of %q): a group may share its name only with its own members; rename the group or add %q to it",
+					pl.ID, ix.spelling(pl, k), p.Places[e.group[0]].ID, pl.ID)
+			}
+		}
+	}
 	return ix, nil
+}
+
+// spelling returns the name or alias of pl whose normalized form is k.
+func (ix *Index) spelling(pl *muster.Place, k string) string {
+	for _, a := range append([]string{pl.Name}, pl.Aliases...) {
+		if Normalize(a) == k {
+			return a
+		}
+	}
+	return pl.Name
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Places returns the indexed places file.
@@ -94,62 +148,162 @@ func (ix *Index) ByID(id string) (*muster.Place, bool) {
 	return &ix.places.Places[i], true
 }
 
-// Resolve returns the places a name stands for: one place for a name or
-// alias, every member for a group. An unknown name is an error of code
-// EINVALID that suggests the closest known names.
-func (ix *Index) Resolve(name string) ([]*muster.Place, error) {
+// lookup finds a name's entry, trying it without a leading "the" too.
+func (ix *Index) lookup(name string) (*entry, string, bool) {
 	k := Normalize(name)
 	e, ok := ix.byKey[k]
 	if !ok && strings.HasPrefix(k, "the ") {
 		e, ok = ix.byKey[strings.TrimPrefix(k, "the ")]
 	}
+	return e, k, ok
+}
+
+// Resolve returns the places a name stands for: one place for a name or
+// alias only it goes by, every member for a group. A name several places
+// go by is an *AmbiguousError; an unknown name is an error that suggests
+// the closest known names. Both are of code EINVALID.
+func (ix *Index) Resolve(name string) ([]*muster.Place, error) {
+	e, k, ok := ix.lookup(name)
 	if !ok {
 		return nil, ix.unknown(name, k)
 	}
-	out := make([]*muster.Place, len(e.idx))
-	for j, i := range e.idx {
+	idx := e.group
+	if len(idx) == 0 {
+		idx = e.places
+		if len(idx) > 1 {
+			return nil, ix.ambiguous(name, idx)
+		}
+	}
+	out := make([]*muster.Place, len(idx))
+	for j, i := range idx {
 		out[j] = &ix.places.Places[i]
 	}
 	return out, nil
 }
 
+// ResolveID returns the place with the given id (matched exactly). An
+// unknown id is an error of code EINVALID that suggests the closest ids.
+func (ix *Index) ResolveID(id string) (*muster.Place, error) {
+	if i, ok := ix.byID[id]; ok {
+		return &ix.places.Places[i], nil
+	}
+	if s := ix.SuggestIDs(id, 3); len(s) > 0 {
+		return nil, muster.Errorf(muster.EINVALID, "unknown place id %q: did you mean %s?", id, quoteJoin(s, " or "))
+	}
+	if e, _, ok := ix.lookup(id); ok && len(e.group) == 0 && len(e.places) == 1 {
+		return nil, muster.Errorf(muster.EINVALID, "unknown place id %q: no place has this id, but it is the name of the place with id %q",
+			id, ix.places.Places[e.places[0]].ID)
+	}
+	return nil, muster.Errorf(muster.EINVALID, "unknown place id %q: no place has an id like it", id)
+}
+
+// AmbiguousError is Resolve's error for a name that several places go by.
+// Its code is EINVALID.
+type AmbiguousError struct {
+	Name   string          // the name as given
+	Places []*muster.Place // every place that goes by it, in places-file order
+}
+
+func (e *AmbiguousError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "place %q is ambiguous: %d places go by this name: ", e.Name, len(e.Places))
+	for i, p := range e.Places {
+		if i == MaxCandidatesShown {
+			fmt.Fprintf(&b, " and %d more", len(e.Places)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q (%s", p.ID, p.Kind)
+		if pt, ok := p.Point(); ok {
+			fmt.Fprintf(&b, " at [%.5f, %.5f]", pt[0], pt[1])
+		}
+		b.WriteString(")")
+	}
+	if len(e.Places) > 0 {
+		fmt.Fprintf(&b, `; name the place meant by its id, as {"place_id": %q}`, e.Places[0].ID)
+	}
+	return b.String()
+}
+
+// Unwrap gives the error its code, EINVALID, for muster.ErrorCode.
+func (e *AmbiguousError) Unwrap() error {
+	return &muster.Error{Code: muster.EINVALID, Message: e.Error()}
+}
+
+func (ix *Index) ambiguous(name string, idx []int) error {
+	e := &AmbiguousError{Name: name, Places: make([]*muster.Place, len(idx))}
+	for j, i := range idx {
+		e.Places[j] = &ix.places.Places[i]
+	}
+	return e
+}
+
 func (ix *Index) unknown(name, k string) error {
 	s := ix.Suggest(k, 3)
-	if len(s) == 0 {
-		return muster.Errorf(muster.EINVALID, "unknown place %q: no place, alias or group has a name like it", name)
+	hint := ""
+	if _, isID := ix.byID[name]; isID {
+		hint = fmt.Sprintf(`; %q is a place's id: name it as {"place_id": %q}`, name, name)
 	}
+	if len(s) == 0 {
+		return muster.Errorf(muster.EINVALID, "unknown place %q: no place, alias or group has a name like it%s", name, hint)
+	}
+	return muster.Errorf(muster.EINVALID, "unknown place %q: did you mean %s?%s", name, quoteJoin(s, " or "), hint)
+}
+
+func quoteJoin(s []string, sep string) string {
 	q := make([]string, len(s))
 	for i, x := range s {
 		q[i] = fmt.Sprintf("%q", x)
 	}
-	return muster.Errorf(muster.EINVALID, "unknown place %q: did you mean %s?", name, strings.Join(q, " or "))
+	return strings.Join(q, sep)
 }
 
 // Suggest returns up to n known names closest to name by edit distance
 // (on the normalized forms), closest first; only names within a third of
 // the longer name's length (at least 2 edits) are suggested.
 func (ix *Index) Suggest(name string, n int) []string {
-	k := Normalize(name)
-	type cand struct {
-		d   int
-		key string
+	var out []string
+	for _, i := range closest(Normalize(name), ix.keys, n) {
+		out = append(out, ix.byKey[ix.keys[i]].display)
 	}
+	return out
+}
+
+// SuggestIDs returns up to n ids closest to id by edit distance, closest
+// first, with the same bounds as Suggest; ids are compared as Normalize
+// folds them, so "Gate 2" suggests "gate-2".
+func (ix *Index) SuggestIDs(id string, n int) []string {
+	var out []string
+	for _, i := range closest(Normalize(id), ix.idKeys, n) {
+		out = append(out, ix.ids[i])
+	}
+	return out
+}
+
+// closest returns the indexes of up to n keys within the edit distance
+// bound of k, closest first, ties in keys' order.
+func closest(k string, keys []string, n int) []int {
+	if n <= 0 {
+		return nil
+	}
+	type cand struct{ d, i int }
 	var cs []cand
-	for _, key := range ix.keys {
+	for i, key := range keys {
 		limit := max(len([]rune(key)), len([]rune(k))) / 3
 		limit = max(limit, 2)
-		d := Levenshtein(k, key, limit+1)
-		if d <= limit {
-			cs = append(cs, cand{d, key})
+		if d := Levenshtein(k, key, limit+1); d <= limit {
+			cs = append(cs, cand{d, i})
 		}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []string
+	sort.SliceStable(cs, func(a, b int) bool { return cs[a].d < cs[b].d })
+	out := make([]int, 0, n)
 	for _, c := range cs {
 		if len(out) == n {
 			break
 		}
-		out = append(out, ix.byKey[c.key].display)
+		out = append(out, c.i)
 	}
 	return out
 }

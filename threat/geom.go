@@ -35,6 +35,7 @@ type region struct {
 	bound  orb.Bound
 	areaM2 float64
 	places []string // ids of the places named, if any
+	label  string   // how the report named them, for the zone's name
 }
 
 func circleShape(c orb.Point, r float64) shape {
@@ -61,46 +62,72 @@ func newRegion(shapes []shape, placeIDs []string) region {
 	return r
 }
 
-// resolveArea turns a report's area into shapes, resolving a place name
-// through the index.
+// resolveArea turns a report's area into shapes, resolving a place name or
+// id through the index.
 func resolveArea(a muster.Area, ix *places.Index) (region, error) {
+	var pls []*muster.Place
+	field := "area.place"
 	switch {
+	case a.PlaceID != "":
+		field = "area.place_id"
+		if a.Place != "" {
+			return region{}, fmt.Errorf("area: gives both place %q and place_id %q: give one", a.Place, a.PlaceID)
+		}
+		if ix == nil {
+			return region{}, fmt.Errorf("area.place_id: %q cannot be resolved: no places file given", a.PlaceID)
+		}
+		p, err := ix.ResolveID(a.PlaceID)
+		if err != nil {
+			return region{}, fmt.Errorf("area.place_id: %w", err)
+		}
+		pls = []*muster.Place{p}
+		reg, err := placesRegion(pls, field)
+		reg.label = p.Name + " (" + p.ID + ")"
+		return reg, err
 	case a.Place != "":
 		if ix == nil {
 			return region{}, fmt.Errorf("area.place: %q cannot be resolved: no places file given", a.Place)
 		}
-		pls, err := ix.Resolve(a.Place)
-		if err != nil {
+		var err error
+		if pls, err = ix.Resolve(a.Place); err != nil {
 			return region{}, fmt.Errorf("area.place: %w", err)
 		}
-		var shapes []shape
-		var ids []string
-		for _, p := range pls {
-			ids = append(ids, p.ID)
-			switch g := p.Geometry.(type) {
-			case orb.Point:
-				r := p.RadiusM
-				if r <= 0 {
-					r = DefaultPlaceRadiusM
-				}
-				shapes = append(shapes, circleShape(g, r))
-			case orb.Polygon:
-				shapes = append(shapes, polyShape(g))
-			case orb.MultiPolygon:
-				for _, poly := range g {
-					shapes = append(shapes, polyShape(poly))
-				}
-			default:
-				return region{}, fmt.Errorf("area.place: place %q has a geometry muster cannot use as an area", p.ID)
-			}
-		}
-		return newRegion(shapes, ids), nil
 	case a.Point != nil:
 		return newRegion([]shape{circleShape(*a.Point, a.RadiusM)}, nil), nil
 	case len(a.Polygon) > 0:
 		return newRegion([]shape{polyShape(a.Polygon)}, nil), nil
+	default:
+		return region{}, fmt.Errorf("area: empty")
 	}
-	return region{}, fmt.Errorf("area: empty")
+	reg, err := placesRegion(pls, field)
+	reg.label = a.Place
+	return reg, err
+}
+
+// placesRegion is the region of the places a report names.
+func placesRegion(pls []*muster.Place, field string) (region, error) {
+	var shapes []shape
+	var ids []string
+	for _, p := range pls {
+		ids = append(ids, p.ID)
+		switch g := p.Geometry.(type) {
+		case orb.Point:
+			r := p.RadiusM
+			if r <= 0 {
+				r = DefaultPlaceRadiusM
+			}
+			shapes = append(shapes, circleShape(g, r))
+		case orb.Polygon:
+			shapes = append(shapes, polyShape(g))
+		case orb.MultiPolygon:
+			for _, poly := range g {
+				shapes = append(shapes, polyShape(poly))
+			}
+		default:
+			return region{}, fmt.Errorf("%s: place %q has a geometry muster cannot use as an area", field, p.ID)
+		}
+	}
+	return newRegion(shapes, ids), nil
 }
 
 // local projects p to metres east/north of origin (equirectangular): exact

@@ -55,7 +55,8 @@ func fieldErr(field, format string, args ...any) *FieldError {
 
 // ParseOptions configures report parsing.
 type ParseOptions struct {
-	// Places resolves area.place; nil makes every place area an error.
+	// Places resolves area.place and area.place_id; nil makes every place
+	// area an error.
 	Places *places.Index
 	// Now is the importer's clock; zero means time.Now().
 	Now time.Time
@@ -80,6 +81,7 @@ type sourceJSON struct {
 
 type areaJSON struct {
 	Place   *string       `json:"place,omitempty"`
+	PlaceID *string       `json:"place_id,omitempty"`
 	Point   []float64     `json:"point,omitempty"`
 	RadiusM *float64      `json:"radius_m,omitempty"`
 	Polygon [][][]float64 `json:"polygon,omitempty"`
@@ -418,10 +420,13 @@ func parseLikelihoodJSON(raw json.RawMessage) (float64, string, *FieldError) {
 func parseArea(a *areaJSON, opt ParseOptions) (muster.Area, *FieldError) {
 	var out muster.Area
 	if a == nil {
-		return out, fieldErr("area", "missing: give {\"place\": NAME}, {\"point\": [lon, lat], \"radius_m\": R} or {\"polygon\": [[[lon, lat], ...]]}")
+		return out, fieldErr("area", "missing: give {\"place\": NAME}, {\"place_id\": ID}, {\"point\": [lon, lat], \"radius_m\": R} or {\"polygon\": [[[lon, lat], ...]]}")
 	}
 	forms := 0
 	if a.Place != nil {
+		forms++
+	}
+	if a.PlaceID != nil {
 		forms++
 	}
 	if a.Point != nil {
@@ -431,9 +436,27 @@ func parseArea(a *areaJSON, opt ParseOptions) (muster.Area, *FieldError) {
 		forms++
 	}
 	if forms != 1 {
-		return out, fieldErr("area", "give exactly one of place, point (with radius_m) or polygon, not %d", forms)
+		return out, fieldErr("area", "give exactly one of place, place_id, point (with radius_m) or polygon, not %d", forms)
 	}
 	switch {
+	case a.PlaceID != nil:
+		if a.RadiusM != nil {
+			return out, fieldErr("area.radius_m", "goes with point, not with place_id (the places file gives a place's size)")
+		}
+		id := *a.PlaceID
+		if err := checkText("area.place_id", id, MaxIDBytes); err != nil {
+			return out, err
+		}
+		if id == "" {
+			return out, fieldErr("area.place_id", "is empty: give the id of a place in the places file")
+		}
+		if opt.Places == nil {
+			return out, fieldErr("area.place_id", "%q cannot be resolved: no places file given", id)
+		}
+		if _, err := opt.Places.ResolveID(id); err != nil {
+			return out, fieldErr("area.place_id", "%v", err)
+		}
+		out.PlaceID = id
 	case a.Place != nil:
 		if a.RadiusM != nil {
 			return out, fieldErr("area.radius_m", "goes with point, not with place (the places file gives a place's size)")
@@ -501,10 +524,16 @@ func parseArea(a *areaJSON, opt ParseOptions) (muster.Area, *FieldError) {
 }
 
 func checkGateArea(a muster.Area, opt ParseOptions) *FieldError {
-	if a.Place == "" {
-		return fieldErr("area", "a gate-status report must name its gate with {\"place\": NAME}")
+	if a.Place == "" && a.PlaceID == "" {
+		return fieldErr("area", "a gate-status report must name its gate with {\"place\": NAME} or {\"place_id\": ID}")
 	}
 	if opt.Places == nil {
+		return nil
+	}
+	if a.PlaceID != "" {
+		if p, _ := opt.Places.ResolveID(a.PlaceID); p != nil && p.Kind != muster.PlaceGate {
+			return fieldErr("area.place_id", "%q (%s) is a %s, not a gate: a gate-status report must name gates", p.ID, p.Name, p.Kind)
+		}
 		return nil
 	}
 	pls, _ := opt.Places.Resolve(a.Place)
@@ -666,6 +695,11 @@ func MarshalReport(r *muster.Report) ([]byte, error) {
 	}
 	a := &areaJSON{}
 	switch {
+	case r.Area.PlaceID != "":
+		a.PlaceID = &r.Area.PlaceID
+		if r.Area.Place != "" { // not from the parser: kept, for the parser to refuse
+			a.Place = &r.Area.Place
+		}
 	case r.Area.Place != "":
 		a.Place = &r.Area.Place
 	case r.Area.Point != nil:

@@ -227,19 +227,29 @@ func FuzzParseReport(f *testing.F) {
 	f.Add([]byte(goodReport))
 	f.Add([]byte(`{"id":"d09", "received_at": "2021-08-21T15:00:00Z", "truncated`))
 	f.Add([]byte(`{"id":"a","area":{"polygon":[[[69.20,34.55],[69.22,34.57],[69.22,34.55],[69.20,34.57],[69.20,34.55]]]}}`))
-	var ix *places.Index
-	if dir, err := os.Getwd(); err == nil {
-		_ = dir
-		for _, name := range []string{"reports.jsonl", "reports-dirty.jsonl"} {
-			if data, err := os.ReadFile("../../shared/scenarios/kabul-2021/" + name); err == nil {
-				for _, line := range bytes.Split(data, []byte("\n")) {
-					f.Add(line)
-				}
+	// Places named by name, by id, and by a name several places share.
+	for _, area := range []string{`{"place_id":"abbey"}`, `{"place_id":"rally-002"}`, `{"place_id":"abey"}`, `{"place":"unclassified junction"}`,
+		`{"place_id":"gate-1","place":"Gate 1"}`, `{"place_id":"rally-001","radius_m":10}`, `{"place":"rally-003"}`} {
+		f.Add([]byte(strings.Replace(junctionReport, `{"place":"unclassified junction"}`, area, 1)))
+	}
+	f.Add([]byte(strings.NewReplacer(`"kind":"explosion","claim":"present"`, `"kind":"gate-status","claim":"closed"`,
+		`{"place":"unclassified junction"}`, `{"place_id":"gate-1"}`).Replace(junctionReport)))
+	for _, name := range []string{"reports.jsonl", "reports-dirty.jsonl"} {
+		if data, err := os.ReadFile("../../shared/scenarios/kabul-2021/" + name); err == nil {
+			for _, line := range bytes.Split(data, []byte("\n")) {
+				f.Add(line)
 			}
 		}
-		if pl, err := places.ReadFile("../../shared/scenarios/kabul-2021/places.geojson"); err == nil {
-			ix, _ = places.NewIndex(pl)
-		}
+	}
+	// The Kabul places, if at hand, and rally points sharing one name.
+	pl := &muster.Places{}
+	if kabul, err := places.ReadFile("../../shared/scenarios/kabul-2021/places.geojson"); err == nil {
+		pl = kabul
+	}
+	pl.Places = append(pl.Places, junctionPlaces(5).Places...)
+	ix, err := places.NewIndex(pl)
+	if err != nil {
+		f.Fatal(err)
 	}
 	opt := ParseOptions{Places: ix, Now: time.Date(2021, 8, 22, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -276,12 +286,16 @@ func FuzzParseReport(f *testing.F) {
 		if !reflect.DeepEqual(back, r) {
 			t.Fatalf("round trip differs:\n%+v\n%+v", r, back)
 		}
-		var pl *muster.Places
-		if ix != nil {
-			pl = ix.Places()
+		if (r.Area.Place != "") && (r.Area.PlaceID != "") {
+			t.Fatalf("area with both a place name and an id accepted: %+v", r.Area)
 		}
-		if _, err := Build([]muster.Report{r}, pl, r.ReceivedAt.Add(time.Hour), DefaultPolicy()); err != nil {
+		// It fuses: every area the parser accepts resolves.
+		p, err := Build([]muster.Report{r}, pl, r.ReceivedAt.Add(time.Hour), DefaultPolicy())
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(p.Rejected) > 0 {
+			t.Fatalf("accepted report rejected by the fusion: %v", p.Rejected)
 		}
 	})
 }

@@ -248,7 +248,7 @@ func fuseZone(mem, leads, clears []*evidence, unverifiedTier bool, ctx *fuseCont
 			actors[e.rep.Actor] = true
 		}
 		z.Severity = max(z.Severity, e.rep.Severity)
-		if p := e.rep.Area.Place; p != "" && !seenPlace[p] {
+		if p := e.reg.label; p != "" && !seenPlace[p] {
 			seenPlace[p] = true
 			placesNamed = append(placesNamed, p)
 		}

@@ -131,6 +131,8 @@ func printOutcome(w io.Writer, verb string, accepted []threat.Accepted, rejected
 
 func areaLabel(a muster.Area) string {
 	switch {
+	case a.PlaceID != "":
+		return "place id " + strconv.Quote(a.PlaceID)
 	case a.Place != "":
 		return strconv.Quote(a.Place)
 	case a.Point != nil:
@@ -195,7 +197,7 @@ appending the good ones.`,
 		},
 	}
 	cmd.Flags().StringVar(&into, "into", "", "the record (JSON Lines) to append the accepted reports to; created if absent")
-	cmd.Flags().StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving area.place names")
+	cmd.Flags().StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving area.place names and area.place_id ids")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be accepted and rejected; write nothing")
 	return cmd
 }
@@ -205,7 +207,7 @@ func newReportAddCmd() *cobra.Command {
 	var f struct {
 		id, receivedAt, observedAt, sourceID, sourceName, sourceKind, via, reliability string
 		actor, kind, claim, likelihood, immediacy, place, point, polygon, validUntil   string
-		text                                                                           string
+		placeID, text                                                                  string
 		relatesTo                                                                      []string
 		credibility, severity                                                          int
 		radiusM                                                                        float64
@@ -284,6 +286,9 @@ func newReportAddCmd() *cobra.Command {
 				if f.place != "" {
 					area["place"] = f.place
 				}
+				if f.placeID != "" {
+					area["place_id"] = f.placeID
+				}
 				if f.point != "" {
 					pt, err := parseLonLat(f.point)
 					if err != nil {
@@ -335,7 +340,7 @@ func newReportAddCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&into, "into", "", "the record (JSON Lines) to add the report to; created if absent")
-	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving --place")
+	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving --place and --place-id")
 	fl.StringVar(&doc, "json", "", "the whole report as one JSON document (\"-\" reads it from stdin); replaces the other flags")
 	fl.StringVar(&f.id, "id", "", "unique id of the report")
 	fl.StringVar(&f.receivedAt, "received-at", "", "RFC 3339 time the report was received (default now)")
@@ -353,6 +358,7 @@ func newReportAddCmd() *cobra.Command {
 	fl.StringVar(&f.immediacy, "immediacy", "", "imminent, near-term, not-immediate or unknown")
 	fl.IntVar(&f.severity, "severity", 0, "1 (nuisance) to 5 (mass casualties)")
 	fl.StringVar(&f.place, "place", "", "area: a place's name, alias or group")
+	fl.StringVar(&f.placeID, "place-id", "", "area: a place's id (for a place whose name other places share)")
 	fl.StringVar(&f.point, "point", "", "area: a circle's centre LON,LAT (with --radius-m)")
 	fl.Float64Var(&f.radiusM, "radius-m", 0, "area: the circle's radius in metres")
 	fl.StringVar(&f.polygon, "polygon", "", "area: GeoJSON polygon coordinates [[[lon, lat], ...]]")
