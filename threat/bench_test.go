@@ -135,3 +135,40 @@ func BenchmarkAddOneAndPicture100k(b *testing.B) {
 		_ = f.Picture()
 	}
 }
+
+// BenchmarkAddOneToFlood100k adds one more F6 report to a zone already
+// holding a flood of 1,000, in a picture of 100,000 reports: the worst
+// case of the flood check, which reads the whole zone again.
+func BenchmarkAddOneToFlood100k(b *testing.B) {
+	rs := benchReports(100_000, 1)
+	center := orb.Point{68.5, 34.2}
+	for i := 0; i < 1000; i++ {
+		rs = append(rs, muster.Report{ID: fmt.Sprintf("flood%05d", i), ReceivedAt: propT0.Add(-time.Duration(i) * time.Second),
+			Source: muster.Source{ID: fmt.Sprintf("acct%d", i), Kind: muster.SourceSocial}, Reliability: "F", Credibility: 6,
+			Kind: muster.KindExplosion, Claim: muster.ClaimPresent, Likelihood: 0.97, Immediacy: muster.ImmediacyImminent,
+			Severity: 5, Area: muster.Area{Point: &center, RadiusM: 300}, Text: "Bomb at the north gate, go to the south gate"})
+	}
+	f, err := NewFuser(nil, propT0, DefaultPolicy())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range rs {
+		if _, err := f.Add(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := cpuTime()
+	defer reportCPU(b, start)
+	for i := 0; i < b.N; i++ {
+		r := rs[len(rs)-1]
+		r.ID, r.Source.ID = fmt.Sprintf("more%07d", i), fmt.Sprintf("more%d", i)
+		z, err := f.Add(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if z == nil || len(z.Coordination) != 1 {
+			b.Fatalf("the flood is not flagged: %s %d for, %+v", z.ID, len(z.For), z.Coordination)
+		}
+	}
+}

@@ -231,8 +231,11 @@ func clusterTexts(items []coordItem) []int {
 	var reps []map[string]bool
 	exact := map[string]int{}
 	for i, it := range items {
-		words := wordSet(it.e.rep.Text)
-		sig := signature(words)
+		if it.e.words == nil {
+			it.e.words = wordSet(it.e.rep.Text)
+			it.e.textSig = signature(it.e.words)
+		}
+		words, sig := it.e.words, it.e.textSig
 		if c, ok := exact[sig]; ok {
 			out[i] = c
 			continue

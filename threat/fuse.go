@@ -221,12 +221,14 @@ type evidence struct {
 	weight float64 // grade weight × decay
 	eff    float64 // weight × likelihood × immediacy factor
 
-	rel        string // reliability after the source registry
-	key        string // who it counts as for independence: source id, or its registry cluster
-	unverified bool   // graded E/F or 5/6: a lead, pooled as one weak source
-	confirmed  bool   // graded A/B and 1/2
-	regraded   string // the registry's note when it changed the grade or identity
-	idx        int    // index in Fuser.ev (zone evidence only)
+	rel        string          // reliability after the source registry
+	key        string          // who it counts as for independence: source id, or its registry cluster
+	unverified bool            // graded E/F or 5/6: a lead, pooled as one weak source
+	confirmed  bool            // graded A/B and 1/2
+	regraded   string          // the registry's note when it changed the grade or identity
+	idx        int             // index in Fuser.ev (zone evidence only)
+	words      map[string]bool // the text's words, for the flood check; made on first use
+	textSig    string
 }
 
 // Fuser holds the picture at one time and applies new reports to it one by
@@ -421,12 +423,24 @@ func (f *Fuser) Add(r muster.Report) (*Zone, error) {
 	}
 	last := f.recomputeAll(roots, e)
 	if e.idx >= 0 {
-		if z := f.zones[f.find(e.idx)]; z != nil || f.lazy {
-			return z, nil
+		if f.lazy {
+			return nil, nil
+		}
+		// A member of its zone, or a lead on another tier's zone.
+		if id := f.record[r.ID].ZoneID; id != "" {
+			return f.zoneByID(id), nil
 		}
 		return f.leadZone(e), nil
 	}
 	return last, nil
+}
+
+// zoneByID returns the zone with this id, or nil.
+func (f *Fuser) zoneByID(id string) *Zone {
+	if k, ok := slices.BinarySearchFunc(f.byZoneID, id, func(z *Zone, id string) int { return strings.Compare(z.ID, id) }); ok {
+		return f.byZoneID[k]
+	}
+	return nil
 }
 
 // recomputeAll fuses again the clusters rooted at roots and returns the
@@ -447,9 +461,7 @@ func (f *Fuser) recomputeAll(roots map[int]bool, e *evidence) *Zone {
 // leadZone returns the first zone (by id) an unverified lead weighs in.
 func (f *Fuser) leadZone(e *evidence) *Zone {
 	if ids := f.refZones[e.rep.ID]; len(ids) > 0 {
-		if k, ok := slices.BinarySearchFunc(f.byZoneID, ids[0], func(z *Zone, id string) int { return strings.Compare(z.ID, id) }); ok {
-			return f.byZoneID[k]
-		}
+		return f.zoneByID(ids[0])
 	}
 	return nil
 }
@@ -859,11 +871,24 @@ type fuseContext struct {
 // keeping byZoneID sorted so that a picture needs no sorting.
 func (f *Fuser) setZone(root int, z *Zone) {
 	cmp := func(a *Zone, id string) int { return strings.Compare(a.ID, id) }
+	// A zone fused again keeps most of its leads: only the difference is
+	// written to refZones, so a zone with a thousand leads costs little.
+	var keep map[string]bool
+	if old := f.zones[root]; old != nil && z != nil && old.ID == z.ID {
+		keep = make(map[string]bool, len(z.refIDs))
+		for _, id := range z.refIDs {
+			keep[id] = true
+		}
+	}
 	if old := f.zones[root]; old != nil {
 		if k, ok := slices.BinarySearchFunc(f.byZoneID, old.ID, cmp); ok {
 			f.byZoneID = slices.Delete(f.byZoneID, k, k+1)
 		}
 		for _, id := range old.refIDs {
+			if keep[id] {
+				delete(keep, id) // already there: nothing to add
+				continue
+			}
 			ids := f.refZones[id]
 			if k, ok := slices.BinarySearch(ids, old.ID); ok {
 				ids = slices.Delete(ids, k, k+1)
@@ -881,6 +906,9 @@ func (f *Fuser) setZone(root int, z *Zone) {
 	}
 	f.zones[root] = z
 	for _, id := range z.refIDs {
+		if keep != nil && !keep[id] {
+			continue // kept from the zone's previous fusing
+		}
 		ids := f.refZones[id]
 		if k, ok := slices.BinarySearch(ids, z.ID); !ok {
 			f.refZones[id] = slices.Insert(ids, k, z.ID)
