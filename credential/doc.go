@@ -9,7 +9,7 @@
 // times, the deployment, a digest of the instruction's full text, and what
 // a checker at a rally point needs offline (rally point, report-by window,
 // group code, people admitted). Realistic claims make 187 bytes, 285
-// characters, a version 11 QR code at level Q.
+// characters, a version 12 QR code at level Q.
 //
 // A deployment's Keyring signs (Sign) with its newest key; Rotate retires
 // that key for signing and keeps it for verification until every token it
