@@ -177,8 +177,8 @@ func (kr *Keyring) Rotate(now time.Time) (PublicKey, error) {
 	if old.priv == nil {
 		return PublicKey{}, ErrNoPrivateKey
 	}
-	if !now.After(old.pub.CreatedAt) {
-		return PublicKey{}, fmt.Errorf("rotating at %s, not after the current key was made (%s)", now.Format(time.RFC3339), old.pub.CreatedAt.Format(time.RFC3339))
+	if now.Before(old.pub.CreatedAt) {
+		return PublicKey{}, fmt.Errorf("rotating at %s, before the current key was made (%s)", now.Format(time.RFC3339), old.pub.CreatedAt.Format(time.RFC3339))
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
