@@ -497,3 +497,20 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("key id %s is not the fingerprint's first 8 bytes %s", k.ID(), fp)
 	}
 }
+
+// A version newer than the bundle knows is not judged by what the bundle
+// says of older versions, even when it says the instruction was withdrawn.
+func TestVersionNewerThanTheBundle(t *testing.T) {
+	kr := newKeyring(t, "kabul-2021")
+	now := t0.Add(time.Hour)
+	c := realistic(now)
+	c.Version, c.Supersedes = 4, 3
+	tok := sign(t, kr, c, now)
+	v := Verify(tok, kr.Bundle(Statuses{"I-H004217": {Latest: 3, Revoked: []uint32{3}}}, now), now)
+	if v.Status != Current || len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "refresh") {
+		t.Errorf("verdict %v, warnings %v", v.Status, v.Warnings)
+	}
+	if v := Verify(tok, nil, now); v.Status != Forged {
+		t.Errorf("no bundle: %v", v.Status)
+	}
+}

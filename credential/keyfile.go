@@ -136,6 +136,9 @@ func parseKeyringFile(data []byte, master []byte) (*Keyring, []byte, error) {
 	if len(f.Keys) == 0 {
 		return nil, nil, errors.New("no keys")
 	}
+	if lt := time.Duration(f.MaxLifetime) * time.Second; lt < time.Minute || lt > maxMaxLifetime {
+		return nil, nil, fmt.Errorf("longest token lifetime %ds: between a minute and a year", f.MaxLifetime)
+	}
 	var ring *seal.Keyring
 	if master != nil {
 		var err error

@@ -24,6 +24,8 @@ const ClockSkew = 5 * time.Minute
 // DefaultMaxLifetime is a keyring's default longest token lifetime.
 const DefaultMaxLifetime = 14 * 24 * time.Hour
 
+const maxMaxLifetime = 366 * 24 * time.Hour
+
 // KeyID names a key in a token's protected header: the first 8 bytes of
 // SHA-256 of its public key. It finds the key; the signature, checked
 // against the whole key, is what proves anything.
@@ -118,7 +120,7 @@ func NewKeyring(deployment string, maxLifetime time.Duration, now time.Time) (*K
 	if maxLifetime == 0 {
 		maxLifetime = DefaultMaxLifetime
 	}
-	if maxLifetime < time.Minute || maxLifetime > 366*24*time.Hour {
+	if maxLifetime < time.Minute || maxLifetime > maxMaxLifetime {
 		return nil, fmt.Errorf("longest token lifetime %s: between a minute and a year", maxLifetime)
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)

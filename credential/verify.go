@@ -100,6 +100,9 @@ const StaleAfter = 24 * time.Hour
 // is forged or unknown before anything else; a genuine one is revoked,
 // else superseded, else expired, else current.
 func Verify(token string, b *Bundle, now time.Time) Verdict {
+	if b == nil {
+		return Verdict{Status: Forged, Reason: "no keys to check it against"}
+	}
 	v := Verdict{Deployment: b.Deployment, AsOf: b.AsOf, Age: now.Sub(b.AsOf)}
 	if v.Age > StaleAfter {
 		v.Warnings = append(v.Warnings, fmt.Sprintf("the bundle is %s old: revocations since then are not known; refresh it when you can", age(v.Age)))
@@ -158,6 +161,10 @@ func Verify(token string, b *Bundle, now time.Time) Verdict {
 	v.Claims = c
 	if st, ok := b.Statuses[c.Instruction]; ok {
 		switch {
+		case st.Latest < c.Version:
+			// Issued after the bundle: what it says of older versions
+			// says nothing of this one.
+			v.Warnings = append(v.Warnings, fmt.Sprintf("version %d is newer than the bundle knows (%d): refresh the bundle", c.Version, st.Latest))
 		case st.revoked(c.Version):
 			v.Status = Revoked
 			if c.Version == st.Latest || !st.revoked(st.Latest) {
@@ -170,8 +177,6 @@ func Verify(token string, b *Bundle, now time.Time) Verdict {
 			v.Status, v.Latest = Superseded, st.Latest
 			v.Reason = fmt.Sprintf("version %d of instruction %s was replaced by version %d: only the newest counts", c.Version, c.Instruction, st.Latest)
 			return v
-		case st.Latest < c.Version:
-			v.Warnings = append(v.Warnings, fmt.Sprintf("version %d is newer than the bundle knows (%d): refresh the bundle", c.Version, st.Latest))
 		}
 	}
 	if !now.Before(c.NotAfter) {

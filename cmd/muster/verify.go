@@ -42,7 +42,8 @@ Offline, against a verifier bundle (muster keys export-public --bundle):
 deployment's keys (muster keys init prints the first), which must have come
 by a channel you trust. Where the keys are (a server's data folder), the
 keyring itself is used, with the instruction statuses of --status FILE
-(JSON, as for export-public) until instructions are in the store.
+(JSON, as for export-public; as of the file's modification time) until
+instructions are in the store.
 
 The exit status is 0 only for genuine and current.`,
 		Example: `  muster verify 'MU1:6BF...'
