@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	muster "github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/places"
 	"github.com/paulmach/orb"
@@ -639,10 +641,10 @@ func repoRoot(t *testing.T) string {
 }
 
 func TestKabulScenarioPlacesSnapToCity(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "..", "shared", "scenarios", "kabul-2021", "places.geojson")
+	path := testshared.Path(t, "scenarios/kabul-2021/places.geojson")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("kabul-2021 scenario not available at %s: %v", path, err)
+		t.Fatal(err)
 	}
 	var doc struct {
 		Features []struct {

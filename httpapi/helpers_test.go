@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/sqlite"
 	"github.com/muster-evac/muster/storetest"
@@ -36,8 +38,14 @@ func password(role string) string { return "correct horse battery " + role }
 // PostgreSQL when MUSTER_TEST_POSTGRES names a database (see postgres_test.go).
 func openStores(t *testing.T) map[string]func(t testing.TB) muster.Store {
 	m := map[string]func(t testing.TB) muster.Store{"sqlite": openSQLite}
-	if openPostgres != nil && os.Getenv("MUSTER_TEST_POSTGRES") != "" {
+	switch {
+	case openPostgres != nil && os.Getenv("MUSTER_TEST_POSTGRES") != "":
 		m["postgres"] = openPostgres
+	case testshared.InCI():
+		m["postgres"] = func(t testing.TB) muster.Store {
+			t.Fatal("CI=true but MUSTER_TEST_POSTGRES is unset: every API test must also run on PostgreSQL")
+			return nil
+		}
 	}
 	return m
 }
@@ -220,11 +228,7 @@ func repoRoot(t *testing.T) string {
 
 func sharedFile(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s absent (%v): skipping", p, err)
-	}
-	return p
+	return testshared.Path(t, rel)
 }
 
 // csvLastFields maps each data record's first line to its last field.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster"
@@ -68,10 +70,7 @@ func repoRoot(t testing.TB) string {
 // scenario, once per test binary.
 func loadPorto(t testing.TB) *porto {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "..", "shared", "data", "porto.osm.pbf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Porto extract not available (%s): %v", path, err)
-	}
+	path := testshared.Path(t, "data/porto.osm.pbf")
 	portoOnce.Do(func() {
 		t0 := time.Now()
 		ctx := context.Background()

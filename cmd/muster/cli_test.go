@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster/roadgraph"
 )
 
@@ -80,10 +82,7 @@ func TestDemoRoutesAroundTheThreat(t *testing.T) {
 }
 
 func TestImportAndRouteOnARealExtract(t *testing.T) {
-	src := filepath.Join("..", "..", "..", "shared", "data", "andorra.osm.pbf")
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("%s is absent (the real extracts live in ../shared/data beside the repository)", src)
-	}
+	src := testshared.Path(t, "data/andorra.osm.pbf")
 	graph := filepath.Join(t.TempDir(), "andorra.graph")
 	out, _, err := run(t, "import", "-q", src, "-o", graph)
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster/seal"
 )
 
@@ -223,6 +225,11 @@ func storeBackends() map[string]func(t *testing.T) []string {
 	}
 	if base := os.Getenv("MUSTER_TEST_POSTGRES"); base != "" {
 		backends["postgres"] = func(t *testing.T) []string { return postgresArgs(t, base) }
+	} else if testshared.InCI() {
+		backends["postgres"] = func(t *testing.T) []string {
+			t.Fatal("CI=true but MUSTER_TEST_POSTGRES is unset: every command line test on a store must also run on PostgreSQL")
+			return nil
+		}
 	}
 	return backends
 }

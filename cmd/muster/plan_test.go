@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/evacuees"
 	"github.com/muster-evac/muster/roadgraph"
@@ -132,10 +134,7 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 }
 
 func TestPlanKabulScenarioOnGeneratedCity(t *testing.T) {
-	s := filepath.Join("..", "..", "..", "shared", "scenarios", "kabul-2021")
-	if _, err := os.Stat(s); err != nil {
-		t.Skipf("%s is absent (the scenarios live in ../shared beside the repository)", s)
-	}
+	s := testshared.Path(t, "scenarios/kabul-2021")
 	dir := t.TempDir()
 	if _, _, err := run(t, "demo", "--out", dir); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
@@ -324,7 +326,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 func TestCLIOnPostgres(t *testing.T) {
 	base := os.Getenv("MUSTER_TEST_POSTGRES")
 	if base == "" {
-		t.Skip("MUSTER_TEST_POSTGRES is unset: skipping the PostgreSQL command line test")
+		testshared.Unavailable(t, "MUSTER_TEST_POSTGRES is unset: skipping the PostgreSQL command line test")
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/zonecost"
 )
@@ -14,11 +16,7 @@ import (
 // scenarioFile returns a file of ../shared/scenarios, or skips.
 func scenarioFile(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "scenarios", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared scenario %s absent: %v", p, err)
-	}
-	return p
+	return testshared.Path(t, "scenarios/"+rel)
 }
 
 func TestThreatsGeoJSONFeedsRouting(t *testing.T) {

@@ -1,7 +1,9 @@
 // Package testshared finds the read-only data shared beside the
 // repository (../shared from its root: real OpenStreetMap extracts and
 // scenarios) for tests and benchmarks, and skips them with a clear
-// message where it is absent.
+// message where it is absent, except in CI (CI=true, which .ci/run
+// sets), where anything a test needs and lacks fails it: a skipped
+// real-data, PostgreSQL or browser test must not pass unseen.
 package testshared
 
 import (
@@ -36,7 +38,20 @@ func Path(tb testing.TB, rel string) string {
 	tb.Helper()
 	p := filepath.Join(Root(tb), "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("%s is absent (the real extracts and scenarios live in ../shared beside the repository): %v", p, err)
+		Unavailable(tb, "%s is absent (the real extracts and scenarios live in ../shared beside the repository): %v", p, err)
 	}
 	return p
+}
+
+// InCI reports whether the tests run in CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Unavailable skips tb for want of something it needs (shared data, a
+// database, a tool), or fails it in CI, where everything must be there.
+func Unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if InCI() {
+		tb.Fatalf("CI=true: "+format, args...)
+	}
+	tb.Skipf(format, args...)
 }

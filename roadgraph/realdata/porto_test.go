@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/roadgraph"
@@ -40,10 +42,7 @@ func importPorto(tb testing.TB) *roadgraph.City {
 		}
 		dir = filepath.Dir(dir)
 	}
-	path := filepath.Join(dir, "..", "shared", "data", "porto.osm.pbf")
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("the shared Porto extract is absent (%v): skipping", err)
-	}
+	path := testshared.Path(tb, "data/porto.osm.pbf")
 	porto.once.Do(func() {
 		porto.city, _, porto.err = osmimport.ImportFile(context.Background(), path, osmimport.Options{})
 	})
