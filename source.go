@@ -1,6 +1,7 @@
 package muster
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -37,39 +38,44 @@ func (s *SourceGrade) CountsAs() string {
 	return s.ID
 }
 
-// Validate checks what an analyst sets: the id as a report's source.id
+// Validate checks what an analyst sets (see Problem). The error is
+// EINVALID and names the field.
+func (s *SourceGrade) Validate() error {
+	field, reason := s.Problem()
+	switch {
+	case field == "":
+		return nil
+	case field == "id":
+		return Errorf(EINVALID, "source: id: %s", reason)
+	}
+	return Errorf(EINVALID, "source %q: %s: %s", s.ID, field, reason)
+}
+
+// Problem returns the first field of what an analyst sets that is not
+// valid, and why; "", "" if all are. The id is a report's source.id
 // (required, text of at most MaxIDBytes), the reliability empty or one of
 // A-F, the kind empty or one of SourceKinds, the cluster empty or an id
-// like a source's, the name as a report's source.name and the note text of
-// at most MaxSourceNoteBytes. UpdatedAt and UpdatedBy are the recorder's.
-// The error is EINVALID and names the field.
-func (s *SourceGrade) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return Errorf(EINVALID, "source %q: %s: "+format, append([]any{s.ID, field}, args...)...)
+// like a source's, the name as a report's source.name, the note text of at
+// most MaxSourceNoteBytes. UpdatedAt and UpdatedBy are the recorder's, not
+// checked here.
+func (s *SourceGrade) Problem() (field, reason string) {
+	switch {
+	case strings.TrimSpace(s.ID) == "":
+		return "id", "missing: give the source.id its reports carry"
+	case CheckText(s.ID, MaxIDBytes) != nil:
+		return "id", CheckText(s.ID, MaxIDBytes).Error()
+	case CheckText(s.Name, MaxIDBytes) != nil:
+		return "name", CheckText(s.Name, MaxIDBytes).Error()
+	case s.Kind != "" && !slices.Contains(SourceKinds, s.Kind):
+		return "kind", fmt.Sprintf("%q is not one of %s (or empty)", s.Kind, strings.Join(SourceKinds, ", "))
+	case s.Reliability != "" && (len(s.Reliability) != 1 || !strings.Contains(ReliabilityGrades, s.Reliability)):
+		return "reliability", fmt.Sprintf("%q is not an Admiralty source grade A (reliable) to F (cannot be judged), or empty (each report keeps its own)", s.Reliability)
+	case s.Cluster != "" && strings.TrimSpace(s.Cluster) == "":
+		return "cluster", "is blank: give the cluster's id, or leave it empty for none"
+	case CheckText(s.Cluster, MaxIDBytes) != nil:
+		return "cluster", CheckText(s.Cluster, MaxIDBytes).Error()
+	case CheckText(s.Note, MaxSourceNoteBytes) != nil:
+		return "note", CheckText(s.Note, MaxSourceNoteBytes).Error()
 	}
-	if strings.TrimSpace(s.ID) == "" {
-		return Errorf(EINVALID, "source: id: missing: give the source.id its reports carry")
-	}
-	if err := CheckText(s.ID, MaxIDBytes); err != nil {
-		return Errorf(EINVALID, "source: id: %v", err)
-	}
-	if err := CheckText(s.Name, MaxIDBytes); err != nil {
-		return bad("name", "%v", err)
-	}
-	if s.Kind != "" && !slices.Contains(SourceKinds, s.Kind) {
-		return bad("kind", "%q is not one of %s (or empty)", s.Kind, strings.Join(SourceKinds, ", "))
-	}
-	if s.Reliability != "" && (len(s.Reliability) != 1 || !strings.Contains(ReliabilityGrades, s.Reliability)) {
-		return bad("reliability", "%q is not an Admiralty source grade A (reliable) to F (cannot be judged), or empty (each report keeps its own)", s.Reliability)
-	}
-	if s.Cluster != "" && strings.TrimSpace(s.Cluster) == "" {
-		return bad("cluster", "is blank: give the cluster's id, or leave it empty for none")
-	}
-	if err := CheckText(s.Cluster, MaxIDBytes); err != nil {
-		return bad("cluster", "%v", err)
-	}
-	if err := CheckText(s.Note, MaxSourceNoteBytes); err != nil {
-		return bad("note", "%v", err)
-	}
-	return nil
+	return "", ""
 }
