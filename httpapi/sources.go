@@ -51,6 +51,15 @@ type sourceIn struct {
 	Note        string `json:"note,omitempty"`
 }
 
+// grade is the body as the grade of source id, checked.
+func (in *sourceIn) grade(id string) (muster.SourceGrade, error) {
+	if in.ID != "" && in.ID != id {
+		return muster.SourceGrade{}, errorf(muster.EINVALID, "id: %q is not %q, the source of the path", in.ID, id)
+	}
+	g := muster.SourceGrade{ID: id, Name: in.Name, Kind: in.Kind, Reliability: in.Reliability, Hostile: in.Hostile, Cluster: in.Cluster, Note: in.Note}
+	return g, g.Validate()
+}
+
 type sourceRemoved struct {
 	ID      string `json:"id"`
 	Removed bool   `json:"removed"`
@@ -77,12 +86,11 @@ func (s *Server) putSource(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.ID != "" && in.ID != id {
-		return errorf(muster.EINVALID, "id: %q is not %q, the source of the path", in.ID, id)
-	}
-	g, err := s.store.PutSource(r.Context(), muster.SourceGrade{ID: id, Name: in.Name, Kind: in.Kind, Reliability: in.Reliability,
-		Hostile: in.Hostile, Cluster: in.Cluster, Note: in.Note})
+	g, err := in.grade(id)
 	if err != nil {
+		return err
+	}
+	if g, err = s.store.PutSource(r.Context(), g); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, sourceOut(g))
