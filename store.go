@@ -65,6 +65,16 @@ type Store interface {
 	// SetTimezone sets the IANA time zone of the places' opening hours.
 	SetTimezone(ctx context.Context, tz string) error
 
+	// Sources returns the source registry in id (byte) order; none is not
+	// an error.
+	Sources(ctx context.Context) ([]SourceGrade, error)
+	// PutSource creates or replaces the grade of source g.ID and returns it
+	// as stored: UpdatedAt is the store's clock and UpdatedBy the context's
+	// actor, whatever g says. EINVALID if g is not valid (Validate).
+	PutSource(ctx context.Context, g SourceGrade) (SourceGrade, error)
+	// DeleteSource removes a source's grade. ENOTFOUND if there is none.
+	DeleteSource(ctx context.Context, id string) error
+
 	// SavePlan stores a plan as proposed and returns it with its id.
 	// p.Body (plan.json) is sealed; p.Summary (no personal data) is not.
 	SavePlan(ctx context.Context, p PlanRecord) (PlanRecord, error)
@@ -353,7 +363,8 @@ type WipeResult struct {
 }
 
 // Event says that something changed: Kind is "household", "report",
-// "user", "token", "capability" or "job"; ID is what changed.
+// "place", "plan", "source", "user", "token", "capability" or "job"; ID is
+// what changed.
 type Event struct {
 	Kind string
 	ID   string

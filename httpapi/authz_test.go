@@ -46,6 +46,9 @@ var wantAccess = map[string]string{
 	"PUT /api/places/{id}":             "admin planner",
 	"DELETE /api/places/{id}":          "admin planner",
 	"PUT /api/timezone":                "admin planner",
+	"GET /api/sources":                 "admin planner viewer",
+	"PUT /api/sources/{id}":            "admin planner",
+	"DELETE /api/sources/{id}":         "admin planner",
 	"GET /api/events":                  "admin planner field viewer",
 	"POST /api/plans":                  "admin planner",
 	"GET /api/plans":                   "admin planner field viewer",
@@ -150,6 +153,17 @@ func fixtures() map[string]fixture {
 				e.t.Fatal(err)
 			}
 			return "DELETE", "/api/places/" + id, nil, ""
+		},
+		"GET /api/sources": get("/api/sources"),
+		"PUT /api/sources/{id}": func(_ *testEnv, role string) (string, string, []byte, string) {
+			return "PUT", "/api/sources/tg-" + role, []byte(`{"reliability":"E","hostile":true,"cluster":"flood-1","note":"graded by ` + role + `"}`), "application/json"
+		},
+		"DELETE /api/sources/{id}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			id := uniq("src-gone-")
+			if _, err := e.store.PutSource(muster.WithActor(context.Background(), "fixture"), muster.SourceGrade{ID: id, Reliability: "C"}); err != nil {
+				e.t.Fatal(err)
+			}
+			return "DELETE", "/api/sources/" + id, nil, ""
 		},
 		"GET /api/rally-points": get("/api/rally-points"),
 		"GET /api/gates":        get("/api/gates?at=2021-08-21T18:00:00Z"),

@@ -91,7 +91,11 @@ func (s *Server) gates(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if err != nil {
 		return err
 	}
-	p, err := threat.Build(reps, stored, at, s.policy)
+	opts, err := s.pictureOptions(r.Context())
+	if err != nil {
+		return err
+	}
+	p, err := threat.Build(reps, stored, at, s.policy, opts...)
 	if err != nil {
 		return err
 	}

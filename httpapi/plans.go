@@ -121,7 +121,11 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 	if err != nil {
 		return err
 	}
-	pic, err := threat.Build(reps, pl, at, s.policy)
+	opts, err := s.pictureOptions(ctx)
+	if err != nil {
+		return err
+	}
+	pic, err := threat.Build(reps, pl, at, s.policy, opts...)
 	if err != nil {
 		return err
 	}

@@ -152,7 +152,11 @@ func (s *Server) threats(w http.ResponseWriter, r *http.Request, _ *caller) erro
 	if err != nil {
 		return err
 	}
-	p, err := threat.Build(reps, pl, at, s.policy)
+	opts, err := s.pictureOptions(r.Context())
+	if err != nil {
+		return err
+	}
+	p, err := threat.Build(reps, pl, at, s.policy, opts...)
 	if err != nil {
 		return err
 	}

@@ -236,6 +236,9 @@ var (
 	writers    = []string{muster.RoleAdmin, muster.RolePlanner, muster.RoleField}
 	planners   = []string{muster.RoleAdmin, muster.RolePlanner}
 	adminsOnly = []string{muster.RoleAdmin}
+	// The source registry says which sources analysts judge hostile: read
+	// by those who build and oversee the picture, not by the field.
+	sourceReaders = []string{muster.RoleAdmin, muster.RolePlanner, muster.RoleViewer}
 )
 
 const (
@@ -285,6 +288,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "PUT", Path: "/api/places/{id}", Summary: "Create or replace a place: a GeoJSON Feature in the places-file format", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.putPlace},
 		{Method: "PUT", Path: "/api/timezone", Summary: "Set the IANA time zone of the places' opening hours", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: timezoneRequest{}, Out: timezoneRequest{}, handle: s.putTimezone},
 		{Method: "DELETE", Path: "/api/places/{id}", Summary: "Remove a place", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: placeResponse{}, handle: s.deletePlace},
+		{Method: "GET", Path: "/api/sources", Summary: "The source registry: each source's grade, set by analysts, in id order", Access: Operator, Roles: sourceReaders, OK: 200, Produces: mediaJSON, Out: sourcesResponse{}, handle: s.listSources},
+		{Method: "PUT", Path: "/api/sources/{id}", Summary: "Create or replace a source's grade (reliability, hostile, cluster); audited", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: sourceIn{}, Out: sourceJSON{}, handle: s.putSource},
+		{Method: "DELETE", Path: "/api/sources/{id}", Summary: "Remove a source's grade; audited", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: sourceRemoved{}, handle: s.deleteSource},
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
 		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},

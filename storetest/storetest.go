@@ -140,6 +140,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"DrillImport", testDrillImport},
 		{"Plans", testPlans},
 		{"Places", testPlaces},
+		{"Sources", testSources},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

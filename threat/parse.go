@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 
@@ -24,7 +22,7 @@ import (
 const (
 	MaxLineBytes = 1 << 20
 	MaxTextBytes = 64 << 10
-	MaxIDBytes   = 200
+	MaxIDBytes   = muster.MaxIDBytes
 	MaxRadiusM   = 2_000_000 // a circle bigger than a large country is a typo
 	// MaxRingPoints bounds a report polygon's ring: an area drawn by an
 	// operator needs far fewer, and checking a ring for self-crossing is
@@ -226,17 +224,11 @@ func parseTime(field, s string, required bool) (time.Time, *FieldError) {
 	return t.UTC(), nil
 }
 
+// checkText applies muster.CheckText, the rule reports and source grades
+// share, to a field.
 func checkText(field, s string, maxBytes int) *FieldError {
-	if !utf8.ValidString(s) {
-		return fieldErr(field, "is not valid UTF-8")
-	}
-	if len(s) > maxBytes {
-		return fieldErr(field, "is %d bytes long, more than %d", len(s), maxBytes)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return fieldErr(field, "holds the control character %U", r)
-		}
+	if err := muster.CheckText(s, maxBytes); err != nil {
+		return fieldErr(field, "%v", err)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ func init() { subcommands = append(subcommands, newPlanCmd) }
 type planFlags struct {
 	graph, places, evacuees, reports, zones, at, policy string
 	quiet                                               bool
+	sources                                             string // the source registry file
 }
 
 func (f *planFlags) register(cmd *cobra.Command, needGraph bool) {
@@ -43,6 +44,7 @@ func (f *planFlags) register(cmd *cobra.Command, needGraph bool) {
 	fl.StringVar(&f.places, "places", "", "places file (GeoJSON): gates, rally points, their limits and hours")
 	fl.StringVar(&f.evacuees, "evacuees", "", "evacuee list (CSV)")
 	fl.StringVar(&f.reports, "reports", "", "threat reports (JSON Lines): the picture is built from them")
+	fl.StringVar(&f.sources, "sources", "", "source registry file (JSON Lines, see 'muster source') the picture of --reports reads")
 	fl.StringVar(&f.zones, "zones", "", "zones (GeoJSON) instead of reports, e.g. from 'muster threats'")
 	fl.StringVar(&f.at, "at", "", "time of the threat picture (RFC 3339; default: now)")
 	fl.StringVar(&f.policy, "policy", "", "threat policy file (default: muster's)")
@@ -92,6 +94,8 @@ func (f *planFlags) load(cmd *cobra.Command) (*planInputs, error) {
 	switch {
 	case f.reports != "" && f.zones != "":
 		return nil, muster.Errorf(muster.EINVALID, "give --reports or --zones, not both")
+	case f.sources != "" && f.reports == "":
+		return nil, muster.Errorf(muster.EINVALID, "--sources grades the sources of --reports: give --reports too")
 	case f.zones != "":
 		if in.zones, err = readZonesFile(f.zones); err != nil {
 			return nil, err
@@ -123,7 +127,11 @@ func (f *planFlags) load(cmd *cobra.Command) (*planInputs, error) {
 		for _, rej := range pr.Rejected {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: report rejected: %v\n", f.reports, rej)
 		}
-		pic, err := threat.Build(pr.Reports(), pl, in.at, policy)
+		opts, err := loadSourceRegistry(f.sources)
+		if err != nil {
+			return nil, err
+		}
+		pic, err := threat.Build(pr.Reports(), pl, in.at, policy, opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 func init() { subcommands = append(subcommands, newThreatsCmd) }
 
 func newThreatsCmd() *cobra.Command {
-	var reportsPath, placesPath, at, format, policyPath, out string
+	var reportsPath, placesPath, sourcesPath, at, format, policyPath, out string
 	cmd := &cobra.Command{
 		Use:   "threats",
 		Short: "Fuse the reports into the threat picture: zones, levels, disputes, gate statuses",
@@ -25,7 +25,9 @@ reports about the same danger fuse into a zone whose risk combines their
 graded likelihoods, independent sources corroborate, a repeated or relayed
 source counts once, denials mark the zone disputed, and old reports decay.
 --at replays the picture as it stood at any earlier time: reports received
-later are left out. See docs/threat-picture.md.
+later are left out. --sources reads the analysts' source registry (see
+'muster source --help'): a registered source's reports take its grade, a
+hostile source's do not count. See docs/threat-picture.md.
 
 --format geojson (the default) writes a FeatureCollection that
 "muster route --avoid" reads directly; --format table is for reading.`,
@@ -66,6 +68,10 @@ later are left out. See docs/threat-picture.md.
 					return err
 				}
 			}
+			opts, err := loadSourceRegistry(sourcesPath)
+			if err != nil {
+				return err
+			}
 			in, err := os.Open(reportsPath)
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "reports: %v", err)
@@ -85,7 +91,7 @@ later are left out. See docs/threat-picture.md.
 			if err := cmd.Context().Err(); err != nil {
 				return err
 			}
-			p, err := threat.Build(res.Reports(), pl, when, policy)
+			p, err := threat.Build(res.Reports(), pl, when, policy, opts...)
 			if err != nil {
 				return err
 			}
@@ -123,6 +129,7 @@ later are left out. See docs/threat-picture.md.
 	fl := cmd.Flags()
 	fl.StringVar(&reportsPath, "reports", "", "the reports record, JSON Lines (required)")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving area.place names and listing the gates")
+	fl.StringVar(&sourcesPath, "sources", "", "source registry file (JSON Lines, see 'muster source'): reports take its grades; a bad line fails the command")
 	fl.StringVar(&at, "at", "", "the time of the picture, RFC 3339 (default now)")
 	fl.StringVar(&format, "format", "geojson", "geojson or table")
 	fl.StringVar(&policyPath, "policy", "", "routing policy file (JSON): "+strings.Join([]string{"forbid", "penalty", "large_area_km2", "well_graded", "max_forbidden_area_km2"}, ", "))

@@ -49,6 +49,8 @@ var auditEvents = map[string]string{
 	"plan.approve":      "plan",
 	"plan.save":         "plan",
 	"report.add":        "report",
+	"source.delete":     "source",
+	"source.put":        "source",
 	"token.create":      "token",
 	"token.revoke":      "token",
 	"user.create":       "user",
