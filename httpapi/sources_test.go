@@ -203,8 +203,23 @@ func TestPicturesReadTheSourceRegistry(t *testing.T) {
 				}
 			}
 		}
+		// The registry changes the picture: the forty hostile all-clears are
+		// kept in the record, discounted, and the blast's zone is not
+		// disputed by them.
 		if geo(with) == geo(without) {
-			t.Log("the fusion does not read the registry yet: only that the server passes it is checked")
+			t.Error("the stored registry changes nothing in the picture")
+		}
+		discounted := 0
+		for _, r := range with.Record {
+			if r.Status == threat.StatusDiscounted {
+				discounted++
+			}
+		}
+		if z := with.ZoneOf("blast"); discounted != 40 || z == nil || z.Disputed || !z.Forbidden {
+			t.Errorf("under the registry: %d reports discounted (want 40), blast zone %+v", discounted, z)
+		}
+		if !strings.Contains(string(served), `"discounted"`) {
+			t.Error("the served picture does not show the discounted reports")
 		}
 		// Every picture the server builds reads the registry, plans too.
 		for _, c := range []struct{ method, path, body string }{
