@@ -142,9 +142,6 @@ func InstructionID(series string, version int) string {
 	return fmt.Sprintf("%s/v%d", series, version)
 }
 
-// Key is what stays the same across an instruction's versions: its series.
-func (in *Instruction) Key() string { return in.Series }
-
 // canonicalMagic starts the canonical encoding; a change of the encoding
 // changes it.
 const canonicalMagic = "muster instruction 1\n"

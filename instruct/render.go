@@ -220,6 +220,9 @@ func (r *renderer) msg(k msgKey, n int) *message {
 		noteUse(k)
 	}
 	forms := &r.c.msgs[k]
+	if n < 0 {
+		n = max(0, -n) // x/text's rules index by digit: a negative number panics
+	}
 	if keyDefs[k].plural {
 		if m := forms[plural.Cardinal.MatchPlural(r.c.plural, n, 0, 0, 0, 0)]; m != nil {
 			return m

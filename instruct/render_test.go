@@ -1,6 +1,7 @@
 package instruct
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -426,6 +427,31 @@ func FuzzRenderHostileData(f *testing.F) {
 				t.Fatalf("short form %q: %+v", forms.SMS, MeasureSMS(forms.SMS))
 			}
 			checkHTMLTags(t, forms.HTML)
+		}
+	})
+}
+
+// Any instruction a file can hold renders or is refused with an error:
+// never a panic.
+func FuzzRenderInstructionJSON(f *testing.F) {
+	for _, in := range []muster.Instruction{sampleHousehold(), sampleEscort()} {
+		data, err := json.Marshal(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"language":"ps","people":-7,"code_word":"egg","walk":{"steps":[{"maneuver":"left","distance_m":-5,"bearing":-725}]},"time_zone":"Asia/Kabul"}`))
+	f.Add([]byte(`{"language":"fa","audience":"escort","people":4000000000,"code_word":"moon","report_from":"0001-01-01T00:00:00Z","report_by":"9999-12-31T23:59:59Z"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var in muster.Instruction
+		if json.Unmarshal(data, &in) != nil {
+			return
+		}
+		for _, link := range []string{"", testLink} {
+			if forms, err := Render(&in, link); err == nil && MeasureSMS(forms.SMS).Segments > 2 {
+				t.Fatalf("short form of %d segments: %q", MeasureSMS(forms.SMS).Segments, forms.SMS)
+			}
 		}
 	})
 }
