@@ -2,6 +2,7 @@ package instruct
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -240,5 +241,33 @@ func TestParseTOMLStrings(t *testing.T) {
 	}
 	if _, err := compileMessage("a {B}"); err == nil {
 		t.Error("an upper-case placeholder compiles")
+	}
+}
+
+// docs/instructions.md names every field a change can be in, every
+// maneuver and every item an instruction can list.
+func TestDocsNameWhatCodeHas(t *testing.T) {
+	doc, err := os.ReadFile("../docs/instructions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{muster.ChangedAudience, muster.ChangedHousehold, muster.ChangedLanguage, muster.ChangedName, muster.ChangedRallyPoint,
+		muster.ChangedWalk, muster.ChangedTime, muster.ChangedGroup, muster.ChangedPeople, muster.ChangedCodeWord, muster.ChangedBring,
+		muster.ChangedDoNotBring, muster.ChangedContact, muster.ChangedGate, muster.ChangedSchedule, muster.ChangedExpiry}
+	names = append(names, DefaultBring...)
+	names = append(names, DefaultDoNotBring...)
+	names = append(names, "bring.medical_records")
+	for _, m := range muster.Maneuvers {
+		if !strings.HasPrefix(m, "slight_right") && !strings.HasPrefix(m, "sharp_right") && m != muster.ManeuverRight {
+			names = append(names, m)
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("docs/instructions.md does not name `%s`", n)
+		}
+	}
+	if !strings.Contains(string(doc), fmt.Sprintf("%d concrete words", len(CodeWords))) {
+		t.Errorf("docs/instructions.md does not say there are %d code words", len(CodeWords))
 	}
 }
