@@ -116,7 +116,8 @@ func Short(in *muster.Instruction, link string) (string, error) {
 		if err := r.short(in, link, r.cut(rally, keep), r.cut(gate, keep)); err != nil {
 			return "", false, err
 		}
-		return string(r.b), MeasureSMS(string(r.b)).Segments <= 2, nil
+		s := string(r.b)
+		return s, MeasureSMS(s).Segments <= 2, nil
 	}
 	full := max(utf8.RuneCountInString(rally), utf8.RuneCountInString(gate))
 	s, ok, err := fits(full)

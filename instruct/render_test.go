@@ -455,3 +455,39 @@ func FuzzRenderInstructionJSON(f *testing.F) {
 		}
 	})
 }
+
+// Renderers are pooled: texts rendered at once on many goroutines are the
+// texts rendered one by one.
+func TestRenderConcurrently(t *testing.T) {
+	ins := varietyOfInstructions()
+	want := make([]Forms, len(ins))
+	for i := range ins {
+		ins[i].Language = Languages()[i%3]
+		f, err := Render(&ins[i], testLink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = f
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for k := 0; k < 20; k++ {
+				for i := range ins {
+					i := (i + g*7) % len(ins)
+					f, err := Render(&ins[i], testLink)
+					if err != nil || f != want[i] {
+						errs <- fmt.Errorf("%s: differs when rendered concurrently (%v)", ins[i].ID, err)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
