@@ -232,6 +232,9 @@ func (b *builder) build() ([]muster.Instruction, error) {
 		}
 	}
 	for lang, n := range unknownLang {
+		if lang == "" {
+			lang = "(none given)"
+		}
 		b.o.Logger.Warn("households in a language muster does not write get the default language", "language", lang, "households", n, "default", b.o.DefaultLanguage)
 	}
 	expired := 0
