@@ -1,0 +1,426 @@
+package instruct
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
+)
+
+// Options say how instructions are built from a plan.
+type Options struct {
+	// Secret is the deployment's secret (16 bytes or more) from which
+	// group codes and code words are derived: unguessable without it, the
+	// same from the same secret.
+	Secret []byte
+	// Epoch names the code space: a new epoch gives every group a new code
+	// and every rally point a new code word (after a code word leaked, or
+	// for a new operation). Default "1".
+	Epoch string
+	// PlanID names the plan instructions are built from (its id in the
+	// store); default "plan-" and its created_at.
+	PlanID string
+	// TimeZone is the IANA zone times are told in (the places file's);
+	// default UTC.
+	TimeZone string
+	// DefaultLanguage is for households whose language muster does not
+	// write (each is logged); default English.
+	DefaultLanguage string
+	// EscortLanguage is the language of escorts' instructions; default
+	// DefaultLanguage.
+	EscortLanguage string
+	// Escorts: also build one instruction per group for its escort, who
+	// alone is told the gate.
+	Escorts bool
+	// Contact is whom to ask: in every instruction.
+	Contact muster.Contact
+	// Bring and DoNotBring are catalog keys ("bring.documents",
+	// "no.weapons"); default DefaultBring and DefaultDoNotBring. A
+	// household with a medical priority is also asked to bring its
+	// medical records.
+	Bring, DoNotBring []string
+	// ReportWindow is how long before its report-by time a household may
+	// arrive at its rally point; default 20 minutes. It is shortened where
+	// early arrivals would put more people at the rally point than it
+	// holds, before it opens, or before a household can walk there.
+	ReportWindow time.Duration
+	// ExpiryMargin is how long after its group is through the gate an
+	// instruction stays valid (rounded up to the hour); default 12 hours.
+	ExpiryMargin time.Duration
+	// IssuedAt is when the instructions are issued; default now.
+	IssuedAt time.Time
+	// AllowProposed builds from a plan not yet approved (to preview it):
+	// instructions that go out come from the current plan only.
+	AllowProposed bool
+	// Logger is told of households whose language is unknown and other
+	// things an operator should know; default slog.Default().
+	Logger *slog.Logger
+
+	// groupCodes are codes to keep: a group's code from the instructions a
+	// re-issue starts from.
+	groupCodes map[string]string
+}
+
+// Defaults of what to bring and what not to.
+var (
+	DefaultBring      = []string{"bring.documents", "bring.water_food", "bring.medicine", "bring.phone", "bring.this_message"}
+	DefaultDoNotBring = []string{"no.weapons", "no.large_bags", "no.vehicle"}
+)
+
+// MinSecretBytes is the shortest deployment secret accepted.
+const MinSecretBytes = 16
+
+func (o Options) withDefaults() (Options, error) {
+	if len(o.Secret) < MinSecretBytes {
+		return o, muster.Errorf(muster.EINVALID, "instructions: a deployment secret of %d bytes or more is needed for group codes and code words (got %d)", MinSecretBytes, len(o.Secret))
+	}
+	if o.Epoch == "" {
+		o.Epoch = "1"
+	}
+	if o.DefaultLanguage == "" {
+		o.DefaultLanguage = muster.LangEnglish
+	}
+	if o.EscortLanguage == "" {
+		o.EscortLanguage = o.DefaultLanguage
+	}
+	for _, l := range []string{o.DefaultLanguage, o.EscortLanguage} {
+		if _, err := catalogFor(l); err != nil {
+			return o, fmt.Errorf("instructions: %w", err)
+		}
+	}
+	if o.Bring == nil {
+		o.Bring = DefaultBring
+	}
+	if o.DoNotBring == nil {
+		o.DoNotBring = DefaultDoNotBring
+	}
+	for _, l := range []struct {
+		prefix string
+		keys   []string
+	}{{"bring.", o.Bring}, {"no.", o.DoNotBring}} {
+		for _, k := range l.keys {
+			if _, ok := keyByName[k]; !ok || !strings.HasPrefix(k, l.prefix) {
+				return o, muster.Errorf(muster.EINVALID, "instructions: %q is not a %s item of the catalogs (they have: %s)", k, strings.TrimSuffix(l.prefix, "."), strings.Join(itemKeys(l.prefix), ", "))
+			}
+		}
+	}
+	if o.ReportWindow <= 0 {
+		o.ReportWindow = 20 * time.Minute
+	}
+	if o.ExpiryMargin <= 0 {
+		o.ExpiryMargin = 12 * time.Hour
+	}
+	if o.IssuedAt.IsZero() {
+		o.IssuedAt = time.Now()
+	}
+	o.IssuedAt = o.IssuedAt.UTC().Truncate(time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if _, err := zone(o.TimeZone); err != nil {
+		return o, fmt.Errorf("instructions: %w", err)
+	}
+	return o, nil
+}
+
+func itemKeys(prefix string) []string {
+	items := BringItems
+	if prefix == "no." {
+		items = DoNotBringItems
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = prefix + it
+	}
+	return out
+}
+
+// Build makes the instructions of a plan: one for every household it
+// assigns (version 1), and with Options.Escorts one for every group's
+// escort, sorted by series. households are the evacuee records (for each
+// household's language and name); streets, if not nil, gives walking
+// directions with street names from the foot network the plan was made on.
+// The plan must be current (approved) unless Options.AllowProposed.
+func Build(p *plan.Plan, households []muster.Household, streets *Streets, opts Options) ([]muster.Instruction, error) {
+	b, err := newBuilder(p, households, streets, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.build()
+}
+
+type builder struct {
+	p       *plan.Plan
+	o       Options
+	streets *Streets
+	planID  string
+	loc     *time.Location
+	hh      map[string]*muster.Household
+	groups  map[string]*plan.Group
+	rallies map[string]*plan.RallyPoint
+	gates   map[string]*plan.Gate
+	codes   map[string]string    // group id -> code
+	from    map[string]time.Time // group id -> earliest arrival at the rally point
+}
+
+func newBuilder(p *plan.Plan, households []muster.Household, streets *Streets, opts Options) (*builder, error) {
+	if p == nil {
+		return nil, muster.Errorf(muster.EINVALID, "instructions: no plan")
+	}
+	if p.Status != muster.PlanCurrent && !opts.AllowProposed {
+		return nil, muster.Errorf(muster.EINVALID, "instructions: the plan of %s is %s: instructions come from the current plan only (approve it first)", p.CreatedAt.Format(time.RFC3339), p.Status)
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	loc, _ := zone(o.TimeZone)
+	b := &builder{p: p, o: o, streets: streets, loc: loc, planID: o.PlanID,
+		hh: map[string]*muster.Household{}, groups: map[string]*plan.Group{}, rallies: map[string]*plan.RallyPoint{}, gates: map[string]*plan.Gate{}}
+	if b.planID == "" {
+		b.planID = "plan-" + p.CreatedAt.UTC().Format("20060102T150405Z")
+	}
+	for i := range households {
+		b.hh[households[i].ID] = &households[i]
+	}
+	for i := range p.Groups {
+		b.groups[p.Groups[i].ID] = &p.Groups[i]
+	}
+	for i := range p.RallyPoints {
+		b.rallies[p.RallyPoints[i].ID] = &p.RallyPoints[i]
+	}
+	for i := range p.Gates {
+		b.gates[p.Gates[i].ID] = &p.Gates[i]
+	}
+	b.codes = groupCodes(p.Groups, o.Secret, o.Epoch, o.groupCodes)
+	if b.from, err = reportWindows(p, loc, o.ReportWindow); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *builder) build() ([]muster.Instruction, error) {
+	out := make([]muster.Instruction, 0, len(b.p.Households)+len(b.p.Groups))
+	unknownLang := map[string]int{}
+	missing := 0
+	for i := range b.p.Households {
+		in, err := b.household(&b.p.Households[i], unknownLang, &missing)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	if b.o.Escorts {
+		for i := range b.p.Groups {
+			in, err := b.escort(&b.p.Groups[i])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, in)
+		}
+	}
+	for lang, n := range unknownLang {
+		if lang == "" {
+			lang = "(none given)"
+		}
+		b.o.Logger.Warn("households in a language muster does not write get the default language", "language", lang, "households", n, "default", b.o.DefaultLanguage)
+	}
+	expired := 0
+	for i := range out {
+		if !out[i].ExpiresAt.After(out[i].IssuedAt) {
+			expired++
+		}
+	}
+	if expired > 0 {
+		b.o.Logger.Warn("instructions expire before they are issued: their groups are through already (or the issue time is wrong)", "instructions", expired, "issued_at", b.o.IssuedAt)
+	}
+	if missing > 0 {
+		b.o.Logger.Warn("households of the plan missing from the evacuee list: their instructions have no name and the default language", "households", missing)
+	}
+	slices.SortFunc(out, func(x, y muster.Instruction) int { return cmp.Compare(x.Series, y.Series) })
+	return out, nil
+}
+
+// base fills what every instruction of the plan has.
+func (b *builder) base(audience, id, lang string, g *plan.Group) (muster.Instruction, error) {
+	r := b.rallies[g.RallyPoint]
+	if r == nil {
+		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: group %s meets at rally point %s, which the plan does not list", g.ID, g.RallyPoint)
+	}
+	series := muster.InstructionSeries(audience, id)
+	return muster.Instruction{
+		ID: muster.InstructionID(series, 1), Series: series, Version: 1,
+		IssuedAt: b.o.IssuedAt, ExpiresAt: ceilHour(g.Through.Add(b.o.ExpiryMargin)),
+		Plan: b.planID, PlanCreatedAt: b.p.CreatedAt.UTC(), Catalog: CatalogFingerprint(),
+		Audience: audience, Language: lang, TimeZone: b.loc.String(),
+		RallyPoint: muster.InstructionPlace{ID: r.ID, Name: cleanData(r.Name, maxNameRunes), Lat: r.Lat, Lon: r.Lon},
+		ReportFrom: b.from[g.ID].UTC(), ReportBy: g.ReportBy.UTC(),
+		Group: g.ID, GroupCode: b.codes[g.ID], People: g.People,
+		CodeWord: codeWord(b.o.Secret, b.o.Epoch, r.ID),
+		Contact:  muster.Contact{Phone: cleanData(b.o.Contact.Phone, maxLinkRunes), URL: cleanData(b.o.Contact.URL, maxLinkRunes)},
+	}, nil
+}
+
+func (b *builder) household(h *plan.Household, unknownLang map[string]int, missing *int) (muster.Instruction, error) {
+	g := b.groups[h.Group]
+	if g == nil {
+		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: household %s is in group %s, which the plan does not list", h.ID, h.Group)
+	}
+	rec := b.hh[h.ID]
+	lang, name := b.o.DefaultLanguage, ""
+	if rec == nil {
+		*missing++
+	} else {
+		if _, _, ok := LanguageTag(rec.Language); ok {
+			lang = rec.Language
+		} else {
+			unknownLang[rec.Language]++
+		}
+		name = rec.Name
+		if lang != muster.LangEnglish && strings.TrimSpace(rec.NameLocal) != "" {
+			name = rec.NameLocal
+		}
+	}
+	in, err := b.base(muster.AudienceHousehold, h.ID, lang, g)
+	if err != nil {
+		return in, err
+	}
+	in.Household = h.ID
+	in.Name = cleanData(name, maxNameRunes)
+	in.People = h.People
+	in.Walk = muster.Walk{DurationS: int(math.Ceil(h.Walk.DurationS)), DistanceM: int(math.Round(h.Walk.DistanceM)), Escape: h.Walk.Escape}
+	if line, ok := walkLine(h.Walk); ok && b.streets != nil {
+		in.Walk.Steps = b.streets.Directions(line)
+		for i := range in.Walk.Steps {
+			in.Walk.Steps[i].Street = cleanData(in.Walk.Steps[i].Street, maxNameRunes)
+		}
+	}
+	// Nobody can be there before the operation starts and the walk is done.
+	if earliest := b.p.Params.Start.Add(time.Duration(in.Walk.DurationS) * time.Second); in.ReportFrom.Before(earliest) {
+		in.ReportFrom = minTime(earliest, in.ReportBy).UTC()
+	}
+	in.Bring = slices.Clone(b.o.Bring)
+	if h.Priority == muster.PriorityMedical && !slices.Contains(in.Bring, "bring.medical_records") {
+		in.Bring = append(in.Bring, "bring.medical_records")
+	}
+	in.DoNotBring = slices.Clone(b.o.DoNotBring)
+	return in, nil
+}
+
+func (b *builder) escort(g *plan.Group) (muster.Instruction, error) {
+	gate := b.gates[g.Gate]
+	if gate == nil {
+		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: group %s goes to gate %s, which the plan does not list", g.ID, g.Gate)
+	}
+	in, err := b.base(muster.AudienceEscort, g.ID, b.o.EscortLanguage, g)
+	if err != nil {
+		return in, err
+	}
+	in.Escort = &muster.EscortBrief{
+		Gate:      muster.InstructionPlace{ID: gate.ID, Name: cleanData(gate.Name, maxNameRunes), Lat: gate.Lat, Lon: gate.Lon},
+		Departure: g.Departure.UTC(), Arrival: g.Arrival.UTC(), Through: g.Through.UTC(), Households: len(g.Households),
+	}
+	return in, nil
+}
+
+func walkLine(r plan.Route) (orb.LineString, bool) {
+	if r.Geometry == nil {
+		return nil, false
+	}
+	line, ok := r.Geometry.Coordinates.(orb.LineString)
+	return line, ok && len(line) >= 2
+}
+
+func ceilHour(t time.Time) time.Time {
+	t = t.UTC()
+	if h := t.Truncate(time.Hour); !h.Equal(t) {
+		return h.Add(time.Hour)
+	}
+	return t
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Group codes: three and two characters of an alphabet with no 0, O, 1 or
+// I, so that no character can be read as another ("K7F-42").
+const codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// groupCodes gives every group a code derived from the secret, the epoch
+// and its id, unique in the plan: a group keeps the code it had (keep)
+// while no other holds it; a collision takes the next derivation.
+func groupCodes(groups []plan.Group, secret []byte, epoch string, keep map[string]string) map[string]string {
+	out := make(map[string]string, len(groups))
+	taken := map[string]bool{}
+	ids := make([]string, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if c, ok := keep[id]; ok && c != "" && !taken[c] {
+			out[id], taken[c] = c, true
+		}
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		for attempt := 0; ; attempt++ {
+			c := deriveCode(secret, epoch, id, attempt)
+			if !taken[c] {
+				out[id], taken[c] = c, true
+				break
+			}
+		}
+	}
+	return out
+}
+
+func derive(secret []byte, parts ...string) []byte {
+	m := hmac.New(sha256.New, secret)
+	for _, p := range parts {
+		var n [binary.MaxVarintLen64]byte
+		m.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+func deriveCode(secret []byte, epoch, group string, attempt int) string {
+	sum := derive(secret, "muster group code", epoch, group, strconv.Itoa(attempt))
+	v := binary.BigEndian.Uint64(sum)
+	var c [6]byte
+	for i := range c {
+		if i == 3 {
+			c[i] = '-'
+			continue
+		}
+		c[i] = codeAlphabet[v&31]
+		v >>= 5
+	}
+	return string(c[:])
+}
+
+// codeWord is the rally point's code word under the secret and the epoch:
+// the same for everyone who meets there, unguessable from outside.
+func codeWord(secret []byte, epoch, rally string) string {
+	sum := derive(secret, "muster code word", epoch, rally)
+	return CodeWords[binary.BigEndian.Uint64(sum)%uint64(len(CodeWords))]
+}

@@ -1,0 +1,133 @@
+package instruct
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
+)
+
+// Change is an instruction a re-plan issues: a first version, or a new
+// version of one whose content changed.
+type Change struct {
+	Instruction muster.Instruction
+	// Fields name what changed from the version it supersedes
+	// (muster.Changed); nil for a first version.
+	Fields []string
+}
+
+// Revision is what a re-plan does to the instructions in force.
+type Revision struct {
+	Changed   []Change // to issue, by series
+	Unchanged []string // ids of instructions that stay in force as they are
+	Revoked   []string // ids of instructions to revoke: their household (or group) is no longer in the plan
+}
+
+// Reissue builds the instructions of a new (approved) plan against those in
+// force (previous): a household whose instruction would not change keeps
+// it (no new version, nothing to deliver); one whose instruction changes
+// gets the next version, which supersedes the one in force; one new to the
+// plan gets a first version; one the plan no longer serves has its
+// instruction revoked. Groups keep their codes where they can.
+//
+// previous may hold several versions of an instruction (a history): the
+// highest is taken to be in force. lastVersions, if given, is the last
+// version ever issued of each series, revoked ones included, so that a
+// household that comes back never gets an id issued before.
+func Reissue(previous []muster.Instruction, lastVersions map[string]int, p *plan.Plan, households []muster.Household, streets *Streets, opts Options) (*Revision, error) {
+	inForce := map[string]*muster.Instruction{}
+	for i := range previous {
+		in := &previous[i]
+		if cur, ok := inForce[in.Series]; !ok || in.Version > cur.Version {
+			inForce[in.Series] = in
+		}
+	}
+	codes := map[string]string{}
+	for _, in := range inForce {
+		if in.Group != "" && in.GroupCode != "" {
+			codes[in.Group] = in.GroupCode
+		}
+	}
+	opts.groupCodes = codes
+	fresh, err := Build(p, households, streets, opts)
+	if err != nil {
+		return nil, err
+	}
+	rev := &Revision{}
+	seen := map[string]bool{}
+	for _, in := range fresh {
+		seen[in.Series] = true
+		last := lastVersions[in.Series]
+		prev := inForce[in.Series]
+		if prev == nil {
+			in.Version = last + 1
+			in.ID = muster.InstructionID(in.Series, in.Version)
+			rev.Changed = append(rev.Changed, Change{Instruction: in})
+			continue
+		}
+		fields := muster.Changed(prev, &in)
+		if len(fields) == 0 {
+			rev.Unchanged = append(rev.Unchanged, prev.ID)
+			continue
+		}
+		in.Version = max(prev.Version, last) + 1
+		in.ID = muster.InstructionID(in.Series, in.Version)
+		in.Supersedes = prev.ID
+		rev.Changed = append(rev.Changed, Change{Instruction: in, Fields: fields})
+	}
+	for series, in := range inForce {
+		if !seen[series] {
+			rev.Revoked = append(rev.Revoked, in.ID)
+		}
+	}
+	slices.Sort(rev.Unchanged)
+	slices.Sort(rev.Revoked)
+	return rev, nil
+}
+
+// Difference is how one instruction differs between two sets.
+type Difference struct {
+	Series    string
+	Household string   // "" for an escort's
+	Old, New  string   // the ids; Old "" when it is new, New "" when it is gone
+	Fields    []string // what changed, when it is in both
+}
+
+// Compare pairs two sets of instructions by series (the highest version
+// of each) and returns how they differ, by series, and how many are the
+// same in both.
+func Compare(old, newer []muster.Instruction) (diffs []Difference, same int) {
+	latest := func(set []muster.Instruction) map[string]*muster.Instruction {
+		m := map[string]*muster.Instruction{}
+		for i := range set {
+			if cur, ok := m[set[i].Series]; !ok || set[i].Version > cur.Version {
+				m[set[i].Series] = &set[i]
+			}
+		}
+		return m
+	}
+	o, n := latest(old), latest(newer)
+	for series, ni := range n {
+		oi := o[series]
+		switch {
+		case oi == nil:
+			diffs = append(diffs, Difference{Series: series, Household: ni.Household, New: ni.ID})
+		case oi.ID == ni.ID && oi.Digest() == ni.Digest():
+			same++
+		default:
+			fields := muster.Changed(oi, ni)
+			if len(fields) == 0 && oi.ID == ni.ID {
+				fields = []string{"content"}
+			}
+			diffs = append(diffs, Difference{Series: series, Household: ni.Household, Old: oi.ID, New: ni.ID, Fields: fields})
+		}
+	}
+	for series, oi := range o {
+		if n[series] == nil {
+			diffs = append(diffs, Difference{Series: series, Household: oi.Household, Old: oi.ID})
+		}
+	}
+	slices.SortFunc(diffs, func(a, b Difference) int { return cmp.Compare(a.Series, b.Series) })
+	return diffs, same
+}

@@ -1,0 +1,54 @@
+package instruct
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMeasureSMS(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want SMSSize
+	}{
+		{"empty", "", SMSSize{GSM7, 0, 0}},
+		{"one GSM segment", strings.Repeat("a", 160), SMSSize{GSM7, 160, 1}},
+		{"two GSM segments", strings.Repeat("a", 161), SMSSize{GSM7, 161, 2}},
+		{"full two GSM segments", strings.Repeat("a", 306), SMSSize{GSM7, 306, 2}},
+		{"three GSM segments", strings.Repeat("a", 307), SMSSize{GSM7, 307, 3}},
+		{"GSM-7's own letters", "Ünïcode? No: Øre, ñ, é, à, Δ, ß, £5 @ 10:00_", SMSSize{UCS2, 44, 1}}, // ï is not GSM-7
+		{"GSM-7 letters only", "Øre, ñ, é, à, Δ, ß, £5 @ 10:00_", SMSSize{GSM7, 31, 1}},
+		{"extension characters count two", "{}[]~^|\\€", SMSSize{GSM7, 18, 1}},
+		{"an extension character fills a segment", strings.Repeat("a", 159) + "€", SMSSize{GSM7, 161, 2}},
+		// 152 septets then a two-septet escape: it moves whole to the
+		// second segment rather than split.
+		{"escapes are not split", strings.Repeat("a", 152) + "€" + strings.Repeat("a", 152), SMSSize{GSM7, 306, 3}},
+		{"one UCS-2 segment", strings.Repeat("ا", 70), SMSSize{UCS2, 70, 1}},
+		{"two UCS-2 segments", strings.Repeat("ا", 71), SMSSize{UCS2, 71, 2}},
+		{"full two UCS-2 segments", strings.Repeat("ا", 134), SMSSize{UCS2, 134, 2}},
+		{"three UCS-2 segments", strings.Repeat("ا", 135), SMSSize{UCS2, 135, 3}},
+		{"a backquote is not GSM-7", "`", SMSSize{UCS2, 1, 1}},
+		{"an isolate is UCS-2", "a\u2068b\u2069", SMSSize{UCS2, 4, 1}},
+		{"outside the BMP: two code units", "😀", SMSSize{UCS2, 2, 1}},
+		{"surrogate pairs are not split", strings.Repeat("ا", 66) + "😀" + strings.Repeat("ا", 66), SMSSize{UCS2, 134, 3}},
+	} {
+		if got := MeasureSMS(tc.text); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	// Every character of GSM-7's basic set costs one septet, of its
+	// extension two; the fast path agrees with the table.
+	for _, r := range gsmBasic {
+		if gsmCost(r) != 1 {
+			t.Errorf("%q costs %d", r, gsmCost(r))
+		}
+	}
+	for _, r := range gsmExtension {
+		if gsmCost(r) != 2 {
+			t.Errorf("%q costs %d", r, gsmCost(r))
+		}
+	}
+	if n := len([]rune(gsmBasic)); n != 128 {
+		t.Errorf("the basic set has %d characters, want 128", n)
+	}
+}
