@@ -67,7 +67,7 @@ func (c *checker) walks() {
 		if gf.g.Departure.Before(c.in.At) || c.in.CheckedIn[hp.ID] {
 			continue // walked before the picture changed
 		}
-		c.legZones(RuleWalkZone, hp.ID, "walk", line, hp.Walk.Escape, c.foot, gf.rallyZones)
+		c.legZones(RuleWalkZone, hp.ID, "walk", line, hp.Walk.Escape, true, c.foot, gf.rallyZones)
 	}
 }
 
@@ -119,11 +119,14 @@ func (c *checker) routes() {
 		if gf.atGate != "" && gf.gate != nil {
 			skip = append(slices.Clip(skip), gf.gate.zones...) // the gate's own rule reports it
 		}
-		line := gf.line
 		if gf.moving && gf.start.Before(c.in.At) {
-			line = ahead(line, gf.start, g.Arrival, c.in.At)
+			// On its way since before the picture changed: only the way
+			// ahead counts; an escape it began it may still be making.
+			line := ahead(gf.line, gf.start, g.Arrival, c.in.At)
+			c.legZones(RuleRouteZone, g.ID, "route", line, g.Route.Escape, false, c.car, skip)
+			continue
 		}
-		c.legZones(RuleRouteZone, g.ID, "route", line, g.Route.Escape && !gf.moving, c.car, skip)
+		c.legZones(RuleRouteZone, g.ID, "route", gf.line, g.Route.Escape, true, c.car, skip)
 	}
 }
 
@@ -164,9 +167,11 @@ func ahead(line orb.LineString, from, to, t time.Time) orb.LineString {
 // the picture. A leg marked escape must start inside a forbidden zone, or
 // on a road that touches one (the router then leaves by the shortest way
 // out, possibly through it): those zones it may cross, once, as it leaves;
-// every other zone it must not touch. Zones in skip are reported by
+// every other zone it must not touch; verify says to report an escape
+// that starts in no zone (not for the way ahead of a group on the move,
+// which may have left the zone already). Zones in skip are reported by
 // another rule (the leg's rally point or gate lies in them).
-func (c *checker) legZones(rule, subject, what string, line orb.LineString, escape bool, net *network, skip []int) {
+func (c *checker) legZones(rule, subject, what string, line orb.LineString, escape, verify bool, net *network, skip []int) {
 	zones := c.in.Zones
 	lb := line.Bound().Pad(1e-3) // about 100 m: far more than the touching tolerance
 	var near []int
@@ -190,7 +195,7 @@ func (c *checker) legZones(rule, subject, what string, line orb.LineString, esca
 		for _, cr := range crossings(road, zones, near) {
 			leaving[cr.Zone] = true
 		}
-		if len(leaving) == 0 {
+		if len(leaving) == 0 && verify {
 			c.add(RuleEscapeStart, subject, "its %s is marked as an escape, but starts outside every forbidden zone, on a road that touches none", what)
 		}
 	}
