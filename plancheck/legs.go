@@ -173,13 +173,7 @@ func ahead(line orb.LineString, from, to, t time.Time) orb.LineString {
 // another rule (the leg's rally point or gate lies in them).
 func (c *checker) legZones(rule, subject, what string, line orb.LineString, escape, verify bool, net *network, skip []int) {
 	zones := c.in.Zones
-	lb := line.Bound().Pad(1e-3) // about 100 m: far more than the touching tolerance
-	var near []int
-	for i := range zones {
-		if zones[i].Forbidden && zones[i].Bound().Intersects(lb) {
-			near = append(near, i)
-		}
-	}
+	near := forbidden(zones, line.Bound())
 	var leaving map[int]bool // the zones an escape leaves
 	if escape {
 		leaving = map[int]bool{}
@@ -192,7 +186,7 @@ func (c *checker) legZones(rule, subject, what string, line orb.LineString, esca
 				road = net.arcLine(s)
 			}
 		}
-		for _, cr := range crossings(road, zones, near) {
+		for _, cr := range crossings(road, zones, forbidden(zones, road.Bound())) {
 			leaving[cr.Zone] = true
 		}
 		if len(leaving) == 0 && verify {
@@ -221,6 +215,18 @@ func (c *checker) legZones(rule, subject, what string, line orb.LineString, esca
 		c.add(rule, subject, "its %s touches forbidden zone %s at %.6f,%.6f", what, c.zoneName(cr.Zone), cr.Point[1], cr.Point[0])
 		return
 	}
+}
+
+// forbidden returns the forbidden zones whose bounds come near b.
+func forbidden(zones []muster.Zone, b orb.Bound) []int {
+	b = b.Pad(1e-3) // about 100 m: far more than the touching tolerance
+	var out []int
+	for i := range zones {
+		if zones[i].Forbidden && zones[i].Bound().Intersects(b) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // crossings runs zonecost's independent checker on the zones listed,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -527,12 +528,13 @@ func newPlanApproveCmd() *cobra.Command {
 }
 
 func readPlan(path string) (*plan.Plan, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, muster.Errorf(muster.EINVALID, "plan: %v", err)
 	}
+	defer f.Close()
 	var p plan.Plan
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)) // not read whole first: plans run to hundreds of MB
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, muster.Errorf(muster.EINVALID, "%s: not a plan: %v", path, err)
