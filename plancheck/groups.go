@@ -163,12 +163,7 @@ func (c *checker) groupFacts() {
 				gf.atGate = RuleMovingGateClosed
 			}
 		}
-		if g.Route.Geometry != nil {
-			if l, ok := g.Route.Geometry.Coordinates.(orb.LineString); ok && len(l) >= 2 {
-				gf.line = l
-			}
-		}
-		if gf.line == nil {
+		if gf.line, ok = lineOf(g.Route.Geometry); !ok {
 			c.add(RuleGeometry, g.ID, "its route's geometry is not a LineString of two points or more")
 		}
 	}
@@ -177,108 +172,121 @@ func (c *checker) groupFacts() {
 // recompute finds, on the checker's own searches over the road graphs,
 // the shortest drive and walk each leg could take.
 func (c *checker) recompute(ctx context.Context) error {
-	tol := TimeTolerance.Seconds()
 	if c.car != nil {
-		snaps := map[string]*target{}
-		gateTarget := func(gt *gateFact) *target {
-			t, ok := snaps[gt.place.ID]
-			if !ok {
-				if s, found := c.car.snap(gt.pt); found {
-					t = &target{to: s}
-				}
-				snaps[gt.place.ID] = t
-			}
-			return t
-		}
-		rallySnap := map[string]*roadgraph.Snap{}
-		snapRally := func(gf *groupFact) *roadgraph.Snap {
-			s, ok := rallySnap[gf.rally.ID]
-			if !ok {
-				if sn, found := c.car.snap(gf.rallyPt); found {
-					s = &sn
-				}
-				rallySnap[gf.rally.ID] = s
-			}
-			return s
-		}
-		var extra []*target
-		for _, gf := range c.groups {
-			if gf.line == nil || gf.gate == nil {
-				continue
-			}
-			t := gateTarget(gf.gate)
-			var from *roadgraph.Snap
-			if gf.g.RouteFrom.IsZero() {
-				if gf.rally != nil {
-					from = snapRally(gf)
-				}
-			} else if s, found := c.car.snap(gf.line[0]); found {
-				from = &s
-				// And it can have come this far since it left.
-				if gf.rally != nil {
-					if rs := snapRally(gf); rs != nil {
-						gf.reach = &leg{from: *rs, limit: MovingSlack*math.Max(0, gf.g.RouteFrom.Sub(gf.g.Departure).Seconds()) + MovingSlackS}
-						extra = append(extra, &target{to: s, legs: []*leg{gf.reach}})
-					}
-				}
-			}
-			if t == nil || from == nil {
-				gf.drive = &leg{best: math.NaN()} // no road near its ends
-				continue
-			}
-			gf.drive = &leg{from: *from, limit: gf.g.Route.DurationS + tol}
-			t.legs = append(t.legs, gf.drive)
-		}
-		var ts []*target
-		for _, t := range snaps {
-			if t != nil && len(t.legs) > 0 {
-				ts = append(ts, t)
-			}
-		}
-		if err := c.car.solve(ctx, append(ts, extra...)); err != nil {
+		if err := c.recomputeDrives(ctx); err != nil {
 			return err
 		}
 	}
 	if c.foot != nil {
-		byRally := map[string]*target{}
-		for h, i := range c.instruction {
-			hp := &c.p.Households[i]
-			gi, ok := c.holder(h, hp.Group)
-			if !ok {
-				continue
-			}
-			gf := c.groups[gi]
-			hh := c.households[h]
-			if gf.rally == nil || !hh.HasLocation {
-				continue
-			}
-			t, seen := byRally[gf.rally.ID]
-			if !seen {
-				if s, found := c.foot.snap(gf.rallyPt); found {
-					t = &target{to: s}
-				}
-				byRally[gf.rally.ID] = t
-			}
-			home, found := c.foot.snap(orb.Point{hh.Lon, hh.Lat})
-			if t == nil || !found {
-				c.walkLegs[h] = &leg{best: math.NaN()}
-				continue
-			}
-			l := &leg{from: home, limit: hp.Walk.DurationS + tol}
-			c.walkLegs[h] = l
-			t.legs = append(t.legs, l)
-		}
-		var ts []*target
-		for _, t := range byRally {
-			if t != nil && len(t.legs) > 0 {
-				ts = append(ts, t)
-			}
-		}
-		if err := c.foot.solve(ctx, ts); err != nil {
-			return err
-		}
+		return c.recomputeWalks(ctx)
 	}
 	return nil
+}
+
+// recomputeDrives finds the shortest drive from each route's start (its
+// rally point, or where it was re-routed on the move) to its gate: one
+// search back from each gate. A group re-routed on the move also gets the
+// shortest drive from its rally point to where it was re-routed.
+func (c *checker) recomputeDrives(ctx context.Context) error {
+	tol := TimeTolerance.Seconds()
+	snaps := map[string]*target{}
+	gateTarget := func(gt *gateFact) *target {
+		t, ok := snaps[gt.place.ID]
+		if !ok {
+			if s, found := c.car.snap(gt.pt); found {
+				t = &target{to: s}
+			}
+			snaps[gt.place.ID] = t
+		}
+		return t
+	}
+	rallySnap := map[string]*roadgraph.Snap{}
+	snapRally := func(gf *groupFact) *roadgraph.Snap {
+		s, ok := rallySnap[gf.rally.ID]
+		if !ok {
+			if sn, found := c.car.snap(gf.rallyPt); found {
+				s = &sn
+			}
+			rallySnap[gf.rally.ID] = s
+		}
+		return s
+	}
+	var extra []*target
+	for _, gf := range c.groups {
+		if gf.line == nil || gf.gate == nil {
+			continue
+		}
+		t := gateTarget(gf.gate)
+		var from *roadgraph.Snap
+		if gf.g.RouteFrom.IsZero() {
+			if gf.rally != nil {
+				from = snapRally(gf)
+			}
+		} else if s, found := c.car.snap(gf.line[0]); found {
+			from = &s
+			// And it can have come this far since it left.
+			if gf.rally != nil {
+				if rs := snapRally(gf); rs != nil {
+					gf.reach = &leg{from: *rs, limit: MovingSlack*math.Max(0, gf.g.RouteFrom.Sub(gf.g.Departure).Seconds()) + MovingSlackS}
+					extra = append(extra, &target{to: s, legs: []*leg{gf.reach}})
+				}
+			}
+		}
+		if t == nil || from == nil {
+			gf.drive = &leg{best: math.NaN()} // no road near its ends
+			continue
+		}
+		gf.drive = &leg{from: *from, limit: gf.g.Route.DurationS + tol}
+		t.legs = append(t.legs, gf.drive)
+	}
+	var ts []*target
+	for _, t := range snaps {
+		if t != nil && len(t.legs) > 0 {
+			ts = append(ts, t)
+		}
+	}
+	return c.car.solve(ctx, append(ts, extra...))
+}
+
+// recomputeWalks finds the shortest walk from each household's home to its
+// group's rally point: one search back from each rally point.
+func (c *checker) recomputeWalks(ctx context.Context) error {
+	tol := TimeTolerance.Seconds()
+	byRally := map[string]*target{}
+	for h, i := range c.instruction {
+		hp := &c.p.Households[i]
+		gi, ok := c.holder(h, hp.Group)
+		if !ok {
+			continue
+		}
+		gf := c.groups[gi]
+		hh := c.households[h]
+		if gf.rally == nil || !hh.HasLocation {
+			continue
+		}
+		t, seen := byRally[gf.rally.ID]
+		if !seen {
+			if s, found := c.foot.snap(gf.rallyPt); found {
+				t = &target{to: s}
+			}
+			byRally[gf.rally.ID] = t
+		}
+		home, found := c.foot.snap(orb.Point{hh.Lon, hh.Lat})
+		if t == nil || !found {
+			c.walkLegs[h] = &leg{best: math.NaN()}
+			continue
+		}
+		l := &leg{from: home, limit: hp.Walk.DurationS + tol}
+		c.walkLegs[h] = l
+		t.legs = append(t.legs, l)
+	}
+	var ts []*target
+	for _, t := range byRally {
+		if t != nil && len(t.legs) > 0 {
+			ts = append(ts, t)
+		}
+	}
+	return c.foot.solve(ctx, ts)
 }
 
 // groupTimes checks each group's own times.

@@ -130,12 +130,16 @@ func (c *checker) routes() {
 	}
 }
 
+// lineOf returns a leg's line, if it is a LineString of two points or
+// more.
 func lineOf(g *geojson.Geometry) (orb.LineString, bool) {
 	if g == nil {
 		return nil, false
 	}
-	l, ok := g.Coordinates.(orb.LineString)
-	return l, ok && len(l) >= 2
+	if l, ok := g.Coordinates.(orb.LineString); ok && len(l) >= 2 {
+		return l, true
+	}
+	return nil, false
 }
 
 // ahead returns the part of a route still ahead at t, for a group that

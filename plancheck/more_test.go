@@ -259,3 +259,55 @@ func halfway(line orb.LineString) orb.Point {
 	}
 	return line[len(line)-1]
 }
+
+// TestOddInputs: plans and inputs no planner makes are reported, never a
+// panic: lines of one point, no geometry, no places, gates without
+// throughput or crowd limit, zero-size zones, re-routing in a fresh plan.
+func TestOddInputs(t *testing.T) {
+	w := theWorld(t)
+	odd := []struct {
+		name   string
+		mutate func(p *plan.Plan, in *plancheck.Inputs)
+	}{
+		{"one-point lines", func(p *plan.Plan, in *plancheck.Inputs) {
+			p.Groups[0].Route.Geometry.Coordinates = orb.LineString{{1, 1}}
+			p.Households[0].Walk.Geometry.Coordinates = orb.LineString{{1, 1}}
+		}},
+		{"no geometry", func(p *plan.Plan, in *plancheck.Inputs) {
+			p.Groups[0].Route.Geometry, p.Households[0].Walk.Geometry = nil, nil
+		}},
+		{"no places", func(p *plan.Plan, in *plancheck.Inputs) { in.Places = nil }},
+		{"no households", func(p *plan.Plan, in *plancheck.Inputs) { in.Households = nil }},
+		{"empty plan", func(p *plan.Plan, in *plancheck.Inputs) { *p = plan.Plan{} }},
+		{"gates without throughput or crowd limit", func(p *plan.Plan, in *plancheck.Inputs) {
+			for i := range in.Places.Places {
+				in.Places.Places[i].ThroughputPerHour, in.Places.Places[i].CrowdLimit, in.Places.Places[i].Capacity = 0, 0, -1
+			}
+		}},
+		{"odd zones", func(p *plan.Plan, in *plancheck.Inputs) { // far from every leg: nothing to report
+			in.Zones = append(in.Zones, muster.Zone{ID: "dot", Forbidden: true}, muster.Zone{ID: "square", Forbidden: true,
+				Polygon: orb.MultiPolygon{{{{0, 0}, {0, 1}, {1, 1}, {1, 0}, {0, 0}}}}})
+		}},
+		{"re-routed in a fresh plan, legs far off the map", func(p *plan.Plan, in *plancheck.Inputs) {
+			p.Groups[0].RouteFrom = p.Groups[0].Departure
+			p.Groups[0].Route.Geometry.Coordinates = orb.LineString{{100, 60}, {101, 60}}
+			p.Households[0].Walk.Geometry.Coordinates = orb.LineString{{-100, -60}, {-101, -60}}
+		}},
+		{"negative durations and people", func(p *plan.Plan, in *plancheck.Inputs) {
+			p.Groups[0].Route.DurationS, p.Households[0].Walk.DurationS, p.Groups[1].People = -5, -5, -3
+		}},
+	}
+	for _, o := range odd {
+		p, in := clone(t, w.base), w.inputs("base")
+		o.mutate(p, &in)
+		r, err := plancheck.CheckContext(context.Background(), p, in)
+		if err != nil {
+			t.Errorf("%s: %v", o.name, err)
+			continue
+		}
+		t.Logf("%s: %v", o.name, rulesOf(r.Violations))
+		if clean := o.name == "odd zones"; clean != (len(r.Violations) == 0) {
+			t.Errorf("%s: %d violations:%s", o.name, len(r.Violations), show(r.Violations))
+		}
+	}
+}
