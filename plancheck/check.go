@@ -132,6 +132,9 @@ type Inputs struct {
 	// CheckedIn holds the households already at their rally point at At:
 	// their walks are behind them.
 	CheckedIn map[string]bool
+	// Previous, for a re-plan, is the plan it revises: the groups on the
+	// move at At are held to it (Rules: moving_kept).
+	Previous *plan.Plan
 	// Car and Foot are the road graphs the plan was made on. With them,
 	// every walk's and route's duration is held to the shortest the graph
 	// allows and every leg's ends to where its places meet the road.
@@ -178,6 +181,7 @@ func CheckContext(ctx context.Context, p *plan.Plan, in Inputs) (*Report, error)
 	c.walks()
 	c.routes()
 	c.gates()
+	c.moving()
 	c.rallies()
 	c.fleet()
 	c.overall()
@@ -247,6 +251,8 @@ func newChecker(p *plan.Plan, in Inputs) (*checker, error) {
 			c.unchecked = append(c.unchecked, Unchecked{r.Code, "no car graph given: " + r.Doc})
 		case r.Needs == needsFoot && c.foot == nil:
 			c.unchecked = append(c.unchecked, Unchecked{r.Code, "no foot graph given: " + r.Doc})
+		case r.Needs == needsPrevious && in.Previous == nil && !in.At.IsZero():
+			c.unchecked = append(c.unchecked, Unchecked{r.Code, "a re-plan, and no previous plan was given to hold its groups on the move to"})
 		case r.Needs == needsFleet && c.lim.Fleet == nil && p.Params.Vehicles != nil:
 			c.unchecked = append(c.unchecked, Unchecked{r.Code, fmt.Sprintf("the plan was made for a fleet of %d vehicles of %d seats; no fleet was given to check it against",
 				p.Params.Vehicles.Count, p.Params.Vehicles.Seats)})

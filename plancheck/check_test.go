@@ -210,6 +210,7 @@ func (w *world) inputs(base string) plancheck.Inputs {
 	case "replan":
 		in.GateStatus = map[string]string{w.busiest: muster.GateClosed}
 		in.At = w.replanAt
+		in.Previous = w.base
 	}
 	return in
 }
@@ -484,6 +485,22 @@ func mutations() []mutation {
 				t.Fatal("no group re-routed on the move")
 			}
 			g.RouteFrom = g.Departure.Add(time.Second)
+		}},
+		{"a group on the move sent to another gate without being re-routed", "replan", []string{plancheck.RuleMovingKept}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			// In the plan revised, it was heading elsewhere.
+			prev := clone(t, in.Previous)
+			in.Previous = prev
+			for _, g := range p.Groups {
+				if g.RouteFrom.IsZero() && g.Departure.Before(in.At) && g.Through.After(in.At) {
+					for i := range prev.Groups {
+						if prev.Groups[i].ID == g.ID {
+							prev.Groups[i].Gate = w.busiest
+							return
+						}
+					}
+				}
+			}
+			t.Fatal("no group kept on the move")
 		}},
 		{"a group at its gate sooner than it can drive there", "base", []string{plancheck.RuleArrival}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// The first at its gate, so that no queue changes.

@@ -332,7 +332,7 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	if err != nil {
 		return err
 	}
-	vs, err = demoCheck(ctx, p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at, Car: car, Foot: foot})
+	vs, err = demoCheck(ctx, p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at, Previous: p0, Car: car, Foot: foot})
 	if err != nil {
 		return err
 	}

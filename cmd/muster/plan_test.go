@@ -143,9 +143,14 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if !strings.Contains(out, "instructions change") || !strings.Contains(out, "status proposed") {
 		t.Errorf("replan output should list changes and say the plan is proposed:\n%s", out)
 	}
-	out, err = check(proposed)
-	if err != nil || !strings.Contains(out, "no violation") {
-		t.Fatalf("check of the proposed plan (against the zones it carries): %v\n%s", err, out)
+	out, err = check(proposed, "--previous", planPath)
+	if err != nil || !strings.Contains(out, "no violation") || strings.Contains(out, "not checked") {
+		t.Fatalf("check of the proposed plan (against the zones it carries and the plan it revises): %v\n%s", err, out)
+	}
+	// Without the plan it revises, the groups on the move are not held to
+	// it, and the check says so.
+	if out, err = check(proposed); err != nil || !strings.Contains(out, "moving_kept: a re-plan") {
+		t.Fatalf("check of the proposed plan alone: %v\n%s", err, out)
 	}
 	if _, _, err := run(t, "plan", "approve", proposed); err != nil {
 		t.Fatal(err)
