@@ -165,7 +165,7 @@ func TestReplanAfterNewThreat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, c, p1, plancheck.Inputs{Places: c.places, Households: hs, Zones: zones, GateStatus: status, At: at})
+	mustCheck(t, c, p1, plancheck.Inputs{Places: c.places, Households: hs, Zones: zones, GateStatus: status, At: at, Previous: p0})
 	if p1.Status != "proposed" || p1.Diff == nil {
 		t.Fatalf("a re-plan is proposed with a diff: status %q", p1.Status)
 	}
