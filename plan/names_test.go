@@ -36,7 +36,7 @@ func TestPlanWithRepeatedNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, p, plancheck.Inputs{Places: pl, Households: hs})
+	mustCheck(t, c, p, plancheck.Inputs{Places: pl, Households: hs})
 	usedRallies, usedGates := map[string]bool{}, map[string]bool{}
 	for _, g := range p.Groups {
 		usedRallies[g.RallyPoint], usedGates[g.Gate] = true, true

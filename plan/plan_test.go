@@ -64,9 +64,20 @@ func households(g *roadgraph.Graph, n int, seed uint64) []muster.Household {
 	return hs
 }
 
-func mustCheck(t *testing.T, p *plan.Plan, in plancheck.Inputs) {
+// mustCheck has plancheck verify the plan with the city's graphs, so that
+// every duration and endpoint is recomputed, and fails on any violation or
+// any rule left unchecked.
+func mustCheck(t *testing.T, c *city, p *plan.Plan, in plancheck.Inputs) {
 	t.Helper()
-	if vs := plancheck.Check(p, in); len(vs) > 0 {
+	in.Car, in.Foot = c.car.Graph(), c.foot.Graph()
+	r, err := plancheck.CheckContext(context.Background(), p, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range r.Unchecked {
+		t.Errorf("not checked: %s: %s", u.Rule, u.Reason)
+	}
+	if vs := r.Violations; len(vs) > 0 {
 		for i, v := range vs {
 			if i == 10 {
 				t.Errorf("... and %d more", len(vs)-10)
@@ -86,7 +97,7 @@ func TestPlanOnGeneratedCity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, p, plancheck.Inputs{Places: c.places, Households: hs})
+	mustCheck(t, c, p, plancheck.Inputs{Places: c.places, Households: hs})
 	s := p.Summary
 	t.Logf("%+v; %d unassigned", s, len(p.Unassigned))
 	if s.AssignedPeople < s.People*9/10 {
@@ -120,7 +131,7 @@ func TestReplanAfterNewThreat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, p0, plancheck.Inputs{Places: c.places, Households: hs})
+	mustCheck(t, c, p0, plancheck.Inputs{Places: c.places, Households: hs})
 
 	// A new threat: a bomb on the busiest group route's midpoint, and the
 	// gate that route leads to is closed.
@@ -154,7 +165,7 @@ func TestReplanAfterNewThreat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, p1, plancheck.Inputs{Places: c.places, Households: hs, Zones: zones, GateStatus: status, At: at})
+	mustCheck(t, c, p1, plancheck.Inputs{Places: c.places, Households: hs, Zones: zones, GateStatus: status, At: at, Previous: p0})
 	if p1.Status != "proposed" || p1.Diff == nil {
 		t.Fatalf("a re-plan is proposed with a diff: status %q", p1.Status)
 	}

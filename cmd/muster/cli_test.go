@@ -40,6 +40,11 @@ func TestDemoRoutesAroundTheThreat(t *testing.T) {
 	if strings.Contains(out, "forbidden zone crossings 1") {
 		t.Errorf("a demo route crosses the forbidden zone:\n%s", out)
 	}
+	// Both plans, the first and the re-plan, pass every rule, durations
+	// recomputed on the city's graphs.
+	if n := strings.Count(out, "plan check: 0 violations"); n != 2 {
+		t.Errorf("the demo should check two plans and find no violation, found %d such checks:\n%s", n, out)
+	}
 	city, err := roadgraph.LoadCity(filepath.Join(dir, "city.graph"))
 	if err != nil {
 		t.Fatal(err)

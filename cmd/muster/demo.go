@@ -304,7 +304,10 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	if err != nil {
 		return err
 	}
-	vs := plancheck.Check(p0, plancheck.Inputs{Places: &places, Households: hs})
+	vs, err := demoCheck(ctx, p0, plancheck.Inputs{Places: &places, Households: hs, Car: car, Foot: foot})
+	if err != nil {
+		return err
+	}
 	step("plan: %d households (%d people) in %d groups from %d rally points to %d gates; last through after %s, %.2f times the lower bound; plan check: %d violations",
 		len(hs), p0.Summary.People, p0.Summary.Groups, countUsed(p0), len(p0.Gates), fmtDuration(p0.Summary.MakespanS), p0.Summary.Ratio, len(vs))
 	if err := writePlan(filepath.Join(o.out, "plan.json"), p0, filepath.Join(o.out, "plan.geojson")); err != nil {
@@ -329,7 +332,10 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	if err != nil {
 		return err
 	}
-	vs = plancheck.Check(p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at})
+	vs, err = demoCheck(ctx, p1, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status, At: at, Previous: p0, Car: car, Foot: foot})
+	if err != nil {
+		return err
+	}
 	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s; plan check: %d violations",
 		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), len(vs))
 	for i, c := range p1.Diff.Changes {
@@ -339,6 +345,19 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 		step("  e.g. %s: %s (%s)", c.Household, strings.Join(c.Fields, ", "), c.Reason)
 	}
 	return writePlan(filepath.Join(o.out, "proposed.json"), p1, "")
+}
+
+// demoCheck checks a plan of the demo with every rule, durations
+// recomputed on the city's graphs.
+func demoCheck(ctx context.Context, p *plan.Plan, in plancheck.Inputs) ([]plancheck.Violation, error) {
+	r, err := plancheck.CheckContext(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Unchecked) > 0 {
+		return nil, fmt.Errorf("demo: plan check left %s unchecked: %s", r.Unchecked[0].Rule, r.Unchecked[0].Reason)
+	}
+	return r.Violations, nil
 }
 
 func countUsed(p *plan.Plan) int {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -264,55 +266,199 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 	return cmd
 }
 
+// checkFlags are what 'muster plan check' holds a plan to beyond its
+// inputs: the graph to recompute on and the limits, never read from the
+// plan itself.
+type checkFlags struct {
+	graph, checkedIn   string
+	previous           string
+	noGraph, all       bool
+	maxGroup           int
+	maxWalkMin, factor float64
+	vehicles, seats    int
+}
+
 func newPlanCheckCmd() *cobra.Command {
 	var f planFlags
+	var c checkFlags
 	var planPath string
 	cmd := &cobra.Command{
-		Use:   "check --plan plan.json --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl]",
+		Use:   "check --plan plan.json --graph city.graph --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl]",
 		Short: "Verify every hard rule of a plan against its inputs, naming each violation",
-		Long: `Re-simulates every gate's queue and every rally point's crowd from the plan's own times,
-checks that no household is split, sent twice or lost, that groups keep to their size,
-that nothing goes through a closed gate or outside hours, and that no route or walk
-touches a forbidden zone of the threat picture. Shares no code with the planner.
-Exits 1 when it finds a violation.`,
+		Long: `Trusts nothing the plan says about itself. Every household of the evacuee list must be in
+exactly one group, with one instruction, or unserved with a reason; each walk and route must
+start and end where the home, rally point and gate meet the road, and take no less time than
+the shortest way the graph allows (recomputed from --graph); groups keep to --max-group and
+walks to --max-walk (the planner's defaults; the plan's own params are ignored); every gate's
+queue and every rally point's crowd is re-simulated from the plan's times; nothing passes a
+closed gate or outside hours; groups on the move when their gate closed must be re-routed;
+no walk or route still to be made touches a forbidden zone of the threat picture (the one the
+plan carries, or --reports/--zones at --at); a plan that moves nobody, or has no gate open,
+fails. A re-plan is checked as of its as_of (or --at): what was done before is not held to the
+new picture, and a gate restricted since then passed people at its full rate before.
+plan/PLAN_FORMAT.md lists the rules. Shares no code with the planner.
+
+For a re-plan, --previous (the plan it revises) holds the groups on the move to what they
+were told: the same gate, times and route, unless re-routed for a reason.
+
+Prints the violations grouped by rule, with counts and the first examples, and the rules it
+could not check. Exits 1 when it finds a violation, 2 on bad input, or when rules could not be
+checked for want of a graph: without --graph, the durations are not recomputed (say --no-graph
+to accept that).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := readPlan(planPath)
-			if err != nil {
-				return err
-			}
-			if f.at == "" {
-				at := p.Params.Start
-				if !p.AsOf.IsZero() {
-					at = p.AsOf
-				}
-				f.at = at.Format(time.RFC3339)
-			}
-			in, err := f.load(cmd)
-			if err != nil {
-				return err
-			}
-			if f.zones == "" && f.reports == "" && len(p.Zones) > 0 {
-				// The picture the plan was made against travels with it.
-				if in.zones, err = zonesFromJSON(p.Zones); err != nil {
-					return err
-				}
-			}
-			vs := plancheck.Check(p, plancheck.Inputs{Places: in.places, Households: in.households, Zones: in.zones, GateStatus: in.gateStatus, At: p.AsOf})
-			w := cmd.OutOrStdout()
-			for _, v := range vs {
-				fmt.Fprintln(w, v)
-			}
-			if len(vs) > 0 {
-				return fmt.Errorf("%s: %d violations", planPath, len(vs))
-			}
-			fmt.Fprintf(w, "%s: no violation (%d groups, %d households, %d gates checked)\n", planPath, len(p.Groups), len(p.Households), len(p.Gates))
-			return nil
+			return runPlanCheck(cmd, &f, &c, planPath)
 		},
 	}
 	f.register(cmd, false)
-	cmd.Flags().StringVar(&planPath, "plan", "plan.json", "plan to check")
+	fl := cmd.Flags()
+	fl.StringVar(&planPath, "plan", "plan.json", "plan to check")
+	fl.StringVar(&c.graph, "graph", "", "graph file the plan was made on: walks' and routes' durations and ends are recomputed on it")
+	fl.BoolVar(&c.noGraph, "no-graph", false, "check without a graph: durations are not recomputed")
+	fl.IntVar(&c.maxGroup, "max-group", plancheck.DefaultMaxGroupSize, "most people in one group")
+	fl.Float64Var(&c.maxWalkMin, "max-walk", plancheck.DefaultMaxWalkS/60, "longest walk to a rally point, in minutes")
+	fl.Float64Var(&c.factor, "restricted-factor", plancheck.DefaultRestrictedFactor, "share of its throughput a restricted gate keeps")
+	fl.IntVar(&c.vehicles, "vehicles", 0, "the fleet that carries the groups (with --seats); needed for a plan made for a fleet")
+	fl.IntVar(&c.seats, "seats", 0, "seats per vehicle")
+	fl.StringVar(&c.checkedIn, "checked-in", "", "file of household ids already at their rally point at the re-plan's time")
+	fl.StringVar(&c.previous, "previous", "", "for a re-plan, the plan it revises: groups on the move are held to it")
+	fl.BoolVar(&c.all, "all", false, "print every violation, not the first few of each rule")
 	return cmd
+}
+
+func runPlanCheck(cmd *cobra.Command, f *planFlags, c *checkFlags, planPath string) error {
+	p, err := readPlan(planPath)
+	if err != nil {
+		return err
+	}
+	lim := plancheck.Limits{MaxGroupSize: c.maxGroup, MaxWalkS: c.maxWalkMin * 60, RestrictedFactor: c.factor}
+	switch {
+	case c.maxGroup <= 0 || c.maxWalkMin <= 0 || c.factor <= 0 || c.factor > 1:
+		return muster.Errorf(muster.EINVALID, "--max-group %d --max-walk %g --restricted-factor %g: give a positive group size and walk, and a share of 0 to 1", c.maxGroup, c.maxWalkMin, c.factor)
+	case c.graph != "" && c.noGraph:
+		return muster.Errorf(muster.EINVALID, "give --graph FILE or --no-graph, not both")
+	case c.vehicles != 0 || c.seats != 0:
+		if c.vehicles <= 0 || c.seats <= 0 {
+			return muster.Errorf(muster.EINVALID, "--vehicles %d --seats %d: give both", c.vehicles, c.seats)
+		}
+		lim.Fleet = &plan.Vehicles{Seats: c.seats, Count: c.vehicles}
+	case p.Params.Vehicles != nil:
+		return muster.Errorf(muster.EINVALID, "%s was made for a fleet of %d vehicles of %d seats: give the real fleet with --vehicles N --seats S to check it",
+			planPath, p.Params.Vehicles.Count, p.Params.Vehicles.Seats)
+	}
+	at := p.AsOf // the picture's time: a re-plan's as_of, or none
+	if f.at == "" {
+		t := p.Params.Start
+		if !p.AsOf.IsZero() {
+			t = p.AsOf
+		}
+		f.at = t.Format(time.RFC3339)
+	} else if t, err := time.Parse(time.RFC3339, f.at); err == nil {
+		at = t.UTC()
+	}
+	in, err := f.load(cmd)
+	if err != nil {
+		return err
+	}
+	if f.zones == "" && f.reports == "" && len(p.Zones) > 0 {
+		// The picture the plan was made against travels with it.
+		if in.zones, err = zonesFromJSON(p.Zones); err != nil {
+			return err
+		}
+	}
+	inputs := plancheck.Inputs{Places: in.places, Households: in.households, Zones: in.zones, GateStatus: in.gateStatus, At: at, Limits: lim}
+	if c.checkedIn != "" {
+		data, err := os.ReadFile(c.checkedIn)
+		if err != nil {
+			return muster.Errorf(muster.EINVALID, "--checked-in: %v", err)
+		}
+		inputs.CheckedIn = map[string]bool{}
+		for _, id := range strings.Fields(string(data)) {
+			inputs.CheckedIn[id] = true
+		}
+	}
+	if c.previous != "" {
+		if inputs.Previous, err = readPlan(c.previous); err != nil {
+			return err
+		}
+	}
+	if c.graph != "" {
+		city, err := roadgraph.LoadCity(c.graph)
+		if err != nil {
+			return err
+		}
+		if inputs.Car, err = city.Graph(roadgraph.Car); err != nil {
+			return muster.Errorf(muster.EINVALID, "%s: %v", c.graph, err)
+		}
+		if inputs.Foot, err = city.Graph(roadgraph.Foot); err != nil {
+			return muster.Errorf(muster.EINVALID, "%s: %v", c.graph, err)
+		}
+	}
+	t0 := time.Now()
+	r, err := plancheck.CheckContext(cmd.Context(), p, inputs)
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", planPath, err)
+	}
+	took := time.Since(t0)
+	w := cmd.OutOrStdout()
+	examples := 3
+	if c.all {
+		examples = -1
+	}
+	printViolations(w, planPath, r.Violations, examples)
+	if len(r.Unchecked) > 0 {
+		fmt.Fprintf(w, "not checked:\n")
+		for _, u := range r.Unchecked {
+			fmt.Fprintf(w, "  %s: %s\n", u.Rule, u.Reason)
+		}
+	}
+	if len(r.Violations) > 0 {
+		return fmt.Errorf("%s: %d violations of %d rules", planPath, len(r.Violations), len(byRule(r.Violations)))
+	}
+	needGraph := 0
+	for _, u := range r.Unchecked {
+		if i := slices.IndexFunc(plancheck.Rules, func(x plancheck.Rule) bool { return x.Code == u.Rule }); i >= 0 && strings.HasSuffix(plancheck.Rules[i].Needs, "graph") {
+			needGraph++
+		}
+	}
+	if needGraph > 0 && !c.noGraph {
+		return muster.Errorf(muster.EINVALID, "%s: %d rules not checked: give --graph FILE (the graph the plan was made on), or --no-graph to accept a check without it", planPath, needGraph)
+	}
+	fmt.Fprintf(w, "%s: no violation (%d groups, %d households, %d gates checked against %d rules in %s)\n", planPath, len(p.Groups), len(p.Households),
+		len(p.Gates), len(plancheck.Rules)-len(r.Unchecked), took.Round(time.Millisecond))
+	return nil
+}
+
+// byRule groups violations by rule, in the checker's order.
+func byRule(vs []plancheck.Violation) [][]plancheck.Violation {
+	var out [][]plancheck.Violation
+	for i, v := range vs {
+		if i == 0 || v.Rule != vs[i-1].Rule {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], v)
+	}
+	return out
+}
+
+// printViolations prints violations grouped by rule, with their counts
+// and the first examples of each (all, when examples < 0).
+func printViolations(w io.Writer, name string, vs []plancheck.Violation, examples int) {
+	if len(vs) == 0 {
+		return
+	}
+	groups := byRule(vs)
+	fmt.Fprintf(w, "%s: %d violations of %d rules\n", name, len(vs), len(groups))
+	for _, g := range groups {
+		fmt.Fprintf(w, "%s (%d)\n", g[0].Rule, len(g))
+		for i, v := range g {
+			if examples >= 0 && i == examples {
+				fmt.Fprintf(w, "  ... and %d more\n", len(g)-examples)
+				break
+			}
+			fmt.Fprintf(w, "  %s: %s\n", v.Subject, v.Message)
+		}
+	}
 }
 
 func newPlanReplanCmd() *cobra.Command {
@@ -408,12 +554,13 @@ func newPlanApproveCmd() *cobra.Command {
 }
 
 func readPlan(path string) (*plan.Plan, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, muster.Errorf(muster.EINVALID, "plan: %v", err)
 	}
+	defer f.Close()
 	var p plan.Plan
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)) // not read whole first: plans run to hundreds of MB
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, muster.Errorf(muster.EINVALID, "%s: not a plan: %v", path, err)

@@ -87,12 +87,16 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if len(p.Groups) == 0 || p.Groups[0].Route.Geometry.Type != "LineString" || p.Summary.MakespanS <= 0 {
 		t.Fatalf("plan.json lacks groups with LineString routes: %s", data[:min(400, len(data))])
 	}
-	out, _, err = run(t, "plan", "check", "--plan", planPath, "--places", places, "--evacuees", list)
+	check := func(plan string, extra ...string) (string, error) {
+		out, _, err := run(t, append([]string{"plan", "check", "--plan", plan, "--graph", graph, "--places", places, "--evacuees", list}, extra...)...)
+		return out, err
+	}
+	out, err = check(planPath)
 	if err != nil || !strings.Contains(out, "no violation") {
 		t.Fatalf("plan check: %v\n%s", err, out)
 	}
 
-	// A tampered plan fails the check, naming the rule.
+	// A tampered plan fails the check, naming the rule: exit 1.
 	var raw map[string]any
 	json.Unmarshal(data, &raw)
 	groups := raw["groups"].([]any)
@@ -102,9 +106,33 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	bad := filepath.Join(dir, "bad.json")
 	tampered, _ := json.Marshal(raw)
 	os.WriteFile(bad, tampered, 0o644)
-	out, _, err = run(t, "plan", "check", "--plan", bad, "--places", places, "--evacuees", list)
-	if err == nil || !strings.Contains(out, "household-split") {
-		t.Fatalf("a household in two groups should fail the check: %v\n%s", err, out)
+	out, err = check(bad)
+	if err == nil || muster.ErrorCode(err) == muster.EINVALID || !strings.Contains(out, "household_twice (1)") {
+		t.Fatalf("a household in two groups should fail the check (exit 1), naming the rule with its count: %v\n%s", err, out)
+	}
+	// A route claiming 60 s: the duration is recomputed from the graph.
+	json.Unmarshal(data, &raw)
+	raw["groups"].([]any)[0].(map[string]any)["route"].(map[string]any)["duration_s"] = 60
+	tampered, _ = json.Marshal(raw)
+	os.WriteFile(bad, tampered, 0o644)
+	if out, err = check(bad); err == nil || !strings.Contains(out, "route_duration (1)") || strings.Count(out, "\n") > 4 {
+		t.Fatalf("a route claiming 60 s should be caught, alone: %v\n%s", err, out)
+	}
+	// The limits come from the command line, not the plan: every group
+	// above 2 people is reported, three of them shown.
+	out, err = check(planPath, "--max-group", "2")
+	if err == nil || !strings.Contains(out, "group_size (") || !strings.Contains(out, "... and ") {
+		t.Fatalf("--max-group 2 should find groups too large, three shown: %v\n%s", err, out)
+	}
+	// Without a graph, the check says what it could not check and exits 2,
+	// unless told that is acceptable.
+	out, _, err = run(t, "plan", "check", "--plan", planPath, "--places", places, "--evacuees", list)
+	if muster.ErrorCode(err) != muster.EINVALID || !strings.Contains(out, "not checked") || !strings.Contains(out, "route_duration") {
+		t.Fatalf("without --graph: want exit 2 and the rules not checked: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "plan", "check", "--plan", planPath, "--places", places, "--evacuees", list, "--no-graph")
+	if err != nil || !strings.Contains(out, "no violation") || !strings.Contains(out, "not checked") {
+		t.Fatalf("--no-graph: %v\n%s", err, out)
 	}
 
 	// A new threat: the demo's zones (an explosion on a route, a crowd).
@@ -117,9 +145,14 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if !strings.Contains(out, "instructions change") || !strings.Contains(out, "status proposed") {
 		t.Errorf("replan output should list changes and say the plan is proposed:\n%s", out)
 	}
-	out, _, err = run(t, "plan", "check", "--plan", proposed, "--places", places, "--evacuees", list)
-	if err != nil {
-		t.Fatalf("check of the proposed plan (against the zones it carries): %v\n%s", err, out)
+	out, err = check(proposed, "--previous", planPath)
+	if err != nil || !strings.Contains(out, "no violation") || strings.Contains(out, "not checked") {
+		t.Fatalf("check of the proposed plan (against the zones it carries and the plan it revises): %v\n%s", err, out)
+	}
+	// Without the plan it revises, the groups on the move are not held to
+	// it, and the check says so.
+	if out, err = check(proposed); err != nil || !strings.Contains(out, "moving_kept: a re-plan") {
+		t.Fatalf("check of the proposed plan alone: %v\n%s", err, out)
 	}
 	if _, _, err := run(t, "plan", "approve", proposed); err != nil {
 		t.Fatal(err)
@@ -169,7 +202,7 @@ func TestPlanKabulScenarioOnGeneratedCity(t *testing.T) {
 	if p.Summary.AssignedPeople < p.Summary.People*3/4 {
 		t.Errorf("only %d of %d people planned:\n%s", p.Summary.AssignedPeople, p.Summary.People, out)
 	}
-	if out, _, err := run(t, "plan", "check", "--plan", p2, "--places", filepath.Join(s, "places.geojson"), "--evacuees", filepath.Join(s, "evacuees.csv")); err != nil {
+	if out, _, err := run(t, "plan", "check", "--plan", p2, "--graph", graph, "--places", filepath.Join(s, "places.geojson"), "--evacuees", filepath.Join(s, "evacuees.csv")); err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
 }

@@ -57,7 +57,7 @@ func TestScenarioWritesFilesThatPlan(t *testing.T) {
 		"--zones", zones, "--at", "2026-01-01T06:00:00Z", "-o", planPath); err != nil {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	if out, _, err := run(t, "plan", "check", "--plan", planPath, "--places", filepath.Join(out, scenario.PlacesFile), "--evacuees", filepath.Join(out, scenario.EvacueesFile)); err != nil {
+	if out, _, err := run(t, "plan", "check", "--plan", planPath, "--graph", graph, "--places", filepath.Join(out, scenario.PlacesFile), "--evacuees", filepath.Join(out, scenario.EvacueesFile)); err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
 	for _, args := range [][]string{

@@ -1,0 +1,92 @@
+package plancheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
+)
+
+// moving holds a re-plan's groups on the move at At to the plan it
+// revises: a group already driving keeps its gate, its times, its route and
+// its households, unless it is re-routed from where it is (route_from at
+// the re-plan), which it may be only when its gate closed, fell in a
+// forbidden zone or became restricted, or its route crosses a forbidden
+// zone. A group that could not be re-routed is gone, its households
+// unserved: none of them is put in another group.
+func (c *checker) moving() {
+	prev := c.in.Previous
+	if prev == nil || !c.replan() {
+		return
+	}
+	at := c.in.At
+	now := map[string]*plan.Group{}
+	for i := range c.p.Groups {
+		if g := &c.p.Groups[i]; now[g.ID] == nil {
+			now[g.ID] = g
+		}
+	}
+	for i := range prev.Groups {
+		g0 := &prev.Groups[i]
+		if !g0.Departure.Before(at) || !g0.Through.After(at) {
+			continue // not on the move when the picture changed
+		}
+		g := now[g0.ID]
+		if g == nil {
+			for _, h := range g0.Households {
+				if gs := c.inGroups[h]; len(gs) > 0 {
+					c.add(RuleMovingKept, g0.ID, "was on the move at %s with household %s, which is now in group %s", fmtT(at), h, c.p.Groups[gs[0]].ID)
+					break
+				}
+			}
+			continue
+		}
+		var changed []string
+		if !g.Departure.Equal(g0.Departure) {
+			changed = append(changed, "departure")
+		}
+		if !slices.Equal(g.Households, g0.Households) {
+			changed = append(changed, "households")
+		}
+		if !g.RouteFrom.IsZero() && !g.RouteFrom.Equal(g0.RouteFrom) {
+			// Re-routed now: only for a reason.
+			if why := c.rerouteReason(g0); why == "" {
+				c.add(RuleMovingKept, g.ID, "re-routed on the move to gate %s, though its gate %s is still open and its route clear", g.Gate, g0.Gate)
+			} else if len(changed) > 0 {
+				c.add(RuleMovingKept, g.ID, "re-routed on the move (%s), but its %s changed too", why, strings.Join(changed, " and "))
+			}
+			continue
+		}
+		if g.Gate != g0.Gate {
+			changed = append(changed, "gate")
+		}
+		if !g.Arrival.Equal(g0.Arrival) || !g.Through.Equal(g0.Through) {
+			changed = append(changed, "times at the gate")
+		}
+		l0, _ := lineOf(g0.Route.Geometry)
+		if l, _ := lineOf(g.Route.Geometry); !slices.Equal(l0, l) {
+			changed = append(changed, "route")
+		}
+		if len(changed) > 0 {
+			c.add(RuleMovingKept, g.ID, "on the move since %s, and its %s changed without re-routing it from where it is", fmtT(g0.Departure), strings.Join(changed, " and "))
+		}
+	}
+}
+
+// rerouteReason says why a group on the move with the route and gate g0
+// had may be re-routed under the picture, or "".
+func (c *checker) rerouteReason(g0 *plan.Group) string {
+	if gt := c.gateInfo[g0.Gate]; gt == nil {
+		return "its gate is no longer in the places file"
+	} else if gt.unusable != "" {
+		return fmt.Sprintf("gate %s is %s", g0.Gate, gt.unusable)
+	} else if gt.status == muster.GateRestricted {
+		return fmt.Sprintf("gate %s is restricted", g0.Gate)
+	}
+	if l0, ok := lineOf(g0.Route.Geometry); ok && len(crossings(l0, c.in.Zones, forbidden(c.in.Zones, l0.Bound()))) > 0 {
+		return "its route crosses a forbidden zone"
+	}
+	return ""
+}

@@ -1,0 +1,106 @@
+package plancheck
+
+// Rule is one hard rule: its code (Violation.Rule), what it verifies, and
+// which input beyond the plan, places, evacuee list and picture it needs.
+type Rule struct {
+	Code  string `json:"code"`
+	Doc   string `json:"doc"`
+	Needs string `json:"needs,omitempty"` // "car graph", "foot graph", "fleet", or ""
+}
+
+const (
+	needsCar      = "car graph"
+	needsFoot     = "foot graph"
+	needsFleet    = "fleet"
+	needsPrevious = "previous plan"
+)
+
+// Rule codes.
+const (
+	RuleHouseholdUnknown    = "household_unknown"
+	RuleHouseholdLost       = "household_lost"
+	RuleHouseholdTwice      = "household_twice"
+	RuleInstructionMissing  = "instruction_missing"
+	RuleInstructionDup      = "instruction_duplicate"
+	RuleInstructionMismatch = "instruction_mismatch"
+	RuleHouseholdPeople     = "household_people"
+	RuleUnassignedReason    = "unassigned_reason"
+	RuleGroupIDDuplicate    = "group_id_duplicate"
+	RuleGroupPeople         = "group_people"
+	RuleGroupSize           = "group_size"
+	RuleGroupTimes          = "group_times"
+	RulePlaceUnknown        = "place_unknown"
+	RuleGeometry            = "geometry"
+	RuleWalkStart           = "walk_start"
+	RuleWalkEnd             = "walk_end"
+	RuleWalkDuration        = "walk_duration"
+	RuleMaxWalk             = "max_walk"
+	RuleHouseholdTimes      = "household_times"
+	RuleWalkZone            = "walk_zone"
+	RuleEscapeStart         = "escape_start"
+	RuleRouteStart          = "route_start"
+	RuleRouteEnd            = "route_end"
+	RuleRouteDuration       = "route_duration"
+	RuleMovingStart         = "moving_start"
+	RuleArrival             = "arrival"
+	RuleRouteZone           = "route_zone"
+	RuleGateClosed          = "gate_closed"
+	RuleMovingGateClosed    = "moving_gate_closed"
+	RuleMovingKept          = "moving_kept"
+	RuleGateForbidden       = "gate_forbidden"
+	RuleGateThroughput      = "gate_throughput"
+	RuleGateCrowd           = "gate_crowd"
+	RuleGateHours           = "gate_hours"
+	RuleNoOpenGate          = "no_open_gate"
+	RuleNobodyAssigned      = "nobody_assigned"
+	RuleRallyForbidden      = "rally_forbidden"
+	RuleRallyCapacity       = "rally_capacity"
+	RuleRallyHours          = "rally_hours"
+	RuleVehicles            = "vehicles"
+	RuleFleet               = "fleet"
+)
+
+// Rules lists every rule the checker verifies.
+var Rules = []Rule{
+	{RuleHouseholdUnknown, "every household a group, instruction or unserved entry names is on the evacuee list", ""},
+	{RuleHouseholdLost, "every household on the evacuee list is in a group or unserved", ""},
+	{RuleHouseholdTwice, "no household is in two groups, or in a group and unserved, or unserved twice", ""},
+	{RuleInstructionMissing, "every household in a group has an instruction", ""},
+	{RuleInstructionDup, "no household has two instructions", ""},
+	{RuleInstructionMismatch, "an instruction names the group that holds its household and that group's rally point; an unserved household has none", ""},
+	{RuleHouseholdPeople, "an instruction's people are its household's, from the evacuee list", ""},
+	{RuleUnassignedReason, "an unserved household has a known code and a reason", ""},
+	{RuleGroupIDDuplicate, "group ids are unique", ""},
+	{RuleGroupPeople, "a group's people are the sum of its households' people, from the evacuee list", ""},
+	{RuleGroupSize, "no group holds more people than the maximum group size (from the command line)", ""},
+	{RuleGroupTimes, "no departure before the start; gathered by departure; re-routed on the move only in a re-plan, after departure and by as_of", ""},
+	{RulePlaceUnknown, "a group's rally point and gate are those of the places file", ""},
+	{RuleGeometry, "every walk and route is a LineString", ""},
+	{RuleWalkStart, "a walk starts where its household's home meets the foot network", ""},
+	{RuleWalkEnd, "a walk ends where its rally point meets the foot network", ""},
+	{RuleWalkDuration, "a walk's duration is no shorter than the shortest walk the foot graph allows from home to rally point", needsFoot},
+	{RuleMaxWalk, "no walk is longer than the maximum walk (from the command line)", ""},
+	{RuleHouseholdTimes, "a household is asked to report after the start plus its walk, and no later than its group leaves", ""},
+	{RuleWalkZone, "no walk still to be made touches a forbidden zone, but for an escape leaving the zone it starts in", ""},
+	{RuleEscapeStart, "a leg marked escape starts inside a forbidden zone, or on a road that touches one", ""},
+	{RuleRouteStart, "a route starts where its rally point meets the car network (unless re-routed on the move)", ""},
+	{RuleRouteEnd, "a route ends where its gate meets the car network", ""},
+	{RuleRouteDuration, "a route's duration is no shorter than the shortest drive the car graph allows from its start to its gate", needsCar},
+	{RuleMovingStart, "a group re-routed on the move starts no farther from its rally point than it could have driven since it left", needsCar},
+	{RuleArrival, "a group reaches its gate no sooner than its route allows from when the route starts", ""},
+	{RuleRouteZone, "no route still to be driven touches a forbidden zone (for a group on the move: its way ahead)", ""},
+	{RuleGateClosed, "no group that had not left when its gate closed (or lost its throughput) passes it after", ""},
+	{RuleMovingGateClosed, "a group on the move when its gate closed or fell in a forbidden zone is re-routed, not sent into it", ""},
+	{RuleMovingKept, "a re-plan keeps every group on the move as the plan it revises had it (gate, times, route, households), unless it re-routes it from where it is because its gate closed, fell in a forbidden zone or became restricted, or its route crosses a forbidden zone", needsPrevious},
+	{RuleGateForbidden, "no group that had not left when its gate fell in a forbidden zone passes it after", ""},
+	{RuleGateThroughput, "at each gate, first in first out at its throughput (the restricted share only from when it became restricted), no group is through sooner than the gate allows", ""},
+	{RuleGateCrowd, "the people at a gate at once (arrived, not through) never exceed its crowd limit", ""},
+	{RuleGateHours, "every passage lies within the gate's opening hours", ""},
+	{RuleNoOpenGate, "a plan with households to move has a gate open", ""},
+	{RuleNobodyAssigned, "a plan with households to move and a gate open moves somebody", ""},
+	{RuleRallyForbidden, "no group gathers at a rally point in a forbidden zone", ""},
+	{RuleRallyCapacity, "the people at a rally point at once (from report_by to departure) never exceed its capacity", ""},
+	{RuleRallyHours, "a group waits at its rally point within the rally point's opening hours", ""},
+	{RuleVehicles, "with a fleet, every group holds enough vehicles for its people", needsFleet},
+	{RuleFleet, "with a fleet, never more vehicles are out at once (each from departure for twice its route's time) than the fleet has", needsFleet},
+}
