@@ -150,14 +150,15 @@ type Store interface {
 	// store's, whatever the messages say. EINVALID names the message and
 	// field at fault (and nothing is stored).
 	EnqueueMessages(ctx context.Context, ms []OutboxMessage) (enqueued, duplicates int, err error)
-	// LeaseMessages claims at most n messages that are due at now (queued
-	// or failed-retrying with NextAttemptAt <= now, or sending with an
-	// expired lease) for owner until now+leaseFor, oldest first: they
-	// become sending, their Attempts grows by one, and they are returned
-	// with their sealed fields opened. Of several instances leasing at
-	// once, each due message goes to exactly one. A zero now is the
-	// store's clock.
-	LeaseMessages(ctx context.Context, owner string, n int, leaseFor time.Duration, now time.Time) ([]OutboxMessage, error)
+	// LeaseMessages claims at most n messages over the given channels (all
+	// if none) that are due at now (queued or failed-retrying with
+	// NextAttemptAt <= now, or sending with an expired lease) for owner
+	// until now+leaseFor, oldest first: they become sending, their
+	// Attempts grows by one, and they are returned with their sealed
+	// fields opened. Of several instances leasing at once, each due
+	// message goes to exactly one. A zero now is the store's clock. A
+	// worker leases only the channels it can send.
+	LeaseMessages(ctx context.Context, owner string, channels []string, n int, leaseFor time.Duration, now time.Time) ([]OutboxMessage, error)
 	// CompleteMessage records the outcome of an attempt by the lease's
 	// owner: sent, retry at r.RetryAt, or dead. ECONFLICT if the message
 	// is not sending under owner's lease (it expired and another worker

@@ -135,7 +135,13 @@ func testOutbox(t *testing.T, fresh Fresh) {
 
 	// Lease: the oldest first, opened, attempts counted.
 	now := time.Now()
-	first := must(e.store.LeaseMessages(e.ctx, "worker-a", 15, time.Minute, now))(t)
+	if got := must(e.store.LeaseMessages(e.ctx, "webhook-worker", []string{muster.ChannelWebhook}, 100, time.Minute, now))(t); len(got) != 0 {
+		t.Fatalf("a webhook worker leased %d e-mails and SMS", len(got))
+	}
+	if _, lerr := e.store.LeaseMessages(e.ctx, "fax-worker", []string{"fax"}, 100, time.Minute, now); muster.ErrorCode(lerr) != muster.EINVALID {
+		t.Fatalf("leasing an unknown channel: %v", lerr)
+	}
+	first := must(e.store.LeaseMessages(e.ctx, "worker-a", nil, 15, time.Minute, now))(t)
 	if len(first) != 15 {
 		t.Fatalf("leased %d, want 15", len(first))
 	}
@@ -155,11 +161,11 @@ func testOutbox(t *testing.T, fresh Fresh) {
 			t.Fatalf("leased message %s is not what was queued: %+v", m.ID, m)
 		}
 	}
-	rest := must(e.store.LeaseMessages(e.ctx, "worker-b", 100, time.Minute, now))(t)
+	rest := must(e.store.LeaseMessages(e.ctx, "worker-b", nil, 100, time.Minute, now))(t)
 	if len(rest) != 6 {
 		t.Fatalf("second lease got %d, want the 6 left", len(rest))
 	}
-	if none := must(e.store.LeaseMessages(e.ctx, "worker-b", 100, time.Minute, now.Add(30*time.Second)))(t); len(none) != 0 {
+	if none := must(e.store.LeaseMessages(e.ctx, "worker-b", nil, 100, time.Minute, now.Add(30*time.Second)))(t); len(none) != 0 {
 		t.Fatalf("leased %d messages whose leases are live", len(none))
 	}
 
@@ -187,12 +193,12 @@ func testOutbox(t *testing.T, fresh Fresh) {
 	if dead.Status != muster.MessageDead || dead.LastError != "smtp 550 5.1.1 no such user" {
 		t.Fatalf("dead: %+v", dead)
 	}
-	if got := must(e.store.LeaseMessages(e.ctx, "worker-c", 100, time.Minute, now.Add(50*time.Second)))(t); len(got) != 0 {
+	if got := must(e.store.LeaseMessages(e.ctx, "worker-c", nil, 100, time.Minute, now.Add(50*time.Second)))(t); len(got) != 0 {
 		t.Fatalf("leased %d before the retry time and before the leases expired", len(got))
 	}
 	// After the retry time and the leases' expiry, everything not done is
 	// leased again: the retry, and the 12+6 whose workers never completed.
-	later := must(e.store.LeaseMessages(e.ctx, "worker-c", 100, time.Minute, now.Add(11*time.Minute)))(t)
+	later := must(e.store.LeaseMessages(e.ctx, "worker-c", nil, 100, time.Minute, now.Add(11*time.Minute)))(t)
 	if len(later) != 19 {
 		t.Fatalf("after expiry leased %d, want 19", len(later))
 	}
@@ -219,7 +225,7 @@ func testOutbox(t *testing.T, fresh Fresh) {
 	if requeued.Status != muster.MessageQueued || requeued.Attempts != 0 {
 		t.Fatalf("requeued: %+v", requeued)
 	}
-	if got := must(e.store.LeaseMessages(e.ctx, "worker-d", 100, time.Minute, now.Add(11*time.Minute)))(t); len(got) != 1 || got[0].ID != first[2].ID {
+	if got := must(e.store.LeaseMessages(e.ctx, "worker-d", nil, 100, time.Minute, now.Add(11*time.Minute)))(t); len(got) != 1 || got[0].ID != first[2].ID {
 		t.Fatalf("after a retry leased %+v, want the requeued message", got)
 	}
 	counts := must(e.store.CountMessages(e.ctx, muster.MessageFilter{}))(t)
@@ -283,7 +289,7 @@ func testOutboxConcurrentLease(t *testing.T, fresh Fresh) {
 		go func() {
 			defer wg.Done()
 			for {
-				got, err := s.LeaseMessages(e.ctx, owner, 7, time.Minute, now)
+				got, err := s.LeaseMessages(e.ctx, owner, nil, 7, time.Minute, now)
 				if err != nil {
 					errs <- err
 					return
@@ -333,7 +339,7 @@ func testOutboxConcurrentLease(t *testing.T, fresh Fresh) {
 		go func() {
 			defer wg.Done()
 			for {
-				got, err := s.LeaseMessages(e.ctx, fmt.Sprintf("rescuer%d", w), 10, time.Minute, now.Add(2*time.Minute))
+				got, err := s.LeaseMessages(e.ctx, fmt.Sprintf("rescuer%d", w), nil, 10, time.Minute, now.Add(2*time.Minute))
 				if err != nil || len(got) == 0 {
 					return
 				}

@@ -1197,7 +1197,7 @@ func testHostileStrings(t *testing.T, fresh Fresh) {
 		notInternal("list messages "+q, err)
 		_, err = e.store.CountMessages(e.ctx, muster.MessageFilter{HouseholdID: v})
 		notInternal("count messages "+q, err)
-		_, err = e.store.LeaseMessages(e.ctx, v, 10, time.Minute, time.Time{})
+		_, err = e.store.LeaseMessages(e.ctx, v, nil, 10, time.Minute, time.Time{})
 		notInternal("lease by "+q, err)
 		_, err = e.store.CompleteMessage(e.ctx, v, v, muster.MessageResult{Outcome: muster.OutcomeDead, Error: v, ProviderMessageID: v})
 		notInternal("complete "+q, err)

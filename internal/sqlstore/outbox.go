@@ -355,16 +355,32 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 // leaseQuery claims due messages. The inner SELECT picks them (locked,
 // skipping rows another instance is locking, on PostgreSQL) and the
 // UPDATE takes them; RETURNING gives them back in the same statement.
+// The channels are bound as three parameters (a channel repeated when
+// fewer are wanted), so that there is one statement to prepare.
 func (c *Core) leaseQuery() string {
 	return `UPDATE outbox SET status = ?, attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (SELECT id FROM outbox
-			WHERE (status IN (?, ?) AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)
+			WHERE ((status IN (?, ?) AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)) AND channel IN (?, ?, ?)
 			ORDER BY next_attempt_at, id LIMIT ?` + c.d.ForUpdate + c.d.SkipLocked + `)
 		RETURNING ` + outboxColumns + `, ` + outboxSealedColumns
 }
 
 // LeaseMessages implements muster.Store.
-func (c *Core) LeaseMessages(ctx context.Context, owner string, n int, leaseFor time.Duration, now time.Time) ([]muster.OutboxMessage, error) {
+func (c *Core) LeaseMessages(ctx context.Context, owner string, channels []string, n int, leaseFor time.Duration, now time.Time) ([]muster.OutboxMessage, error) {
+	if len(channels) == 0 {
+		channels = muster.Channels
+	}
+	var chans [3]any
+	for i := range chans {
+		ch := channels[min(i, len(channels)-1)]
+		if !slices.Contains(muster.Channels, ch) {
+			return nil, muster.Errorf(muster.EINVALID, "lease: channel %q is not one of %s", ch, strings.Join(muster.Channels, ", "))
+		}
+		chans[i] = ch
+	}
+	if len(channels) > len(chans) {
+		return nil, muster.Errorf(muster.EINVALID, "lease: %d channels, there are only %d", len(channels), len(chans))
+	}
 	if owner == "" || len(owner) > maxIDLen*2 || !validText(owner) {
 		return nil, muster.Errorf(muster.EINVALID, "lease: owner must be 1 to %d bytes of text", maxIDLen*2)
 	}
@@ -387,7 +403,7 @@ func (c *Core) LeaseMessages(ctx context.Context, owner string, n int, leaseFor 
 		}
 		t, until := micros(at), at.Add(leaseFor).UnixMicro()
 		rows, err := w.query(c.leaseQuery(), muster.MessageSending, owner, until, micros(w.now),
-			muster.MessageQueued, muster.MessageRetrying, t, muster.MessageSending, t, n)
+			muster.MessageQueued, muster.MessageRetrying, t, muster.MessageSending, t, chans[0], chans[1], chans[2], n)
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
