@@ -530,18 +530,20 @@ func (c *Core) CompleteMessage(ctx context.Context, id, owner string, r muster.M
 			return fmt.Errorf("complete message %s: %w", id, err)
 		}
 		w.announce("message", id)
-		out, err = w.messageAfter(id)
-		return err
+		// The row as updated, without reading it again.
+		out = cur.message()
+		out.LeaseOwner, out.LeaseExpiresAt, out.UpdatedAt = "", time.Time{}, w.now
+		switch r.Outcome {
+		case muster.OutcomeSent:
+			out.Status, out.LastError, out.ProviderMessageID, out.SentAt = muster.MessageSent, "", provider, w.now
+		case muster.OutcomeRetry:
+			out.Status, out.LastError, out.NextAttemptAt = muster.MessageRetrying, errText, fromMicros(max(micros(r.RetryAt), now))
+		case muster.OutcomeDead:
+			out.Status, out.LastError = muster.MessageDead, errText
+		}
+		return nil
 	})
 	return out, err
-}
-
-func (w *wtx) messageAfter(id string) (muster.OutboxMessage, error) {
-	r, err := w.message(id)
-	if err != nil {
-		return muster.OutboxMessage{}, err
-	}
-	return r.message(), nil
 }
 
 // RetryMessage implements muster.Store.
@@ -565,8 +567,9 @@ func (c *Core) RetryMessage(ctx context.Context, id string) (muster.OutboxMessag
 		}
 		w.record("message.requeue", "message:"+id, fmt.Sprintf("dead after %d attempts -> queued (was: %s)", cur.m.Attempts, cur.m.LastError))
 		w.announce("outbox", id)
-		out, err = w.messageAfter(id)
-		return err
+		out = cur.message()
+		out.Status, out.Attempts, out.NextAttemptAt, out.UpdatedAt = muster.MessageQueued, 0, w.now, w.now
+		return nil
 	})
 	return out, err
 }
