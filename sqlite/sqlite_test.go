@@ -132,3 +132,6 @@ func TestMigration4KeepsHistory(t *testing.T) {
 		t.Fatalf("household_status after migration: %s", ddl)
 	}
 }
+
+// BenchmarkEnqueue100k: 100,000 messages queued in one transaction.
+func BenchmarkEnqueue100k(b *testing.B) { storetest.BenchEnqueue100k(b, fresh) }

@@ -29,9 +29,9 @@ CREATE TABLE outbox (
 	updated_at          INTEGER NOT NULL,
 	sent_at             INTEGER NOT NULL
 );
--- What a lease looks for: due messages by status and time.
+-- What a lease looks for: due messages by status and time (the few
+-- sending ones, for an expired lease, by status alone).
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX outbox_lease ON outbox (status, lease_until);
 CREATE INDEX outbox_household ON outbox (household_id, instruction_id);
 
 -- The first acknowledgement of each household's instruction.
