@@ -2,8 +2,17 @@ package deliver_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -474,4 +483,74 @@ func TestWorkerGivesUp(t *testing.T) {
 
 func storetestMessage(i, v int) muster.OutboxMessage {
 	return storetest.OutboxMessage(i, v, muster.ChannelEmail)
+}
+
+// TestSMTPStartTLS: a server that offers STARTTLS (and requires it) gets
+// the message over TLS, its certificate verified; a client that requires
+// TLS refuses a server that does not offer it, as a temporary failure.
+func TestSMTPStartTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSignedCert(t)
+	mp := deliverytest.StartMailpit(t, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile, "--smtp-require-starttls")
+	s, err := deliver.NewSMTP(deliver.SMTPConfig{Addr: mp.SMTPAddr, From: "noreply@muster.example.org", RequireTLS: true,
+		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := storetest.OutboxMessage(1, 1, muster.ChannelEmail)
+	m.IdempotencyKey = "tls-1"
+	if _, err := s.Send(ctx, m); err != nil {
+		t.Fatalf("send over STARTTLS: %v", err)
+	}
+	if n := mp.Count(t); n != 1 {
+		t.Fatalf("mailpit holds %d", n)
+	}
+	// An untrusted certificate is refused (temporary: the server, not the message).
+	bad, _ := deliver.NewSMTP(deliver.SMTPConfig{Addr: mp.SMTPAddr, From: "noreply@muster.example.org"})
+	defer bad.Close()
+	m.IdempotencyKey = "tls-2"
+	if _, err := bad.Send(ctx, m); err == nil || deliver.IsPermanent(err) || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("a certificate no root vouches for: %v", err)
+	}
+	plain := deliverytest.StartMailpit(t)
+	req, _ := deliver.NewSMTP(deliver.SMTPConfig{Addr: plain.SMTPAddr, From: "noreply@muster.example.org", RequireTLS: true})
+	defer req.Close()
+	if _, err := req.Send(ctx, m); err == nil || deliver.IsPermanent(err) || !strings.Contains(err.Error(), "does not offer STARTTLS") {
+		t.Fatalf("TLS required of a server without it: %v", err)
+	}
+	if n := plain.Count(t); n != 0 {
+		t.Fatalf("a message went in clear to a server without TLS: %d", n)
+	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, and
+// returns a pool that trusts it.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailpit test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

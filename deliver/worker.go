@@ -193,16 +193,26 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-events:
-			if !ok {
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
 				return ctx.Err()
+			case ev, ok := <-events:
+				if !ok {
+					return ctx.Err()
+				}
+				// Messages queued (here or in another instance) or a dead
+				// letter retried: something new may be due. Leases and
+				// outcomes ("message") are not news to a worker.
+				if ev.Kind == "outbox" || ev.Kind == "wipe" {
+					break wait
+				}
+			case <-freed:
+				break wait
+			case <-timer.C:
+				break wait
 			}
-			_ = ev // any change may make messages due: queued here or elsewhere, a dead letter retried
-		case <-freed:
-		case <-timer.C:
 		}
 		if !timer.Stop() {
 			select {

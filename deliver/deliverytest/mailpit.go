@@ -62,9 +62,10 @@ func MailpitBinary() string {
 
 // StartMailpit starts mailpit on free loopback ports, keeping every
 // message (--max 0) and never calling home (--disable-version-check),
-// with chaos enabled for tests that inject errors; it is stopped when tb
-// ends. Without the binary tb is skipped (failed in CI).
-func StartMailpit(tb testing.TB) *Mailpit {
+// with chaos enabled for tests that inject errors, and with extra flags
+// (--smtp-tls-cert ...); it is stopped when tb ends. Without the binary tb
+// is skipped (failed in CI).
+func StartMailpit(tb testing.TB, extra ...string) *Mailpit {
 	tb.Helper()
 	bin := MailpitBinary()
 	if bin == "" {
@@ -75,8 +76,9 @@ func StartMailpit(tb testing.TB) *Mailpit {
 		smtpPort, apiPort := freePort(tb), freePort(tb)
 		m := &Mailpit{SMTPAddr: fmt.Sprintf("127.0.0.1:%d", smtpPort), API: fmt.Sprintf("http://127.0.0.1:%d", apiPort),
 			client: &http.Client{Timeout: 30 * time.Second}}
-		cmd := exec.Command(bin, "--disable-version-check", "--smtp", m.SMTPAddr, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
-			"--max", "0", "--smtp-disable-rdns", "--enable-chaos", "--quiet", "--database", filepath.Join(tb.TempDir(), "mailpit.db"))
+		args := append([]string{"--disable-version-check", "--smtp", m.SMTPAddr, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
+			"--max", "0", "--smtp-disable-rdns", "--enable-chaos", "--quiet", "--database", filepath.Join(tb.TempDir(), "mailpit.db")}, extra...)
+		cmd := exec.Command(bin, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
