@@ -355,12 +355,18 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 // leaseQuery claims due messages. The inner SELECT picks them (locked,
 // skipping rows another instance is locking, on PostgreSQL) and the
 // UPDATE takes them; RETURNING gives them back in the same statement.
+// pendingPredicate is the predicate of the partial index outbox_pending
+// (migration 0006), word for word, so that both engines scan that index in
+// next_attempt_at order and stop at the LIMIT.
+const pendingPredicate = `status IN ('queued', 'failed-retrying', 'sending')`
+
 // The channels are bound as three parameters (a channel repeated when
 // fewer are wanted), so that there is one statement to prepare.
 func (c *Core) leaseQuery() string {
 	return `UPDATE outbox SET status = ?, attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (SELECT id FROM outbox
-			WHERE ((status IN (?, ?) AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)) AND channel IN (?, ?, ?)
+			WHERE ` + pendingPredicate + `
+			AND ((status IN (?, ?) AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)) AND channel IN (?, ?, ?)
 			ORDER BY next_attempt_at, id LIMIT ?` + c.d.ForUpdate + c.d.SkipLocked + `)
 		RETURNING ` + outboxColumns + `, ` + outboxSealedColumns
 }

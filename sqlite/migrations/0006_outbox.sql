@@ -29,9 +29,10 @@ CREATE TABLE outbox (
 	updated_at          INTEGER NOT NULL,
 	sent_at             INTEGER NOT NULL
 );
--- What a lease looks for: due messages by status and time (the few
--- sending ones, for an expired lease, by status alone).
-CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+-- What a lease scans, oldest first: the messages not yet sent nor dead
+-- (a partial index: sent messages leave it, so it stays as small as the
+-- work left). The lease query repeats this predicate word for word.
+CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE status IN ('queued', 'failed-retrying', 'sending');
 CREATE INDEX outbox_household ON outbox (household_id, instruction_id);
 
 -- The first acknowledgement of each household's instruction.
