@@ -143,6 +143,54 @@ type Store interface {
 	// expires. It is how "send this message once" is made to happen once.
 	ClaimJob(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
 
+	// EnqueueMessages stores messages in the outbox, queued, in ONE
+	// transaction: all or none. A message whose IdempotencyKey (derived by
+	// MessageKey when empty) is already in the outbox is a duplicate: not
+	// stored, not an error. ID, Status, Attempts, times and lease are the
+	// store's, whatever the messages say. EINVALID names the message and
+	// field at fault (and nothing is stored).
+	EnqueueMessages(ctx context.Context, ms []OutboxMessage) (enqueued, duplicates int, err error)
+	// LeaseMessages claims at most n messages over the given channels (all
+	// if none) that are due at now (queued or failed-retrying with
+	// NextAttemptAt <= now, or sending with an expired lease) for owner
+	// until now+leaseFor, oldest first: they become sending, their
+	// Attempts grows by one, and they are returned with their sealed
+	// fields opened. Of several instances leasing at once, each due
+	// message goes to exactly one. A zero now is the store's clock. A
+	// worker leases only the channels it can send.
+	LeaseMessages(ctx context.Context, owner string, channels []string, n int, leaseFor time.Duration, now time.Time) ([]OutboxMessage, error)
+	// CompleteMessage records the outcome of an attempt by the lease's
+	// owner: sent, retry at r.RetryAt, or dead. ECONFLICT if the message
+	// is not sending under owner's lease (it expired and another worker
+	// took the message over, or an operator changed it): the outcome is
+	// then not recorded. ENOTFOUND if there is no such message.
+	CompleteMessage(ctx context.Context, id, owner string, r MessageResult) (OutboxMessage, error)
+	// RetryMessage queues a dead letter again, now, with its attempts
+	// counted afresh (an operator's decision, audited). ECONFLICT if the
+	// message is not dead.
+	RetryMessage(ctx context.Context, id string) (OutboxMessage, error)
+	// ListMessages returns messages in id (creation) order after
+	// f.AfterID, without their sealed fields (Recipient, Subject, Body,
+	// BodyHTML empty); next is the AfterID of the following page.
+	ListMessages(ctx context.Context, f MessageFilter) (ms []OutboxMessage, next string, err error)
+	// CountMessages counts the messages f matches by status (paging
+	// ignored); every status is in the map.
+	CountMessages(ctx context.Context, f MessageFilter) (map[string]int, error)
+	// DeadLetters returns the dead messages, oldest first, at most limit
+	// (0: 100), without their sealed fields.
+	DeadLetters(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// Acknowledge records that the household confirmed the instruction,
+	// via AckLink, AckCode or AckOperator, at at (zero: the store's clock),
+	// by the context's actor. Only the first acknowledgement is kept: a
+	// later one returns it unchanged. ENOTFOUND if the outbox never held
+	// a message of that instruction for that household.
+	Acknowledge(ctx context.Context, householdID, instructionID, via string, at time.Time) (Acknowledgement, error)
+	// Unacknowledged lists, oldest first, the households whose newest
+	// instruction in the outbox was first queued at least olderThan ago
+	// and is not acknowledged, with their names and phones (personal data:
+	// the caller audits the read).
+	Unacknowledged(ctx context.Context, olderThan time.Duration) ([]Unacknowledged, error)
+
 	// Subscribe delivers an Event after each committed change, from any
 	// instance sharing the database, until ctx ends. An Event is a hint to
 	// re-read, not a log: a subscriber that falls behind misses events.
@@ -363,8 +411,10 @@ type WipeResult struct {
 }
 
 // Event says that something changed: Kind is "household", "report",
-// "place", "plan", "source", "user", "token", "capability" or "job"; ID is
-// what changed.
+// "place", "plan", "source", "user", "token", "capability", "job",
+// "outbox" (messages were queued: there is something new to send) or
+// "message" (a message was leased or its delivery status changed); ID is
+// what changed ("" for many).
 type Event struct {
 	Kind string
 	ID   string

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -618,25 +617,6 @@ func TestPlacesGeoJSON(t *testing.T) {
 	}
 	if kinds["airport"] != 1 || kinds["gate"] != 4 || kinds["rally"] < 5 || kinds["landmark"] < 3 {
 		t.Errorf("kinds %v", kinds)
-	}
-}
-
-// repoRoot walks up from the package directory to the module root.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
 	}
 }
 

@@ -37,6 +37,11 @@ var wantAccess = map[string]string{
 	"POST /api/households/import":      "admin planner",
 	"GET /api/households/export":       "admin planner",
 	"GET /api/me/{token}":              "capability",
+	"POST /api/ack/{token}":            "capability",
+	"POST /api/ack/code":               "public",
+	"GET /api/unacknowledged":          "admin planner field viewer",
+	"GET /api/outbox":                  "admin planner field",
+	"POST /api/outbox/{id}/retry":      "admin planner",
 	"POST /api/reports":                "admin planner field",
 	"GET /api/reports":                 "admin planner field viewer",
 	"GET /api/threats":                 "admin planner field viewer",
@@ -133,6 +138,22 @@ func fixtures() map[string]fixture {
 		"GET /api/households/export": get("/api/households/export"),
 		"GET /api/me/{token}": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "GET", "/api/me/" + e.link, nil, ""
+		},
+		"POST /api/ack/{token}": func(e *testEnv, role string) (string, string, []byte, string) {
+			e.queueInstruction(e.hh, "I-ack-link-"+role)
+			return "POST", "/api/ack/" + e.link, []byte(`{}`), ""
+		},
+		"POST /api/ack/code": func(e *testEnv, role string) (string, string, []byte, string) {
+			e.queueInstruction(e.hh, "I-ack-code-"+role)
+			return "POST", "/api/ack/code", e.signedReply("+93700000001", ackCodeOf(e.hh)+" thank you"), "application/json"
+		},
+		"GET /api/unacknowledged": func(e *testEnv, role string) (string, string, []byte, string) {
+			e.queueInstruction(e.hh, "I-unacked-"+role)
+			return "GET", "/api/unacknowledged?older_than=0s", nil, ""
+		},
+		"GET /api/outbox": get("/api/outbox?status=queued&limit=10"),
+		"POST /api/outbox/{id}/retry": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/outbox/" + e.deadLetter(uniq("I-dead-")) + "/retry", nil, ""
 		},
 		"POST /api/reports": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "POST", "/api/reports", reportJSON(uniq("rep-")), "application/json"

@@ -68,6 +68,11 @@ type Config struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client, for rate limits per client; empty: none is trusted.
 	TrustedProxies []netip.Prefix
+
+	// AckKey is the secret an SMS gateway signs inbound replies with
+	// (Standard Webhooks: package deliver's Verify) for POST
+	// /api/ack/code; nil: that endpoint refuses everything.
+	AckKey []byte
 }
 
 // Server serves muster's HTTP API. It is an http.Handler.
@@ -175,6 +180,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // (http.Server.RegisterOnShutdown(s.Close)).
 func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 
+// Registerer is the registry /metrics serves, for other parts of the
+// process (the delivery worker) to add their metrics to.
+func (s *Server) Registerer() prometheus.Registerer { return s.registry }
+
 // Routes returns the route table: every endpoint the server serves.
 func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
 
@@ -278,6 +287,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/households/export", Summary: "Export every household as CSV", Access: Operator, Roles: planners, OK: 200, Produces: mediaCSV, handle: s.exportHouseholds},
 
 		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
+		{Method: "POST", Path: "/api/ack/{token}", Summary: "An evacuee acknowledges their instruction (the newest, or instruction_id), through their capability link", Access: Capability, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackRequest{}, Out: ackResponse{}, handle: s.ackLink},
+		{Method: "POST", Path: "/api/ack/code", Summary: "The SMS gateway posts a reply (sender's number, text starting with the short code), signed in the Standard Webhooks style", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackCodeRequest{}, Out: ackCodeResponse{}, handle: s.ackCode},
+		{Method: "GET", Path: "/api/unacknowledged", Summary: "Households whose newest instruction is not acknowledged after older_than (default 2h): whom to call; names and phones only for roles that read personal data", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"older_than"}, Out: unackedResponse{}, handle: s.unacknowledged},
+		{Method: "GET", Path: "/api/outbox", Summary: "Delivery status: message counts by status and a page of messages, without recipients or text", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "channel", "household", "instruction", "after", "limit"}, Out: outboxPage{}, handle: s.listOutbox},
+		{Method: "POST", Path: "/api/outbox/{id}/retry", Summary: "Queue a dead letter again, its attempts counted afresh", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: messageJSON{}, handle: s.retryMessage},
 
 		{Method: "POST", Path: "/api/reports", Summary: "Add threat reports: one JSON object or JSON Lines", Access: Operator, Roles: writers, Body: mediaNDJSON, OK: 201, Produces: mediaJSON, Out: addReportsResponse{}, handle: s.addReports},
 		{Method: "GET", Path: "/api/reports", Summary: "The reports record, oldest first", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"since", "limit"}, Out: reportsResponse{}, handle: s.listReports},

@@ -73,7 +73,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		return nil, fmt.Errorf("open sqlite store %q: a path with ? or # is not supported", path)
 	}
 	fileURL := "file:" + path
-	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate&_pragma=cache_size(-65536)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}

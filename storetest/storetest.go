@@ -141,6 +141,9 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Plans", testPlans},
 		{"Places", testPlaces},
 		{"Sources", testSources},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentLease", testOutboxConcurrentLease},
+		{"Acknowledge", testAcknowledge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })
@@ -1180,6 +1183,28 @@ func testHostileStrings(t *testing.T, fresh Fresh) {
 		notInternal("audit detail "+q, err)
 		_, err = e.store.ClaimJob(e.ctx, "send", v, 0)
 		notInternal("claim "+q, err)
+		for name, set := range map[string]func(m *muster.OutboxMessage){
+			"household": func(m *muster.OutboxMessage) { m.HouseholdID = v }, "instruction": func(m *muster.OutboxMessage) { m.InstructionID = v },
+			"recipient": func(m *muster.OutboxMessage) { m.Recipient = v }, "body": func(m *muster.OutboxMessage) { m.Body = v },
+			"key": func(m *muster.OutboxMessage) { m.IdempotencyKey = v }, "code": func(m *muster.OutboxMessage) { m.AckCode = v },
+		} {
+			m := OutboxMessage(1, 1, muster.ChannelSMS)
+			set(&m)
+			_, _, err = e.store.EnqueueMessages(e.ctx, []muster.OutboxMessage{m})
+			notInternal("enqueue with hostile "+name+" "+q, err)
+		}
+		_, _, err = e.store.ListMessages(e.ctx, muster.MessageFilter{HouseholdID: v, InstructionID: v, AfterID: v, AckCode: v})
+		notInternal("list messages "+q, err)
+		_, err = e.store.CountMessages(e.ctx, muster.MessageFilter{HouseholdID: v})
+		notInternal("count messages "+q, err)
+		_, err = e.store.LeaseMessages(e.ctx, v, nil, 10, time.Minute, time.Time{})
+		notInternal("lease by "+q, err)
+		_, err = e.store.CompleteMessage(e.ctx, v, v, muster.MessageResult{Outcome: muster.OutcomeDead, Error: v, ProviderMessageID: v})
+		notInternal("complete "+q, err)
+		_, err = e.store.RetryMessage(e.ctx, v)
+		notInternal("retry "+q, err)
+		_, err = e.store.Acknowledge(e.ctx, v, v, muster.AckCode, time.Time{})
+		notInternal("acknowledge "+q, err)
 	}
 	if v := must(e.store.VerifyAudit(e.ctx))(t); !v.OK {
 		t.Fatalf("audit: %+v", v)

@@ -164,6 +164,7 @@ func cliActor() string {
 
 func newServeCmd() *cobra.Command {
 	var sf storeFlags
+	var df deliveryFlags
 	var addr, placesPath, policyPath, countryCode, graphPath string
 	var ipRate, accountRate float64
 	var trustedProxies []string
@@ -179,10 +180,16 @@ With no flags it keeps an embedded SQLite database in ./muster-data
 keep that file safe. --db postgres://... uses PostgreSQL, so that several
 servers can share one database.
 
+With --smtp, --sms-url or --webhook-url it also delivers the outbox over
+those channels (docs/delivery.md); secrets are read from files
+(--smtp-password-file, --sms-token-file, --webhook-secret-file) or the
+environment, never from the command line.
+
 SIGINT or SIGTERM stops it gracefully: it stops accepting connections and
 finishes the requests in flight (up to --shutdown-timeout).`,
 		Example: `  muster serve
-  muster serve --addr :8080 --db postgres://muster@localhost/muster --key /etc/muster/master.key`,
+  muster serve --addr :8080 --db postgres://muster@localhost/muster --key /etc/muster/master.key
+  MUSTER_SMTP_PASSWORD=... muster serve --smtp smtp://muster@mail.example.org:587 --smtp-from "Evacuation <noreply@example.org>"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -235,10 +242,23 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			}
 			defer st.Close()
 			cfg.Store = st
+			if cfg.AckKey, err = df.ackKey(); err != nil {
+				return err
+			}
 			api, err := httpapi.New(cfg)
 			if err != nil {
 				return err
 			}
+			// The delivery worker, when a channel is configured; it stops
+			// (releasing what it leased and had not begun) before the
+			// store closes.
+			wctx, stopWorker := context.WithCancel(ctx)
+			waitWorker, err := df.startWorker(wctx, st, api.Registerer())
+			if err != nil {
+				stopWorker()
+				return err
+			}
+			defer func() { stopWorker(); waitWorker() }()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "--addr %s: %v", addr, err)
@@ -281,6 +301,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	}
 	fl := cmd.Flags()
 	sf.register(fl)
+	df.register(fl)
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")

@@ -1,0 +1,868 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/muster-evac/muster"
+)
+
+// The outbox (docs/delivery.md). A message is stored queued; a worker
+// leases a batch of due messages in one statement (PostgreSQL: the rows
+// are picked FOR UPDATE SKIP LOCKED, so concurrent instances take disjoint
+// batches without waiting for each other; SQLite: the one writer makes
+// the UPDATE ... RETURNING atomic), sends each and completes it under its
+// lease. Recipient, subject and bodies are sealed with the aad
+// "message:<id>:<field>"; the rest is clear and free of personal data.
+
+const (
+	// maxLease bounds one lease: a batch, and how long it may be held.
+	maxLeaseBatch = 500
+	maxLeaseFor   = time.Hour
+	// maxEnqueue bounds one enqueue transaction.
+	maxEnqueue = 200_000
+	// enqueueChunk rows are inserted by one statement.
+	enqueueChunk = 50
+)
+
+const outboxColumns = `id, idempotency_key, household_id, instruction_id, instruction_version, channel, ack_code, status,
+	attempts, next_attempt_at, lease_owner, lease_until, last_error, provider_id, created_at, updated_at, sent_at`
+
+const outboxSealedColumns = `recipient_enc, subject_enc, body_enc, html_enc`
+
+func messageAAD(id, field string) string { return "message:" + id + ":" + field }
+
+// newMessageID is "M", the creation time (13 hex digits of Unix
+// microseconds) and 64 random bits: ids sort by creation time across
+// instances, so paging by id is paging by age.
+func newMessageID(now time.Time) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("M%013x%016x", now.UnixMicro(), binary.BigEndian.Uint64(b[:]))
+}
+
+type outboxRow struct {
+	m                                 muster.OutboxMessage
+	next, leaseUntil, created, sentAt int64
+	updated                           int64
+	recipient, subject, body, html    []byte
+}
+
+func (r *outboxRow) scanArgs(sealed bool) []any {
+	args := []any{&r.m.ID, &r.m.IdempotencyKey, &r.m.HouseholdID, &r.m.InstructionID, &r.m.InstructionVersion, &r.m.Channel,
+		&r.m.AckCode, &r.m.Status, &r.m.Attempts, &r.next, &r.m.LeaseOwner, &r.leaseUntil, &r.m.LastError, &r.m.ProviderMessageID,
+		&r.created, &r.updated, &r.sentAt}
+	if sealed {
+		args = append(args, &r.recipient, &r.subject, &r.body, &r.html)
+	}
+	return args
+}
+
+func (r *outboxRow) message() muster.OutboxMessage {
+	m := r.m
+	m.NextAttemptAt = fromMicros(r.next)
+	m.LeaseExpiresAt = fromMicros(r.leaseUntil)
+	m.CreatedAt = fromMicros(r.created)
+	m.UpdatedAt = fromMicros(r.updated)
+	m.SentAt = fromMicros(r.sentAt)
+	return m
+}
+
+// open returns the message with its sealed fields opened.
+func (r *outboxRow) open(k muster.Sealer) (muster.OutboxMessage, error) {
+	m := r.message()
+	for _, f := range []struct {
+		name string
+		ct   []byte
+		to   *string
+	}{{"recipient", r.recipient, &m.Recipient}, {"subject", r.subject, &m.Subject}, {"body", r.body, &m.Body}, {"html", r.html, &m.BodyHTML}} {
+		pt, err := k.Open(f.ct, messageAAD(m.ID, f.name))
+		if err != nil {
+			return m, fmt.Errorf("message %s: open %s: %w", m.ID, f.name, err)
+		}
+		*f.to = string(pt)
+	}
+	return m, nil
+}
+
+// checkMessage returns why m cannot be queued, naming the field, or nil.
+func checkMessage(m *muster.OutboxMessage) error {
+	bad := func(field, format string, args ...any) error {
+		return muster.Errorf(muster.EINVALID, "%s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if m.HouseholdID == "" || len(m.HouseholdID) > maxIDLen || !validText(m.HouseholdID) {
+		return bad("household_id", "%q: want 1 to %d bytes", m.HouseholdID, maxIDLen)
+	}
+	if m.InstructionID == "" || muster.CheckText(m.InstructionID, muster.MaxIDBytes) != nil || strings.ContainsAny(m.InstructionID, "\n\t") {
+		return bad("instruction_id", "%q: want 1 to %d bytes of text on one line", m.InstructionID, muster.MaxIDBytes)
+	}
+	if m.InstructionVersion < 0 {
+		return bad("instruction_version", "%d is negative", m.InstructionVersion)
+	}
+	if !slices.Contains(muster.Channels, m.Channel) {
+		return bad("channel", "%q is not one of %s", m.Channel, strings.Join(muster.Channels, ", "))
+	}
+	if m.IdempotencyKey != "" && !validKey(m.IdempotencyKey) {
+		return bad("idempotency_key", "want 1 to 128 characters of A-Z a-z 0-9 . _ -")
+	}
+	if err := checkRecipient(m.Channel, m.Recipient); err != nil {
+		return bad("recipient", "%v", err)
+	}
+	if err := muster.CheckText(m.Subject, muster.MaxMessageSubject); err != nil || strings.ContainsAny(m.Subject, "\n\t") {
+		return bad("subject", "want one line of at most %d bytes of text", muster.MaxMessageSubject)
+	}
+	for name, v := range map[string]string{"body": m.Body, "body_html": m.BodyHTML} {
+		if err := checkBody(v); err != nil {
+			return bad(name, "%v", err)
+		}
+	}
+	if m.Body == "" && m.BodyHTML == "" {
+		return bad("body", "empty: a message must say something")
+	}
+	if m.BodyHTML != "" && m.Channel != muster.ChannelEmail {
+		return bad("body_html", "only e-mail carries HTML")
+	}
+	if m.AckCode != "" && !validAckCode(m.AckCode) {
+		return bad("ack_code", "want 4 to 12 characters of A-Z 0-9")
+	}
+	return nil
+}
+
+func validKey(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validAckCode(s string) bool {
+	if len(s) < 4 || len(s) > 12 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkBody(s string) error {
+	if len(s) > muster.MaxMessageBody {
+		return fmt.Errorf("is %d bytes long, more than %d", len(s), muster.MaxMessageBody)
+	}
+	// Text with line breaks (CR LF included) and tabs, no other controls.
+	return muster.CheckText(strings.ReplaceAll(s, "\r\n", "\n"), muster.MaxMessageBody)
+}
+
+// checkRecipient checks the shape of a recipient; the channel's sender
+// checks it again and a provider may still refuse it (a dead letter).
+func checkRecipient(channel, r string) error {
+	if len(r) > muster.MaxRecipient {
+		return fmt.Errorf("longer than %d bytes", muster.MaxRecipient)
+	}
+	for _, c := range r {
+		if c < 0x21 || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return fmt.Errorf("holds a space or a control character")
+		}
+	}
+	switch channel {
+	case muster.ChannelEmail:
+		local, domain, ok := strings.Cut(r, "@")
+		if !ok || local == "" || domain == "" || strings.ContainsAny(r, "<>()[],;:\"\\") || strings.Contains(domain, "@") {
+			return fmt.Errorf("not an e-mail address (want local@domain)")
+		}
+	case muster.ChannelSMS:
+		if len(r) < 8 || len(r) > 16 || r[0] != '+' || strings.Trim(r[1:], "0123456789") != "" {
+			return fmt.Errorf("not an international phone number (want +93701234567)")
+		}
+	case muster.ChannelWebhook:
+		if r == "" {
+			return nil // the worker's configured endpoint
+		}
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("not an http(s) URL")
+		}
+	}
+	if r == "" {
+		return fmt.Errorf("empty")
+	}
+	return nil
+}
+
+// EnqueueMessages implements muster.Store.
+func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (enqueued, duplicates int, err error) {
+	if len(ms) == 0 {
+		return 0, 0, nil
+	}
+	if len(ms) > maxEnqueue {
+		return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
+	}
+	k, err := c.keyring()
+	if err != nil {
+		return 0, 0, err
+	}
+	rows := make([]muster.OutboxMessage, len(ms))
+	var households []string
+	seenHH := map[string]bool{}
+	for i, m := range ms {
+		if err := checkMessage(&m); err != nil {
+			return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
+		}
+		if m.IdempotencyKey == "" {
+			m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+		}
+		rows[i] = m
+		if !seenHH[m.HouseholdID] {
+			seenHH[m.HouseholdID] = true
+			households = append(households, m.HouseholdID)
+		}
+	}
+	err = c.write(ctx, func(w *wtx) error {
+		enqueued, duplicates = 0, 0
+		known, err := w.existingHouseholds(households)
+		if err != nil {
+			return err
+		}
+		for _, id := range households {
+			if !known[id] {
+				return muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
+			}
+		}
+		now := micros(w.now)
+		args := make([]any, 0, 21*enqueueChunk)
+		for start := 0; start < len(rows); {
+			n := enqueueChunk
+			if len(rows)-start < enqueueChunk {
+				n = 1
+			}
+			args = args[:0]
+			for _, m := range rows[start : start+n] {
+				id := newMessageID(w.now)
+				args = append(args, id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
+					k.Seal([]byte(m.Recipient), messageAAD(id, "recipient")), k.Seal([]byte(m.Subject), messageAAD(id, "subject")),
+					k.Seal([]byte(m.Body), messageAAD(id, "body")), k.Seal([]byte(m.BodyHTML), messageAAD(id, "html")),
+					m.AckCode, muster.MessageQueued, 0, now, "", 0, "", "", now, now, 0)
+			}
+			res, err := w.exec(insertOutbox(n), args...)
+			if err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+			added, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+			enqueued += int(added)
+			duplicates += n - int(added)
+			start += n
+		}
+		if enqueued > 0 {
+			w.record("outbox.enqueue", "outbox", enqueueDetail(enqueued, duplicates, rows))
+			w.announce("outbox", "")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return enqueued, duplicates, nil
+}
+
+var insertOutboxQueries = map[int]string{}
+
+func init() {
+	for _, n := range []int{1, enqueueChunk} {
+		insertOutboxQueries[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("("+placeholders(21)+"), ", n), ", ") + ` ON CONFLICT (idempotency_key) DO NOTHING`
+	}
+}
+
+const outboxColumnsInsert = `id, idempotency_key, household_id, instruction_id, instruction_version, channel,
+	recipient_enc, subject_enc, body_enc, html_enc, ack_code, status, attempts, next_attempt_at, lease_owner, lease_until,
+	last_error, provider_id, created_at, updated_at, sent_at`
+
+func insertOutbox(n int) string { return insertOutboxQueries[n] }
+
+// enqueueDetail says, for the audit log, what a batch held: counts by
+// channel and the instructions, never a recipient.
+func enqueueDetail(enqueued, duplicates int, rows []muster.OutboxMessage) string {
+	byChannel := map[string]int{}
+	instr := map[string]bool{}
+	var instrs []string
+	for _, m := range rows {
+		byChannel[m.Channel]++
+		key := m.InstructionID + " v" + strconv.Itoa(m.InstructionVersion)
+		if !instr[key] && len(instrs) < 20 {
+			instr[key] = true
+			instrs = append(instrs, key)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "enqueued=%d duplicates=%d", enqueued, duplicates)
+	for _, ch := range muster.Channels {
+		if byChannel[ch] > 0 {
+			fmt.Fprintf(&b, " %s=%d", ch, byChannel[ch])
+		}
+	}
+	b.WriteString(" instructions: " + strings.Join(instrs, ", "))
+	if len(instr) == 20 && len(rows) > 20 {
+		b.WriteString(", ...")
+	}
+	return b.String()
+}
+
+// existingHouseholds reports which of ids are households.
+func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	query := `SELECT id FROM households WHERE id IN (` + placeholders(prefetchChunk) + `)`
+	for start := 0; start < len(ids); start += prefetchChunk {
+		rows, err := w.query(query, padded(ids, start)...)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: read households: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("enqueue: read households: %w", err)
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("enqueue: read households: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// leaseQuery claims due messages. The inner SELECT picks them (locked,
+// skipping rows another instance is locking, on PostgreSQL) and the
+// UPDATE takes them; RETURNING gives them back in the same statement.
+// pendingPredicate is the predicate of the partial index outbox_pending
+// (migration 0006), word for word, so that both engines scan that index in
+// next_attempt_at order and stop at the LIMIT.
+const pendingPredicate = `status IN ('queued', 'failed-retrying', 'sending')`
+
+// The channels are bound as three parameters (a channel repeated when
+// fewer are wanted), so that there is one statement to prepare.
+func (c *Core) leaseQuery() string {
+	return `UPDATE outbox SET status = ?, attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE ` + pendingPredicate + `
+			AND ((status IN (?, ?) AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)) AND channel IN (?, ?, ?)
+			ORDER BY next_attempt_at, id LIMIT ?` + c.d.ForUpdate + c.d.SkipLocked + `)
+		RETURNING ` + outboxColumns + `, ` + outboxSealedColumns
+}
+
+// LeaseMessages implements muster.Store.
+func (c *Core) LeaseMessages(ctx context.Context, owner string, channels []string, n int, leaseFor time.Duration, now time.Time) ([]muster.OutboxMessage, error) {
+	if len(channels) == 0 {
+		channels = muster.Channels
+	}
+	var chans [3]any
+	for i := range chans {
+		ch := channels[min(i, len(channels)-1)]
+		if !slices.Contains(muster.Channels, ch) {
+			return nil, muster.Errorf(muster.EINVALID, "lease: channel %q is not one of %s", ch, strings.Join(muster.Channels, ", "))
+		}
+		chans[i] = ch
+	}
+	if len(channels) > len(chans) {
+		return nil, muster.Errorf(muster.EINVALID, "lease: %d channels, there are only %d", len(channels), len(chans))
+	}
+	if owner == "" || len(owner) > maxIDLen*2 || !validText(owner) {
+		return nil, muster.Errorf(muster.EINVALID, "lease: owner must be 1 to %d bytes of text", maxIDLen*2)
+	}
+	if n <= 0 || n > maxLeaseBatch {
+		return nil, muster.Errorf(muster.EINVALID, "lease: n %d not in 1..%d", n, maxLeaseBatch)
+	}
+	if leaseFor <= 0 || leaseFor > maxLeaseFor {
+		return nil, muster.Errorf(muster.EINVALID, "lease: duration %s not in (0, %s]", leaseFor, maxLeaseFor)
+	}
+	k, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
+	var out []muster.OutboxMessage
+	err = c.write(ctx, func(w *wtx) error {
+		out = out[:0]
+		at := now
+		if at.IsZero() {
+			at = w.now
+		}
+		t, until := micros(at), at.Add(leaseFor).UnixMicro()
+		rows, err := w.query(c.leaseQuery(), muster.MessageSending, owner, until, micros(w.now),
+			muster.MessageQueued, muster.MessageRetrying, t, muster.MessageSending, t, chans[0], chans[1], chans[2], n)
+		if err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		var leased []outboxRow
+		for rows.Next() {
+			var r outboxRow
+			if err := rows.Scan(r.scanArgs(true)...); err != nil {
+				rows.Close()
+				return fmt.Errorf("lease: %w", err)
+			}
+			leased = append(leased, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		if len(leased) == 0 {
+			return nil
+		}
+		ids := make([]string, len(leased))
+		for i := range leased {
+			m, err := leased[i].open(k)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+			ids[i] = m.ID
+		}
+		slices.SortFunc(out, func(a, b muster.OutboxMessage) int {
+			if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		w.record("outbox.lease", "outbox", fmt.Sprintf("owner=%s leased=%d until=%s: %s", owner, len(ids),
+			fromMicros(until).Format(time.RFC3339Nano), strings.Join(ids, " ")))
+		w.announce("message", "")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// message reads one message in a write transaction, locking its row where
+// the engine locks rows.
+func (w *wtx) message(id string) (outboxRow, error) {
+	var r outboxRow
+	err := w.queryRow(`SELECT `+outboxColumns+` FROM outbox WHERE id = ?`+w.c.d.ForUpdate, id).Scan(r.scanArgs(false)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, muster.Errorf(muster.ENOTFOUND, "message %q not found", id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("message %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// cut shortens an error for the record, on a rune boundary, and makes it
+// one line of text.
+func cut(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// CompleteMessage implements muster.Store.
+func (c *Core) CompleteMessage(ctx context.Context, id, owner string, r muster.MessageResult) (muster.OutboxMessage, error) {
+	if badKey(id) {
+		return muster.OutboxMessage{}, muster.Errorf(muster.ENOTFOUND, "message %q not found", id)
+	}
+	if !slices.Contains([]string{muster.OutcomeSent, muster.OutcomeRetry, muster.OutcomeDead}, r.Outcome) {
+		return muster.OutboxMessage{}, muster.Errorf(muster.EINVALID, "complete: outcome %q is not sent, retry or dead", r.Outcome)
+	}
+	errText := cut(r.Error, muster.MaxLastError)
+	provider := cut(r.ProviderMessageID, 200)
+	var out muster.OutboxMessage
+	err := c.write(ctx, func(w *wtx) error {
+		cur, err := w.message(id)
+		if err != nil {
+			return err
+		}
+		if cur.m.Status != muster.MessageSending || cur.m.LeaseOwner != owner {
+			return muster.Errorf(muster.ECONFLICT, "message %s is %s (lease held by %q), not sending under %q's lease: its outcome is not recorded",
+				id, cur.m.Status, cur.m.LeaseOwner, owner)
+		}
+		now := micros(w.now)
+		switch r.Outcome {
+		case muster.OutcomeSent:
+			_, err = w.exec(`UPDATE outbox SET status = ?, lease_owner = '', lease_until = 0, last_error = '', provider_id = ?, sent_at = ?, updated_at = ? WHERE id = ?`,
+				muster.MessageSent, provider, now, now, id)
+			detail := fmt.Sprintf("attempt %d by %s", cur.m.Attempts, owner)
+			if provider != "" {
+				detail += ", provider id " + provider
+			}
+			w.record("message.sent", "message:"+id, detail)
+		case muster.OutcomeRetry:
+			at := r.RetryAt.UTC()
+			if at.Before(w.now) {
+				at = w.now
+			}
+			_, err = w.exec(`UPDATE outbox SET status = ?, lease_owner = '', lease_until = 0, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+				muster.MessageRetrying, errText, micros(at), now, id)
+			w.record("message.retry", "message:"+id, fmt.Sprintf("attempt %d by %s failed, retry at %s: %s", cur.m.Attempts, owner, at.Format(time.RFC3339), errText))
+		case muster.OutcomeDead:
+			_, err = w.exec(`UPDATE outbox SET status = ?, lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
+				muster.MessageDead, errText, now, id)
+			w.record("message.dead", "message:"+id, fmt.Sprintf("attempt %d by %s: dead letter: %s", cur.m.Attempts, owner, errText))
+		}
+		if err != nil {
+			return fmt.Errorf("complete message %s: %w", id, err)
+		}
+		w.announce("message", id)
+		// The row as updated, without reading it again.
+		out = cur.message()
+		out.LeaseOwner, out.LeaseExpiresAt, out.UpdatedAt = "", time.Time{}, w.now
+		switch r.Outcome {
+		case muster.OutcomeSent:
+			out.Status, out.LastError, out.ProviderMessageID, out.SentAt = muster.MessageSent, "", provider, w.now
+		case muster.OutcomeRetry:
+			out.Status, out.LastError, out.NextAttemptAt = muster.MessageRetrying, errText, fromMicros(max(micros(r.RetryAt), now))
+		case muster.OutcomeDead:
+			out.Status, out.LastError = muster.MessageDead, errText
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RetryMessage implements muster.Store.
+func (c *Core) RetryMessage(ctx context.Context, id string) (muster.OutboxMessage, error) {
+	if badKey(id) {
+		return muster.OutboxMessage{}, muster.Errorf(muster.ENOTFOUND, "message %q not found", id)
+	}
+	var out muster.OutboxMessage
+	err := c.write(ctx, func(w *wtx) error {
+		cur, err := w.message(id)
+		if err != nil {
+			return err
+		}
+		if cur.m.Status != muster.MessageDead {
+			return muster.Errorf(muster.ECONFLICT, "message %s is %s: only a dead letter can be retried", id, cur.m.Status)
+		}
+		now := micros(w.now)
+		if _, err := w.exec(`UPDATE outbox SET status = ?, attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+			muster.MessageQueued, now, now, id); err != nil {
+			return fmt.Errorf("retry message %s: %w", id, err)
+		}
+		w.record("message.requeue", "message:"+id, fmt.Sprintf("dead after %d attempts -> queued (was: %s)", cur.m.Attempts, cur.m.LastError))
+		w.announce("outbox", id)
+		out = cur.message()
+		out.Status, out.Attempts, out.NextAttemptAt, out.UpdatedAt = muster.MessageQueued, 0, w.now, w.now
+		return nil
+	})
+	return out, err
+}
+
+func checkMessageFilter(f *muster.MessageFilter) error {
+	if f.Status != "" && !slices.Contains(muster.MessageStatuses, f.Status) {
+		return muster.Errorf(muster.EINVALID, "status %q is not one of %s", f.Status, strings.Join(muster.MessageStatuses, ", "))
+	}
+	if f.Channel != "" && !slices.Contains(muster.Channels, f.Channel) {
+		return muster.Errorf(muster.EINVALID, "channel %q is not one of %s", f.Channel, strings.Join(muster.Channels, ", "))
+	}
+	for name, v := range map[string]string{"household_id": f.HouseholdID, "instruction_id": f.InstructionID, "ack_code": f.AckCode, "after": f.AfterID} {
+		if len(v) > muster.MaxIDBytes || !validText(v) {
+			return muster.Errorf(muster.EINVALID, "%s: not an id", name)
+		}
+	}
+	if f.Limit < 0 {
+		return muster.Errorf(muster.EINVALID, "limit %d is negative", f.Limit)
+	}
+	return nil
+}
+
+func messageWhere(f muster.MessageFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.Channel != "" {
+		add("channel = ?", f.Channel)
+	}
+	if f.HouseholdID != "" {
+		add("household_id = ?", f.HouseholdID)
+	}
+	if f.InstructionID != "" {
+		add("instruction_id = ?", f.InstructionID)
+	}
+	if f.AckCode != "" {
+		add("ack_code = ?", f.AckCode)
+	}
+	if len(conds) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ListMessages implements muster.Store.
+func (c *Core) ListMessages(ctx context.Context, f muster.MessageFilter) ([]muster.OutboxMessage, string, error) {
+	if err := checkMessageFilter(&f); err != nil {
+		return nil, "", err
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	where, args := messageWhere(f)
+	args = append(args, f.AfterID, limit+1)
+	ms, err := c.queryMessages(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(ms) > limit {
+		ms = ms[:limit]
+		next = ms[limit-1].ID
+	}
+	return ms, next, nil
+}
+
+func (c *Core) queryMessages(ctx context.Context, query string, args ...any) ([]muster.OutboxMessage, error) {
+	rows, err := c.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.OutboxMessage
+	for rows.Next() {
+		var r outboxRow
+		if err := rows.Scan(r.scanArgs(false)...); err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, r.message())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return out, nil
+}
+
+// CountMessages implements muster.Store.
+func (c *Core) CountMessages(ctx context.Context, f muster.MessageFilter) (map[string]int, error) {
+	if err := checkMessageFilter(&f); err != nil {
+		return nil, err
+	}
+	where, args := messageWhere(f)
+	rows, err := c.reader().QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox WHERE `+where+` GROUP BY status`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for _, s := range muster.MessageStatuses {
+		out[s] = 0
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count messages: %w", err)
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// DeadLetters implements muster.Store.
+func (c *Core) DeadLetters(ctx context.Context, limit int) ([]muster.OutboxMessage, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.queryMessages(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE status = ? ORDER BY updated_at, id LIMIT ?`, muster.MessageDead, min(limit, 1000))
+}
+
+// Acknowledge implements muster.Store.
+func (c *Core) Acknowledge(ctx context.Context, householdID, instructionID, via string, at time.Time) (muster.Acknowledgement, error) {
+	if badKey(householdID) || badKey(instructionID) || householdID == "" || instructionID == "" {
+		return muster.Acknowledgement{}, muster.Errorf(muster.ENOTFOUND, "household %q has no instruction %q in the outbox", householdID, instructionID)
+	}
+	if !slices.Contains(muster.AckVias, via) {
+		return muster.Acknowledgement{}, muster.Errorf(muster.EINVALID, "via %q is not one of %s", via, strings.Join(muster.AckVias, ", "))
+	}
+	var out muster.Acknowledgement
+	err := c.write(ctx, func(w *wtx) error {
+		var n int
+		if err := w.queryRow(`SELECT COUNT(*) FROM outbox WHERE household_id = ? AND instruction_id = ?`, householdID, instructionID).Scan(&n); err != nil {
+			return fmt.Errorf("acknowledge: %w", err)
+		}
+		if n == 0 {
+			return muster.Errorf(muster.ENOTFOUND, "household %q has no instruction %q in the outbox", householdID, instructionID)
+		}
+		when := at.UTC().Truncate(time.Microsecond)
+		if at.IsZero() {
+			when = w.now
+		}
+		res, err := w.exec(`INSERT INTO acknowledgements (household_id, instruction_id, via, at, by_actor) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (household_id, instruction_id) DO NOTHING`, householdID, instructionID, via, micros(when), w.actor)
+		if err != nil {
+			return fmt.Errorf("acknowledge: %w", err)
+		}
+		added, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("acknowledge: %w", err)
+		}
+		var atMicros int64
+		out = muster.Acknowledgement{HouseholdID: householdID, InstructionID: instructionID}
+		if err := w.queryRow(`SELECT via, at, by_actor FROM acknowledgements WHERE household_id = ? AND instruction_id = ?`, householdID, instructionID).
+			Scan(&out.Via, &atMicros, &out.By); err != nil {
+			return fmt.Errorf("acknowledge: %w", err)
+		}
+		out.At = fromMicros(atMicros)
+		if added == 1 {
+			w.record("household.ack", "household:"+householdID, "instruction "+instructionID+" acknowledged via "+via)
+			w.announce("household", householdID)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Unacknowledged implements muster.Store.
+func (c *Core) Unacknowledged(ctx context.Context, olderThan time.Duration) ([]muster.Unacknowledged, error) {
+	if olderThan < 0 {
+		return nil, muster.Errorf(muster.EINVALID, "older than %s: negative", olderThan)
+	}
+	k, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
+	cutoff := c.now().Add(-olderThan).UnixMicro()
+	rows, err := c.reader().QueryContext(ctx, `SELECT household_id, instruction_id, MAX(instruction_version), MIN(created_at), MAX(created_at), MAX(sent_at),
+		SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), COUNT(*)
+		FROM outbox GROUP BY household_id, instruction_id`, muster.MessageSent, muster.MessageDead)
+	if err != nil {
+		return nil, fmt.Errorf("unacknowledged: %w", err)
+	}
+	type group struct {
+		u      muster.Unacknowledged
+		newest int64
+	}
+	newest := map[string]*group{}
+	for rows.Next() {
+		var g group
+		var first, last int64
+		var total int
+		if err := rows.Scan(&g.u.HouseholdID, &g.u.InstructionID, &g.u.InstructionVersion, &first, &g.newest, &last, &g.u.Sent, &g.u.Dead, &total); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("unacknowledged: %w", err)
+		}
+		g.u.FirstQueuedAt, g.u.LastSentAt = fromMicros(first), fromMicros(last)
+		g.u.Pending = total - g.u.Sent - g.u.Dead
+		cur := newest[g.u.HouseholdID]
+		if cur == nil || g.newest > cur.newest || g.newest == cur.newest && g.u.InstructionID > cur.u.InstructionID {
+			newest[g.u.HouseholdID] = &g
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unacknowledged: %w", err)
+	}
+	acked, err := c.reader().QueryContext(ctx, `SELECT household_id, instruction_id FROM acknowledgements`)
+	if err != nil {
+		return nil, fmt.Errorf("unacknowledged: %w", err)
+	}
+	for acked.Next() {
+		var hh, instr string
+		if err := acked.Scan(&hh, &instr); err != nil {
+			acked.Close()
+			return nil, fmt.Errorf("unacknowledged: %w", err)
+		}
+		if g := newest[hh]; g != nil && g.u.InstructionID == instr {
+			delete(newest, hh)
+		}
+	}
+	acked.Close()
+	if err := acked.Err(); err != nil {
+		return nil, fmt.Errorf("unacknowledged: %w", err)
+	}
+	var out []muster.Unacknowledged
+	var ids []string
+	for _, g := range newest {
+		if g.u.FirstQueuedAt.UnixMicro() <= cutoff {
+			out = append(out, g.u)
+			ids = append(ids, g.u.HouseholdID)
+		}
+	}
+	slices.SortFunc(out, func(a, b muster.Unacknowledged) int {
+		if c := a.FirstQueuedAt.Compare(b.FirstQueuedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.HouseholdID, b.HouseholdID)
+	})
+	who, err := c.namesAndPhones(ctx, k, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		p := who[out[i].HouseholdID]
+		out[i].Name, out[i].Phone = p[0], p[1]
+	}
+	return out, nil
+}
+
+// namesAndPhones reads the name and phone of each household.
+func (c *Core) namesAndPhones(ctx context.Context, k muster.Sealer, ids []string) (map[string][2]string, error) {
+	out := map[string][2]string{}
+	query := `SELECT id, name_enc, phone_enc FROM households WHERE id IN (` + placeholders(prefetchChunk) + `)`
+	for start := 0; start < len(ids); start += prefetchChunk {
+		rows, err := c.reader().QueryContext(ctx, query, padded(ids, start)...)
+		if err != nil {
+			return nil, fmt.Errorf("unacknowledged: read households: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var name, phone []byte
+			if err := rows.Scan(&id, &name, &phone); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("unacknowledged: read households: %w", err)
+			}
+			n, err := k.Open(name, aad(id, "name"))
+			if err == nil {
+				phone, err = k.Open(phone, aad(id, "phone"))
+			}
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("household %s: %w", id, err)
+			}
+			out[id] = [2]string{string(n), string(phone)}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("unacknowledged: read households: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,184 @@
+package muster
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strconv"
+	"time"
+)
+
+// The outbox: every message muster sends (an instruction by e-mail, SMS or
+// webhook) is first stored here, in the same database as everything else,
+// and a delivery worker (package deliver) leases it, sends it and records
+// the outcome. Delivery is at least once: a worker killed after the
+// provider accepted a message but before the outcome was recorded sends it
+// again once its lease expires, with the same IdempotencyKey, which every
+// channel hands to the provider (the e-mail's Message-ID, the SMS
+// gateway's idempotency header, the webhook's id) so that it can drop the
+// second copy. docs/delivery.md says what a crash can and cannot cause.
+
+// Delivery channels.
+const (
+	ChannelEmail   = "email"
+	ChannelSMS     = "sms"
+	ChannelWebhook = "webhook"
+)
+
+// Channels lists the delivery channels.
+var Channels = []string{ChannelEmail, ChannelSMS, ChannelWebhook}
+
+// Outbox message statuses. A message is queued, then sending while a
+// worker holds its lease, then sent, or failed-retrying (to be sent again
+// at NextAttemptAt), or dead (a permanent failure or too many attempts:
+// a dead letter, sent again only when an operator retries it).
+const (
+	MessageQueued   = "queued"
+	MessageSending  = "sending"
+	MessageSent     = "sent"
+	MessageRetrying = "failed-retrying"
+	MessageDead     = "dead"
+)
+
+// MessageStatuses lists the outbox statuses, in their usual order.
+var MessageStatuses = []string{MessageQueued, MessageSending, MessageRetrying, MessageSent, MessageDead}
+
+// Acknowledgement ways.
+const (
+	AckLink     = "link"     // the evacuee opened their capability link and confirmed
+	AckCode     = "code"     // the evacuee replied to an SMS with the short code
+	AckOperator = "operator" // an operator reached them (by phone) and recorded it
+)
+
+// AckVias lists the ways an instruction can be acknowledged.
+var AckVias = []string{AckLink, AckCode, AckOperator}
+
+// Limits of an outbox message.
+const (
+	MaxMessageBody    = 64 << 10 // bytes of Body, and of BodyHTML
+	MaxMessageSubject = 998      // bytes: one RFC 5322 header line
+	MaxRecipient      = 2048     // bytes: an address, a phone, a webhook URL
+	MaxLastError      = 500      // bytes of LastError kept
+)
+
+// OutboxMessage is one message to one recipient over one channel.
+//
+// Recipient, Body and BodyHTML are personal data (an address, a phone
+// number, words written for one family): sealed at rest, and returned only
+// to the worker that leases the message, never by ListMessages. Subject is
+// sealed too (an instruction's subject may name a place or a person).
+// Everything else is in clear and holds no personal data: LastError in
+// particular is written by the worker from the provider's status, never
+// from what the provider echoes of the message.
+type OutboxMessage struct {
+	ID string
+	// IdempotencyKey is unique in the outbox: a second message with the
+	// same key is not stored. Empty at enqueue: MessageKey(HouseholdID,
+	// InstructionID, InstructionVersion, Channel).
+	IdempotencyKey string
+	HouseholdID    string
+	// InstructionID and InstructionVersion say which instruction the
+	// message carries (package instruct makes them; the outbox only keeps
+	// them, to key, list and acknowledge).
+	InstructionID      string
+	InstructionVersion int
+	Channel            string // ChannelEmail, ...
+	Recipient          string // e-mail address, phone (E.164) or webhook URL ("" for the worker's configured URL)
+	Subject            string
+	Body               string // plain text
+	BodyHTML           string // optional, e-mail only: sent as multipart/alternative with Body
+	// AckCode is the short code an evacuee may reply with to acknowledge
+	// (NewAckCode makes one; every channel's message of one household's
+	// instruction carries the same). Empty: no reply code.
+	AckCode string
+
+	Status            string
+	Attempts          int // attempts begun (a lease is an attempt, even if the worker then died)
+	NextAttemptAt     time.Time
+	LeaseOwner        string
+	LeaseExpiresAt    time.Time
+	LastError         string // why the last attempt failed: status codes and reasons, no personal data
+	ProviderMessageID string // the provider's id of the sent message
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	SentAt            time.Time
+}
+
+// MessageKey is the idempotency key of the message carrying version
+// version of instruction instructionID to household householdID over
+// channel: the same four always give the same key, on every instance, and
+// the key reveals none of them. It is 32 lowercase hex digits, so it fits
+// a Message-ID, an HTTP header and a webhook id as it is.
+func MessageKey(householdID, instructionID string, version int, channel string) string {
+	h := sha256.New()
+	for _, s := range []string{"muster-message-v1", householdID, instructionID, strconv.Itoa(version), channel} {
+		fmt.Fprintf(h, "%d:%s;", len(s), s)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// NewAckCode returns a random 6-digit code for an evacuee to reply with.
+func NewAckCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		// crypto/rand does not fail on Linux; a guessable code is worse
+		// than none.
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// Outcomes of a delivery attempt (MessageResult.Outcome).
+const (
+	OutcomeSent  = "sent"
+	OutcomeRetry = "retry"
+	OutcomeDead  = "dead"
+)
+
+// MessageResult is what a worker reports of an attempt.
+type MessageResult struct {
+	Outcome           string    // OutcomeSent, OutcomeRetry or OutcomeDead
+	RetryAt           time.Time // OutcomeRetry: when to try again
+	Error             string    // OutcomeRetry, OutcomeDead: why (no personal data; cut to MaxLastError)
+	ProviderMessageID string    // OutcomeSent: the provider's id, if it gave one
+}
+
+// MessageFilter selects outbox messages; empty fields select all.
+type MessageFilter struct {
+	Status        string
+	Channel       string
+	HouseholdID   string
+	InstructionID string
+	AckCode       string // with HouseholdID: the messages that carried this code
+	AfterID       string // paging: messages with a greater id (ids grow with time)
+	Limit         int    // default 100, at most 1000
+}
+
+// Acknowledgement records that a household confirmed an instruction.
+// The first acknowledgement of an instruction is kept; later ones change
+// nothing.
+type Acknowledgement struct {
+	HouseholdID   string
+	InstructionID string
+	Via           string // AckLink, AckCode, AckOperator
+	At            time.Time
+	By            string // the actor: "evacuee:<id>", an operator, "sms:<gateway>"
+}
+
+// Unacknowledged is a household whose newest instruction in the outbox
+// was queued before the cut-off and is not acknowledged: someone should
+// call them.
+type Unacknowledged struct {
+	HouseholdID        string
+	InstructionID      string
+	InstructionVersion int
+	FirstQueuedAt      time.Time
+	LastSentAt         time.Time // zero if no message of it was sent
+	Sent, Pending      int       // its messages sent, and still queued, sending or retrying
+	Dead               int       // its messages that could not be delivered
+	// Name and Phone are personal data, filled by the store; an API
+	// serving roles that may not read personal data drops them.
+	Name, Phone string
+}
