@@ -192,7 +192,7 @@ func BenchmarkReplanPorto(b *testing.B) {
 	b.ReportMetric(float64(len(last.Diff.Changes)), "changed-households")
 	// Correctness is TestComparePorto's to assert; the figure shows here.
 	vs := plancheck.Check(last, plancheck.Inputs{Places: &p.s.Places, Households: p.s.Households, Zones: th.Zones,
-		GateStatus: th.GateStatus, At: replanAt})
+		GateStatus: th.GateStatus, At: replanAt, Previous: p0, Car: p.car.Graph(), Foot: p.foot.Graph()})
 	b.ReportMetric(float64(len(vs)), "plancheck-violations")
 	if len(vs) > 0 {
 		b.Logf("the re-plan has %d violations, first: %s", len(vs), vs[0])
@@ -279,7 +279,7 @@ func TestComparePorto(t *testing.T) {
 		t.Fatal(err)
 	}
 	planTime := time.Since(t0)
-	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households})
+	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households, Car: p.car.Graph(), Foot: p.foot.Graph()})
 	logViolations(t, "no threat", vs)
 	in := baseline.Input{Car: p.car, Places: &s.Places, Households: s.Households}
 	t1 := time.Now()
@@ -317,7 +317,7 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households}))
+	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households, Car: p.car.Graph(), Foot: p.foot.Graph()}))
 	t.Logf("the same with every rally point open around the clock: makespan %.0f s, lower bound %.0f s, ratio %.3f",
 		pa.Summary.MakespanS, pa.Summary.LowerBoundS, pa.Summary.Ratio)
 	if r := pa.Summary.Ratio; r > 1.10 {
@@ -344,7 +344,8 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus})
+	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus,
+		Car: p.car.Graph(), Foot: p.foot.Graph()})
 	logViolations(t, "threat", vs)
 	for _, g := range pt.Groups {
 		if g.Gate == th.ClosedGate {
@@ -384,7 +385,8 @@ func TestComparePorto(t *testing.T) {
 		t.Fatal(err)
 	}
 	replanTime := time.Since(t3)
-	vs = plancheck.Check(pr, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, At: replanAt})
+	vs = plancheck.Check(pr, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, At: replanAt,
+		Previous: pl, Car: p.car.Graph(), Foot: p.foot.Graph()})
 	logViolations(t, "re-plan", vs)
 	for _, g := range pr.Groups {
 		if !g.Departure.Before(replanAt) && g.Gate == th.ClosedGate {
