@@ -48,6 +48,12 @@ type gateState struct {
 	visits    []visit // in arrival order
 }
 
+// crowdMargin is how much longer than its stated through time a group is
+// counted at its gate: the plan states times rounded up to the second, and
+// a re-simulation from those (plancheck's) may see a group through up to a
+// second after the time stated.
+const crowdMargin = time.Second
+
 type visit struct {
 	arrive, through time.Time
 	people          int
@@ -72,12 +78,14 @@ func (g *gateState) firstNotThrough(t time.Time) int {
 }
 
 // slot finds the earliest turn at the gate for a group that can arrive
-// from earliest on: its arrival, the start of its passage and when its last
-// member is through.
+// from earliest on: its arrival (a whole second), the exact start of its
+// passage and the exact moment its last member is through. The gate's clock
+// is exact: passages follow one another at the gate's throughput without
+// rounding, and only the times the plan states are whole seconds.
 func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive, start, through time.Time) {
-	pass := secs(float64(people) / g.perSecond)
+	pass := g.pass(people)
 	start = g.hours.fit(maxTime(earliest, g.free), pass)
-	arrive = maxTime(earliest, start.Add(-secs(earlyS)), g.lastArr)
+	arrive = maxTime(earliest, ceilSecond(start.Add(-secs(earlyS))), g.lastArr)
 	if arrive.After(start) {
 		start = g.hours.fit(arrive, pass)
 	}
@@ -95,8 +103,15 @@ func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive
 	return arrive, start, start.Add(pass)
 }
 
+// pass is how long people take to go through the gate, exactly.
+func (g *gateState) pass(people int) time.Duration {
+	return time.Duration(float64(people) / g.perSecond * float64(time.Second))
+}
+
+// book takes the turn slot found: the gate's clock runs on from the exact
+// end of the passage, the plan states it rounded up to the second.
 func (g *gateState) book(arrive, through time.Time, people int) {
-	g.visits = append(g.visits, visit{arrive, through, people})
+	g.visits = append(g.visits, visit{arrive, ceilSecond(through).Add(crowdMargin), people})
 	g.free = through
 	g.lastArr = arrive
 	g.People += people
@@ -104,8 +119,8 @@ func (g *gateState) book(arrive, through time.Time, people int) {
 	if w := g.waitingAt(arrive); w > g.MaxWaiting {
 		g.MaxWaiting = w
 	}
-	if through.After(g.LastThrough) {
-		g.LastThrough = through
+	if t := ceilSecond(through); t.After(g.LastThrough) {
+		g.LastThrough = t
 	}
 }
 
@@ -164,6 +179,14 @@ func maxTime(ts ...time.Time) time.Time {
 // secs turns seconds into a duration rounded up to whole seconds: every
 // time in a plan is a whole second, as instructions give them.
 func secs(s float64) time.Duration { return time.Duration(math.Ceil(s)) * time.Second }
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
 
 // Make builds a plan.
 func Make(ctx context.Context, in Input) (*Plan, error) {
@@ -450,12 +473,24 @@ type draft struct {
 	priority bool
 	weight   int     // the priority weight its households share
 	readyS   float64 // seconds after start when all can be at the rally point
+	firstS   float64 // seconds after start when the first can be there
 	reason   string  // why a re-plan moves it
 }
 
+// gatherWindowS bounds how much later than its first household a group's
+// last household may be able to reach the rally point: households are
+// grouped in the order they can arrive, and a household only joins an
+// earlier group that is not full when it adds no more than this to the
+// group's wait.
+const gatherWindowS = 300
+
 // formGroups packs each rally point's households into groups: the highest
-// priority weight first, then the largest, first fit, never above the
-// maximum group size and never mixing households of different weights.
+// priority weight first; within a weight, in the order they can reach the
+// rally point (shortest walk first), so that a group can gather when its
+// last member arrives, as soon as possible. A household goes into the
+// first group of its weight that has room and whose first household
+// arrived no more than gatherWindowS before it; groups never exceed the
+// maximum group size and never mix weights.
 func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
 	byRally := make([][]*member, nRallies)
 	for _, m := range members {
@@ -467,19 +502,34 @@ func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
 			if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
 				return c
 			}
+			if a.h.IsPriority() != b.h.IsPriority() {
+				if a.h.IsPriority() {
+					return -1
+				}
+				return 1
+			}
+			if c := cmp.Compare(a.walkS, b.walkS); c != 0 {
+				return c
+			}
 			return cmp.Compare(b.h.PartySize, a.h.PartySize)
 		})
 		var open []*draft
 		for _, m := range ms {
+			w := weightOf(p, m.h)
+			// Groups of another weight, full ones and those gathered too
+			// long ago are closed.
+			open = slices.DeleteFunc(open, func(d *draft) bool {
+				return d.weight != w || d.priority != m.h.IsPriority() || d.people >= maxGroup || m.walkS-d.firstS > gatherWindowS
+			})
 			var into *draft
 			for _, d := range open {
-				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() && d.weight == weightOf(p, m.h) {
+				if d.people+m.h.PartySize <= maxGroup {
 					into = d
 					break
 				}
 			}
 			if into == nil {
-				into = &draft{rally: ri, priority: m.h.IsPriority(), weight: weightOf(p, m.h)}
+				into = &draft{rally: ri, priority: m.h.IsPriority(), weight: w, firstS: m.walkS}
 				open = append(open, into)
 				drafts = append(drafts, into)
 			}
@@ -584,7 +634,7 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 			id = newID()
 		}
 		grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
-			Departure: best.depart, Arrival: best.arrive, Through: best.through, ReportBy: reportBy,
+			Departure: best.depart, Arrival: best.arrive, Through: ceilSecond(best.through), ReportBy: reportBy,
 			People: d.people, Priority: d.priority, Weight: d.weight, Vehicles: need,
 			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
 		for _, m := range d.members {

@@ -437,7 +437,7 @@ func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, p
 		arrive, _, through := gs.slot(at.Add(secs(dur)), g.People, p.GateEarlyS)
 		if bestGate < 0 || through.Before(best.Through) {
 			best = g
-			best.Gate, best.Arrival, best.Through = gs.ID, arrive, through
+			best.Gate, best.Arrival, best.Through = gs.ID, arrive, ceilSecond(through)
 			best.RouteFrom = at // from where it is, now
 			best.Route = lineRoute(line, dur, dist, exp)
 			best.Route.Escape = res.Escape != nil
