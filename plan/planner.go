@@ -7,7 +7,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,131 +33,6 @@ type Input struct {
 	Progress func(stage string, done, total int)
 }
 
-// gateState is a gate's schedule as it is built: groups go through one
-// after another at the gate's throughput, arrivals never go back in time,
-// and the people at the gate (arrived, not yet through) never exceed its
-// crowd limit.
-type gateState struct {
-	Gate
-	point     orb.Point
-	perSecond float64 // people per second
-	hours     hours
-	free      time.Time // when the gate has processed everyone scheduled so far
-	lastArr   time.Time
-	visits    []visit // in arrival order
-}
-
-// crowdMargin is how much longer than its stated through time a group is
-// counted at its gate: the plan states times rounded up to the second, and
-// a re-simulation from those (plancheck's) may see a group through up to a
-// second after the time stated.
-const crowdMargin = time.Second
-
-type visit struct {
-	arrive, through time.Time
-	people          int
-}
-
-// waitingAt counts the people at the gate at t: arrived and not through.
-// Visits are booked in order and go through one after another, so their
-// through times never decrease: those still at the gate are a suffix.
-func (g *gateState) waitingAt(t time.Time) int {
-	n := 0
-	for i := g.firstNotThrough(t); i < len(g.visits); i++ {
-		if v := g.visits[i]; !v.arrive.After(t) {
-			n += v.people
-		}
-	}
-	return n
-}
-
-// firstNotThrough returns the index of the first visit not through by t.
-func (g *gateState) firstNotThrough(t time.Time) int {
-	return sort.Search(len(g.visits), func(i int) bool { return g.visits[i].through.After(t) })
-}
-
-// slot finds the earliest turn at the gate for a group that can arrive
-// from earliest on: its arrival (a whole second), the exact start of its
-// passage and the exact moment its last member is through. The gate's clock
-// is exact: passages follow one another at the gate's throughput without
-// rounding, and only the times the plan states are whole seconds.
-func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive, start, through time.Time) {
-	pass := g.pass(people)
-	start = g.hours.fit(maxTime(earliest, g.free), pass)
-	arrive = maxTime(earliest, ceilSecond(start.Add(-secs(earlyS))), g.lastArr)
-	if arrive.After(start) {
-		start = g.hours.fit(arrive, pass)
-	}
-	// Crowd limit: arrive only when enough of those ahead are through.
-	for g.waitingAt(arrive)+people > g.CrowdLimit {
-		i := g.firstNotThrough(arrive)
-		if i >= len(g.visits) {
-			break
-		}
-		arrive = g.visits[i].through
-		if arrive.After(start) {
-			start = g.hours.fit(arrive, pass)
-		}
-	}
-	return arrive, start, start.Add(pass)
-}
-
-// pass is how long people take to go through the gate, exactly.
-func (g *gateState) pass(people int) time.Duration {
-	return time.Duration(float64(people) / g.perSecond * float64(time.Second))
-}
-
-// book takes the turn slot found: the gate's clock runs on from the exact
-// end of the passage, the plan states it rounded up to the second.
-func (g *gateState) book(arrive, through time.Time, people int) {
-	g.visits = append(g.visits, visit{arrive, ceilSecond(through).Add(crowdMargin), people})
-	g.free = through
-	g.lastArr = arrive
-	g.People += people
-	g.Groups++
-	if w := g.waitingAt(arrive); w > g.MaxWaiting {
-		g.MaxWaiting = w
-	}
-	if t := ceilSecond(through); t.After(g.LastThrough) {
-		g.LastThrough = t
-	}
-}
-
-type rallyState struct {
-	RallyPoint
-	point  orb.Point
-	hours  hours
-	toGate []*route.Route // per gate; nil when unreachable
-	stays  []visit        // [report by, departure) of each group
-}
-
-// atOnce counts the people at the rally point at t.
-func (r *rallyState) atOnce(t time.Time) int {
-	n := 0
-	for _, s := range r.stays {
-		if !s.arrive.After(t) && s.through.After(t) {
-			n += s.people
-		}
-	}
-	return n
-}
-
-// fits reports whether people more can stay over [from, to).
-func (r *rallyState) fits(from, to time.Time, people int) bool {
-	if r.Capacity <= 0 {
-		return true
-	}
-	if r.atOnce(from)+people > r.Capacity {
-		return false
-	}
-	for _, s := range r.stays {
-		if s.arrive.After(from) && s.arrive.Before(to) && r.atOnce(s.arrive)+people > r.Capacity {
-			return false
-		}
-	}
-	return true
-}
-
 type member struct {
 	h     *muster.Household
 	route Route // the walk to the rally point
@@ -166,27 +40,9 @@ type member struct {
 	rally int
 }
 
-func maxTime(ts ...time.Time) time.Time {
-	m := ts[0]
-	for _, t := range ts[1:] {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
-}
-
 // secs turns seconds into a duration rounded up to whole seconds: every
 // time in a plan is a whole second, as instructions give them.
 func secs(s float64) time.Duration { return time.Duration(math.Ceil(s)) * time.Second }
-
-// ceilSecond rounds t up to a whole second.
-func ceilSecond(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); r.Before(t) {
-		return r.Add(time.Second)
-	}
-	return t
-}
 
 // Make builds a plan.
 func Make(ctx context.Context, in Input) (*Plan, error) {
@@ -236,9 +92,11 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	}
 
 	for _, g := range gates {
+		g.finish()
 		pl.Gates = append(pl.Gates, g.Gate)
 	}
 	for _, r := range rallies {
+		r.finish()
 		pl.RallyPoints = append(pl.RallyPoints, r.RallyPoint)
 	}
 	summarize(pl, in, gates, rallies)
@@ -289,8 +147,8 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 		if status == "" {
 			status = muster.GateOpen
 		}
-		g := &gateState{point: pt, hours: h, Gate: Gate{ID: pl.ID, Name: pl.Name, Lat: pt[1], Lon: pt[0], Status: status,
-			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Opens: pl.Opens, Closes: pl.Closes, Usable: true}}
+		g := newGateState(Gate{ID: pl.ID, Name: pl.Name, Lat: pt[1], Lon: pt[0], Status: status,
+			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Opens: pl.Opens, Closes: pl.Closes, Usable: true}, pt, 0, h, p.Start)
 		g.Reasons = append(g.Reasons, in.GateReasons[pl.ID]...)
 		tp := float64(pl.ThroughputPerHour)
 		if status == muster.GateRestricted {
@@ -319,7 +177,6 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 			g.Usable = false
 			g.Reasons = append(g.Reasons, err.Error())
 		}
-		g.free = p.Start
 		gates = append(gates, g)
 	}
 	return gates, nil
@@ -539,117 +396,6 @@ func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
 		}
 	}
 	return drafts
-}
-
-// schedule gives each group a gate and times, priority groups first, then
-// those ready earliest: each takes the gate where its last member is
-// through soonest, then with the least exposure, within the gates' and
-// rally points' limits as booked so far.
-func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, fl *fleet, drafts []*draft, newID func() string, progress func(string, int, int)) error {
-	// Within each priority class, groups whose rally point keeps hours go
-	// first: they can only leave while it is open, while the others can
-	// fill the night. Each gate's queue only grows at its end, so a group
-	// scheduled late can never use gate time left idle before it.
-	slices.SortStableFunc(drafts, func(a, b *draft) int {
-		if a.priority != b.priority {
-			if a.priority {
-				return -1
-			}
-			return 1
-		}
-		if a.weight != b.weight {
-			return cmp.Compare(b.weight, a.weight)
-		}
-		ah, bh := rallies[a.rally].hours.always, rallies[b.rally].hours.always
-		if ah != bh {
-			if !ah {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.readyS, b.readyS)
-	})
-	lead := secs(p.AssemblyLeadS)
-	for i, d := range drafts {
-		if i%256 == 0 {
-			progress("scheduling groups", i, len(drafts))
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("plan: %w", err)
-			}
-		}
-		r := rallies[d.rally]
-		ready := p.Start.Add(secs(d.readyS))
-		need := fl.need(d.people)
-		if fl != nil && need > len(fl.free) {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
-			}
-			continue
-		}
-		var best struct {
-			gate                    int
-			arrive, through, depart time.Time
-			exposure                float64
-		}
-		best.gate = -1
-		for delay := time.Duration(0); best.gate < 0 && delay < 72*time.Hour; delay += 10 * time.Minute {
-			for gi, g := range gates {
-				rt := r.toGate[gi]
-				if !g.Usable || rt == nil {
-					continue
-				}
-				travel := secs(rt.DurationS)
-				// The group leaves once gathered, within the rally point's
-				// hours, when enough vehicles are back.
-				leave := r.hours.fit(maxTime(ready.Add(delay), fl.freeAt(need)), 0)
-				arrive, _, through := g.slot(leave.Add(travel), d.people, p.GateEarlyS)
-				depart := arrive.Add(-travel)
-				reportBy := maxTime(depart.Add(-lead), ready)
-				if !r.fits(reportBy, depart, d.people) || !r.hours.contains(reportBy, depart) {
-					continue
-				}
-				exp := rt.Exposure * float64(d.people)
-				if best.gate < 0 || through.Before(best.through) || (through.Equal(best.through) && exp < best.exposure) {
-					best.gate, best.arrive, best.through, best.depart, best.exposure = gi, arrive, through, depart, exp
-				}
-			}
-		}
-		if best.gate < 0 {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
-			}
-			continue
-		}
-		g := gates[best.gate]
-		g.book(best.arrive, best.through, d.people)
-		fl.take(need, best.depart.Add(2*secs(rallies[d.rally].toGate[best.gate].DurationS)))
-		reportBy := maxTime(best.depart.Add(-lead), ready)
-		r.stays = append(r.stays, visit{reportBy, best.depart, d.people})
-		r.People += d.people
-		r.Groups++
-		r.MaxAtOnce = max(r.MaxAtOnce, r.atOnce(reportBy))
-		rt := r.toGate[best.gate]
-		id := d.id
-		if id == "" {
-			id = newID()
-		}
-		grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
-			Departure: best.depart, Arrival: best.arrive, Through: ceilSecond(best.through), ReportBy: reportBy,
-			People: d.people, Priority: d.priority, Weight: d.weight, Vehicles: need,
-			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
-		for _, m := range d.members {
-			grp.Households = append(grp.Households, m.h.ID)
-			hp := Household{ID: m.h.ID, RallyPoint: r.ID, Group: grp.ID, ReportBy: reportBy, People: m.h.PartySize}
-			if m.h.IsPriority() {
-				hp.Priority = m.h.Priority
-			}
-			hp.Walk = m.route
-			pl.Households = append(pl.Households, hp)
-		}
-		pl.Groups = append(pl.Groups, grp)
-	}
-	progress("scheduling groups", len(drafts), len(drafts))
-	return nil
 }
 
 // groupIDs hands out group ids G00001, G00002, ... skipping those taken.

@@ -299,7 +299,9 @@ func TestComparePorto(t *testing.T) {
 		t.Fatal(err)
 	}
 	planTime := time.Since(t0)
-	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households})
+	// Every plan is checked with the graphs: durations and ends recomputed.
+	carG, footG := p.car.Graph(), p.foot.Graph()
+	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households, Car: carG, Foot: footG})
 	logViolations(t, "no threat", vs)
 	in := baseline.Input{Car: p.car, Places: &s.Places, Households: s.Households}
 	t1 := time.Now()
@@ -337,7 +339,7 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households}))
+	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households, Car: carG, Foot: footG}))
 	t.Logf("the same with every rally point open around the clock: makespan %.0f s, lower bound %.0f s, ratio %.3f",
 		pa.Summary.MakespanS, pa.Summary.LowerBoundS, pa.Summary.Ratio)
 	if r := pa.Summary.Ratio; r > 1.10 {
@@ -364,7 +366,7 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus})
+	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, Car: carG, Foot: footG})
 	logViolations(t, "threat", vs)
 	for _, g := range pt.Groups {
 		if g.Gate == th.ClosedGate {
@@ -404,7 +406,8 @@ func TestComparePorto(t *testing.T) {
 		t.Fatal(err)
 	}
 	replanTime := time.Since(t3)
-	vs = plancheck.Check(pr, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, At: replanAt})
+	vs = plancheck.Check(pr, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, At: replanAt,
+		Previous: pl, Car: carG, Foot: footG})
 	logViolations(t, "re-plan", vs)
 	for _, g := range pr.Groups {
 		if !g.Departure.Before(replanAt) && g.Gate == th.ClosedGate {

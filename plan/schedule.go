@@ -1,0 +1,162 @@
+package plan
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// trip is a group's way through: when it gathers, leaves and takes its
+// turn at a gate.
+type trip struct {
+	gate            int
+	reportBy, leave clock
+	turn            turn
+	exposure        float64
+}
+
+// earliestTrip finds the group's earliest trip through gate gi: it leaves
+// its rally point once gathered, within the rally point's hours and
+// capacity and, with a fleet, once enough vehicles are back, and reaches
+// the gate at the start of a turn there. Each constraint that is not met
+// moves the departure to the next moment it could be (an opening, a group
+// leaving the rally point, a gap at the gate, someone through it); there
+// is no fixed step.
+func earliestTrip(s *scheduler, r *rallyState, gi int, d *draft, ready clock, need int) (trip, bool) {
+	g := s.gates[gi]
+	rt := r.toGate[gi]
+	travel := clock(secs(rt.DurationS))
+	dep := ready
+	if s.fl != nil {
+		dep = max(dep, clockOf(s.fl.freeAt(need)))
+	}
+	for dep <= s.horizon {
+		dep = r.departure(dep, ready, s.lead, d.people, s.horizon)
+		if dep > s.horizon {
+			break
+		}
+		arrive := dep + travel
+		t, ok := g.slot(arrive, d.people, s.early, s.horizon)
+		if !ok {
+			break
+		}
+		if t.arrive == arrive {
+			return trip{gate: gi, reportBy: max(dep-s.lead, ready), leave: dep, turn: t, exposure: rt.Exposure * float64(d.people)}, true
+		}
+		dep = t.arrive - travel
+	}
+	return trip{}, false
+}
+
+// scheduler is what scheduling the groups works with.
+type scheduler struct {
+	p       Params
+	gates   []*gateState
+	rallies []*rallyState
+	fl      *fleet
+	lead    clock // how long a group gathers before it leaves
+	early   clock // how early a group may reach its gate before its turn
+	horizon clock // nothing is scheduled after it
+}
+
+// schedule gives each group a gate and times, priority groups first, then
+// those ready earliest: each takes the gate where its last member is
+// through soonest, then with the least exposure, at the earliest turn
+// there that fits the gates' and rally points' limits as booked so far;
+// a turn may fall in a gap left between turns booked before it.
+func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, fl *fleet, drafts []*draft, newID func() string, progress func(string, int, int)) error {
+	// Within each priority class, groups whose rally point keeps hours go
+	// first: they can only leave while it is open, while the others can
+	// fill the night.
+	slices.SortStableFunc(drafts, func(a, b *draft) int {
+		if a.priority != b.priority {
+			if a.priority {
+				return -1
+			}
+			return 1
+		}
+		if a.weight != b.weight {
+			return cmp.Compare(b.weight, a.weight)
+		}
+		ah, bh := rallies[a.rally].hours.always, rallies[b.rally].hours.always
+		if ah != bh {
+			if !ah {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.readyS, b.readyS)
+	})
+	s := &scheduler{p: p, gates: gates, rallies: rallies, fl: fl, lead: clock(secs(p.AssemblyLeadS)), early: clock(secs(p.GateEarlyS)),
+		horizon: clockOf(p.Start.Add(72 * time.Hour))}
+	for i, d := range drafts {
+		if i%256 == 0 {
+			progress("scheduling groups", i, len(drafts))
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("plan: %w", err)
+			}
+		}
+		r := rallies[d.rally]
+		ready := clockOf(p.Start.Add(secs(d.readyS)))
+		need := fl.need(d.people)
+		if fl != nil && need > len(fl.free) {
+			for _, m := range d.members {
+				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
+			}
+			continue
+		}
+		var best trip
+		found := false
+		for gi, g := range gates {
+			if !g.Usable || r.toGate[gi] == nil {
+				continue
+			}
+			t, ok := earliestTrip(s, r, gi, d, ready, need)
+			if !ok {
+				continue
+			}
+			if !found || t.turn.end < best.turn.end || (t.turn.end == best.turn.end && t.exposure < best.exposure) {
+				best, found = t, true
+			}
+		}
+		if !found {
+			for _, m := range d.members {
+				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
+			}
+			continue
+		}
+		pl.Groups = append(pl.Groups, s.book(d, best, need, pl, newID))
+	}
+	progress("scheduling groups", len(drafts), len(drafts))
+	return nil
+}
+
+// book takes the trip found for a group and writes the group and its
+// households into the plan.
+func (s *scheduler) book(d *draft, t trip, need int, pl *Plan, newID func() string) Group {
+	r, g := s.rallies[d.rally], s.gates[t.gate]
+	g.take(t.turn)
+	r.book(t.reportBy, t.leave, d.people)
+	rt := r.toGate[t.gate]
+	s.fl.take(need, t.leave.time().Add(2*secs(rt.DurationS)))
+	id := d.id
+	if id == "" {
+		id = newID()
+	}
+	grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
+		Departure: t.leave.time(), Arrival: t.turn.arrive.time(), Through: t.turn.end.ceilSec().time(), ReportBy: t.reportBy.time(),
+		People: d.people, Priority: d.priority, Weight: d.weight, Vehicles: need,
+		Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
+	for _, m := range d.members {
+		grp.Households = append(grp.Households, m.h.ID)
+		hp := Household{ID: m.h.ID, RallyPoint: r.ID, Group: grp.ID, ReportBy: grp.ReportBy, People: m.h.PartySize}
+		if m.h.IsPriority() {
+			hp.Priority = m.h.Priority
+		}
+		hp.Walk = m.route
+		pl.Households = append(pl.Households, hp)
+	}
+	return grp
+}
