@@ -38,6 +38,7 @@ type member struct {
 	route Route // the walk to the rally point
 	walkS float64
 	rally int
+	cands []candidate // rally points to fall back on, nearest first
 }
 
 // secs turns seconds into a duration rounded up to whole seconds: every
@@ -72,23 +73,39 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxGroup := p.MaxGroupSize
-	for _, g := range gates {
-		if g.Usable && g.CrowdLimit > 0 && g.CrowdLimit < maxGroup {
-			maxGroup = g.CrowdLimit // a group must fit at its gate
-		}
-	}
-
-	// Households to rally points.
-	members, unassigned := assignRallies(ctx, in, p, rallies, maxGroup, progress)
+	// Households to rally points, then into groups sized for the gates
+	// each rally point reaches.
+	fits := rallyFits(p, in, gates, rallies)
+	members, unassigned := assignRallies(ctx, in, p, rallies, fits, progress)
 	pl.Unassigned = unassigned
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-
-	drafts := formGroups(p, members, len(rallies), maxGroup)
-	if err := schedule(ctx, pl, p, gates, rallies, newFleet(p, p.Start), drafts, groupIDs(map[string]bool{}), progress); err != nil {
+	s := newScheduler(p, gates, rallies, newFleet(p, p.Start))
+	newID := groupIDs(map[string]bool{})
+	failed, err := s.schedule(ctx, pl, formGroups(p, members, fits), newID, progress)
+	if err != nil {
 		return nil, err
+	}
+	// Groups no gate can take in time fall back, household by household, to
+	// the next rally point within their walk.
+	for round := 0; round < 2 && len(failed) > 0; round++ {
+		var moved []*member
+		for _, f := range failed {
+			for _, m := range f.d.members {
+				if nm := fallBack(ctx, in, p, rallies, fits, m); nm != nil {
+					moved = append(moved, nm)
+				} else {
+					pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, f.why})
+				}
+			}
+		}
+		if failed, err = s.schedule(ctx, pl, formGroups(p, moved, fits), newID, progress); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range failed {
+		f.unserve(pl)
 	}
 
 	for _, g := range gates {
@@ -348,13 +365,14 @@ const gatherWindowS = 300
 // first group of its weight that has room and whose first household
 // arrived no more than gatherWindowS before it; groups never exceed the
 // maximum group size and never mix weights.
-func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
-	byRally := make([][]*member, nRallies)
+func formGroups(p Params, members []*member, fits []rallyFit) []*draft {
+	byRally := make([][]*member, len(fits))
 	for _, m := range members {
 		byRally[m.rally] = append(byRally[m.rally], m)
 	}
 	var drafts []*draft
 	for ri, ms := range byRally {
+		maxGroup := fits[ri].maxGroup
 		slices.SortStableFunc(ms, func(a, b *member) int {
 			if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
 				return c

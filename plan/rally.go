@@ -78,6 +78,9 @@ func (r *rallyState) capacityAllows(from, to clock, people int) (next clock, ok 
 // It moves from event to event: the next opening, or the moment a group
 // there leaves.
 func (r *rallyState) departure(d, ready, lead clock, people int, limit clock) clock {
+	if r.Capacity > 0 && people > r.Capacity {
+		return never
+	}
 	for d <= limit {
 		rb := max(d-lead, ready)
 		if !r.hours.always {

@@ -47,6 +47,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	if st.At.After(p.Start) {
 		p.Start = st.At
 	}
+	p = p.WithDefaults() // a plan made before a parameter existed has none
 	in.Params = p
 	loc := time.UTC
 	if in.Places != nil && in.Places.Timezone != "" {
@@ -83,7 +84,6 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	for _, h := range prev.Households {
 		prevHH[h.ID] = h
 	}
-	maxGroup := p.MaxGroupSize
 
 	np := &Plan{Version: FormatVersion, Status: "proposed", CreatedAt: time.Now().UTC().Truncate(time.Second), Params: prev.Params, AsOf: st.At}
 	taken := map[string]bool{}
@@ -301,7 +301,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 		moved = append(moved, m)
 	}
-	for _, d := range formGroups(p, moved, len(rallies), maxGroup) {
+	for _, d := range formGroups(p, moved, rallyFits(p, in, gates, rallies)) {
 		d.reason = "rally point changed"
 		drafts = append(drafts, d)
 	}
@@ -317,8 +317,12 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 			fl.take(k.g.Vehicles, back)
 		}
 	}
-	if err := schedule(ctx, np, p, gates, rallies, fl, drafts, newID, progress); err != nil {
+	failed, err := newScheduler(p, gates, rallies, fl).schedule(ctx, np, drafts, newID, progress)
+	if err != nil {
 		return nil, err
+	}
+	for _, f := range failed {
+		f.unserve(np)
 	}
 	// Those unserved before stay so unless something changed for them.
 	served := map[string]bool{}

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,10 +25,13 @@ type trip struct {
 // the gate at the start of a turn there. Each constraint that is not met
 // moves the departure to the next moment it could be (an opening, a group
 // leaving the rally point, a gap at the gate, someone through it); there
-// is no fixed step.
-func earliestTrip(s *scheduler, r *rallyState, gi int, d *draft, ready clock, need int) (trip, bool) {
+// is no fixed step. Without a trip, it says why.
+func (s *scheduler) earliestTrip(r *rallyState, gi int, d *draft, ready clock, need int) (trip, string) {
 	g := s.gates[gi]
 	rt := r.toGate[gi]
+	if d.people > g.CrowdLimit {
+		return trip{}, fmt.Sprintf("%s holds at most %d people", g.ID, g.CrowdLimit)
+	}
 	travel := clock(secs(rt.DurationS))
 	dep := ready
 	if s.fl != nil {
@@ -35,7 +40,7 @@ func earliestTrip(s *scheduler, r *rallyState, gi int, d *draft, ready clock, ne
 	for dep <= s.horizon {
 		dep = r.departure(dep, ready, s.lead, d.people, s.horizon)
 		if dep > s.horizon {
-			break
+			return trip{}, fmt.Sprintf("%s is not open, or has no room, before the horizon", r.ID)
 		}
 		arrive := dep + travel
 		t, ok := g.slot(arrive, d.people, s.early, s.horizon)
@@ -43,14 +48,15 @@ func earliestTrip(s *scheduler, r *rallyState, gi int, d *draft, ready clock, ne
 			break
 		}
 		if t.arrive == arrive {
-			return trip{gate: gi, reportBy: max(dep-s.lead, ready), leave: dep, turn: t, exposure: rt.Exposure * float64(d.people)}, true
+			return trip{gate: gi, reportBy: max(dep-s.lead, ready), leave: dep, turn: t, exposure: rt.Exposure * float64(d.people)}, ""
 		}
 		dep = t.arrive - travel
 	}
-	return trip{}, false
+	return trip{}, fmt.Sprintf("%s is fully booked until the horizon", g.ID)
 }
 
-// scheduler is what scheduling the groups works with.
+// scheduler is what scheduling the groups works with: the gates' and
+// rally points' timelines and the fleet, as booked so far.
 type scheduler struct {
 	p       Params
 	gates   []*gateState
@@ -61,12 +67,32 @@ type scheduler struct {
 	horizon clock // nothing is scheduled after it
 }
 
+func newScheduler(p Params, gates []*gateState, rallies []*rallyState, fl *fleet) *scheduler {
+	return &scheduler{p: p, gates: gates, rallies: rallies, fl: fl, lead: clock(secs(p.AssemblyLeadS)), early: clock(secs(p.GateEarlyS)),
+		horizon: clockOf(p.Start.Add(time.Duration(p.HorizonS * float64(time.Second))))}
+}
+
+// failure is a group no gate can take, and why.
+type failure struct {
+	d   *draft
+	why string
+}
+
+// unserve lists the group's households as unserved.
+func (f failure) unserve(pl *Plan) {
+	for _, m := range f.d.members {
+		pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, f.why})
+	}
+}
+
 // schedule gives each group a gate and times, priority groups first, then
 // those ready earliest: each takes the gate where its last member is
 // through soonest, then with the least exposure, at the earliest turn
 // there that fits the gates' and rally points' limits as booked so far;
-// a turn may fall in a gap left between turns booked before it.
-func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, fl *fleet, drafts []*draft, newID func() string, progress func(string, int, int)) error {
+// a turn may fall in a gap left between turns booked before it. It
+// returns the groups no gate can take within the horizon.
+func (s *scheduler) schedule(ctx context.Context, pl *Plan, drafts []*draft, newID func() string, progress func(string, int, int)) ([]failure, error) {
+	rallies, gates, fl := s.rallies, s.gates, s.fl
 	// Within each priority class, groups whose rally point keeps hours go
 	// first: they can only leave while it is open, while the others can
 	// fill the night.
@@ -89,32 +115,33 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 		}
 		return cmp.Compare(a.readyS, b.readyS)
 	})
-	s := &scheduler{p: p, gates: gates, rallies: rallies, fl: fl, lead: clock(secs(p.AssemblyLeadS)), early: clock(secs(p.GateEarlyS)),
-		horizon: clockOf(p.Start.Add(72 * time.Hour))}
+	var failed []failure
 	for i, d := range drafts {
 		if i%256 == 0 {
 			progress("scheduling groups", i, len(drafts))
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("plan: %w", err)
+				return nil, fmt.Errorf("plan: %w", err)
 			}
 		}
 		r := rallies[d.rally]
-		ready := clockOf(p.Start.Add(secs(d.readyS)))
+		ready := clockOf(s.p.Start.Add(secs(d.readyS)))
 		need := fl.need(d.people)
 		if fl != nil && need > len(fl.free) {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
-			}
+			failed = append(failed, failure{d, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
 			continue
 		}
 		var best trip
 		found := false
+		var why []string
 		for gi, g := range gates {
 			if !g.Usable || r.toGate[gi] == nil {
 				continue
 			}
-			t, ok := earliestTrip(s, r, gi, d, ready, need)
-			if !ok {
+			t, cause := s.earliestTrip(r, gi, d, ready, need)
+			if cause != "" {
+				if !slices.Contains(why, cause) {
+					why = append(why, cause)
+				}
 				continue
 			}
 			if !found || t.turn.end < best.turn.end || (t.turn.end == best.turn.end && t.exposure < best.exposure) {
@@ -122,15 +149,34 @@ func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, ralli
 			}
 		}
 		if !found {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
-			}
+			failed = append(failed, failure{d, fmt.Sprintf("no gate can take its group of %d from rally point %s within the %s horizon (%s)%s",
+				d.people, r.ID, fmtHours(s.p.HorizonS), strings.Join(why, "; "), advice(why))})
 			continue
 		}
 		pl.Groups = append(pl.Groups, s.book(d, best, need, pl, newID))
 	}
 	progress("scheduling groups", len(drafts), len(drafts))
-	return nil
+	return failed, nil
+}
+
+// advice says what would serve a group no gate could take.
+func advice(why []string) string {
+	for _, w := range why {
+		if strings.Contains(w, "horizon") {
+			return ": a longer --horizon would serve it"
+		}
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return ": a smaller --max-group, or a gate that holds more"
+}
+
+func fmtHours(s float64) string {
+	if h := s / 3600; h == math.Trunc(h) {
+		return fmt.Sprintf("%.0f-hour", h)
+	}
+	return fmt.Sprintf("%.1f-hour", s/3600)
 }
 
 // book takes the trip found for a group and writes the group and its

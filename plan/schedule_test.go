@@ -66,8 +66,12 @@ func (w *toy) group(ri, people int, readyS float64, priority string) *draft {
 func (w *toy) schedule(t *testing.T, drafts ...*draft) *Plan {
 	t.Helper()
 	pl := &Plan{Params: w.p}
-	if err := schedule(context.Background(), pl, w.p, w.gates, w.rallies, newFleet(w.p, w.p.Start), drafts, groupIDs(map[string]bool{}), func(string, int, int) {}); err != nil {
+	failed, err := newScheduler(w.p, w.gates, w.rallies, newFleet(w.p, w.p.Start)).schedule(context.Background(), pl, drafts, groupIDs(map[string]bool{}), func(string, int, int) {})
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range failed {
+		f.unserve(pl)
 	}
 	return pl
 }
