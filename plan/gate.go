@@ -103,7 +103,7 @@ func (g *gateState) fit(t clock, d clock) clock {
 // gate from earliest on (a whole second) and that may arrive up to early
 // before its passage starts. It moves only from event to event: the end
 // of a gap, or the moment someone waiting goes through. ok is false when
-// no turn starts before limit.
+// no turn ends by limit.
 func (g *gateState) slot(earliest clock, people int, early, limit clock) (turn, bool) {
 	if people > g.CrowdLimit || g.perSecond <= 0 {
 		return turn{}, false
@@ -120,7 +120,10 @@ func (g *gateState) slot(earliest clock, people int, early, limit clock) (turn, 
 			continue
 		}
 		s := g.fit(from, pass)
-		if s+pass > gp.to || s > limit {
+		if s+pass > limit {
+			return turn{}, false // through only after the horizon
+		}
+		if s+pass > gp.to {
 			gi++
 			continue
 		}

@@ -172,11 +172,12 @@ func advice(why []string) string {
 	return ": a smaller --max-group, or a gate that holds more"
 }
 
+// fmtHours says a horizon in words: "72-hour", "90-minute".
 func fmtHours(s float64) string {
 	if h := s / 3600; h == math.Trunc(h) {
 		return fmt.Sprintf("%.0f-hour", h)
 	}
-	return fmt.Sprintf("%.1f-hour", s/3600)
+	return fmt.Sprintf("%.0f-minute", math.Round(s/60))
 }
 
 // book takes the trip found for a group and writes the group and its

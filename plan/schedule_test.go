@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,35 @@ func TestScheduleNightAtAllDayRallies(t *testing.T) {
 	// through long before the daytime point opens again.
 	if lastNight.After(start.Add(4 * time.Hour)) {
 		t.Errorf("the all-day groups are through only at %v: the night was not used", lastNight)
+	}
+}
+
+// TestScheduleHorizon: nothing is through after the horizon; the groups
+// that cannot be are unserved, told the horizon and what would serve them.
+func TestScheduleHorizon(t *testing.T) {
+	w := newToy(Params{Start: t0, HorizonS: 3600})
+	w.gate("gate", 600, 100, "", "") // ten people a minute
+	r := w.rally("r", 0, "", "", 300)
+	var drafts []*draft
+	for i := 0; i < 100; i++ {
+		drafts = append(drafts, w.group(r, 10, 60, ""))
+	}
+	p := w.schedule(t, drafts...)
+	end := t0.Add(time.Hour)
+	for _, g := range p.Groups {
+		if g.Through.After(end) {
+			t.Errorf("group %s through at %v, after the horizon", g.ID, g.Through)
+		}
+	}
+	// 6 minutes to get there, then ten people a minute: 54 groups by the hour.
+	if len(p.Groups) < 50 || len(p.Groups) > 54 {
+		t.Errorf("%d groups within the hour", len(p.Groups))
+	}
+	if len(p.Unassigned) != 100-len(p.Groups) {
+		t.Fatalf("%d groups and %d unserved", len(p.Groups), len(p.Unassigned))
+	}
+	u := p.Unassigned[0]
+	if u.Code != UnservedNoGate || !strings.Contains(u.Reason, "1-hour horizon") || !strings.Contains(u.Reason, "--horizon") {
+		t.Errorf("%s: %s", u.Code, u.Reason)
 	}
 }
