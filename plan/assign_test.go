@@ -254,14 +254,26 @@ func TestSmallGateTakesSmallGroups(t *testing.T) {
 	}
 	mustCheck(t, c, p, plancheck.Inputs{Places: places, Households: hs})
 	atSmall, largest := 0, 0
+	var smallLast, last time.Time
 	for _, g := range p.Groups {
 		if g.Gate == "gate-abbey" {
 			atSmall++
 			if g.People > 6 {
 				t.Errorf("group %s of %d at the gate that holds 6", g.ID, g.People)
 			}
+			if g.Through.After(smallLast) {
+				smallLast = g.Through
+			}
+		}
+		if g.Through.After(last) {
+			last = g.Through
 		}
 		largest = max(largest, g.People)
+	}
+	// Groups sized for it keep it busy to the end, not only while small
+	// households happen to come.
+	if smallLast.Sub(start) < last.Sub(start)*9/10 {
+		t.Errorf("the small gate's last group is through at +%v, the plan ends at +%v", smallLast.Sub(start), last.Sub(start))
 	}
 	if atSmall == 0 {
 		t.Errorf("the small gate is not used")
@@ -272,5 +284,65 @@ func TestSmallGateTakesSmallGroups(t *testing.T) {
 	if n := codes(p)[plan.UnservedTooLarge]; n > 0 {
 		t.Errorf("%d households too large", n)
 	}
-	t.Logf("%d groups at the small gate; largest group %d; unassigned %v", atSmall, largest, codes(p))
+	t.Logf("%d groups at the small gate; largest group %d; makespan/bound %.3f; unassigned %v", atSmall, largest, p.Summary.Ratio, codes(p))
+}
+
+// TestPriorityNeverBehind: no group passes a gate ahead of a group of
+// heavier priority weight that could have taken its turn: one that could
+// be at that gate by the lighter group's arrival (its last household's
+// walk, then the drive) and is no larger. Rally points hold everyone, so
+// that only the gates decide.
+func TestPriorityNeverBehind(t *testing.T) {
+	c := generatedCity(t, 5, 0.5)
+	hs := households(c.foot0, 900, 9)
+	for i := range hs {
+		if i%4 == 0 {
+			hs[i].Priority = muster.Priorities[1+i%(len(muster.Priorities)-1)]
+		}
+	}
+	places := withPlaces(c, nil)
+	for i := range places.Places {
+		places.Places[i].Capacity, places.Places[i].Opens, places.Places[i].Closes = 0, "", ""
+	}
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	p, err := plan.Make(context.Background(), plan.Input{Car: c.car, Foot: c.foot, Places: places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c, p, plancheck.Inputs{Places: places, Households: hs})
+	walk := map[string]float64{}
+	for _, h := range p.Households {
+		walk[h.ID] = h.Walk.DurationS
+	}
+	byGate := map[string][]plan.Group{}
+	for _, g := range p.Groups {
+		byGate[g.Gate] = append(byGate[g.Gate], g)
+	}
+	compared := 0
+	for _, gs := range byGate {
+		for _, heavy := range gs {
+			if heavy.Weight == 0 {
+				continue
+			}
+			ready := 0.0
+			for _, id := range heavy.Households {
+				ready = max(ready, walk[id])
+			}
+			earliest := start.Add(time.Duration((ready + heavy.Route.DurationS) * float64(time.Second)))
+			for _, light := range gs {
+				if light.Weight >= heavy.Weight || light.People < heavy.People || light.Arrival.Before(earliest) {
+					continue
+				}
+				compared++
+				if light.Through.Before(heavy.Through) {
+					t.Errorf("group %s (weight %d, %d people) through at %s, behind group %s (weight %d, %d people, arrived %s) it could have preceded",
+						heavy.ID, heavy.Weight, heavy.People, heavy.Through.Format(time.TimeOnly), light.ID, light.Weight, light.People, light.Arrival.Format(time.TimeOnly))
+				}
+			}
+		}
+	}
+	if compared == 0 {
+		t.Fatal("no pair of groups to compare: the test shows nothing")
+	}
+	t.Logf("%d pairs compared", compared)
 }

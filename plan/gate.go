@@ -33,11 +33,26 @@ func (c clock) ceilSec() clock {
 	return c
 }
 
-// crowdMargin is how much longer than its stated through time a group is
-// counted at its gate: the plan states times rounded up to the second, and
-// a re-simulation from those (plancheck's) may see a group through up to a
-// second after the time stated.
+// crowdMargin is how much longer than its stated through time a group may
+// be counted at its gate: the plan states times rounded up to the second,
+// and a re-simulation from those (plancheck's: first in, first out from
+// the stated arrivals, each passage from the later of its arrival and the
+// end of the one before) may see a group through up to a second after the
+// time stated, when it had to wait for the one before.
 const crowdMargin = clock(time.Second)
+
+// goneAfter is when a booking is surely gone from the gate, in any
+// re-simulation from the stated times, given when the one before it in the
+// queue is: at its stated through time when it arrives after that one is
+// gone (it passes from its arrival, as stated), else up to crowdMargin
+// later; never before the one before it.
+func goneAfter(prevGone clock, b booking) clock {
+	t := b.end.ceilSec()
+	if b.arrive < prevGone {
+		t += crowdMargin
+	}
+	return max(t, prevGone)
+}
 
 // gateState is a gate's timeline as the schedule is built. Passages are
 // kept in the order of arrival, which is the order the gate takes them
@@ -67,7 +82,7 @@ type gateState struct {
 type booking struct {
 	arrive     clock // when it reaches the gate: a whole second
 	start, end clock // its passage, exactly
-	gone       clock // counted at the gate until then: end rounded up, plus crowdMargin
+	gone       clock // counted at the gate until then (goneAfter)
 	people     int
 }
 
@@ -152,12 +167,19 @@ func (g *gateState) slot(earliest clock, people int, early, limit clock) (turn, 
 			}
 		}
 		end := s + pass
-		b := booking{arrive: a, start: s, end: end, gone: end.ceilSec() + crowdMargin, people: people}
+		b := booking{arrive: a, start: s, end: end, people: people}
+		b.gone = goneAfter(g.goneBefore(k), b)
+		if k < len(g.books) && g.books[k].arrive < b.gone && g.books[k].gone < g.books[k].end.ceilSec()+crowdMargin {
+			// The one after would wait for it, and be gone later than
+			// counted so far: not here.
+			gi++
+			continue
+		}
 		next, ok := g.crowdAllows(b)
 		if ok {
 			return turn{booking: b, at: k, gap: gi}, true
 		}
-		lower = next // arrive no sooner than the crowd can shrink
+		lower = next.ceilSec() // arrive no sooner than the crowd can shrink
 	}
 	return turn{}, false
 }
@@ -195,9 +217,26 @@ func (g *gateState) crowdAllows(b booking) (next clock, ok bool) {
 	return 0, true
 }
 
+// goneBefore is when the booking before position k is gone (the origin
+// when there is none).
+func (g *gateState) goneBefore(k int) clock {
+	if k == 0 {
+		return g.origin
+	}
+	return g.books[k-1].gone
+}
+
 // take books a turn slot found.
 func (g *gateState) take(t turn) {
 	g.books = slices.Insert(g.books, t.at, t.booking)
+	for i := t.at + 1; i < len(g.books); i++ { // those after it, if it delays them
+		b := &g.books[i]
+		gone := max(b.gone, goneAfter(g.books[i-1].gone, *b))
+		if gone == b.gone {
+			break
+		}
+		b.gone = gone
+	}
 	if t.gap >= 0 && !g.stale {
 		gp := g.gaps[t.gap]
 		var repl []gap
@@ -232,7 +271,9 @@ func (g *gateState) bookFixed(arrive, through time.Time, people int) {
 	}
 	end = max(end, prevEnd)
 	start := min(max(end-g.pass(people), prevEnd), end)
-	g.take(turn{booking: booking{arrive: a, start: start, end: end, gone: end.ceilSec() + crowdMargin, people: people}, at: k, gap: -1})
+	b := booking{arrive: a, start: start, end: end, people: people}
+	b.gone = goneAfter(g.goneBefore(k), b) + crowdMargin // kept from an earlier plan: its stated times may be rounded
+	g.take(turn{booking: b, at: k, gap: -1})
 	// Those after it in the queue keep their order and ends.
 	for i := k + 1; i < len(g.books); i++ {
 		b := &g.books[i]
@@ -266,7 +307,11 @@ func (g *gateState) fitsFixed(arrive, through time.Time, people int) bool {
 	if (k > 0 && g.books[k-1].arrive > a) || (k < len(g.books) && g.books[k].arrive < a) {
 		return false
 	}
-	b := booking{arrive: a, start: start, end: end, gone: end.ceilSec() + crowdMargin, people: people}
+	b := booking{arrive: a, start: start, end: end, people: people}
+	b.gone = goneAfter(g.goneBefore(k), b) + crowdMargin
+	if k < len(g.books) && g.books[k].arrive < b.gone {
+		return false
+	}
 	if _, ok := g.crowdAllows(b); !ok {
 		return false
 	}
@@ -297,7 +342,7 @@ func (g *gateState) refreshGaps() {
 func (g *gateState) finish() {
 	occ, j := 0, 0
 	for i, b := range g.books {
-		for ; j < i && g.books[j].gone-crowdMargin <= b.arrive; j++ {
+		for ; j < i && g.books[j].end.ceilSec() <= b.arrive; j++ {
 			occ -= g.books[j].people
 		}
 		occ += b.people

@@ -132,10 +132,15 @@ type Summary struct {
 	AssignedPeople int     `json:"assigned_people"`
 	Groups         int     `json:"groups"`
 	MaxGroupSize   int     `json:"max_group_size"`
-	MakespanS      float64 `json:"makespan_s"`     // from Start until the last person is through a gate
-	LowerBoundS    float64 `json:"lower_bound_s"`  // people / total gate throughput + the shortest trip
-	Ratio          float64 `json:"ratio"`          // makespan / lower bound
-	TotalExposure  float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
+	MakespanS      float64 `json:"makespan_s"`    // from Start until the last person is through a gate
+	LowerBoundS    float64 `json:"lower_bound_s"` // people / total gate throughput + the shortest trip
+	Ratio          float64 `json:"ratio"`         // makespan / lower bound
+	// FluidBoundS is a tighter bound for this plan's assignment: the least
+	// makespan the gates could reach, each from the first moment anyone
+	// could reach it, within its hours, taking only the households that
+	// fit it from the rally points that reach it (SCHEDULER.md).
+	FluidBoundS   float64 `json:"fluid_bound_s,omitempty"`
+	TotalExposure float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
 }
 
 // Gate is a gate as planned for.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -82,8 +83,10 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	s := newScheduler(p, gates, rallies, newFleet(p, p.Start))
+	la := relax(p, gates, rallies, fits, members, false)
+	s.guideBy(la)
 	newID := groupIDs(map[string]bool{})
-	failed, err := s.schedule(ctx, pl, formGroups(p, members, fits), newID, progress)
+	failed, err := s.schedule(ctx, pl, formGroups(p, members, fits, la), newID, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +103,7 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 				}
 			}
 		}
-		if failed, err = s.schedule(ctx, pl, formGroups(p, moved, fits), newID, progress); err != nil {
+		if failed, err = s.schedule(ctx, pl, formGroups(p, moved, fits, nil), newID, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -117,6 +120,7 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.RallyPoints = append(pl.RallyPoints, r.RallyPoint)
 	}
 	summarize(pl, in, gates, rallies)
+	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }
@@ -347,6 +351,7 @@ type draft struct {
 	priority bool
 	weight   int     // the priority weight its households share
 	readyS   float64 // seconds after start when all can be at the rally point
+	bound    int     // the crowd limit of the gates it was sized for, or 0
 	firstS   float64 // seconds after start when the first can be there
 	reason   string  // why a re-plan moves it
 }
@@ -365,53 +370,90 @@ const gatherWindowS = 300
 // first group of its weight that has room and whose first household
 // arrived no more than gatherWindowS before it; groups never exceed the
 // maximum group size and never mix weights.
-func formGroups(p Params, members []*member, fits []rallyFit) []*draft {
+//
+// With a look-ahead that sends some of a rally point's people to gates
+// holding fewer than its groups may have, that many people, from its
+// households without priority small enough for such a gate, are grouped
+// for it (bound, the gate's crowd limit) first.
+func formGroups(p Params, members []*member, fits []rallyFit, la *lookahead) []*draft {
 	byRally := make([][]*member, len(fits))
 	for _, m := range members {
 		byRally[m.rally] = append(byRally[m.rally], m)
 	}
 	var drafts []*draft
 	for ri, ms := range byRally {
-		maxGroup := fits[ri].maxGroup
-		slices.SortStableFunc(ms, func(a, b *member) int {
-			if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
-				return c
-			}
-			if a.h.IsPriority() != b.h.IsPriority() {
-				if a.h.IsPriority() {
-					return -1
+		sortForGroups(p, ms)
+		if la != nil && guide.sizing && len(la.small[ri]) > 0 {
+			limits := slices.Sorted(maps.Keys(la.small[ri]))
+			for _, lim := range limits {
+				need := la.small[ri][lim]
+				var bound, rest []*member
+				for _, m := range ms {
+					if need > 0 && !m.h.IsPriority() && m.h.PartySize <= lim {
+						bound = append(bound, m)
+						need -= m.h.PartySize
+					} else {
+						rest = append(rest, m)
+					}
 				}
-				return 1
-			}
-			if c := cmp.Compare(a.walkS, b.walkS); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.h.PartySize, a.h.PartySize)
-		})
-		var open []*draft
-		for _, m := range ms {
-			w := weightOf(p, m.h)
-			// Groups of another weight, full ones and those gathered too
-			// long ago are closed.
-			open = slices.DeleteFunc(open, func(d *draft) bool {
-				return d.weight != w || d.priority != m.h.IsPriority() || d.people >= maxGroup || m.walkS-d.firstS > gatherWindowS
-			})
-			var into *draft
-			for _, d := range open {
-				if d.people+m.h.PartySize <= maxGroup {
-					into = d
-					break
+				for _, d := range packGroups(p, ri, bound, lim) {
+					d.bound = lim
+					drafts = append(drafts, d)
 				}
+				ms = rest
 			}
-			if into == nil {
-				into = &draft{rally: ri, priority: m.h.IsPriority(), weight: w, firstS: m.walkS}
-				open = append(open, into)
-				drafts = append(drafts, into)
-			}
-			into.members = append(into.members, m)
-			into.people += m.h.PartySize
-			into.readyS = math.Max(into.readyS, m.walkS)
 		}
+		drafts = append(drafts, packGroups(p, ri, ms, fits[ri].maxGroup)...)
+	}
+	return drafts
+}
+
+// sortForGroups orders a rally point's households for packing: the
+// heaviest weight first, priority before none, then by walk, the larger
+// first.
+func sortForGroups(p Params, ms []*member) {
+	slices.SortStableFunc(ms, func(a, b *member) int {
+		if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
+			return c
+		}
+		if a.h.IsPriority() != b.h.IsPriority() {
+			if a.h.IsPriority() {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(a.walkS, b.walkS); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.h.PartySize, a.h.PartySize)
+	})
+}
+
+// packGroups packs households, in order, into groups of at most maxGroup.
+func packGroups(p Params, ri int, ms []*member, maxGroup int) []*draft {
+	var drafts, open []*draft
+	for _, m := range ms {
+		w := weightOf(p, m.h)
+		// Groups of another weight, full ones and those gathered too
+		// long ago are closed.
+		open = slices.DeleteFunc(open, func(d *draft) bool {
+			return d.weight != w || d.priority != m.h.IsPriority() || d.people >= maxGroup || m.walkS-d.firstS > gatherWindowS
+		})
+		var into *draft
+		for _, d := range open {
+			if d.people+m.h.PartySize <= maxGroup {
+				into = d
+				break
+			}
+		}
+		if into == nil {
+			into = &draft{rally: ri, priority: m.h.IsPriority(), weight: w, firstS: m.walkS}
+			open = append(open, into)
+			drafts = append(drafts, into)
+		}
+		into.members = append(into.members, m)
+		into.people += m.h.PartySize
+		into.readyS = math.Max(into.readyS, m.walkS)
 	}
 	return drafts
 }

@@ -301,7 +301,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 		moved = append(moved, m)
 	}
-	for _, d := range formGroups(p, moved, rallyFits(p, in, gates, rallies)) {
+	for _, d := range formGroups(p, moved, rallyFits(p, in, gates, rallies), nil) {
 		d.reason = "rally point changed"
 		drafts = append(drafts, d)
 	}

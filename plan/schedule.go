@@ -62,9 +62,35 @@ type scheduler struct {
 	gates   []*gateState
 	rallies []*rallyState
 	fl      *fleet
-	lead    clock // how long a group gathers before it leaves
-	early   clock // how early a group may reach its gate before its turn
-	horizon clock // nothing is scheduled after it
+	lead    clock       // how long a group gathers before it leaves
+	early   clock       // how early a group may reach its gate before its turn
+	horizon clock       // nothing is scheduled after it
+	quota   [][]float64 // [rally][gate]: people still to send, from the look-ahead
+	// fluidEnd is the look-ahead's makespan: groups sized for a gate go
+	// there if they are through by then.
+	fluidEnd clock
+}
+
+// guide says how the look-ahead guides the greedy: sizing forms groups
+// bound for gates with small crowd limits; quota makes a group prefer a
+// gate its rally point still has a share of in the relaxation, when that
+// gate has it through no more than slack after the best.
+var guide = struct {
+	sizing, quota bool
+	slack         clock
+}{sizing: true, quota: false, slack: clock(10 * time.Minute)}
+
+// guideBy takes the look-ahead's shares of each rally point's people per
+// gate as quotas.
+func (s *scheduler) guideBy(la *lookahead) {
+	if la == nil {
+		return
+	}
+	s.fluidEnd = clockOf(s.p.Start) + clock(la.T*float64(time.Second))
+	s.quota = make([][]float64, len(la.flow))
+	for ri, row := range la.flow {
+		s.quota[ri] = slices.Clone(row)
+	}
 }
 
 func newScheduler(p Params, gates []*gateState, rallies []*rallyState, fl *fleet) *scheduler {
@@ -130,8 +156,8 @@ func (s *scheduler) schedule(ctx context.Context, pl *Plan, drafts []*draft, new
 			failed = append(failed, failure{d, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
 			continue
 		}
-		var best trip
-		found := false
+		var best, bound, quota trip
+		found, foundBound, foundQuota := false, false, false
 		var why []string
 		for gi, g := range gates {
 			if !g.Usable || r.toGate[gi] == nil {
@@ -144,9 +170,27 @@ func (s *scheduler) schedule(ctx context.Context, pl *Plan, drafts []*draft, new
 				}
 				continue
 			}
-			if !found || t.turn.end < best.turn.end || (t.turn.end == best.turn.end && t.exposure < best.exposure) {
+			better := func(b trip) bool {
+				return t.turn.end < b.turn.end || (t.turn.end == b.turn.end && t.exposure < b.exposure)
+			}
+			if !found || better(best) {
 				best, found = t, true
 			}
+			if d.bound > 0 && g.CrowdLimit == d.bound && (!foundBound || better(bound)) {
+				bound, foundBound = t, true
+			}
+			if s.quota != nil && s.quota[d.rally][gi] >= float64(d.people) && (!foundQuota || better(quota)) {
+				quota, foundQuota = t, true
+			}
+		}
+		switch {
+		case foundBound && (bound.turn.end <= s.fluidEnd || bound.turn.end == best.turn.end):
+			best = bound // sized for that gate: it goes there, unless it is full up to the look-ahead's makespan
+		case guide.quota && foundQuota && quota.turn.end <= best.turn.end+guide.slack:
+			best = quota
+		}
+		if found && s.quota != nil {
+			s.quota[d.rally][best.gate] -= float64(d.people)
 		}
 		if !found {
 			failed = append(failed, failure{d, fmt.Sprintf("no gate can take its group of %d from rally point %s within the %s horizon (%s)%s",
