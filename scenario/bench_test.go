@@ -212,7 +212,7 @@ func BenchmarkReplanPorto(b *testing.B) {
 	b.ReportMetric(float64(len(last.Diff.Changes)), "changed-households")
 	// Correctness is TestComparePorto's to assert; the figure shows here.
 	vs := plancheck.Check(last, plancheck.Inputs{Places: &p.s.Places, Households: p.s.Households, Zones: th.Zones,
-		GateStatus: th.GateStatus, At: replanAt})
+		GateStatus: th.GateStatus, At: replanAt, Previous: p0, Car: p.car.Graph(), Foot: p.foot.Graph()})
 	b.ReportMetric(float64(len(vs)), "plancheck-violations")
 	if len(vs) > 0 {
 		b.Logf("the re-plan has %d violations, first: %s", len(vs), vs[0])
