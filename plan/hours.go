@@ -86,12 +86,3 @@ func (h hours) fit(t time.Time, d time.Duration) time.Time {
 	}
 	return t
 }
-
-// contains reports whether [from, to] lies within one open window.
-func (h hours) contains(from, to time.Time) bool {
-	if h.always {
-		return true
-	}
-	w0, w1 := h.window(from)
-	return w0.Equal(from) && !to.After(w1)
-}

@@ -13,6 +13,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -34,6 +35,9 @@ type Params struct {
 	MaxGroupSize int `json:"max_group_size"`
 	// MaxWalkS bounds a household's walk to its rally point. Default 2,700 s.
 	MaxWalkS float64 `json:"max_walk_s"`
+	// MobilityMaxWalkS bounds the walk of a household with mobility needs
+	// (priority "mobility"): never more than MaxWalkS. Default 1,800 s.
+	MobilityMaxWalkS float64 `json:"max_walk_mobility_s,omitempty"`
 	// AssemblyLeadS is how long before its departure a group gathers at its
 	// rally point. Default 900 s.
 	AssemblyLeadS float64 `json:"assembly_lead_s"`
@@ -47,6 +51,10 @@ type Params struct {
 	// go first, and households of different weights never share a group.
 	// Missing priorities weigh 0. Default DefaultPriorityWeights.
 	PriorityWeights map[string]int `json:"priority_weights,omitempty"`
+	// HorizonS is how far ahead of Start the plan schedules: a group that
+	// cannot be through a gate by then is unserved, with the reason.
+	// Default 72 h.
+	HorizonS float64 `json:"horizon_s,omitempty"`
 	// Vehicles, when given, carry the groups: a group needs enough of them
 	// for its people, and holds them from its departure until they are
 	// back (a return trip as long as the way out). None: every group has
@@ -73,6 +81,13 @@ func (p Params) WithDefaults() Params {
 	}
 	if p.MaxWalkS <= 0 {
 		p.MaxWalkS = 2700
+	}
+	if p.MobilityMaxWalkS <= 0 {
+		p.MobilityMaxWalkS = 1800
+	}
+	p.MobilityMaxWalkS = math.Min(p.MobilityMaxWalkS, p.MaxWalkS)
+	if p.HorizonS <= 0 {
+		p.HorizonS = 72 * 3600
 	}
 	if p.AssemblyLeadS <= 0 {
 		p.AssemblyLeadS = 900
@@ -117,10 +132,15 @@ type Summary struct {
 	AssignedPeople int     `json:"assigned_people"`
 	Groups         int     `json:"groups"`
 	MaxGroupSize   int     `json:"max_group_size"`
-	MakespanS      float64 `json:"makespan_s"`     // from Start until the last person is through a gate
-	LowerBoundS    float64 `json:"lower_bound_s"`  // people / total gate throughput + the shortest trip
-	Ratio          float64 `json:"ratio"`          // makespan / lower bound
-	TotalExposure  float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
+	MakespanS      float64 `json:"makespan_s"`    // from Start until the last person is through a gate
+	LowerBoundS    float64 `json:"lower_bound_s"` // people / total gate throughput + the shortest trip
+	Ratio          float64 `json:"ratio"`         // makespan / lower bound
+	// FluidBoundS is a tighter bound for this plan's assignment: the least
+	// makespan the gates could reach, each from the first moment anyone
+	// could reach it, within its hours, taking only the households that
+	// fit it from the rally points that reach it (SCHEDULER.md).
+	FluidBoundS   float64 `json:"fluid_bound_s,omitempty"`
+	TotalExposure float64 `json:"total_exposure"` // person-risk-seconds: Σ people × exposure of their walk and drive
 }
 
 // Gate is a gate as planned for.

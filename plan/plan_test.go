@@ -106,6 +106,11 @@ func TestPlanOnGeneratedCity(t *testing.T) {
 	if s.Ratio < 1 || s.Ratio > 1.5 {
 		t.Errorf("makespan %.0f s is %.2f times the lower bound %.0f s", s.MakespanS, s.Ratio, s.LowerBoundS)
 	}
+	// The fluid bound knows when each gate can first be reached: tighter
+	// than the lower bound, never above the makespan.
+	if s.FluidBoundS < s.LowerBoundS-s.LowerBoundS/100 || s.FluidBoundS > s.MakespanS {
+		t.Errorf("fluid bound %.0f s, lower bound %.0f s, makespan %.0f s", s.FluidBoundS, s.LowerBoundS, s.MakespanS)
+	}
 	// Priority households go first: no priority group leaves after the
 	// last ordinary group that could have taken its place.
 	var lastPrio, firstOrdinary time.Time

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,131 +34,12 @@ type Input struct {
 	Progress func(stage string, done, total int)
 }
 
-// gateState is a gate's schedule as it is built: groups go through one
-// after another at the gate's throughput, arrivals never go back in time,
-// and the people at the gate (arrived, not yet through) never exceed its
-// crowd limit.
-type gateState struct {
-	Gate
-	point     orb.Point
-	perSecond float64 // people per second
-	hours     hours
-	free      time.Time // when the gate has processed everyone scheduled so far
-	lastArr   time.Time
-	visits    []visit // in arrival order
-}
-
-type visit struct {
-	arrive, through time.Time
-	people          int
-}
-
-// waitingAt counts the people at the gate at t: arrived and not through.
-// Visits are booked in order and go through one after another, so their
-// through times never decrease: those still at the gate are a suffix.
-func (g *gateState) waitingAt(t time.Time) int {
-	n := 0
-	for i := g.firstNotThrough(t); i < len(g.visits); i++ {
-		if v := g.visits[i]; !v.arrive.After(t) {
-			n += v.people
-		}
-	}
-	return n
-}
-
-// firstNotThrough returns the index of the first visit not through by t.
-func (g *gateState) firstNotThrough(t time.Time) int {
-	return sort.Search(len(g.visits), func(i int) bool { return g.visits[i].through.After(t) })
-}
-
-// slot finds the earliest turn at the gate for a group that can arrive
-// from earliest on: its arrival, the start of its passage and when its last
-// member is through.
-func (g *gateState) slot(earliest time.Time, people int, earlyS float64) (arrive, start, through time.Time) {
-	pass := secs(float64(people) / g.perSecond)
-	start = g.hours.fit(maxTime(earliest, g.free), pass)
-	arrive = maxTime(earliest, start.Add(-secs(earlyS)), g.lastArr)
-	if arrive.After(start) {
-		start = g.hours.fit(arrive, pass)
-	}
-	// Crowd limit: arrive only when enough of those ahead are through.
-	for g.waitingAt(arrive)+people > g.CrowdLimit {
-		i := g.firstNotThrough(arrive)
-		if i >= len(g.visits) {
-			break
-		}
-		arrive = g.visits[i].through
-		if arrive.After(start) {
-			start = g.hours.fit(arrive, pass)
-		}
-	}
-	return arrive, start, start.Add(pass)
-}
-
-func (g *gateState) book(arrive, through time.Time, people int) {
-	g.visits = append(g.visits, visit{arrive, through, people})
-	g.free = through
-	g.lastArr = arrive
-	g.People += people
-	g.Groups++
-	if w := g.waitingAt(arrive); w > g.MaxWaiting {
-		g.MaxWaiting = w
-	}
-	if through.After(g.LastThrough) {
-		g.LastThrough = through
-	}
-}
-
-type rallyState struct {
-	RallyPoint
-	point  orb.Point
-	hours  hours
-	toGate []*route.Route // per gate; nil when unreachable
-	stays  []visit        // [report by, departure) of each group
-}
-
-// atOnce counts the people at the rally point at t.
-func (r *rallyState) atOnce(t time.Time) int {
-	n := 0
-	for _, s := range r.stays {
-		if !s.arrive.After(t) && s.through.After(t) {
-			n += s.people
-		}
-	}
-	return n
-}
-
-// fits reports whether people more can stay over [from, to).
-func (r *rallyState) fits(from, to time.Time, people int) bool {
-	if r.Capacity <= 0 {
-		return true
-	}
-	if r.atOnce(from)+people > r.Capacity {
-		return false
-	}
-	for _, s := range r.stays {
-		if s.arrive.After(from) && s.arrive.Before(to) && r.atOnce(s.arrive)+people > r.Capacity {
-			return false
-		}
-	}
-	return true
-}
-
 type member struct {
 	h     *muster.Household
 	route Route // the walk to the rally point
 	walkS float64
 	rally int
-}
-
-func maxTime(ts ...time.Time) time.Time {
-	m := ts[0]
-	for _, t := range ts[1:] {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
+	cands []candidate // rally points to fall back on, nearest first
 }
 
 // secs turns seconds into a duration rounded up to whole seconds: every
@@ -193,32 +74,53 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxGroup := p.MaxGroupSize
-	for _, g := range gates {
-		if g.Usable && g.CrowdLimit > 0 && g.CrowdLimit < maxGroup {
-			maxGroup = g.CrowdLimit // a group must fit at its gate
-		}
-	}
-
-	// Households to rally points.
-	members, unassigned := assignRallies(ctx, in, p, rallies, maxGroup, progress)
+	// Households to rally points, then into groups sized for the gates
+	// each rally point reaches.
+	fits := rallyFits(p, in, gates, rallies)
+	members, unassigned := assignRallies(ctx, in, p, rallies, fits, progress)
 	pl.Unassigned = unassigned
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-
-	drafts := formGroups(p, members, len(rallies), maxGroup)
-	if err := schedule(ctx, pl, p, gates, rallies, newFleet(p, p.Start), drafts, groupIDs(map[string]bool{}), progress); err != nil {
+	s := newScheduler(p, gates, rallies, newFleet(p, p.Start))
+	la := relax(p, gates, rallies, fits, members, false)
+	s.guideBy(la)
+	newID := groupIDs(map[string]bool{})
+	failed, err := s.schedule(ctx, pl, formGroups(p, members, fits, la), newID, progress)
+	if err != nil {
 		return nil, err
+	}
+	// Groups no gate can take in time fall back, household by household, to
+	// the next rally point within their walk.
+	for round := 0; round < 2 && len(failed) > 0; round++ {
+		var moved []*member
+		for _, f := range failed {
+			for _, m := range f.d.members {
+				if nm := fallBack(ctx, in, p, rallies, fits, m); nm != nil {
+					moved = append(moved, nm)
+				} else {
+					pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, f.why})
+				}
+			}
+		}
+		if failed, err = s.schedule(ctx, pl, formGroups(p, moved, fits, nil), newID, progress); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range failed {
+		f.unserve(pl)
 	}
 
 	for _, g := range gates {
+		g.finish()
 		pl.Gates = append(pl.Gates, g.Gate)
 	}
 	for _, r := range rallies {
+		r.finish()
 		pl.RallyPoints = append(pl.RallyPoints, r.RallyPoint)
 	}
 	summarize(pl, in, gates, rallies)
+	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }
@@ -266,8 +168,8 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 		if status == "" {
 			status = muster.GateOpen
 		}
-		g := &gateState{point: pt, hours: h, Gate: Gate{ID: pl.ID, Name: pl.Name, Lat: pt[1], Lon: pt[0], Status: status,
-			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Opens: pl.Opens, Closes: pl.Closes, Usable: true}}
+		g := newGateState(Gate{ID: pl.ID, Name: pl.Name, Lat: pt[1], Lon: pt[0], Status: status,
+			ThroughputPerHour: pl.ThroughputPerHour, CrowdLimit: pl.CrowdLimit, Opens: pl.Opens, Closes: pl.Closes, Usable: true}, pt, 0, h, p.Start)
 		g.Reasons = append(g.Reasons, in.GateReasons[pl.ID]...)
 		tp := float64(pl.ThroughputPerHour)
 		if status == muster.GateRestricted {
@@ -296,7 +198,6 @@ func prepareGates(in Input, p Params, loc *time.Location) ([]*gateState, error) 
 			g.Usable = false
 			g.Reasons = append(g.Reasons, err.Error())
 		}
-		g.free = p.Start
 		gates = append(gates, g)
 	}
 	return gates, nil
@@ -450,156 +351,111 @@ type draft struct {
 	priority bool
 	weight   int     // the priority weight its households share
 	readyS   float64 // seconds after start when all can be at the rally point
+	bound    int     // the crowd limit of the gates it was sized for, or 0
+	firstS   float64 // seconds after start when the first can be there
 	reason   string  // why a re-plan moves it
 }
 
+// gatherWindowS bounds how much later than its first household a group's
+// last household may be able to reach the rally point: households are
+// grouped in the order they can arrive, and a household only joins an
+// earlier group that is not full when it adds no more than this to the
+// group's wait.
+const gatherWindowS = 300
+
 // formGroups packs each rally point's households into groups: the highest
-// priority weight first, then the largest, first fit, never above the
-// maximum group size and never mixing households of different weights.
-func formGroups(p Params, members []*member, nRallies, maxGroup int) []*draft {
-	byRally := make([][]*member, nRallies)
+// priority weight first; within a weight, in the order they can reach the
+// rally point (shortest walk first), so that a group can gather when its
+// last member arrives, as soon as possible. A household goes into the
+// first group of its weight that has room and whose first household
+// arrived no more than gatherWindowS before it; groups never exceed the
+// maximum group size and never mix weights.
+//
+// With a look-ahead that sends some of a rally point's people to gates
+// holding fewer than its groups may have, that many people, from its
+// households without priority small enough for such a gate, are grouped
+// for it (bound, the gate's crowd limit) first.
+func formGroups(p Params, members []*member, fits []rallyFit, la *lookahead) []*draft {
+	byRally := make([][]*member, len(fits))
 	for _, m := range members {
 		byRally[m.rally] = append(byRally[m.rally], m)
 	}
 	var drafts []*draft
 	for ri, ms := range byRally {
-		slices.SortStableFunc(ms, func(a, b *member) int {
-			if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.h.PartySize, a.h.PartySize)
-		})
-		var open []*draft
-		for _, m := range ms {
-			var into *draft
-			for _, d := range open {
-				if d.people+m.h.PartySize <= maxGroup && d.priority == m.h.IsPriority() && d.weight == weightOf(p, m.h) {
-					into = d
-					break
+		sortForGroups(p, ms)
+		if la != nil && guide.sizing && len(la.small[ri]) > 0 {
+			limits := slices.Sorted(maps.Keys(la.small[ri]))
+			for _, lim := range limits {
+				need := la.small[ri][lim]
+				var bound, rest []*member
+				for _, m := range ms {
+					if need > 0 && !m.h.IsPriority() && m.h.PartySize <= lim {
+						bound = append(bound, m)
+						need -= m.h.PartySize
+					} else {
+						rest = append(rest, m)
+					}
 				}
+				for _, d := range packGroups(p, ri, bound, lim) {
+					d.bound = lim
+					drafts = append(drafts, d)
+				}
+				ms = rest
 			}
-			if into == nil {
-				into = &draft{rally: ri, priority: m.h.IsPriority(), weight: weightOf(p, m.h)}
-				open = append(open, into)
-				drafts = append(drafts, into)
-			}
-			into.members = append(into.members, m)
-			into.people += m.h.PartySize
-			into.readyS = math.Max(into.readyS, m.walkS)
 		}
+		drafts = append(drafts, packGroups(p, ri, ms, fits[ri].maxGroup)...)
 	}
 	return drafts
 }
 
-// schedule gives each group a gate and times, priority groups first, then
-// those ready earliest: each takes the gate where its last member is
-// through soonest, then with the least exposure, within the gates' and
-// rally points' limits as booked so far.
-func schedule(ctx context.Context, pl *Plan, p Params, gates []*gateState, rallies []*rallyState, fl *fleet, drafts []*draft, newID func() string, progress func(string, int, int)) error {
-	// Within each priority class, groups whose rally point keeps hours go
-	// first: they can only leave while it is open, while the others can
-	// fill the night. Each gate's queue only grows at its end, so a group
-	// scheduled late can never use gate time left idle before it.
-	slices.SortStableFunc(drafts, func(a, b *draft) int {
-		if a.priority != b.priority {
-			if a.priority {
+// sortForGroups orders a rally point's households for packing: the
+// heaviest weight first, priority before none, then by walk, the larger
+// first.
+func sortForGroups(p Params, ms []*member) {
+	slices.SortStableFunc(ms, func(a, b *member) int {
+		if c := cmp.Compare(weightOf(p, b.h), weightOf(p, a.h)); c != 0 {
+			return c
+		}
+		if a.h.IsPriority() != b.h.IsPriority() {
+			if a.h.IsPriority() {
 				return -1
 			}
 			return 1
 		}
-		if a.weight != b.weight {
-			return cmp.Compare(b.weight, a.weight)
+		if c := cmp.Compare(a.walkS, b.walkS); c != 0 {
+			return c
 		}
-		ah, bh := rallies[a.rally].hours.always, rallies[b.rally].hours.always
-		if ah != bh {
-			if !ah {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.readyS, b.readyS)
+		return cmp.Compare(b.h.PartySize, a.h.PartySize)
 	})
-	lead := secs(p.AssemblyLeadS)
-	for i, d := range drafts {
-		if i%256 == 0 {
-			progress("scheduling groups", i, len(drafts))
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("plan: %w", err)
+}
+
+// packGroups packs households, in order, into groups of at most maxGroup.
+func packGroups(p Params, ri int, ms []*member, maxGroup int) []*draft {
+	var drafts, open []*draft
+	for _, m := range ms {
+		w := weightOf(p, m.h)
+		// Groups of another weight, full ones and those gathered too
+		// long ago are closed.
+		open = slices.DeleteFunc(open, func(d *draft) bool {
+			return d.weight != w || d.priority != m.h.IsPriority() || d.people >= maxGroup || m.walkS-d.firstS > gatherWindowS
+		})
+		var into *draft
+		for _, d := range open {
+			if d.people+m.h.PartySize <= maxGroup {
+				into = d
+				break
 			}
 		}
-		r := rallies[d.rally]
-		ready := p.Start.Add(secs(d.readyS))
-		need := fl.need(d.people)
-		if fl != nil && need > len(fl.free) {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("its group of %d needs %d vehicles of %d seats; the fleet has %d", d.people, need, fl.seats, len(fl.free))})
-			}
-			continue
+		if into == nil {
+			into = &draft{rally: ri, priority: m.h.IsPriority(), weight: w, firstS: m.walkS}
+			open = append(open, into)
+			drafts = append(drafts, into)
 		}
-		var best struct {
-			gate                    int
-			arrive, through, depart time.Time
-			exposure                float64
-		}
-		best.gate = -1
-		for delay := time.Duration(0); best.gate < 0 && delay < 72*time.Hour; delay += 10 * time.Minute {
-			for gi, g := range gates {
-				rt := r.toGate[gi]
-				if !g.Usable || rt == nil {
-					continue
-				}
-				travel := secs(rt.DurationS)
-				// The group leaves once gathered, within the rally point's
-				// hours, when enough vehicles are back.
-				leave := r.hours.fit(maxTime(ready.Add(delay), fl.freeAt(need)), 0)
-				arrive, _, through := g.slot(leave.Add(travel), d.people, p.GateEarlyS)
-				depart := arrive.Add(-travel)
-				reportBy := maxTime(depart.Add(-lead), ready)
-				if !r.fits(reportBy, depart, d.people) || !r.hours.contains(reportBy, depart) {
-					continue
-				}
-				exp := rt.Exposure * float64(d.people)
-				if best.gate < 0 || through.Before(best.through) || (through.Equal(best.through) && exp < best.exposure) {
-					best.gate, best.arrive, best.through, best.depart, best.exposure = gi, arrive, through, depart, exp
-				}
-			}
-		}
-		if best.gate < 0 {
-			for _, m := range d.members {
-				pl.Unassigned = append(pl.Unassigned, Unassigned{m.h.ID, UnservedNoGate, fmt.Sprintf("no gate can take a group from rally point %s within 72 hours (all unreachable, closed or full)", r.ID)})
-			}
-			continue
-		}
-		g := gates[best.gate]
-		g.book(best.arrive, best.through, d.people)
-		fl.take(need, best.depart.Add(2*secs(rallies[d.rally].toGate[best.gate].DurationS)))
-		reportBy := maxTime(best.depart.Add(-lead), ready)
-		r.stays = append(r.stays, visit{reportBy, best.depart, d.people})
-		r.People += d.people
-		r.Groups++
-		r.MaxAtOnce = max(r.MaxAtOnce, r.atOnce(reportBy))
-		rt := r.toGate[best.gate]
-		id := d.id
-		if id == "" {
-			id = newID()
-		}
-		grp := Group{ID: id, RallyPoint: r.ID, Gate: g.ID,
-			Departure: best.depart, Arrival: best.arrive, Through: best.through, ReportBy: reportBy,
-			People: d.people, Priority: d.priority, Weight: d.weight, Vehicles: need,
-			Route: lineRoute(rt.Geometry, rt.DurationS, rt.DistanceM, rt.Exposure)}
-		for _, m := range d.members {
-			grp.Households = append(grp.Households, m.h.ID)
-			hp := Household{ID: m.h.ID, RallyPoint: r.ID, Group: grp.ID, ReportBy: reportBy, People: m.h.PartySize}
-			if m.h.IsPriority() {
-				hp.Priority = m.h.Priority
-			}
-			hp.Walk = m.route
-			pl.Households = append(pl.Households, hp)
-		}
-		pl.Groups = append(pl.Groups, grp)
+		into.members = append(into.members, m)
+		into.people += m.h.PartySize
+		into.readyS = math.Max(into.readyS, m.walkS)
 	}
-	progress("scheduling groups", len(drafts), len(drafts))
-	return nil
+	return drafts
 }
 
 // groupIDs hands out group ids G00001, G00002, ... skipping those taken.

@@ -69,6 +69,9 @@ func TestRandomInstancesPassCheck(t *testing.T) {
 			}
 			mustCheck(t, c, p, plancheck.Inputs{Places: &places, Households: hs, Zones: zones, GateStatus: status,
 				Limits: plancheck.Limits{MaxGroupSize: params.MaxGroupSize, MaxWalkS: params.MaxWalkS, Fleet: params.Vehicles}})
+			if s := p.Summary; s.FluidBoundS > s.MakespanS+1 {
+				t.Errorf("the fluid bound %.0f s is above the makespan %.0f s", s.FluidBoundS, s.MakespanS)
+			}
 			if len(p.Groups) == 0 && len(hs) > 0 {
 				t.Logf("no group at all: %v", p.Unassigned[:min(3, len(p.Unassigned))])
 			}

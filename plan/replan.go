@@ -47,6 +47,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	if st.At.After(p.Start) {
 		p.Start = st.At
 	}
+	p = p.WithDefaults() // a plan made before a parameter existed has none
 	in.Params = p
 	loc := time.UTC
 	if in.Places != nil && in.Places.Timezone != "" {
@@ -83,7 +84,6 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	for _, h := range prev.Households {
 		prevHH[h.ID] = h
 	}
-	maxGroup := p.MaxGroupSize
 
 	np := &Plan{Version: FormatVersion, Status: "proposed", CreatedAt: time.Now().UTC().Truncate(time.Second), Params: prev.Params, AsOf: st.At}
 	taken := map[string]bool{}
@@ -185,7 +185,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 				m := &member{h: hh, route: h.Walk, walkS: h.Walk.DurationS, rally: ri}
 				if st.CheckedIn[h.ID] {
 					m.walkS = 0
-				} else if wl, _ := h.Walk.Geometry.Coordinates.(orb.LineString); !h.Walk.Escape && firstForbidden(wl, footZones) != "" {
+				} else if wl, _ := h.Walk.Geometry.Coordinates.(orb.LineString); walkCrosses(wl, h.Walk.Escape, footZones) {
 					nm, why := walkTo(ctx, in, p, rallies, hh, ri)
 					if nm == nil {
 						pool = append(pool, hh)
@@ -251,7 +251,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	// old times if those are still free, or else re-scheduled.
 	slices.SortStableFunc(bookings, func(a, b booking) int { return a.g.Arrival.Compare(b.g.Arrival) })
 	for _, b := range bookings {
-		gates[b.gate].book(b.g.Arrival, b.g.Through, b.g.People)
+		gates[b.gate].bookFixed(b.g.Arrival, b.g.Through, b.g.People)
 	}
 	for _, mv := range movers {
 		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)
@@ -270,12 +270,8 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 	slices.SortStableFunc(future, func(a, b pending) int { return a.g.Arrival.Compare(b.g.Arrival) })
 	for _, f := range future {
 		gs, r := gates[f.gate], rallies[f.rally]
-		arrive, _, through := gs.slot(f.g.Arrival, f.g.People, p.GateEarlyS)
-		if arrive.Equal(f.g.Arrival) && !through.After(f.g.Through) && r.fits(f.g.ReportBy, f.g.Departure, f.g.People) {
-			gs.book(f.g.Arrival, f.g.Through, f.g.People)
-			r.stays = append(r.stays, visit{f.g.ReportBy, f.g.Departure, f.g.People})
-			r.People += f.g.People
-			r.Groups++
+		if _, ok := r.capacityAllows(clockOf(f.g.ReportBy), clockOf(f.g.Departure), f.g.People); ok && gs.fitsFixed(f.g.Arrival, f.g.Through, f.g.People) {
+			r.book(clockOf(f.g.ReportBy), clockOf(f.g.Departure), f.g.People)
 			kept = append(kept, keptGroup{f.g, f.members})
 			continue
 		}
@@ -305,7 +301,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 		moved = append(moved, m)
 	}
-	for _, d := range formGroups(p, moved, len(rallies), maxGroup) {
+	for _, d := range formGroups(p, moved, rallyFits(p, in, gates, rallies), nil) {
 		d.reason = "rally point changed"
 		drafts = append(drafts, d)
 	}
@@ -321,8 +317,12 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 			fl.take(k.g.Vehicles, back)
 		}
 	}
-	if err := schedule(ctx, np, p, gates, rallies, fl, drafts, newID, progress); err != nil {
+	failed, err := newScheduler(p, gates, rallies, fl).schedule(ctx, np, drafts, newID, progress)
+	if err != nil {
 		return nil, err
+	}
+	for _, f := range failed {
+		f.unserve(np)
 	}
 	// Those unserved before stay so unless something changed for them.
 	served := map[string]bool{}
@@ -335,9 +335,11 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 		}
 	}
 	for _, g := range gates {
+		g.finish()
 		np.Gates = append(np.Gates, g.Gate)
 	}
 	for _, r := range rallies {
+		r.finish()
 		np.RallyPoints = append(np.RallyPoints, r.RallyPoint)
 	}
 	slices.SortFunc(np.Groups, func(a, b Group) int { return cmp.Compare(a.ID, b.ID) })
@@ -382,6 +384,25 @@ func firstForbidden(line orb.LineString, zones []muster.Zone) string {
 	return ""
 }
 
+// walkCrosses reports whether a walk now touches a forbidden zone; an
+// escape (a walk from a home inside a zone) may cross the zones it starts
+// in, and no other.
+func walkCrosses(line orb.LineString, escape bool, zones []muster.Zone) bool {
+	if !escape {
+		return firstForbidden(line, zones) != ""
+	}
+	if len(line) < 2 {
+		return false
+	}
+	var others []muster.Zone
+	for i := range zones {
+		if zones[i].Forbidden && len(zonecost.CheckForbidden(line[:2], zones[i:i+1])) == 0 && len(zonecost.Containing(line[0], zones[i:i+1])) == 0 {
+			others = append(others, zones[i])
+		}
+	}
+	return firstForbidden(line, others) != ""
+}
+
 // alongRoute estimates where a group is at t from its departure and arrival.
 func alongRoute(line orb.LineString, dep, arr, t time.Time) orb.Point {
 	if len(line) == 0 {
@@ -412,6 +433,7 @@ func alongRoute(line orb.LineString, dep, arr, t time.Time) orb.Point {
 // it is through soonest.
 func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, pos orb.Point, at time.Time, p Params) (Group, error) {
 	best, bestGate := Group{}, -1
+	var bestTurn turn
 	var lastErr error = fmt.Errorf("no usable gate")
 	for gi, gs := range gates {
 		if !gs.Usable {
@@ -434,10 +456,15 @@ func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, p
 		rt := res.Routes[0]
 		line = append(line, rt.Geometry...)
 		dur, dist, exp = dur+rt.DurationS, dist+rt.DistanceM, exp+rt.Exposure
-		arrive, _, through := gs.slot(at.Add(secs(dur)), g.People, p.GateEarlyS)
-		if bestGate < 0 || through.Before(best.Through) {
+		t, ok := gs.slot(clockOf(at.Add(secs(dur))), g.People, clock(secs(p.GateEarlyS)), never)
+		if !ok {
+			lastErr = fmt.Errorf("gate %s cannot take a group of %d (crowd limit %d)", gs.ID, g.People, gs.CrowdLimit)
+			continue
+		}
+		if bestGate < 0 || t.end < bestTurn.end {
+			bestTurn = t
 			best = g
-			best.Gate, best.Arrival, best.Through = gs.ID, arrive, through
+			best.Gate, best.Arrival, best.Through = gs.ID, t.arrive.time(), t.end.ceilSec().time()
 			best.RouteFrom = at // from where it is, now
 			best.Route = lineRoute(line, dur, dist, exp)
 			best.Route.Escape = res.Escape != nil
@@ -447,7 +474,7 @@ func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, p
 	if bestGate < 0 {
 		return Group{}, lastErr
 	}
-	gates[bestGate].book(best.Arrival, best.Through, best.People)
+	gates[bestGate].take(bestTurn)
 	return best, nil
 }
 

@@ -95,6 +95,11 @@ func TestRestrictedFromWhenItBecameRestricted(t *testing.T) {
 		byID[g.ID] = g
 	}
 	for _, v := range r.Violations {
+		if v.Rule == plancheck.RuleGateCrowd && v.Subject == w.busiest {
+			// Slowed from at on, the queue of groups planned for the
+			// full rate may grow past the limit: also after at.
+			continue
+		}
 		if g := byID[v.Subject]; v.Rule != plancheck.RuleGateThroughput || g.Gate != w.busiest || !g.Through.After(at) {
 			t.Errorf("restricted at %s: %s (through at %s)", at.Format(time.TimeOnly), v, g.Through.Format(time.TimeOnly))
 		}

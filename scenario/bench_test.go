@@ -3,6 +3,8 @@ package scenario_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -45,6 +47,24 @@ var (
 	// the shared routers.
 	portoZones sync.Mutex
 )
+
+// repoRoot walks up from the working directory to the go.mod.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = up
+	}
+}
 
 // loadPorto imports Porto, prepares both routers and generates the default
 // scenario, once per test binary.
@@ -279,7 +299,9 @@ func TestComparePorto(t *testing.T) {
 		t.Fatal(err)
 	}
 	planTime := time.Since(t0)
-	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households, Car: p.car.Graph(), Foot: p.foot.Graph()})
+	// Every plan is checked with the graphs: durations and ends recomputed.
+	carG, footG := p.car.Graph(), p.foot.Graph()
+	vs := plancheck.Check(pl, plancheck.Inputs{Places: &s.Places, Households: s.Households, Car: carG, Foot: footG})
 	logViolations(t, "no threat", vs)
 	in := baseline.Input{Car: p.car, Places: &s.Places, Households: s.Households}
 	t1 := time.Now()
@@ -317,7 +339,7 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households, Car: p.car.Graph(), Foot: p.foot.Graph()}))
+	logViolations(t, "rally points open around the clock", plancheck.Check(pa, plancheck.Inputs{Places: &allDay.Places, Households: allDay.Households, Car: carG, Foot: footG}))
 	t.Logf("the same with every rally point open around the clock: makespan %.0f s, lower bound %.0f s, ratio %.3f",
 		pa.Summary.MakespanS, pa.Summary.LowerBoundS, pa.Summary.Ratio)
 	if r := pa.Summary.Ratio; r > 1.10 {
@@ -344,8 +366,7 @@ func TestComparePorto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus,
-		Car: p.car.Graph(), Foot: p.foot.Graph()})
+	vs = plancheck.Check(pt, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, Car: carG, Foot: footG})
 	logViolations(t, "threat", vs)
 	for _, g := range pt.Groups {
 		if g.Gate == th.ClosedGate {
@@ -386,7 +407,7 @@ func TestComparePorto(t *testing.T) {
 	}
 	replanTime := time.Since(t3)
 	vs = plancheck.Check(pr, plancheck.Inputs{Places: &s.Places, Households: s.Households, Zones: th.Zones, GateStatus: th.GateStatus, At: replanAt,
-		Previous: pl, Car: p.car.Graph(), Foot: p.foot.Graph()})
+		Previous: pl, Car: carG, Foot: footG})
 	logViolations(t, "re-plan", vs)
 	for _, g := range pr.Groups {
 		if !g.Departure.Before(replanAt) && g.Gate == th.ClosedGate {

@@ -200,8 +200,9 @@ func newPlanCmd() *cobra.Command {
 	var f planFlags
 	var out, geo, start string
 	var params plan.Params
-	var maxWalkMin float64
+	var maxWalkMin, mobilityWalkMin float64
 	var vehicles, seats int
+	var horizon time.Duration
 	cmd := &cobra.Command{
 		Use:   "plan --graph city.graph --places places.geojson --evacuees evacuees.csv [--reports reports.jsonl] -o plan.json",
 		Short: "Plan the evacuation: rally points, groups, routes, gates and times",
@@ -229,6 +230,14 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 				params.Start = t.UTC()
 			}
 			params.MaxWalkS = maxWalkMin * 60
+			params.MobilityMaxWalkS = mobilityWalkMin * 60
+			if horizon <= 0 || horizon > 60*24*time.Hour {
+				return muster.Errorf(muster.EINVALID, "--horizon %v: give a duration of up to 60 days, such as 72h", horizon)
+			}
+			params.HorizonS = horizon.Seconds()
+			if maxWalkMin <= 0 || mobilityWalkMin <= 0 {
+				return muster.Errorf(muster.EINVALID, "--max-walk %g --max-walk-mobility %g: give positive minutes", maxWalkMin, mobilityWalkMin)
+			}
 			if vehicles != 0 || seats != 0 {
 				if vehicles <= 0 || seats <= 0 || vehicles > 100000 || seats > 200 {
 					return muster.Errorf(muster.EINVALID, "--vehicles %d --seats %d: give both, a fleet of 1 to 100,000 vehicles of 1 to 200 seats", vehicles, seats)
@@ -260,6 +269,8 @@ plan.json is documented in plan/PLAN_FORMAT.md; 'muster plan check' verifies it.
 	cmd.Flags().StringVar(&start, "start", "", "when the operation starts (RFC 3339; default: --at)")
 	cmd.Flags().IntVar(&params.MaxGroupSize, "max-group", 12, "most people in one group")
 	cmd.Flags().Float64Var(&maxWalkMin, "max-walk", 45, "longest walk to a rally point, in minutes")
+	cmd.Flags().Float64Var(&mobilityWalkMin, "max-walk-mobility", 30, "longest walk for a household with mobility needs, in minutes (never more than --max-walk)")
+	cmd.Flags().DurationVar(&horizon, "horizon", 72*time.Hour, "how far from --start to schedule: a group no gate can take by then is unserved, with the reason")
 	cmd.Flags().IntVar(&vehicles, "vehicles", 0, "vehicles that carry the groups (with --seats); none: every group has its own transport")
 	cmd.Flags().IntVar(&seats, "seats", 0, "seats per vehicle")
 	cmd.AddCommand(newPlanCheckCmd(), newPlanReplanCmd(), newPlanApproveCmd())

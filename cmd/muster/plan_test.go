@@ -87,6 +87,44 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if len(p.Groups) == 0 || p.Groups[0].Route.Geometry.Type != "LineString" || p.Summary.MakespanS <= 0 {
 		t.Fatalf("plan.json lacks groups with LineString routes: %s", data[:min(400, len(data))])
 	}
+	// A short horizon: what cannot be through a gate by then is unserved,
+	// and the plan says the horizon it was made for.
+	short := filepath.Join(dir, "short.json")
+	if out, _, err := run(t, "plan", "-q", "--graph", graph, "--places", places, "--evacuees", list, "--at", "2021-08-26T06:00:00Z",
+		"--horizon", "40m", "-o", short); err != nil {
+		t.Fatalf("plan --horizon 40m: %v\n%s", err, out)
+	}
+	var sp struct {
+		Params struct {
+			HorizonS float64 `json:"horizon_s"`
+		} `json:"params"`
+		Groups []struct {
+			Through string `json:"through"`
+		} `json:"groups"`
+		Unassigned []struct{ Code, Reason string } `json:"unassigned"`
+	}
+	sdata, _ := os.ReadFile(short)
+	if err := json.Unmarshal(sdata, &sp); err != nil {
+		t.Fatal(err)
+	}
+	late := 0
+	for _, u := range sp.Unassigned {
+		if u.Code == "no_gate" && strings.Contains(u.Reason, "40-minute horizon") {
+			late++
+		}
+	}
+	if sp.Params.HorizonS != 2400 || late == 0 || len(sp.Groups) == 0 {
+		t.Errorf("--horizon 40m: horizon_s %v, %d groups, %d households unserved for the horizon", sp.Params.HorizonS, len(sp.Groups), late)
+	}
+	for _, g := range sp.Groups {
+		if g.Through > "2021-08-26T06:40:00Z" {
+			t.Errorf("a group is through at %s, after the horizon", g.Through)
+		}
+	}
+	if _, _, err := run(t, "plan", "-q", "--graph", graph, "--places", places, "--evacuees", list, "--horizon", "-1h", "-o", short); muster.ErrorCode(err) != muster.EINVALID {
+		t.Errorf("--horizon -1h: %v", err)
+	}
+
 	check := func(plan string, extra ...string) (string, error) {
 		out, _, err := run(t, append([]string{"plan", "check", "--plan", plan, "--graph", graph, "--places", places, "--evacuees", list}, extra...)...)
 		return out, err
@@ -94,6 +132,9 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	out, err = check(planPath)
 	if err != nil || !strings.Contains(out, "no violation") {
 		t.Fatalf("plan check: %v\n%s", err, out)
+	}
+	if out, err := check(short); err != nil || !strings.Contains(out, "no violation") {
+		t.Fatalf("plan check of the plan with a 40-minute horizon: %v\n%s", err, out)
 	}
 
 	// A tampered plan fails the check, naming the rule: exit 1.
