@@ -210,10 +210,11 @@ func newUserPasswdCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.SetUserPassword(ctx, args[0], hash); err != nil {
+			n, err := st.SetUserPassword(ctx, args[0], hash, "")
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set; %d sessions and tokens ended\n", args[0], n)
 			return nil
 		},
 	}
