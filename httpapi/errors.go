@@ -21,6 +21,7 @@ const (
 	codeMethod      = "method_not_allowed"
 	codeGone        = "gone"
 	codeUnavailable = "unavailable" // 503: the database is not reachable
+	codeTimeout     = "timeout"     // 408: the request body stopped coming
 )
 
 // errorBody is the one shape of every error response.
@@ -60,6 +61,8 @@ func statusOf(code string) int {
 		return http.StatusGone
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
+	case codeTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -91,6 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Code, body.Message, body.Details = ae.code, ae.message, ae.details
 	case errors.As(err, &mbe):
 		body.Code, body.Message = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, errBodyStalled):
+		body.Code, body.Message = codeTimeout, errBodyStalled.Error()
+		w.Header().Set("Connection", "close")
 	case errors.As(err, &me) && me.Code != muster.EINTERNAL:
 		body.Code, body.Message = me.Code, me.Message
 	default:
@@ -148,7 +154,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 		return errorf(muster.EINVALID, "request body: data after the JSON value (at byte %d)", dec.InputOffset()-int64(len(extra)))
 	default:
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, errBodyStalled) {
 			return err
 		}
 		return errorf(muster.EINVALID, "request body: data after the JSON value (at byte %d)", dec.InputOffset())
@@ -161,7 +167,7 @@ func jsonError(err error) error {
 	var typ *json.UnmarshalTypeError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, errBodyStalled):
 		return err
 	case errors.Is(err, io.EOF):
 		return errorf(muster.EINVALID, "request body: empty, want a JSON object")

@@ -69,6 +69,13 @@ type Config struct {
 	// the client, for rate limits per client; empty: none is trusted.
 	TrustedProxies []netip.Prefix
 
+	// BodyStallTimeout cuts a request body that sends nothing for this
+	// long, and MinBodyRate one slower than this many bytes a second on
+	// average after its first BodyStallTimeout (see limitBody). Negative:
+	// no limit; zero: the defaults.
+	BodyStallTimeout time.Duration
+	MinBodyRate      int64
+
 	// AckKey is the secret an SMS gateway signs inbound replies with
 	// (Standard Webhooks: package deliver's Verify) for POST
 	// /api/ack/code; nil: that endpoint refuses everything.
@@ -130,6 +137,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = DefaultLoginBurst
 	}
+	if cfg.BodyStallTimeout == 0 {
+		cfg.BodyStallTimeout = DefaultBodyStallTimeout
+	}
+	if cfg.MinBodyRate == 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
+	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), closing: make(chan struct{}),
@@ -173,7 +186,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, s.limitBody(w, r))
+}
 
 // Close ends the long-lived event streams, so that http.Server.Shutdown
 // does not wait for them until its deadline; call it when shutdown begins
