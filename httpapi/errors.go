@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/muster-evac/muster"
 )
@@ -73,6 +74,9 @@ type apiError struct {
 	code    string
 	message string
 	details any
+	// retryAfter, for a 429, is when to try again (Retry-After); one
+	// second when not set.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -92,6 +96,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ae):
 		body.Code, body.Message, body.Details = ae.code, ae.message, ae.details
+		if ae.code == codeRateLimited {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, retrySeconds(ae.retryAfter))))
+		}
 	case errors.As(err, &mbe):
 		body.Code, body.Message = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
 	case errors.Is(err, errBodyStalled):

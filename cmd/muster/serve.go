@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -248,6 +250,16 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if cfg.AckKey, err = df.ackKey(); err != nil {
 				return err
 			}
+			// Device cookies (login throttling) are signed under a key
+			// derived from the master key: every instance sharing the
+			// database, and so the key, accepts the others' cookies.
+			master, err := sf.masterKey(errOut, false)
+			if err != nil {
+				return err
+			}
+			mac := hmac.New(sha256.New, master)
+			mac.Write([]byte("muster device cookie key v1"))
+			cfg.DeviceKey = mac.Sum(nil)
 			api, err := httpapi.New(cfg)
 			if err != nil {
 				return err
