@@ -8,10 +8,15 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/sqlite"
+	"github.com/muster-evac/muster/storetest"
 )
 
 // clientFrom is an HTTP client whose connections leave from a loopback
@@ -248,5 +253,58 @@ func TestDeviceCookiePassesBehindTheAttackersAddress(t *testing.T) {
 	}
 	if status, _ := loginAs(t, clientFrom("127.0.0.5", otherJar), e.srv.URL, "viewer-user", password("viewer")); status != 429 {
 		t.Errorf("the field user's device cookie renamed for the viewer: %d, want 429", status)
+	}
+}
+
+// TestThrottleClearedElsewhere: `muster user unthrottle`, or an admin on
+// another instance, clears what this server holds: the store announces
+// it, the server forgets.
+func TestThrottleClearedElsewhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "muster.db")
+	keys := storetest.NewKeys()
+	open := func() muster.Store {
+		st, err := sqlite.Open(context.Background(), path, keys.DataKeys())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	e := newEnvCity(t, open(), false, nil)
+	cli := open() // another process on the same database
+	attacker := clientFrom("127.0.0.2", nil)
+	for i := range 4 {
+		loginAs(t, attacker, e.srv.URL, "planner-user", fmt.Sprintf("guess %d", i))
+	}
+	held := func(account string) int {
+		n := 0
+		for _, th := range e.api.throttle.list(time.Now()) {
+			if th.Account == account || (account == "" && th.Address == "127.0.0.2") {
+				n++
+			}
+		}
+		return n
+	}
+	if held("planner-user") == 0 {
+		t.Fatal("no throttle after four failures")
+	}
+	if err := cli.ClearThrottle(muster.WithActor(context.Background(), "cli:ops"), "account:planner-user"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for held("planner-user") > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := held("planner-user"); n > 0 {
+		t.Errorf("%d entries of the account still held after another process cleared it", n)
+	}
+	if err := cli.ClearThrottle(context.Background(), "address:127.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	for held("") > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := held(""); n > 0 {
+		t.Errorf("%d entries of 127.0.0.2 still held after another process cleared it", n)
 	}
 }
