@@ -97,14 +97,23 @@ type Store interface {
 	ListReports(ctx context.Context, since time.Time, limit int) ([]Report, error)
 
 	// CreateUser stores an operator account; u.PasswordHash is made by
-	// HashPassword. ECONFLICT if the name is taken.
+	// HashPassword. ECONFLICT if the name is taken, or differs from a
+	// taken one only by case ("Alice" beside "alice").
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
-	// SetUserPassword replaces a user's password hash.
-	SetUserPassword(ctx context.Context, name, passwordHash string) error
+	// SetUserPassword replaces a user's password hash and, in the same
+	// transaction, revokes every live token and session of the user
+	// except keepToken (the session that made the change; "" keeps none).
+	// It returns how many it revoked.
+	SetUserPassword(ctx context.Context, name, passwordHash, keepToken string) (revoked int, err error)
 	// DisableUser disables an account: its tokens stop working at once.
 	DisableUser(ctx context.Context, name string) error
+	// EnableUser enables a disabled account (its old tokens stay revoked).
+	EnableUser(ctx context.Context, name string) error
+	// SetUserRole changes an account's role; its tokens carry the new role
+	// from the next request on.
+	SetUserRole(ctx context.Context, name, role string) error
 
 	// CreateToken stores an API token or session; only t.Hash (TokenHash
 	// of the secret) is kept.
@@ -113,6 +122,16 @@ type Store interface {
 	// ENOTFOUND if unknown, revoked, expired at now, or its user disabled.
 	LookupToken(ctx context.Context, hash []byte, now time.Time) (Token, User, error)
 	RevokeToken(ctx context.Context, id string) error
+	// ListTokens returns the tokens f selects (never their hashes), newest
+	// first.
+	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
+
+	// ClearThrottle tells every instance sharing the database to forget
+	// the login failures it holds against target ("account:NAME" or
+	// "address:IP"): an audited change, announced as an Event of kind
+	// "throttle" with ID target. The failures themselves live in each
+	// server's memory, not in the store.
+	ClearThrottle(ctx context.Context, target string) error
 
 	// CreateCapability stores an evacuee's capability link (only its
 	// hash). ENOTFOUND if the household does not exist.
@@ -336,6 +355,16 @@ type Token struct {
 	RevokedAt time.Time // zero: live
 }
 
+// TokenFilter selects tokens; empty fields select all.
+type TokenFilter struct {
+	User string
+	ID   string
+	// LiveAt, if set, keeps only the tokens neither revoked nor expired
+	// at that time.
+	LiveAt time.Time
+	Limit  int // default 100, at most 1000
+}
+
 // CapabilityLink lets an evacuee reach their own household, and nothing
 // else, without an account. The secret is in the link; the store keeps
 // only Hash = TokenHash(secret).
@@ -412,9 +441,10 @@ type WipeResult struct {
 
 // Event says that something changed: Kind is "household", "report",
 // "place", "plan", "source", "user", "token", "capability", "job",
-// "outbox" (messages were queued: there is something new to send) or
-// "message" (a message was leased or its delivery status changed); ID is
-// what changed ("" for many).
+// "outbox" (messages were queued: there is something new to send),
+// "message" (a message was leased or its delivery status changed) or
+// "throttle" (an operator cleared login throttles: ID is the target of
+// ClearThrottle); ID is what changed ("" for many).
 type Event struct {
 	Kind string
 	ID   string

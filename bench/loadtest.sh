@@ -17,12 +17,12 @@ cleanup() {
 trap cleanup EXIT
 go build -o "$work/muster" ./cmd/muster
 go build -o "$work/loadtest" ./bench/loadtest
-export LOADTEST_PASSWORD="load test password $RANDOM$RANDOM"
+export LOADTEST_PASSWORD="loadtest $(head -c 18 /dev/urandom | base64)"
 
 serve_and_load() { # label port store-flags...
   local label=$1 port=$2; shift 2
   printf '%s\n' "$LOADTEST_PASSWORD" | "$work/muster" user add loadtest --role planner --password-stdin "$@" >/dev/null 2>&1
-  "$work/muster" serve --addr "127.0.0.1:$port" --rate-ip -1 --rate-account -1 "$@" 2>"$work/$label.log" &
+  "$work/muster" serve --addr "127.0.0.1:$port" --rate-ip -1 --rate-account -1 --max-conns-per-ip 1000 "$@" 2>"$work/$label.log" &
   pids+=($!)
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
   "$work/loadtest" -url "http://127.0.0.1:$port" -label "$label" "${LOADARGS[@]}"

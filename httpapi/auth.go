@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/muster-evac/muster"
+	pwcheck "github.com/muster-evac/muster/password"
 )
 
 // limiters is a token bucket per key (a client address, an account),
@@ -175,9 +179,59 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// initLogin sets up what logins need: the throttle of failures, the key
+// of device cookies, the bound on password hashing.
+func (s *Server) initLogin() {
+	s.throttle = newThrottle()
+	s.deviceKey = s.cfg.DeviceKey
+	if len(s.deviceKey) == 0 {
+		s.deviceKey = make([]byte, 32)
+		_, _ = rand.Read(s.deviceKey)
+	}
+	// Each check takes 64 MiB and tens of milliseconds of a core: a flood
+	// of logins from many addresses queues here instead of exhausting
+	// memory, and the requests of operators already logged in (which hash
+	// nothing) go on.
+	s.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+	s.watchThrottleClears()
+}
+
+// errBusy answers a login that waited too long for a turn to hash.
+var errBusy = &apiError{code: codeRateLimited, message: "the server is busy checking passwords: try again in a few seconds", retryAfter: 2 * time.Second}
+
+// argon runs fn (a password hash or check) when a turn is free, waiting
+// at most a few seconds for one.
+func (s *Server) argon(ctx context.Context, fn func()) error {
+	t := time.NewTimer(3 * time.Second)
+	defer t.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return errBusy
+	case <-t.C:
+		return errBusy
+	}
+	defer func() { <-s.hashing }()
+	fn()
+	return nil
+}
+
+func (s *Server) checkPassword(ctx context.Context, hash, pw string) (ok bool, err error) {
+	if berr := s.argon(ctx, func() { ok, err = muster.CheckPassword(hash, pw) }); berr != nil {
+		return false, berr
+	}
+	return ok, err
+}
+
+// throttled is the 429 of a source that must wait.
+func throttled(wait time.Duration, why string) error {
+	return &apiError{code: codeRateLimited, message: fmt.Sprintf("%s: try again in %d s", why, retrySeconds(wait)), retryAfter: wait}
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	if !s.loginLimits.allow("ip:" + s.clientIP(r)) {
-		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", s.clientIP(r))
+	ip := s.clientIP(r)
+	if !s.loginLimits.allow("ip:" + ip) {
+		return errorf(codeRateLimited, "too many login attempts from %s: wait a minute", ip)
 	}
 	var req loginRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
@@ -186,28 +240,47 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if req.Name == "" || req.Password == "" {
 		return errorf(muster.EINVALID, "login: name and password are required")
 	}
-	// Per account too, so that guessing one operator's password from many
-	// addresses is as slow as from one.
-	if len(req.Name) > 200 || !s.loginLimits.allow("user:"+req.Name) {
-		return errorf(codeRateLimited, "too many login attempts for this account: wait a minute")
+	if len(req.Name) > 200 || len(req.Password) > pwcheck.MaxBytes {
+		return errorf(muster.EINVALID, "login: name or password too long")
+	}
+	// Failures slow down whoever fails (this address, or this browser if
+	// it holds the account's device cookie), not the account: its owner
+	// logging in from elsewhere goes through.
+	src := loginSource{addr: throttleAddr(ip), device: s.device(r, req.Name)}
+	now := s.now()
+	if wait, why := s.throttle.wait(now, src, req.Name); wait > 0 {
+		return throttled(wait, why)
 	}
 	denied := errorf(muster.EUNAUTHORIZED, "login: wrong name or password")
 	ctx := muster.WithActor(r.Context(), req.Name)
 	user, err := s.store.GetUser(ctx, req.Name)
 	switch {
 	case muster.ErrorCode(err) == muster.ENOTFOUND:
-		_, _ = muster.CheckPassword(dummyHash(), req.Password)
+		if _, err := s.checkPassword(ctx, dummyHash(), req.Password); err == errBusy {
+			return err
+		}
+		s.throttle.fail(now, src, req.Name)
 		return denied
 	case err != nil:
 		return err
 	}
-	ok, err := muster.CheckPassword(user.PasswordHash, req.Password)
+	ok, err := s.checkPassword(ctx, user.PasswordHash, req.Password)
+	if err == errBusy {
+		return err
+	}
 	if err != nil || !ok || user.Disabled {
+		if err == nil && !ok {
+			s.throttle.fail(now, src, req.Name)
+		}
 		s.audit(ctx, "user.login_failed", "user:"+user.Name, "")
 		return denied
 	}
+	s.throttle.succeed(src, user.Name)
+	if src.device == "" {
+		s.setDevice(w, r, user.Name)
+	}
 	secret := muster.NewSecret()
-	now := s.now().UTC()
+	now = now.UTC()
 	tok := muster.Token{ID: newID("tok_"), User: user.Name, Kind: muster.TokenSession, Hash: muster.TokenHash(secret),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	if err := s.store.CreateToken(ctx, tok); err != nil {

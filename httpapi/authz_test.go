@@ -63,6 +63,14 @@ var wantAccess = map[string]string{
 	"GET /api/audit":                   "admin",
 	"GET /api/audit/verify":            "admin",
 	"POST /api/wipe":                   "admin",
+
+	// Accounts and login throttles (issue 12).
+	"POST /api/password":                      "admin planner field viewer",
+	"GET /api/tokens":                         "admin planner field viewer",
+	"DELETE /api/tokens/{id}":                 "admin planner field viewer",
+	"GET /api/throttles":                      "admin",
+	"DELETE /api/throttles/{account}":         "admin",
+	"DELETE /api/throttles/address/{address}": "admin",
 }
 
 var seq atomic.Int64
@@ -206,6 +214,30 @@ func fixtures() map[string]fixture {
 		"GET /api/audit/verify": get("/api/audit/verify"),
 		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/wipe", []byte(`{"confirm":"wipe"}`), ""
+		},
+
+		// Accounts and login throttles (issue 12).
+		"POST /api/password": func(e *testEnv, role string) (string, string, []byte, string) {
+			// No fixture after this one logs in with password(role).
+			body := passwordRequest{Password: password(role), NewPassword: "tangerine zeppelin quartz 42 " + role}
+			return "POST", "/api/password", mustJSON(body), ""
+		},
+		"GET /api/tokens": get("/api/tokens?all=true"),
+		"DELETE /api/tokens/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
+			id := uniq("tok_fx")
+			if role != "" {
+				if err := e.store.CreateToken(context.Background(), muster.Token{ID: id, User: role + "-user", Kind: muster.TokenAPI, Hash: muster.TokenHash(id)}); err != nil {
+					e.t.Fatal(err)
+				}
+			}
+			return "DELETE", "/api/tokens/" + id, nil, ""
+		},
+		"GET /api/throttles": get("/api/throttles"),
+		"DELETE /api/throttles/{account}": func(*testEnv, string) (string, string, []byte, string) {
+			return "DELETE", "/api/throttles/viewer-user", nil, ""
+		},
+		"DELETE /api/throttles/address/{address}": func(*testEnv, string) (string, string, []byte, string) {
+			return "DELETE", "/api/throttles/address/127.0.0.9", nil, ""
 		},
 	}
 }

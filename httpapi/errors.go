@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/muster-evac/muster"
 )
@@ -21,6 +22,7 @@ const (
 	codeMethod      = "method_not_allowed"
 	codeGone        = "gone"
 	codeUnavailable = "unavailable" // 503: the database is not reachable
+	codeTimeout     = "timeout"     // 408: the request body stopped coming
 )
 
 // errorBody is the one shape of every error response.
@@ -60,6 +62,8 @@ func statusOf(code string) int {
 		return http.StatusGone
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
+	case codeTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -70,6 +74,9 @@ type apiError struct {
 	code    string
 	message string
 	details any
+	// retryAfter, for a 429, is when to try again (Retry-After); one
+	// second when not set.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -89,8 +96,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ae):
 		body.Code, body.Message, body.Details = ae.code, ae.message, ae.details
+		if ae.code == codeRateLimited {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, retrySeconds(ae.retryAfter))))
+		}
 	case errors.As(err, &mbe):
 		body.Code, body.Message = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, errBodyStalled):
+		body.Code, body.Message = codeTimeout, errBodyStalled.Error()
+		w.Header().Set("Connection", "close")
 	case errors.As(err, &me) && me.Code != muster.EINTERNAL:
 		body.Code, body.Message = me.Code, me.Message
 	default:
@@ -148,7 +161,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 		return errorf(muster.EINVALID, "request body: data after the JSON value (at byte %d)", dec.InputOffset()-int64(len(extra)))
 	default:
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, errBodyStalled) {
 			return err
 		}
 		return errorf(muster.EINVALID, "request body: data after the JSON value (at byte %d)", dec.InputOffset())
@@ -161,7 +174,7 @@ func jsonError(err error) error {
 	var typ *json.UnmarshalTypeError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, errBodyStalled):
 		return err
 	case errors.Is(err, io.EOF):
 		return errorf(muster.EINVALID, "request body: empty, want a JSON object")

@@ -73,9 +73,18 @@ func forEachStore(t *testing.T, fn func(t *testing.T, open func(t testing.TB) mu
 
 func newEnv(t testing.TB, st muster.Store, mod func(*Config)) *testEnv {
 	t.Helper()
+	return newEnvCity(t, st, true, mod)
+}
+
+// newEnvCity is newEnv, with the test city (every test server can plan)
+// or without it (a server that cannot plan starts in no time).
+func newEnvCity(t testing.TB, st muster.Store, city bool, mod func(*Config)) *testEnv {
+	t.Helper()
 	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000, AckKey: testAckKey}
-	k := testCity(t) // every test server can plan, on a small generated city
-	cfg.Car, cfg.Foot, cfg.Places = k.car, k.foot, k.places
+	if city {
+		k := testCity(t) // every test server can plan, on a small generated city
+		cfg.Car, cfg.Foot, cfg.Places = k.car, k.foot, k.places
+	}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -69,6 +69,18 @@ type Config struct {
 	// the client, for rate limits per client; empty: none is trusted.
 	TrustedProxies []netip.Prefix
 
+	// BodyStallTimeout cuts a request body that sends nothing for this
+	// long, and MinBodyRate one slower than this many bytes a second on
+	// average after its first BodyStallTimeout (see limitBody). Negative:
+	// no limit; zero: the defaults.
+	BodyStallTimeout time.Duration
+	MinBodyRate      int64
+
+	// DeviceKey signs the device cookies a browser gets at a successful
+	// login (see throttle.go): instances behind one load balancer need the
+	// same; nil: a random key (cookies then last as long as the process).
+	DeviceKey []byte
+
 	// AckKey is the secret an SMS gateway signs inbound replies with
 	// (Standard Webhooks: package deliver's Verify) for POST
 	// /api/ack/code; nil: that endpoint refuses everything.
@@ -91,6 +103,9 @@ type Server struct {
 
 	ipLimits, accountLimits, loginLimits *limiters
 	reads                                *readAuditor
+	throttle                             *throttle     // failed logins (throttle.go)
+	deviceKey                            []byte        // signs device cookies
+	hashing                              chan struct{} // password checks running (each takes 64 MiB)
 
 	planning sync.Mutex // the routers carry one threat picture at a time
 
@@ -130,6 +145,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = DefaultLoginBurst
 	}
+	if cfg.BodyStallTimeout == 0 {
+		cfg.BodyStallTimeout = DefaultBodyStallTimeout
+	}
+	if cfg.MinBodyRate == 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
+	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), closing: make(chan struct{}),
@@ -138,6 +159,7 @@ func New(cfg Config) (*Server, error) {
 		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
 	}
 	s.reads = &readAuditor{store: cfg.Store, log: cfg.Logger}
+	s.initLogin()
 	s.policy = threat.DefaultPolicy()
 	if cfg.Policy != nil {
 		s.policy = *cfg.Policy
@@ -173,7 +195,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, s.limitBody(w, r))
+}
 
 // Close ends the long-lived event streams, so that http.Server.Shutdown
 // does not wait for them until its deadline; call it when shutdown begins
@@ -274,6 +298,12 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/login", Summary: "Exchange a name and password for a bearer token", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: loginRequest{}, Out: loginResponse{}, handle: s.login},
 		{Method: "POST", Path: "/api/logout", Summary: "Revoke the token of this request", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: revokedResponse{}, handle: s.logout},
 		{Method: "GET", Path: "/api/whoami", Summary: "The operator this token belongs to", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: whoamiResponse{}, handle: s.whoami},
+		{Method: "POST", Path: "/api/password", Summary: "Change one's own password (the current one required); every other session and token of the user ends", Access: Operator, Roles: allRoles, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: passwordRequest{}, Out: passwordResponse{}, handle: s.changePassword},
+		{Method: "GET", Path: "/api/tokens", Summary: "One's own sessions and API tokens (an admin: anyone's, user=NAME); live ones unless all=true", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"user", "all"}, Out: tokensResponse{}, handle: s.listTokens},
+		{Method: "DELETE", Path: "/api/tokens/{id}", Summary: "Revoke one of one's own sessions or API tokens (an admin: anyone's)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: revokedResponse{}, handle: s.revokeToken},
+		{Method: "GET", Path: "/api/throttles", Summary: "Failed logins this instance holds against addresses, accounts and devices, and how long each must wait", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: throttlesResponse{}, handle: s.listThrottles},
+		{Method: "DELETE", Path: "/api/throttles/{account}", Summary: "Forget the failed logins against an account, on every instance; audited", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: throttleCleared{}, handle: s.clearAccountThrottle},
+		{Method: "DELETE", Path: "/api/throttles/address/{address}", Summary: "Forget the failed logins from a client address (an IPv6 /64), on every instance; audited", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: throttleCleared{}, handle: s.clearAddressThrottle},
 
 		{Method: "POST", Path: "/api/households", Summary: "Register a household", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: householdIn{}, Out: householdOut{}, handle: s.createHousehold},
 		{Method: "GET", Path: "/api/households", Summary: "List households, a page at a time", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority", "after", "limit"}, Out: householdPage{}, handle: s.listHouseholds},

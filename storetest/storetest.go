@@ -121,6 +121,10 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Reports", testReports},
 		{"Users", testUsers},
 		{"Tokens", testTokens},
+		{"UserNamesFoldCase", testUserNamesFoldCase},
+		{"PasswordChangeEndsSessions", testPasswordChangeEndsSessions},
+		{"UserEnableRole", testUserEnableRole},
+		{"ClearThrottle", testClearThrottle},
 		{"Capabilities", testCapabilities},
 		{"AuditChain", testAuditChain},
 		{"AuditTamperEdited", func(t *testing.T, f Fresh) { testAuditTamper(t, f, "edited") }},
@@ -675,7 +679,7 @@ func testUsers(t *testing.T, fresh Fresh) {
 	}
 	wantCode(t, e.store.DisableUser(e.ctx, "nobody"), muster.ENOTFOUND, "disable a missing user")
 	h2 := must(muster.HashPassword("new password"))(t)
-	if err := e.store.SetUserPassword(e.ctx, "bilal", h2); err != nil {
+	if _, err := e.store.SetUserPassword(e.ctx, "bilal", h2, ""); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := muster.CheckPassword(must(e.store.GetUser(e.ctx, "bilal"))(t).PasswordHash, "new password"); !ok {
@@ -1173,7 +1177,16 @@ func testHostileStrings(t *testing.T, fresh Fresh) {
 		_, err = e.store.GetUser(e.ctx, v)
 		notInternal("get user "+q, err)
 		notInternal("disable user "+q, e.store.DisableUser(e.ctx, v))
-		notInternal("password of "+q, e.store.SetUserPassword(e.ctx, v, pw))
+		_, err = e.store.SetUserPassword(e.ctx, v, pw, "")
+		notInternal("password of "+q, err)
+		_, err = e.store.SetUserPassword(e.ctx, "nobody", pw, v)
+		notInternal("password keeping "+q, err)
+		notInternal("enable user "+q, e.store.EnableUser(e.ctx, v))
+		notInternal("role of "+q, e.store.SetUserRole(e.ctx, v, muster.RoleViewer))
+		notInternal("role "+q, e.store.SetUserRole(e.ctx, "nobody", v))
+		_, err = e.store.ListTokens(e.ctx, muster.TokenFilter{User: v, ID: v})
+		notInternal("tokens of "+q, err)
+		notInternal("unthrottle "+q, e.store.ClearThrottle(e.ctx, "account:"+v))
 		notInternal("token for "+q, e.store.CreateToken(e.ctx, muster.Token{User: v, Kind: muster.TokenAPI, Hash: muster.TokenHash(v)}))
 		notInternal("token id "+q, e.store.CreateToken(e.ctx, muster.Token{ID: v, User: "nobody", Kind: muster.TokenAPI, Hash: muster.TokenHash(v)}))
 		notInternal("revoke token "+q, e.store.RevokeToken(e.ctx, v))

@@ -47,7 +47,7 @@ func TestServerSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)
-			const pw = "correct horse battery staple"
+			const pw = "tangerine zeppelin quartz 42"
 			if _, stderr, err := runIn(t, pw+"\n", append([]string{"user", "add", "ops", "--role", "planner", "--password-stdin"}, store...)...); err != nil {
 				t.Fatalf("user add: %v %s", err, stderr)
 			}

@@ -46,7 +46,7 @@ func TestDeliverySIGKILL(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mp := deliverytest.StartMailpit(t)
 			store := args(t)
-			if _, stderr, err := runIn(t, "correct horse battery staple\n", append([]string{"user", "add", "ops", "--role", "planner", "--password-stdin"}, store...)...); err != nil {
+			if _, stderr, err := runIn(t, "tangerine zeppelin quartz 42\n", append([]string{"user", "add", "ops", "--role", "planner", "--password-stdin"}, store...)...); err != nil {
 				t.Fatalf("user add: %v %s", err, stderr)
 			}
 			st := openStoreArgs(t, store)

@@ -32,7 +32,7 @@ func TestCLIDisableReachesARunningServer(t *testing.T) {
 	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)
-			const pw = "correct horse battery staple"
+			const pw = "tangerine zeppelin quartz 42"
 			for _, u := range []string{"ops", "other"} {
 				if _, stderr, err := runIn(t, pw+"\n", append([]string{"user", "add", u, "--role", "planner", "--password-stdin"}, store...)...); err != nil {
 					t.Fatalf("user add %s: %v %s", u, err, stderr)
@@ -65,7 +65,7 @@ func TestCLIDisableReachesARunningServer(t *testing.T) {
 func TestCLIChangesReachARunningServer(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	store := []string{"--data", data}
-	const pw = "correct horse battery staple"
+	const pw = "tangerine zeppelin quartz 42"
 	if _, stderr, err := runIn(t, pw+"\n", append([]string{"user", "add", "ops", "--role", "admin", "--password-stdin"}, store...)...); err != nil {
 		t.Fatalf("user add: %v %s", err, stderr)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -169,6 +171,8 @@ func newServeCmd() *cobra.Command {
 	var ipRate, accountRate float64
 	var trustedProxies []string
 	var shutdownTimeout time.Duration
+	var lim httpapi.NetLimits
+	var bodyTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the muster server: the JSON API, health, readiness and metrics",
@@ -201,7 +205,8 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				// cost the household read path 7% of its throughput.
 				debug.SetGCPercent(200)
 			}
-			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode}
+			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode,
+				BodyStallTimeout: bodyTimeout}
 			for _, cidr := range trustedProxies {
 				pfx, err := netip.ParsePrefix(cidr)
 				if err != nil {
@@ -245,6 +250,16 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if cfg.AckKey, err = df.ackKey(); err != nil {
 				return err
 			}
+			// Device cookies (login throttling) are signed under a key
+			// derived from the master key: every instance sharing the
+			// database, and so the key, accepts the others' cookies.
+			master, err := sf.masterKey(errOut, false)
+			if err != nil {
+				return err
+			}
+			mac := hmac.New(sha256.New, master)
+			mac.Write([]byte("muster device cookie key v1"))
+			cfg.DeviceKey = mac.Sum(nil)
 			api, err := httpapi.New(cfg)
 			if err != nil {
 				return err
@@ -263,23 +278,17 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "--addr %s: %v", addr, err)
 			}
-			srv := &http.Server{
-				Handler:           api,
-				ReadHeaderTimeout: 10 * time.Second,
-				// A 64 MiB evacuee list over a slow link takes a while.
-				ReadTimeout:  5 * time.Minute,
-				WriteTimeout: 5 * time.Minute,
-				IdleTimeout:  2 * time.Minute,
-				ErrorLog:     slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-			}
-			srv.RegisterOnShutdown(api.Close)
+			// Deadlines and connection caps, so that clients that connect
+			// and stall cannot take the server (docs/server.md, "Limits").
+			lim.Exempt = cfg.TrustedProxies
+			srv, limited := api.HTTPServer(ln, lim)
 			where := "the embedded SQLite database in " + filepath.Join(sf.data, sqliteFile)
 			if sf.db != "" {
 				where = "PostgreSQL at " + redactURL(sf.db)
 			}
 			fmt.Fprintf(errOut, "muster: serving http://%s with %s\n", ln.Addr(), where)
 			served := make(chan error, 1)
-			go func() { served <- srv.Serve(ln) }()
+			go func() { served <- srv.Serve(limited) }()
 			select {
 			case err := <-served:
 				return fmt.Errorf("serve: %w", err)
@@ -311,6 +320,11 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")
 	fl.StringSliceVar(&trustedProxies, "trusted-proxy", nil, "load balancer address or CIDR whose X-Forwarded-For names the client (repeatable)")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
+	fl.DurationVar(&lim.ReadHeaderTimeout, "header-timeout", httpapi.DefaultReadHeaderTimeout, "a request's headers must arrive within this")
+	fl.DurationVar(&bodyTimeout, "body-timeout", httpapi.DefaultBodyStallTimeout, "a request body that sends nothing for this long is cut (and one slower than 1 KiB/s on average)")
+	fl.DurationVar(&lim.IdleTimeout, "idle-timeout", httpapi.DefaultIdleTimeout, "an idle keep-alive connection is closed after this")
+	fl.IntVar(&lim.MaxConnsPerAddress, "max-conns-per-ip", httpapi.DefaultMaxConnsPerAddress, "connections held at once from one client address (an IPv6 /64); over it, new ones are closed at once (--trusted-proxy addresses have no cap)")
+	fl.IntVar(&lim.MaxConns, "max-conns", 0, "connections held at once in all (0: under the limit of open files); over it the oldest idle go first")
 	return cmd
 }
 

@@ -40,7 +40,7 @@ func runIn(t *testing.T, stdin string, args ...string) (stdout, stderr string, e
 
 func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	const pw = "correct horse battery staple\n"
+	const pw = "tangerine zeppelin quartz 42\n"
 	if _, _, err := runIn(t, pw, "user", "list", "--data", data); err == nil {
 		t.Errorf("user list without a database succeeded")
 	}
@@ -68,7 +68,7 @@ func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 		}
 	}
 	if _, _, err := runIn(t, "short\n", "user", "add", "bob", "--role", "field", "--password-stdin", "--data", data); err == nil ||
-		!strings.Contains(err.Error(), "at least") {
+		!strings.Contains(err.Error(), "shorter than 12 characters") {
 		t.Errorf("short password: %v", err)
 	}
 	if _, _, err := runIn(t, pw, "user", "add", "bob", "--role", "field", "--password-stdin", "--data", data); err != nil {
@@ -78,7 +78,7 @@ func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 	if err != nil || !strings.Contains(out, "alice") || !strings.Contains(out, "field") {
 		t.Errorf("user list: %v\n%s", err, out)
 	}
-	if _, _, err := runIn(t, "another long password\n", "user", "passwd", "bob", "--password-stdin", "--data", data); err != nil {
+	if _, _, err := runIn(t, "walnut lantern mosaic 1931\n", "user", "passwd", "bob", "--password-stdin", "--data", data); err != nil {
 		t.Errorf("user passwd: %v", err)
 	}
 	tok, _, err := runIn(t, "", "user", "token", "bob", "--ttl", "1h", "--data", data)
@@ -94,7 +94,7 @@ func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 			t.Fatal(err)
 		}
 		u, _ := st.GetUser(context.Background(), "bob")
-		if ok, _ := muster.CheckPassword(u.PasswordHash, "another long password"); !ok {
+		if ok, _ := muster.CheckPassword(u.PasswordHash, "walnut lantern mosaic 1931"); !ok {
 			t.Errorf("user passwd did not set the password")
 		}
 		tk, tu, err := st.LookupToken(context.Background(), muster.TokenHash(strings.TrimSpace(tok)), time.Now())
@@ -135,7 +135,7 @@ func TestUserAddAuditVerifyAndTamper(t *testing.T) {
 
 func TestHouseholdsImportExportAndWipe(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	if _, _, err := runIn(t, "correct horse battery staple\n", "user", "add", "alice", "--role", "admin", "--password-stdin", "--data", data); err != nil {
+	if _, _, err := runIn(t, "tangerine zeppelin quartz 42\n", "user", "add", "alice", "--role", "admin", "--password-stdin", "--data", data); err != nil {
 		t.Fatal(err)
 	}
 	csv := "household_id,name,members,phone,lat,lon,notes\nK1,Ahmad Zia,3,+93700000001,34.53,69.18,\nK2,Bad Row,0,+93700000002,34.53,69.18,\nK3,Laila,2,+93700000003,34.54,69.17,has papers\n"
@@ -191,7 +191,7 @@ func TestHouseholdsImportExportAndWipe(t *testing.T) {
 // does): the command returns cleanly and the stream ends.
 func TestServeGracefulShutdown(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	const pw = "correct horse battery staple"
+	const pw = "tangerine zeppelin quartz 42"
 	if _, _, err := runIn(t, pw+"\n", "user", "add", "alice", "--role", "planner", "--password-stdin", "--data", data); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestCLIOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := []string{"--db", u.String(), "--key", key, "--data", filepath.Join(dir, "unused")}
-	if _, stderr, err := runIn(t, "correct horse battery staple\n", append([]string{"user", "add", "alice", "--role", "admin", "--password-stdin"}, args...)...); err != nil {
+	if _, stderr, err := runIn(t, "tangerine zeppelin quartz 42\n", append([]string{"user", "add", "alice", "--role", "admin", "--password-stdin"}, args...)...); err != nil {
 		t.Fatalf("user add: %v %s", err, stderr)
 	}
 	out, _, err := runIn(t, "", append([]string{"user", "list"}, args...)...)

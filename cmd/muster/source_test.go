@@ -172,7 +172,7 @@ func TestSourceStore(t *testing.T) {
 	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)
-			if _, stderr, err := runIn(t, "correct horse battery staple\n", append([]string{"user", "add", "ops", "--role", "admin", "--password-stdin"}, store...)...); err != nil {
+			if _, stderr, err := runIn(t, "tangerine zeppelin quartz 42\n", append([]string{"user", "add", "ops", "--role", "admin", "--password-stdin"}, store...)...); err != nil {
 				t.Fatalf("user add: %v %s", err, stderr)
 			}
 			must := func(a ...string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/password"
 )
 
 func init() { subcommands = append(subcommands, newUserCmd) }
@@ -23,15 +25,12 @@ func init() { subcommands = append(subcommands, newUserCmd) }
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
-		Short: "Manage operator accounts: add (the first admin too), list, disable, passwd, token",
+		Short: "Manage operator accounts: add (the first admin too), list, disable, enable, role, passwd, token, tokens, revoke-token, unthrottle",
 	}
-	cmd.AddCommand(newUserAddCmd(), newUserListCmd(), newUserDisableCmd(), newUserPasswdCmd(), newUserTokenCmd())
+	cmd.AddCommand(newUserAddCmd(), newUserListCmd(), newUserDisableCmd(), newUserEnableCmd(), newUserRoleCmd(), newUserPasswdCmd(),
+		newUserTokenCmd(), newUserTokensCmd(), newUserRevokeTokenCmd(), newUserUnthrottleCmd())
 	return cmd
 }
-
-// minPasswordLen: operators are few and their accounts reach the names of
-// people at risk; a short password is refused.
-const minPasswordLen = 12
 
 func newUserAddCmd() *cobra.Command {
 	var sf storeFlags
@@ -43,6 +42,12 @@ func newUserAddCmd() *cobra.Command {
 		Long: `Adds an operator account. The password is asked on the terminal (twice),
 or read from the first line of standard input with --password-stdin.
 Passwords are stored only as argon2id hashes.
+
+A password must have 12 characters or more, must not be on the list of
+common passwords muster ships, and must not be easy to guess (a word with
+digits added, a keyboard row, a date, one character repeated...): the
+refusal says why. A passphrase of four or five words of your own is good.
+User names that differ from another only by case are refused.
 
 Roles: admin (everything, accounts and the audit log), planner (households,
 imports and exports, reports), field (register and update households,
@@ -58,7 +63,7 @@ reports), viewer (counts, reports and the threat picture, no personal data).`,
 			if !slices.Contains(muster.Roles, role) {
 				return muster.Errorf(muster.EINVALID, "--role %q: want one of %s", role, strings.Join(muster.Roles, ", "))
 			}
-			pw, err := readPassword(cmd, fromStdin)
+			pw, err := readPassword(cmd, fromStdin, name)
 			if err != nil {
 				return err
 			}
@@ -96,9 +101,10 @@ func checkUserName(name string) error {
 	return nil
 }
 
-// readPassword reads the password from stdin's first line, or asks for it
-// twice on the terminal without echo.
-func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
+// readPassword reads user's new password from stdin's first line, or asks
+// for it twice on the terminal without echo, and refuses one that is
+// short, common or easy to guess (package password says why).
+func readPassword(cmd *cobra.Command, fromStdin bool, user string) (string, error) {
 	var pw string
 	if fromStdin {
 		line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), 4096)).ReadString('\n')
@@ -128,8 +134,8 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 		}
 		pw = string(a)
 	}
-	if len([]rune(pw)) < minPasswordLen {
-		return "", muster.Errorf(muster.EINVALID, "password: at least %d characters, please (a passphrase of a few words is good)", minPasswordLen)
+	if err := password.Check(pw, user, "muster"); err != nil {
+		return "", err
 	}
 	return pw, nil
 }
@@ -194,10 +200,14 @@ func newUserPasswdCmd() *cobra.Command {
 	var fromStdin bool
 	cmd := &cobra.Command{
 		Use:   "passwd NAME",
-		Short: "Set an operator's password",
-		Args:  cobra.ExactArgs(1),
+		Short: "Set an operator's password: every session and API token of theirs ends",
+		Long: `Sets an operator's password, checked as 'muster user add' checks it. Every
+session and API token of the account ends in the same transaction: whoever
+knew the old password loses what they made with it. Running servers refuse
+those tokens at once.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := readPassword(cmd, fromStdin)
+			pw, err := readPassword(cmd, fromStdin, args[0])
 			if err != nil {
 				return err
 			}
@@ -210,10 +220,11 @@ func newUserPasswdCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.SetUserPassword(ctx, args[0], hash); err != nil {
+			n, err := st.SetUserPassword(ctx, args[0], hash, "")
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set; %d sessions and tokens ended\n", args[0], n)
 			return nil
 		},
 	}
@@ -266,5 +277,191 @@ is stored. A program sends it as Authorization: Bearer TOKEN. It works until
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().DurationVar(&ttl, "ttl", 90*24*time.Hour, "how long the token works (0: until the account is disabled)")
+	return cmd
+}
+
+func newUserEnableCmd() *cobra.Command {
+	var sf storeFlags
+	cmd := &cobra.Command{
+		Use:   "enable NAME",
+		Short: "Enable a disabled operator account (its old tokens stay revoked)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, st, err := sf.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.EnableUser(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enabled %s\n", args[0])
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	return cmd
+}
+
+func newUserRoleCmd() *cobra.Command {
+	var sf storeFlags
+	cmd := &cobra.Command{
+		Use:   "role NAME admin|planner|field|viewer",
+		Short: "Change an operator's role: their tokens carry it from the next request on",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(muster.Roles, args[1]) {
+				return muster.Errorf(muster.EINVALID, "role %q: want one of %s", args[1], strings.Join(muster.Roles, ", "))
+			}
+			ctx, st, err := sf.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetUserRole(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], args[1])
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	return cmd
+}
+
+func newUserTokensCmd() *cobra.Command {
+	var sf storeFlags
+	var all bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "tokens [NAME]",
+		Short: "List operators' sessions and API tokens (live ones; --all: revoked and expired too)",
+		Long: `Lists sessions (made at login) and API tokens (made by 'muster user token'),
+newest first: id, user, kind, when made, when it expires, and whether it
+is live, expired or revoked. Without NAME, every user's. The secrets are
+never shown: they are not stored. 'muster user revoke-token ID' ends one.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, st, err := sf.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			f := muster.TokenFilter{Limit: limit}
+			if len(args) == 1 {
+				f.User = args[0]
+				if _, err := st.GetUser(ctx, f.User); err != nil {
+					return err
+				}
+			}
+			now := time.Now()
+			if !all {
+				f.LiveAt = now
+			}
+			toks, err := st.ListTokens(ctx, f)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSER\tKIND\tCREATED\tEXPIRES\tSTATE")
+			for _, t := range toks {
+				expires := "never"
+				if !t.ExpiresAt.IsZero() {
+					expires = t.ExpiresAt.UTC().Format("2006-01-02 15:04Z")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Kind, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"), expires, tokenState(t, now))
+			}
+			return tw.Flush()
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&all, "all", false, "also revoked and expired ones")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (up to 1000)")
+	return cmd
+}
+
+// tokenState says whether a token is live at now.
+func tokenState(t muster.Token, now time.Time) string {
+	switch {
+	case !t.RevokedAt.IsZero():
+		return "revoked " + t.RevokedAt.UTC().Format("2006-01-02 15:04Z")
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return "expired"
+	}
+	return "live"
+}
+
+func newUserRevokeTokenCmd() *cobra.Command {
+	var sf storeFlags
+	cmd := &cobra.Command{
+		Use:   "revoke-token ID...",
+		Short: "End sessions or API tokens by id (from 'muster user tokens'): running servers refuse them at once",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, st, err := sf.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, id := range args {
+				if err := st.RevokeToken(ctx, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", id)
+			}
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	return cmd
+}
+
+func newUserUnthrottleCmd() *cobra.Command {
+	var sf storeFlags
+	var address string
+	cmd := &cobra.Command{
+		Use:   "unthrottle [NAME] [--address IP]",
+		Short: "Forget the failed logins held against an account, or an address, in every running server",
+		Long: `Servers slow down logins after failed attempts, per client address and
+account (docs/server.md says how). This tells every server sharing the
+database to forget the failures held against NAME (from every address),
+or with --address against that client address (for every account).
+It is audited. 'GET /api/throttles' shows what servers hold.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var target string
+			switch {
+			case len(args) == 1 && address != "":
+				return muster.Errorf(muster.EINVALID, "give NAME or --address, not both")
+			case len(args) == 1:
+				target = "account:" + args[0]
+			case address != "":
+				a, err := netip.ParseAddr(address)
+				if err != nil {
+					return muster.Errorf(muster.EINVALID, "--address %q: not an IP address", address)
+				}
+				target = "address:" + a.Unmap().String()
+			default:
+				return muster.Errorf(muster.EINVALID, "give NAME or --address IP")
+			}
+			ctx, st, err := sf.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if len(args) == 1 {
+				if _, err := st.GetUser(ctx, args[0]); err != nil {
+					return err
+				}
+			}
+			if err := st.ClearThrottle(ctx, target); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "login throttles on %s cleared in every running server\n", target)
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().StringVar(&address, "address", "", "a client address instead of an account")
 	return cmd
 }

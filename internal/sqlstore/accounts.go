@@ -85,6 +85,24 @@ func (c *Core) CreateUser(ctx context.Context, u muster.User) error {
 		return muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", u.Name)
 	}
 	return c.write(ctx, func(w *wtx) error {
+		// Names that differ only by case are refused: "Admin" beside
+		// "admin" is a trap for whoever reads the audit log or grants a
+		// role. The chain head's lock (which every writer takes anyway
+		// before it commits) is taken first, so that of two instances
+		// adding "Bob" and "bob" at once the second sees the first.
+		var seq int64
+		if err := w.queryRow(`SELECT seq FROM audit_head WHERE id = 1` + c.d.ForUpdate).Scan(&seq); err != nil {
+			return fmt.Errorf("user %s: lock: %w", u.Name, err)
+		}
+		names, err := w.userNames()
+		if err != nil {
+			return fmt.Errorf("user %s: %w", u.Name, err)
+		}
+		for _, n := range names {
+			if n != u.Name && strings.EqualFold(n, u.Name) {
+				return muster.Errorf(muster.ECONFLICT, "user %s: the name differs from the existing user %s only by case", u.Name, n)
+			}
+		}
 		if _, err := w.exec(`INSERT INTO users (name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?)`,
 			u.Name, u.Role, u.PasswordHash, boolInt(u.Disabled), micros(w.now)); err != nil {
 			return c.conflict(err, "user %s exists already", u.Name)
@@ -93,6 +111,68 @@ func (c *Core) CreateUser(ctx context.Context, u muster.User) error {
 		w.announce("user", u.Name)
 		return nil
 	})
+}
+
+// userNames reads every user name: operators are few, and comparing them
+// in Go folds case the same way on both engines (SQLite's lower() folds
+// ASCII only, PostgreSQL's follows the database's locale).
+func (w *wtx) userNames() ([]string, error) {
+	rows, err := w.query(`SELECT name FROM users`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// UserNameClashes returns the groups of existing user names that differ
+// only by case, each sorted, the groups in order: accounts made before
+// such names were refused. Open reports them; nothing is changed (one of
+// each group should be disabled by an administrator who knows which).
+func (c *Core) UserNameClashes(ctx context.Context) ([][]string, error) {
+	users, err := c.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[string][]string{}
+	var keys []string
+	for _, u := range users {
+		k := strings.ToLower(u.Name)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], u.Name)
+	}
+	slices.Sort(keys)
+	var out [][]string
+	for _, k := range keys {
+		if g := groups[k]; len(g) > 1 {
+			slices.Sort(g)
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// reportNameClashes logs the user names that differ only by case.
+func (c *Core) reportNameClashes(ctx context.Context) {
+	clashes, err := c.UserNameClashes(ctx)
+	if err != nil {
+		slog.Warn("checking user names for case clashes", "backend", c.d.Name, "err", err)
+		return
+	}
+	for _, g := range clashes {
+		slog.Warn("operator accounts whose names differ only by case: new ones are refused; disable all but one (muster user disable NAME)",
+			"backend", c.d.Name, "names", strings.Join(g, ", "))
+	}
 }
 
 const userColumns = `name, role, password_hash, disabled, created_at`
@@ -156,21 +236,78 @@ func (w *wtx) updateOne(what string, query string, args ...any) error {
 }
 
 // SetUserPassword implements muster.Store.
-func (c *Core) SetUserPassword(ctx context.Context, name, passwordHash string) error {
+func (c *Core) SetUserPassword(ctx context.Context, name, passwordHash, keepToken string) (int, error) {
 	if badKey(name) {
-		return muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+		return 0, muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
 	}
-	if len(passwordHash) > 1000 || !validText(passwordHash) {
-		return muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", name)
+	if len(passwordHash) > 1000 || !validText(passwordHash) || !strings.HasPrefix(passwordHash, "$argon2id$") {
+		return 0, muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", name)
 	}
-	if !strings.HasPrefix(passwordHash, "$argon2id$") {
-		return muster.Errorf(muster.EINVALID, "user %s: the password hash is not from HashPassword", name)
+	if badKey(keepToken) {
+		return 0, muster.Errorf(muster.EINVALID, "user %s: token to keep %q", name, keepToken)
 	}
-	return c.write(ctx, func(w *wtx) error {
+	revoked := 0
+	err := c.write(ctx, func(w *wtx) error {
 		if err := w.updateOne("user "+name, `UPDATE users SET password_hash = ? WHERE name = ?`, passwordHash, name); err != nil {
 			return err
 		}
-		w.record("user.password", "user:"+name, "")
+		// Whoever knew the old password may hold a session or have made a
+		// token with it: they all end with it, in this transaction.
+		res, err := w.exec(`UPDATE tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) AND id <> ?`,
+			micros(w.now), name, micros(w.now), keepToken)
+		if err != nil {
+			return fmt.Errorf("user %s: revoke tokens: %w", name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("user %s: revoke tokens: %w", name, err)
+		}
+		revoked = int(n)
+		detail := fmt.Sprintf("revoked %d tokens", n)
+		if keepToken != "" {
+			detail += ", kept " + keepToken
+		}
+		w.record("user.password", "user:"+name, detail)
+		w.announce("user", name)
+		return nil
+	})
+	return revoked, err
+}
+
+// EnableUser implements muster.Store.
+func (c *Core) EnableUser(ctx context.Context, name string) error {
+	if badKey(name) {
+		return muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+	}
+	return c.write(ctx, func(w *wtx) error {
+		if err := w.updateOne("user "+name, `UPDATE users SET disabled = 0 WHERE name = ?`, name); err != nil {
+			return err
+		}
+		w.record("user.enable", "user:"+name, "")
+		w.announce("user", name)
+		return nil
+	})
+}
+
+// SetUserRole implements muster.Store.
+func (c *Core) SetUserRole(ctx context.Context, name, role string) error {
+	if badKey(name) {
+		return muster.Errorf(muster.ENOTFOUND, "user %q not found", name)
+	}
+	if !slices.Contains(muster.Roles, role) {
+		return muster.Errorf(muster.EINVALID, "user %s: role %q is not one of %s", name, role, strings.Join(muster.Roles, ", "))
+	}
+	return c.write(ctx, func(w *wtx) error {
+		var old string
+		if err := w.queryRow(`SELECT role FROM users WHERE name = ?`+c.d.ForUpdate, name).Scan(&old); errors.Is(err, sql.ErrNoRows) {
+			return muster.Errorf(muster.ENOTFOUND, "user %s not found", name)
+		} else if err != nil {
+			return fmt.Errorf("user %s: %w", name, err)
+		}
+		if err := w.updateOne("user "+name, `UPDATE users SET role = ? WHERE name = ?`, role, name); err != nil {
+			return err
+		}
+		w.record("user.role", "user:"+name, "role "+old+" -> "+role)
 		w.announce("user", name)
 		return nil
 	})
@@ -295,6 +432,64 @@ func (c *Core) RevokeToken(ctx context.Context, id string) error {
 		}
 		w.record("token.revoke", "token:"+id, "")
 		w.announce("token", id)
+		return nil
+	})
+}
+
+// ListTokens implements muster.Store.
+func (c *Core) ListTokens(ctx context.Context, f muster.TokenFilter) ([]muster.Token, error) {
+	if badKey(f.User) || badKey(f.ID) {
+		return nil, nil
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	var where []string
+	var args []any
+	if f.User != "" {
+		where, args = append(where, `user_name = ?`), append(args, f.User)
+	}
+	if f.ID != "" {
+		where, args = append(where, `id = ?`), append(args, f.ID)
+	}
+	if !f.LiveAt.IsZero() {
+		where, args = append(where, `revoked_at = 0 AND (expires_at = 0 OR expires_at > ?)`), append(args, micros(f.LiveAt))
+	}
+	query := `SELECT id, user_name, kind, created_at, expires_at, revoked_at FROM tokens`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := c.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.Token
+	for rows.Next() {
+		var t muster.Token
+		var created, expires, revoked int64
+		if err := rows.Scan(&t.ID, &t.User, &t.Kind, &created, &expires, &revoked); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromMicros(revoked)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ClearThrottle implements muster.Store.
+func (c *Core) ClearThrottle(ctx context.Context, target string) error {
+	kind, what, _ := strings.Cut(target, ":")
+	if (kind != "account" && kind != "address") || what == "" || len(what) > maxIDLen || !validText(what) {
+		return muster.Errorf(muster.EINVALID, "throttle target %q: want account:NAME or address:IP", target)
+	}
+	return c.write(ctx, func(w *wtx) error {
+		w.record("throttle.clear", "throttle:"+target, "")
+		w.announce("throttle", target)
 		return nil
 	})
 }

@@ -135,6 +135,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 	if d.GroupCommit {
 		c.startGroupCommit()
 	}
+	c.reportNameClashes(ctx)
 	if d.DataVersionQuery != "" {
 		if err := c.startWatcher(ctx); err != nil {
 			c.stopGroupCommit()

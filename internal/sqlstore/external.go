@@ -58,11 +58,14 @@ var auditEvents = map[string]string{
 	"report.add":        "report",
 	"source.delete":     "source",
 	"source.put":        "source",
+	"throttle.clear":    "throttle",
 	"token.create":      "token",
 	"token.revoke":      "token",
 	"user.create":       "user",
 	"user.disable":      "user",
+	"user.enable":       "user",
 	"user.password":     "user",
+	"user.role":         "user",
 }
 
 // eventOf is the event an audit entry stands for, if it records a change.

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package httpapi
+
+func defaultMaxConns() int { return 1024 }
