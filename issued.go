@@ -100,6 +100,7 @@ type IssueResult struct {
 // InstructionFilter selects issued instructions; empty fields select all.
 type InstructionFilter struct {
 	Status      string // InstructionCurrent, ...
+	Series      string // one instruction's versions
 	Audience    string // AudienceHousehold or AudienceEscort
 	HouseholdID string
 	Plan        string

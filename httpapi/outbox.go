@@ -118,7 +118,7 @@ type ackResponse struct {
 func (s *Server) ackLink(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	notFound := errorf(muster.ENOTFOUND, "this link is not valid (unknown, expired or revoked)")
 	secret := r.PathValue("token")
-	if len(secret) < 32 || len(secret) > 128 {
+	if !plausibleLink(secret) {
 		return notFound
 	}
 	var req ackRequest

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/threat"
@@ -68,6 +69,12 @@ type Config struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client, for rate limits per client; empty: none is trusted.
 	TrustedProxies []netip.Prefix
+
+	// Issuer issues the instructions of a plan when it is approved, and
+	// its keyring verifies tokens (POST /api/verify, GET /api/bundle).
+	// Nil: the server has no signing keys, and refuses to approve plans
+	// (an approved plan is issued in the same transaction) and to verify.
+	Issuer *issue.Issuer
 
 	// AckKey is the secret an SMS gateway signs inbound replies with
 	// (Standard Webhooks: package deliver's Verify) for POST
@@ -286,7 +293,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/households/import", Summary: "Import an evacuee list (CSV); dry_run=true reports without storing", Access: Operator, Roles: planners, Body: mediaCSV, OK: 200, Produces: mediaJSON, Query: []string{"dry_run", "country_code"}, Out: ImportReport{}, handle: s.importHouseholds},
 		{Method: "GET", Path: "/api/households/export", Summary: "Export every household as CSV", Access: Operator, Roles: planners, OK: 200, Produces: mediaCSV, handle: s.exportHouseholds},
 
-		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
+		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household and its current instruction (long form in its language, token, QR code), through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
+		{Method: "GET", Path: "/i/{token}", Summary: "The short form of an evacuee's link, as instructions carry it: the same as /api/me/{token}", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "POST", Path: "/api/ack/{token}", Summary: "An evacuee acknowledges their instruction (the newest, or instruction_id), through their capability link", Access: Capability, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackRequest{}, Out: ackResponse{}, handle: s.ackLink},
 		{Method: "POST", Path: "/api/ack/code", Summary: "The SMS gateway posts a reply (sender's number, text starting with the short code), signed in the Standard Webhooks style", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackCodeRequest{}, Out: ackCodeResponse{}, handle: s.ackCode},
 		{Method: "GET", Path: "/api/unacknowledged", Summary: "Households whose newest instruction is not acknowledged after older_than (default 2h): whom to call; names and phones only for roles that read personal data", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"older_than"}, Out: unackedResponse{}, handle: s.unacknowledged},
@@ -311,7 +319,10 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
 		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
 		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},
-		{Method: "POST", Path: "/api/plans/{id}/approve", Summary: "Make a proposed plan current; the plan that was current is superseded", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: planOut{}, handle: s.approvePlan},
+		{Method: "POST", Path: "/api/plans/{id}/approve", Summary: "Make a proposed plan current and issue its instructions, in one transaction: signed, with the households' links, their messages queued; after a re-plan only what changed, the old versions superseded or revoked", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: planOut{}, handle: s.approvePlan},
+		{Method: "POST", Path: "/api/instructions/issue", Summary: "Issue what changed of the current plan's instructions (nothing if nothing did)", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: issueRequest{}, Out: issuanceOut{}, handle: s.issueInstructions},
+		{Method: "GET", Path: "/api/instructions", Summary: "Issued instructions with their content and tokens (status=current by default, or superseded, revoked, all; audience=escort for the escorts'); audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "audience", "household", "plan", "after", "limit"}, Out: instructionsPage{}, handle: s.listInstructions},
+		{Method: "GET", Path: "/api/instructions/{series}/{version}", Summary: "One instruction version (I-H000042/v2), with its content and token; audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: instructionOut{}, handle: s.getInstruction},
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},
@@ -326,7 +337,7 @@ func (s *Server) routeTable() []Route {
 // route's own handler.
 func (s *Server) wrap(rt *Route) http.Handler {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(rt.Path, "/api/") && !s.ipLimits.allow(s.clientIP(r)) {
+		if (strings.HasPrefix(rt.Path, "/api/") || strings.HasPrefix(rt.Path, "/i/")) && !s.ipLimits.allow(s.clientIP(r)) {
 			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", s.clientIP(r)))
 			return
 		}

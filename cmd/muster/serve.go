@@ -22,6 +22,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/httpapi"
+	"github.com/muster-evac/muster/instruct"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/postgres"
 	"github.com/muster-evac/muster/seal"
@@ -165,6 +166,7 @@ func cliActor() string {
 func newServeCmd() *cobra.Command {
 	var sf storeFlags
 	var df deliveryFlags
+	var inf issuingFlags
 	var addr, placesPath, policyPath, countryCode, graphPath string
 	var ipRate, accountRate float64
 	var trustedProxies []string
@@ -245,6 +247,24 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if cfg.AckKey, err = df.ackKey(); err != nil {
 				return err
 			}
+			// The issuer signs and queues the instructions of every plan
+			// approved; without signing keys no plan is approved.
+			var streets *instruct.Streets
+			if cfg.Foot != nil {
+				if streets, err = instruct.NewStreets(cfg.Foot.Graph()); err != nil {
+					return fmt.Errorf("--graph: %w", err)
+				}
+			}
+			if inf.publicURL == "" {
+				inf.publicURL = "http://" + addr
+			}
+			if cfg.Issuer, err = inf.issuer(cmd, &sf, st, streets, df.webhookURL != ""); err != nil {
+				return err
+			}
+			if cfg.Issuer == nil {
+				fmt.Fprintf(errOut, "muster: warning: no signing keys in %s: plans cannot be approved nor instructions issued or verified until `muster keys init --data %s --deployment ID` is run and the server restarted\n",
+					filepath.Join(sf.data, signingKeysFile), sf.data)
+			}
 			api, err := httpapi.New(cfg)
 			if err != nil {
 				return err
@@ -302,6 +322,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl := cmd.Flags()
 	sf.register(fl)
 	df.register(fl)
+	inf.register(fl)
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")

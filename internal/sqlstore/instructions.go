@@ -441,7 +441,7 @@ func (c *Core) ListInstructions(ctx context.Context, f muster.InstructionFilter,
 	if f.Audience != "" && f.Audience != muster.AudienceHousehold && f.Audience != muster.AudienceEscort {
 		return nil, "", muster.Errorf(muster.EINVALID, "audience %q is not household or escort", f.Audience)
 	}
-	if badKey(f.HouseholdID) || badKey(f.Plan) || badKey(f.AfterID) || f.Limit < 0 {
+	if badKey(f.HouseholdID) || badKey(f.Series) || badKey(f.Plan) || badKey(f.AfterID) || f.Limit < 0 {
 		return nil, "", muster.Errorf(muster.EINVALID, "instruction filter: not an id, or a negative limit")
 	}
 	var k muster.Sealer
@@ -464,6 +464,9 @@ func (c *Core) ListInstructions(ctx context.Context, f muster.InstructionFilter,
 	}
 	if f.Status != "" {
 		add("status = ?", f.Status)
+	}
+	if f.Series != "" {
+		add("series = ?", f.Series)
 	}
 	if f.Audience != "" {
 		add("audience = ?", f.Audience)

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +114,7 @@ func checkMessage(m *muster.OutboxMessage) error {
 	if m.IdempotencyKey != "" && !validKey(m.IdempotencyKey) {
 		return bad("idempotency_key", "want 1 to 128 characters of A-Z a-z 0-9 . _ -")
 	}
-	if err := checkRecipient(m.Channel, m.Recipient); err != nil {
+	if err := muster.CheckRecipient(m.Channel, m.Recipient); err != nil {
 		return bad("recipient", "%v", err)
 	}
 	if err := muster.CheckText(m.Subject, muster.MaxMessageSubject); err != nil || strings.ContainsAny(m.Subject, "\n\t") {
@@ -168,42 +167,6 @@ func checkBody(s string) error {
 	}
 	// Text with line breaks (CR LF included) and tabs, no other controls.
 	return muster.CheckText(strings.ReplaceAll(s, "\r\n", "\n"), muster.MaxMessageBody)
-}
-
-// checkRecipient checks the shape of a recipient; the channel's sender
-// checks it again and a provider may still refuse it (a dead letter).
-func checkRecipient(channel, r string) error {
-	if len(r) > muster.MaxRecipient {
-		return fmt.Errorf("longer than %d bytes", muster.MaxRecipient)
-	}
-	for _, c := range r {
-		if c < 0x21 || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return fmt.Errorf("holds a space or a control character")
-		}
-	}
-	switch channel {
-	case muster.ChannelEmail:
-		local, domain, ok := strings.Cut(r, "@")
-		if !ok || local == "" || domain == "" || strings.ContainsAny(r, "<>()[],;:\"\\") || strings.Contains(domain, "@") {
-			return fmt.Errorf("not an e-mail address (want local@domain)")
-		}
-	case muster.ChannelSMS:
-		if len(r) < 8 || len(r) > 16 || r[0] != '+' || strings.Trim(r[1:], "0123456789") != "" {
-			return fmt.Errorf("not an international phone number (want +93701234567)")
-		}
-	case muster.ChannelWebhook:
-		if r == "" {
-			return nil // the worker's configured endpoint
-		}
-		u, err := url.Parse(r)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("not an http(s) URL")
-		}
-	}
-	if r == "" {
-		return fmt.Errorf("empty")
-	}
-	return nil
 }
 
 // EnqueueMessages implements muster.Store.
