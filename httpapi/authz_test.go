@@ -64,6 +64,11 @@ var wantAccess = map[string]string{
 	"GET /api/instructions":                    "admin planner field",
 	"GET /api/instructions/{series}/{version}": "admin planner field",
 	"GET /i/{token}":                           "capability",
+	"POST /api/verify":                         "public",
+	"GET /api/bundle":                          "public",
+	"POST /api/checkin":                        "admin planner field",
+	"POST /api/checkin/sync":                   "admin planner field",
+	"GET /api/checkins":                        "admin planner field",
 	"GET /api/audit":                           "admin",
 	"GET /api/audit/verify":                    "admin",
 	"POST /api/wipe":                           "admin",
@@ -216,6 +221,17 @@ func fixtures() map[string]fixture {
 		"GET /i/{token}": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "GET", "/i/" + e.link, nil, ""
 		},
+		"POST /api/verify": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/verify", []byte("MU1:NOT A TOKEN"), "text/plain"
+		},
+		"GET /api/bundle": get("/api/bundle"),
+		"POST /api/checkin": func(e *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/checkin", mustJSON(checkinRequest{Household: e.freshIssued(), RallyPoint: "RP-" + role}), ""
+		},
+		"POST /api/checkin/sync": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/checkin/sync", []byte(`{"device":"tablet-3","checkins":[]}`), ""
+		},
+		"GET /api/checkins":     get("/api/checkins?duplicates=true"),
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),
 		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {

@@ -37,6 +37,25 @@ type testEnv struct {
 	instr  string            // an instruction issued to hh (issuedInstruction)
 }
 
+// freshIssued registers a household and issues it an instruction under a
+// new current plan, straight in the store, and returns its id.
+func (e *testEnv) freshIssued() string {
+	e.t.Helper()
+	ctx := muster.WithActor(context.Background(), "fixture")
+	h, err := e.store.CreateHousehold(ctx, muster.Household{ID: uniq("HF"), Name: "Fresh", PartySize: 1, Adults: 1, Language: muster.LangEnglish})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p := savedPlan(e, true)
+	in := storetest.IssuedFixture(1, 1, 0, p, time.Now())
+	in.Series = muster.InstructionSeries(muster.AudienceHousehold, h.ID)
+	in.ID, in.Household = muster.InstructionID(in.Series, 1), h.ID
+	if _, err := e.store.IssueInstructions(ctx, muster.IssueBatch{Plan: p, Issue: []muster.IssuedInstruction{in}}); err != nil {
+		e.t.Fatal(err)
+	}
+	return h.ID
+}
+
 // issuedInstruction issues hh an instruction, straight in the store, once,
 // and returns its id.
 func (e *testEnv) issuedInstruction() string {
