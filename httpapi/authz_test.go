@@ -69,6 +69,10 @@ var wantAccess = map[string]string{
 	"POST /api/checkin":                        "admin planner field",
 	"POST /api/checkin/sync":                   "admin planner field",
 	"GET /api/checkins":                        "admin planner field",
+	"POST /api/advisories":                     "admin planner",
+	"GET /api/advisories":                      "admin planner field viewer",
+	"GET /api/advisories/{id}":                 "public",
+	"POST /api/advisories/import":              "admin planner",
 	"GET /api/audit":                           "admin",
 	"GET /api/audit/verify":                    "admin",
 	"POST /api/wipe":                           "admin",
@@ -231,7 +235,17 @@ func fixtures() map[string]fixture {
 		"POST /api/checkin/sync": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/checkin/sync", []byte(`{"device":"tablet-3","checkins":[]}`), ""
 		},
-		"GET /api/checkins":     get("/api/checkins?duplicates=true"),
+		"GET /api/checkins": get("/api/checkins?duplicates=true"),
+		"POST /api/advisories": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/advisories", []byte(`{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.56]},"properties":{"radius_m":500}}}`), ""
+		},
+		"GET /api/advisories": get("/api/advisories"),
+		"GET /api/advisories/{id}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "GET", "/api/advisories/" + e.advisory() + ".xml", nil, ""
+		},
+		"POST /api/advisories/import": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "POST", "/api/advisories/import", foreignCAP(e.t), mediaCAP
+		},
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),
 		"POST /api/wipe": func(*testEnv, string) (string, string, []byte, string) {

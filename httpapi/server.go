@@ -76,6 +76,11 @@ type Config struct {
 	// (an approved plan is issued in the same transaction) and to verify.
 	Issuer *issue.Issuer
 
+	// AdvisorySender is the CAP sender of the advisories this deployment
+	// issues ("muster@kabul.example.org"); default "muster@" and the
+	// keyring's deployment. Imported CAP under it is refused.
+	AdvisorySender string
+
 	// AckKey is the secret an SMS gateway signs inbound replies with
 	// (Standard Webhooks: package deliver's Verify) for POST
 	// /api/ack/code; nil: that endpoint refuses everything.
@@ -328,6 +333,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/instructions/issue", Summary: "Issue what changed of the current plan's instructions (nothing if nothing did)", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: issueRequest{}, Out: issuanceOut{}, handle: s.issueInstructions},
 		{Method: "GET", Path: "/api/instructions", Summary: "Issued instructions with their content and tokens (status=current by default, or superseded, revoked, all; audience=escort for the escorts'); audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "audience", "household", "plan", "after", "limit"}, Out: instructionsPage{}, handle: s.listInstructions},
 		{Method: "GET", Path: "/api/instructions/{series}/{version}", Summary: "One instruction version (I-H000042/v2), with its content and token; audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: instructionOut{}, handle: s.getInstruction},
+
+		{Method: "POST", Path: "/api/advisories", Summary: "Broadcast an advisory (canned, or written in English and optionally Dari and Pashto) to every household registered in an area (a zone of the threat picture now, or a GeoJSON polygon), in its language: stored as CAP 1.2, messages queued in the same transaction; the read of locations audited", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: advisoryRequest{}, Out: advisoryOut{}, handle: s.createAdvisory},
+		{Method: "GET", Path: "/api/advisories", Summary: "The advisories, newest first, with how many households each reached", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: advisoriesResponse{}, handle: s.listAdvisories},
+		{Method: "GET", Path: "/api/advisories/{id}", Summary: "An advisory as CAP 1.2 XML (/api/advisories/ID.xml): advisories are public", Access: Public, OK: 200, Produces: mediaCAP, handle: s.advisoryCAP},
+		{Method: "POST", Path: "/api/advisories/import", Summary: "Import another system's CAP 1.2 alert and deliver it to the households in its area (CAP is not signed: only an operator brings one in; CAP under this deployment's own sender is refused)", Access: Operator, Roles: planners, Body: mediaCAP, OK: 201, Produces: mediaJSON, Out: advisoryOut{}, handle: s.importAdvisory},
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},

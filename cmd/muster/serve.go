@@ -167,6 +167,7 @@ func newServeCmd() *cobra.Command {
 	var sf storeFlags
 	var df deliveryFlags
 	var inf issuingFlags
+	var advisorySender string
 	var addr, placesPath, policyPath, countryCode, graphPath string
 	var ipRate, accountRate float64
 	var trustedProxies []string
@@ -203,7 +204,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				// cost the household read path 7% of its throughput.
 				debug.SetGCPercent(200)
 			}
-			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode}
+			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode, AdvisorySender: advisorySender}
 			for _, cidr := range trustedProxies {
 				pfx, err := netip.ParsePrefix(cidr)
 				if err != nil {
@@ -327,6 +328,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
 	fl.StringVar(&graphPath, "graph", "", "graph file (from 'muster import' or 'muster demo'): with --places, the server can plan (POST /api/plans)")
+	fl.StringVar(&advisorySender, "advisory-sender", "", "the CAP sender of this deployment's advisories, such as muster@kabul.example.org (default: muster@ and the signing keys' deployment)")
 	fl.StringVar(&countryCode, "country-code", "", "country calling code (+93) completing national phone numbers in CSV imports")
 	fl.Float64Var(&ipRate, "rate-ip", httpapi.DefaultIPRate, "requests a second allowed from one client address (negative: no limit)")
 	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")
