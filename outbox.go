@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // The outbox: every message muster sends (an instruction by e-mail, SMS or
@@ -181,4 +184,43 @@ type Unacknowledged struct {
 	// Name and Phone are personal data, filled by the store; an API
 	// serving roles that may not read personal data drops them.
 	Name, Phone string
+}
+
+// CheckRecipient checks the shape of a recipient for a channel, as the
+// outbox does before it queues a message: an e-mail address, an
+// international phone number (+ and 7 to 15 digits), or an http(s) URL
+// (empty for the worker's configured webhook). The channel's sender
+// checks it again, and a provider may still refuse it (a dead letter).
+func CheckRecipient(channel, r string) error {
+	if len(r) > MaxRecipient {
+		return fmt.Errorf("longer than %d bytes", MaxRecipient)
+	}
+	for _, c := range r {
+		if c < 0x21 || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return fmt.Errorf("holds a space or a control character")
+		}
+	}
+	switch channel {
+	case ChannelEmail:
+		local, domain, ok := strings.Cut(r, "@")
+		if !ok || local == "" || domain == "" || strings.ContainsAny(r, "<>()[],;:\"\\") || strings.Contains(domain, "@") {
+			return fmt.Errorf("not an e-mail address (want local@domain)")
+		}
+	case ChannelSMS:
+		if len(r) < 8 || len(r) > 16 || r[0] != '+' || strings.Trim(r[1:], "0123456789") != "" {
+			return fmt.Errorf("not an international phone number (want +93701234567)")
+		}
+	case ChannelWebhook:
+		if r == "" {
+			return nil // the worker's configured endpoint
+		}
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("not an http(s) URL")
+		}
+	}
+	if r == "" {
+		return fmt.Errorf("empty")
+	}
+	return nil
 }

@@ -206,9 +206,68 @@ type Store interface {
 	Acknowledge(ctx context.Context, householdID, instructionID, via string, at time.Time) (Acknowledgement, error)
 	// Unacknowledged lists, oldest first, the households whose newest
 	// instruction in the outbox was first queued at least olderThan ago
-	// and is not acknowledged, with their names and phones (personal data:
+	// and is not acknowledged (advisories, AdvisoryMessageID, are not
+	// instructions and are left out), with their names and phones (personal data:
 	// the caller audits the read).
 	Unacknowledged(ctx context.Context, olderThan time.Duration) ([]Unacknowledged, error)
+
+	// IssueInstructions stores an issuance in ONE transaction: the plan
+	// approved (b.ApprovePlan), the new versions (sealed: they name the
+	// household), the versions they supersede and those revoked marked so,
+	// the capability links made, and the messages queued in the outbox
+	// (as EnqueueMessages would, duplicates skipped); audited. ECONFLICT,
+	// with nothing stored, when the batch was built on what changed since:
+	// another plan current than b.Basis, a superseded or revoked version
+	// no longer current, a first version of a series that has a current
+	// one, a version id issued before. EINVALID names the bad element.
+	IssueInstructions(ctx context.Context, b IssueBatch) (IssueResult, error)
+	// GetInstruction returns an instruction version with its content and
+	// token (personal data: the caller audits the read). ENOTFOUND if none.
+	GetInstruction(ctx context.Context, id string) (IssuedInstruction, error)
+	// CurrentInstruction returns the household's current instruction
+	// (personal data: the caller audits the read). ENOTFOUND if none.
+	CurrentInstruction(ctx context.Context, householdID string) (IssuedInstruction, error)
+	// ListInstructions returns instruction versions in id order after
+	// f.AfterID; next is the AfterID of the following page, "" after the
+	// last. With content, the instructions and tokens are opened
+	// (personal data: the caller audits the read); without, only what is
+	// in clear is filled.
+	ListInstructions(ctx context.Context, f InstructionFilter, content bool) (is []IssuedInstruction, next string, err error)
+	// InstructionStatuses returns the status of every series ever issued,
+	// as of the returned time: what a verifier's bundle says.
+	InstructionStatuses(ctx context.Context) (map[string]InstructionStatus, time.Time, error)
+	// InstructionLinks returns, of the given households, the secret of
+	// each one's instruction link that is still live (not revoked nor
+	// expired at now); none is not an error.
+	InstructionLinks(ctx context.Context, householdIDs []string, now time.Time) (map[string]string, error)
+	// CheckIn spends the token of instruction version tokenID at
+	// rallyPoint, by (an operator or a device), at at (zero: the store's
+	// clock); the household's status becomes checked_in_rally. The first
+	// check-in of a token is recorded and returned with first nil; any
+	// later one is refused: recorded flagged (DuplicateOf), and returned
+	// with the first, saying where and when the token was spent. Of
+	// several instances checking in one token at once exactly one gets
+	// first nil. ENOTFOUND if no such version was issued; ECONFLICT if it
+	// is not current (superseded or revoked) and was never checked in.
+	CheckIn(ctx context.Context, tokenID, rallyPoint, by string, at time.Time) (c CheckIn, first *CheckIn, err error)
+	// SyncCheckIns records check-ins made offline, in one transaction:
+	// each token's first check-in is its earliest (by At, then ID), so a
+	// check-in earlier than the one recorded first displaces it, which is
+	// flagged; the others are flagged duplicates of the first. A check-in
+	// whose ID is recorded already is not recorded again. One naming no
+	// issued version is refused (Refused says why), not an error.
+	SyncCheckIns(ctx context.Context, cs []CheckIn) ([]CheckInOutcome, error)
+	// ListCheckIns returns check-ins in id order after f.AfterID.
+	ListCheckIns(ctx context.Context, f CheckInFilter) (cs []CheckIn, next string, err error)
+
+	// SaveAdvisory stores an advisory and queues its messages (each one's
+	// InstructionID AdvisoryMessageID(a.ID)) in ONE transaction; audited.
+	// ECONFLICT if its id is stored already.
+	SaveAdvisory(ctx context.Context, a AdvisoryRecord, ms []OutboxMessage) (AdvisoryRecord, error)
+	// GetAdvisory returns an advisory with its CAP. ENOTFOUND if none.
+	GetAdvisory(ctx context.Context, id string) (AdvisoryRecord, error)
+	// ListAdvisories returns the newest advisories first, without CAP.
+	ListAdvisories(ctx context.Context, limit int) ([]AdvisoryRecord, error)
 
 	// Subscribe delivers an Event after each committed change, from any
 	// instance sharing the database, until ctx ends. An Event is a hint to
@@ -442,9 +501,11 @@ type WipeResult struct {
 // Event says that something changed: Kind is "household", "report",
 // "place", "plan", "source", "user", "token", "capability", "job",
 // "outbox" (messages were queued: there is something new to send),
-// "message" (a message was leased or its delivery status changed) or
+// "message" (a message was leased or its delivery status changed),
 // "throttle" (an operator cleared login throttles: ID is the target of
-// ClearThrottle); ID is what changed ("" for many).
+// ClearThrottle), "instruction" (instructions were issued, superseded or
+// revoked), "checkin" (a token was checked in) or "advisory"; ID is what
+// changed ("" for many).
 type Event struct {
 	Kind string
 	ID   string

@@ -16,7 +16,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/instruct"
 	pwcheck "github.com/muster-evac/muster/password"
+	"github.com/muster-evac/muster/qrcode"
 )
 
 // limiters is a token bucket per key (a client address, an account),
@@ -374,6 +376,25 @@ type evacueeView struct {
 	Status    string          `json:"status"`
 	UpdatedAt time.Time       `json:"updated_at"`
 	History   []evacueeStatus `json:"history"`
+	// Instruction is the household's current instruction, if it has one:
+	// its own, never another's.
+	Instruction *evacueeInstruction `json:"instruction,omitempty"`
+}
+
+// evacueeInstruction is an evacuee's instruction as their page shows it:
+// the long form in their language, the token to show at the rally point,
+// and the token as a QR code.
+type evacueeInstruction struct {
+	ID         string    `json:"id"`
+	Version    int       `json:"version"`
+	Supersedes string    `json:"supersedes,omitempty"`
+	Changes    []string  `json:"changes,omitempty"`
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Language   string    `json:"language"`
+	Text       string    `json:"text"`
+	Token      string    `json:"token"`
+	QRSVG      string    `json:"qr_svg"`
 }
 
 type evacueeStatus struct {
@@ -387,7 +408,7 @@ type evacueeStatus struct {
 func (s *Server) me(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	notFound := errorf(muster.ENOTFOUND, "this link is not valid (unknown, expired or revoked)")
 	secret := r.PathValue("token")
-	if len(secret) < 32 || len(secret) > 128 {
+	if !plausibleLink(secret) {
 		return notFound
 	}
 	link, err := s.store.LookupCapability(r.Context(), muster.TokenHash(secret), s.now())
@@ -413,6 +434,38 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	for _, h := range rec.History {
 		v.History = append(v.History, evacueeStatus{Status: h.Status, At: h.At})
 	}
+	// The household's own current instruction: looked up by the link's
+	// household, never by anything the request says.
+	in, err := s.store.CurrentInstruction(ctx, link.HouseholdID)
+	switch {
+	case err == nil:
+		if v.Instruction, err = evacueeInstructionOf(in); err != nil {
+			return err
+		}
+		if err := s.auditRead(ctx, "instruction.read", "instruction:"+in.ID, "capability "+link.ID); err != nil {
+			return err
+		}
+	case muster.ErrorCode(err) != muster.ENOTFOUND:
+		return err
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// plausibleLink reports whether a capability link's secret has a length
+// one can have: 43 characters for links made by operators, 20 for those
+// instructions carry (docs/issuing.md). Others are refused unread.
+func plausibleLink(secret string) bool { return len(secret) >= 20 && len(secret) <= 128 }
+
+func evacueeInstructionOf(in muster.IssuedInstruction) (*evacueeInstruction, error) {
+	text, err := instruct.TextMessage(&in.Instruction, instruct.Message{Token: in.Token})
+	if err != nil {
+		return nil, err
+	}
+	qr, err := qrcode.Encode(in.Token)
+	if err != nil {
+		return nil, fmt.Errorf("instruction %s: QR code: %w", in.ID, err)
+	}
+	return &evacueeInstruction{ID: in.ID, Version: in.Version, Supersedes: in.Supersedes, Changes: in.Changes, IssuedAt: in.IssuedAt,
+		ExpiresAt: in.ExpiresAt, Language: in.Language, Text: text, Token: in.Token, QRSVG: string(qr.SVG())}, nil
 }

@@ -11,12 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/sqlite"
 	"github.com/muster-evac/muster/storetest"
 )
@@ -31,6 +34,44 @@ type testEnv struct {
 	tokens map[string]string // role -> bearer token
 	hh     string            // an existing household id
 	link   string            // a live capability link's secret for hh
+	instr  string            // an instruction issued to hh (issuedInstruction)
+}
+
+// freshIssued registers a household and issues it an instruction under a
+// new current plan, straight in the store, and returns its id.
+func (e *testEnv) freshIssued() string {
+	e.t.Helper()
+	ctx := muster.WithActor(context.Background(), "fixture")
+	h, err := e.store.CreateHousehold(ctx, muster.Household{ID: uniq("HF"), Name: "Fresh", PartySize: 1, Adults: 1, Language: muster.LangEnglish})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p := savedPlan(e, true)
+	in := storetest.IssuedFixture(1, 1, 0, p, time.Now())
+	in.Series = muster.InstructionSeries(muster.AudienceHousehold, h.ID)
+	in.ID, in.Household = muster.InstructionID(in.Series, 1), h.ID
+	if _, err := e.store.IssueInstructions(ctx, muster.IssueBatch{Plan: p, Issue: []muster.IssuedInstruction{in}}); err != nil {
+		e.t.Fatal(err)
+	}
+	return h.ID
+}
+
+// issuedInstruction issues hh an instruction, straight in the store, once,
+// and returns its id.
+func (e *testEnv) issuedInstruction() string {
+	e.t.Helper()
+	if e.instr != "" {
+		return e.instr
+	}
+	p := savedPlan(e, true)
+	in := storetest.IssuedFixture(1, 1, 0, p, time.Now())
+	in.Series = muster.InstructionSeries(muster.AudienceHousehold, e.hh)
+	in.ID, in.Household = muster.InstructionID(in.Series, 1), e.hh
+	if _, err := e.store.IssueInstructions(muster.WithActor(context.Background(), "fixture"), muster.IssueBatch{Plan: p, Issue: []muster.IssuedInstruction{in}}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.instr = in.ID
+	return e.instr
 }
 
 func password(role string) string { return "correct horse battery " + role }
@@ -81,12 +122,26 @@ func newEnv(t testing.TB, st muster.Store, mod func(*Config)) *testEnv {
 func newEnvCity(t testing.TB, st muster.Store, city bool, mod func(*Config)) *testEnv {
 	t.Helper()
 	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000, AckKey: testAckKey}
+	clock := time.Now
 	if city {
 		k := testCity(t) // every test server can plan, on a small generated city
 		cfg.Car, cfg.Foot, cfg.Places = k.car, k.foot, k.places
+		// Every test server that can plan has signing keys and issues on
+		// approval, on the server's clock (a test's mod may move it, or drop
+		// the issuer).
+		iss, err := issue.New(issue.Config{Store: st, Keyring: testKeyring(t), Secret: []byte("test deployment secret, 32 bytes"),
+			Streets: k.streets, PublicURL: "https://evac.example.org", Contact: muster.Contact{Phone: "+93 20 210 0000"},
+			Now: func() time.Time { return clock() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Issuer = iss
 	}
 	if mod != nil {
 		mod(&cfg)
+	}
+	if cfg.Now != nil {
+		clock = cfg.Now
 	}
 	api, err := New(cfg)
 	if err != nil {
@@ -222,6 +277,25 @@ func errorOf(t testing.TB, body []byte) errorDetail {
 		t.Fatalf("not a JSON error body: %s (%v)", body, err)
 	}
 	return eb.Error
+}
+
+var (
+	keyringOnce sync.Once
+	keyring     *credential.Keyring
+	keyringErr  error
+)
+
+// testKeyring is the test deployment's keyring, made before any scenario
+// time the tests use.
+func testKeyring(t testing.TB) *credential.Keyring {
+	t.Helper()
+	keyringOnce.Do(func() {
+		keyring, keyringErr = credential.NewKeyring("test-deploy", 0, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
+	})
+	if keyringErr != nil {
+		t.Fatal(keyringErr)
+	}
+	return keyring
 }
 
 // repoRoot walks up from the package to go.mod.

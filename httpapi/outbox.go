@@ -118,7 +118,7 @@ type ackResponse struct {
 func (s *Server) ackLink(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	notFound := errorf(muster.ENOTFOUND, "this link is not valid (unknown, expired or revoked)")
 	secret := r.PathValue("token")
-	if len(secret) < 32 || len(secret) > 128 {
+	if !plausibleLink(secret) {
 		return notFound
 	}
 	var req ackRequest
@@ -135,14 +135,27 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request, _ *caller) erro
 	ctx := muster.WithActor(r.Context(), "evacuee:"+link.HouseholdID)
 	instr := req.InstructionID
 	if instr == "" {
+		// The household's current instruction, or else the newest the
+		// outbox holds for it (advisories are not acknowledged).
+		if in, err := s.store.CurrentInstruction(ctx, link.HouseholdID); err == nil {
+			instr = in.ID
+		} else if muster.ErrorCode(err) != muster.ENOTFOUND {
+			return err
+		}
+	}
+	if instr == "" {
 		ms, _, err := s.store.ListMessages(ctx, muster.MessageFilter{HouseholdID: link.HouseholdID, Limit: 1000})
 		if err != nil {
 			return err
 		}
-		if len(ms) == 0 {
+		for i := len(ms) - 1; i >= 0 && instr == ""; i-- { // ids grow with time: the newest first
+			if !strings.HasPrefix(ms[i].InstructionID, muster.AdvisoryMessagePrefix) {
+				instr = ms[i].InstructionID
+			}
+		}
+		if instr == "" {
 			return errorf(muster.ENOTFOUND, "no instruction has been sent to this household yet")
 		}
-		instr = ms[len(ms)-1].InstructionID // ids grow with time: the newest
 	}
 	ack, err := s.store.Acknowledge(ctx, link.HouseholdID, instr, muster.AckLink, time.Time{})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/threat"
 )
@@ -37,6 +38,8 @@ type planOut struct {
 	Unassigned int          `json:"unassigned"`
 	Changes    int          `json:"changes,omitempty"` // a re-plan: households whose instruction changes
 	Kept       int          `json:"kept,omitempty"`
+	// Issuance is what approving the plan issued.
+	Issuance *issuanceOut `json:"issuance,omitempty"`
 }
 
 type plansResponse struct {
@@ -240,14 +243,25 @@ func (s *Server) writePlanBody(w http.ResponseWriter, r *http.Request, rec muste
 	return nil
 }
 
-// approvePlan makes a proposed plan current: until then its instructions
-// go to nobody.
+// approvePlan makes a proposed plan current and issues its instructions,
+// in one transaction (docs/issuing.md): until then they go to nobody, and
+// a plan is never current without them. A server without signing keys
+// approves nothing.
 func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	rec, err := s.store.ApprovePlan(r.Context(), r.PathValue("id"))
+	if s.cfg.Issuer == nil {
+		return errorf(muster.EINVALID, "this server cannot approve plans: %v", issue.ErrNoKeys)
+	}
+	rep, err := s.cfg.Issuer.Approve(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	s.log.Info("plan approved", "plan", rec.ID, "by", muster.ActorFrom(r.Context()))
-	writeJSON(w, http.StatusOK, toPlanOut(rec))
+	rec, err := s.store.GetPlan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.log.Info("plan approved", "plan", rec.ID, "by", muster.ActorFrom(r.Context()), "issued", rep.Issued, "revoked", rep.Revoked, "queued", rep.Enqueued)
+	out := toPlanOut(rec)
+	out.Issuance = toIssuanceOut(rep)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

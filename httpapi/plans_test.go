@@ -11,6 +11,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/instruct"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/plan"
@@ -25,6 +26,7 @@ type cityKit struct {
 	places    *muster.Places
 	car, foot *route.Router
 	footGraph *roadgraph.Graph
+	streets   *instruct.Streets
 }
 
 var (
@@ -48,6 +50,10 @@ func testCity(t testing.TB) *cityKit {
 			return
 		}
 		k := &cityKit{places: &gen.Places, footGraph: c.Graphs[roadgraph.Foot]}
+		if k.streets, err = instruct.NewStreets(k.footGraph); err != nil {
+			kitErr = err
+			return
+		}
 		if k.car, err = route.New(ctx, c.Graphs[roadgraph.Car], route.Options{}); err != nil {
 			kitErr = err
 			return

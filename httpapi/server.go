@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/threat"
@@ -80,6 +81,17 @@ type Config struct {
 	// login (see throttle.go): instances behind one load balancer need the
 	// same; nil: a random key (cookies then last as long as the process).
 	DeviceKey []byte
+
+	// Issuer issues the instructions of a plan when it is approved, and
+	// its keyring verifies tokens (POST /api/verify, GET /api/bundle).
+	// Nil: the server has no signing keys, and refuses to approve plans
+	// (an approved plan is issued in the same transaction) and to verify.
+	Issuer *issue.Issuer
+
+	// AdvisorySender is the CAP sender of the advisories this deployment
+	// issues ("muster@kabul.example.org"); default "muster@" and the
+	// keyring's deployment. Imported CAP under it is refused.
+	AdvisorySender string
 
 	// AckKey is the secret an SMS gateway signs inbound replies with
 	// (Standard Webhooks: package deliver's Verify) for POST
@@ -316,9 +328,15 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/households/import", Summary: "Import an evacuee list (CSV); dry_run=true reports without storing", Access: Operator, Roles: planners, Body: mediaCSV, OK: 200, Produces: mediaJSON, Query: []string{"dry_run", "country_code"}, Out: ImportReport{}, handle: s.importHouseholds},
 		{Method: "GET", Path: "/api/households/export", Summary: "Export every household as CSV", Access: Operator, Roles: planners, OK: 200, Produces: mediaCSV, handle: s.exportHouseholds},
 
-		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household, through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
+		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household and its current instruction (long form in its language, token, QR code), through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
+		{Method: "GET", Path: "/i/{token}", Summary: "The short form of an evacuee's link, as instructions carry it: the same as /api/me/{token}", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "POST", Path: "/api/ack/{token}", Summary: "An evacuee acknowledges their instruction (the newest, or instruction_id), through their capability link", Access: Capability, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackRequest{}, Out: ackResponse{}, handle: s.ackLink},
 		{Method: "POST", Path: "/api/ack/code", Summary: "The SMS gateway posts a reply (sender's number, text starting with the short code), signed in the Standard Webhooks style", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackCodeRequest{}, Out: ackCodeResponse{}, handle: s.ackCode},
+		{Method: "POST", Path: "/api/verify", Summary: "Say whether an instruction token is genuine and current, superseded (by which version, and which parts changed), revoked, expired, signed by an unknown key or forged, against the statuses as of now; body: the token's text", Access: Public, Body: mediaText, OK: 200, Produces: mediaJSON, Out: verdictOut{}, handle: s.verify},
+		{Method: "GET", Path: "/api/bundle", Summary: "The signed verifier bundle: the deployment's public keys and the superseded and revoked instructions as of now (Muster-Bundle-As-Of), for offline verifiers", Access: Public, OK: 200, Produces: mediaBundle, handle: s.bundle},
+		{Method: "POST", Path: "/api/checkin", Summary: "Check a token (or a household's current instruction) in at a rally point: the first time it is spent; again, refused (409) with where and when it was first, and flagged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: checkinRequest{}, Out: checkinResponse{}, handle: s.checkin},
+		{Method: "POST", Path: "/api/checkin/sync", Summary: "Record a device's offline check-ins: reconciled by token and earliest time, the later ones flagged; forged tokens refused", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: syncRequest{}, Out: syncResponse{}, handle: s.syncCheckins},
+		{Method: "GET", Path: "/api/checkins", Summary: "Check-ins, a page at a time; duplicates=true the flagged ones (a token checked in twice)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"token", "household", "duplicates", "after", "limit"}, Out: checkinsPage{}, handle: s.listCheckins},
 		{Method: "GET", Path: "/api/unacknowledged", Summary: "Households whose newest instruction is not acknowledged after older_than (default 2h): whom to call; names and phones only for roles that read personal data", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"older_than"}, Out: unackedResponse{}, handle: s.unacknowledged},
 		{Method: "GET", Path: "/api/outbox", Summary: "Delivery status: message counts by status and a page of messages, without recipients or text", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "channel", "household", "instruction", "after", "limit"}, Out: outboxPage{}, handle: s.listOutbox},
 		{Method: "POST", Path: "/api/outbox/{id}/retry", Summary: "Queue a dead letter again, its attempts counted afresh", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: messageJSON{}, handle: s.retryMessage},
@@ -341,7 +359,15 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
 		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
 		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},
-		{Method: "POST", Path: "/api/plans/{id}/approve", Summary: "Make a proposed plan current; the plan that was current is superseded", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: planOut{}, handle: s.approvePlan},
+		{Method: "POST", Path: "/api/plans/{id}/approve", Summary: "Make a proposed plan current and issue its instructions, in one transaction: signed, with the households' links, their messages queued; after a re-plan only what changed, the old versions superseded or revoked", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: planOut{}, handle: s.approvePlan},
+		{Method: "POST", Path: "/api/instructions/issue", Summary: "Issue what changed of the current plan's instructions (nothing if nothing did)", Access: Operator, Roles: planners, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: issueRequest{}, Out: issuanceOut{}, handle: s.issueInstructions},
+		{Method: "GET", Path: "/api/instructions", Summary: "Issued instructions with their content and tokens (status=current by default, or superseded, revoked, all; audience=escort for the escorts'); audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "audience", "household", "plan", "after", "limit"}, Out: instructionsPage{}, handle: s.listInstructions},
+		{Method: "GET", Path: "/api/instructions/{series}/{version}", Summary: "One instruction version (I-H000042/v2), with its content and token; audited", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: instructionOut{}, handle: s.getInstruction},
+
+		{Method: "POST", Path: "/api/advisories", Summary: "Broadcast an advisory (canned, or written in English and optionally Dari and Pashto) to every household registered in an area (a zone of the threat picture now, or a GeoJSON polygon), in its language: stored as CAP 1.2, messages queued in the same transaction; the read of locations audited", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: advisoryRequest{}, Out: advisoryOut{}, handle: s.createAdvisory},
+		{Method: "GET", Path: "/api/advisories", Summary: "The advisories, newest first, with how many households each reached", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: advisoriesResponse{}, handle: s.listAdvisories},
+		{Method: "GET", Path: "/api/advisories/{id}", Summary: "An advisory as CAP 1.2 XML (/api/advisories/ID.xml): advisories are public", Access: Public, OK: 200, Produces: mediaCAP, handle: s.advisoryCAP},
+		{Method: "POST", Path: "/api/advisories/import", Summary: "Import another system's CAP 1.2 alert and deliver it to the households in its area (CAP is not signed: only an operator brings one in; CAP under this deployment's own sender is refused)", Access: Operator, Roles: planners, Body: mediaCAP, OK: 201, Produces: mediaJSON, Out: advisoryOut{}, handle: s.importAdvisory},
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},
@@ -356,7 +382,7 @@ func (s *Server) routeTable() []Route {
 // route's own handler.
 func (s *Server) wrap(rt *Route) http.Handler {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(rt.Path, "/api/") && !s.ipLimits.allow(s.clientIP(r)) {
+		if (strings.HasPrefix(rt.Path, "/api/") || strings.HasPrefix(rt.Path, "/i/")) && !s.ipLimits.allow(s.clientIP(r)) {
 			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", s.clientIP(r)))
 			return
 		}

@@ -106,6 +106,9 @@ func TestEveryKeyIsUsed(t *testing.T) {
 			if _, err := Render(&in, "https://e.example/i/AB12CD34EF56GH78JK9"); err != nil {
 				t.Fatalf("%s in %s: %v", in.ID, lang, err)
 			}
+			if _, err := RenderMessage(&in, Message{Link: "https://e.example/i/AB12CD34EF56GH78JK9", Token: "MU1:ABC DEF", AckCode: "482913"}); err != nil {
+				t.Fatalf("%s in %s, as sent: %v", in.ID, lang, err)
+			}
 		}
 	}
 	for k, u := range used {

@@ -50,6 +50,9 @@ const (
 	kEscortGate
 	kEscortSchedule
 	kEscortCodeword
+	kToken
+	kAck
+	kSMSAck
 	numFixed
 )
 
@@ -102,6 +105,9 @@ var fixedKeys = [numFixed]keyDef{
 	kEscortGate:        {name: "escort.gate", placeholders: []string{"gate", "coords"}},
 	kEscortSchedule:    {name: "escort.schedule", placeholders: []string{"departure", "arrival", "through"}},
 	kEscortCodeword:    {name: "escort.codeword", placeholders: []string{"en", "fa", "ps"}},
+	kToken:             {name: "token", placeholders: []string{"token"}},
+	kAck:               {name: "ack", placeholders: []string{"code"}},
+	kSMSAck:            {name: "sms.ack", placeholders: []string{"code"}},
 }
 
 // Compass points, clockwise from north, 45° apart.

@@ -27,18 +27,54 @@ type Forms struct {
 // can be checked (its verification link, "https://host/i/ID"); the short
 // form needs one, of about 40 characters.
 func Render(in *muster.Instruction, link string) (Forms, error) {
+	return RenderMessage(in, Message{Link: link})
+}
+
+// Message is what the forms of an instruction as it is sent carry beside
+// the instruction: the link to the household's page (and to check it),
+// the signed token, and the code to reply with to acknowledge it.
+type Message struct {
+	Link    string
+	Token   string // "MU1:...": in the long form, after the link
+	AckCode string // in the long form and the short form
+}
+
+// RenderMessage writes an instruction's forms as they are sent: Render's,
+// with the token in the long form and the reply code in both. The short
+// form keeps within two SMS segments with the code (the rally point's
+// name is shortened first).
+func RenderMessage(in *muster.Instruction, m Message) (Forms, error) {
 	var f Forms
 	var err error
-	if f.Text, err = Text(in, link); err != nil {
+	if f.Text, err = textForm(in, m); err != nil {
 		return Forms{}, err
 	}
-	if f.HTML, err = HTML(in, link); err != nil {
+	if f.HTML, err = htmlForm(in, m); err != nil {
 		return Forms{}, err
 	}
-	if f.SMS, err = Short(in, link); err != nil {
+	if f.SMS, err = shortForm(in, m); err != nil {
 		return Forms{}, err
 	}
 	return f, nil
+}
+
+// Subject is the subject of the e-mail that carries the instruction: its
+// title in its language and its id.
+func Subject(in *muster.Instruction) (string, error) {
+	r, err := newRenderer(in, false, false)
+	if err != nil {
+		return "", err
+	}
+	defer r.release()
+	k := kTitle
+	if in.Audience == muster.AudienceEscort {
+		k = kEscortTitle
+	}
+	s := string(r.sub(k, 0))
+	if in.Supersedes != "" {
+		s = strings.TrimSpace(string(r.sub(kSMSUpdate, 0))) + " " + s
+	}
+	return s + " (" + in.ID + ")", nil
 }
 
 // Text writes the long form as plain text. Right-to-left text has each line
@@ -47,12 +83,20 @@ func Render(in *muster.Instruction, link string) (Forms, error) {
 // they read correctly inside it; right-to-left names inside English are
 // isolated likewise (RLI ... PDI).
 func Text(in *muster.Instruction, link string) (string, error) {
+	return textForm(in, Message{Link: link})
+}
+
+// TextMessage writes the long form as plain text, as RenderMessage does:
+// with the token and reply code of m (the link may be empty).
+func TextMessage(in *muster.Instruction, m Message) (string, error) { return textForm(in, m) }
+
+func textForm(in *muster.Instruction, m Message) (string, error) {
 	r, err := newRenderer(in, false, false)
 	if err != nil {
 		return "", err
 	}
 	defer r.release()
-	if err := r.long(in, link); err != nil {
+	if err := r.long(in, m); err != nil {
 		return "", err
 	}
 	return string(r.b), nil
@@ -62,6 +106,10 @@ func Text(in *muster.Instruction, link string) (string, error) {
 // direction set (lang="fa-AF" dir="rtl"), every piece of data escaped and
 // set in a <bdi> element, and nothing loaded from elsewhere.
 func HTML(in *muster.Instruction, link string) (string, error) {
+	return htmlForm(in, Message{Link: link})
+}
+
+func htmlForm(in *muster.Instruction, m Message) (string, error) {
 	r, err := newRenderer(in, true, false)
 	if err != nil {
 		return "", err
@@ -83,7 +131,7 @@ func HTML(in *muster.Instruction, link string) (string, error) {
 	r.b = append(r.b, "\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"...)
 	r.b = append(r.b, title...)
 	r.b = append(r.b, "</title>\n</head>\n<body>\n"...)
-	if err := r.long(in, link); err != nil {
+	if err := r.long(in, m); err != nil {
 		return "", err
 	}
 	r.b = append(r.b, "</body>\n</html>\n"...)
@@ -96,8 +144,15 @@ func HTML(in *muster.Instruction, link string) (string, error) {
 // UCS-2 for Dari and Pashto). When it would not fit, the rally point's
 // name is shortened, with an ellipsis; the code, the code word and the
 // link never are. An error says when even that is not enough (a link far
-// longer than about 40 characters).
+// longer than about 40 characters). The reply code of RenderMessage is
+// left out of it when carrying it would cut the rally point's name to
+// fewer than 16 characters.
 func Short(in *muster.Instruction, link string) (string, error) {
+	return shortForm(in, Message{Link: link})
+}
+
+func shortForm(in *muster.Instruction, m Message) (string, error) {
+	link := m.Link
 	if strings.TrimSpace(link) == "" {
 		return "", muster.Errorf(muster.EINVALID, "instruction %s: the short form needs the link to check it by", in.ID)
 	}
@@ -113,7 +168,7 @@ func Short(in *muster.Instruction, link string) (string, error) {
 	}
 	fits := func(keep int) (string, bool, error) {
 		r.b, r.arena = r.b[:0], r.arena[:0]
-		if err := r.short(in, link, r.cut(rally, keep), r.cut(gate, keep)); err != nil {
+		if err := r.short(in, m, r.cut(rally, keep), r.cut(gate, keep)); err != nil {
 			return "", false, err
 		}
 		s := string(r.b)
@@ -134,12 +189,23 @@ func Short(in *muster.Instruction, link string) (string, error) {
 			hi = mid
 		}
 	}
+	if m.AckCode != "" && lo < min(full, minRallyWithAck) {
+		// The reply code is worth less than the name of where to go: the
+		// household can still confirm on its page, or by the code in the
+		// e-mail.
+		m.AckCode = ""
+		return shortForm(in, m)
+	}
 	if lo < 0 {
 		return "", muster.Errorf(muster.EINVALID, "instruction %s: the short form does not fit two SMS segments even without the rally point's name (the link is %d characters)", in.ID, utf8.RuneCountInString(link))
 	}
 	s, _, err = fits(lo)
 	return s, err
 }
+
+// minRallyWithAck is how much of the rally point's name the short form
+// keeps at least to carry the reply code too.
+const minRallyWithAck = 16
 
 // noteUse, when set (by tests), is told every message key rendered.
 var noteUse func(msgKey)
@@ -566,7 +632,8 @@ func (r *renderer) item(number int, k msgKey, args ...arg) {
 }
 
 // long writes the long form of a household's or an escort's instruction.
-func (r *renderer) long(in *muster.Instruction, verifyLink string) error {
+func (r *renderer) long(in *muster.Instruction, m Message) error {
+	verifyLink := m.Link
 	word, err := codeWordIn(in.Language, in.CodeWord, r.html)
 	if err != nil {
 		return fmt.Errorf("instruction %s: %w", in.ID, err)
@@ -645,6 +712,12 @@ func (r *renderer) long(in *muster.Instruction, verifyLink string) error {
 	if verifyLink != "" {
 		r.para(kVerify, 0, link("link", verifyLink))
 	}
+	if m.Token != "" {
+		r.para(kToken, 0, arg{name: "token", val: m.Token, max: maxTokenRunes})
+	}
+	if m.AckCode != "" {
+		r.para(kAck, 0, data("code", m.AckCode))
+	}
 	r.para(kFooter, 0, link("id", in.ID), textb("issued", r.dateTime(in.IssuedAt)), textb("expires", r.dateTime(in.ExpiresAt)))
 	return nil
 }
@@ -711,7 +784,8 @@ func (r *renderer) lists(in *muster.Instruction) error {
 }
 
 // short writes the short form with the names given (cut to fit).
-func (r *renderer) short(in *muster.Instruction, verifyLink, rally, gate string) error {
+func (r *renderer) short(in *muster.Instruction, m Message, rally, gate string) error {
+	verifyLink := m.Link
 	word, err := codeWordIn(in.Language, in.CodeWord, false)
 	if err != nil {
 		return fmt.Errorf("instruction %s: %w", in.ID, err)
@@ -739,5 +813,8 @@ func (r *renderer) short(in *muster.Instruction, verifyLink, rally, gate string)
 	people := r.sub(kSMSPeople, in.People, textb("n", r.int(in.People)))
 	r.b = r.appendMsg(r.b, kSMSBody, 0, rallyArg, textb("date", date), textb("window", window), data("code", in.GroupCode),
 		textb("people", people), text("word", word), link("link", verifyLink))
+	if m.AckCode != "" {
+		r.b = r.appendMsg(r.b, kSMSAck, 0, data("code", m.AckCode))
+	}
 	return nil
 }

@@ -491,3 +491,51 @@ func TestRenderConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderMessage: the forms as sent carry the token in the long form
+// and the reply code in the long and short forms, the short form within
+// two segments; a reply code that would leave too little of the rally
+// point's name is left out of the SMS, never the name.
+func TestRenderMessage(t *testing.T) {
+	const token = "MU1:6BFOXN*TS0BI$ZDFRH"
+	for _, lang := range Languages() {
+		in := sampleHousehold()
+		in.Language = lang
+		f, err := RenderMessage(&in, Message{Link: testLink, Token: token, AckCode: "482913"})
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		if !strings.Contains(f.Text, token) || !strings.Contains(f.HTML, token) {
+			t.Fatalf("%s: the token is not in the long form:\n%s", lang, f.Text)
+		}
+		for name, s := range map[string]string{"text": f.Text, "html": f.HTML} {
+			if !strings.Contains(s, "482913") {
+				t.Fatalf("%s %s: no reply code:\n%s", lang, name, s)
+			}
+		}
+		// English has room for the code; Dari and Pashto (UCS-2, 67 units
+		// a segment) carry it when at least 16 characters of the rally
+		// point's name still fit.
+		if hasCode := strings.Contains(f.SMS, "482913"); (lang == muster.LangEnglish && !hasCode) || (!hasCode && !strings.Contains(f.SMS, in.RallyPoint.Name)) {
+			t.Fatalf("%s sms: no reply code, or a cut name without it:\n%s", lang, f.SMS)
+		}
+		if n := MeasureSMS(f.SMS).Segments; n > 2 {
+			t.Fatalf("%s: the short form with its reply code takes %d segments", lang, n)
+		}
+		subj, err := Subject(&in)
+		if err != nil || !strings.Contains(subj, in.ID) {
+			t.Fatalf("%s: subject %q, %v", lang, subj, err)
+		}
+	}
+	// A name that leaves no room: the SMS goes without the code.
+	in := sampleHousehold()
+	in.Language, in.People, in.CodeWord = muster.LangDari, 12, "butterfly"
+	in.RallyPoint.Name = strings.Repeat("میدان ", 12)
+	sms, err := RenderMessage(&in, Message{Link: testLink + "XXXXXXXXXXXX", AckCode: "482913"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if MeasureSMS(sms.SMS).Segments > 2 || !strings.Contains(sms.SMS, "میدان") {
+		t.Fatalf("the short form: %q", sms.SMS)
+	}
+}

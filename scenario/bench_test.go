@@ -3,8 +3,6 @@ package scenario_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,24 +45,6 @@ var (
 	// the shared routers.
 	portoZones sync.Mutex
 )
-
-// repoRoot walks up from the working directory to the go.mod.
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = up
-	}
-}
 
 // loadPorto imports Porto, prepares both routers and generates the default
 // scenario, once per test binary.

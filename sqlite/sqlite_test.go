@@ -96,11 +96,14 @@ func TestMigration4KeepsHistory(t *testing.T) {
 	}
 	s.Close()
 	// Put the database back as schema 3 had it (the status table as it
-	// was, no source registry, no outbox), and forget the migrations since.
+	// was, no source registry, no outbox, no instructions), and forget the
+	// migrations since.
 	d.Exec(t, `CREATE TABLE hs3 (household_id TEXT NOT NULL REFERENCES households (id), seq INTEGER NOT NULL,
 		status TEXT NOT NULL, at INTEGER NOT NULL, by_actor TEXT NOT NULL, note_enc BLOB NOT NULL, PRIMARY KEY (household_id, seq));
 		INSERT INTO hs3 SELECT * FROM household_status; DROP TABLE household_status; ALTER TABLE hs3 RENAME TO household_status;
-		DROP TABLE sources; DROP TABLE acknowledgements; DROP TABLE outbox; DELETE FROM schema_migrations WHERE version >= 4`)
+		DROP TABLE sources; DROP TABLE acknowledgements; DROP TABLE outbox;
+		DROP TABLE instructions; DROP TABLE instruction_links; DROP TABLE checkins; DROP TABLE advisories;
+		DELETE FROM schema_migrations WHERE version >= 4`)
 	s, err = d.Open(ctx, keys.DataKeys())
 	if err != nil {
 		t.Fatal(err)

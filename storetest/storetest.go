@@ -148,6 +148,11 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentLease", testOutboxConcurrentLease},
 		{"Acknowledge", testAcknowledge},
+		{"IssueInstructions", testIssueInstructions},
+		{"CheckIn", testCheckIn},
+		{"CheckInConcurrentInstances", testCheckInConcurrentInstances},
+		{"SyncCheckIns", testSyncCheckIns},
+		{"Advisories", testAdvisories},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

@@ -185,7 +185,7 @@ and short form (SMS) there. 'muster instructions diff OLD NEW' says what changed
 	f.StringVar(&previous, "previous", "", "the instructions in force (JSON Lines): issue new versions only where they change")
 	f.BoolVar(&proposed, "proposed", false, "build from a plan not yet approved, to preview it")
 	f.StringVar(&issuedAt, "issued-at", "", "issue time (RFC 3339; default now): to replay an exercise")
-	cmd.AddCommand(newInstructionsDiffCmd())
+	cmd.AddCommand(newInstructionsDiffCmd(), newInstructionsIssueCmd())
 	return cmd
 }
 

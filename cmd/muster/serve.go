@@ -24,6 +24,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/httpapi"
+	"github.com/muster-evac/muster/instruct"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/postgres"
 	"github.com/muster-evac/muster/seal"
@@ -167,6 +168,8 @@ func cliActor() string {
 func newServeCmd() *cobra.Command {
 	var sf storeFlags
 	var df deliveryFlags
+	var inf issuingFlags
+	var advisorySender string
 	var addr, placesPath, policyPath, countryCode, graphPath string
 	var ipRate, accountRate float64
 	var trustedProxies []string
@@ -206,7 +209,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				debug.SetGCPercent(200)
 			}
 			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode,
-				BodyStallTimeout: bodyTimeout}
+				BodyStallTimeout: bodyTimeout, AdvisorySender: advisorySender}
 			for _, cidr := range trustedProxies {
 				pfx, err := netip.ParsePrefix(cidr)
 				if err != nil {
@@ -260,6 +263,24 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			mac := hmac.New(sha256.New, master)
 			mac.Write([]byte("muster device cookie key v1"))
 			cfg.DeviceKey = mac.Sum(nil)
+			// The issuer signs and queues the instructions of every plan
+			// approved; without signing keys no plan is approved.
+			var streets *instruct.Streets
+			if cfg.Foot != nil {
+				if streets, err = instruct.NewStreets(cfg.Foot.Graph()); err != nil {
+					return fmt.Errorf("--graph: %w", err)
+				}
+			}
+			if inf.publicURL == "" {
+				inf.publicURL = "http://" + addr
+			}
+			if cfg.Issuer, err = inf.issuer(cmd, &sf, st, streets, df.webhookURL != ""); err != nil {
+				return err
+			}
+			if cfg.Issuer == nil {
+				fmt.Fprintf(errOut, "muster: warning: no signing keys in %s: plans cannot be approved nor instructions issued or verified until `muster keys init --data %s --deployment ID` is run and the server restarted\n",
+					filepath.Join(sf.data, signingKeysFile), sf.data)
+			}
 			api, err := httpapi.New(cfg)
 			if err != nil {
 				return err
@@ -311,10 +332,12 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl := cmd.Flags()
 	sf.register(fl)
 	df.register(fl)
+	inf.register(fl)
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
 	fl.StringVar(&graphPath, "graph", "", "graph file (from 'muster import' or 'muster demo'): with --places, the server can plan (POST /api/plans)")
+	fl.StringVar(&advisorySender, "advisory-sender", "", "the CAP sender of this deployment's advisories, such as muster@kabul.example.org (default: muster@ and the signing keys' deployment)")
 	fl.StringVar(&countryCode, "country-code", "", "country calling code (+93) completing national phone numbers in CSV imports")
 	fl.Float64Var(&ipRate, "rate-ip", httpapi.DefaultIPRate, "requests a second allowed from one client address (negative: no limit)")
 	fl.Float64Var(&accountRate, "rate-account", httpapi.DefaultAccountRate, "requests a second allowed from one operator account (negative: no limit)")

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -24,7 +27,7 @@ var errNotCurrent = errors.New("the token is not genuine and current")
 
 func newVerifyCmd() *cobra.Command {
 	var kf keyringFlags
-	var qrFile, bundleFile, status, newer, at string
+	var qrFile, bundleFile, status, newer, at, server string
 	var trust []string
 	cmd := &cobra.Command{
 		Use:   "verify [TOKEN|-] [--qr IMAGE] [--bundle FILE --trust FINGERPRINT]",
@@ -37,7 +40,12 @@ or forged. It always says how old the revocation list it used is.
 The token is the argument (quote it: base45 has spaces), standard input
 (- or no argument), or the QR code in a PNG, JPEG or GIF image (--qr).
 
-Offline, against a verifier bundle (muster keys export-public --bundle):
+Online, --server URL asks that muster server (POST /api/verify): it knows
+every version issued, superseded and revoked up to now, and says which
+parts of a superseded instruction changed.
+
+Offline, against a verifier bundle (muster keys export-public --bundle, or
+GET /api/bundle from the server):
 --bundle FILE with --trust FINGERPRINT, the fingerprint of one of the
 deployment's keys (muster keys init prints the first), which must have come
 by a channel you trust. Where the keys are (a server's data folder), the
@@ -47,6 +55,7 @@ instructions are in the store.
 
 The exit status is 0 only for genuine and current.`,
 		Example: `  muster verify 'MU1:6BF...'
+  muster verify --server https://evac.example.org 'MU1:6BF...'
   muster verify --qr photo.png --bundle kabul.bundle --trust 3f2a...
   muster verify "$OLD" --newer "$NEW"`,
 		Args: tokenArgs,
@@ -62,6 +71,12 @@ The exit status is 0 only for genuine and current.`,
 			token, err := readToken(cmd, args, qrFile)
 			if err != nil {
 				return err
+			}
+			if server != "" {
+				if bundleFile != "" || status != "" || newer != "" || at != "" || len(trust) > 0 {
+					return muster.Errorf(muster.EINVALID, "--server asks the server, now: it goes without --bundle, --trust, --status, --newer and --at")
+				}
+				return verifyOnline(cmd, server, token)
 			}
 			b, err := verifierBundle(cmd, &kf, bundleFile, trust, status)
 			if err != nil {
@@ -96,6 +111,7 @@ The exit status is 0 only for genuine and current.`,
 	cmd.Flags().StringVar(&status, "status", "", "instruction statuses (JSON), with the keyring in --data")
 	cmd.Flags().StringVar(&newer, "newer", "", "the newer version's token: say what changed")
 	cmd.Flags().StringVar(&at, "at", "", "verify as at this time (RFC 3339) instead of now")
+	cmd.Flags().StringVar(&server, "server", "", "ask this muster server (https://host): its statuses are current")
 	return cmd
 }
 
@@ -204,4 +220,51 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// verifyOnline asks a server for the verdict and prints it.
+func verifyOnline(cmd *cobra.Command, server, token string) error {
+	u := strings.TrimRight(server, "/") + "/api/verify"
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return muster.Errorf(muster.EINVALID, "--server %q: want http:// or https:// and the host", server)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(strings.TrimSpace(token)))
+	if err != nil {
+		return muster.Errorf(muster.EINVALID, "--server: %v", err)
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading %s's answer: %w", server, err)
+	}
+	var v struct {
+		Status  string `json:"status"`
+		Verdict string `json:"verdict"`
+		Error   *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || (resp.StatusCode == http.StatusOK && v.Verdict == "") {
+		return fmt.Errorf("%s answered %s, not a verdict", server, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg := resp.Status
+		if v.Error != nil {
+			msg = v.Error.Message
+		}
+		return fmt.Errorf("%s: %s", server, msg)
+	}
+	fmt.Fprint(cmd.OutOrStdout(), v.Verdict)
+	fmt.Fprintf(cmd.OutOrStdout(), "  (verified by %s)\n", server)
+	if v.Status != "current" {
+		return errNotCurrent
+	}
+	return nil
 }

@@ -189,6 +189,22 @@ func (m *Mailpit) Raw(tb testing.TB, id string) string {
 	return string(b)
 }
 
+// MailpitBody is a stored message as mailpit decodes it.
+type MailpitBody struct {
+	Subject string
+	To      []struct{ Address string }
+	Text    string // the text/plain part, decoded
+	HTML    string // the text/html part, decoded
+}
+
+// Body returns a message's decoded parts.
+func (m *Mailpit) Body(tb testing.TB, id string) MailpitBody {
+	tb.Helper()
+	var b MailpitBody
+	m.get(tb, "/api/v1/message/"+id, &b)
+	return b
+}
+
 // ChaosTrigger makes mailpit answer a stage of the SMTP dialogue with an
 // error code, with a probability in percent.
 type ChaosTrigger struct {

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +114,7 @@ func checkMessage(m *muster.OutboxMessage) error {
 	if m.IdempotencyKey != "" && !validKey(m.IdempotencyKey) {
 		return bad("idempotency_key", "want 1 to 128 characters of A-Z a-z 0-9 . _ -")
 	}
-	if err := checkRecipient(m.Channel, m.Recipient); err != nil {
+	if err := muster.CheckRecipient(m.Channel, m.Recipient); err != nil {
 		return bad("recipient", "%v", err)
 	}
 	if err := muster.CheckText(m.Subject, muster.MaxMessageSubject); err != nil || strings.ContainsAny(m.Subject, "\n\t") {
@@ -170,60 +169,41 @@ func checkBody(s string) error {
 	return muster.CheckText(strings.ReplaceAll(s, "\r\n", "\n"), muster.MaxMessageBody)
 }
 
-// checkRecipient checks the shape of a recipient; the channel's sender
-// checks it again and a provider may still refuse it (a dead letter).
-func checkRecipient(channel, r string) error {
-	if len(r) > muster.MaxRecipient {
-		return fmt.Errorf("longer than %d bytes", muster.MaxRecipient)
-	}
-	for _, c := range r {
-		if c < 0x21 || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return fmt.Errorf("holds a space or a control character")
-		}
-	}
-	switch channel {
-	case muster.ChannelEmail:
-		local, domain, ok := strings.Cut(r, "@")
-		if !ok || local == "" || domain == "" || strings.ContainsAny(r, "<>()[],;:\"\\") || strings.Contains(domain, "@") {
-			return fmt.Errorf("not an e-mail address (want local@domain)")
-		}
-	case muster.ChannelSMS:
-		if len(r) < 8 || len(r) > 16 || r[0] != '+' || strings.Trim(r[1:], "0123456789") != "" {
-			return fmt.Errorf("not an international phone number (want +93701234567)")
-		}
-	case muster.ChannelWebhook:
-		if r == "" {
-			return nil // the worker's configured endpoint
-		}
-		u, err := url.Parse(r)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("not an http(s) URL")
-		}
-	}
-	if r == "" {
-		return fmt.Errorf("empty")
-	}
-	return nil
-}
-
 // EnqueueMessages implements muster.Store.
 func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (enqueued, duplicates int, err error) {
 	if len(ms) == 0 {
 		return 0, 0, nil
 	}
-	if len(ms) > maxEnqueue {
-		return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
+	rows, households, err := prepareMessages(ms)
+	if err != nil {
+		return 0, 0, err
 	}
 	k, err := c.keyring()
 	if err != nil {
 		return 0, 0, err
 	}
-	rows := make([]muster.OutboxMessage, len(ms))
-	var households []string
+	err = c.write(ctx, func(w *wtx) error {
+		enqueued, duplicates, err = w.enqueue(k, rows, households)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return enqueued, duplicates, nil
+}
+
+// prepareMessages checks a batch for the outbox and fills in the
+// idempotency keys left empty; households are the batch's households,
+// each once.
+func prepareMessages(ms []muster.OutboxMessage) (rows []muster.OutboxMessage, households []string, err error) {
+	if len(ms) > maxEnqueue {
+		return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
+	}
+	rows = make([]muster.OutboxMessage, len(ms))
 	seenHH := map[string]bool{}
 	for i, m := range ms {
 		if err := checkMessage(&m); err != nil {
-			return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
+			return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
 		}
 		if m.IdempotencyKey == "" {
 			m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
@@ -234,52 +214,57 @@ func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (
 			households = append(households, m.HouseholdID)
 		}
 	}
-	err = c.write(ctx, func(w *wtx) error {
-		enqueued, duplicates = 0, 0
-		known, err := w.existingHouseholds(households)
-		if err != nil {
-			return err
-		}
-		for _, id := range households {
-			if !known[id] {
-				return muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
-			}
-		}
-		now := micros(w.now)
-		args := make([]any, 0, 21*enqueueChunk)
-		for start := 0; start < len(rows); {
-			n := enqueueChunk
-			if len(rows)-start < enqueueChunk {
-				n = 1
-			}
-			args = args[:0]
-			for _, m := range rows[start : start+n] {
-				id := newMessageID(w.now)
-				args = append(args, id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
-					k.Seal([]byte(m.Recipient), messageAAD(id, "recipient")), k.Seal([]byte(m.Subject), messageAAD(id, "subject")),
-					k.Seal([]byte(m.Body), messageAAD(id, "body")), k.Seal([]byte(m.BodyHTML), messageAAD(id, "html")),
-					m.AckCode, muster.MessageQueued, 0, now, "", 0, "", "", now, now, 0)
-			}
-			res, err := w.exec(insertOutbox(n), args...)
-			if err != nil {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-			added, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-			enqueued += int(added)
-			duplicates += n - int(added)
-			start += n
-		}
-		if enqueued > 0 {
-			w.record("outbox.enqueue", "outbox", enqueueDetail(enqueued, duplicates, rows))
-			w.announce("outbox", "")
-		}
-		return nil
-	})
+	return rows, households, nil
+}
+
+// enqueue stores messages prepared by prepareMessages in w's transaction:
+// the outbox's part of any transaction that also queues what it sends
+// (an issuance, an advisory). A message whose idempotency key is in the
+// outbox already is a duplicate, not stored. Audited and announced when
+// something was queued.
+func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households []string) (enqueued, duplicates int, err error) {
+	if len(rows) == 0 {
+		return 0, 0, nil
+	}
+	known, err := w.existingHouseholds(households)
 	if err != nil {
 		return 0, 0, err
+	}
+	for _, id := range households {
+		if !known[id] {
+			return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
+		}
+	}
+	now := micros(w.now)
+	args := make([]any, 0, 21*enqueueChunk)
+	for start := 0; start < len(rows); {
+		n := enqueueChunk
+		if len(rows)-start < enqueueChunk {
+			n = 1
+		}
+		args = args[:0]
+		for _, m := range rows[start : start+n] {
+			id := newMessageID(w.now)
+			args = append(args, id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
+				k.Seal([]byte(m.Recipient), messageAAD(id, "recipient")), k.Seal([]byte(m.Subject), messageAAD(id, "subject")),
+				k.Seal([]byte(m.Body), messageAAD(id, "body")), k.Seal([]byte(m.BodyHTML), messageAAD(id, "html")),
+				m.AckCode, muster.MessageQueued, 0, now, "", 0, "", "", now, now, 0)
+		}
+		res, err := w.exec(insertOutbox(n), args...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("enqueue: %w", err)
+		}
+		added, err := res.RowsAffected()
+		if err != nil {
+			return 0, 0, fmt.Errorf("enqueue: %w", err)
+		}
+		enqueued += int(added)
+		duplicates += n - int(added)
+		start += n
+	}
+	if enqueued > 0 {
+		w.record("outbox.enqueue", "outbox", enqueueDetail(enqueued, duplicates, rows))
+		w.announce("outbox", "")
 	}
 	return enqueued, duplicates, nil
 }
@@ -762,7 +747,7 @@ func (c *Core) Unacknowledged(ctx context.Context, olderThan time.Duration) ([]m
 	cutoff := c.now().Add(-olderThan).UnixMicro()
 	rows, err := c.reader().QueryContext(ctx, `SELECT household_id, instruction_id, MAX(instruction_version), MIN(created_at), MAX(created_at), MAX(sent_at),
 		SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), COUNT(*)
-		FROM outbox GROUP BY household_id, instruction_id`, muster.MessageSent, muster.MessageDead)
+		FROM outbox WHERE instruction_id NOT LIKE ? GROUP BY household_id, instruction_id`, muster.MessageSent, muster.MessageDead, muster.AdvisoryMessagePrefix+"%")
 	if err != nil {
 		return nil, fmt.Errorf("unacknowledged: %w", err)
 	}

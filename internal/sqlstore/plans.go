@@ -132,27 +132,7 @@ func (c *Core) ApprovePlan(ctx context.Context, id string) (muster.PlanRecord, e
 	if badKey(id) {
 		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
 	}
-	err := c.write(ctx, func(w *wtx) error {
-		var status string
-		if err := w.queryRow(`SELECT status FROM plans WHERE id = ?`, id).Scan(&status); errors.Is(err, sql.ErrNoRows) {
-			return muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
-		} else if err != nil {
-			return fmt.Errorf("plan %s: %w", id, err)
-		}
-		if status != muster.PlanProposed {
-			return muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", id, status)
-		}
-		if _, err := w.exec(`UPDATE plans SET status = ? WHERE status = ?`, muster.PlanSuperseded, muster.PlanCurrent); err != nil {
-			return fmt.Errorf("plan %s: %w", id, err)
-		}
-		if err := w.updateOne("plan "+id, `UPDATE plans SET status = ?, approved_at = ?, approved_by = ? WHERE id = ? AND status = ?`,
-			muster.PlanCurrent, w.now.UnixMicro(), w.actor, id, muster.PlanProposed); err != nil {
-			return err
-		}
-		w.record("plan.approve", "plan:"+id, "current")
-		w.announce("plan", id)
-		return nil
-	})
+	err := c.write(ctx, func(w *wtx) error { return w.approvePlan(id) })
 	if err != nil {
 		return muster.PlanRecord{}, err
 	}
@@ -162,4 +142,44 @@ func (c *Core) ApprovePlan(ctx context.Context, id string) (muster.PlanRecord, e
 	}
 	p.Body = nil
 	return p, nil
+}
+
+// approvePlan makes proposed plan id current in w's transaction; the
+// current plan becomes superseded.
+func (w *wtx) approvePlan(id string) error {
+	var status string
+	if err := w.queryRow(`SELECT status FROM plans WHERE id = ?`+w.c.d.ForUpdate, id).Scan(&status); errors.Is(err, sql.ErrNoRows) {
+		return muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
+	} else if err != nil {
+		return fmt.Errorf("plan %s: %w", id, err)
+	}
+	if status != muster.PlanProposed {
+		return muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", id, status)
+	}
+	if _, err := w.exec(`UPDATE plans SET status = ? WHERE status = ?`, muster.PlanSuperseded, muster.PlanCurrent); err != nil {
+		return fmt.Errorf("plan %s: %w", id, err)
+	}
+	if err := w.updateOne("plan "+id, `UPDATE plans SET status = ?, approved_at = ?, approved_by = ? WHERE id = ? AND status = ?`,
+		muster.PlanCurrent, w.now.UnixMicro(), w.actor, id, muster.PlanProposed); err != nil {
+		return err
+	}
+	w.record("plan.approve", "plan:"+id, "current")
+	w.announce("plan", id)
+	return nil
+}
+
+// currentPlanID returns the id of the current plan in w's transaction,
+// "" when none is, locking its row where the engine locks rows: an
+// approval or issuance running at once on another instance waits, then
+// finds the plan changed.
+func (w *wtx) currentPlanID() (string, error) {
+	var id string
+	err := w.queryRow(`SELECT id FROM plans WHERE status = ? ORDER BY approved_at DESC LIMIT 1`+w.c.d.ForUpdate, muster.PlanCurrent).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("current plan: %w", err)
+	}
+	return id, nil
 }

@@ -1,0 +1,411 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/issue"
+)
+
+// Verification and check-in: anyone may ask whether a token is genuine
+// and current (the token says nothing its holder cannot read from it);
+// field officers check tokens in, once; offline devices sync their
+// check-ins; anyone may fetch the signed bundle offline verifiers load.
+
+// maxTokenBody bounds a verification request: a token is at most about
+// 500 characters.
+const maxTokenBody = 4 << 10
+
+// verdictOut is a verdict in plain words and in fields.
+type verdictOut struct {
+	// Status is the verdict's code: current, superseded, revoked,
+	// expired, unknown_key or forged; Verdict is it in words, as muster
+	// verify prints it, with the age of the statuses it was checked against.
+	Status  string   `json:"status"`
+	Says    string   `json:"says"`
+	Verdict string   `json:"verdict"`
+	Reason  string   `json:"reason,omitempty"`
+	Genuine bool     `json:"genuine"`
+	Issued  bool     `json:"issued"` // the server issued this version
+	TokenID string   `json:"token_id,omitempty"`
+	Claims  *claims  `json:"claims,omitempty"`
+	Latest  int      `json:"latest_version,omitempty"`
+	Newer   string   `json:"newer,omitempty"`   // superseded: the version in force
+	Changed []string `json:"changed,omitempty"` // superseded: what changed since (which parts, not their new values)
+	// ClaimedIssuer is the deployment an unknown key's token says it is
+	// from (unverified).
+	ClaimedIssuer string    `json:"claimed_issuer,omitempty"`
+	Warnings      []string  `json:"warnings,omitempty"`
+	Deployment    string    `json:"deployment"`
+	AsOf          time.Time `json:"statuses_as_of"`
+	AgeS          int64     `json:"statuses_age_s"`
+}
+
+// claims are what a genuine token says (anyone holding it can read them).
+type claims struct {
+	Instruction string     `json:"instruction"`
+	Version     uint32     `json:"version"`
+	Supersedes  uint32     `json:"supersedes,omitempty"`
+	Household   string     `json:"household"`
+	RallyPoint  string     `json:"rally_point,omitempty"`
+	ReportFrom  *time.Time `json:"report_from,omitempty"`
+	ReportBy    *time.Time `json:"report_by,omitempty"`
+	Group       string     `json:"group_code,omitempty"`
+	People      uint16     `json:"people,omitempty"`
+	IssuedAt    time.Time  `json:"issued_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Issuer      string     `json:"issuer"`
+}
+
+var statusCodes = map[credential.Status]string{
+	credential.Current: "current", credential.Superseded: "superseded", credential.Revoked: "revoked",
+	credential.Expired: "expired", credential.UnknownKey: "unknown_key", credential.Forged: "forged",
+}
+
+func toVerdictOut(v issue.Verdict) verdictOut {
+	out := verdictOut{Status: statusCodes[v.Status], Says: v.Status.String(), Verdict: v.String(), Reason: v.Reason, Genuine: v.Genuine(),
+		Issued: v.Issued, Latest: int(v.Latest), Newer: v.Newer, Changed: v.Changed, ClaimedIssuer: v.ClaimedIssuer,
+		Warnings: v.Warnings, Deployment: v.Deployment, AsOf: v.AsOf, AgeS: int64(v.Age / time.Second)}
+	if c := v.Claims; c != nil {
+		out.TokenID = c.TokenID()
+		out.Claims = &claims{Instruction: c.Instruction, Version: c.Version, Supersedes: c.Supersedes, Household: c.Household, RallyPoint: c.RallyPoint,
+			Group: c.Group, People: c.People, IssuedAt: c.IssuedAt, ExpiresAt: c.NotAfter, Issuer: c.Issuer}
+		if !c.ReportFrom.IsZero() {
+			from, by := c.ReportFrom, c.ReportBy
+			out.Claims.ReportFrom, out.Claims.ReportBy = &from, &by
+		}
+	}
+	if len(v.Changed) > 0 {
+		out.Verdict = strings.TrimRight(out.Verdict, "\n") + "\n  changed since: " + strings.Join(v.Changed, ", ") + "\n"
+	}
+	return out
+}
+
+// readToken reads a token from a request body: the token as text, or
+// {"token": "..."}.
+func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))
+	if err != nil {
+		return "", errorf(codeTooLarge, "request body: more than %d bytes: not a token", maxTokenBody)
+	}
+	text := strings.TrimSpace(string(body))
+	if strings.HasPrefix(text, "{") {
+		var req struct {
+			Token string `json:"token"`
+		}
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return "", errorf(muster.EINVALID, "request body: %v", err)
+		}
+		text = req.Token
+	}
+	if text == "" {
+		return "", errorf(muster.EINVALID, "request body: no token (send the token's text, MU1:...)")
+	}
+	return text, nil
+}
+
+func (s *Server) noKeys(what string) error {
+	return errorf(codeUnavailable, "this server cannot %s: %v", what, issue.ErrNoKeys)
+}
+
+// verify says whether a token is genuine and current, against the
+// store's statuses as of now.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("verify tokens")
+	}
+	token, err := s.readToken(w, r)
+	if err != nil {
+		return err
+	}
+	v, err := issue.Verify(r.Context(), s.store, s.cfg.Issuer.Keyring(), token, s.now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toVerdictOut(v))
+	return nil
+}
+
+// bundle serves the signed verifier bundle: the public keys and the
+// statuses as of now (muster verify --bundle FILE --trust FINGERPRINT).
+func (s *Server) bundle(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("sign a verifier bundle")
+	}
+	kr := s.cfg.Issuer.Keyring()
+	b, err := issue.Bundle(r.Context(), s.store, kr)
+	if err != nil {
+		return err
+	}
+	data, err := kr.SignBundle(b)
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	w.Header().Set("Content-Type", mediaBundle)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+kr.Deployment()+`.bundle"`)
+	w.Header().Set("Muster-Bundle-As-Of", b.AsOf.UTC().Format(time.RFC3339))
+	w.Header().Set("Muster-Bundle-Signed-By", kr.Active().ID().String())
+	w.Header().Set("Muster-Bundle-Statuses", strconv.Itoa(len(b.Statuses)))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(data)
+	return nil
+}
+
+const mediaBundle = "application/vnd.muster.bundle+cbor"
+
+// checkinRequest checks a token in at a rally point: the token's text,
+// or (the household showing no token, its identity checked otherwise) the
+// household's id, whose current instruction is checked in.
+type checkinRequest struct {
+	Token      string `json:"token,omitempty"`
+	Household  string `json:"household,omitempty"`
+	RallyPoint string `json:"rally_point"`
+	At         string `json:"at,omitempty"` // RFC 3339; default now
+}
+
+type checkinJSON struct {
+	ID          string    `json:"id"`
+	TokenID     string    `json:"token_id"`
+	Household   string    `json:"household"`
+	RallyPoint  string    `json:"rally_point"`
+	By          string    `json:"by"`
+	At          time.Time `json:"at"`
+	RecordedAt  time.Time `json:"recorded_at"`
+	RecordedBy  string    `json:"recorded_by"`
+	DuplicateOf string    `json:"duplicate_of,omitempty"`
+}
+
+func toCheckinJSON(c muster.CheckIn) checkinJSON {
+	return checkinJSON{ID: c.ID, TokenID: c.TokenID, Household: c.HouseholdID, RallyPoint: c.RallyPoint, By: c.By, At: c.At,
+		RecordedAt: c.RecordedAt, RecordedBy: c.RecordedBy, DuplicateOf: c.DuplicateOf}
+}
+
+type checkinResponse struct {
+	CheckIn checkinJSON `json:"checkin"`
+	People  int         `json:"people,omitempty"` // how many the token admits
+	Group   string      `json:"group_code,omitempty"`
+}
+
+// spendable verifies a token for a check-in: a token that is not genuine
+// (forged, another deployment's) never checks in, nor an expired one.
+func (s *Server) spendable(r *http.Request, token string) (*credential.Claims, error) {
+	v, err := issue.Verify(r.Context(), s.store, s.cfg.Issuer.Keyring(), token, s.now())
+	if err != nil {
+		return nil, err
+	}
+	switch v.Status {
+	case credential.Forged, credential.UnknownKey:
+		return nil, errorf(muster.EINVALID, "NOT CHECKED IN: the token is %s: %s", v.Status, v.Reason)
+	case credential.Expired:
+		return nil, errorf(muster.ECONFLICT, "NOT CHECKED IN: the token is expired: %s", v.Reason)
+	}
+	return v.Claims, nil
+}
+
+// checkin spends a token: the first time it is checked in; a second time
+// (a forwarded or sold copy) it is refused, 409, saying where and when the
+// first check-in happened, and the attempt is kept, flagged.
+func (s *Server) checkin(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("check tokens in")
+	}
+	var req checkinRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	at := time.Time{}
+	if req.At != "" {
+		t, err := time.Parse(time.RFC3339, req.At)
+		if err != nil {
+			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time", req.At)
+		}
+		at = t
+	}
+	if req.RallyPoint == "" {
+		return errorf(muster.EINVALID, "rally_point: which rally point is this check-in at?")
+	}
+	resp := checkinResponse{}
+	var tokenID string
+	switch {
+	case req.Token != "" && req.Household != "":
+		return errorf(muster.EINVALID, "give a token or a household, not both")
+	case req.Token != "":
+		cl, err := s.spendable(r, req.Token)
+		if err != nil {
+			return err
+		}
+		tokenID, resp.People, resp.Group = cl.TokenID(), int(cl.People), cl.Group
+	case req.Household != "":
+		in, err := s.store.CurrentInstruction(r.Context(), req.Household)
+		if err != nil {
+			return err
+		}
+		if err := s.auditRead(r.Context(), "instruction.read", "instruction:"+in.ID, "check-in by household id"); err != nil {
+			return err
+		}
+		tokenID, resp.People, resp.Group = in.ID, in.People, in.GroupCode
+	default:
+		return errorf(muster.EINVALID, "give the token (token) or the household's id (household)")
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	ci, first, err := s.store.CheckIn(r.Context(), tokenID, req.RallyPoint, c.user.Name, at)
+	if err != nil {
+		return err
+	}
+	if first != nil {
+		return errorf(muster.ECONFLICT, "REFUSED: token %s was checked in already, at %s by %s at %s (check-in %s): this is a copy; this attempt is recorded and flagged (%s)",
+			tokenID, first.RallyPoint, first.By, first.At.UTC().Format(time.RFC3339), first.ID, ci.ID)
+	}
+	resp.CheckIn = toCheckinJSON(ci)
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// syncRequest is a device's offline check-ins.
+type syncRequest struct {
+	Device   string        `json:"device"`
+	CheckIns []syncCheckIn `json:"checkins"`
+}
+
+type syncCheckIn struct {
+	ID         string `json:"id,omitempty"` // the device's id for it, so that a repeated sync records it once
+	Token      string `json:"token"`
+	RallyPoint string `json:"rally_point"`
+	By         string `json:"by,omitempty"` // the officer on the device; default the device
+	At         string `json:"at"`
+}
+
+type syncOutcome struct {
+	TokenID   string       `json:"token_id,omitempty"`
+	CheckIn   *checkinJSON `json:"checkin,omitempty"`
+	Duplicate bool         `json:"duplicate"`
+	First     *checkinJSON `json:"first,omitempty"`     // the token's first check-in, when this one came second
+	Displaced *checkinJSON `json:"displaced,omitempty"` // the check-in that was first until this earlier one came
+	Refused   string       `json:"refused,omitempty"`
+}
+
+type syncResponse struct {
+	Recorded   int           `json:"recorded"`
+	Duplicates int           `json:"duplicates"`
+	Refused    int           `json:"refused"`
+	Outcomes   []syncOutcome `json:"outcomes"`
+}
+
+const maxSyncCheckIns = 10_000
+
+// syncCheckins records a device's offline check-ins: each token is
+// verified (a forged one is refused), then the store reconciles them with
+// what it holds by token and earliest time.
+func (s *Server) syncCheckins(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("check tokens in")
+	}
+	var req syncRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Device == "" || len(req.CheckIns) > maxSyncCheckIns {
+		return errorf(muster.EINVALID, "device: say which device this is; checkins: at most %d", maxSyncCheckIns)
+	}
+	out := syncResponse{Outcomes: make([]syncOutcome, len(req.CheckIns))}
+	var cs []muster.CheckIn
+	var at []int // index in the request of each of cs
+	b, err := issue.Bundle(r.Context(), s.store, s.cfg.Issuer.Keyring())
+	if err != nil {
+		return err
+	}
+	for i, sc := range req.CheckIns {
+		t, err := time.Parse(time.RFC3339, sc.At)
+		if err != nil {
+			return errorf(muster.EINVALID, "checkins[%d].at: %q, want an RFC 3339 time", i, sc.At)
+		}
+		// Verified as of when it was made: a token superseded since was
+		// current at the rally point then.
+		v := credential.Verify(sc.Token, b, t)
+		if !v.Genuine() {
+			out.Outcomes[i] = syncOutcome{Refused: "the token is " + v.Status.String() + ": " + v.Reason}
+			continue
+		}
+		by := sc.By
+		if by == "" {
+			by = req.Device
+		} else {
+			by = req.Device + "/" + by
+		}
+		out.Outcomes[i].TokenID = v.Claims.TokenID()
+		cs = append(cs, muster.CheckIn{ID: sc.ID, TokenID: v.Claims.TokenID(), RallyPoint: sc.RallyPoint, By: by, At: t})
+		at = append(at, i)
+	}
+	res, err := s.store.SyncCheckIns(r.Context(), cs)
+	if err != nil {
+		return err
+	}
+	for j, o := range res {
+		so := &out.Outcomes[at[j]]
+		if o.Refused != "" {
+			so.Refused = o.Refused
+			continue
+		}
+		ci := toCheckinJSON(o.CheckIn)
+		so.CheckIn, so.Duplicate = &ci, o.CheckIn.Duplicate()
+		if o.First != nil {
+			f := toCheckinJSON(*o.First)
+			so.First = &f
+		}
+		if o.Displaced != nil {
+			d := toCheckinJSON(*o.Displaced)
+			so.Displaced = &d
+		}
+	}
+	for _, o := range out.Outcomes {
+		switch {
+		case o.Refused != "":
+			out.Refused++
+		case o.Duplicate:
+			out.Duplicates++
+		default:
+			out.Recorded++
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type checkinsPage struct {
+	CheckIns []checkinJSON `json:"checkins"`
+	Next     string        `json:"next,omitempty"`
+}
+
+// listCheckins lists check-ins; duplicates=true the flagged ones.
+func (s *Server) listCheckins(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	q := r.URL.Query()
+	f := muster.CheckInFilter{TokenID: q.Get("token"), HouseholdID: q.Get("household"), AfterID: q.Get("after"), Duplicates: q.Get("duplicates") == "true"}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errorf(muster.EINVALID, "limit: %q, want 1 to 1000", v)
+		}
+		f.Limit = n
+	}
+	cs, next, err := s.store.ListCheckIns(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := checkinsPage{CheckIns: []checkinJSON{}, Next: next}
+	for _, c := range cs {
+		out.CheckIns = append(out.CheckIns, toCheckinJSON(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

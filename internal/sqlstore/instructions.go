@@ -1,0 +1,586 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// Issued instructions (migration 0007, docs/issuing.md). An issuance is
+// one transaction: the plan approved, the versions it supersedes and
+// revokes marked, the new versions inserted (a partial unique index keeps
+// one current version per series, so two instances issuing at once cannot
+// both succeed), the capability links made, and the messages queued. The
+// instruction (it names the household) and its token are sealed with the
+// aad "instruction:<id>:body" and ":token".
+
+const (
+	// maxIssue bounds one issuance: 100,000 households and their escorts,
+	// twice over.
+	maxIssue = 400_000
+	// issueChunk rows are inserted by one statement.
+	issueChunk = 50
+	// maxTokenLen bounds a stored token (a token is at most 320 bytes in
+	// base45, 480 characters).
+	maxTokenLen = 1024
+)
+
+func instructionAAD(id, field string) string { return "instruction:" + id + ":" + field }
+
+const instructionColumns = `id, series, version, audience, household_id, group_id, supersedes, superseded_by, status, plan_id,
+	issued_at, expires_at, changed_at, changes, digest`
+
+const instructionSealedColumns = `token_enc, body_enc`
+
+type instructionRow struct {
+	in                               muster.IssuedInstruction
+	issued, expires, changed         int64
+	changes                          string
+	token, body                      []byte
+	audience, household, group, plan string
+}
+
+func (r *instructionRow) scanArgs(sealed bool) []any {
+	args := []any{&r.in.ID, &r.in.Series, &r.in.Version, &r.audience, &r.household, &r.group, &r.in.Supersedes, &r.in.SupersededBy,
+		&r.in.Status, &r.plan, &r.issued, &r.expires, &r.changed, &r.changes, &r.in.Digest}
+	if sealed {
+		args = append(args, &r.token, &r.body)
+	}
+	return args
+}
+
+// open returns the row as an IssuedInstruction; with k, its sealed
+// content and token opened and the content checked against its digest.
+func (r *instructionRow) open(k muster.Sealer) (muster.IssuedInstruction, error) {
+	in := r.in
+	if k != nil {
+		body, err := k.Open(r.body, instructionAAD(in.ID, "body"))
+		if err != nil {
+			return in, fmt.Errorf("instruction %s: open: %w", in.ID, err)
+		}
+		tok, err := k.Open(r.token, instructionAAD(in.ID, "token"))
+		if err != nil {
+			return in, fmt.Errorf("instruction %s: open token: %w", in.ID, err)
+		}
+		if err := json.Unmarshal(body, &in.Instruction); err != nil {
+			return in, fmt.Errorf("instruction %s: %w", in.ID, err)
+		}
+		if d := muster.InstructionDigest(&in.Instruction); d != r.in.Digest || in.Instruction.ID != r.in.ID {
+			return in, fmt.Errorf("instruction %s: its content does not match its digest: the row was changed", r.in.ID)
+		}
+		in.Token = string(tok)
+	}
+	// What is in clear is what the row says (and, opened, what the
+	// content says: checked above through the digest).
+	in.ID, in.Series, in.Version, in.Supersedes = r.in.ID, r.in.Series, r.in.Version, r.in.Supersedes
+	in.Audience, in.Household, in.Group, in.Plan = r.audience, r.household, r.group, r.plan
+	in.IssuedAt, in.ExpiresAt, in.ChangedAt = fromMicros(r.issued), fromMicros(r.expires), fromMicros(r.changed)
+	if r.changes != "" {
+		in.Changes = strings.Split(r.changes, ",")
+	}
+	return in, nil
+}
+
+// issueRow is a new version ready to insert.
+type issueRow struct {
+	in     *muster.IssuedInstruction
+	body   []byte
+	digest string
+}
+
+// checkIssueBatch checks a batch before any database work and returns its
+// new versions ready to insert, and its messages ready to queue.
+func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, []string, error) {
+	bad := func(format string, args ...any) error {
+		return muster.Errorf(muster.EINVALID, "issue: "+format, args...)
+	}
+	if b.Plan == "" || badKey(b.Plan) || badKey(b.Basis) {
+		return nil, nil, nil, bad("plan %q: not a plan id", b.Plan)
+	}
+	if b.ApprovePlan != "" && b.ApprovePlan != b.Plan {
+		return nil, nil, nil, bad("the plan approved (%s) must be the plan issued (%s)", b.ApprovePlan, b.Plan)
+	}
+	if n := len(b.Issue) + len(b.Revoke); n > maxIssue {
+		return nil, nil, nil, bad("%d instructions, more than %d in one issuance", n, maxIssue)
+	}
+	rows := make([]issueRow, len(b.Issue))
+	ids, series := map[string]bool{}, map[string]bool{}
+	for i := range b.Issue {
+		in := &b.Issue[i]
+		what := fmt.Sprintf("instruction %d (%q)", i, in.ID)
+		switch {
+		case in.Series == "" || muster.CheckText(in.Series, muster.MaxIDBytes) != nil || strings.ContainsAny(in.Series, ",\n\t"):
+			return nil, nil, nil, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
+		case in.Version < 1:
+			return nil, nil, nil, bad("%s: version %d: versions start at 1", what, in.Version)
+		case in.ID != muster.InstructionID(in.Series, in.Version):
+			return nil, nil, nil, bad("%s: the id of version %d of %s is %s", what, in.Version, in.Series, muster.InstructionID(in.Series, in.Version))
+		case in.Audience != muster.AudienceHousehold && in.Audience != muster.AudienceEscort:
+			return nil, nil, nil, bad("%s: audience %q is not %s or %s", what, in.Audience, muster.AudienceHousehold, muster.AudienceEscort)
+		case in.Audience == muster.AudienceHousehold && (in.Household == "" || badKey(in.Household)):
+			return nil, nil, nil, bad("%s: a household's instruction without its household", what)
+		case badKey(in.Group) || strings.Contains(in.Group, ","):
+			return nil, nil, nil, bad("%s: group %q", what, in.Group)
+		case in.Plan != b.Plan:
+			return nil, nil, nil, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
+		case in.Token == "" || len(in.Token) > maxTokenLen || !validText(in.Token):
+			return nil, nil, nil, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
+		case ids[in.ID] || series[in.Series]:
+			return nil, nil, nil, bad("%s: its series is in the batch twice", what)
+		}
+		if in.Supersedes != "" {
+			s, v, ok := muster.VersionOf(in.Supersedes)
+			if !ok || s != in.Series || v >= in.Version {
+				return nil, nil, nil, bad("%s: it cannot supersede %q (an earlier version of %s)", what, in.Supersedes, in.Series)
+			}
+		}
+		for _, ch := range in.Changes {
+			if ch == "" || strings.ContainsAny(ch, ",\n") || len(ch) > 64 {
+				return nil, nil, nil, bad("%s: change %q: want a word", what, ch)
+			}
+		}
+		ids[in.ID], series[in.Series] = true, true
+		digest := muster.InstructionDigest(&in.Instruction)
+		if in.Digest != "" && in.Digest != digest {
+			return nil, nil, nil, bad("%s: its digest does not match its content", what)
+		}
+		body, err := json.Marshal(&in.Instruction)
+		if err != nil {
+			return nil, nil, nil, bad("%s: %v", what, err)
+		}
+		rows[i] = issueRow{in: in, body: body, digest: digest}
+	}
+	revoked := map[string]bool{}
+	for _, id := range b.Revoke {
+		if _, _, ok := muster.VersionOf(id); !ok || badKey(id) || revoked[id] {
+			return nil, nil, nil, bad("revoke %q: not an instruction version id, or twice", id)
+		}
+		revoked[id] = true
+	}
+	for _, in := range b.Issue {
+		if revoked[in.Supersedes] {
+			return nil, nil, nil, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
+		}
+	}
+	for i, l := range b.Links {
+		if l.HouseholdID == "" || badKey(l.HouseholdID) || checkName("capability", l.CapabilityID) != nil || len(l.Secret) < 16 || len(l.Secret) > 128 || !validText(l.Secret) {
+			return nil, nil, nil, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
+		}
+	}
+	msgs, households, err := prepareMessages(b.Messages)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return rows, msgs, households, nil
+}
+
+// IssueInstructions implements muster.Store.
+func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (muster.IssueResult, error) {
+	rows, msgs, msgHouseholds, err := checkIssueBatch(&b)
+	if err != nil {
+		return muster.IssueResult{}, err
+	}
+	k, err := c.keyring()
+	if err != nil {
+		return muster.IssueResult{}, err
+	}
+	var res muster.IssueResult
+	err = c.write(ctx, func(w *wtx) error {
+		res = muster.IssueResult{Plan: b.Plan, IssuedAt: w.now}
+		if err := w.issuePlan(&b); err != nil {
+			return err
+		}
+		res.Approved = b.ApprovePlan != ""
+		// The versions replaced leave "current" first: the partial unique
+		// index allows one current version per series.
+		now := micros(w.now)
+		for _, r := range rows {
+			if r.in.Supersedes == "" {
+				continue
+			}
+			if err := w.changeStatus(r.in.Supersedes, muster.InstructionSuperseded, r.in.ID, now); err != nil {
+				return err
+			}
+			res.Superseded++
+		}
+		for _, id := range b.Revoke {
+			if err := w.changeStatus(id, muster.InstructionRevoked, "", now); err != nil {
+				return err
+			}
+			res.Revoked++
+		}
+		if err := w.insertInstructions(k, rows); err != nil {
+			return err
+		}
+		res.Issued = len(rows)
+		if err := w.insertLinks(k, b.Links); err != nil {
+			return err
+		}
+		res.Links = len(b.Links)
+		if res.Enqueued, res.Duplicates, err = w.enqueue(k, msgs, msgHouseholds); err != nil {
+			return err
+		}
+		w.record("instruction.issue", "plan:"+b.Plan, issueDetail(&b, &res))
+		if res.Issued+res.Revoked > 0 {
+			w.announce("instruction", "")
+		}
+		return nil
+	})
+	if err != nil {
+		return muster.IssueResult{}, err
+	}
+	return res, nil
+}
+
+// issuePlan approves the batch's plan, or checks that it is current, and
+// that the plan current before is the one the batch was built on.
+func (w *wtx) issuePlan(b *muster.IssueBatch) error {
+	cur, err := w.currentPlanID()
+	if err != nil {
+		return err
+	}
+	if b.ApprovePlan != "" {
+		if cur != b.Basis {
+			return muster.Errorf(muster.ECONFLICT, "issue: plan %s became current while plan %s's instructions were built (on %s): build them again", cur, b.Plan, orNone(b.Basis))
+		}
+		return w.approvePlan(b.ApprovePlan)
+	}
+	if cur != b.Plan {
+		return muster.Errorf(muster.ECONFLICT, "issue: plan %s is not current (the current plan is %s): instructions come from the current plan only", b.Plan, orNone(cur))
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// changeStatus moves a current version to status, or fails with ECONFLICT.
+func (w *wtx) changeStatus(id, status, by string, now int64) error {
+	res, err := w.exec(`UPDATE instructions SET status = ?, superseded_by = ?, changed_at = ? WHERE id = ? AND status = ?`,
+		status, by, now, id, muster.InstructionCurrent)
+	if err != nil {
+		return fmt.Errorf("instruction %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("instruction %s: %w", id, err)
+	}
+	if n != 1 {
+		return muster.Errorf(muster.ECONFLICT, "issue: instruction %s is not current (superseded, revoked or never issued) any more: build the issuance again", id)
+	}
+	return nil
+}
+
+var insertInstructionQueries = map[int]string{}
+
+func init() {
+	for _, n := range []int{1, issueChunk} {
+		insertInstructionQueries[n] = `INSERT INTO instructions (` + instructionColumns + `, ` + instructionSealedColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("("+placeholders(17)+"), ", n), ", ")
+	}
+}
+
+func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
+	var households []string
+	for _, r := range rows {
+		if r.in.Audience == muster.AudienceHousehold {
+			households = append(households, r.in.Household)
+		}
+	}
+	known, err := w.existingHouseholds(households)
+	if err != nil {
+		return err
+	}
+	for _, h := range households {
+		if !known[h] {
+			return muster.Errorf(muster.EINVALID, "issue: household %q does not exist", h)
+		}
+	}
+	args := make([]any, 0, 17*issueChunk)
+	for start := 0; start < len(rows); {
+		n := issueChunk
+		if len(rows)-start < issueChunk {
+			n = 1
+		}
+		args = args[:0]
+		for _, r := range rows[start : start+n] {
+			in := r.in
+			household := in.Household
+			if in.Audience != muster.AudienceHousehold {
+				household = ""
+			}
+			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, "", muster.InstructionCurrent, in.Plan,
+				micros(in.IssuedAt), micros(in.ExpiresAt), 0, strings.Join(in.Changes, ","), r.digest,
+				k.Seal([]byte(in.Token), instructionAAD(in.ID, "token")), k.Seal(r.body, instructionAAD(in.ID, "body")))
+		}
+		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {
+			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
+				return ce
+			}
+			return fmt.Errorf("issue: %w", err)
+		}
+		start += n
+	}
+	return nil
+}
+
+// insertLinks makes each household's instruction link: a capability
+// (its hash) and the sealed secret, replacing a link the household had.
+func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error {
+	if len(links) == 0 {
+		return nil
+	}
+	hs := make([]string, len(links))
+	for i, l := range links {
+		hs[i] = l.HouseholdID
+	}
+	known, err := w.existingHouseholds(hs)
+	if err != nil {
+		return err
+	}
+	now := micros(w.now)
+	for _, l := range links {
+		if !known[l.HouseholdID] {
+			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", l.HouseholdID)
+		}
+		if _, err := w.exec(`INSERT INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, 0, 0)`,
+			l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now); err != nil {
+			return w.c.conflict(err, "issue: capability %s exists already", l.CapabilityID)
+		}
+		if _, err := w.exec(`INSERT INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (household_id) DO UPDATE SET capability_id = excluded.capability_id, secret_enc = excluded.secret_enc, created_at = excluded.created_at`,
+			l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now); err != nil {
+			return fmt.Errorf("issue: link of %s: %w", l.HouseholdID, err)
+		}
+	}
+	w.record("capability.create", "households", fmt.Sprintf("%d instruction links: %s", len(links), firstIDs(hs, 20)))
+	w.announce("capability", "")
+	return nil
+}
+
+func linkAAD(household, capability string) string {
+	return "instruction-link:" + household + ":" + capability
+}
+
+func firstIDs(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, " ")
+	}
+	return strings.Join(ids[:n], " ") + fmt.Sprintf(" and %d more", len(ids)-n)
+}
+
+// issueDetail says, for the audit log, what an issuance did: counts and
+// ids, no content.
+func issueDetail(b *muster.IssueBatch, r *muster.IssueResult) string {
+	issued := make([]string, len(b.Issue))
+	for i, in := range b.Issue {
+		issued[i] = in.ID
+	}
+	s := fmt.Sprintf("issued=%d superseded=%d revoked=%d links=%d enqueued=%d", r.Issued, r.Superseded, r.Revoked, r.Links, r.Enqueued)
+	if b.ApprovePlan != "" {
+		s += " approved with the plan"
+	}
+	if len(issued) > 0 {
+		s += "; issued: " + firstIDs(issued, 20)
+	}
+	if len(b.Revoke) > 0 {
+		s += "; revoked: " + firstIDs(b.Revoke, 20)
+	}
+	return s
+}
+
+// GetInstruction implements muster.Store.
+func (c *Core) GetInstruction(ctx context.Context, id string) (muster.IssuedInstruction, error) {
+	if badKey(id) {
+		return muster.IssuedInstruction{}, muster.Errorf(muster.ENOTFOUND, "instruction %q not found", id)
+	}
+	return c.readInstruction(ctx, `SELECT `+instructionColumns+`, `+instructionSealedColumns+` FROM instructions WHERE id = ?`, id)
+}
+
+// CurrentInstruction implements muster.Store.
+func (c *Core) CurrentInstruction(ctx context.Context, householdID string) (muster.IssuedInstruction, error) {
+	if badKey(householdID) || householdID == "" {
+		return muster.IssuedInstruction{}, muster.Errorf(muster.ENOTFOUND, "household %q has no current instruction", householdID)
+	}
+	return c.readInstruction(ctx, `SELECT `+instructionColumns+`, `+instructionSealedColumns+` FROM instructions
+		WHERE household_id = ? AND audience = ? AND status = ?`, householdID, muster.AudienceHousehold, muster.InstructionCurrent)
+}
+
+func (c *Core) readInstruction(ctx context.Context, query string, args ...any) (muster.IssuedInstruction, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return muster.IssuedInstruction{}, err
+	}
+	var r instructionRow
+	err = c.reader().QueryRowContext(ctx, query, args...).Scan(r.scanArgs(true)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return muster.IssuedInstruction{}, muster.Errorf(muster.ENOTFOUND, "instruction %v not found", args[0])
+	}
+	if err != nil {
+		return muster.IssuedInstruction{}, fmt.Errorf("instruction %v: %w", args[0], err)
+	}
+	return r.open(k)
+}
+
+// ListInstructions implements muster.Store.
+func (c *Core) ListInstructions(ctx context.Context, f muster.InstructionFilter, content bool) ([]muster.IssuedInstruction, string, error) {
+	if f.Status != "" && !slices.Contains([]string{muster.InstructionCurrent, muster.InstructionSuperseded, muster.InstructionRevoked}, f.Status) {
+		return nil, "", muster.Errorf(muster.EINVALID, "status %q is not current, superseded or revoked", f.Status)
+	}
+	if f.Audience != "" && f.Audience != muster.AudienceHousehold && f.Audience != muster.AudienceEscort {
+		return nil, "", muster.Errorf(muster.EINVALID, "audience %q is not household or escort", f.Audience)
+	}
+	if badKey(f.HouseholdID) || badKey(f.Series) || badKey(f.Plan) || badKey(f.AfterID) || f.Limit < 0 {
+		return nil, "", muster.Errorf(muster.EINVALID, "instruction filter: not an id, or a negative limit")
+	}
+	var k muster.Sealer
+	if content {
+		var err error
+		if k, err = c.keyring(); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 1000
+	}
+	limit = min(limit, 100_000)
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.Series != "" {
+		add("series = ?", f.Series)
+	}
+	if f.Audience != "" {
+		add("audience = ?", f.Audience)
+	}
+	if f.HouseholdID != "" {
+		add("household_id = ?", f.HouseholdID)
+	}
+	if f.Plan != "" {
+		add("plan_id = ?", f.Plan)
+	}
+	add("id > ?", f.AfterID)
+	args = append(args, limit+1)
+	cols := instructionColumns
+	if content {
+		cols += ", " + instructionSealedColumns
+	}
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+cols+` FROM instructions WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list instructions: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.IssuedInstruction
+	for rows.Next() {
+		var r instructionRow
+		if err := rows.Scan(r.scanArgs(content)...); err != nil {
+			return nil, "", fmt.Errorf("list instructions: %w", err)
+		}
+		in, err := r.open(k)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list instructions: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// InstructionStatuses implements muster.Store.
+func (c *Core) InstructionStatuses(ctx context.Context) (map[string]muster.InstructionStatus, time.Time, error) {
+	asOf := c.now().UTC()
+	rows, err := c.reader().QueryContext(ctx, `SELECT series, version, status FROM instructions ORDER BY series, version`)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("instruction statuses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]muster.InstructionStatus{}
+	for rows.Next() {
+		var series, status string
+		var v int
+		if err := rows.Scan(&series, &v, &status); err != nil {
+			return nil, time.Time{}, fmt.Errorf("instruction statuses: %w", err)
+		}
+		st := out[series]
+		st.Latest = max(st.Latest, v)
+		switch status {
+		case muster.InstructionCurrent:
+			st.Current = v
+		case muster.InstructionRevoked:
+			st.Revoked = append(st.Revoked, v)
+		}
+		out[series] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("instruction statuses: %w", err)
+	}
+	return out, asOf, nil
+}
+
+// InstructionLinks implements muster.Store.
+func (c *Core) InstructionLinks(ctx context.Context, householdIDs []string, now time.Time) (map[string]string, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
+	if now.IsZero() {
+		now = c.now()
+	}
+	out := map[string]string{}
+	query := `SELECT l.household_id, l.capability_id, l.secret_enc, c.expires_at, c.revoked_at FROM instruction_links l
+		JOIN capabilities c ON c.id = l.capability_id WHERE l.household_id IN (` + placeholders(prefetchChunk) + `)`
+	for start := 0; start < len(householdIDs); start += prefetchChunk {
+		rows, err := c.reader().QueryContext(ctx, query, padded(householdIDs, start)...)
+		if err != nil {
+			return nil, fmt.Errorf("instruction links: %w", err)
+		}
+		for rows.Next() {
+			var hh, capID string
+			var secret []byte
+			var expires, revoked int64
+			if err := rows.Scan(&hh, &capID, &secret, &expires, &revoked); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("instruction links: %w", err)
+			}
+			if revoked != 0 || (expires != 0 && expires <= now.UnixMicro()) {
+				continue
+			}
+			s, err := k.Open(secret, linkAAD(hh, capID))
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("instruction link of %s: %w", hh, err)
+			}
+			out[hh] = string(s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("instruction links: %w", err)
+		}
+	}
+	return out, nil
+}

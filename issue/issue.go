@@ -1,0 +1,402 @@
+// Package issue turns the approved plan into the instructions people
+// receive: it builds them (package instruct: the first time every
+// household's, after a re-plan only what changed), signs each with the
+// deployment's keyring (package credential), writes its forms with the
+// household's link, token and reply code, and hands the store ONE batch
+// that approves the plan, stores the new versions, supersedes and revokes
+// the old ones, makes the capability links and queues the messages, in one
+// transaction. It also verifies tokens against the store's statuses.
+// docs/issuing.md says how and why.
+package issue
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/instruct"
+	"github.com/muster-evac/muster/plan"
+)
+
+// Config configures an Issuer. Store, Keyring and Secret are required.
+type Config struct {
+	Store muster.Store
+	// Keyring signs the tokens; it must hold its private key.
+	Keyring *credential.Keyring
+	// Secret derives group codes and code words (instruct.Options.Secret):
+	// the same on every instance, or codes would differ between them.
+	// CodesSecret derives one from the master key.
+	Secret []byte
+	// Streets names the streets of walking directions; nil: directions
+	// without street names.
+	Streets *instruct.Streets
+	// PublicURL is where evacuees reach the server ("https://evac.example.org"):
+	// their link is PublicURL/i/SECRET.
+	PublicURL string
+	// Contact is whom to ask, in every instruction.
+	Contact muster.Contact
+	// DefaultLanguage and EscortLanguage: see instruct.Options.
+	DefaultLanguage, EscortLanguage string
+	// Webhook: also queue each household's instruction to the configured
+	// webhook (integrations).
+	Webhook bool
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Issuer issues instructions. It is safe for concurrent use; concurrent
+// issuances are serialised by the store (one of two built on the same
+// state is refused).
+type Issuer struct {
+	cfg Config
+}
+
+// ErrNoKeys is returned by New when there is no keyring to sign with.
+var ErrNoKeys = errors.New("no signing keys: run `muster keys init --deployment ID` in the server's data folder, then restart the server; without keys no instruction can be issued (and no plan approved)")
+
+// New returns an Issuer, or why it cannot issue.
+func New(cfg Config) (*Issuer, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("issue: no store")
+	case cfg.Keyring == nil:
+		return nil, ErrNoKeys
+	case !cfg.Keyring.CanSign():
+		return nil, fmt.Errorf("issue: %w", credential.ErrNoPrivateKey)
+	case len(cfg.Secret) < instruct.MinSecretBytes:
+		return nil, fmt.Errorf("issue: a secret of %d bytes or more is needed for group codes and code words", instruct.MinSecretBytes)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:8080"
+	}
+	return &Issuer{cfg: cfg}, nil
+}
+
+// Keyring is the keyring the issuer signs with.
+func (is *Issuer) Keyring() *credential.Keyring { return is.cfg.Keyring }
+
+// CodesSecret derives the secret of group codes and code words from the
+// master key, so that every instance sharing the master key derives the
+// same codes without another file to share.
+func CodesSecret(masterKey []byte) []byte {
+	m := hmac.New(sha256.New, masterKey)
+	m.Write([]byte("muster instruction codes v1"))
+	return m.Sum(nil)
+}
+
+// LinkPath is the path of an evacuee's link under the server.
+func LinkPath(secret string) string { return "/i/" + secret }
+
+// Report says what an issuance did.
+type Report struct {
+	muster.IssueResult
+	Unchanged  int            // instructions that stay in force as they are
+	Households int            // households' new versions
+	Escorts    int            // escorts' new versions (stored; no channel: operators read them)
+	Expired    int            // not issued: they expired before they could be (their group is through)
+	NoChannel  int            // households issued a version with no channel to send it by
+	Messages   map[string]int // messages queued by channel
+}
+
+// Approve makes the proposed plan planID current and issues its
+// instructions, in ONE transaction: both happen or neither.
+func (is *Issuer) Approve(ctx context.Context, planID string) (Report, error) {
+	return is.run(ctx, planID, true)
+}
+
+// Issue issues the instructions of the current plan planID: what changed
+// since the last issuance (nothing, if nothing did).
+func (is *Issuer) Issue(ctx context.Context, planID string) (Report, error) {
+	return is.run(ctx, planID, false)
+}
+
+func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report, error) {
+	st := is.cfg.Store
+	rec, err := st.GetPlan(ctx, planID)
+	if err != nil {
+		return Report{}, err
+	}
+	switch {
+	case approve && rec.Status != muster.PlanProposed:
+		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", rec.ID, rec.Status)
+	case !approve && rec.Status != muster.PlanCurrent:
+		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
+	}
+	basis := ""
+	if cur, err := st.CurrentPlan(ctx); err == nil {
+		basis = cur.ID
+	} else if muster.ErrorCode(err) != muster.ENOTFOUND {
+		return Report{}, err
+	}
+	var p plan.Plan
+	if err := json.Unmarshal(rec.Body, &p); err != nil {
+		return Report{}, fmt.Errorf("plan %s: %w", rec.ID, err)
+	}
+	p.Status = muster.PlanCurrent // the store's word, not the body's: it is (or is being made) current
+	households, err := is.households(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	previous, last, err := is.inForce(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	pl, err := st.Places(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	now := is.cfg.Now().UTC().Truncate(time.Second)
+	opts := instruct.Options{
+		Secret: is.cfg.Secret, PlanID: rec.ID, TimeZone: pl.Timezone, DefaultLanguage: is.cfg.DefaultLanguage,
+		EscortLanguage: is.cfg.EscortLanguage, Escorts: true, Contact: is.cfg.Contact, IssuedAt: now, Logger: is.cfg.Logger,
+	}
+	rev, err := instruct.Reissue(previous, last, &p, households, is.cfg.Streets, opts)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{Unchanged: len(rev.Unchanged), Messages: map[string]int{}}
+	b := muster.IssueBatch{Plan: rec.ID, Basis: basis, Revoke: rev.Revoked}
+	if approve {
+		b.ApprovePlan = rec.ID
+	}
+	var changes []instruct.Change
+	for _, ch := range rev.Changed {
+		if !ch.Instruction.ExpiresAt.After(now) {
+			rep.Expired++
+			continue
+		}
+		changes = append(changes, ch)
+	}
+	if err := is.prepare(ctx, &b, &rep, changes, households, now); err != nil {
+		return Report{}, err
+	}
+	res, err := st.IssueInstructions(ctx, b)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.IssueResult = res
+	rep.IssuedAt = now // the instructions' issue time (the store's commit time may differ)
+	is.cfg.Logger.Info("instructions issued", "plan", rec.ID, "approved", res.Approved, "issued", res.Issued, "superseded", res.Superseded,
+		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel)
+	return rep, nil
+}
+
+// households reads every household on record (personal data: audited).
+func (is *Issuer) households(ctx context.Context) ([]muster.Household, error) {
+	var out []muster.Household
+	after := ""
+	for {
+		page, next, err := is.cfg.Store.ListHouseholds(ctx, muster.HouseholdFilter{AfterID: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range page {
+			out = append(out, h.Household)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if _, err := is.cfg.Store.AppendAudit(ctx, muster.AuditEntry{Action: "household.read", Target: "households",
+		Detail: fmt.Sprintf("%d households read to issue instructions (names, languages, phones, e-mails)", len(out))}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// inForce reads the current instructions and the last version of every
+// series ever issued.
+func (is *Issuer) inForce(ctx context.Context) ([]muster.Instruction, map[string]int, error) {
+	var prev []muster.Instruction
+	after := ""
+	for {
+		page, next, err := is.cfg.Store.ListInstructions(ctx, muster.InstructionFilter{Status: muster.InstructionCurrent, AfterID: after, Limit: 100_000}, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, in := range page {
+			prev = append(prev, in.Instruction)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	st, _, err := is.cfg.Store.InstructionStatuses(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	last := make(map[string]int, len(st))
+	for s, v := range st {
+		last[s] = v.Latest
+	}
+	return prev, last, nil
+}
+
+// prepare signs and renders the new versions and fills the batch: the
+// versions, the links of households that have none, the messages.
+func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report, changes []instruct.Change, households []muster.Household, now time.Time) error {
+	byID := make(map[string]*muster.Household, len(households))
+	for i := range households {
+		byID[households[i].ID] = &households[i]
+	}
+	var need []string
+	for _, ch := range changes {
+		if ch.Instruction.Audience == muster.AudienceHousehold {
+			need = append(need, ch.Instruction.Household)
+		}
+	}
+	links, err := is.cfg.Store.InstructionLinks(ctx, need, now)
+	if err != nil {
+		return err
+	}
+	for _, h := range need {
+		if _, ok := links[h]; !ok {
+			secret := newLinkSecret()
+			links[h] = secret
+			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: h, CapabilityID: "cap-i" + newLinkSecret()[:16], Secret: secret})
+		}
+	}
+	b.Issue = make([]muster.IssuedInstruction, len(changes))
+	msgs := make([][]muster.OutboxMessage, len(changes))
+	errs := make([]error, len(changes))
+	// Sign and render on every core: the work of 100,000 households.
+	var wg sync.WaitGroup
+	next := make(chan int, 256)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				ch := &changes[i]
+				b.Issue[i], msgs[i], errs[i] = is.one(ch, byID[ch.Instruction.Household], links[ch.Instruction.Household], now)
+			}
+		})
+	}
+	for i := range changes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, in := range b.Issue {
+		if in.Audience == muster.AudienceEscort {
+			rep.Escorts++
+			continue
+		}
+		rep.Households++
+		if len(msgs[i]) == 0 {
+			rep.NoChannel++
+		}
+		for _, m := range msgs[i] {
+			rep.Messages[m.Channel]++
+		}
+		b.Messages = append(b.Messages, msgs[i]...)
+	}
+	return nil
+}
+
+// one signs and renders one new version and makes its messages.
+func (is *Issuer) one(ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
+	in := ch.Instruction
+	c, err := Claims(&in, is.cfg.Keyring.Deployment())
+	if err != nil {
+		return muster.IssuedInstruction{}, nil, err
+	}
+	token, err := is.cfg.Keyring.Sign(c, now)
+	if err != nil {
+		return muster.IssuedInstruction{}, nil, muster.Errorf(muster.EINVALID, "%v", err)
+	}
+	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: muster.InstructionDigest(&in)}
+	if in.Audience != muster.AudienceHousehold || h == nil {
+		return out, nil, nil
+	}
+	code := muster.NewAckCode()
+	forms, err := instruct.RenderMessage(&in, instruct.Message{Link: is.cfg.PublicURL + LinkPath(secret), Token: token, AckCode: code})
+	if err != nil {
+		return muster.IssuedInstruction{}, nil, err
+	}
+	subject, err := instruct.Subject(&in)
+	if err != nil {
+		return muster.IssuedInstruction{}, nil, err
+	}
+	base := muster.OutboxMessage{HouseholdID: h.ID, InstructionID: in.ID, InstructionVersion: in.Version, AckCode: code}
+	var ms []muster.OutboxMessage
+	if h.Email != "" && muster.CheckRecipient(muster.ChannelEmail, h.Email) == nil {
+		m := base
+		m.Channel, m.Recipient, m.Subject, m.Body, m.BodyHTML = muster.ChannelEmail, h.Email, subject, forms.Text, forms.HTML
+		ms = append(ms, m)
+	}
+	if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
+		m := base
+		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, forms.SMS
+		ms = append(ms, m)
+	}
+	if is.cfg.Webhook {
+		m := base
+		m.Channel, m.Subject, m.Body = muster.ChannelWebhook, subject, forms.Text
+		ms = append(ms, m)
+	}
+	return out, ms, nil
+}
+
+// Claims are the signed claims of an instruction issued by deployment:
+// what a checker at a rally point needs offline, and the digest of
+// everything else.
+func Claims(in *muster.Instruction, deployment string) (credential.Claims, error) {
+	holder := in.Household
+	if in.Audience == muster.AudienceEscort {
+		holder = in.Group
+	}
+	c := credential.Claims{
+		Issuer: deployment, IssuedAt: in.IssuedAt, NotAfter: in.ExpiresAt, Instruction: in.Series, Version: uint32(in.Version), Household: holder,
+		Digest: credential.ContentDigest(in.Canonical()), RallyPoint: in.RallyPoint.ID, ReportFrom: in.ReportFrom, ReportBy: in.ReportBy,
+		Group: in.GroupCode, People: uint16(min(max(in.People, 0), 65535)),
+	}
+	if in.Supersedes != "" {
+		_, v, ok := muster.VersionOf(in.Supersedes)
+		if !ok {
+			return c, muster.Errorf(muster.EINVALID, "instruction %s: supersedes %q, not a version id", in.ID, in.Supersedes)
+		}
+		c.Supersedes = uint32(v)
+	}
+	if err := c.Validate(); err != nil {
+		return c, muster.Errorf(muster.EINVALID, "instruction %s: its token: %v", in.ID, err)
+	}
+	return c, nil
+}
+
+// linkAlphabet is base32's, in lower case: 5 bits a character.
+var linkEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newLinkSecret returns 20 characters (100 random bits): a link short
+// enough for the SMS budget, with far too many values to guess at the
+// rate limit, and stored only as a hash (and, for the messages, sealed).
+func newLinkSecret() string {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // does not fail on Linux; a guessable link is worse
+	}
+	return linkEncoding.EncodeToString(b[:])[:20]
+}
