@@ -41,7 +41,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *calle
 	if wait, why := s.throttle.wait(now, src, c.user.Name); wait > 0 {
 		return throttled(wait, why)
 	}
-	ok, err := s.checkPassword(r.Context(), c.user.PasswordHash, req.Password)
+	ok, err := s.checkPassword(r.Context(), true, c.user.PasswordHash, req.Password)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *calle
 		return errorf(muster.EINVALID, "new_%s", err.Error())
 	}
 	var hash string
-	if berr := s.argon(r.Context(), func() { hash, err = muster.HashPassword(req.NewPassword) }); berr != nil {
+	if berr := s.argon(r.Context(), true, func() { hash, err = muster.HashPassword(req.NewPassword) }); berr != nil {
 		return berr
 	}
 	if err != nil {

@@ -193,19 +193,38 @@ func (s *Server) initLogin() {
 	// Each check takes 64 MiB and tens of milliseconds of a core: a flood
 	// of logins from many addresses queues here instead of exhausting
 	// memory, and the requests of operators already logged in (which hash
-	// nothing) go on.
-	s.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+	// nothing) go on. Strangers (sources with no earlier success for the
+	// account) share all turns but one, which stays free for a known
+	// device or address: a flood cannot keep the owner waiting.
+	n := max(2, runtime.NumCPU())
+	s.hashing = make(chan struct{}, n)
+	s.hashingStrangers = make(chan struct{}, n-1)
 	s.watchThrottleClears()
 }
 
 // errBusy answers a login that waited too long for a turn to hash.
 var errBusy = &apiError{code: codeRateLimited, message: "the server is busy checking passwords: try again in a few seconds", retryAfter: 2 * time.Second}
 
-// argon runs fn (a password hash or check) when a turn is free, waiting
-// at most a few seconds for one.
-func (s *Server) argon(ctx context.Context, fn func()) error {
-	t := time.NewTimer(3 * time.Second)
+// argon runs fn (a password hash or check) when a turn is free: a
+// stranger waits at most 2 s for one of the turns strangers share, a
+// known source (or an operator already logged in) at most 10 s for any.
+func (s *Server) argon(ctx context.Context, known bool, fn func()) error {
+	wait := 10 * time.Second
+	if !known {
+		wait = 2 * time.Second
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
+	if !known {
+		select {
+		case s.hashingStrangers <- struct{}{}:
+			defer func() { <-s.hashingStrangers }()
+		case <-ctx.Done():
+			return errBusy
+		case <-t.C:
+			return errBusy
+		}
+	}
 	select {
 	case s.hashing <- struct{}{}:
 	case <-ctx.Done():
@@ -218,8 +237,8 @@ func (s *Server) argon(ctx context.Context, fn func()) error {
 	return nil
 }
 
-func (s *Server) checkPassword(ctx context.Context, hash, pw string) (ok bool, err error) {
-	if berr := s.argon(ctx, func() { ok, err = muster.CheckPassword(hash, pw) }); berr != nil {
+func (s *Server) checkPassword(ctx context.Context, known bool, hash, pw string) (ok bool, err error) {
+	if berr := s.argon(ctx, known, func() { ok, err = muster.CheckPassword(hash, pw) }); berr != nil {
 		return false, berr
 	}
 	return ok, err
@@ -258,7 +277,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	user, err := s.store.GetUser(ctx, req.Name)
 	switch {
 	case muster.ErrorCode(err) == muster.ENOTFOUND:
-		if _, err := s.checkPassword(ctx, dummyHash(), req.Password); err == errBusy {
+		if _, err := s.checkPassword(ctx, false, dummyHash(), req.Password); err == errBusy {
 			return err
 		}
 		s.throttle.fail(now, src, req.Name)
@@ -266,7 +285,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	case err != nil:
 		return err
 	}
-	ok, err := s.checkPassword(ctx, user.PasswordHash, req.Password)
+	ok, err := s.checkPassword(ctx, s.throttle.known(now, src, user.Name), user.PasswordHash, req.Password)
 	if err == errBusy {
 		return err
 	}
@@ -277,7 +296,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 		s.audit(ctx, "user.login_failed", "user:"+user.Name, "")
 		return denied
 	}
-	s.throttle.succeed(src, user.Name)
+	s.throttle.succeed(now, src, user.Name)
 	if src.device == "" {
 		s.setDevice(w, r, user.Name)
 	}

@@ -117,7 +117,7 @@ type Server struct {
 	reads                                *readAuditor
 	throttle                             *throttle     // failed logins (throttle.go)
 	deviceKey                            []byte        // signs device cookies
-	hashing                              chan struct{} // password checks running (each takes 64 MiB)
+	hashing, hashingStrangers            chan struct{} // password checks running (each takes 64 MiB), of strangers
 
 	planning sync.Mutex // the routers carry one threat picture at a time
 

@@ -179,7 +179,7 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 // whole however long it takes; one that trickles slower than MinBodyRate
 // is cut with a 408, and its connection closed.
 func TestBodyDeadlineMovesWithProgress(t *testing.T) {
-	e := newEnvCity(t, openSQLite(t), false, func(c *Config) { c.BodyStallTimeout = 500 * time.Millisecond; c.MinBodyRate = 4096 })
+	e := newEnvCity(t, openSQLite(t), false, func(c *Config) { c.BodyStallTimeout = time.Second; c.MinBodyRate = 4096 })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -195,20 +195,19 @@ func TestBodyDeadlineMovesWithProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		body := `{"name":"nobody","password":"` + strings.Repeat(chunk, chunks) + `"}`
-		head := fmt.Sprintf("POST /api/login HTTP/1.1\r\nHost: muster\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+		// White space, then the login: JSON allows any amount before a value.
+		login := `{"name":"nobody","password":"not a password"}`
+		head := fmt.Sprintf("POST /api/login HTTP/1.1\r\nHost: muster\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(chunk)*chunks+len(login))
 		start := time.Now()
 		go func() {
-			_, _ = io.WriteString(c, head+body[:len(`{"name":"nobody","password":"`)])
-			for i := range chunks {
+			_, _ = io.WriteString(c, head)
+			for range chunks {
 				time.Sleep(every)
 				if _, err := io.WriteString(c, chunk); err != nil {
 					return
 				}
-				if i == chunks-1 {
-					_, _ = io.WriteString(c, `"}`)
-				}
 			}
+			_, _ = io.WriteString(c, login)
 		}()
 		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -218,12 +217,12 @@ func TestBodyDeadlineMovesWithProgress(t *testing.T) {
 		resp.Body.Close()
 		return resp.Status, time.Since(start)
 	}
-	// 8 KiB every 200 ms: 40 KiB/s, for 2 s, four times the stall timeout.
-	if status, took := send(strings.Repeat("k", 8<<10), 10, 200*time.Millisecond); !strings.HasPrefix(status, "401") || took < 2*time.Second {
+	// 8 KiB every 200 ms: 40 KiB/s, for 2 s, twice the stall timeout.
+	if status, took := send(strings.Repeat(" ", 8<<10), 10, 200*time.Millisecond); !strings.HasPrefix(status, "401") || took < 2*time.Second {
 		t.Errorf("a body that keeps coming: %s after %v, want 401 (read whole, wrong password) after 2 s", status, took)
 	}
 	// 100 bytes every 100 ms: 1 KiB/s, a quarter of the minimum rate.
-	if status, took := send(strings.Repeat("s", 100), 100, 100*time.Millisecond); !strings.HasPrefix(status, "408") || took > 3*time.Second {
-		t.Errorf("a trickling body: %s after %v, want 408 within about a second", status, took)
+	if status, took := send(strings.Repeat(" ", 100), 100, 100*time.Millisecond); !strings.HasPrefix(status, "408") || took > 3*time.Second {
+		t.Errorf("a trickling body: %s after %v, want 408 within about 1.3 s", status, took)
 	}
 }

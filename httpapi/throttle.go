@@ -50,6 +50,11 @@ const (
 	throttleAddress = "address"
 	throttleAccount = "account"
 	throttleDevice  = "device+account"
+	// throttleKnown records a success from an address for an account (not
+	// a throttle: it is not listed): such an address keeps a turn to
+	// check passwords that strangers cannot take (Server.argon).
+	throttleKnown = "known"
+	knownFor      = 30 * 24 * time.Hour
 )
 
 type throttleKey struct {
@@ -162,8 +167,9 @@ func (t *throttle) fail(now time.Time, src loginSource, account string) {
 
 // succeed forgets src's failures against account: the device's, if it
 // came with one (its address may be an attacker's too), else the
-// address's. What others did to the account stays.
-func (t *throttle) succeed(src loginSource, account string) {
+// address's, which is known for the account from now on. What others did
+// to the account stays.
+func (t *throttle) succeed(now time.Time, src loginSource, account string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if src.device != "" {
@@ -171,6 +177,20 @@ func (t *throttle) succeed(src loginSource, account string) {
 		return
 	}
 	delete(t.m, throttleKey{throttlePair, src.addr, account})
+	t.m[throttleKey{throttleKnown, src.addr, account}] = &throttleEntry{last: now}
+}
+
+// known reports a source that has logged in to account before: a device
+// cookie, or an address with a success in the last knownFor and no
+// failure since.
+func (t *throttle) known(now time.Time, src loginSource, account string) bool {
+	if src.device != "" {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.m[throttleKey{throttleKnown, src.addr, account}]
+	return e != nil && now.Sub(e.last) < knownFor && t.m[throttleKey{throttlePair, src.addr, account}] == nil
 }
 
 // sweepLocked forgets quiet entries now and then, and bounds the memory a
@@ -185,7 +205,7 @@ func (t *throttle) sweepLocked(now time.Time) {
 		quiet = time.Minute
 	}
 	for k, e := range t.m {
-		if now.Sub(e.last) > quiet {
+		if now.Sub(e.last) > quiet && (k.kind != throttleKnown || now.Sub(e.last) > knownFor || len(t.m) >= maxThrottleKeys) {
 			delete(t.m, k)
 		}
 	}
@@ -203,6 +223,9 @@ func (t *throttle) clear(target string) int {
 	defer t.mu.Unlock()
 	n := 0
 	for k := range t.m {
+		if k.kind == throttleKnown {
+			continue
+		}
 		if (kind == "account" && k.account == what) || (kind == "address" && k.kind != throttleDevice && k.source == what) {
 			delete(t.m, k)
 			n++
@@ -234,7 +257,7 @@ func (t *throttle) list(now time.Time) []throttleJSON {
 	t.mu.Lock()
 	var out []throttleJSON
 	for k, e := range t.m {
-		if now.Sub(e.last) > throttleForget {
+		if now.Sub(e.last) > throttleForget || k.kind == throttleKnown {
 			continue
 		}
 		j := throttleJSON{Kind: k.kind, Account: k.account, Failures: e.failures, LastFailure: e.last.UTC()}
