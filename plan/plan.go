@@ -82,13 +82,14 @@ func (p Params) WithDefaults() Params {
 	if p.MaxWalkS <= 0 {
 		p.MaxWalkS = 2700
 	}
-	if p.MobilityMaxWalkS <= 0 {
+	if p.MobilityMaxWalkS <= 0 || math.IsNaN(p.MobilityMaxWalkS) {
 		p.MobilityMaxWalkS = 1800
 	}
 	p.MobilityMaxWalkS = math.Min(p.MobilityMaxWalkS, p.MaxWalkS)
-	if p.HorizonS <= 0 {
+	if p.HorizonS <= 0 || math.IsNaN(p.HorizonS) {
 		p.HorizonS = 72 * 3600
 	}
+	p.HorizonS = math.Min(p.HorizonS, 366*24*3600) // a year: times stay far from overflowing
 	if p.AssemblyLeadS <= 0 {
 		p.AssemblyLeadS = 900
 	}

@@ -34,8 +34,8 @@ func (s *scheduler) earliestTrip(r *rallyState, gi int, d *draft, ready clock, n
 	}
 	travel := clock(secs(rt.DurationS))
 	dep := ready
-	if s.fl != nil {
-		dep = max(dep, clockOf(s.fl.freeAt(need)))
+	if t := s.fl.freeAt(need); !t.IsZero() {
+		dep = max(dep, clockOf(t))
 	}
 	for dep <= s.horizon {
 		dep = r.departure(dep, ready, s.lead, d.people, s.horizon)

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,24 @@ func TestScheduleHorizon(t *testing.T) {
 	u := p.Unassigned[0]
 	if u.Code != UnservedNoGate || !strings.Contains(u.Reason, "1-hour horizon") || !strings.Contains(u.Reason, "--horizon") {
 		t.Errorf("%s: %s", u.Code, u.Reason)
+	}
+}
+
+// TestOddParams: parameters out of range take their defaults or bounds
+// instead of breaking the schedule.
+func TestOddParams(t *testing.T) {
+	for _, p := range []Params{
+		{Start: t0, HorizonS: 1e300},
+		{Start: t0, HorizonS: math.NaN(), MobilityMaxWalkS: math.NaN()},
+		{Start: t0, HorizonS: -5, GateEarlyS: -1, AssemblyLeadS: -3},
+	} {
+		w := newToy(p)
+		w.gate("gate", 600, 100, "", "")
+		w.gate("shut", 0, 100, "", "") // no throughput: never chosen
+		r := w.rally("r", 0, "", "", 300, 300)
+		pl := w.schedule(t, w.group(r, 10, 60, ""), w.group(r, 500, 60, ""))
+		if len(pl.Groups) != 1 || len(pl.Unassigned) != 1 {
+			t.Errorf("%+v: %d groups, unassigned %v", p, len(pl.Groups), pl.Unassigned)
+		}
 	}
 }
