@@ -112,4 +112,26 @@ func TestCheckinAndVerifyOnline(t *testing.T) {
 	if _, _, err := run(t, "verify", "--server", srv.URL, "--bundle", "x", tokens[1]); err == nil {
 		t.Fatal("--server with --bundle accepted")
 	}
+
+	// H000002's instruction revoked (a re-plan without it): verified
+	// beside the store, or offline with a bundle exported from it, it is.
+	p2, err := st.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":1}`), Summary: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IssueInstructions(ctx, muster.IssueBatch{ApprovePlan: p2.ID, Plan: p2.ID, Basis: p.ID, Revoke: []string{"I-H000002/v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = verify(t, tokens[1], "--data", data)
+	if !errors.Is(err, errNotCurrent) || !strings.HasPrefix(out, "REVOKED") || strings.Contains(out, "no instruction statuses") {
+		t.Fatalf("verify beside the store: %v\n%s", err, out)
+	}
+	bundle := filepath.Join(t.TempDir(), "b.bundle")
+	if _, stderr, err := run(t, "keys", "export-public", "--data", data, "--bundle", bundle, "-o", filepath.Join(t.TempDir(), "keys.json")); err != nil || !strings.Contains(stderr, "1 instruction statuses") {
+		t.Fatalf("export-public: %v\n%s", err, stderr)
+	}
+	out, err = verify(t, tokens[1], "--bundle", bundle, "--trust", kr.Keys()[0].Fingerprint().String())
+	if !errors.Is(err, errNotCurrent) || !strings.HasPrefix(out, "REVOKED") {
+		t.Fatalf("verify offline: %v\n%s", err, out)
+	}
 }

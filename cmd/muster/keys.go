@@ -16,6 +16,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/issue"
 )
 
 func init() { subcommands = append(subcommands, newKeysCmd) }
@@ -25,14 +26,38 @@ func init() { subcommands = append(subcommands, newKeysCmd) }
 const signingKeysFile = "signing-keys.json"
 
 // keyringFlags are the flags of the commands that read the signing keys:
-// the data folder and master key, as for the store.
+// the data folder and master key, as for the store, and the database whose
+// instruction statuses verification uses.
 type keyringFlags struct {
-	data, key string
+	data, key, db string
 }
 
 func (f *keyringFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.data, "data", defaultDataDir, "data folder: the signing keys ("+signingKeysFile+") and the master key file")
 	fl.StringVar(&f.key, "key", "", "master key file (default: $MUSTER_MASTER_KEY if set, else DATA/"+masterKeyFile+")")
+	fl.StringVar(&f.db, "db", "", "the store's PostgreSQL URL, for the instruction statuses (default: the SQLite database in DATA, if any)")
+}
+
+// storeStatuses reads the instruction statuses from the store beside the
+// keys (the SQLite database in the data folder, or --db): ok false when
+// there is no store.
+func (f *keyringFlags) storeStatuses(cmd *cobra.Command) (st credential.Statuses, asOf time.Time, ok bool, err error) {
+	if f.db == "" {
+		if _, err := os.Stat(filepath.Join(f.data, sqliteFile)); err != nil {
+			return nil, time.Time{}, false, nil
+		}
+	}
+	sf := storeFlags{data: f.data, key: f.key, db: f.db}
+	ctx, s, err := sf.open(cmd, false)
+	if err != nil {
+		return nil, time.Time{}, false, err
+	}
+	defer s.Close()
+	m, asOf, err := s.InstructionStatuses(ctx)
+	if err != nil {
+		return nil, time.Time{}, false, err
+	}
+	return issue.Statuses(m), asOf, true, nil
 }
 
 func (f *keyringFlags) path() string { return filepath.Join(f.data, signingKeysFile) }
@@ -219,8 +244,10 @@ With --bundle FILE, also writes the signed bundle that offline verifiers
 load (muster verify --bundle FILE --trust FINGERPRINT): the public keys
 and the statuses of instructions (which versions are superseded or
 revoked) as of now, signed with the current key, which needs the master
-key. Until instructions are kept in the store, the statuses come from
---status FILE, JSON: {"INSTRUCTION_ID": {"latest": 3, "revoked": [2]}, ...}.`,
+key. The statuses are the store's (the SQLite database in the data folder,
+or --db), or those of --status FILE, JSON: {"INSTRUCTION_ID": {"latest": 3,
+"revoked": [2]}, ...}. A running server serves the same bundle at GET
+/api/bundle.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kr, _, _, err := kf.open(cmd, bundle != "")
@@ -258,7 +285,15 @@ key. Until instructions are kept in the store, the statuses come from
 			if err != nil {
 				return err
 			}
-			data, err := kr.SignBundle(kr.Bundle(st, time.Now()))
+			asOf := time.Now()
+			if status == "" {
+				if fromStore, at, ok, err := kf.storeStatuses(cmd); err != nil {
+					return err
+				} else if ok {
+					st, asOf = fromStore, at
+				}
+			}
+			data, err := kr.SignBundle(kr.Bundle(st, asOf))
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "%v", err)
 			}

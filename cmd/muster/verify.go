@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,9 +50,9 @@ GET /api/bundle from the server):
 --bundle FILE with --trust FINGERPRINT, the fingerprint of one of the
 deployment's keys (muster keys init prints the first), which must have come
 by a channel you trust. Where the keys are (a server's data folder), the
-keyring itself is used, with the instruction statuses of --status FILE
-(JSON, as for export-public; as of the file's modification time) until
-instructions are in the store.
+keyring itself is used, with the instruction statuses of the store (the
+SQLite database in the data folder, or --db), or of --status FILE (JSON, as
+for export-public; as of the file's modification time).
 
 The exit status is 0 only for genuine and current.`,
 		Example: `  muster verify 'MU1:6BF...'
@@ -83,7 +84,7 @@ The exit status is 0 only for genuine and current.`,
 				return err
 			}
 			v := credential.Verify(token, b, now)
-			if bundleFile == "" && status == "" {
+			if bundleFile == "" && status == "" && !hasStore(&kf) {
 				v.Warnings = append(v.Warnings, "no instruction statuses were given (--status or --bundle): a superseded or revoked token shows as current")
 			}
 			if newer != "" {
@@ -113,6 +114,16 @@ The exit status is 0 only for genuine and current.`,
 	cmd.Flags().StringVar(&at, "at", "", "verify as at this time (RFC 3339) instead of now")
 	cmd.Flags().StringVar(&server, "server", "", "ask this muster server (https://host): its statuses are current")
 	return cmd
+}
+
+// hasStore reports whether the keys have a store beside them whose
+// statuses verification uses.
+func hasStore(kf *keyringFlags) bool {
+	if kf.db != "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(kf.data, sqliteFile))
+	return err == nil
 }
 
 // tokenArgs accepts at most one argument, and says what to do with a
@@ -202,6 +213,10 @@ func verifierBundle(cmd *cobra.Command, kf *keyringFlags, bundleFile string, tru
 		if info, err := os.Stat(status); err == nil {
 			asOf = info.ModTime()
 		}
+	} else if fromStore, at, ok, err := kf.storeStatuses(cmd); err != nil {
+		return nil, err
+	} else if ok {
+		st, asOf = fromStore, at
 	}
 	return kr.Bundle(st, asOf), nil
 }
