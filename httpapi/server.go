@@ -171,7 +171,6 @@ func New(cfg Config) (*Server, error) {
 		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
 	}
 	s.reads = &readAuditor{store: cfg.Store, log: cfg.Logger}
-	s.initLogin()
 	s.policy = threat.DefaultPolicy()
 	if cfg.Policy != nil {
 		s.policy = *cfg.Policy
@@ -203,6 +202,7 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
 	s.mux.Handle("/", s.instrument("unmatched", http.HandlerFunc(s.unmatched)))
+	s.initLogin()
 	return s, nil
 }
 

@@ -300,7 +300,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				return muster.Errorf(muster.EINVALID, "--addr %s: %v", addr, err)
 			}
 			// Deadlines and connection caps, so that clients that connect
-			// and stall cannot take the server (docs/server.md, "Limits").
+			// and stall cannot take the server (docs/server.md, "Errors and limits").
 			lim.Exempt = cfg.TrustedProxies
 			srv, limited := api.HTTPServer(ln, lim)
 			where := "the embedded SQLite database in " + filepath.Join(sf.data, sqliteFile)
