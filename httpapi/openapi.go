@@ -133,7 +133,7 @@ var (
 )
 
 // schemaOf is the JSON schema of what encoding/json makes of t: field
-// names from the json tags, a field without omitempty always present
+// names from the json tags, a field without omitempty or omitzero always present
 // (required) in a response, and, for a request, no property beyond those
 // listed, as the strict decoder enforces.
 func schemaOf(t reflect.Type, request bool) map[string]any {
@@ -179,7 +179,7 @@ func schemaOf(t reflect.Type, request bool) map[string]any {
 					name = f.Name
 				}
 				props[name] = schemaOf(f.Type, request)
-				if !request && !strings.Contains(opts, "omitempty") {
+				if !request && !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 					required = append(required, name)
 				}
 			}

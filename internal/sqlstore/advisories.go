@@ -55,7 +55,12 @@ func (c *Core) SaveAdvisory(ctx context.Context, a muster.AdvisoryRecord, ms []m
 		if _, _, err := w.enqueue(k, msgs, households); err != nil {
 			return err
 		}
-		w.record("advisory."+a.Origin, "advisory:"+a.ID, fmt.Sprintf("%s %s from %s, queued to %d households (%d without a location)", a.Status, a.MsgType, a.Sender, a.Recipients, a.NoLocation))
+		detail := fmt.Sprintf("%s %s from %s, queued to %d households (%d without a location)", a.Status, a.MsgType, a.Sender, a.Recipients, a.NoLocation)
+		if a.Origin == muster.AdvisoryImported {
+			w.record("advisory.import", "advisory:"+a.ID, detail)
+		} else {
+			w.record("advisory.issue", "advisory:"+a.ID, detail)
+		}
 		w.announce("advisory", a.ID)
 		return nil
 	})

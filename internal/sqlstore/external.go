@@ -36,7 +36,13 @@ const maxExternalEntries = 5000
 // auditEvents maps each audited change to the kind of event its writer
 // announces (TestAuditEventsComplete keeps it in step with the code).
 var auditEvents = map[string]string{
+	"advisory.import":   "advisory",
+	"advisory.issue":    "advisory",
 	"capability.create": "capability",
+	"checkin":           "checkin",
+	"checkin.duplicate": "checkin",
+	"checkin.sync":      "checkin",
+	"instruction.issue": "instruction",
 	"capability.revoke": "capability",
 	"household.ack":     "household",
 	"household.create":  "household",
