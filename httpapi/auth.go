@@ -269,7 +269,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	// logging in from elsewhere goes through.
 	src := loginSource{addr: throttleAddr(ip), device: s.device(r, req.Name)}
 	now := s.now()
-	if wait, why := s.throttle.wait(now, src, req.Name); wait > 0 {
+	wait, why, done := s.throttle.begin(now, src, req.Name)
+	defer done()
+	if wait > 0 {
 		return throttled(wait, why)
 	}
 	denied := errorf(muster.EUNAUTHORIZED, "login: wrong name or password")

@@ -72,9 +72,55 @@ type throttle struct {
 	mu        sync.Mutex
 	m         map[throttleKey]*throttleEntry
 	lastSweep time.Time
+	// checking holds the sources (address, or device and account) whose
+	// password is being checked: one check at a time per source, so that
+	// guesses sent side by side are not all checked before the first
+	// failure is counted (the check takes a while, longer under load).
+	checking map[string]bool
 }
 
-func newThrottle() *throttle { return &throttle{m: map[throttleKey]*throttleEntry{}} }
+func newThrottle() *throttle {
+	return &throttle{m: map[throttleKey]*throttleEntry{}, checking: map[string]bool{}}
+}
+
+// checkingWait is what a source waits while its previous attempt is being
+// checked.
+const checkingWait = time.Second
+
+// begin reserves src's one password check against account, or says how
+// long to wait: the backoff of its failures (wait), or, for a source that
+// has failed before, a second while another of its attempts is being
+// checked. done releases the
+// reservation; call it after the attempt's failure or success is counted.
+func (t *throttle) begin(now time.Time, src loginSource, account string) (wait time.Duration, why string, done func()) {
+	if w, why := t.wait(now, src, account); w > 0 {
+		return w, why, func() {}
+	}
+	key := "addr " + src.addr
+	if src.device != "" {
+		key = "device " + src.device + " " + account
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Only a source that has failed before is held to one check at a
+	// time: the owner's own logins, even side by side, never wait.
+	failed := t.m[throttleKey{throttleAddress, src.addr, ""}] != nil
+	if src.device != "" {
+		failed = t.m[throttleKey{throttleDevice, src.device, account}] != nil
+	}
+	if !failed {
+		return 0, "", func() {}
+	}
+	if t.checking[key] {
+		return checkingWait, "a login from here is being checked: one at a time", func() {}
+	}
+	t.checking[key] = true
+	return 0, "", func() {
+		t.mu.Lock()
+		delete(t.checking, key)
+		t.mu.Unlock()
+	}
+}
 
 // loginSource is who is trying: a client address, and a device the
 // account's owner logged in from before (its id from a valid cookie).
