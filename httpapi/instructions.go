@@ -66,6 +66,7 @@ func (s *Server) issueInstructions(w http.ResponseWriter, r *http.Request, _ *ca
 	if err != nil {
 		return err
 	}
+	s.bundles.invalidate()
 	writeJSON(w, http.StatusOK, toIssuanceOut(rep))
 	return nil
 }

@@ -255,6 +255,7 @@ func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err != nil {
 		return err
 	}
+	s.bundles.invalidate()
 	rec, err := s.store.GetPlan(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -120,6 +120,7 @@ type Server struct {
 	hashing, hashingStrangers            chan struct{} // password checks running (each takes 64 MiB), of strangers
 
 	planning sync.Mutex // the routers carry one threat picture at a time
+	bundles  bundleCache
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -196,6 +197,11 @@ func New(cfg Config) (*Server, error) {
 	}, []string{"route", "method", "status"})
 	s.registry.MustRegister(s.requests, s.latency)
 
+	if cfg.Issuer != nil {
+		if err := s.watchStatuses(); err != nil {
+			return nil, fmt.Errorf("httpapi: %w", err)
+		}
+	}
 	s.routes = s.routeTable()
 	for i := range s.routes {
 		rt := &s.routes[i]

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/muster-evac/muster"
@@ -95,8 +97,10 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, erro
 	if err != nil {
 		return "", errorf(codeTooLarge, "request body: more than %d bytes: not a token", maxTokenBody)
 	}
-	text := strings.TrimSpace(string(body))
-	if strings.HasPrefix(text, "{") {
+	// Line breaks and tabs around the token go; spaces stay: base45 has
+	// them, and a token may end with one.
+	text := strings.Trim(string(body), "\r\n\t")
+	if strings.HasPrefix(strings.TrimSpace(text), "{") {
 		var req struct {
 			Token string `json:"token"`
 		}
@@ -107,10 +111,85 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, erro
 		}
 		text = req.Token
 	}
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return "", errorf(muster.EINVALID, "request body: no token (send the token's text, MU1:...)")
 	}
 	return text, nil
+}
+
+// bundleTTL is how long the server answers verifications from one read
+// of the statuses, unless they change before (an issuance here, or an
+// "instruction" event from another instance): every verdict says how old
+// they are, and a check-in is decided by the store whatever it said.
+const bundleTTL = 2 * time.Second
+
+// bundleCache keeps the verifier bundle (and, once asked, its signed
+// form) for bundleTTL: reading every series' status costs a scan of the
+// instructions, which an anonymous caller must not cause per request.
+type bundleCache struct {
+	mu     sync.Mutex
+	b      *credential.Bundle
+	signed []byte
+	until  time.Time
+}
+
+// invalidate drops the kept bundle: statuses changed.
+func (c *bundleCache) invalidate() {
+	c.mu.Lock()
+	c.b, c.signed = nil, nil
+	c.mu.Unlock()
+}
+
+// watchStatuses drops the kept bundle whenever instructions are issued,
+// superseded or revoked, by any instance, until the server closes.
+func (s *Server) watchStatuses() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := s.store.Subscribe(ctx)
+	if err != nil {
+		cancel()
+		return err
+	}
+	go func() {
+		defer cancel()
+		for {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				if ev.Kind == "instruction" {
+					s.bundles.invalidate()
+				}
+			case <-s.closing:
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// verifierBundle returns the bundle of the statuses as of at most
+// bundleTTL ago, and its signed form when signed.
+func (s *Server) verifierBundle(ctx context.Context, signed bool) (*credential.Bundle, []byte, error) {
+	c := &s.bundles
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.b == nil || now.After(c.until) {
+		b, err := issue.Bundle(ctx, s.store, s.cfg.Issuer.Keyring())
+		if err != nil {
+			return nil, nil, err
+		}
+		c.b, c.signed, c.until = b, nil, now.Add(bundleTTL)
+	}
+	if signed && c.signed == nil {
+		data, err := s.cfg.Issuer.Keyring().SignBundle(c.b)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bundle: %w", err)
+		}
+		c.signed = data
+	}
+	return c.b, c.signed, nil
 }
 
 func (s *Server) noKeys(what string) error {
@@ -127,7 +206,11 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, _ *caller) error
 	if err != nil {
 		return err
 	}
-	v, err := issue.Verify(r.Context(), s.store, s.cfg.Issuer.Keyring(), token, s.now())
+	b, _, err := s.verifierBundle(r.Context(), false)
+	if err != nil {
+		return err
+	}
+	v, err := issue.VerifyWith(r.Context(), s.store, b, token, s.now())
 	if err != nil {
 		return err
 	}
@@ -142,13 +225,9 @@ func (s *Server) bundle(w http.ResponseWriter, r *http.Request, _ *caller) error
 		return s.noKeys("sign a verifier bundle")
 	}
 	kr := s.cfg.Issuer.Keyring()
-	b, err := issue.Bundle(r.Context(), s.store, kr)
+	b, data, err := s.verifierBundle(r.Context(), true)
 	if err != nil {
 		return err
-	}
-	data, err := kr.SignBundle(b)
-	if err != nil {
-		return fmt.Errorf("bundle: %w", err)
 	}
 	w.Header().Set("Content-Type", mediaBundle)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+kr.Deployment()+`.bundle"`)

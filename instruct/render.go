@@ -345,6 +345,26 @@ func (r *renderer) sub(k msgKey, n int, args ...arg) []byte {
 // keep returns what was appended to the arena since start.
 func (r *renderer) keep(start int) []byte { return r.arena[start:len(r.arena):len(r.arena)] }
 
+// verbatim places a token as it is, character for character (base45 has
+// spaces, runs of them, and may end with one: cleaning it as data would
+// change it), isolated in right-to-left text and set in <bdi> in HTML.
+func (r *renderer) verbatim(s string) []byte {
+	start := len(r.arena)
+	switch {
+	case r.html:
+		r.arena = append(r.arena, "<bdi>"...)
+		r.arena = append(r.arena, escapeHTML(s)...)
+		r.arena = append(r.arena, "</bdi>"...)
+	case r.c.info.rtl:
+		r.arena = append(r.arena, "\u2068"...)
+		r.arena = append(r.arena, s...)
+		r.arena = append(r.arena, "\u2069"...)
+	default:
+		r.arena = append(r.arena, s...)
+	}
+	return r.keep(start)
+}
+
 // int writes a whole number into the arena.
 func (r *renderer) int(v int) []byte {
 	start := len(r.arena)
@@ -713,7 +733,7 @@ func (r *renderer) long(in *muster.Instruction, m Message) error {
 		r.para(kVerify, 0, link("link", verifyLink))
 	}
 	if m.Token != "" {
-		r.para(kToken, 0, arg{name: "token", val: m.Token, max: maxTokenRunes})
+		r.para(kToken, 0, textb("token", r.verbatim(m.Token)))
 	}
 	if m.AckCode != "" {
 		r.para(kAck, 0, data("code", m.AckCode))

@@ -497,7 +497,7 @@ func TestRenderConcurrently(t *testing.T) {
 // two segments; a reply code that would leave too little of the rally
 // point's name is left out of the SMS, never the name.
 func TestRenderMessage(t *testing.T) {
-	const token = "MU1:6BFOXN*TS0BI$ZDFRH"
+	const token = "MU1:6BFOXN*TS0BI$  ZDFRH " // base45: spaces, a run of them, one at the end
 	for _, lang := range Languages() {
 		in := sampleHousehold()
 		in.Language = lang

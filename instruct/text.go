@@ -20,9 +20,8 @@ const (
 
 // Limits on data placed in a message, in characters.
 const (
-	maxNameRunes  = 80  // a name of a household, street or place
-	maxLinkRunes  = 300 // a link, phone number or id
-	maxTokenRunes = 500 // a signed token (at most 480 characters of base45 and its prefix)
+	maxNameRunes = 80  // a name of a household, street or place
+	maxLinkRunes = 300 // a link, phone number or id
 )
 
 // cleanData makes a string that comes from outside (a name, a street, a

@@ -60,6 +60,14 @@ func Verify(ctx context.Context, st muster.Store, kr *credential.Keyring, token 
 	if err != nil {
 		return Verdict{}, err
 	}
+	return VerifyWith(ctx, st, b, token, now)
+}
+
+// VerifyWith is Verify against a bundle made by Bundle a moment ago (a
+// server keeps one for a second or two, rather than read every status
+// for every request); the versions of the token's instruction are read
+// from the store now.
+func VerifyWith(ctx context.Context, st muster.Store, b *credential.Bundle, token string, now time.Time) (Verdict, error) {
 	v := Verdict{Verdict: credential.Verify(token, b, now)}
 	c := v.Claims
 	if c == nil {

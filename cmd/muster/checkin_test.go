@@ -99,6 +99,7 @@ func TestCheckinAndVerifyOnline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer api.Close()
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	out, _, err = run(t, "verify", "--server", srv.URL, tokens[1])

@@ -245,7 +245,7 @@ func verifyOnline(cmd *cobra.Command, server, token string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(strings.TrimSpace(token)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(strings.Trim(token, "\r\n\t")))
 	if err != nil {
 		return muster.Errorf(muster.EINVALID, "--server: %v", err)
 	}
