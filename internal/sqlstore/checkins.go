@@ -370,18 +370,15 @@ func (c *Core) ListCheckIns(ctx context.Context, f muster.CheckInFilter) ([]must
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	conds, args := []string{"id > ?"}, []any{f.AfterID}
-	if f.TokenID != "" {
-		conds, args = append(conds, "token_id = ?"), append(args, f.TokenID)
-	}
-	if f.HouseholdID != "" {
-		conds, args = append(conds, "household_id = ?"), append(args, f.HouseholdID)
-	}
+	var w where
+	w.add("id > ?", f.AfterID)
+	w.eq("token_id", f.TokenID)
+	w.eq("household_id", f.HouseholdID)
 	if f.Duplicates {
-		conds = append(conds, "duplicate_of <> ''")
+		w.add("duplicate_of <> ''")
 	}
-	args = append(args, limit+1)
-	rows, err := c.reader().QueryContext(ctx, `SELECT `+checkInColumns+` FROM checkins WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	args := append(w.args, limit+1)
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+checkInColumns+` FROM checkins WHERE `+w.String()+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list check-ins: %w", err)
 	}

@@ -456,34 +456,19 @@ func (c *Core) ListInstructions(ctx context.Context, f muster.InstructionFilter,
 		limit = 1000
 	}
 	limit = min(limit, 100_000)
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.Status != "" {
-		add("status = ?", f.Status)
-	}
-	if f.Series != "" {
-		add("series = ?", f.Series)
-	}
-	if f.Audience != "" {
-		add("audience = ?", f.Audience)
-	}
-	if f.HouseholdID != "" {
-		add("household_id = ?", f.HouseholdID)
-	}
-	if f.Plan != "" {
-		add("plan_id = ?", f.Plan)
-	}
-	add("id > ?", f.AfterID)
-	args = append(args, limit+1)
+	var w where
+	w.eq("status", f.Status)
+	w.eq("series", f.Series)
+	w.eq("audience", f.Audience)
+	w.eq("household_id", f.HouseholdID)
+	w.eq("plan_id", f.Plan)
+	w.add("id > ?", f.AfterID)
+	args := append(w.args, limit+1)
 	cols := instructionColumns
 	if content {
 		cols += ", " + instructionSealedColumns
 	}
-	rows, err := c.reader().QueryContext(ctx, `SELECT `+cols+` FROM instructions WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	rows, err := c.reader().QueryContext(ctx, `SELECT `+cols+` FROM instructions WHERE `+w.String()+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list instructions: %w", err)
 	}

@@ -584,31 +584,13 @@ func checkMessageFilter(f *muster.MessageFilter) error {
 }
 
 func messageWhere(f muster.MessageFilter) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.Status != "" {
-		add("status = ?", f.Status)
-	}
-	if f.Channel != "" {
-		add("channel = ?", f.Channel)
-	}
-	if f.HouseholdID != "" {
-		add("household_id = ?", f.HouseholdID)
-	}
-	if f.InstructionID != "" {
-		add("instruction_id = ?", f.InstructionID)
-	}
-	if f.AckCode != "" {
-		add("ack_code = ?", f.AckCode)
-	}
-	if len(conds) == 0 {
-		return "1 = 1", nil
-	}
-	return strings.Join(conds, " AND "), args
+	var w where
+	w.eq("status", f.Status)
+	w.eq("channel", f.Channel)
+	w.eq("household_id", f.HouseholdID)
+	w.eq("instruction_id", f.InstructionID)
+	w.eq("ack_code", f.AckCode)
+	return w.String(), w.args
 }
 
 // ListMessages implements muster.Store.
