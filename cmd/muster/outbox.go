@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -120,29 +121,20 @@ func newOutboxDeadCmd() *cobra.Command {
 }
 
 func newOutboxRetryCmd() *cobra.Command {
-	var sf storeFlags
-	cmd := &cobra.Command{
+	return onStore(&cobra.Command{
 		Use:   "retry ID...",
 		Short: "Queue dead letters again (after fixing the address or the provider), audited as the CLI's user",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
+	}, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
+		for _, id := range args {
+			m, err := st.RetryMessage(ctx, id)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			for _, id := range args {
-				m, err := st.RetryMessage(ctx, id)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s queued again (household %s, %s)\n", m.ID, m.HouseholdID, m.Channel)
-			}
-			return nil
-		},
-	}
-	sf.register(cmd.Flags())
-	return cmd
+			fmt.Fprintf(cmd.OutOrStdout(), "%s queued again (household %s, %s)\n", m.ID, m.HouseholdID, m.Channel)
+		}
+		return nil
+	})
 }
 
 func newUnacknowledgedCmd() *cobra.Command {

@@ -61,6 +61,23 @@ func (f *storeFlags) open(cmd *cobra.Command, create bool) (context.Context, mus
 	return ctx, st, err
 }
 
+// onStore makes cmd a command that does one thing to the existing store as
+// the CLI's operator: it gets the store flags, and run gets the store,
+// opened and closed around it.
+func onStore(cmd *cobra.Command, run func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error) *cobra.Command {
+	var sf storeFlags
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, st, err := sf.open(cmd, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return run(cmd, ctx, st, args)
+	}
+	sf.register(cmd.Flags())
+	return cmd
+}
+
 // openStore opens the store the flags name. With create (serve only), the
 // data folder and, when no key is given anywhere, a new master key file in
 // it are made on first start, and the operator is told to keep it safe.

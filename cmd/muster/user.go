@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -173,26 +174,17 @@ func newUserListCmd() *cobra.Command {
 }
 
 func newUserDisableCmd() *cobra.Command {
-	var sf storeFlags
-	cmd := &cobra.Command{
+	return onStore(&cobra.Command{
 		Use:   "disable NAME",
 		Short: "Disable an operator account: its tokens stop working at once",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DisableUser(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "disabled %s\n", args[0])
-			return nil
-		},
-	}
-	sf.register(cmd.Flags())
-	return cmd
+	}, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
+		if err := st.DisableUser(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "disabled %s\n", args[0])
+		return nil
+	})
 }
 
 func newUserPasswdCmd() *cobra.Command {
@@ -281,52 +273,34 @@ is stored. A program sends it as Authorization: Bearer TOKEN. It works until
 }
 
 func newUserEnableCmd() *cobra.Command {
-	var sf storeFlags
-	cmd := &cobra.Command{
+	return onStore(&cobra.Command{
 		Use:   "enable NAME",
 		Short: "Enable a disabled operator account (its old tokens stay revoked)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.EnableUser(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "enabled %s\n", args[0])
-			return nil
-		},
-	}
-	sf.register(cmd.Flags())
-	return cmd
+	}, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
+		if err := st.EnableUser(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "enabled %s\n", args[0])
+		return nil
+	})
 }
 
 func newUserRoleCmd() *cobra.Command {
-	var sf storeFlags
-	cmd := &cobra.Command{
+	return onStore(&cobra.Command{
 		Use:   "role NAME admin|planner|field|viewer",
 		Short: "Change an operator's role: their tokens carry it from the next request on",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(muster.Roles, args[1]) {
-				return muster.Errorf(muster.EINVALID, "role %q: want one of %s", args[1], strings.Join(muster.Roles, ", "))
-			}
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.SetUserRole(ctx, args[0], args[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], args[1])
-			return nil
-		},
-	}
-	sf.register(cmd.Flags())
-	return cmd
+	}, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
+		if !slices.Contains(muster.Roles, args[1]) {
+			return muster.Errorf(muster.EINVALID, "role %q: want one of %s", args[1], strings.Join(muster.Roles, ", "))
+		}
+		if err := st.SetUserRole(ctx, args[0], args[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], args[1])
+		return nil
+	})
 }
 
 func newUserTokensCmd() *cobra.Command {
@@ -392,28 +366,19 @@ func tokenState(t muster.Token, now time.Time) string {
 }
 
 func newUserRevokeTokenCmd() *cobra.Command {
-	var sf storeFlags
-	cmd := &cobra.Command{
+	return onStore(&cobra.Command{
 		Use:   "revoke-token ID...",
 		Short: "End sessions or API tokens by id (from 'muster user tokens'): running servers refuse them at once",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
+	}, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
+		for _, id := range args {
+			if err := st.RevokeToken(ctx, id); err != nil {
 				return err
 			}
-			defer st.Close()
-			for _, id := range args {
-				if err := st.RevokeToken(ctx, id); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", id)
-			}
-			return nil
-		},
-	}
-	sf.register(cmd.Flags())
-	return cmd
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", id)
+		}
+		return nil
+	})
 }
 
 func newUserUnthrottleCmd() *cobra.Command {
