@@ -1,0 +1,159 @@
+package muster
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// FieldEvent is one thing the field reports, or the server concludes, about
+// the operation as it really happens: a household at its rally point, a
+// group leaving, seen on its way or at its gate, people counted through a
+// gate, a gate's real state. The live state of the operation is computed
+// from the plan and these events alone, ordered by when they happened (At),
+// not when they arrived: phones that were offline send late and out of order.
+//
+// The simulator of an exercise sends the same events a real field would, so
+// that the live state, the map and re-planning are exercised end to end.
+type FieldEvent struct {
+	// ID is chosen by the client that made the event (a phone, the
+	// simulator): sending the same event twice records it once.
+	ID   string
+	Kind string    // one of the FieldEvent* kinds
+	At   time.Time // when it happened in the field
+	// Since starts the interval a gate count covers (At ends it).
+	Since time.Time
+
+	Household  string   // checkin, overdue, no_show: the household's id
+	TokenID    string   // checkin: the instruction version it shows ("I-H000042/v2"), when checked in by token
+	Group      string   // departed, seen, arrived: the group's id
+	Households []string // departed: who is in the group as it leaves (may be fewer than planned)
+	RallyPoint string   // checkin, overdue, no_show, departed: the rally point's place id
+	Gate       string   // arrived, gate_count, gate_state: the gate's place id
+	Lat, Lon   float64  // seen: where the group was seen
+	People     int      // departed: people in the group; gate_count: people through in [Since, At]
+	Queue      int      // gate_state: people seen waiting at the gate (-1 when not counted)
+	GateStatus string   // gate_state: "open", "restricted" or "closed"; "" when only the queue was seen
+	Note       string   // free text from the field, shown to operators (never parsed)
+
+	// Set by the store, not the client.
+	By         string    // the actor that recorded it (a field officer, a device, "system" for overdue and no-show)
+	RecordedAt time.Time // when the server learned of it
+	Seq        int64     // arrival order at the server
+	// Flags say why the event was kept but not applied blindly: it
+	// contradicts a later event (a check-in after the group's departure
+	// was seen), its token was superseded, revoked, spent or forged, ...
+	Flags []string
+}
+
+// The kinds of field event.
+const (
+	FieldCheckIn   = "checkin"    // a household is at its rally point
+	FieldOverdue   = "overdue"    // a household did not come by its report-by time (made by the server)
+	FieldNoShow    = "no_show"    // still not there after the grace period (made by the server)
+	FieldDeparted  = "departed"   // a group left its rally point, with who is in it
+	FieldSeen      = "seen"       // a group seen at a point on its way
+	FieldArrived   = "arrived"    // a group reached its gate
+	FieldGateCount = "gate_count" // people through a gate in an interval
+	FieldGateState = "gate_state" // a gate's real state: queue seen, closed, restricted, open
+)
+
+// FieldEventKinds lists the kinds in the order an operation goes through them.
+var FieldEventKinds = []string{FieldCheckIn, FieldOverdue, FieldNoShow, FieldDeparted, FieldSeen, FieldArrived, FieldGateCount, FieldGateState}
+
+// MaxFieldEventIDLen bounds a client's event id.
+const MaxFieldEventIDLen = 128
+
+// Validate checks that the event says what its kind needs and nothing out of
+// range; the error says which field and why. It does not check that the
+// household, group or place exists: the store does, against the plan.
+func (e *FieldEvent) Validate() error {
+	bad := func(format string, args ...any) error {
+		return Errorf(EINVALID, "field event %q: "+format, append([]any{e.ID}, args...)...)
+	}
+	if e.ID == "" || len(e.ID) > MaxFieldEventIDLen || strings.ContainsFunc(e.ID, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+		return bad("id must be 1-%d printable characters without spaces", MaxFieldEventIDLen)
+	}
+	if !slices.Contains(FieldEventKinds, e.Kind) {
+		return bad("kind %q is not one of %s", e.Kind, strings.Join(FieldEventKinds, ", "))
+	}
+	if e.At.IsZero() {
+		return bad("at (when it happened) is required")
+	}
+	if e.At.Year() < 2000 || e.At.Year() > 2200 {
+		return bad("at %s is out of range", e.At.Format(time.RFC3339))
+	}
+	if e.People < 0 || e.People > 1_000_000 {
+		return bad("people %d is out of range 0-1000000", e.People)
+	}
+	if e.Queue < -1 || e.Queue > 10_000_000 {
+		return bad("queue %d is out of range", e.Queue)
+	}
+	if len(e.Note) > 2000 {
+		return bad("note is longer than 2000 bytes")
+	}
+	if len(e.Households) > 10_000 {
+		return bad("more than 10000 households")
+	}
+	need := func(name, v string) error {
+		if v == "" {
+			return bad("a %s event needs %s", e.Kind, name)
+		}
+		return nil
+	}
+	switch e.Kind {
+	case FieldCheckIn:
+		if e.Household == "" && e.TokenID == "" {
+			return bad("a checkin needs household or token_id")
+		}
+	case FieldOverdue, FieldNoShow:
+		return need("household", e.Household)
+	case FieldDeparted:
+		return need("group", e.Group)
+	case FieldSeen:
+		if err := need("group", e.Group); err != nil {
+			return err
+		}
+		if !ValidLatLon(e.Lat, e.Lon) || (e.Lat == 0 && e.Lon == 0) {
+			return bad("lat,lon %g,%g is not a place on Earth", e.Lat, e.Lon)
+		}
+	case FieldArrived:
+		if err := need("group", e.Group); err != nil {
+			return err
+		}
+	case FieldGateCount:
+		if err := need("gate", e.Gate); err != nil {
+			return err
+		}
+		if e.Since.IsZero() || !e.Since.Before(e.At) {
+			return bad("a gate_count needs since before at")
+		}
+		if e.At.Sub(e.Since) > 24*time.Hour {
+			return bad("a gate_count covers at most 24 hours")
+		}
+	case FieldGateState:
+		if err := need("gate", e.Gate); err != nil {
+			return err
+		}
+		switch e.GateStatus {
+		case "", "open", "restricted", "closed":
+		default:
+			return bad("gate_status %q is not open, restricted or closed", e.GateStatus)
+		}
+		if e.GateStatus == "" && e.Queue < 0 {
+			return bad("a gate_state needs gate_status or queue")
+		}
+	}
+	return nil
+}
+
+// FieldEventFilter selects field events; empty fields select all.
+type FieldEventFilter struct {
+	Kind      string
+	Household string
+	Group     string
+	Gate      string
+	Flagged   bool  // only the flagged ones
+	AfterSeq  int64 // paging, by arrival order
+	Limit     int   // default 1000, at most 10000
+}
