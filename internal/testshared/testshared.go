@@ -55,3 +55,15 @@ func Unavailable(tb testing.TB, format string, args ...any) {
 	}
 	tb.Skipf(format, args...)
 }
+
+// Long marks a test as part of the long suites (real extracts at scale,
+// crash and browser tests): it runs when MUSTER_LONG=1 or in CI (CI=true,
+// which .ci/run sets), and is skipped otherwise, so that `go test ./...`
+// on a developer's machine stays under three minutes.
+func Long(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("MUSTER_LONG") == "1" || InCI() {
+		return
+	}
+	tb.Skip("a long test: set MUSTER_LONG=1 (CI sets it) to run it")
+}
