@@ -28,6 +28,27 @@ const (
 // format ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so that parameters
 // can change later without invalidating stored hashes.
 func HashPassword(password string) (string, error) {
+	return HashPasswordCost(password, DefaultPasswordCost)
+}
+
+// PasswordCost is the work an argon2id hash takes: memory in KiB and
+// passes over it.
+type PasswordCost struct {
+	MemoryKiB uint32
+	Passes    uint32
+}
+
+// DefaultPasswordCost is what HashPassword uses.
+var DefaultPasswordCost = PasswordCost{MemoryKiB: argonMemory, Passes: argonTime}
+
+// HashPasswordCost is HashPassword at another cost. The cost is written
+// into the hash and CheckPassword reads it from there, so a hash made
+// cheaply (the test suites' users, which log in thousands of times) checks
+// cheaply while every hash the server and the CLI make costs the default.
+func HashPasswordCost(password string, c PasswordCost) (string, error) {
+	if c.MemoryKiB < 8 || c.MemoryKiB > maxArgonMemory || c.Passes == 0 || c.Passes > 20 {
+		return "", Errorf(EINVALID, "password cost: memory %d KiB, %d passes out of range", c.MemoryKiB, c.Passes)
+	}
 	if password == "" {
 		return "", Errorf(EINVALID, "password: empty")
 	}
@@ -35,9 +56,9 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, c.Passes, c.MemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.MemoryKiB, c.Passes, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 

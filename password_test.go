@@ -65,3 +65,25 @@ func FuzzCheckPassword(f *testing.F) {
 		}
 	})
 }
+
+// A hash made at another cost carries it, and checks at that cost.
+func TestHashPasswordCost(t *testing.T) {
+	h, err := HashPasswordCost("pw", PasswordCost{MemoryKiB: 64, Passes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=2$") {
+		t.Fatalf("hash %q does not carry its cost", h)
+	}
+	if ok, err := CheckPassword(h, "pw"); !ok || err != nil {
+		t.Fatalf("CheckPassword = %v, %v", ok, err)
+	}
+	if ok, _ := CheckPassword(h, "pW"); ok {
+		t.Fatal("a wrong password matched")
+	}
+	for _, c := range []PasswordCost{{}, {MemoryKiB: 4, Passes: 1}, {MemoryKiB: 64}, {MemoryKiB: 1 << 20, Passes: 1}, {MemoryKiB: 64, Passes: 21}} {
+		if _, err := HashPasswordCost("pw", c); ErrorCode(err) != EINVALID {
+			t.Errorf("cost %+v: %v, want EINVALID", c, err)
+		}
+	}
+}

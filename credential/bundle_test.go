@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muster-evac/muster/internal/testshared"
 )
 
 func signBundle(t testing.TB, kr *Keyring, st Statuses, asOf time.Time) []byte {
@@ -211,9 +213,7 @@ func TestStatusesValidate(t *testing.T) {
 // How the bundle scales: 100,000 households, every one re-planned once and
 // one in ten withdrawn.
 func TestBundleOf100000Households(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
+	testshared.Long(t)
 	kr := newKeyring(t, "kabul-2021")
 	st := make(Statuses, 100000)
 	for i := range 100000 {

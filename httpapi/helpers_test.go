@@ -153,7 +153,7 @@ func newEnvCity(t testing.TB, st muster.Store, city bool, mod func(*Config)) *te
 	e := &testEnv{t: t, store: st, api: api, srv: srv, tokens: map[string]string{}}
 	ctx := context.Background()
 	for _, role := range muster.Roles {
-		hash, err := muster.HashPassword(password(role))
+		hash, err := muster.HashPasswordCost(password(role), muster.PasswordCost{MemoryKiB: 64, Passes: 1}) // cheap: these users log in in every test
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,9 +38,7 @@ var (
 
 func loadPorto(t testing.TB) *portoCity {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("Porto skipped with -short")
-	}
+	testshared.Long(t)
 	path := testshared.Path(t, "data/porto.osm.pbf")
 	portoOnce.Do(func() {
 		ctx := context.Background()

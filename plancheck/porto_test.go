@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster"
@@ -25,9 +27,7 @@ import (
 // restricted pass every rule, durations recomputed on the graphs. Long
 // (about 20 s): skipped with -short, and where the extract is absent.
 func TestPortoPlansPass(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Porto skipped with -short")
-	}
+	testshared.Long(t)
 	path := filepath.Join("..", "..", "shared", "data", "porto.osm.pbf")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s is absent (the real extracts live in ../shared/data beside the repository)", path)

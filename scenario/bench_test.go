@@ -259,9 +259,7 @@ func logViolations(t *testing.T, what string, vs []plancheck.Violation) {
 // TestComparePorto runs the planner, nearest gate and CCRP on Porto's
 // default scenario, first with no threat, then with the threat inject.
 func TestComparePorto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Porto comparison skipped with -short")
-	}
+	testshared.Long(t)
 	p := loadPorto(t)
 	portoZones.Lock()
 	defer portoZones.Unlock()

@@ -647,7 +647,7 @@ func testReports(t *testing.T, fresh Fresh) {
 
 func testUsers(t *testing.T, fresh Fresh) {
 	e := setup(t, fresh)
-	hash := must(muster.HashPassword("correct horse battery staple"))(t)
+	hash := must(cheapHash("correct horse battery staple"))(t)
 	if ok := must(muster.CheckPassword(hash, "correct horse battery staple"))(t); !ok {
 		t.Fatal("CheckPassword refuses the right password")
 	}
@@ -683,7 +683,7 @@ func testUsers(t *testing.T, fresh Fresh) {
 		t.Fatal("disabled user not disabled")
 	}
 	wantCode(t, e.store.DisableUser(e.ctx, "nobody"), muster.ENOTFOUND, "disable a missing user")
-	h2 := must(muster.HashPassword("new password"))(t)
+	h2 := must(cheapHash("new password"))(t)
 	if _, err := e.store.SetUserPassword(e.ctx, "bilal", h2, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -694,7 +694,7 @@ func testUsers(t *testing.T, fresh Fresh) {
 
 func testTokens(t *testing.T, fresh Fresh) {
 	e := setup(t, fresh)
-	hash := must(muster.HashPassword("pw"))(t)
+	hash := must(cheapHash("pw"))(t)
 	for _, name := range []string{"amina", "bilal"} {
 		if err := e.store.CreateUser(e.ctx, muster.User{Name: name, Role: muster.RolePlanner, PasswordHash: hash}); err != nil {
 			t.Fatal(err)
@@ -1146,7 +1146,7 @@ func testHostileStrings(t *testing.T, fresh Fresh) {
 			t.Fatalf("%s: internal error %v, want a client error", what, err)
 		}
 	}
-	pw := must(muster.HashPassword("pw"))(t)
+	pw := must(cheapHash("pw"))(t)
 	now := time.Now()
 	for _, v := range hostile {
 		q := fmt.Sprintf("%q", v[:min(len(v), 12)])

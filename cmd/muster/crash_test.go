@@ -41,9 +41,7 @@ func TestMain(m *testing.M) {
 // the server acknowledged is stored, that each list is stored whole or
 // not at all, and that the audit chain still verifies.
 func TestServerSIGKILLLosesNothingAcknowledged(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills a server many times: not in -short")
-	}
+	testshared.Long(t)
 	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			store := args(t)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/internal/testshared"
+
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/deliver/deliverytest"
 	"github.com/muster-evac/muster/postgres"
@@ -39,9 +41,7 @@ import (
 // share the database and one of them, at random, is killed each round
 // while the other goes on (and takes the dead one's leases over).
 func TestDeliverySIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills a delivering server many times: not in -short")
-	}
+	testshared.Long(t)
 	for name, args := range storeBackends() {
 		t.Run(name, func(t *testing.T) {
 			mp := deliverytest.StartMailpit(t)

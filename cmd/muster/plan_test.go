@@ -208,6 +208,7 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 }
 
 func TestPlanKabulScenarioOnGeneratedCity(t *testing.T) {
+	testshared.Long(t)
 	s := testshared.Path(t, "scenarios/kabul-2021")
 	dir := t.TempDir()
 	if _, _, err := run(t, "demo", "--out", dir); err != nil {
