@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/internal/testshared"
+	"github.com/muster-evac/muster/plan"
 
 	"github.com/muster-evac/muster/roadgraph"
 )
@@ -32,7 +34,7 @@ func TestDemoRoutesAroundTheThreat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"generated a city", "with no threat", "route 1 around the threat", "forbidden zone crossings 0"} {
+	for _, want := range []string{"generated a city", "with no threat", "route 1 around the threat", "forbidden zone crossings 0", "times the lower bound; plan check", "Try: go run ./cmd/muster route "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -65,7 +67,10 @@ func TestDemoRoutesAroundTheThreat(t *testing.T) {
 	if err := json.Unmarshal(routes, &fc); err != nil || len(fc.Features) < 2 {
 		t.Fatalf("routes.geojson: %v, %d features", err, len(fc.Features))
 	}
-	try := out[strings.Index(out, "Try: muster ")+len("Try: muster "):]
+	// "Try: go run ./cmd/muster route ..." here (the test binary is built
+	// by go), "Try: muster route ..." from an installed binary.
+	try := out[strings.Index(out, "Try: "):]
+	try = try[strings.Index(try, " route ")+1:]
 	args := strings.Fields(strings.TrimSpace(try))
 	rout, rerr, err := run(t, args...)
 	if err != nil {
@@ -156,5 +161,27 @@ func TestRouteRejectsBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("muster %s: want an error mentioning %q, got %v", strings.Join(c.args, " "), c.want, err)
 		}
+	}
+}
+
+// A plan that moves nobody fails the demo with the reason; the summary
+// counts the households left behind by reason.
+func TestDemoPlanThatMovesNobodyFails(t *testing.T) {
+	empty := &plan.Plan{Unassigned: []plan.Unassigned{
+		{Household: "H1", Code: plan.UnservedMaxWalk}, {Household: "H2", Code: plan.UnservedNoGate}, {Household: "H3", Code: plan.UnservedMaxWalk},
+	}}
+	err := movesSomeone(empty, "the plan")
+	if muster.ErrorCode(err) != muster.EUNREACHABLE || !strings.Contains(err.Error(), "moves nobody: 3 households not served (2 max_walk, 1 no_gate)") {
+		t.Fatalf("movesSomeone(a plan of nobody) = %v", err)
+	}
+	if err := movesSomeone(&plan.Plan{}, "the plan"); err == nil || !strings.Contains(err.Error(), "no households") {
+		t.Fatalf("movesSomeone(no households) = %v", err)
+	}
+	moving := &plan.Plan{Summary: plan.Summary{AssignedPeople: 4}, Groups: []plan.Group{{ID: "G1"}}}
+	if err := movesSomeone(moving, "the plan"); err != nil {
+		t.Fatalf("a plan that moves 4 people: %v", err)
+	}
+	if got := unservedLine(moving); got != "every household is served" {
+		t.Errorf("unservedLine = %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -191,8 +192,8 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 		made = "graph, city, places, evacuees, zones, routes, plans"
 	}
 	step("wrote %s (%s) in %s", o.out, made, time.Since(t0).Round(time.Millisecond))
-	fmt.Fprintf(w, "\nTry: muster route --graph %s --from %.5f,%.5f --to %.5f,%.5f --avoid %s --alternatives 3\n",
-		graphPath, from[1], from[0], to[1], to[0], filepath.Join(o.out, "zones.geojson"))
+	fmt.Fprintf(w, "\nTry: %s route --graph %s --from %.5f,%.5f --to %.5f,%.5f --avoid %s --alternatives 3\n",
+		selfCommand(), graphPath, from[1], from[0], to[1], to[0], filepath.Join(o.out, "zones.geojson"))
 	return nil
 }
 
@@ -310,6 +311,10 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	}
 	step("plan: %d households (%d people) in %d groups from %d rally points to %d gates; last through after %s, %.2f times the lower bound; plan check: %d violations",
 		len(hs), p0.Summary.People, p0.Summary.Groups, countUsed(p0), len(p0.Gates), fmtDuration(p0.Summary.MakespanS), p0.Summary.Ratio, len(vs))
+	step("  %s", unservedLine(p0))
+	if err := movesSomeone(p0, "the plan"); err != nil {
+		return err
+	}
 	if err := writePlan(filepath.Join(o.out, "plan.json"), p0, filepath.Join(o.out, "plan.geojson")); err != nil {
 		return err
 	}
@@ -336,8 +341,12 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	if err != nil {
 		return err
 	}
-	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s; plan check: %d violations",
-		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), len(vs))
+	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s, %.2f times the lower bound; plan check: %d violations",
+		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), p1.Summary.Ratio, len(vs))
+	step("  %s", unservedLine(p1))
+	if err := movesSomeone(p1, "the re-plan"); err != nil {
+		return err
+	}
 	for i, c := range p1.Diff.Changes {
 		if i == 3 {
 			break
@@ -377,4 +386,65 @@ func gatePeople(p *plan.Plan, id string) int {
 		}
 	}
 	return 0
+}
+
+// unservedLine says how many households a plan leaves behind, and why, in
+// one line: the operator must see them, not only the makespan.
+func unservedLine(p *plan.Plan) string {
+	if len(p.Unassigned) == 0 {
+		return "every household is served"
+	}
+	byCode := map[string]int{}
+	for _, u := range p.Unassigned {
+		byCode[u.Code]++
+	}
+	codes := make([]string, 0, len(byCode))
+	for c := range byCode {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if byCode[codes[i]] != byCode[codes[j]] {
+			return byCode[codes[i]] > byCode[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%d %s", byCode[c], c)
+	}
+	return fmt.Sprintf("%d households not served (%s): see unassigned in the plan for each one's reason", len(p.Unassigned), strings.Join(parts, ", "))
+}
+
+// movesSomeone fails when a plan moves nobody: a plan that evacuates no
+// one is not a success, whatever else it says.
+func movesSomeone(p *plan.Plan, what string) error {
+	if p.Summary.AssignedPeople > 0 && len(p.Groups) > 0 {
+		return nil
+	}
+	reason := "there are no households"
+	if len(p.Unassigned) > 0 {
+		reason = unservedLine(p)
+	}
+	return muster.Errorf(muster.EUNREACHABLE, "demo: %s moves nobody: %s", what, reason)
+}
+
+// selfCommand is how the user can run muster again: the binary's own
+// name when it is on the PATH, its path otherwise, and "go run
+// ./cmd/muster" when it was built by go run into a temporary folder.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "muster"
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/muster"
+	}
+	if p, err := exec.LookPath(filepath.Base(exe)); err == nil {
+		if a, err := filepath.EvalSymlinks(p); err == nil {
+			if b, err := filepath.EvalSymlinks(exe); err == nil && a == b {
+				return filepath.Base(exe)
+			}
+		}
+	}
+	return exe
 }
