@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -372,6 +373,9 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 func openPostgresStore(ctx context.Context, url string, keys muster.DataKeys) (muster.Store, error) {
 	st, err := postgres.Open(ctx, url, keys)
 	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused") {
+			return nil, fmt.Errorf("--db %s: %w (is PostgreSQL installed and running there? 'muster db init' prints the commands that make one)", redactURL(url), err)
+		}
 		return nil, fmt.Errorf("--db %s: %w", redactURL(url), err)
 	}
 	return st, nil
