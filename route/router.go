@@ -122,6 +122,9 @@ func (r *Router) Zones() []muster.Zone { return r.picture.Load().zones }
 // UpdateStats says what applying a threat picture did and what it cost.
 type UpdateStats struct {
 	Zones, ArcsAffected, ArcsForbidden, NodesForbidden int
+	// Untouched names the zones that touch no road of the graph (see
+	// zonecost.Effects): they change nothing, and callers warn of them.
+	Untouched []string
 	ZoneTime, CustomizeTime                            time.Duration
 }
 
@@ -161,6 +164,7 @@ func (r *Router) SetZones(ctx context.Context, zones []muster.Zone) (UpdateStats
 		p.forbidden[u] = true
 	}
 	st.NodesForbidden = len(eff.ForbiddenNodes)
+	st.Untouched = eff.Untouched
 	st.ZoneTime = time.Since(t0)
 	if err := ctx.Err(); err != nil {
 		return st, fmt.Errorf("applying the threat picture: %w", err)

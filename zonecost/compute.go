@@ -44,6 +44,11 @@ type ArcEffect struct {
 type Effects struct {
 	Arcs           []ArcEffect // sorted by Arc; only arcs with an effect
 	ForbiddenNodes []uint32    // sorted: arc endpoints inside or on a forbidden zone
+	// Untouched names the zones, by id in the order given, that are meant
+	// to act (forbidden, risky or penalised) but touch no arc of the
+	// graph: a picture of another city, or a zone in open country. They
+	// change nothing, and the operator must be told so.
+	Untouched []string
 }
 
 // Compute applies zones to g. Candidate arcs come from finder; every one is
@@ -133,6 +138,15 @@ func Compute(ctx context.Context, g *roadgraph.Graph, finder ArcFinder, zones []
 		}
 	}
 	eff := &Effects{Arcs: make([]ArcEffect, 0, len(merged))}
+	untouched := make([]bool, len(zones))
+	for k, r := range results {
+		untouched[order[k]] = len(r.contribs) == 0 && len(r.nodes) == 0
+	}
+	for i, u := range untouched {
+		if u {
+			eff.Untouched = append(eff.Untouched, zones[i].ID)
+		}
+	}
 	// Walking the slots in arc order sorts the result and leaves the
 	// slots clean (all -1) for the next call.
 	if len(merged) > 0 {

@@ -386,3 +386,26 @@ func TestTouchTolerance(t *testing.T) {
 		}
 	}
 }
+
+// A zone that touches no arc (another city's, or open country) is named
+// in Untouched; one that touches any is not; a zone meant to do nothing
+// (no risk, not forbidden) is not a warning.
+func TestUntouchedZones(t *testing.T) {
+	c := kabul
+	var b graphBuilder
+	b.line(orb.LineString{offset(c, -300, 0), offset(c, 300, 0)}, 60_000)
+	g, _ := b.build(t)
+	zones := []muster.Zone{
+		{ID: "on-the-road", Center: c, RadiusM: 50, Forbidden: true, Risk: 1},
+		{ID: "porto", Center: orb.Point{-8.61, 41.15}, RadiusM: 500, Forbidden: true, Risk: 1},
+		{ID: "open-country", Center: offset(c, 0, 2000), RadiusM: 100, Risk: 0.5},
+		{ID: "harmless", Center: orb.Point{-8.61, 41.15}, RadiusM: 500},
+	}
+	eff, err := Compute(context.Background(), g, newBruteFinder(g), zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"porto", "open-country"}; !reflect.DeepEqual(eff.Untouched, want) {
+		t.Fatalf("Untouched = %v, want %v", eff.Untouched, want)
+	}
+}

@@ -89,6 +89,23 @@ func TestDemoRoutesAroundTheThreat(t *testing.T) {
 			}
 		}
 	}
+	if strings.Contains(rerr, "touch no road") {
+		t.Errorf("the demo's own zones touch its roads, yet a warning:\n%s", rerr)
+	}
+	// Another city's picture (Porto's, on this Kabul-like city) is not
+	// used silently.
+	porto := filepath.Join(dir, "porto-zones.geojson")
+	if err := os.WriteFile(porto, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[-8.611,41.1496]},"properties":{"id":"ribeira","forbidden":true,"risk":0.9,"radius_m":400}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range args {
+		if a == "--avoid" {
+			args[i+1] = porto
+		}
+	}
+	if _, rerr, err = run(t, args...); err != nil || !strings.Contains(rerr, "1 zone(s) touch no road of this graph") || !strings.Contains(rerr, "ribeira") {
+		t.Errorf("route with another city's zones: %v, stderr:\n%s", err, rerr)
+	}
 }
 
 func TestImportAndRouteOnARealExtract(t *testing.T) {

@@ -163,8 +163,12 @@ func (f *planFlags) routers(cmd *cobra.Command, zones []muster.Zone) (car, foot 
 			return nil, nil, err
 		}
 		if len(zones) > 0 {
-			if _, err := r.SetZones(cmd.Context(), zones); err != nil {
+			st, err := r.SetZones(cmd.Context(), zones)
+			if err != nil {
 				return nil, nil, err
+			}
+			if p == roadgraph.Car {
+				warnUntouched(cmd.ErrOrStderr(), "the threat picture", st.Untouched)
 			}
 		}
 		if p == roadgraph.Car {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -71,9 +72,11 @@ stop at the zone's edge and a last Feature (leg "approach") shows the way in.`,
 				return err
 			}
 			if len(zones) > 0 {
-				if _, err := r.SetZones(cmd.Context(), zones); err != nil {
+				st, err := r.SetZones(cmd.Context(), zones)
+				if err != nil {
 					return err
 				}
+				warnUntouched(cmd.ErrOrStderr(), avoid, st.Untouched)
 			}
 			res, err := r.Route(cmd.Context(), route.Request{From: from, To: to, Alternatives: alternatives})
 			if err != nil {
@@ -180,3 +183,22 @@ func writeRoutesGeoJSON(cmd *cobra.Command, res *route.Result, depart time.Time)
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// warnUntouched tells the operator of zones that touch no road of the
+// graph: a threat picture of another city is used silently otherwise, and
+// every route looks safe.
+func warnUntouched(w io.Writer, source string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	shown := ids
+	if len(shown) > 5 {
+		shown = shown[:5]
+	}
+	more := ""
+	if len(ids) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(ids)-len(shown))
+	}
+	fmt.Fprintf(w, "warning: %s: %d zone(s) touch no road of this graph and change nothing (another city's picture?): %s%s\n",
+		source, len(ids), strings.Join(shown, ", "), more)
+}
