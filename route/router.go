@@ -124,8 +124,8 @@ type UpdateStats struct {
 	Zones, ArcsAffected, ArcsForbidden, NodesForbidden int
 	// Untouched names the zones that touch no road of the graph (see
 	// zonecost.Effects): they change nothing, and callers warn of them.
-	Untouched []string
-	ZoneTime, CustomizeTime                            time.Duration
+	Untouched               []string
+	ZoneTime, CustomizeTime time.Duration
 }
 
 // SetZones applies a new threat picture: arcs touching a forbidden zone
