@@ -47,7 +47,7 @@ func (c *checker) moving() {
 		if !g.Departure.Equal(g0.Departure) {
 			changed = append(changed, "departure")
 		}
-		if !slices.Equal(g.Households, g0.Households) {
+		if !slices.Equal(g.Households, c.aboard(g0)) {
 			changed = append(changed, "households")
 		}
 		if !g.RouteFrom.IsZero() && !g.RouteFrom.Equal(g0.RouteFrom) {
@@ -89,4 +89,26 @@ func (c *checker) rerouteReason(g0 *plan.Group) string {
 		return "its route crosses a forbidden zone"
 	}
 	return ""
+}
+
+// aboard is who is in a group on the move: its households in the plan
+// revised, less those the state of the field says did not leave with it.
+func (c *checker) aboard(g0 *plan.Group) []string {
+	if c.in.State == nil {
+		return g0.Households
+	}
+	mv, ok := c.in.State.Moving[g0.ID]
+	if !ok || len(mv.Households) == 0 {
+		return g0.Households
+	}
+	var out []string
+	for _, h := range g0.Households {
+		if slices.Contains(mv.Households, h) {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		return g0.Households
+	}
+	return out
 }
