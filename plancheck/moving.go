@@ -35,7 +35,7 @@ func (c *checker) moving() {
 		}
 		g := now[g0.ID]
 		if g == nil {
-			for _, h := range g0.Households {
+			for _, h := range c.aboard(g0) {
 				if gs := c.inGroups[h]; len(gs) > 0 {
 					c.add(RuleMovingKept, g0.ID, "was on the move at %s with household %s, which is now in group %s", fmtT(at), h, c.p.Groups[gs[0]].ID)
 					break
