@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -71,12 +72,59 @@ type mode struct {
 	// again, as a fresh plan would (otherwise they keep their rally point
 	// and groupmates and are only re-timed).
 	regroup bool
+	// safety, when set, says which routes and walks of the plan revised
+	// now cross a forbidden zone (shared by the proposals).
+	safety *safety
+}
+
+// safety is which routes and walks of a plan now touch a forbidden zone.
+type safety struct {
+	route map[string]string // group id -> why its route is unsafe, or ""
+	walk  map[string]bool   // household id -> its walk crosses a zone
+}
+
+// newSafety tests every route and walk of prev against the routers' zones,
+// on all cores.
+func newSafety(prev *Plan, in Input) *safety {
+	s := &safety{route: make(map[string]string, len(prev.Groups)), walk: make(map[string]bool, len(prev.Households))}
+	zones, footZones := in.Car.Zones(), in.Foot.Zones()
+	routes := make([]string, len(prev.Groups))
+	walks := make([]bool, len(prev.Households))
+	var wg sync.WaitGroup
+	workers := max(1, runtime.GOMAXPROCS(0))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(routes); i += workers {
+				if geo := prev.Groups[i].Route.Geometry; geo != nil {
+					line, _ := geo.Coordinates.(orb.LineString)
+					routes[i] = firstForbidden(line, zones)
+				}
+			}
+			for i := w; i < len(walks); i += workers {
+				h := &prev.Households[i]
+				if h.Walk.Geometry != nil {
+					wl, _ := h.Walk.Geometry.Coordinates.(orb.LineString)
+					walks[i] = walkCrosses(wl, h.Walk.Escape, footZones)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, g := range prev.Groups {
+		s.route[g.ID] = routes[i]
+	}
+	for i, h := range prev.Households {
+		s.walk[h.ID] = walks[i]
+	}
+	return s
 }
 
 var (
-	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false}
-	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false}
-	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true}
+	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, nil}
+	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, nil}
+	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true, nil}
 )
 
 // Proposals makes the ways to re-plan prev for a new threat picture (in)
@@ -89,6 +137,14 @@ var (
 // same time; each is proposed until an operator approves one.
 func Proposals(ctx context.Context, prev *Plan, in Input, st State) ([]Proposal, error) {
 	modes := []mode{modeMinimal, modeHybrid, modeFresh}
+	if prev == nil {
+		return nil, muster.Errorf(muster.EINVALID, "replan: no plan to revise")
+	}
+	// What is still safe is the same for every proposal: tested once.
+	shared := newSafety(prev, in)
+	for i := range modes {
+		modes[i].safety = shared
+	}
 	out := make([]Proposal, len(modes))
 	errs := make([]error, len(modes))
 	var wg sync.WaitGroup
@@ -189,10 +245,12 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		return nil, info, err
 	}
 	// Measured rates replace the planned ones when lower.
-	for _, g := range gates {
+	slower := make([]bool, len(gates))
+	for i, g := range gates {
 		nominal := g.perSecond * 3600
 		if r := st.gateRate(g.ID, nominal); r < nominal {
 			g.perSecond = r / 3600
+			slower[i] = true
 			g.Reasons = append(g.Reasons, fmt.Sprintf("measured passing %.0f people an hour, planned %.0f", r, nominal))
 			if r <= 0 && g.Usable {
 				g.Usable = false
@@ -204,8 +262,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		return nil, info, err
 	}
 	fits := rallyFits(p, in, gates, rallies)
-	zones := in.Car.Zones()
-	footZones := in.Foot.Zones()
+	if md.safety == nil {
+		md.safety = newSafety(prev, in)
+	}
 	gateIx, rallyIx := map[string]int{}, map[string]int{}
 	for i, g := range gates {
 		gateIx[g.ID] = i
@@ -242,6 +301,7 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	type fixed struct {
 		gate int
 		g    Group
+		k    int // its index in kept
 	}
 	var bookings []fixed
 	type mover struct {
@@ -279,8 +339,11 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	for _, g := range prev.Groups {
 		gi, gateKnown := gateIx[g.Gate]
 		ri, rallyKnown := rallyIx[g.RallyPoint]
-		line, _ := g.Route.Geometry.Coordinates.(orb.LineString)
-		routeUnsafe := firstForbidden(line, zones)
+		var line orb.LineString
+		if g.Route.Geometry != nil {
+			line, _ = g.Route.Geometry.Coordinates.(orb.LineString)
+		}
+		routeUnsafe := md.safety.route[g.ID]
 		gateBad := ""
 		switch {
 		case !gateKnown:
@@ -341,7 +404,7 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				}
 			}
 			if routeUnsafe == "" && gateBad == "" && early == "" {
-				bookings = append(bookings, fixed{gi, g})
+				bookings = append(bookings, fixed{gi, g, len(kept)})
 				kept = append(kept, keptGroup{g, members})
 				continue
 			}
@@ -402,7 +465,7 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				m := &member{h: hh, route: h.Walk, walkS: h.Walk.DurationS, rally: ri}
 				if isIn {
 					m.walkS = 0
-				} else if wl, _ := h.Walk.Geometry.Coordinates.(orb.LineString); walkCrosses(wl, h.Walk.Escape, footZones) {
+				} else if md.safety.walk[h.ID] {
 					nm, why := walkTo(ctx, in, p, rallies, hh, ri)
 					if nm == nil {
 						pool = append(pool, hh)
@@ -474,8 +537,24 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 	}
 	slices.SortStableFunc(bookings, func(a, b fixed) int { return a.g.Arrival.Compare(b.g.Arrival) })
+	ends := make([]time.Time, len(gates)) // at a gate measured slower: when its queue of groups on the move is through
 	for _, b := range bookings {
-		gates[b.gate].bookFixed(b.g.Arrival, b.g.Through, b.g.People)
+		gs := gates[b.gate]
+		if slower[b.gate] {
+			// It reaches the gate when planned, and passes at the rate
+			// measured: later than planned.
+			from := laterOf(laterOf(b.g.Arrival, ends[b.gate]), st.At)
+			end := from.Add(time.Duration(float64(b.g.People) / gs.perSecond * float64(time.Second))).Add(time.Second - 1).Truncate(time.Second)
+			if end.After(b.g.Through) {
+				kept[b.k].g.Through = end
+				for _, h := range kept[b.k].hh {
+					reasons[h.ID] = fmt.Sprintf("gate %s passes fewer people an hour than planned: through later", b.g.Gate)
+				}
+				b.g.Through = end
+			}
+			ends[b.gate] = b.g.Through
+		}
+		gs.bookFixed(b.g.Arrival, b.g.Through, b.g.People)
 	}
 	for _, mv := range movers {
 		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)

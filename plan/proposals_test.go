@@ -159,3 +159,63 @@ func setZones(tb testing.TB, zones []muster.Zone, rs ...*route.Router) {
 }
 
 var _ = scenario.Options{}
+
+// TestProposalsOnGeneratedCity: on a generated city, after the busiest
+// gate closes 40 minutes in with a field that went its own way, the three
+// proposals each pass plancheck with the state and the plan they revise,
+// put no priority household behind a lighter group that kept its turn,
+// stay above their bound, and differ as they should: fresh changes more
+// instructions than minimal change, and ends no later.
+func TestProposalsOnGeneratedCity(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	p0, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := map[string]int{}
+	closed := ""
+	for _, g := range p0.Groups {
+		people[g.Gate] += g.People
+		if closed == "" || people[g.Gate] > people[closed] {
+			closed = g.Gate
+		}
+	}
+	other := ""
+	for id := range people {
+		if id != closed && (other == "" || id < other) {
+			other = id
+		}
+	}
+	at := start.Add(40 * time.Minute)
+	st := fieldState(p0, at, c.places, other)
+	if len(st.Missing) == 0 || len(st.Moving) == 0 {
+		t.Fatalf("the state lacks what the test needs: %d missing, %d moving", len(st.Missing), len(st.Moving))
+	}
+	status := map[string]string{closed: muster.GateClosed}
+	ps, err := plan.Proposals(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, GateStatus: status}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("closing %s at %s:%s", closed, at.Format(time.TimeOnly), showNumbers(ps))
+	byID := map[string]plan.Numbers{}
+	for _, pr := range ps {
+		byID[pr.ID] = pr.Numbers
+		if pr.Plan.Status != "proposed" || pr.Plan.Diff == nil {
+			t.Errorf("%s: status %q", pr.ID, pr.Plan.Status)
+		}
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, GateStatus: status, At: at, Previous: p0, State: &st})
+		n := pr.Numbers
+		if n.PriorityBehind > 0 || n.LowerBoundS <= 0 || n.MakespanS < n.LowerBoundS {
+			t.Errorf("%s: %+v", pr.ID, n)
+		}
+	}
+	if len(byID) != 3 || byID["fresh"].Changed < byID["minimal"].Changed || byID["fresh"].MakespanS > byID["minimal"].MakespanS*1.02 {
+		t.Errorf("minimal %+v\nfresh %+v", byID["minimal"], byID["fresh"])
+	}
+	if _, err := plan.Proposals(ctx, nil, plan.Input{}, st); muster.ErrorCode(err) != muster.EINVALID {
+		t.Errorf("no plan to revise: %v", err)
+	}
+}
