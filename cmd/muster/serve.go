@@ -45,6 +45,9 @@ const (
 // user, audit, wipe, households.
 type storeFlags struct {
 	data, db, key string
+	// openWiped: open a wiped database too (audit commands: its log
+	// still verifies); its personal data stays out of reach.
+	openWiped bool
 }
 
 func (f *storeFlags) register(fl *pflag.FlagSet) {
@@ -106,10 +109,8 @@ func (f *storeFlags) openStore(ctx context.Context, errOut io.Writer, create boo
 	if err != nil {
 		return nil, err
 	}
-	keys := muster.DataKeys{
-		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
-		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
-	}
+	keys := seal.DataKeys(master)
+	keys.OpenWiped = f.openWiped
 	if usingPostgres {
 		return openPostgresStore(ctx, f.db, keys)
 	}
@@ -193,6 +194,8 @@ func newServeCmd() *cobra.Command {
 	var shutdownTimeout time.Duration
 	var lim httpapi.NetLimits
 	var bodyTimeout time.Duration
+	var checkpointsPath string
+	var checkpointEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the muster server: the JSON API, health, readiness and metrics",
@@ -280,6 +283,16 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			mac := hmac.New(sha256.New, master)
 			mac.Write([]byte("muster device cookie key v1"))
 			cfg.DeviceKey = mac.Sum(nil)
+			// Signed checkpoints of the audit log, outside the database
+			// (docs/server.md, "Audit log"); the last is written after the
+			// requests in flight have finished, before the store closes.
+			cpCtx, stopCheckpoints := context.WithCancel(context.Background())
+			waitCheckpoints, err := runAuditCheckpoints(cpCtx, st, master, checkpointsPath, checkpointEvery, cmd.OutOrStdout())
+			if err != nil {
+				stopCheckpoints()
+				return err
+			}
+			defer func() { stopCheckpoints(); waitCheckpoints() }()
 			// The issuer signs and queues the instructions of every plan
 			// approved; without signing keys no plan is approved.
 			var streets *instruct.Streets
@@ -351,6 +364,8 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	df.register(fl)
 	inf.register(fl)
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
+	fl.StringVar(&checkpointsPath, "audit-checkpoints", "", "append signed checkpoints of the audit log to this file (made 0600; -: standard output), for 'muster audit verify --checkpoints'; they also go to the log")
+	fl.DurationVar(&checkpointEvery, "audit-checkpoint-every", time.Minute, "how often to sign a checkpoint while the audit log grows (and once at shutdown)")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
 	fl.StringVar(&graphPath, "graph", "", "graph file (from 'muster import' or 'muster demo'): with --places, the server can plan (POST /api/plans)")
