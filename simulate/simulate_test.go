@@ -3,6 +3,9 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -199,5 +202,42 @@ func TestMusterKeepsGatesSafe(t *testing.T) {
 		if s != "open" {
 			t.Errorf("the flood set gate %s %s", id, s)
 		}
+	}
+}
+
+// The report folder: JSON, events, a self-contained HTML page with its
+// figures inline, and each figure as SVG and PNG.
+func TestWriteDir(t *testing.T) {
+	res := theRun(t)
+	dir := t.TempDir()
+	if err := res.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script", "src=", "href=\"http", "@import", "url("} {
+		if bytes.Contains(html, []byte(bad)) {
+			t.Errorf("report.html holds %q: not self-contained", bad)
+		}
+	}
+	if n := bytes.Count(html, []byte("<svg")); n != 1+3*len(res.Report.Runs) {
+		t.Errorf("report.html has %d inline figures", n)
+	}
+	for _, name := range []string{"safe.svg", "safe.png", "density-run1.svg", "density-run1.png", "waiting-run2.png", "flow-run3.svg", "events.jsonl", "report.json"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Size() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	png, _ := os.ReadFile(filepath.Join(dir, "safe.png"))
+	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Error("safe.png is not a PNG")
+	}
+	var rep Report
+	b, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Comparison) != 3 {
+		t.Errorf("report.json: %v, %d comparison rows", err, len(rep.Comparison))
 	}
 }
