@@ -130,6 +130,12 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		return nil, muster.Errorf(muster.EINVALID, "simulate: the operation's start is needed (plan params start)")
 	}
 	start = start.UTC().Truncate(time.Second)
+	// Reports received after the start arrive during the exercise: each
+	// receipt time is an inject of its reports.
+	var later []muster.Report
+	in.Reports, later = splitReports(in.Reports, start)
+	cfg.Injects = append(reportInjects(later, start), cfg.Injects...)
+	slices.SortStableFunc(cfg.Injects, func(a, b Inject) int { return cmpFloat(a.atS, b.atS) })
 	initial, err := buildPicture(in.Reports, in.Places, start)
 	if err != nil {
 		return nil, err
@@ -590,4 +596,41 @@ func (w *world) gateVer() int {
 		v += len(g.statusLog)
 	}
 	return v
+}
+
+func splitReports(rs []muster.Report, start time.Time) (before, after []muster.Report) {
+	for _, r := range rs {
+		if r.ReceivedAt.After(start) {
+			after = append(after, r)
+		} else {
+			before = append(before, r)
+		}
+	}
+	slices.SortStableFunc(after, func(a, b muster.Report) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	return before, after
+}
+
+// reportInjects makes one inject of each moment reports are received.
+func reportInjects(rs []muster.Report, start time.Time) []Inject {
+	var out []Inject
+	for _, r := range rs {
+		at := r.ReceivedAt.Sub(start).Seconds()
+		if n := len(out); n > 0 && out[n-1].atS == at {
+			out[n-1].reports = append(out[n-1].reports, r)
+			continue
+		}
+		out = append(out, Inject{At: r.ReceivedAt.UTC().Format(time.RFC3339), Kind: InjectReports, atS: at, reports: []muster.Report{r},
+			Note: "report " + r.ID + " received (" + r.Kind + ", " + r.Grade() + ")"})
+	}
+	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
