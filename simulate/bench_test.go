@@ -149,4 +149,3 @@ func TestPortoExercise(t *testing.T) {
 		t.Errorf("nearest gate: max density %.2f: the baseline should crowd", n.MaxDensity)
 	}
 }
-
