@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -91,6 +92,8 @@ type runCheck struct {
 // picture is the threat picture at a moment, as the simulation uses it.
 type picture struct {
 	zones   []muster.Zone
+	truth   []muster.Zone // what exposure is measured against: the verified zones
+	key     string        // what routing and planning see of it
 	status  map[string]string
 	reasons map[string][]string
 	pic     *threat.Picture
@@ -102,9 +105,22 @@ func buildPicture(reports []muster.Report, pl *muster.Places, at time.Time) (pic
 		return picture{}, fmt.Errorf("simulate: threat picture at %s: %w", at.Format(time.RFC3339), err)
 	}
 	p := picture{zones: pic.RoutingZones(), status: map[string]string{}, reasons: map[string][]string{}, pic: pic}
+	var key strings.Builder
+	for _, z := range p.zones {
+		fmt.Fprintf(&key, "%s %t %.3f %.3f;", z.ID, z.Forbidden, z.Penalty, z.Risk)
+	}
 	for _, g := range pic.Gates {
 		p.status[g.PlaceID] = g.Status
 		p.reasons[g.PlaceID] = g.Reasons
+		fmt.Fprintf(&key, "%s=%s;", g.PlaceID, g.Status)
+	}
+	p.key = key.String()
+	for _, z := range pic.Zones {
+		if !z.Unverified && (z.Forbidden || z.VerifiedRisk > 0) {
+			rz := z.RoutingZone()
+			rz.Risk = z.VerifiedRisk
+			p.truth = append(p.truth, rz)
+		}
 	}
 	return p, nil
 }
@@ -244,7 +260,8 @@ const (
 func newWorld(ctx context.Context, name string, cfg Config, beh Behaviour, start time.Time, in Input, initial picture) *world {
 	w := &world{ctx: ctx, name: name, seed: cfg.Seed, beh: beh, start: start, endS: cfg.HorizonS, rd: newRoads(), gateIx: map[string]int{},
 		injects: cfg.Injects, rallyPt: map[string]orb.Point{}}
-	w.rd.setZones(initial.zones)
+	w.rd.setZones(initial.truth)
+	w.pictureKey = initial.key
 	rf := in.Params.RestrictedFactor
 	if in.Plan != nil {
 		rf = in.Plan.Params.RestrictedFactor
@@ -312,7 +329,7 @@ func (w *world) inject(i int) error {
 	if err != nil {
 		return err
 	}
-	w.rd.setZones(pic.zones)
+	w.rd.setZones(pic.truth)
 	if err := w.setZones(pic.zones); err != nil {
 		return err
 	}
@@ -330,6 +347,13 @@ func (w *world) inject(i int) error {
 		w.stuckRecheck()
 		return nil
 	}
+	if pic.key == w.pictureKey {
+		// Nothing routing or planning reads has changed (a flood of leads
+		// only flags itself to verify): no re-plan, no new instruction.
+		w.logf("inject %d: the picture routing and planning read is unchanged: no re-plan", i+1)
+		return nil
+	}
+	w.pictureKey = pic.key
 	prev := w.plan.current
 	if n := len(w.plan.pendingOrder); n > 0 {
 		prev = w.plan.proposals[w.plan.pendingOrder[n-1]]

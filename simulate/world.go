@@ -146,6 +146,7 @@ type world struct {
 	car          *route.Router
 	rerouteCache map[rerouteKey]reroute
 	maxGroup     int
+	pictureKey   string
 }
 
 // hhSim is one household.
