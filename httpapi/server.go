@@ -19,6 +19,7 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/threat"
 )
@@ -97,6 +98,13 @@ type Config struct {
 	// (Standard Webhooks: package deliver's Verify) for POST
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
+
+	// LiveState, when set, gives the state of the field now (the live
+	// operation: who is through, on the move, waiting, missing; measured
+	// gate rates) that re-plans start from (POST /api/plans with revise,
+	// POST /api/plans/proposals without a state). Nil: re-plans know
+	// only who is at a rally point, by the households' status.
+	LiveState func(ctx context.Context) (plan.State, error)
 }
 
 // Server serves muster's HTTP API. It is an http.Handler.
@@ -362,6 +370,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
 		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},
+		{Method: "POST", Path: "/api/plans/proposals", Summary: "Re-plan a plan (default the current one) from the state of the field (given, or the live state): minimal change, hybrid and fresh proposals side by side with their numbers, each saved as a proposed plan to approve by id", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: proposalsRequest{}, Out: proposalsResponse{}, handle: s.makeProposals},
 		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
 		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
 		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},
