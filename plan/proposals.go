@@ -56,7 +56,10 @@ type Numbers struct {
 	// PriorityBehind is the priority households whose group passes its
 	// gate after a group of lower priority that kept its turn there and
 	// had not yet left, when they could have been at the gate for that
-	// turn: priority reversed. The planner keeps it at 0.
+	// turn by their walk and drive alone: priority reversed. The planner
+	// books classes heaviest first, so it is 0 but where rally hours,
+	// rally capacity or the fleet (which this count does not see) kept the
+	// group from that turn.
 	PriorityBehind int `json:"priority_behind"`
 	// PlanS is how long it took to make, seconds.
 	PlanS float64 `json:"plan_s"`
@@ -612,6 +615,12 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	if md.regroup {
 		sub := in
 		sub.Households = homes
+		sub.knownWalks = make(map[string]knownWalk, len(homes))
+		for _, h := range homes {
+			if o, ok := prevHH[h.ID]; ok && o.Walk.Geometry != nil && !md.safety.walk[h.ID] {
+				sub.knownWalks[h.ID] = knownWalk{o.RallyPoint, o.Walk}
+			}
+		}
 		ms, un := assignRallies(ctx, sub, p, rallies, fits, progress)
 		for _, u := range un {
 			u.Reason = "fresh re-plan: " + u.Reason
@@ -666,8 +675,12 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				continue
 			}
 			gs, r := gates[f.gate], rallies[f.rally]
-			if _, ok := r.capacityAllows(clockOf(f.g.ReportBy), clockOf(f.g.Departure), f.g.People); ok && gs.fitsFixed(f.g.Arrival, f.g.Through, f.g.People) {
+			need := fl.need(f.g.People)
+			vehiclesFree := fl == nil || (need <= len(fl.free) && !fl.freeAt(need).After(f.g.Departure))
+			if _, ok := r.capacityAllows(clockOf(f.g.ReportBy), clockOf(f.g.Departure), f.g.People); ok && vehiclesFree && gs.fitsFixed(f.g.Arrival, f.g.Through, f.g.People) {
 				r.book(clockOf(f.g.ReportBy), clockOf(f.g.Departure), f.g.People)
+				fl.take(need, f.g.Departure.Add(2*secs(f.g.Route.DurationS)))
+				f.g.Vehicles = need
 				kept = append(kept, keptGroup{f.g, f.members})
 				continue
 			}

@@ -1,0 +1,243 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	demoOnce sync.Once
+	demo     *Demo
+	demoErr  error
+	runOnce  sync.Once
+	runRes   *Result
+	runErr   error
+)
+
+// theDemo generates the demo city once for the tests here.
+func theDemo(t testing.TB) *Demo {
+	t.Helper()
+	demoOnce.Do(func() { demo, demoErr = NewDemo(context.Background(), DemoOptions{Seed: 7}) })
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demo
+}
+
+// theRun is the demo with its injects (a flood of fake reports, a gate
+// closing) and the baselines, run once.
+func theRun(t *testing.T) *Result {
+	t.Helper()
+	d := theDemo(t)
+	runOnce.Do(func() {
+		runRes, runErr = Run(context.Background(), d.Input, Config{Seed: 1, Injects: d.Injects, Baselines: true})
+	})
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	return runRes
+}
+
+// Nobody lost, nobody counted twice: the running counts add up to
+// everyone, and a recount from the households (and parties) gives the same.
+func TestAccounting(t *testing.T) {
+	res := theRun(t)
+	d := theDemo(t)
+	people := 0
+	for _, h := range d.Input.Households {
+		people += h.PartySize
+	}
+	for name, ck := range res.checks {
+		sum := 0
+		for _, n := range ck.states {
+			if n < 0 {
+				t.Errorf("%s: a negative count %v", name, ck.states)
+			}
+			sum += n
+		}
+		if sum != people || ck.total != people {
+			t.Errorf("%s: states add up to %d, total %d, want %d people", name, sum, ck.total, people)
+		}
+		through := 0
+		for _, g := range ck.gates {
+			through += g.through
+			if len(g.passLog) != g.through {
+				t.Errorf("%s: gate %s passed %d, logged %d", name, g.id, g.through, len(g.passLog))
+			}
+		}
+		if through != ck.states[stSafe] {
+			t.Errorf("%s: %d through the gates, %d counted safe", name, through, ck.states[stSafe])
+		}
+		if name == NameMuster {
+			var recount [numStates]int
+			for _, h := range ck.hh {
+				recount[h.state] += h.people
+				if h.through > h.people {
+					t.Errorf("household %s: %d of its %d people through", h.h.ID, h.through, h.people)
+				}
+				if (h.state == stSafe) != (h.through == h.people && h.people > 0) {
+					t.Errorf("household %s: state %s with %d of %d through", h.h.ID, stateNames[h.state], h.through, h.people)
+				}
+			}
+			if recount != ck.states {
+				t.Errorf("recount from the households %v, running counts %v", recount, ck.states)
+			}
+			if ck.states[stSafe] < people/2 {
+				t.Errorf("only %d of %d people safe", ck.states[stSafe], people)
+			}
+		}
+	}
+}
+
+// Nobody passes a gate while it is closed: every passage is re-checked
+// against the gate's status log.
+func TestNobodyThroughClosedGate(t *testing.T) {
+	res := theRun(t)
+	closedOnce := false
+	for name, ck := range res.checks {
+		for _, g := range ck.gates {
+			for _, at := range g.passLog {
+				st := g.statusLog[0]
+				for _, s := range g.statusLog {
+					if s.T <= at {
+						st = s
+					}
+				}
+				if st.Factor == 0 {
+					t.Fatalf("%s: someone passed gate %s at %.0f s, closed since %.0f s", name, g.id, at, st.T)
+				}
+			}
+			for _, s := range g.statusLog {
+				closedOnce = closedOnce || s.Factor == 0
+			}
+		}
+	}
+	if !closedOnce {
+		t.Fatal("no gate was ever closed: the inject did not close one")
+	}
+}
+
+// The same seed gives the same report, byte for byte (and the same
+// events); another seed another.
+func TestSameSeedSameReport(t *testing.T) {
+	d := theDemo(t)
+	run := func(seed uint64) ([]byte, []byte) {
+		res, err := Run(context.Background(), d.Input, Config{Seed: seed, Injects: d.Injects})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r, e bytes.Buffer
+		if err := res.Report.WriteJSON(&r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteEvents(&e, res.Events); err != nil {
+			t.Fatal(err)
+		}
+		return r.Bytes(), e.Bytes()
+	}
+	r1, e1 := run(3)
+	r2, e2 := run(3)
+	if !bytes.Equal(r1, r2) || !bytes.Equal(e1, e2) {
+		t.Fatal("the same seed gave different reports or events")
+	}
+	r3, _ := run(4)
+	if bytes.Equal(r1, r3) {
+		t.Fatal("another seed gave the same report: the seed is not used")
+	}
+}
+
+// The field events the simulation sends are valid field events.
+func TestEventsValid(t *testing.T) {
+	res := theRun(t)
+	kinds := map[string]int{}
+	for _, e := range res.Events {
+		fe := e.FieldEvent()
+		if err := fe.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		kinds[e.Kind]++
+	}
+	for _, k := range []string{"checkin", "departed", "seen", "arrived", "gate_count", "gate_state"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event (%v)", k, kinds)
+		}
+	}
+}
+
+// On the generated city, recomputed from the simulation: muster's plan
+// keeps every gate within its crowd limit and below Fruin level E; the
+// nearest-gate baseline does not. With a flood of fake reports (which
+// must not close or forbid anything).
+func TestMusterKeepsGatesSafe(t *testing.T) {
+	d := theDemo(t)
+	res, err := Run(context.Background(), d.Input, Config{Seed: 2, Injects: d.Injects[:1], Baselines: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, n := res.Report.Run(NameMuster), res.Report.Run(NameNearest)
+	for _, g := range m.Gates {
+		if g.MaxWaiting > g.CrowdLimit || g.MaxDensity >= FruinE {
+			t.Errorf("muster: gate %s held %d waiting (limit %d), density %.2f", g.ID, g.MaxWaiting, g.CrowdLimit, g.MaxDensity)
+		}
+	}
+	if len(m.DangerousMinutes) != 0 {
+		t.Errorf("muster: %d dangerous minutes", len(m.DangerousMinutes))
+	}
+	if n.OverLimitGates == 0 || n.MaxDensity < FruinE || len(n.DangerousMinutes) == 0 {
+		t.Errorf("nearest gate: %d gates over their limit, max density %.2f: the baseline should crowd", n.OverLimitGates, n.MaxDensity)
+	}
+	if m.SafeShare < 0.85 {
+		t.Errorf("muster: only %.2f of people safe", m.SafeShare)
+	}
+	pic := res.Report.Injects[0].Picture
+	if pic.Forbidden != 0 || pic.ToVerify == 0 {
+		t.Errorf("a flood of fake reports: %d forbidden zones, %d flagged to verify", pic.Forbidden, pic.ToVerify)
+	}
+	for id, s := range pic.GateStatus {
+		if s != "open" {
+			t.Errorf("the flood set gate %s %s", id, s)
+		}
+	}
+}
+
+// The report folder: JSON, events, a self-contained HTML page with its
+// figures inline, and each figure as SVG and PNG.
+func TestWriteDir(t *testing.T) {
+	res := theRun(t)
+	dir := t.TempDir()
+	if err := res.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script", "src=", "href=\"http", "@import", "url("} {
+		if bytes.Contains(html, []byte(bad)) {
+			t.Errorf("report.html holds %q: not self-contained", bad)
+		}
+	}
+	if n := bytes.Count(html, []byte("<svg")); n != 1+3*len(res.Report.Runs) {
+		t.Errorf("report.html has %d inline figures", n)
+	}
+	for _, name := range []string{"safe.svg", "safe.png", "density-run1.svg", "density-run1.png", "waiting-run2.png", "flow-run3.svg", "events.jsonl", "report.json"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Size() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	png, _ := os.ReadFile(filepath.Join(dir, "safe.png"))
+	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Error("safe.png is not a PNG")
+	}
+	var rep Report
+	b, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Comparison) != 3 {
+		t.Errorf("report.json: %v, %d comparison rows", err, len(rep.Comparison))
+	}
+}
