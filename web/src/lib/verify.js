@@ -388,3 +388,17 @@ export function bundleAge(v) {
   if (!v.asOf) return '';
   return `checked against deployment ${v.deployment}'s keys and revocations as of ${iso(v.asOf)} (${age(v.ageS)} old)`;
 }
+
+/**
+ * The fingerprint of a bundle's first key, read without trusting it: what
+ * a page pins on its first use when it was given no fingerprint
+ * (verify-store.js). Throws if the bundle cannot be read.
+ */
+export async function firstKeyFingerprint(data) {
+  const p = parseSign1(data);
+  parseProtected(p.protected, BUNDLE_CONTENT_TYPE);
+  const w = decodeCBOR(p.payload, { maxDepth: 5 });
+  const keys = w instanceof Map ? w.get(4) : null;
+  if (!Array.isArray(keys) || !Array.isArray(keys[0]) || !(keys[0][0] instanceof Uint8Array)) throw new BundleError('bundle: no keys');
+  return hex(await sha256(keys[0][0]));
+}
