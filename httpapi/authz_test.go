@@ -84,6 +84,15 @@ var wantAccess = map[string]string{
 	"GET /api/throttles":                      "admin",
 	"DELETE /api/throttles/{account}":         "admin",
 	"DELETE /api/throttles/address/{address}": "admin",
+
+	// Browser pages and the road map (issue 14).
+	"GET /{$}":               "public",
+	"GET /field":             "public",
+	"GET /field/sw.js":       "public",
+	"GET /me/{token}":        "public",
+	"GET /assets/{file...}":  "public",
+	"GET /tiles/roads.json":  "public",
+	"GET /tiles/{z}/{x}/{y}": "public",
 }
 
 var seq atomic.Int64
@@ -282,6 +291,21 @@ func fixtures() map[string]fixture {
 		},
 		"DELETE /api/throttles/address/{address}": func(*testEnv, string) (string, string, []byte, string) {
 			return "DELETE", "/api/throttles/address/127.0.0.9", nil, ""
+		},
+
+		// Browser pages and the road map (issue 14).
+		"GET /{$}":         get("/"),
+		"GET /field":       get("/field"),
+		"GET /field/sw.js": get("/field/sw.js"),
+		"GET /me/{token}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "GET", "/me/" + e.link, nil, ""
+		},
+		"GET /assets/{file...}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "GET", someAsset(e.t), nil, ""
+		},
+		"GET /tiles/roads.json": get("/tiles/roads.json"),
+		"GET /tiles/{z}/{x}/{y}": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "GET", roadTile(e), nil, ""
 		},
 	}
 }

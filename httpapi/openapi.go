@@ -10,7 +10,16 @@ import (
 	"time"
 )
 
-var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
+var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)(?:\.\.\.)?\}`)
+
+// openAPIPath turns a ServeMux pattern into an OpenAPI path: "/{$}" (the
+// root only) is "/", "{file...}" (the rest of the path) is "{file}".
+func openAPIPath(p string) string {
+	if p == "/{$}" {
+		return "/"
+	}
+	return strings.ReplaceAll(p, "...}", "}")
+}
 
 // OpenAPI returns the OpenAPI 3 document of the route table: every route,
 // its parameters, body, success response, the roles allowed
@@ -19,10 +28,10 @@ func (s *Server) OpenAPI() map[string]any {
 	paths := map[string]any{}
 	for i := range s.routes {
 		rt := &s.routes[i]
-		item, _ := paths[rt.Path].(map[string]any)
+		item, _ := paths[openAPIPath(rt.Path)].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
-			paths[rt.Path] = item
+			paths[openAPIPath(rt.Path)] = item
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
@@ -116,7 +125,7 @@ func (s *Server) OpenAPI() map[string]any {
 func operationID(rt *Route) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(rt.Method))
-	for _, part := range strings.FieldsFunc(rt.Path, func(r rune) bool { return r == '/' || r == '{' || r == '}' || r == '.' || r == '_' }) {
+	for _, part := range strings.FieldsFunc(openAPIPath(rt.Path), func(r rune) bool { return r == '/' || r == '{' || r == '}' || r == '.' || r == '_' }) {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()

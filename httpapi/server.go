@@ -120,6 +120,7 @@ type Server struct {
 	hashing, hashingStrangers            chan struct{} // password checks running (each takes 64 MiB), of strangers
 
 	planning sync.Mutex // the routers carry one threat picture at a time
+	tileSrc  tileSource // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
 
 	closing   chan struct{} // closed by Close: long-lived streams end
@@ -377,6 +378,15 @@ func (s *Server) routeTable() []Route {
 
 		{Method: "GET", Path: "/api/audit", Summary: "The audit log, a page at a time", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Query: []string{"after", "limit"}, Out: auditPage{}, handle: s.listAudit},
 		{Method: "GET", Path: "/api/audit/verify", Summary: "Re-compute the audit log's hash chain", Access: Operator, Roles: adminsOnly, OK: 200, Produces: mediaJSON, Out: auditVerifyResponse{}, handle: s.verifyAudit},
+		// The browser pages (web.go, docs/web.md) and the road map's tiles (tiles.go).
+		{Method: "GET", Path: "/{$}", Summary: "The operations map (HTML page)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("ops")},
+		{Method: "GET", Path: "/field", Summary: "The field officers' page (HTML)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("field")},
+		{Method: "GET", Path: "/field/sw.js", Summary: "The field page's service worker (offline use)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("field")},
+		{Method: "GET", Path: "/me/{token}", Summary: "An evacuee's page (HTML; it reads /api/me/{token})", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("evacuee")},
+		{Method: "GET", Path: "/assets/{file...}", Summary: "The pages' scripts, styles and fonts, named by a hash of their content", Access: Public, OK: 200, Produces: "application/octet-stream", handle: s.asset},
+		{Method: "GET", Path: "/tiles/roads.json", Summary: "TileJSON of the road map: bounds, centre, zoom range, tile URL", Access: Public, OK: 200, Produces: mediaJSON, Out: tileJSON{}, handle: s.tileJSON},
+		{Method: "GET", Path: "/tiles/{z}/{x}/{y}", Summary: "A vector tile of the road graph ({y} ends in .mvt): roads by class with their names", Access: Public, OK: 200, Produces: mediaMVT, handle: s.tile},
+
 		// Last in the table: tests walk it in order, and this one ends the
 		// personal data of the store they use.
 		{Method: "POST", Path: "/api/wipe", Summary: "Destroy the data key: the personal data can never be read again", Access: Operator, Roles: adminsOnly, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: wipeRequest{}, Out: wipeResponse{}, handle: s.wipe},
@@ -388,7 +398,7 @@ func (s *Server) routeTable() []Route {
 // route's own handler.
 func (s *Server) wrap(rt *Route) http.Handler {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (strings.HasPrefix(rt.Path, "/api/") || strings.HasPrefix(rt.Path, "/i/")) && !s.ipLimits.allow(s.clientIP(r)) {
+		if (strings.HasPrefix(rt.Path, "/api/") || strings.HasPrefix(rt.Path, "/i/") || strings.HasPrefix(rt.Path, "/me/") || strings.HasPrefix(rt.Path, "/tiles/")) && !s.ipLimits.allow(s.clientIP(r)) {
 			s.writeError(w, r, errorf(codeRateLimited, "too many requests from %s: slow down", s.clientIP(r)))
 			return
 		}
