@@ -78,6 +78,7 @@ await run(async (browser) => {
   console.log(`# page weight: ${total} bytes, ${gz} gzipped, in ${loaded.length} responses`);
   check(gz < 60 * 1024, `the evacuee's page loads under 60 KB gzipped (${gz})`);
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
   await ctx.close();
 
   // 2. A Dari or Pashto household's page: right to left.
@@ -88,7 +89,10 @@ await run(async (browser) => {
   const lang = await p2.getAttribute('html', 'lang');
   check(await p2.getAttribute('html', 'dir') === 'rtl' && (lang === 'fa-AF' || lang === 'ps'), `the ${lang} page is right to left`);
   const layout = await p2.evaluate(() => {
-    const h1 = document.querySelector('h1').getBoundingClientRect();
+    // The heading's text, not its box (a block is as wide as the page).
+    const range = document.createRange();
+    range.selectNodeContents(document.querySelector('h1'));
+    const h1 = range.getBoundingClientRect();
     const text = document.querySelector('#instruction-text');
     return { direction: getComputedStyle(text).direction, h1Right: h1.right, h1Left: h1.left, width: document.documentElement.clientWidth };
   });

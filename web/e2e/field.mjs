@@ -82,6 +82,7 @@ await run(async (browser) => {
   const dups = await as.get(`/api/checkins?duplicates=true&token=${encodeURIComponent(target.id)}`);
   check(still.body.checkins.length === 1 && dups.body.checkins.length === 0, 'sent again, it is still recorded once, and not flagged');
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
   await page.screenshot({ path: join(shots, 'field-synced.png'), fullPage: true });
   await ctx.close();
 });

@@ -24,12 +24,13 @@ function setLanguage(code) {
 
 function fmtTime(iso, zone) {
   const opts = { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
-  try { return new Intl.DateTimeFormat(LANGS[lang].tag, { ...opts, timeZone: zone || undefined }).format(new Date(iso)); } catch { return new Date(iso).toLocaleString(); }
+  // The Gregorian calendar, as the instruction's own text dates in every language.
+  try { return new Intl.DateTimeFormat(`${LANGS[lang].tag}-u-ca-gregory`, { ...opts, timeZone: zone || undefined }).format(new Date(iso)); } catch { return new Date(iso).toLocaleString(); }
 }
 
 function fmtDist(m) { return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${m} m`; }
 
-function show(...nodes) { app.replaceChildren(...nodes); }
+function show(...nodes) { app.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
 
 async function fetchBundle() {
   const r = await fetch('/api/bundle', { cache: 'no-store' });
@@ -73,7 +74,7 @@ function checkOther(bundleState) {
     out.className = `verdict ${v.status}`;
     out.dataset.status = v.status;
     out.replaceChildren(h('strong', {}, v.status === 'superseded' ? t(lang, 'superseded', { n: v.latest }) : t(lang, v.status)),
-      v.claims ? h('small', { dir: 'ltr' }, ` ${v.claims.tokenId}`) : null);
+      v.claims ? h('small', { dir: 'ltr' }, ` ${v.claims.tokenId}`) : '');
   };
   return h('details', { class: 'check-other' },
     h('summary', {}, t(lang, 'checkOther')),
@@ -132,7 +133,9 @@ function page(view) {
   const rp = inst.rally_point || {};
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, t(lang, 'rally')), h('dd', { id: 'rally-name' }, rp.name || rp.id || ''),
-    inst.report_from ? [h('dt', {}, '🕒'), h('dd', {}, t(lang, 'when', { from: fmtTime(inst.report_from, inst.time_zone), to: fmtTime(inst.report_by, inst.time_zone) }))] : null,
+    inst.report_from ? [h('dt', {}, t(lang, 'whenLabel')), h('dd', { id: 'when' }, inst.report_from === inst.report_by
+      ? t(lang, 'whenAt', { at: fmtTime(inst.report_from, inst.time_zone) })
+      : t(lang, 'when', { from: fmtTime(inst.report_from, inst.time_zone), to: fmtTime(inst.report_by, inst.time_zone) }))] : null,
     h('dt', {}, t(lang, 'group')), h('dd', { class: 'code', dir: 'ltr' }, inst.group_code || ''),
     h('dt', {}, t(lang, 'people')), h('dd', {}, String(inst.people)));
 

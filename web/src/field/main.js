@@ -47,7 +47,7 @@ async function fetchBundle() {
 async function refreshBundle() {
   bundleState = await loadBundle(store, fetchBundle);
   const el = document.getElementById('bundle');
-  if (el) el.replaceChildren(...bundleLines());
+  if (el) el.replaceChildren(...bundleLines().filter(Boolean));
 }
 
 function bundleLines() {
@@ -195,7 +195,7 @@ function showVerdict(box, token, v) {
     });
     lines.push(btn);
   }
-  box.replaceChildren(...lines);
+  box.replaceChildren(...lines.filter(Boolean));
 }
 
 function alertBox(box, text) { box.append(h('p', { role: 'alert', class: 'bad' }, text)); }
