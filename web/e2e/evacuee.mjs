@@ -79,6 +79,30 @@ await run(async (browser) => {
   check(gz < 60 * 1024, `the evacuee's page loads under 60 KB gzipped (${gz})`);
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
   check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
+
+  // The household now reads Pashto: its instruction is issued again (v2
+  // supersedes v1). Its page, reloaded, is in Pashto, right to left, says
+  // it replaces the first and that it changed since the last visit; the
+  // first token, pasted, is superseded by the second.
+  const hh = await as.get(`/api/households/${en.instruction.household}`);
+  const upd = Object.fromEntries(Object.entries(hh.body).filter(([k]) => !['status', 'created_at', 'updated_at', 'history'].includes(k)));
+  upd.language = 'ps';
+  const put = await as.put(`/api/households/${en.instruction.household}`, upd);
+  check(put.status === 200, `the household now reads Pashto (${put.status} ${JSON.stringify(put.body).slice(0, 200)})`);
+  const issued = await as.post('/api/instructions/issue', {});
+  check(issued.status === 200 && issued.body.superseded >= 1, `its instruction is issued again (${JSON.stringify(issued.body).slice(0, 300)})`);
+  await page.reload();
+  await page.waitForSelector('#badge[data-status="current"]', { timeout: 15000 });
+  check(await page.getAttribute('html', 'dir') === 'rtl' && await page.getAttribute('html', 'lang') === 'ps', 'the page is now in Pashto, right to left');
+  check(await page.locator('#replaces').count() === 1 && (await page.textContent('#replaces')).includes(en.id), `it says it replaces ${en.id}`);
+  check(await page.locator('#changed-since').count() === 1, 'it says the instruction changed since the last visit');
+  await page.click('details.check-other summary');
+  await page.fill('#other-token', en.token);
+  await page.click('details.check-other button');
+  await page.waitForSelector('#other-verdict[data-status]');
+  check(await page.getAttribute('#other-verdict', 'data-status') === 'superseded' && (await page.textContent('#other-verdict')).includes('2'),
+    `the first token is superseded by version 2 (${await page.textContent('#other-verdict')})`);
+  await page.screenshot({ path: join(shots, 'evacuee-ps-replaced.png'), fullPage: true });
   await ctx.close();
 
   // 2. A Dari or Pashto household's page: right to left.

@@ -49,7 +49,7 @@ export async function api(who) {
     try { body = JSON.parse(text); } catch { body = text; }
     return { status: r.status(), body };
   };
-  return { get: (p) => call('GET', p), post: (p, d) => call('POST', p, d ?? {}), dispose: () => ctx.dispose() };
+  return { get: (p) => call('GET', p), post: (p, d) => call('POST', p, d ?? {}), put: (p, d) => call('PUT', p, d), dispose: () => ctx.dispose() };
 }
 
 /** The current household instructions the server holds (planner). */
