@@ -7,11 +7,12 @@
 
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { api, baseURL, check, currentInstructions, linkFor, planner, run, shots } from './pages/common.mjs';
+import { api, baseURL, check, issuedInstructions, linkFor, planner, run, shots } from './pages/common.mjs';
+import { guard } from './lib/browser.mjs';
 
 await run(async (browser) => {
   const as = await api(planner);
-  const all = await currentInstructions(as);
+  const all = await issuedInstructions(as);
   const en = all.find((i) => i.instruction.language === 'en') || all[0];
   const rtl = all.find((i) => i.instruction.language === 'fa') || all.find((i) => i.instruction.language === 'ps');
   check(en && rtl, `the server has household instructions in English and in Dari or Pashto (${all.length} in all)`);
@@ -19,6 +20,7 @@ await run(async (browser) => {
   // 1. An English household's page, on a 360-pixel phone.
   const ctx = await browser.newContext({ viewport: { width: 360, height: 800 }, ignoreHTTPSErrors: true, locale: 'en-US' });
   const page = await ctx.newPage();
+  const watch = guard(page); // nothing from elsewhere, no CSP violation
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -79,6 +81,7 @@ await run(async (browser) => {
   check(gz < 60 * 1024, `the evacuee's page loads under 60 KB gzipped (${gz})`);
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
   check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
+  check(watch.problems().length === 0, `nothing loaded from elsewhere, no CSP violation (${watch.problems().join('; ')})`);
 
   // The household now reads Pashto: its instruction is issued again (v2
   // supersedes v1). Its page, reloaded, is in Pashto, right to left, says
@@ -108,6 +111,7 @@ await run(async (browser) => {
   // 2. A Dari or Pashto household's page: right to left.
   const ctx2 = await browser.newContext({ viewport: { width: 360, height: 800 }, ignoreHTTPSErrors: true });
   const p2 = await ctx2.newPage();
+  const watch2 = guard(p2);
   await p2.goto(`${baseURL}/me/${await linkFor(as, rtl.instruction.household)}`);
   await p2.waitForSelector('#badge[data-status="current"]', { timeout: 15000 });
   const lang = await p2.getAttribute('html', 'lang');
@@ -124,5 +128,6 @@ await run(async (browser) => {
   check(layout.width - layout.h1Right < 20 && layout.h1Left > 40, `the heading hugs the right edge (${JSON.stringify(layout)})`);
   check(!(await p2.textContent('h1')).match(/[A-Za-z]/), 'the heading is not in Latin letters');
   await p2.screenshot({ path: join(shots, `evacuee-${lang}.png`), fullPage: true });
+  check(watch2.problems().length === 0, `the ${lang} page: nothing from elsewhere, no CSP violation (${watch2.problems().join('; ')})`);
   await ctx2.close();
 });

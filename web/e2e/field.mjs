@@ -6,11 +6,12 @@
 // Usage: node web/e2e/field.mjs BASE_URL SCREENSHOT_DIR
 
 import { join } from 'node:path';
-import { api, baseURL, check, currentInstructions, officer, planner, run, shots } from './pages/common.mjs';
+import { api, baseURL, check, issuedInstructions, officer, planner, run, shots } from './pages/common.mjs';
+import { guard } from './lib/browser.mjs';
 
 await run(async (browser) => {
   const as = await api(planner);
-  const all = await currentInstructions(as);
+  const all = await issuedInstructions(as);
   let target = null;
   for (const i of all.slice().reverse()) {
     const r = await as.get(`/api/checkins?token=${encodeURIComponent(i.id)}`);
@@ -21,6 +22,7 @@ await run(async (browser) => {
 
   const ctx = await browser.newContext({ viewport: { width: 360, height: 760 }, ignoreHTTPSErrors: true, serviceWorkers: 'allow' });
   const page = await ctx.newPage();
+  const watch = guard(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${baseURL}/field`);
@@ -82,6 +84,9 @@ await run(async (browser) => {
   const dups = await as.get(`/api/checkins?duplicates=true&token=${encodeURIComponent(target.id)}`);
   check(still.body.checkins.length === 1 && dups.body.checkins.length === 0, 'sent again, it is still recorded once, and not flagged');
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  // Offline, requests fail by design: only those of the page's own origin count.
+  const problems = watch.problems().filter((p) => !/net::ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(p));
+  check(problems.length === 0, `nothing loaded from elsewhere, no CSP violation (${problems.join('; ')})`);
   check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
   await page.screenshot({ path: join(shots, 'field-synced.png'), fullPage: true });
   await ctx.close();

@@ -4,8 +4,9 @@
 // and the server's API as a planner or field officer, for setting up and
 // for checking what the pages did.
 //
-// Accounts: MUSTER_E2E_PLANNER and MUSTER_E2E_FIELD ("name:password"),
-// by default the README's planner and officer.
+// Accounts: those web/e2e_test.go makes (e2e-planner and e2e-field, with
+// the password in MUSTER_E2E_PASSWORD), or MUSTER_E2E_PLANNER and
+// MUSTER_E2E_FIELD ("name:password") against a server of one's own.
 
 import { chromium, request } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -23,8 +24,9 @@ function account(env, fallback) {
   const i = v.indexOf(':');
   return { name: v.slice(0, i), password: v.slice(i + 1) };
 }
-export const planner = account('MUSTER_E2E_PLANNER', 'planner:planner password 123');
-export const officer = account('MUSTER_E2E_FIELD', 'officer:officer password 123');
+const shared = process.env.MUSTER_E2E_PASSWORD || '';
+export const planner = account('MUSTER_E2E_PLANNER', `e2e-planner:${shared}`);
+export const officer = account('MUSTER_E2E_FIELD', `e2e-field:${shared}`);
 
 export async function browser() {
   return chromium.launch({
@@ -63,6 +65,23 @@ export async function currentInstructions(as) {
     if (!r.body.next) return out;
     after = r.body.next;
   }
+}
+
+/**
+ * The current household instructions; if there are none yet (a fresh
+ * server with households on record), the planner plans everyone and
+ * approves the plan, which issues them.
+ */
+export async function issuedInstructions(as) {
+  let all = await currentInstructions(as);
+  if (all.length) return all;
+  const plan = await as.post('/api/plans', {});
+  if (plan.status !== 201) throw new Error(`plan: ${plan.status} ${JSON.stringify(plan.body).slice(0, 300)}`);
+  const ok = await as.post(`/api/plans/${plan.body.id}/approve`, {});
+  if (ok.status !== 200) throw new Error(`approve: ${ok.status} ${JSON.stringify(ok.body).slice(0, 300)}`);
+  all = await currentInstructions(as);
+  console.log(`# planned and approved ${plan.body.id}: ${all.length} household instructions issued`);
+  return all;
 }
 
 /** A new capability link for a household (planner): its page's path. */
