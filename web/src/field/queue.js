@@ -73,51 +73,77 @@ export function settleCheckins(rows, answer) {
   });
 }
 
+/**
+ * settleEvents applies a POST /api/field-events answer to the events it
+ * answers (pure). Outcomes carry each event's id.
+ */
+export function settleEvents(rows, answer) {
+  const byID = new Map((answer.outcomes || []).map((o) => [o.id, o]));
+  return rows.map((r) => {
+    const o = byID.get(r.id);
+    if (!o) return r; // not answered: stays queued
+    const flags = o.flags && o.flags.length ? ` (flagged: ${o.flags.join(', ')})` : '';
+    if (o.outcome === 'refused') return { ...r, state: 'refused', note: o.reason || 'refused' };
+    if (o.outcome === 'duplicate') return { ...r, state: 'sent', note: `already recorded${flags}` };
+    return { ...r, state: 'sent', note: `recorded${flags}` };
+  });
+}
+
+/** The field event a queued check-in is (kind checkin, with its signed token). */
+export function checkinEvent(r) {
+  return { id: r.id, kind: 'checkin', at: r.body.at, token: r.body.token, rally_point: r.body.rally_point };
+}
+
 let flushing = null;
 
 /**
  * Sends what is queued; one flush at a time. send(path, body) posts JSON
  * and returns {status, body}, throwing when there is no connection.
  * Returns {sent, left, error}.
+ *
+ * Everything goes to POST /api/field-events, check-ins included (a
+ * check-in event spends its token there, and the operations map sees
+ * it). A server without that endpoint (404) records nothing of the batch;
+ * then check-ins go to POST /api/checkin/sync and the other events stay
+ * on the phone. Never both for one check-in: it would be spent twice.
  */
 export function flush(send, device) {
   if (!flushing) flushing = doFlush(send, device).finally(() => { flushing = null; });
   return flushing;
 }
 
+function why(what, r) {
+  return `${what}: the server answered ${r.status}${r.body && r.body.error ? ': ' + r.body.error.message : ''}`;
+}
+
 async function doFlush(send, device) {
   const rows = (await all()).filter((r) => r.state === 'queued');
   let sent = 0;
   let error = '';
+  if (!rows.length) return { sent, left: 0, error };
   const checkins = rows.filter((r) => r.type === 'checkin');
-  if (checkins.length) {
-    try {
-      const r = await send('/api/checkin/sync', { device, checkins: checkins.map((c) => ({ id: c.id, ...c.body })) });
-      if (r.status === 200) {
-        await update(settleCheckins(checkins, r.body));
-        sent += checkins.length;
-      } else {
-        error = `check-ins: the server answered ${r.status}${r.body && r.body.error ? ': ' + r.body.error.message : ''}`;
-      }
-    } catch (e) {
-      error = `offline: ${e.message}`;
-    }
-  }
   const events = rows.filter((r) => r.type === 'field');
-  if (events.length && !error.startsWith('offline')) {
-    try {
-      const r = await send('/api/field-events', { events: events.map((e) => ({ id: e.id, ...e.body })) });
-      if (r.status >= 200 && r.status < 300) {
-        await update(events.map((e) => ({ ...e, state: 'sent', note: 'recorded' })));
-        sent += events.length;
-      } else if (r.status === 404 || r.status === 405) {
-        await update(events.map((e) => ({ ...e, note: 'kept on this phone: this server does not take field events yet' })));
-      } else {
-        error = `field events: the server answered ${r.status}${r.body && r.body.error ? ': ' + r.body.error.message : ''}`;
+  try {
+    const r = await send('/api/field-events', { events: rows.map((e) => (e.type === 'checkin' ? checkinEvent(e) : { id: e.id, ...e.body })) });
+    if (r.status === 200) {
+      await update(settleEvents(rows, r.body));
+      sent += rows.length;
+    } else if (r.status === 404 || r.status === 405) {
+      if (checkins.length) {
+        const c = await send('/api/checkin/sync', { device, checkins: checkins.map((x) => ({ id: x.id, ...x.body })) });
+        if (c.status === 200) {
+          await update(settleCheckins(checkins, c.body));
+          sent += checkins.length;
+        } else {
+          error = why('check-ins', c);
+        }
       }
-    } catch (e) {
-      error = `offline: ${e.message}`;
+      await update(events.map((e) => ({ ...e, note: 'kept on this phone: this server does not take field events yet' })));
+    } else {
+      error = why('field events', r);
     }
+  } catch (e) {
+    error = `offline: ${e.message}`;
   }
   const left = (await all()).filter((r) => r.state === 'queued').length;
   return { sent, left, error };
