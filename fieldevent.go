@@ -1,6 +1,8 @@
 package muster
 
 import (
+	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -18,32 +20,103 @@ import (
 type FieldEvent struct {
 	// ID is chosen by the client that made the event (a phone, the
 	// simulator): sending the same event twice records it once.
-	ID   string
-	Kind string    // one of the FieldEvent* kinds
-	At   time.Time // when it happened in the field
+	ID   string    `json:"id"`
+	Kind string    `json:"kind"` // one of the FieldEvent* kinds
+	At   time.Time `json:"at"`   // when it happened in the field
 	// Since starts the interval a gate count covers (At ends it).
-	Since time.Time
+	Since time.Time `json:"since,omitzero"`
 
-	Household  string   // checkin, overdue, no_show: the household's id
-	TokenID    string   // checkin: the instruction version it shows ("I-H000042/v2"), when checked in by token
-	Group      string   // departed, seen, arrived: the group's id
-	Households []string // departed: who is in the group as it leaves (may be fewer than planned)
-	RallyPoint string   // checkin, overdue, no_show, departed: the rally point's place id
-	Gate       string   // arrived, gate_count, gate_state: the gate's place id
-	Lat, Lon   float64  // seen: where the group was seen
-	People     int      // departed: people in the group; gate_count: people through in [Since, At]
-	Queue      int      // gate_state: people seen waiting at the gate (-1 when not counted)
-	GateStatus string   // gate_state: "open", "restricted" or "closed"; "" when only the queue was seen
-	Note       string   // free text from the field, shown to operators (never parsed)
+	Household  string   `json:"household,omitempty"`   // checkin, overdue, no_show: the household's id
+	TokenID    string   `json:"token_id,omitempty"`    // checkin: the instruction version it shows ("I-H000042/v2"), when checked in by token
+	Group      string   `json:"group,omitempty"`       // departed, seen, arrived: the group's id
+	Households []string `json:"households,omitempty"`  // departed: who is in the group as it leaves (may be fewer than planned)
+	RallyPoint string   `json:"rally_point,omitempty"` // checkin, overdue, no_show, departed: the rally point's place id
+	Gate       string   `json:"gate,omitempty"`        // arrived, gate_count, gate_state: the gate's place id
+	Lat        float64  `json:"lat,omitempty"`         // seen: where the group was seen
+	Lon        float64  `json:"lon,omitempty"`
+	People     int      `json:"people,omitempty"`      // departed: people in the group; gate_count: people through in [Since, At]
+	Queue      int      `json:"queue"`                 // gate_state: people seen waiting at the gate (-1 when not counted, the default in JSON)
+	GateStatus string   `json:"gate_status,omitempty"` // gate_state: "open", "restricted" or "closed"; "" when only the queue was seen
+	Note       string   `json:"note,omitempty"`        // free text from the field, shown to operators (never parsed); sealed at rest
+
+	// Token is the signed token a household showed ("MU1:..."), when the
+	// client has it rather than its TokenID: the server verifies it (a
+	// forged one is flagged) and keeps only the TokenID it names.
+	Token string `json:"token,omitempty"`
 
 	// Set by the store, not the client.
-	By         string    // the actor that recorded it (a field officer, a device, "system" for overdue and no-show)
-	RecordedAt time.Time // when the server learned of it
-	Seq        int64     // arrival order at the server
+	By         string    `json:"by,omitempty"`         // the actor that recorded it (a field officer, a device, "system" for overdue and no-show)
+	RecordedAt time.Time `json:"recorded_at,omitzero"` // when the server learned of it
+	Seq        int64     `json:"seq,omitempty"`        // arrival order at the server
 	// Flags say why the event was kept but not applied blindly: it
 	// contradicts a later event (a check-in after the group's departure
 	// was seen), its token was superseded, revoked, spent or forged, ...
-	Flags []string
+	Flags []string `json:"flags,omitempty"`
+}
+
+// UnmarshalJSON reads an event as a client sends it: a queue not given is
+// -1 (not counted), not 0 (counted empty).
+func (e *FieldEvent) UnmarshalJSON(b []byte) error {
+	type plain FieldEvent
+	v := plain{Queue: -1}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = FieldEvent(v)
+	return nil
+}
+
+// Normalize puts what the client said in the form the store keeps: times in
+// UTC to the microsecond (what both backends hold), the queue -1 for every
+// kind but gate_state. Two sends of one event normalize alike.
+func (e *FieldEvent) Normalize() {
+	e.At = e.At.UTC().Truncate(time.Microsecond)
+	if !e.Since.IsZero() {
+		e.Since = e.Since.UTC().Truncate(time.Microsecond)
+	}
+	if e.Kind != FieldGateState {
+		e.Queue = -1
+	}
+	if len(e.Households) == 0 {
+		e.Households = nil
+	}
+}
+
+// Content is the canonical encoding of what the client said (not what the
+// store added): two events with one id and the same Content are one event
+// sent twice; with different Content, the second is refused.
+func (e *FieldEvent) Content() string {
+	c := *e
+	c.Normalize()
+	c.Token, c.By, c.RecordedAt, c.Seq, c.Flags = "", "", time.Time{}, 0, nil
+	b, _ := json.Marshal(&c)
+	return string(b)
+}
+
+// Flagged reports whether the event carries a flag.
+func (e *FieldEvent) Flagged() bool { return len(e.Flags) > 0 }
+
+// Why a field event is kept but not applied: the flags the store sets.
+const (
+	FlagTokenForged     = "token_forged"     // the token does not verify, or names a version never issued here
+	FlagTokenSuperseded = "token_superseded" // a version superseded before the check-in, never checked in
+	FlagTokenRevoked    = "token_revoked"    // a version revoked before the check-in
+	FlagTokenSpent      = "token_spent"      // the token was checked in already (this is a copy, or came second)
+	FlagTokenMismatch   = "token_mismatch"   // the token is another household's than the one the event names
+)
+
+// Outcomes of one field event in a batch.
+const (
+	FieldRecorded  = "recorded"  // stored (possibly flagged: see Flags)
+	FieldDuplicate = "duplicate" // the same event was stored before: nothing new
+	FieldRefused   = "refused"   // not stored: its id is another event's, or it is not valid
+)
+
+// FieldEventOutcome says what a batch did with one event.
+type FieldEventOutcome struct {
+	Event   FieldEvent `json:"event"`            // as stored (or as sent, when refused)
+	Outcome string     `json:"outcome"`          // FieldRecorded, ...
+	Reason  string     `json:"reason,omitempty"` // why it was refused
 }
 
 // The kinds of field event.
@@ -92,6 +165,26 @@ func (e *FieldEvent) Validate() error {
 	if len(e.Note) > 2000 {
 		return bad("note is longer than 2000 bytes")
 	}
+	if len(e.Token) > 4096 {
+		return bad("token is longer than 4096 bytes")
+	}
+	for _, f := range []struct{ name, v string }{{"household", e.Household}, {"token_id", e.TokenID}, {"group", e.Group},
+		{"rally_point", e.RallyPoint}, {"gate", e.Gate}} {
+		if err := CheckText(f.v, 200); err != nil || strings.ContainsAny(f.v, "\n\t") {
+			return bad("%s must be an id of at most 200 bytes on one line", f.name)
+		}
+	}
+	for i, h := range e.Households {
+		if h == "" || CheckText(h, 200) != nil || strings.ContainsAny(h, "\n\t") {
+			return bad("households[%d] must be an id of 1-200 bytes on one line", i)
+		}
+	}
+	if err := CheckText(e.Note, 2000); err != nil {
+		return bad("note %v", err)
+	}
+	if math.IsNaN(e.Lat) || math.IsNaN(e.Lon) || math.IsInf(e.Lat, 0) || math.IsInf(e.Lon, 0) {
+		return bad("lat,lon must be numbers")
+	}
 	if len(e.Households) > 10_000 {
 		return bad("more than 10000 households")
 	}
@@ -103,8 +196,8 @@ func (e *FieldEvent) Validate() error {
 	}
 	switch e.Kind {
 	case FieldCheckIn:
-		if e.Household == "" && e.TokenID == "" {
-			return bad("a checkin needs household or token_id")
+		if e.Household == "" && e.TokenID == "" && e.Token == "" {
+			return bad("a checkin needs household, token_id or token")
 		}
 	case FieldOverdue, FieldNoShow:
 		return need("household", e.Household)
@@ -156,4 +249,7 @@ type FieldEventFilter struct {
 	Flagged   bool  // only the flagged ones
 	AfterSeq  int64 // paging, by arrival order
 	Limit     int   // default 1000, at most 10000
+	// ByTime orders the page by when the events happened (then id)
+	// instead of by arrival.
+	ByTime bool
 }

@@ -260,6 +260,21 @@ type Store interface {
 	// ListCheckIns returns check-ins in id order after f.AfterID.
 	ListCheckIns(ctx context.Context, f CheckInFilter) (cs []CheckIn, next string, err error)
 
+	// AddFieldEvents records what the field reports, in ONE transaction,
+	// each event attributed to the context's actor (By) with the time the
+	// store learned of it; the batch is audited. An event whose id is
+	// stored already is a FieldDuplicate if it says the same (a batch sent
+	// twice is recorded once) and FieldRefused if it says something else.
+	// A check-in spends its household's instruction the way CheckIn and
+	// SyncCheckIns do (earliest first, in the same table); one whose token
+	// was superseded or revoked before it, spent already, or never issued
+	// is stored with a Flag and does not check anyone in. An invalid event
+	// is refused, not an error; EINVALID for more than 10,000 at once.
+	AddFieldEvents(ctx context.Context, es []FieldEvent) ([]FieldEventOutcome, error)
+	// ListFieldEvents returns the events f selects, by arrival (Seq) or,
+	// with f.ByTime, by when they happened.
+	ListFieldEvents(ctx context.Context, f FieldEventFilter) ([]FieldEvent, error)
+
 	// SaveAdvisory stores an advisory and queues its messages (each one's
 	// InstructionID AdvisoryMessageID(a.ID)) in ONE transaction; audited.
 	// ECONFLICT if its id is stored already.
@@ -504,7 +519,8 @@ type WipeResult struct {
 // "message" (a message was leased or its delivery status changed),
 // "throttle" (an operator cleared login throttles: ID is the target of
 // ClearThrottle), "instruction" (instructions were issued, superseded or
-// revoked), "checkin" (a token was checked in) or "advisory"; ID is what
+// revoked), "checkin" (a token was checked in), "fieldevent" (field
+// events were recorded) or "advisory"; ID is what
 // changed ("" for many).
 type Event struct {
 	Kind string

@@ -69,6 +69,9 @@ var wantAccess = map[string]string{
 	"POST /api/checkin":                        "admin planner field",
 	"POST /api/checkin/sync":                   "admin planner field",
 	"GET /api/checkins":                        "admin planner field",
+	"POST /api/field-events":                   "admin planner field",
+	"GET /api/field-events":                    "admin planner field",
+	"GET /api/operation":                       "admin planner field viewer",
 	"POST /api/advisories":                     "admin planner",
 	"GET /api/advisories":                      "admin planner field viewer",
 	"GET /api/advisories/{id}":                 "public",
@@ -253,6 +256,14 @@ func fixtures() map[string]fixture {
 			return "POST", "/api/checkin/sync", []byte(`{"device":"tablet-3","checkins":[]}`), ""
 		},
 		"GET /api/checkins": get("/api/checkins?duplicates=true"),
+		"POST /api/field-events": func(_ *testEnv, role string) (string, string, []byte, string) {
+			return "POST", "/api/field-events", []byte(`{"events":[{"id":"gate-seen-by-` + role + `","kind":"gate_state","at":"2026-03-01T06:00:00Z","gate":"gate-abbey","queue":12}]}`), ""
+		},
+		"GET /api/field-events": get("/api/field-events?limit=10"),
+		"GET /api/operation": func(e *testEnv, _ string) (string, string, []byte, string) {
+			savedPlan(e, true)
+			return "GET", "/api/operation", nil, ""
+		},
 		"POST /api/advisories": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/advisories", []byte(`{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.56]},"properties":{"radius_m":500}}}`), ""
 		},

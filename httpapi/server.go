@@ -18,7 +18,9 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/issue"
+	"github.com/muster-evac/muster/operation"
 	"github.com/muster-evac/muster/places"
+	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/threat"
 )
@@ -97,6 +99,19 @@ type Config struct {
 	// (Standard Webhooks: package deliver's Verify) for POST
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
+
+	// LiveState is the state of the field a re-plan starts from (who is
+	// through, on the move, waiting, missing; measured gate rates). Nil:
+	// the server's own live state (GET /api/operation), from the current
+	// plan and the field events.
+	LiveState func(ctx context.Context) (plan.State, error)
+	// NoShowGrace is how long after its report-by time an overdue
+	// household becomes a no-show (operation.DefaultGrace when zero).
+	NoShowGrace time.Duration
+	// OverdueSweep is how often the server records overdue and no-show
+	// events (DefaultOverdueSweep when zero; negative: never, the live
+	// state still counts them from the clock).
+	OverdueSweep time.Duration
 }
 
 // Server serves muster's HTTP API. It is an http.Handler.
@@ -122,6 +137,7 @@ type Server struct {
 	planning sync.Mutex // the routers carry one threat picture at a time
 	tileSrc  tileSource // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
+	live     liveOps // the live state of the operation (operation.go)
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -210,6 +226,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.mux.Handle("/", s.instrument("unmatched", http.HandlerFunc(s.unmatched)))
 	s.initLogin()
+	if s.cfg.LiveState == nil {
+		s.cfg.LiveState = s.planLiveState
+	}
+	s.sweepOverdue()
 	return s, nil
 }
 
@@ -344,6 +364,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/checkin", Summary: "Check a token (or a household's current instruction) in at a rally point: the first time it is spent; again, refused (409) with where and when it was first, and flagged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: checkinRequest{}, Out: checkinResponse{}, handle: s.checkin},
 		{Method: "POST", Path: "/api/checkin/sync", Summary: "Record a device's offline check-ins: reconciled by token and earliest time, the later ones flagged; forged tokens refused", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: syncRequest{}, Out: syncResponse{}, handle: s.syncCheckins},
 		{Method: "GET", Path: "/api/checkins", Summary: "Check-ins, a page at a time; duplicates=true the flagged ones (a token checked in twice)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"token", "household", "duplicates", "after", "limit"}, Out: checkinsPage{}, handle: s.listCheckins},
+		{Method: "POST", Path: "/api/field-events", Summary: "Record what the field reports (check-ins, departures, sightings, arrivals, gate counts and states), a batch at a time, each event once by its id; a check-in spends its instruction like /api/checkin, one with a superseded, revoked, spent or forged token is kept flagged; per-event outcome", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: fieldEventsRequest{}, Out: fieldEventsResponse{}, handle: s.addFieldEvents},
+		{Method: "GET", Path: "/api/field-events", Summary: "Field events, by arrival (after=SEQ pages) or by_time=true by when they happened; flagged=true those kept but not applied", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"kind", "household", "group", "gate", "flagged", "by_time", "after", "limit"}, Out: fieldEventsPage{}, handle: s.listFieldEvents},
+		{Method: "GET", Path: "/api/operation", Summary: "The live state of the operation against the current plan: per gate people through, waiting, expected and the measured rate; per rally point who is there and who is overdue; per group where it is; totals and how far behind or ahead of plan", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: operation.State{}, handle: s.operationState},
 		{Method: "GET", Path: "/api/unacknowledged", Summary: "Households whose newest instruction is not acknowledged after older_than (default 2h): whom to call; names and phones only for roles that read personal data", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"older_than"}, Out: unackedResponse{}, handle: s.unacknowledged},
 		{Method: "GET", Path: "/api/outbox", Summary: "Delivery status: message counts by status and a page of messages, without recipients or text", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "channel", "household", "instruction", "after", "limit"}, Out: outboxPage{}, handle: s.listOutbox},
 		{Method: "POST", Path: "/api/outbox/{id}/retry", Summary: "Queue a dead letter again, its attempts counted afresh", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: messageJSON{}, handle: s.retryMessage},

@@ -15,19 +15,6 @@ import (
 	"github.com/muster-evac/muster/zonecost"
 )
 
-// State is what has happened since a plan was made.
-type State struct {
-	// At is now: nothing new is scheduled before it.
-	At time.Time
-	// CheckedIn holds the households already at their rally point.
-	CheckedIn map[string]bool
-	// Positions holds where groups on the move are now; a moving group
-	// without one is placed along its route by the time elapsed.
-	Positions map[string]orb.Point
-	// Through holds the groups already through their gate.
-	Through map[string]bool
-}
-
 // Replan revises prev for a new threat picture (the routers' zones and
 // in.GateStatus) and what has happened (st), changing as little as
 // possible: groups whose rally point, route and gate are still safe keep
@@ -147,7 +134,7 @@ func Replan(ctx context.Context, prev *Plan, in Input, st State) (*Plan, error) 
 				kept = append(kept, keptGroup{g, members})
 				continue
 			}
-			pos, ok := st.Positions[g.ID]
+			pos, _, ok := st.position(g.ID)
 			if !ok {
 				pos = alongRoute(line, g.Departure, g.Arrival, st.At)
 			}

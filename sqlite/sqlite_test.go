@@ -102,7 +102,7 @@ func TestMigration4KeepsHistory(t *testing.T) {
 		status TEXT NOT NULL, at INTEGER NOT NULL, by_actor TEXT NOT NULL, note_enc BLOB NOT NULL, PRIMARY KEY (household_id, seq));
 		INSERT INTO hs3 SELECT * FROM household_status; DROP TABLE household_status; ALTER TABLE hs3 RENAME TO household_status;
 		DROP TABLE sources; DROP TABLE acknowledgements; DROP TABLE outbox;
-		DROP TABLE instructions; DROP TABLE instruction_links; DROP TABLE checkins; DROP TABLE advisories;
+		DROP TABLE instructions; DROP TABLE instruction_links; DROP TABLE checkins; DROP TABLE advisories; DROP TABLE field_events;
 		DELETE FROM schema_migrations WHERE version >= 4`)
 	s, err = d.Open(ctx, keys.DataKeys())
 	if err != nil {

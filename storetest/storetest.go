@@ -153,6 +153,8 @@ func Run(t *testing.T, fresh Fresh) {
 		{"CheckInConcurrentInstances", testCheckInConcurrentInstances},
 		{"SyncCheckIns", testSyncCheckIns},
 		{"Advisories", testAdvisories},
+		{"FieldEvents", testFieldEvents},
+		{"FieldCheckIns", testFieldCheckIns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

@@ -42,6 +42,7 @@ var auditEvents = map[string]string{
 	"checkin":           "checkin",
 	"checkin.duplicate": "checkin",
 	"checkin.sync":      "checkin",
+	"fieldevent.add":    "fieldevent",
 	"instruction.issue": "instruction",
 	"capability.revoke": "capability",
 	"household.ack":     "household",

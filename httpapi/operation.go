@@ -1,0 +1,215 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/operation"
+	"github.com/muster-evac/muster/plan"
+)
+
+// The live state of the operation (docs/operations.md): computed by
+// package operation from the current plan and the field events, kept in
+// memory and brought up to date from the store at each read (the events
+// that arrived since, by arrival number: each instance on one PostgreSQL
+// reads the same events, so they answer the same state). Overdue and
+// no-show events are made by the server, as "system", every
+// Config.OverdueSweep.
+
+// DefaultOverdueSweep is how often the server marks households overdue
+// and no-show when Config.OverdueSweep is zero.
+const DefaultOverdueSweep = 30 * time.Second
+
+// liveReuse is how long a computed state is answered again when nothing
+// new arrived: the clock alone moves households to overdue, to the second.
+const liveReuse = time.Second
+
+type liveOps struct {
+	mu      sync.Mutex
+	planID  string
+	plan    *plan.Plan
+	events  []muster.FieldEvent
+	index   map[string]int // event id -> position in events
+	lastSeq int64
+	state   *operation.State
+	swept   time.Time
+	changed atomic.Bool // events were added here since the state was made
+}
+
+func (l *liveOps) dirty() { l.changed.Store(true) }
+
+// operationState answers the live state.
+func (s *Server) operationState(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	st, err := s.liveState(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// liveState returns the live state now, from the current plan.
+func (s *Server) liveState(ctx context.Context) (*operation.State, error) {
+	l := &s.live
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := s.now().UTC()
+	planChanged, err := s.loadCurrentPlan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.pullEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opt := operation.Options{Grace: s.cfg.NoShowGrace, PlanID: l.planID}
+	if sweep := s.overdueSweep(); sweep > 0 && now.Sub(l.swept) >= sweep {
+		l.swept = now
+		if due := operation.Due(l.plan, l.events, now, opt); len(due) > 0 {
+			if _, err := s.store.AddFieldEvents(muster.WithActor(ctx, "system"), due); err != nil {
+				return nil, fmt.Errorf("live state: marking %d households overdue or no-show: %w", len(due), err)
+			}
+			m, err := s.pullEvents(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n += m
+		}
+	}
+	if l.state != nil && !planChanged && n == 0 && !l.changed.Load() && now.Sub(l.state.At) < liveReuse && !now.Before(l.state.At) {
+		return l.state, nil
+	}
+	l.changed.Store(false)
+	l.state = operation.Compute(l.plan, l.events, now, opt)
+	return l.state, nil
+}
+
+func (s *Server) overdueSweep() time.Duration {
+	if s.cfg.OverdueSweep == 0 {
+		return DefaultOverdueSweep
+	}
+	return s.cfg.OverdueSweep
+}
+
+// loadCurrentPlan reads the current plan when it is not the one held.
+func (s *Server) loadCurrentPlan(ctx context.Context) (changed bool, err error) {
+	l := &s.live
+	id := ""
+	plans, err := s.store.ListPlans(ctx, 100)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range plans {
+		if p.Status == muster.PlanCurrent {
+			id = p.ID
+		}
+	}
+	if id != "" && id == l.planID {
+		return false, nil
+	}
+	rec, err := s.store.CurrentPlan(ctx)
+	if err != nil {
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return false, errorf(muster.ENOTFOUND, "no current plan: the live state is measured against an approved plan")
+		}
+		return false, err
+	}
+	if rec.ID == l.planID {
+		return false, nil
+	}
+	p := new(plan.Plan)
+	if err := json.Unmarshal(rec.Body, p); err != nil {
+		return false, fmt.Errorf("live state: plan %s: %w", rec.ID, err)
+	}
+	l.planID, l.plan, l.state = rec.ID, p, nil
+	return true, nil
+}
+
+// pullEvents reads the events that arrived since the last read, and the
+// flagged ones again (a check-in is flagged later when an earlier one of
+// its token arrives). It returns how many changed.
+func (s *Server) pullEvents(ctx context.Context) (int, error) {
+	l := &s.live
+	if l.index == nil {
+		l.index = map[string]int{}
+	}
+	n := 0
+	put := func(e muster.FieldEvent) {
+		if i, ok := l.index[e.ID]; ok {
+			if len(l.events[i].Flags) != len(e.Flags) {
+				l.events[i] = e
+				n++
+			}
+			return
+		}
+		l.index[e.ID] = len(l.events)
+		l.events = append(l.events, e)
+		n++
+	}
+	for {
+		es, err := s.store.ListFieldEvents(ctx, muster.FieldEventFilter{AfterSeq: l.lastSeq, Limit: 10_000})
+		if err != nil {
+			return n, err
+		}
+		for _, e := range es {
+			put(e)
+			l.lastSeq = max(l.lastSeq, e.Seq)
+		}
+		if len(es) < 10_000 {
+			break
+		}
+	}
+	if n > 0 {
+		flagged, err := s.store.ListFieldEvents(ctx, muster.FieldEventFilter{Flagged: true, Kind: muster.FieldCheckIn, Limit: 10_000})
+		if err != nil {
+			return n, err
+		}
+		for _, e := range flagged {
+			put(e)
+		}
+	}
+	return n, nil
+}
+
+// sweepOverdue marks households overdue and no-show every OverdueSweep
+// until the server closes, so that the record says when each was found
+// missing even when nobody reads the live state.
+func (s *Server) sweepOverdue() {
+	every := s.overdueSweep()
+	if every <= 0 {
+		return
+	}
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.closing:
+				return
+			case <-tick.C:
+				ctx, cancel := context.WithTimeout(context.Background(), every)
+				if _, err := s.liveState(ctx); err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+					s.log.Warn("live state: overdue sweep", slog.Any("err", err))
+				}
+				cancel()
+			}
+		}
+	}()
+}
+
+// planLiveState is the default Config.LiveState: the live state as a
+// re-plan takes it.
+func (s *Server) planLiveState(ctx context.Context) (plan.State, error) {
+	st, err := s.liveState(ctx)
+	if err != nil {
+		return plan.State{}, err
+	}
+	return st.PlanState(), nil
+}

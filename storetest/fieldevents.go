@@ -1,0 +1,192 @@
+package storetest
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// FieldEventsFixture is a small operation's worth of field events: check-ins
+// by household id, a departure, a sighting, an arrival, a gate count and a
+// gate state, from t0 on.
+func FieldEventsFixture(t0 time.Time) []muster.FieldEvent {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	return []muster.FieldEvent{
+		{ID: "ev-1", Kind: muster.FieldCheckIn, At: at(1), Household: "H000001", RallyPoint: "RP-011", Note: "Arrived with a wheelchair, FIELDNOTE-SECRET"},
+		{ID: "ev-2", Kind: muster.FieldCheckIn, At: at(2), Household: "H000002", RallyPoint: "RP-011"},
+		{ID: "ev-3", Kind: muster.FieldDeparted, At: at(10), Group: "G0001", RallyPoint: "RP-011", Households: []string{"H000001", "H000002"}, People: 4},
+		{ID: "ev-4", Kind: muster.FieldSeen, At: at(20), Group: "G0001", Lat: 34.55, Lon: 69.2},
+		{ID: "ev-5", Kind: muster.FieldArrived, At: at(30), Group: "G0001", Gate: "gate-abbey"},
+		{ID: "ev-6", Kind: muster.FieldGateCount, Since: at(30), At: at(40), Gate: "gate-abbey", People: 4},
+		{ID: "ev-7", Kind: muster.FieldGateState, At: at(41), Gate: "gate-abbey", GateStatus: "restricted", Queue: 120},
+	}
+}
+
+// testFieldEvents: a batch is stored once, attributed and audited; the
+// same batch again, shuffled, records nothing new; an id reused for other
+// content is refused; an invalid event is refused, not stored; listings
+// filter and order by arrival or by time; the note is sealed at rest.
+func testFieldEvents(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	t0 := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
+	officer := muster.WithActor(e.ctx, "officer-7")
+	evs := FieldEventsFixture(t0)
+	out := must(e.store.AddFieldEvents(officer, evs))(t)
+	for i, o := range out {
+		if o.Outcome != muster.FieldRecorded || o.Event.Flagged() || o.Event.By != "officer-7" || o.Event.Seq == 0 || o.Event.RecordedAt.IsZero() || o.Event.ID != evs[i].ID {
+			t.Fatalf("event %d: %+v", i, o)
+		}
+	}
+	if out[6].Event.Queue != 120 || out[0].Event.Queue != -1 {
+		t.Fatalf("queues as stored: %d, %d", out[6].Event.Queue, out[0].Event.Queue)
+	}
+	// A household checked in by id, without instructions, is at its
+	// rally point: not in this store, so nothing to move; no error.
+	again := slices.Clone(evs)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(again), func(i, j int) { again[i], again[j] = again[j], again[i] })
+	// Sent by a phone whose clock zone differs: the same instant.
+	again[0].At = again[0].At.In(time.FixedZone("BRT", -3*3600))
+	for i, o := range must(e.store.AddFieldEvents(muster.WithActor(e.ctx, "officer-9"), again))(t) {
+		if o.Outcome != muster.FieldDuplicate || o.Event.By != "officer-7" {
+			t.Fatalf("the batch again, event %s: %+v", again[i].ID, o)
+		}
+	}
+	forged := evs[4]
+	forged.Gate = "gate-north"
+	bad := muster.FieldEvent{ID: "ev-bad", Kind: muster.FieldSeen, At: t0, Group: "G0001", Lat: 95, Lon: 0}
+	res := must(e.store.AddFieldEvents(officer, []muster.FieldEvent{forged, bad}))(t)
+	if res[0].Outcome != muster.FieldRefused || !strings.Contains(res[0].Reason, "another event") {
+		t.Fatalf("an id reused for another arrival: %+v", res[0])
+	}
+	if res[1].Outcome != muster.FieldRefused || !strings.Contains(res[1].Reason, "lat,lon") {
+		t.Fatalf("a sighting off the Earth: %+v", res[1])
+	}
+	all := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{}))(t)
+	if len(all) != len(evs) {
+		t.Fatalf("%d events stored, want %d", len(all), len(evs))
+	}
+	for i, ev := range all {
+		if i > 0 && ev.Seq <= all[i-1].Seq {
+			t.Fatalf("listing not in arrival order: %d after %d", ev.Seq, all[i-1].Seq)
+		}
+		want := evs[slices.IndexFunc(evs, func(x muster.FieldEvent) bool { return x.ID == ev.ID })]
+		if ev.Content() != want.Content() {
+			t.Fatalf("stored %s\n  as %s", want.Content(), ev.Content())
+		}
+	}
+	if g := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Group: "G0001", Kind: muster.FieldSeen}))(t); len(g) != 1 || g[0].ID != "ev-4" || g[0].Lat != 34.55 {
+		t.Fatalf("G0001's sightings: %+v", g)
+	}
+	if g := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Gate: "gate-abbey"}))(t); len(g) != 3 {
+		t.Fatalf("gate-abbey's events: %+v", g)
+	}
+	page := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{AfterSeq: all[4].Seq, Limit: 1}))(t)
+	if len(page) != 1 || page[0].ID != all[5].ID {
+		t.Fatalf("a page after seq %d: %+v", all[4].Seq, page)
+	}
+	// Sent late: an event that happened first arrives last; by time it
+	// comes first.
+	late := muster.FieldEvent{ID: "ev-0", Kind: muster.FieldCheckIn, At: t0, Household: "H000003", RallyPoint: "RP-011"}
+	must(e.store.AddFieldEvents(officer, []muster.FieldEvent{late}))(t)
+	byTime := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{ByTime: true}))(t)
+	if byTime[0].ID != "ev-0" || byTime[len(byTime)-1].ID != "ev-7" {
+		t.Fatalf("by time: first %s, last %s", byTime[0].ID, byTime[len(byTime)-1].ID)
+	}
+	if bytes.Contains(e.db.Raw(t), []byte("FIELDNOTE-SECRET")) {
+		t.Fatal("a field note is stored in clear")
+	}
+	adds := 0
+	for _, en := range must(e.store.ListAudit(e.ctx, 0, 0))(t) {
+		if en.Action == "fieldevent.add" {
+			adds++
+			if en.Actor != "officer-7" {
+				t.Fatalf("field events audited as %s's", en.Actor)
+			}
+		}
+	}
+	if adds != 3 { // the first batch, the refused one, the late one; not the repeat
+		t.Fatalf("%d field-event batches audited, want 3", adds)
+	}
+	_, err := e.store.AddFieldEvents(e.ctx, make([]muster.FieldEvent, 10_001))
+	wantCode(t, err, muster.EINVALID, "a batch of 10,001")
+}
+
+// testFieldCheckIns: a check-in event spends the instruction as CheckIn
+// does, in the same table: the first is recorded, a copy is flagged
+// spent, a version never issued forged, one superseded or revoked before
+// the check-in flagged so; a check-in by household id spends its current
+// version; an earlier check-in sent late takes the first place, and the
+// event that had it is flagged.
+func testFieldCheckIns(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	p := issueSimple(t, e, 4)
+	t0 := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	officer := muster.WithActor(e.ctx, "officer-7")
+	ev := func(id, token, household string, at time.Time) muster.FieldEvent {
+		return muster.FieldEvent{ID: id, Kind: muster.FieldCheckIn, At: at, TokenID: token, Household: household, RallyPoint: "RP-011"}
+	}
+	out := must(e.store.AddFieldEvents(officer, []muster.FieldEvent{
+		ev("c1", "I-H000001/v1", "", t0.Add(5*time.Minute)),
+		ev("c2", "I-H000001/v1", "", t0.Add(9*time.Minute)),        // a copy, later
+		ev("c3", "I-H000404/v1", "", t0.Add(6*time.Minute)),        // never issued
+		ev("c4", "I-H000002/v1", "H000003", t0.Add(7*time.Minute)), // another household's token
+	}))(t)
+	flags := func(o muster.FieldEventOutcome) string { return strings.Join(o.Event.Flags, ",") }
+	if flags(out[0]) != "" || out[0].Event.Household != "H000001" || flags(out[1]) != muster.FlagTokenSpent || flags(out[2]) != muster.FlagTokenForged ||
+		!strings.Contains(flags(out[3]), muster.FlagTokenMismatch) {
+		t.Fatalf("flags: %q %q %q %q", flags(out[0]), flags(out[1]), flags(out[2]), flags(out[3]))
+	}
+	if h := must(e.store.GetHousehold(e.ctx, "H000001"))(t); h.Status != muster.StatusAtRally {
+		t.Fatalf("H000001 checked in by a field event is %s", h.Status)
+	}
+	cs, _, _ := e.store.ListCheckIns(e.ctx, muster.CheckInFilter{TokenID: "I-H000001/v1"})
+	if len(cs) != 2 || cs[0].Duplicate() == cs[1].Duplicate() {
+		t.Fatalf("the field check-ins of H1 in the check-in table: %+v", cs)
+	}
+	// An online check-in of the spent token is refused with the event's.
+	if _, first, err := e.store.CheckIn(e.ctx, "I-H000001/v1", "RP-012", "officer-2", time.Time{}); err != nil || first == nil || !first.At.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("an online check-in after the field's: first %+v, %v", first, err)
+	}
+	// A phone offline since 06:02 sends its check-in of H1: it was first.
+	late := must(e.store.AddFieldEvents(officer, []muster.FieldEvent{ev("c0", "I-H000001/v1", "", t0.Add(2*time.Minute))}))(t)
+	if late[0].Event.Flagged() {
+		t.Fatalf("the earliest check-in is flagged: %+v", late[0])
+	}
+	c1 := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Household: "H000001", Kind: muster.FieldCheckIn}))(t)
+	if i := slices.IndexFunc(c1, func(x muster.FieldEvent) bool { return x.ID == "c1" }); i < 0 || !slices.Contains(c1[i].Flags, muster.FlagTokenSpent) {
+		t.Fatalf("the check-in displaced by an earlier one is not flagged: %+v", c1)
+	}
+	// H2 re-issued (v2), H4 revoked: a check-in after that with v1 is
+	// refused and flagged; by household id, H2's v2 is spent.
+	p2 := savePlan(t, e)
+	must(e.store.IssueInstructions(e.ctx, muster.IssueBatch{ApprovePlan: p2, Plan: p2, Basis: p,
+		Issue: []muster.IssuedInstruction{IssuedFixture(2, 2, 1, p2, time.Now())}, Revoke: []string{"I-H000004/v1"}}))(t)
+	after := time.Now().Add(time.Minute)
+	out = must(e.store.AddFieldEvents(officer, []muster.FieldEvent{
+		ev("c5", "I-H000002/v1", "", after),
+		ev("c6", "I-H000004/v1", "", after),
+		ev("c7", "", "H000002", after),
+		ev("c8", "I-H000003/v1", "", t0.Add(90*time.Minute)),
+	}))(t)
+	if flags(out[0]) != muster.FlagTokenSuperseded || flags(out[1]) != muster.FlagTokenRevoked || flags(out[2]) != "" || flags(out[3]) != "" {
+		t.Fatalf("after re-issue: %q %q %q %q", flags(out[0]), flags(out[1]), flags(out[2]), flags(out[3]))
+	}
+	if cs, _, _ := e.store.ListCheckIns(e.ctx, muster.CheckInFilter{TokenID: "I-H000002/v2"}); len(cs) != 1 || cs[0].Duplicate() {
+		t.Fatalf("H2 checked in by id: v2's check-ins %+v", cs)
+	}
+	flagged := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Flagged: true}))(t)
+	var ids []string
+	for _, f := range flagged {
+		ids = append(ids, f.ID)
+	}
+	slices.Sort(ids)
+	if want := []string{"c1", "c2", "c3", "c4", "c5", "c6"}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("flagged events %v, want %v", ids, want)
+	}
+}
