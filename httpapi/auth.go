@@ -416,6 +416,8 @@ type evacueeInstruction struct {
 	Text       string    `json:"text"`
 	Token      string    `json:"token"`
 	QRSVG      string    `json:"qr_svg"`
+	// The parts of it the evacuee's page draws and lays out (me_page.go).
+	evacueePageData
 }
 
 type evacueeStatus struct {
@@ -488,5 +490,6 @@ func evacueeInstructionOf(in muster.IssuedInstruction) (*evacueeInstruction, err
 		return nil, fmt.Errorf("instruction %s: QR code: %w", in.ID, err)
 	}
 	return &evacueeInstruction{ID: in.ID, Version: in.Version, Supersedes: in.Supersedes, Changes: in.Changes, IssuedAt: in.IssuedAt,
-		ExpiresAt: in.ExpiresAt, Language: in.Language, Text: text, Token: in.Token, QRSVG: string(qr.SVG())}, nil
+		ExpiresAt: in.ExpiresAt, Language: in.Language, Text: text, Token: in.Token, QRSVG: string(qr.SVG()),
+		evacueePageData: evacueePageDataOf(&in.Instruction)}, nil
 }

@@ -1,0 +1,93 @@
+// Browser test of the field page: sign in, go offline, check a household
+// in by its typed token, reload the page with no connection (the service
+// worker serves it; the queue is in IndexedDB), reconnect and see the
+// check-in on the server, once; send the same event again and still see
+// it once.
+// Usage: node web/e2e/field.mjs BASE_URL SCREENSHOT_DIR
+
+import { join } from 'node:path';
+import { api, baseURL, check, issuedInstructions, officer, planner, run, shots } from './pages/common.mjs';
+import { guard } from './lib/browser.mjs';
+
+await run(async (browser) => {
+  const as = await api(planner);
+  const all = await issuedInstructions(as);
+  let target = null;
+  for (const i of all.slice().reverse()) {
+    const r = await as.get(`/api/checkins?token=${encodeURIComponent(i.id)}`);
+    if (r.status === 200 && r.body.checkins.length === 0) { target = i; break; }
+  }
+  check(target, 'a household instruction not checked in yet');
+  const rally = target.instruction.rally_point.id;
+
+  const ctx = await browser.newContext({ viewport: { width: 360, height: 760 }, ignoreHTTPSErrors: true, serviceWorkers: 'allow' });
+  const page = await ctx.newPage();
+  const watch = guard(page);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${baseURL}/field`);
+  await page.fill('#name', officer.name);
+  await page.fill('#password', officer.password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#code');
+  await page.waitForFunction(() => /Bundle of/.test(document.querySelector('#bundle')?.textContent || ''), null, { timeout: 15000 });
+  await page.fill('#rally-point', rally);
+  await page.dispatchEvent('#rally-point', 'change');
+  // The service worker has the page and its assets before we go offline.
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.reload();
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 15000 });
+  check(true, 'the service worker controls the page');
+  await page.screenshot({ path: join(shots, 'field.png'), fullPage: true });
+
+  // Offline: verify on the phone and check in; nothing reaches the server.
+  await ctx.setOffline(true);
+  await page.waitForSelector('#net.bad');
+  await page.fill('#code', target.token);
+  await page.click('#verify');
+  await page.waitForSelector('#verdict[data-status]');
+  check(await page.getAttribute('#verdict', 'data-status') === 'current', 'offline, the token verifies on the phone: genuine and current');
+  check((await page.textContent('#v-household')) === target.instruction.household, 'the verdict names the household');
+  await page.click('#checkin');
+  await page.waitForFunction(() => /1 waiting/.test(document.querySelector('#queue-count')?.textContent || ''));
+  const none = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
+  check(none.body.checkins.length === 0, 'offline, the server has no check-in yet');
+  await page.screenshot({ path: join(shots, 'field-offline.png'), fullPage: true });
+
+  // Reload with no connection: the page comes from the service worker, the queue from IndexedDB.
+  await page.reload();
+  await page.waitForSelector('#queue-count');
+  await page.waitForFunction(() => /1 waiting/.test(document.querySelector('#queue-count')?.textContent || ''));
+  check(true, 'the page reloads offline and still holds the check-in');
+
+  // Back online: the queue is sent; the check-in is recorded once.
+  await ctx.setOffline(false);
+  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+  const once = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
+  check(once.body.checkins.length === 1 && once.body.checkins[0].rally_point === rally && !once.body.checkins[0].duplicate_of,
+    `online again, the check-in is on the server once (${JSON.stringify(once.body.checkins)})`);
+
+  // The answer was lost, say: the phone sends the same event again. Still once.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const r = indexedDB.open('muster-field', 1);
+    r.onsuccess = () => {
+      const t = r.result.transaction('events', 'readwrite');
+      const s = t.objectStore('events');
+      s.getAll().onsuccess = (e) => { for (const row of e.target.result) s.put({ ...row, state: 'queued' }); };
+      t.oncomplete = () => resolve();
+      t.onerror = () => reject(t.error);
+    };
+  }));
+  await page.click('#send-now');
+  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+  const still = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
+  const dups = await as.get(`/api/checkins?duplicates=true&token=${encodeURIComponent(target.id)}`);
+  check(still.body.checkins.length === 1 && dups.body.checkins.length === 0, 'sent again, it is still recorded once, and not flagged');
+  check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  // Offline, requests fail by design: only those of the page's own origin count.
+  const problems = watch.problems().filter((p) => !/net::ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(p));
+  check(problems.length === 0, `nothing loaded from elsewhere, no CSP violation (${problems.join('; ')})`);
+  check(!/\b(null|undefined|NaN)\b/.test(await page.textContent('main')), 'no "null", "undefined" or "NaN" on the page');
+  await page.screenshot({ path: join(shots, 'field-synced.png'), fullPage: true });
+  await ctx.close();
+});
