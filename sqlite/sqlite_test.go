@@ -183,7 +183,7 @@ func TestMigration8DoesNotLaunder(t *testing.T) {
 	}
 	s.Close()
 	// Back to schema 7, and entry 3 edited while the log had no MACs.
-	d.Exec(t, `DROP INDEX users_name_fold; ALTER TABLE users DROP COLUMN case_clash;
+	d.Exec(t, `DROP TABLE field_events; DROP INDEX users_name_fold; ALTER TABLE users DROP COLUMN case_clash;
 		ALTER TABLE audit DROP COLUMN mac; ALTER TABLE audit_head DROP COLUMN mac;
 		UPDATE audit SET target = 'household:H9' WHERE seq = 3;
 		DELETE FROM schema_migrations WHERE version >= 8`)
