@@ -38,7 +38,7 @@ var (
 
 func loadPorto(t testing.TB) *portoCity {
 	t.Helper()
-	testshared.Long(t)
+	testshared.Long(t) // the import alone takes 5-25 s
 	path := testshared.Path(t, "data/porto.osm.pbf")
 	portoOnce.Do(func() {
 		ctx := context.Background()
@@ -240,8 +240,8 @@ func planAndCheck(tb testing.TB, c *portoCity, s *scenario.Scenario) (*plan.Plan
 // TestSchedulePorto plans Porto's default scenario (100,000 people), its
 // 300,000-people variant and the default with a gate that holds 6 people
 // at once, has plancheck verify every plan on the graphs, and holds them
-// to the targets: within 1.03 of the lower bound. Long: skipped
-// with -short and without the extract; one variant with -run
+// to the targets: within 1.03 of the lower bound. Long: runs with
+// MUSTER_LONG=1 or in CI (testshared.Long); one variant with -run
 // 'TestSchedulePorto/100k$'. BenchmarkSchedulePorto compares the ways the
 // look-ahead may guide the greedy.
 func TestSchedulePorto(t *testing.T) {

@@ -540,22 +540,24 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 	}
 	slices.SortStableFunc(bookings, func(a, b fixed) int { return a.g.Arrival.Compare(b.g.Arrival) })
-	ends := make([]time.Time, len(gates)) // at a gate measured slower: when its queue of groups on the move is through
 	for _, b := range bookings {
 		gs := gates[b.gate]
 		if slower[b.gate] {
-			// It reaches the gate when planned, and passes at the rate
-			// measured: later than planned.
-			from := laterOf(laterOf(b.g.Arrival, ends[b.gate]), st.At)
-			end := from.Add(time.Duration(float64(b.g.People) / gs.perSecond * float64(time.Second))).Add(time.Second - 1).Truncate(time.Second)
-			if end.After(b.g.Through) {
-				kept[b.k].g.Through = end
-				for _, h := range kept[b.k].hh {
-					reasons[h.ID] = fmt.Sprintf("gate %s passes fewer people an hour than planned: through later", b.g.Gate)
+			// It cannot be there sooner than planned, and the gate passes
+			// fewer people an hour than planned: it takes the first turn
+			// from its planned arrival that keeps the queue within the
+			// crowd limit, holding back on its way if need be.
+			if t, ok := gs.slot(clockOf(laterOf(b.g.Arrival, st.At)), b.g.People, clock(secs(p.GateEarlyS)), never); ok {
+				gs.take(t)
+				g := &kept[b.k].g
+				if arrive, through := t.arrive.time(), t.end.ceilSec().time(); !arrive.Equal(g.Arrival) || !through.Equal(g.Through) {
+					g.Arrival, g.Through = arrive, through
+					for _, h := range kept[b.k].hh {
+						reasons[h.ID] = fmt.Sprintf("gate %s passes fewer people an hour than planned: at the gate and through later", b.g.Gate)
+					}
 				}
-				b.g.Through = end
+				continue
 			}
-			ends[b.gate] = b.g.Through
 		}
 		gs.bookFixed(b.g.Arrival, b.g.Through, b.g.People)
 	}

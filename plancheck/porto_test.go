@@ -2,16 +2,13 @@ package plancheck_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/testshared"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
@@ -25,13 +22,10 @@ import (
 // gates), the plan, its re-plan under the threat inject two hours in (a
 // gate closed, roads blocked), and a re-plan after a gate becomes
 // restricted pass every rule, durations recomputed on the graphs. Long
-// (about 20 s): skipped with -short, and where the extract is absent.
+// (20 s to minutes): runs with MUSTER_LONG=1 or in CI (testshared.Long).
 func TestPortoPlansPass(t *testing.T) {
 	testshared.Long(t)
-	path := filepath.Join("..", "..", "shared", "data", "porto.osm.pbf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is absent (the real extracts live in ../shared/data beside the repository)", path)
-	}
+	path := testshared.Path(t, "data/porto.osm.pbf")
 	ctx := context.Background()
 	city, _, err := osmimport.ImportFile(ctx, path, osmimport.Options{})
 	if err != nil {
