@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +41,7 @@ type liveOps struct {
 	index   map[string]int // event id -> position in events
 	lastSeq int64
 	state   *operation.State
+	body    []byte // state as JSON, made once per state
 	swept   time.Time
 	changed atomic.Bool // events were added here since the state was made
 }
@@ -47,12 +50,39 @@ func (l *liveOps) dirty() { l.changed.Store(true) }
 
 // operationState answers the live state.
 func (s *Server) operationState(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	st, err := s.liveState(r.Context())
+	_, body, err := s.liveStateJSON(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 	return nil
+}
+
+// liveStateJSON is liveState with its JSON encoding, made once per state.
+func (s *Server) liveStateJSON(ctx context.Context) (*operation.State, []byte, error) {
+	st, err := s.liveState(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &s.live
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == st && l.body != nil {
+		return st, l.body, nil
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(st); err != nil {
+		return nil, nil, fmt.Errorf("live state: %w", err)
+	}
+	if l.state == st {
+		l.body = buf.Bytes()
+	}
+	return st, buf.Bytes(), nil
 }
 
 // liveState returns the live state now, from the current plan.
@@ -87,7 +117,7 @@ func (s *Server) liveState(ctx context.Context) (*operation.State, error) {
 		return l.state, nil
 	}
 	l.changed.Store(false)
-	l.state = operation.Compute(l.plan, l.events, now, opt)
+	l.state, l.body = operation.Compute(l.plan, l.events, now, opt), nil
 	return l.state, nil
 }
 
