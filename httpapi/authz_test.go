@@ -56,6 +56,7 @@ var wantAccess = map[string]string{
 	"DELETE /api/sources/{id}":                 "admin planner",
 	"GET /api/events":                          "admin planner field viewer",
 	"POST /api/plans":                          "admin planner",
+	"POST /api/plans/proposals":                "admin planner",
 	"GET /api/plans":                           "admin planner field viewer",
 	"GET /api/plans/current":                   "admin planner field",
 	"GET /api/plans/{id}":                      "admin planner field",
@@ -214,6 +215,9 @@ func fixtures() map[string]fixture {
 		"GET /api/gates":        get("/api/gates?at=2021-08-21T18:00:00Z"),
 		"POST /api/plans": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/plans", []byte(`{"at":"2021-08-26T06:00:00Z"}`), "application/json"
+		},
+		"POST /api/plans/proposals": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "POST", "/api/plans/proposals", []byte(`{"revise":"` + savedPlan(e, false) + `","at":"2021-08-26T06:00:00Z"}`), "application/json"
 		},
 		"GET /api/plans": get("/api/plans"),
 		"GET /api/plans/current": func(e *testEnv, _ string) (string, string, []byte, string) {

@@ -103,14 +103,17 @@ func (s *Server) liveState(ctx context.Context) (*operation.State, error) {
 	if sweep := s.overdueSweep(); sweep > 0 && now.Sub(l.swept) >= sweep {
 		l.swept = now
 		if due := operation.Due(l.plan, l.events, now, opt); len(due) > 0 {
+			// A failure to record them is logged, not the reader's: the
+			// state counts them from the clock all the same.
 			if _, err := s.store.AddFieldEvents(muster.WithActor(ctx, "system"), due); err != nil {
-				return nil, fmt.Errorf("live state: marking %d households overdue or no-show: %w", len(due), err)
+				s.log.Warn("live state: marking households overdue or no-show", slog.Int("households", len(due)), slog.Any("err", err))
+			} else {
+				m, err := s.pullEvents(ctx)
+				if err != nil {
+					return nil, err
+				}
+				n += m
 			}
-			m, err := s.pullEvents(ctx)
-			if err != nil {
-				return nil, err
-			}
-			n += m
 		}
 	}
 	if l.state != nil && !planChanged && n == 0 && !l.changed.Load() && now.Sub(l.state.At) < liveReuse && !now.Before(l.state.At) {
@@ -238,6 +241,9 @@ func (s *Server) sweepOverdue() {
 // re-plan takes it.
 func (s *Server) planLiveState(ctx context.Context) (plan.State, error) {
 	st, err := s.liveState(ctx)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return plan.State{At: s.now().UTC()}, nil // no current plan: nothing is known of the field
+	}
 	if err != nil {
 		return plan.State{}, err
 	}

@@ -113,40 +113,22 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 			return fmt.Errorf("plan %s: %w", rec.ID, err)
 		}
 	}
-	households, checkedIn, err := s.allHouseholds(ctx)
+	in, zones, checkedIn, err := s.planInput(ctx, pl, at)
 	if err != nil {
 		return err
 	}
-	if err := s.auditRead(ctx, "plan.make", "households", fmt.Sprintf("%d households planned", len(households))); err != nil {
-		return err
+	in.Params = params
+	var st plan.State
+	if prev != nil {
+		if st, err = s.replanState(ctx, at, checkedIn); err != nil {
+			return err
+		}
 	}
-	reps, err := s.store.ListReports(ctx, time.Time{}, 0)
-	if err != nil {
-		return err
-	}
-	opts, err := s.pictureOptions(ctx)
-	if err != nil {
-		return err
-	}
-	pic, err := threat.Build(reps, pl, at, s.policy, opts...)
-	if err != nil {
-		return err
-	}
-	zones := pic.RoutingZones()
-	status, reasons := map[string]string{}, map[string][]string{}
-	for _, g := range pic.Gates {
-		status[g.PlaceID], reasons[g.PlaceID] = g.Status, g.Reasons
-	}
-
 	s.planning.Lock()
 	var p *plan.Plan
-	if _, err = s.cfg.Car.SetZones(ctx, zones); err == nil {
-		_, err = s.cfg.Foot.SetZones(ctx, zones)
-	}
-	if err == nil {
-		in := plan.Input{Car: s.cfg.Car, Foot: s.cfg.Foot, Places: pl, Households: households, GateStatus: status, GateReasons: reasons, Params: params}
+	if err = s.setZones(ctx, zones); err == nil {
 		if prev != nil {
-			p, err = plan.Replan(ctx, prev, in, plan.State{At: at, CheckedIn: checkedIn})
+			p, err = plan.Replan(ctx, prev, in, st)
 		} else {
 			p, err = plan.Make(ctx, in)
 		}
@@ -155,21 +137,90 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 	if err != nil {
 		return err
 	}
+	rec, err := s.savePlan(ctx, p, req.Revise)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toPlanOut(rec))
+	return nil
+}
+
+// planInput gathers what a plan is made from: every household on record
+// (the read audited), and the threat picture of the reports on record at
+// at, as zones for the routers and gate statuses. It also says which
+// households are at their rally point.
+func (s *Server) planInput(ctx context.Context, pl *muster.Places, at time.Time) (plan.Input, []muster.Zone, map[string]bool, error) {
+	households, checkedIn, err := s.allHouseholds(ctx)
+	if err != nil {
+		return plan.Input{}, nil, nil, err
+	}
+	if err := s.auditRead(ctx, "plan.make", "households", fmt.Sprintf("%d households planned", len(households))); err != nil {
+		return plan.Input{}, nil, nil, err
+	}
+	reps, err := s.store.ListReports(ctx, time.Time{}, 0)
+	if err != nil {
+		return plan.Input{}, nil, nil, err
+	}
+	opts, err := s.pictureOptions(ctx)
+	if err != nil {
+		return plan.Input{}, nil, nil, err
+	}
+	pic, err := threat.Build(reps, pl, at, s.policy, opts...)
+	if err != nil {
+		return plan.Input{}, nil, nil, err
+	}
+	status, reasons := map[string]string{}, map[string][]string{}
+	for _, g := range pic.Gates {
+		status[g.PlaceID], reasons[g.PlaceID] = g.Status, g.Reasons
+	}
+	in := plan.Input{Car: s.cfg.Car, Foot: s.cfg.Foot, Places: pl, Households: households, GateStatus: status, GateReasons: reasons}
+	return in, pic.RoutingZones(), checkedIn, nil
+}
+
+// setZones puts the threat picture on the shared routers; the caller holds
+// s.planning.
+func (s *Server) setZones(ctx context.Context, zones []muster.Zone) error {
+	if _, err := s.cfg.Car.SetZones(ctx, zones); err != nil {
+		return err
+	}
+	_, err := s.cfg.Foot.SetZones(ctx, zones)
+	return err
+}
+
+// replanState is the state of the field a re-plan starts from: the live
+// state when the server keeps one (Config.LiveState), else only who is at
+// a rally point by the households' status; at is its time either way.
+func (s *Server) replanState(ctx context.Context, at time.Time, checkedIn map[string]bool) (plan.State, error) {
+	st := plan.State{At: at, CheckedIn: checkedIn}
+	if s.cfg.LiveState != nil {
+		live, err := s.cfg.LiveState(ctx)
+		if err != nil {
+			return plan.State{}, fmt.Errorf("live state: %w", err)
+		}
+		live.At = at
+		if live.CheckedIn == nil {
+			live.CheckedIn = map[string]bool{}
+		}
+		for id, ok := range checkedIn {
+			live.CheckedIn[id] = live.CheckedIn[id] || ok
+		}
+		st = live
+	}
+	return st, nil
+}
+
+// savePlan stores a plan, proposed, with the digest its listing shows.
+func (s *Server) savePlan(ctx context.Context, p *plan.Plan, basis string) (muster.PlanRecord, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return muster.PlanRecord{}, fmt.Errorf("plan: %w", err)
 	}
 	d := planDigest{Summary: p.Summary, Unassigned: len(p.Unassigned)}
 	if p.Diff != nil {
 		d.Changes, d.Kept = len(p.Diff.Changes), p.Diff.Kept
 	}
 	digest, _ := json.Marshal(d)
-	rec, err := s.store.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: digest, Basis: req.Revise})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toPlanOut(rec))
-	return nil
+	return s.store.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: digest, Basis: basis})
 }
 
 // allHouseholds reads every household on record, and which are already
@@ -264,5 +315,111 @@ func (s *Server) approvePlan(w http.ResponseWriter, r *http.Request, _ *caller) 
 	out := toPlanOut(rec)
 	out.Issuance = toIssuanceOut(rep)
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// proposalsRequest asks for the re-plan proposals of a plan.
+type proposalsRequest struct {
+	// Revise is the plan to revise; default the current plan.
+	Revise string `json:"revise,omitempty"`
+	// At is the re-plan's time and the threat picture's (RFC 3339);
+	// default now.
+	At string `json:"at,omitempty"`
+	// State is the state of the field to start from (PLAN_FORMAT.md,
+	// "state file"); its at is replaced by At. Absent: the server's live
+	// state when it keeps one, else who is at a rally point by the
+	// households' status.
+	State *plan.State `json:"state,omitempty"`
+}
+
+// proposalOut is one proposal: saved as a proposed plan (approve it with
+// POST /api/plans/{id}/approve), with its numbers.
+type proposalOut struct {
+	Kind    string       `json:"kind"` // minimal, hybrid, fresh
+	Title   string       `json:"title"`
+	Numbers plan.Numbers `json:"numbers"`
+	Plan    planOut      `json:"plan"`
+}
+
+type proposalsResponse struct {
+	Basis     string        `json:"basis"` // the plan revised
+	At        time.Time     `json:"at"`
+	Proposals []proposalOut `json:"proposals"`
+}
+
+// makeProposals makes the re-plan proposals of a plan side by side
+// (minimal change, hybrid, fresh: plan.Proposals), from the state of the
+// field, saves each as a proposed plan and returns their numbers; the
+// operator approves one by its plan id. The state a caller sends is
+// validated like a state file, and is only ever a starting point: the
+// proposals are checked by nothing here, but no proposal is current
+// until approved.
+func (s *Server) makeProposals(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	pl, _, err := s.currentPlaces(r.Context())
+	if err != nil {
+		return err
+	}
+	if s.cfg.Car == nil || s.cfg.Foot == nil || pl == nil {
+		return errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
+	}
+	var req proposalsRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	at := s.now().UTC().Truncate(time.Second)
+	if req.At != "" {
+		t, err := time.Parse(time.RFC3339, req.At)
+		if err != nil {
+			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-26T06:00:00Z", req.At)
+		}
+		at = t.UTC()
+	}
+	var rec muster.PlanRecord
+	if req.Revise != "" {
+		rec, err = s.store.GetPlan(ctx, req.Revise)
+	} else {
+		rec, err = s.store.CurrentPlan(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	prev := &plan.Plan{}
+	if err := json.Unmarshal(rec.Body, prev); err != nil {
+		return fmt.Errorf("plan %s: %w", rec.ID, err)
+	}
+	in, zones, checkedIn, err := s.planInput(ctx, pl, at)
+	if err != nil {
+		return err
+	}
+	var st plan.State
+	if req.State != nil {
+		st = *req.State
+		st.At = at
+		if err := st.Validate(); err != nil {
+			return err
+		}
+	} else if st, err = s.replanState(ctx, at, checkedIn); err != nil {
+		return err
+	}
+	s.planning.Lock()
+	var ps []plan.Proposal
+	if err = s.setZones(ctx, zones); err == nil {
+		ps, err = plan.Proposals(ctx, prev, in, st)
+	}
+	s.planning.Unlock()
+	if err != nil {
+		return err
+	}
+	out := proposalsResponse{Basis: rec.ID, At: at, Proposals: []proposalOut{}}
+	for _, pr := range ps {
+		saved, err := s.savePlan(ctx, pr.Plan, rec.ID)
+		if err != nil {
+			return err
+		}
+		out.Proposals = append(out.Proposals, proposalOut{Kind: pr.ID, Title: pr.Title, Numbers: pr.Numbers, Plan: toPlanOut(saved)})
+	}
+	s.log.Info("re-plan proposals", "basis", rec.ID, "by", muster.ActorFrom(ctx), "proposals", len(out.Proposals))
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
@@ -234,5 +236,99 @@ func TestPlacesEditedThroughTheAPI(t *testing.T) {
 		if len(whole.Groups) == 0 {
 			t.Fatal("no group planned: the test proves nothing")
 		}
+	})
+}
+
+// TestReplanProposalsThroughTheAPI: a planner asks for the re-plan
+// proposals of the current plan; without a state in the request they start
+// from the server's live state (Config.LiveState), which here reports a
+// no-show: every proposal moves it to a later group with the reason, passes
+// plancheck with that state, and one is approved by its id. A state sent
+// with the request replaces the live one, and a state out of range is
+// refused.
+func TestReplanProposalsThroughTheAPI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		k := testCity(t)
+		var live plan.State
+		e := newEnv(t, open(t), func(c *Config) {
+			c.LiveState = func(context.Context) (plan.State, error) { return live, nil }
+		})
+		rng := rand.New(rand.NewPCG(2, 2))
+		for i := 0; i < 60; i++ {
+			p := k.footGraph.NodePoint(uint32(rng.IntN(k.footGraph.NumNodes())))
+			body := fmt.Sprintf(`{"id":"P%03d","name":"Person %d","party_size":%d,"adults":1,"children":%d,"priority":"%s","language":"fa","phone":"+9370111%04d","location":{"lat":%f,"lon":%f}}`,
+				i, i, 2+i%3, 1+i%3, []string{"none", "elderly", "none", "none"}[i%4], i, p[1], p[0])
+			e.do("field", "POST", "/api/households", []byte(body), 201, nil)
+		}
+		var p1 planOut
+		e.do("planner", "POST", "/api/plans", []byte(`{"at":"2021-08-26T06:00:00Z"}`), 201, &p1)
+		e.do("planner", "POST", "/api/plans/"+p1.ID+"/approve", nil, 200, nil)
+		var whole plan.Plan
+		e.do("planner", "GET", "/api/plans/current", nil, 200, &whole)
+		// The last group to leave: its first household never came.
+		g := whole.Groups[0]
+		for _, x := range whole.Groups {
+			if x.Departure.After(g.Departure) {
+				g = x
+			}
+		}
+		at := time.Date(2021, 8, 26, 6, 5, 0, 0, time.UTC)
+		noShow := g.Households[0]
+		live = plan.State{At: at, Missing: map[string]plan.Missing{noShow: {Kind: plan.MissingNoShow, Since: at, RallyPoint: g.RallyPoint}}}
+
+		e.do("field", "POST", "/api/plans/proposals", []byte(`{}`), 403, nil)
+		var res proposalsResponse
+		e.do("planner", "POST", "/api/plans/proposals", []byte(`{"at":"2021-08-26T06:05:00Z"}`), 201, &res)
+		if res.Basis != p1.ID || len(res.Proposals) != 3 {
+			t.Fatalf("proposals: %+v", res)
+		}
+		hs, _, err := e.api.allHouseholds(muster.WithActor(context.Background(), "test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]string{}
+		for _, pr := range res.Proposals {
+			kinds[pr.Kind] = pr.Plan.ID
+			if pr.Plan.Status != muster.PlanProposed || pr.Plan.Basis != p1.ID || pr.Numbers.LowerBoundS <= 0 || pr.Numbers.MakespanS < pr.Numbers.LowerBoundS {
+				t.Errorf("%s: %+v", pr.Kind, pr)
+			}
+			var p plan.Plan
+			e.do("planner", "GET", "/api/plans/"+pr.Plan.ID, nil, 200, &p)
+			reason := ""
+			for _, ch := range p.Diff.Changes {
+				if ch.Household == noShow {
+					reason = ch.Reason
+				}
+			}
+			if !strings.Contains(reason, "no-show") {
+				t.Errorf("%s: the no-show's change says %q", pr.Kind, reason)
+			}
+			st := live
+			if vs := plancheck.Check(&p, plancheck.Inputs{Places: k.places, Households: hs, At: at, Previous: &whole, State: &st}); len(vs) > 0 {
+				t.Errorf("%s breaks %d rules, e.g. %s", pr.Kind, len(vs), vs[0])
+			}
+		}
+		if kinds["minimal"] == "" || kinds["hybrid"] == "" || kinds["fresh"] == "" {
+			t.Fatalf("kinds: %v", kinds)
+		}
+		var a planOut
+		e.do("planner", "POST", "/api/plans/"+kinds["fresh"]+"/approve", nil, 200, &a)
+		if a.Status != muster.PlanCurrent {
+			t.Fatalf("approved: %+v", a)
+		}
+		// A state sent with the request replaces the live one.
+		body := fmt.Sprintf(`{"revise":%q,"at":"2021-08-26T06:05:00Z","state":{"at":"2021-08-26T06:05:00Z"}}`, p1.ID)
+		e.do("planner", "POST", "/api/plans/proposals", []byte(body), 201, &res)
+		for _, pr := range res.Proposals {
+			var p plan.Plan
+			e.do("planner", "GET", "/api/plans/"+pr.Plan.ID, nil, 200, &p)
+			for _, ch := range p.Diff.Changes {
+				if ch.Household == noShow && strings.Contains(ch.Reason, "no-show") {
+					t.Errorf("%s: the live state was used though the request gave one", pr.Kind)
+				}
+			}
+		}
+		e.do("planner", "POST", "/api/plans/proposals", []byte(`{"state":{"at":"2021-08-26T06:05:00Z","gate_rates":{"g":-1}}}`), 400, nil)
+		e.do("planner", "POST", "/api/plans/proposals", []byte(`{"revise":"nope"}`), 404, nil)
 	})
 }

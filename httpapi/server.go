@@ -100,10 +100,12 @@ type Config struct {
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
 
-	// LiveState is the state of the field a re-plan starts from (who is
-	// through, on the move, waiting, missing; measured gate rates). Nil:
-	// the server's own live state (GET /api/operation), from the current
-	// plan and the field events.
+	// LiveState gives the state of the field now (the live operation: who
+	// is through, on the move, waiting, missing; measured gate rates) that
+	// re-plans start from (POST /api/plans with revise, POST
+	// /api/plans/proposals without a state). Nil: New sets the server's
+	// own live state (GET /api/operation: the current plan and the field
+	// events; with no current plan, a state that knows nothing).
 	LiveState func(ctx context.Context) (plan.State, error)
 	// NoShowGrace is how long after its report-by time an overdue
 	// household becomes a no-show (operation.DefaultGrace when zero).
@@ -385,6 +387,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/events", Summary: "Server-sent events: what changed", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaSSE, handle: s.events},
 
 		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},
+		{Method: "POST", Path: "/api/plans/proposals", Summary: "Re-plan a plan (default the current one) from the state of the field (given, or the live state): minimal change, hybrid and fresh proposals side by side with their numbers, each saved as a proposed plan to approve by id", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: proposalsRequest{}, Out: proposalsResponse{}, handle: s.makeProposals},
 		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
 		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
 		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},

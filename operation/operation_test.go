@@ -284,3 +284,10 @@ func FuzzReadEvents(f *testing.F) {
 		_ = Due(p, evs, at(90), Options{})
 	})
 }
+
+func TestReadEventsUnknownField(t *testing.T) {
+	_, err := ReadEvents(strings.NewReader(`{"id":"a","kind":"seen","at":"2026-03-01T06:00:00Z","group":"G1","lat":1,"lon":1,"latitude":2}`))
+	if err == nil || !strings.Contains(err.Error(), "latitude") {
+		t.Fatalf("an unknown field: %v", err)
+	}
+}

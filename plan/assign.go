@@ -404,6 +404,9 @@ func walkHome(ctx context.Context, in Input, p Params, rallies []*rallyState, fi
 		if h.PartySize > fits[c.rally].maxGroup {
 			continue
 		}
+		if kw, ok := in.knownWalks[h.ID]; ok && kw.rally == rallies[c.rally].ID && kw.route.DurationS <= hm.limit {
+			return &member{h: h, route: kw.route, walkS: kw.route.DurationS, rally: int(c.rally), cands: hm.cands[k+1:]}, Unassigned{}
+		}
 		m, why := walkTo(ctx, in, p, rallies, h, int(c.rally))
 		if m != nil {
 			m.cands = hm.cands[k+1:]

@@ -240,6 +240,7 @@ const (
 	UnservedUnreachable = "unreachable" // only through a forbidden zone
 	UnservedNoGate      = "no_gate"     // no gate can take its group
 	UnservedStranded    = "stranded"    // on the move, and no gate can be reached
+	UnservedOut         = "out"         // a re-plan: already through a gate, as the field reported (not planned again)
 )
 
 func lineRoute(line orb.LineString, dur, dist, exp float64) Route {

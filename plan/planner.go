@@ -32,6 +32,17 @@ type Input struct {
 	Params      Params
 	// Progress, if set, is told how far each stage is.
 	Progress func(stage string, done, total int)
+
+	// knownWalks, in a fresh re-plan, are the walks of the plan revised
+	// that are still safe, by household: a household sent to the same
+	// rally point again walks the same way, without routing it again.
+	knownWalks map[string]knownWalk
+}
+
+// knownWalk is a household's walk to a rally point, still safe.
+type knownWalk struct {
+	rally string
+	route Route
 }
 
 type member struct {

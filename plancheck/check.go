@@ -55,6 +55,8 @@ const (
 	DefaultMaxGroupSize     = 12
 	DefaultMaxWalkS         = 2700
 	DefaultRestrictedFactor = 0.5
+	DefaultMaxWalkMobilityS = 1800
+	DefaultHorizonS         = 72 * 3600
 )
 
 // Tolerances.
@@ -85,6 +87,12 @@ type Limits struct {
 	MaxGroupSize     int     // most people in a group; default 12
 	MaxWalkS         float64 // longest walk to a rally point; default 2,700 s
 	RestrictedFactor float64 // share of its throughput a restricted gate keeps; default 0.5
+	// MaxWalkMobilityS is the longest walk for a household with mobility
+	// needs; default DefaultMaxWalkMobilityS, never more than MaxWalkS.
+	MaxWalkMobilityS float64
+	// HorizonS is how long after the start the last group may be through;
+	// default DefaultHorizonS.
+	HorizonS float64
 	// Fleet is the fleet that carries the groups; nil: every group has its
 	// own transport. A plan made for a fleet is not checked against one it
 	// was not given (Report.Unchecked says so).
@@ -101,6 +109,13 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxWalkS <= 0 {
 		l.MaxWalkS = DefaultMaxWalkS
+	}
+	if l.MaxWalkMobilityS <= 0 {
+		l.MaxWalkMobilityS = DefaultMaxWalkMobilityS
+	}
+	l.MaxWalkMobilityS = min(l.MaxWalkMobilityS, l.MaxWalkS)
+	if l.HorizonS <= 0 {
+		l.HorizonS = DefaultHorizonS
 	}
 	if l.RestrictedFactor <= 0 || l.RestrictedFactor > 1 {
 		l.RestrictedFactor = DefaultRestrictedFactor
@@ -135,6 +150,11 @@ type Inputs struct {
 	// Previous, for a re-plan, is the plan it revises: the groups on the
 	// move at At are held to it (Rules: moving_kept).
 	Previous *plan.Plan
+	// State, for a re-plan made mid-operation, is the state of the field
+	// it was made from (`--state`): who is through, on the move, waiting,
+	// missing. Its households waiting count as CheckedIn. Rules
+	// state_through, moving_sent_back, executed_changed, missing_dropped.
+	State *plan.State
 	// Car and Foot are the road graphs the plan was made on. With them,
 	// every walk's and route's duration is held to the shortest the graph
 	// allows and every leg's ends to where its places meet the road.
@@ -182,6 +202,8 @@ func CheckContext(ctx context.Context, p *plan.Plan, in Inputs) (*Report, error)
 	c.routes()
 	c.gates()
 	c.moving()
+	c.fieldState()
+	c.limits()
 	c.rallies()
 	c.fleet()
 	c.overall()
@@ -233,6 +255,19 @@ func newChecker(p *plan.Plan, in Inputs) (*checker, error) {
 	}
 	for i := range in.Households {
 		c.households[in.Households[i].ID] = &in.Households[i]
+	}
+	if st := in.State; st != nil {
+		// Households waiting at a rally point have walked.
+		c.in.CheckedIn = map[string]bool{}
+		for id, ok := range in.CheckedIn {
+			c.in.CheckedIn[id] = ok
+		}
+		for id, ok := range st.CheckedIn {
+			c.in.CheckedIn[id] = c.in.CheckedIn[id] || ok
+		}
+		for id := range st.WaitingAt {
+			c.in.CheckedIn[id] = true
+		}
 	}
 	var err error
 	if in.Car != nil {

@@ -41,6 +41,11 @@ type world struct {
 	big    *plan.Plan // made with groups of up to 24
 	closed *plan.Plan // made with every gate closed
 	replan *plan.Plan // base re-planned at replanAt, the busiest gate closed
+	// field is base re-planned at replanAt, the busiest gate closed, from
+	// a state of the field (fieldState): no-shows, a group that left
+	// short, households waiting.
+	field      *plan.Plan
+	fieldState plan.State
 	// replanAt is when; busiest the gate closed.
 	replanAt time.Time
 	busiest  string
@@ -166,6 +171,11 @@ func buildWorld(ctx context.Context) (*world, error) {
 		GateStatus: map[string]string{w.busiest: muster.GateClosed}}, plan.State{At: w.replanAt}); err != nil {
 		return nil, err
 	}
+	w.fieldState = stateOf(w.base, w.replanAt)
+	if w.field, err = plan.Replan(ctx, w.base, plan.Input{Car: w.car, Foot: w.foot, Places: &w.places, Households: w.hs,
+		GateStatus: map[string]string{w.busiest: muster.GateClosed}}, w.fieldState); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -207,16 +217,20 @@ func (w *world) inputs(base string) plancheck.Inputs {
 		in.Limits.MaxGroupSize = 24
 	case "closed":
 		in.GateStatus = allClosed(w.places)
-	case "replan":
+	case "replan", "field":
 		in.GateStatus = map[string]string{w.busiest: muster.GateClosed}
 		in.At = w.replanAt
 		in.Previous = w.base
+		if base == "field" {
+			st := w.fieldState
+			in.State = &st
+		}
 	}
 	return in
 }
 
 func (w *world) plan(base string) *plan.Plan {
-	return map[string]*plan.Plan{"base": w.base, "fleet": w.fleet, "big": w.big, "closed": w.closed, "replan": w.replan}[base]
+	return map[string]*plan.Plan{"base": w.base, "fleet": w.fleet, "big": w.big, "closed": w.closed, "replan": w.replan, "field": w.field}[base]
 }
 
 func clone(t *testing.T, p *plan.Plan) *plan.Plan {
@@ -269,7 +283,7 @@ func show(vs []plancheck.Violation) string {
 // unserved households, groups re-routed on the move).
 func TestPlansPass(t *testing.T) {
 	w := theWorld(t)
-	for _, base := range []string{"base", "fleet", "big", "replan"} {
+	for _, base := range []string{"base", "fleet", "big", "replan", "field"} {
 		r := check(t, w.plan(base), w.inputs(base))
 		if len(r.Violations) > 0 || len(r.Unchecked) > 0 {
 			t.Errorf("%s plan: %d violations, %d rules unchecked:%s %v", base, len(r.Violations), len(r.Unchecked), show(r.Violations), r.Unchecked)
@@ -308,7 +322,7 @@ type mutation struct {
 func TestMutations(t *testing.T) {
 	w := theWorld(t)
 	only := map[string]bool{} // rules with a mutation only they catch
-	for _, m := range mutations() {
+	for _, m := range append(mutations(), fieldMutations()...) {
 		t.Run(m.name, func(t *testing.T) {
 			p, in := clone(t, w.plan(m.base)), w.inputs(m.base)
 			if m.mutate != nil {

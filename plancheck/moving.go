@@ -35,7 +35,7 @@ func (c *checker) moving() {
 		}
 		g := now[g0.ID]
 		if g == nil {
-			for _, h := range g0.Households {
+			for _, h := range c.aboard(g0) {
 				if gs := c.inGroups[h]; len(gs) > 0 {
 					c.add(RuleMovingKept, g0.ID, "was on the move at %s with household %s, which is now in group %s", fmtT(at), h, c.p.Groups[gs[0]].ID)
 					break
@@ -47,7 +47,7 @@ func (c *checker) moving() {
 		if !g.Departure.Equal(g0.Departure) {
 			changed = append(changed, "departure")
 		}
-		if !slices.Equal(g.Households, g0.Households) {
+		if !slices.Equal(g.Households, c.aboard(g0)) {
 			changed = append(changed, "households")
 		}
 		if !g.RouteFrom.IsZero() && !g.RouteFrom.Equal(g0.RouteFrom) {
@@ -62,7 +62,8 @@ func (c *checker) moving() {
 		if g.Gate != g0.Gate {
 			changed = append(changed, "gate")
 		}
-		if !g.Arrival.Equal(g0.Arrival) || !g.Through.Equal(g0.Through) {
+		if slower := c.measuredSlower(g0.Gate); (!g.Arrival.Equal(g0.Arrival) && !(slower && g.Arrival.After(g0.Arrival))) ||
+			(!g.Through.Equal(g0.Through) && !(slower && g.Through.After(g0.Through))) {
 			changed = append(changed, "times at the gate")
 		}
 		l0, _ := lineOf(g0.Route.Geometry)
@@ -89,4 +90,39 @@ func (c *checker) rerouteReason(g0 *plan.Group) string {
 		return "its route crosses a forbidden zone"
 	}
 	return ""
+}
+
+// aboard is who is in a group on the move: its households in the plan
+// revised, less those the state of the field says did not leave with it.
+func (c *checker) aboard(g0 *plan.Group) []string {
+	if c.in.State == nil {
+		return g0.Households
+	}
+	mv, ok := c.in.State.Moving[g0.ID]
+	if !ok || len(mv.Households) == 0 {
+		return g0.Households
+	}
+	var out []string
+	for _, h := range g0.Households {
+		if slices.Contains(mv.Households, h) {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		return g0.Households
+	}
+	return out
+}
+
+// measuredSlower reports whether the state of the field has gate passing
+// fewer people an hour than the places file says: then groups on the move
+// there may reach it (holding back on their way, to keep its crowd within
+// its limit) and be through later than planned, never sooner.
+func (c *checker) measuredSlower(gate string) bool {
+	if c.in.State == nil {
+		return false
+	}
+	r, ok := c.in.State.GateRates[gate]
+	pl := c.places[gate]
+	return ok && pl != nil && r < float64(pl.ThroughputPerHour)
 }

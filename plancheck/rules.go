@@ -58,6 +58,12 @@ const (
 	RuleRallyHours          = "rally_hours"
 	RuleVehicles            = "vehicles"
 	RuleFleet               = "fleet"
+	RuleMaxWalkMobility     = "max_walk_mobility"
+	RuleHorizon             = "horizon"
+	RuleStateThrough        = "state_through"
+	RuleMovingSentBack      = "moving_sent_back"
+	RuleExecutedChanged     = "executed_changed"
+	RuleMissingDropped      = "missing_dropped"
 )
 
 // Rules lists every rule the checker verifies.
@@ -103,4 +109,10 @@ var Rules = []Rule{
 	{RuleRallyHours, "a group waits at its rally point within the rally point's opening hours", ""},
 	{RuleVehicles, "with a fleet, every group holds enough vehicles for its people", needsFleet},
 	{RuleFleet, "with a fleet, never more vehicles are out at once (each from departure for twice its route's time) than the fleet has", needsFleet},
+	{RuleMaxWalkMobility, "no household with mobility needs walks longer than the mobility walk limit (from the command line)", ""},
+	{RuleHorizon, "no group is through later than the horizon (from the command line) after the start", ""},
+	{RuleStateThrough, "a re-plan made mid-operation never plans again a household already through a gate (by the state of the field, or its group through before the re-plan); only those are listed out", needsPrevious},
+	{RuleMovingSentBack, "a household on the move at the re-plan (by the state, else the previous plan's times) stays on the move: never in a group leaving later, unserved only as stranded", needsPrevious},
+	{RuleExecutedChanged, "what a group that left did stays: its rally point and departure; a group through, all of it", needsPrevious},
+	{RuleMissingDropped, "a household the field reports overdue or no-show is in no group that left without it, and is moved to a later group or unserved with its change in the diff", needsPrevious},
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -287,6 +289,9 @@ type checkFlags struct {
 	maxGroup           int
 	maxWalkMin, factor float64
 	vehicles, seats    int
+	mobilityWalkMin    float64
+	horizon            time.Duration
+	state              string
 }
 
 func newPlanCheckCmd() *cobra.Command {
@@ -333,6 +338,9 @@ to accept that).`,
 	fl.IntVar(&c.seats, "seats", 0, "seats per vehicle")
 	fl.StringVar(&c.checkedIn, "checked-in", "", "file of household ids already at their rally point at the re-plan's time")
 	fl.StringVar(&c.previous, "previous", "", "for a re-plan, the plan it revises: groups on the move are held to it")
+	fl.StringVar(&c.state, "state", "", "for a re-plan made mid-operation, the state of the field it was made from (JSON, plan/PLAN_FORMAT.md): nobody through planned again, nobody on the move sent back, no-shows not dropped")
+	fl.Float64Var(&c.mobilityWalkMin, "max-walk-mobility", plancheck.DefaultMaxWalkMobilityS/60, "longest walk for a household with mobility needs, in minutes")
+	fl.DurationVar(&c.horizon, "horizon", plancheck.DefaultHorizonS*time.Second, "the last group through no later than this after the start (a re-plan: after its time)")
 	fl.BoolVar(&c.all, "all", false, "print every violation, not the first few of each rule")
 	return cmd
 }
@@ -342,10 +350,13 @@ func runPlanCheck(cmd *cobra.Command, f *planFlags, c *checkFlags, planPath stri
 	if err != nil {
 		return err
 	}
-	lim := plancheck.Limits{MaxGroupSize: c.maxGroup, MaxWalkS: c.maxWalkMin * 60, RestrictedFactor: c.factor}
+	lim := plancheck.Limits{MaxGroupSize: c.maxGroup, MaxWalkS: c.maxWalkMin * 60, RestrictedFactor: c.factor,
+		MaxWalkMobilityS: c.mobilityWalkMin * 60, HorizonS: c.horizon.Seconds()}
 	switch {
 	case c.maxGroup <= 0 || c.maxWalkMin <= 0 || c.factor <= 0 || c.factor > 1:
 		return muster.Errorf(muster.EINVALID, "--max-group %d --max-walk %g --restricted-factor %g: give a positive group size and walk, and a share of 0 to 1", c.maxGroup, c.maxWalkMin, c.factor)
+	case c.mobilityWalkMin <= 0 || c.horizon <= 0:
+		return muster.Errorf(muster.EINVALID, "--max-walk-mobility %g --horizon %s: give a positive walk and horizon", c.mobilityWalkMin, c.horizon)
 	case c.graph != "" && c.noGraph:
 		return muster.Errorf(muster.EINVALID, "give --graph FILE or --no-graph, not both")
 	case c.vehicles != 0 || c.seats != 0:
@@ -392,6 +403,16 @@ func runPlanCheck(cmd *cobra.Command, f *planFlags, c *checkFlags, planPath stri
 		if inputs.Previous, err = readPlan(c.previous); err != nil {
 			return err
 		}
+	}
+	if c.state != "" {
+		if c.previous == "" {
+			return muster.Errorf(muster.EINVALID, "--state holds a re-plan to the plan it revises: give --previous too")
+		}
+		st, err := readState(c.state)
+		if err != nil {
+			return err
+		}
+		inputs.State = &st
 	}
 	if c.graph != "" {
 		city, err := roadgraph.LoadCity(c.graph)
@@ -474,15 +495,29 @@ func printViolations(w io.Writer, name string, vs []plancheck.Violation, example
 
 func newPlanReplanCmd() *cobra.Command {
 	var f planFlags
-	var planPath, out, geo, checkedIn string
+	var planPath, out, geo, checkedIn, statePath string
+	var proposals bool
 	cmd := &cobra.Command{
-		Use:   "replan --plan plan.json --graph city.graph --places ... --evacuees ... --reports new-reports.jsonl --at T -o proposed.json",
+		Use:   "replan --plan plan.json --graph city.graph --places ... --evacuees ... --reports new-reports.jsonl --at T [--state STATE.json] [--proposals] -o proposed.json",
 		Short: "Revise a plan for a new threat picture, changing as little as possible",
 		Long: `Groups whose rally point, route and gate are still safe keep them and their times; groups
 whose route now crosses a forbidden zone or whose gate closed are re-routed or re-scheduled
 (a group on the move from where it is); households whose rally point became unsafe go to
 another. The result is a proposed plan with a diff of whose instructions change and why:
-it becomes current only when an operator approves it ('muster plan approve').`,
+it becomes current only when an operator approves it ('muster plan approve').
+
+--state STATE.json starts from the state of the field (plan/PLAN_FORMAT.md, "state file"): groups
+and households through, groups on the move and where last seen, who waits at which rally
+point, overdue and no-show households (moved to a later group, with the reason), measured gate
+rates (they replace the planned throughput when lower). Its "at" is the re-plan's time unless
+--at is given.
+
+--proposals makes three proposals side by side: minimal change (as above), hybrid (groups
+leaving in the next 30 minutes keep their turns, the others keep rally point and groupmates
+and are re-timed) and fresh (everyone not through or on the move planned again from where they
+are); prints their numbers in a table (makespan, its ratio to the re-plan's lower bound,
+instructions changed, exposure, priority households delayed) and writes each beside -o as
+NAME.minimal.json, NAME.hybrid.json, NAME.fresh.json. Approve the one chosen.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -496,7 +531,18 @@ it becomes current only when an operator approves it ('muster plan approve').`,
 			if err != nil {
 				return err
 			}
-			st := plan.State{At: in.at, CheckedIn: map[string]bool{}}
+			st := plan.State{At: in.at}
+			if statePath != "" {
+				if st, err = readState(statePath); err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("at") {
+					st.At = in.at
+				}
+			}
+			if st.CheckedIn == nil {
+				st.CheckedIn = map[string]bool{}
+			}
 			if checkedIn != "" {
 				data, err := os.ReadFile(checkedIn)
 				if err != nil {
@@ -510,9 +556,13 @@ it becomes current only when an operator approves it ('muster plan approve').`,
 			if err != nil {
 				return err
 			}
+			pin := plan.Input{Car: car, Foot: foot, Places: in.places, Households: in.households, GateStatus: in.gateStatus, GateReasons: in.reasons}
+			if proposals {
+				return writeProposals(cmd, prev, pin, st, out, geo)
+			}
 			progress, done := stageBar(cmd.ErrOrStderr(), f.quiet)
-			p, err := plan.Replan(cmd.Context(), prev, plan.Input{Car: car, Foot: foot, Places: in.places, Households: in.households,
-				GateStatus: in.gateStatus, GateReasons: in.reasons, Progress: progress}, st)
+			pin.Progress = progress
+			p, err := plan.Replan(cmd.Context(), prev, pin, st)
 			done()
 			if err != nil {
 				return err
@@ -539,7 +589,88 @@ it becomes current only when an operator approves it ('muster plan approve').`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "proposed plan to write")
 	cmd.Flags().StringVar(&geo, "geojson", "", "also write the proposed plan as GeoJSON")
 	cmd.Flags().StringVar(&checkedIn, "checked-in", "", "file of household ids already at their rally point")
+	cmd.Flags().StringVar(&statePath, "state", "", "the state of the field to re-plan from (JSON; plan/PLAN_FORMAT.md)")
+	cmd.Flags().BoolVar(&proposals, "proposals", false, "make the minimal, hybrid and fresh proposals side by side, and write each beside -o")
 	return cmd
+}
+
+// readState reads a state file.
+func readState(path string) (plan.State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return plan.State{}, muster.Errorf(muster.EINVALID, "--state: %v", err)
+	}
+	defer f.Close()
+	st, err := plan.ReadState(bufio.NewReader(f))
+	if err != nil {
+		return plan.State{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+// proposalPath is where proposal id is written beside out:
+// proposed.json -> proposed.fresh.json.
+func proposalPath(out, id string) string {
+	ext := filepath.Ext(out)
+	return strings.TrimSuffix(out, ext) + "." + id + cmp.Or(ext, ".json")
+}
+
+// writeProposals makes the re-plan proposals, prints them side by side
+// and writes each.
+func writeProposals(cmd *cobra.Command, prev *plan.Plan, in plan.Input, st plan.State, out, geo string) error {
+	ps, err := plan.Proposals(cmd.Context(), prev, in, st)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	printProposals(w, ps)
+	for _, pr := range ps {
+		path := proposalPath(out, pr.ID)
+		g := ""
+		if geo != "" {
+			g = proposalPath(geo, pr.ID)
+		}
+		if err := writePlan(path, pr.Plan, g); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "wrote %s (%s)\n", path, pr.Title)
+	}
+	fmt.Fprintf(w, "all proposed: approve the one chosen with 'muster plan approve FILE'\n")
+	return nil
+}
+
+// printProposals prints the proposals' numbers side by side.
+func printProposals(w io.Writer, ps []plan.Proposal) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, f func(n plan.Numbers) string) {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, pr := range ps {
+			fmt.Fprintf(tw, "%s\t", f(pr.Numbers))
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintf(tw, "\t")
+	for _, pr := range ps {
+		fmt.Fprintf(tw, "%s\t", pr.ID)
+	}
+	fmt.Fprintln(tw)
+	hours := func(s float64) string { return fmt.Sprintf("%.2f h", s/3600) }
+	row("makespan from now", func(n plan.Numbers) string { return hours(n.MakespanS) })
+	row("lower bound", func(n plan.Numbers) string { return hours(n.LowerBoundS) })
+	row("ratio", func(n plan.Numbers) string { return fmt.Sprintf("%.3f", n.Ratio) })
+	row("instructions changed", func(n plan.Numbers) string { return fmt.Sprint(n.Changed) })
+	for _, f := range []string{"rally_point", "group", "gate", "time", "route", "walk"} {
+		row("  "+f, func(n plan.Numbers) string { return fmt.Sprint(n.ByField[f]) })
+	}
+	row("exposure (person-risk-s)", func(n plan.Numbers) string { return fmt.Sprintf("%.0f", n.Exposure) })
+	row("unserved", func(n plan.Numbers) string { return fmt.Sprint(n.Unserved) })
+	row("priority households", func(n plan.Numbers) string { return fmt.Sprint(n.Priority) })
+	row("  delayed > 15 min", func(n plan.Numbers) string { return fmt.Sprint(n.PriorityDelayed) })
+	row("  delayed > 6 h", func(n plan.Numbers) string { return fmt.Sprint(n.PriorityOver6h) })
+	row("  longest delay", func(n plan.Numbers) string { return hours(n.PriorityMaxS) })
+	row("  behind lighter groups", func(n plan.Numbers) string { return fmt.Sprint(n.PriorityBehind) })
+	row("made in", func(n plan.Numbers) string { return fmt.Sprintf("%.1f s", n.PlanS) })
+	tw.Flush()
 }
 
 func newPlanApproveCmd() *cobra.Command {

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster/internal/testshared"
+	"github.com/muster-evac/muster/plan"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/evacuees"
@@ -204,6 +206,58 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	data, _ = os.ReadFile(proposed)
 	if !strings.Contains(string(data), `"status": "current"`) {
 		t.Errorf("approved plan is not current")
+	}
+
+	// Mid-operation: a state of the field (a group through, one on the
+	// move that left a household behind, a gate slower than planned), the
+	// three proposals side by side, each passing the check with the state.
+	var p0 plan.Plan
+	data, _ = os.ReadFile(planPath)
+	if err := json.Unmarshal(data, &p0); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2021, 8, 26, 6, 30, 0, 0, time.UTC)
+	st := plan.State{At: at, Through: map[string]bool{}, Moving: map[string]plan.MovingGroup{}, Missing: map[string]plan.Missing{}, GateRates: map[string]float64{}}
+	for _, g := range p0.Groups {
+		switch {
+		case !g.Through.After(at):
+			st.Through[g.ID] = true
+		case !g.Departure.After(at) && len(st.Moving) == 0 && len(g.Households) > 1:
+			st.Moving[g.ID] = plan.MovingGroup{Departed: g.Departure, Households: g.Households[1:]}
+			st.Missing[g.Households[0]] = plan.Missing{Kind: plan.MissingNoShow, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+		}
+		st.GateRates[g.Gate] = 500
+	}
+	if len(st.Moving) == 0 {
+		t.Fatal("no group of two households on the move at 06:30")
+	}
+	statePath := filepath.Join(dir, "state.json")
+	sd, _ := json.Marshal(st)
+	os.WriteFile(statePath, sd, 0o644)
+	out, _, err = run(t, "plan", "replan", "-q", "--plan", planPath, "--graph", graph, "--places", places, "--evacuees", list,
+		"--zones", filepath.Join(dir, "zones.geojson"), "--state", statePath, "--proposals", "-o", proposed)
+	if err != nil {
+		t.Fatalf("replan --proposals: %v\n%s", err, out)
+	}
+	for _, want := range []string{"minimal", "hybrid", "fresh", "makespan from now", "lower bound", "instructions changed", "behind lighter groups", "proposed.fresh.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the proposals table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, id := range []string{"minimal", "hybrid", "fresh"} {
+		path := filepath.Join(dir, "proposed."+id+".json")
+		if out, err := check(path, "--previous", planPath, "--state", statePath); err != nil || !strings.Contains(out, "no violation") {
+			t.Errorf("check of the %s proposal with the state: %v\n%s", id, err, out)
+		}
+	}
+	if _, _, err := run(t, "plan", "approve", filepath.Join(dir, "proposed.fresh.json")); err != nil {
+		t.Fatal(err)
+	}
+	// A state that says nonsense is refused, naming where.
+	os.WriteFile(statePath, []byte(`{"at":"2021-08-26T06:30:00Z","gate_rates":{"gate-x":-5}}`), 0o644)
+	if out, _, err := run(t, "plan", "replan", "-q", "--plan", planPath, "--graph", graph, "--places", places, "--evacuees", list,
+		"--state", statePath, "--proposals", "-o", proposed); muster.ErrorCode(err) != muster.EINVALID || !strings.Contains(err.Error(), "gate-x") {
+		t.Errorf("a bad state file: %v\n%s", err, out)
 	}
 }
 

@@ -1,0 +1,232 @@
+package plan_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/testshared"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+	"github.com/muster-evac/muster/route"
+)
+
+// fieldState makes the state of the field at `at` from a plan's forecast,
+// with what goes wrong in the field: every tenth household due at its rally
+// point is a no-show, every fifth group on the move left without its last
+// household, and slowGate passes at 60% of its planned rate.
+func fieldState(p *plan.Plan, at time.Time, places *muster.Places, slowGate string) plan.State {
+	st := plan.State{At: at, Through: map[string]bool{}, Moving: map[string]plan.MovingGroup{}, CheckedIn: map[string]bool{},
+		Missing: map[string]plan.Missing{}, GateRates: map[string]float64{}}
+	n := 0
+	for _, g := range p.Groups {
+		switch {
+		case !g.Through.After(at):
+			st.Through[g.ID] = true
+		case !g.Departure.After(at):
+			n++
+			mv := plan.MovingGroup{Departed: g.Departure}
+			if n%5 == 0 && len(g.Households) > 1 {
+				mv.Households = g.Households[:len(g.Households)-1]
+				st.Missing[g.Households[len(g.Households)-1]] = plan.Missing{Kind: plan.MissingNoShow, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+			}
+			st.Moving[g.ID] = mv
+		case !g.ReportBy.After(at):
+			for i, h := range g.Households {
+				if (n+i)%10 == 0 {
+					st.Missing[h] = plan.Missing{Kind: plan.MissingOverdue, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+				} else {
+					st.CheckedIn[h] = true
+				}
+			}
+			n++
+		}
+	}
+	for _, pl := range places.Places {
+		if pl.ID == slowGate {
+			st.GateRates[slowGate] = 0.6 * float64(pl.ThroughputPerHour)
+		}
+	}
+	return st
+}
+
+func showNumbers(ps []plan.Proposal) string {
+	var b strings.Builder
+	for _, pr := range ps {
+		n := pr.Numbers
+		fmt.Fprintf(&b, "\n%-8s makespan %5.2f h bound %5.2f h ratio %.3f changed %6d %v exposure %.0f unserved %d priority %d delayed %d >6h %d behind %d max %.1f h; %.2f s",
+			pr.ID, n.MakespanS/3600, n.LowerBoundS/3600, n.Ratio, n.Changed, n.ByField, n.Exposure, n.Unserved, n.Priority, n.PriorityDelayed, n.PriorityOver6h, n.PriorityBehind, n.PriorityMaxS/3600, n.PlanS)
+	}
+	return b.String()
+}
+
+// TestProposalsPorto: Porto's default scenario (100,000 people), the
+// scenario's threat two hours in (a gate closed, roads blocked) and a field
+// that went its own way (no-shows, groups leaving short, a gate at 60% of
+// its rate): every proposal passes plancheck with the state, never plans
+// again anyone through, keeps every group on the move, and puts no
+// priority household behind a lighter group that kept its turn; the fresh
+// proposal is no slower than the minimal one. Long.
+func TestProposalsPorto(t *testing.T) {
+	testshared.Long(t)
+	c := loadPorto(t)
+	s := portoVariants[0].scenario(t, c)
+	ctx := context.Background()
+	p0, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: &s.Places, Households: s.Households, Params: plan.Params{Start: portoStart}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := portoStart.Add(2 * time.Hour)
+	th := s.Threat
+	setZones(t, th.Zones, c.car, c.foot)
+	defer setZones(t, nil, c.car, c.foot)
+	st := fieldState(p0, at, &s.Places, "gate-1")
+	t0 := time.Now()
+	ps, err := plan.Proposals(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: &s.Places, Households: s.Households, GateStatus: th.GateStatus}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("proposals in %.1f s:%s", time.Since(t0).Seconds(), showNumbers(ps))
+	byID := map[string]plan.Proposal{}
+	for _, pr := range ps {
+		byID[pr.ID] = pr
+		r, err := plancheck.CheckContext(ctx, pr.Plan, plancheck.Inputs{Places: &s.Places, Households: s.Households, Car: c.carG, Foot: c.footG,
+			Zones: th.Zones, GateStatus: th.GateStatus, At: at, Previous: p0, State: &st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Violations) > 0 {
+			for i, v := range r.Violations {
+				if i == 10 {
+					break
+				}
+				t.Errorf("%s: %s", pr.ID, v)
+			}
+			t.Errorf("%s: %d violations", pr.ID, len(r.Violations))
+		}
+		if pr.Numbers.PriorityBehind > 0 {
+			t.Errorf("%s: %d priority households behind lighter groups that kept their turns", pr.ID, pr.Numbers.PriorityBehind)
+		}
+		if pr.Numbers.Ratio <= 1 && pr.Numbers.Ratio != 0 {
+			t.Errorf("%s: makespan %.0f s is below the bound %.0f s: the bound is wrong", pr.ID, pr.Numbers.MakespanS, pr.Numbers.LowerBoundS)
+		}
+	}
+	if m, f := byID["minimal"].Numbers, byID["fresh"].Numbers; f.MakespanS > m.MakespanS*1.01 {
+		t.Errorf("fresh ends at %.0f s, later than minimal change at %.0f s", f.MakespanS, m.MakespanS)
+	}
+}
+
+// BenchmarkProposalsPorto: the proposals for Porto's 100k scenario two
+// hours in, under the threat; the issue asks for both under 5 s together.
+func BenchmarkProposalsPorto(b *testing.B) {
+	testshared.Long(b)
+	c := loadPorto(b)
+	s := portoVariants[0].scenario(b, c)
+	ctx := context.Background()
+	p0, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: &s.Places, Households: s.Households, Params: plan.Params{Start: portoStart}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := portoStart.Add(2 * time.Hour)
+	setZones(b, s.Threat.Zones, c.car, c.foot)
+	defer setZones(b, nil, c.car, c.foot)
+	st := fieldState(p0, at, &s.Places, "gate-1")
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: &s.Places, Households: s.Households, GateStatus: s.Threat.GateStatus}
+	b.ResetTimer()
+	var ps []plan.Proposal
+	cpu0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		if ps, err = plan.Proposals(ctx, p0, in, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// CPU as well as wall time: on a machine shared with other work, the
+	// wall time says more about the neighbours than about the planner.
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	for _, pr := range ps {
+		b.ReportMetric(pr.Numbers.Ratio, pr.ID+"-ratio")
+		b.ReportMetric(pr.Numbers.PlanS, pr.ID+"-s")
+	}
+}
+
+func setZones(tb testing.TB, zones []muster.Zone, rs ...*route.Router) {
+	tb.Helper()
+	for _, r := range rs {
+		if _, err := r.SetZones(context.Background(), zones); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// TestProposalsOnGeneratedCity: on a generated city, after the busiest
+// gate closes 40 minutes in with a field that went its own way, the three
+// proposals each pass plancheck with the state and the plan they revise,
+// put no priority household behind a lighter group that kept its turn,
+// stay above their bound, and differ as they should: fresh changes more
+// instructions than minimal change, and ends no later.
+func TestProposalsOnGeneratedCity(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	p0, err := plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := map[string]int{}
+	closed := ""
+	for _, g := range p0.Groups {
+		people[g.Gate] += g.People
+		if closed == "" || people[g.Gate] > people[closed] {
+			closed = g.Gate
+		}
+	}
+	other := ""
+	for id := range people {
+		if id != closed && (other == "" || id < other) {
+			other = id
+		}
+	}
+	at := start.Add(40 * time.Minute)
+	st := fieldState(p0, at, c.places, other)
+	if len(st.Missing) == 0 || len(st.Moving) == 0 {
+		t.Fatalf("the state lacks what the test needs: %d missing, %d moving", len(st.Missing), len(st.Moving))
+	}
+	status := map[string]string{closed: muster.GateClosed}
+	ps, err := plan.Proposals(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, GateStatus: status}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("closing %s at %s:%s", closed, at.Format(time.TimeOnly), showNumbers(ps))
+	byID := map[string]plan.Numbers{}
+	for _, pr := range ps {
+		byID[pr.ID] = pr.Numbers
+		if pr.Plan.Status != "proposed" || pr.Plan.Diff == nil {
+			t.Errorf("%s: status %q", pr.ID, pr.Plan.Status)
+		}
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, GateStatus: status, At: at, Previous: p0, State: &st})
+		n := pr.Numbers
+		if n.PriorityBehind > 0 || n.LowerBoundS <= 0 || n.MakespanS < n.LowerBoundS {
+			t.Errorf("%s: %+v", pr.ID, n)
+		}
+	}
+	if len(byID) != 3 || byID["fresh"].Changed < byID["minimal"].Changed || byID["fresh"].MakespanS > byID["minimal"].MakespanS*1.02 {
+		t.Errorf("minimal %+v\nfresh %+v", byID["minimal"], byID["fresh"])
+	}
+	if _, err := plan.Proposals(ctx, nil, plan.Input{}, st); muster.ErrorCode(err) != muster.EINVALID {
+		t.Errorf("no plan to revise: %v", err)
+	}
+}
+
+// cpuSeconds is the CPU time this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
