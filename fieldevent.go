@@ -143,7 +143,8 @@ const MaxFieldEventIDLen = 128
 
 // Validate checks that the event says what its kind needs and nothing out of
 // range; the error says which field and why. It does not check that the
-// household, group or place exists: the store does, against the plan.
+// household, group or place exists: the live state (package operation)
+// flags an event naming what the current plan does not have.
 func (e *FieldEvent) Validate() error {
 	bad := func(format string, args ...any) error {
 		return Errorf(EINVALID, "field event %q: "+format, append([]any{e.ID}, args...)...)
