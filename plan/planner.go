@@ -131,6 +131,14 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.RallyPoints = append(pl.RallyPoints, r.RallyPoint)
 	}
 	summarize(pl, in, gates, rallies)
+	// The hours-aware bound (each gate within its hours, from the first
+	// moment anyone can drive to it) when it is tighter: with gates that
+	// open late, the throughput bound alone is far below anything
+	// possible.
+	if b := round1(replanBound(pl, p.Start, gates, rallies)); b > pl.Summary.LowerBoundS {
+		pl.Summary.LowerBoundS = b
+		pl.Summary.Ratio = math.Round(pl.Summary.MakespanS/b*1000) / 1000
+	}
 	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil

@@ -215,6 +215,9 @@ func (s *search) run(n *network, t *target) {
 	// along the reverse arc from the arc's head.
 	to := t.to
 	s.relax(to.Tail, to.Fraction*float64(g.TimeMS[to.Arc]))
+	if to.Fraction >= 1 {
+		s.relax(g.Head[to.Arc], 0) // on its head node: reached by any arc into it
+	}
 	if to.Reverse >= 0 {
 		s.relax(g.Head[to.Arc], (1-to.Fraction)*float64(g.TimeMS[to.Reverse]))
 	}
@@ -252,6 +255,12 @@ func (s *search) from(n *network, o, to roadgraph.Snap) float64 {
 		return s.dist[u]
 	}
 	best := (1-o.Fraction)*float64(g.TimeMS[o.Arc]) + at(g.Head[o.Arc])
+	if o.Fraction <= 0 {
+		// On its tail node: any arc out of it will do, not only the one
+		// snapped to (a one-way arc has no reverse to say so). The router
+		// starts there too.
+		best = math.Min(best, at(o.Tail))
+	}
 	if o.Reverse >= 0 {
 		best = math.Min(best, o.Fraction*float64(g.TimeMS[o.Reverse])+at(o.Tail))
 	}

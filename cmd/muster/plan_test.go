@@ -204,8 +204,9 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 		t.Errorf("approving a current plan again should be refused")
 	}
 	data, _ = os.ReadFile(proposed)
-	if !strings.Contains(string(data), `"status": "current"`) {
-		t.Errorf("approved plan is not current")
+	var approved plan.Plan
+	if err := json.Unmarshal(data, &approved); err != nil || approved.Status != "current" {
+		t.Errorf("approved plan is not current: %v %q", err, approved.Status)
 	}
 
 	// Mid-operation: a state of the field (a group through, one on the
