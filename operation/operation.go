@@ -347,7 +347,10 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		}
 	}
 	// Who really left with each group.
-	for _, g := range groups {
+	// In the plan's order, and a household named by two departures goes
+	// with the earlier: the same events give the same state.
+	for i := range p.Groups {
+		g := groups[p.Groups[i].ID]
 		if g.departed == nil && g.arrived == nil {
 			continue
 		}
@@ -360,7 +363,9 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		sum := 0
 		for _, id := range g.members {
 			if h := st.households[id]; h != nil {
-				h.group = g.plan.ID
+				if h.group == "" || leftAt(g).Before(leftAt(groups[h.group])) {
+					h.group = g.plan.ID
+				}
 				sum += h.plan.People
 			}
 		}
@@ -531,6 +536,14 @@ func behind(marks []mark, through int, now time.Time) float64 {
 		}
 	}
 	return minutes(now.Sub(marks[len(marks)-1].at))
+}
+
+// leftAt is when a group left: its departure, else its arrival.
+func leftAt(g *groupState) time.Time {
+	if g.departed != nil {
+		return g.departed.At
+	}
+	return g.arrived.At
 }
 
 // mark is when the plan has a group's people through.
