@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/httpapi"
 	"github.com/muster-evac/muster/internal/testshared"
 	"github.com/muster-evac/muster/operation"
 	"github.com/muster-evac/muster/plan"
@@ -296,5 +298,82 @@ func TestPortoAlegreDrillReplayed(t *testing.T) {
 	p2, err := readPlan(proposed)
 	if err != nil || p2.AsOf.IsZero() {
 		t.Fatalf("the re-plan: as of %v, %v", p2.AsOf, err)
+	}
+}
+
+// TestFieldAndStatusThroughAServer: `muster field replay --server` and
+// `muster status --server` talk to a server with a field officer's API
+// token; the state it answers is the one the events make.
+func TestFieldAndStatusThroughAServer(t *testing.T) {
+	data := newDataStore(t)
+	ctx := muster.WithActor(context.Background(), "tester")
+	sf := storeFlags{data: data}
+	st, err := sf.openStore(ctx, io.Discard, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, err := muster.HashPassword("correct horse battery field")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, muster.User{Name: "officer-7", Role: muster.RoleField, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	secret := "field-officer-secret-token-0123456789abcdef"
+	if err := st.CreateToken(ctx, muster.Token{ID: "tok-field", User: "officer-7", Kind: muster.TokenAPI, Hash: muster.TokenHash(secret), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 14, 7, 0, 0, 0, time.UTC)
+	p := &plan.Plan{Version: plan.FormatVersion, Status: "current", Params: plan.Params{Start: start},
+		Gates: []plan.Gate{{ID: "gate-1", Status: "open", ThroughputPerHour: 400}}, RallyPoints: []plan.RallyPoint{{ID: "rp-1"}}}
+	for g := range 3 {
+		dep := start.Add(time.Duration(20*g) * time.Minute)
+		grp := plan.Group{ID: fmt.Sprintf("G%d", g), RallyPoint: "rp-1", Gate: "gate-1", Departure: dep, Arrival: dep.Add(15 * time.Minute),
+			Through: dep.Add(20 * time.Minute), ReportBy: dep.Add(-10 * time.Minute), People: 6}
+		for k := range 2 {
+			h := plan.Household{ID: fmt.Sprintf("H%d%d", g, k), RallyPoint: "rp-1", Group: grp.ID, ReportBy: grp.ReportBy, People: 3}
+			grp.Households = append(grp.Households, h.ID)
+			p.Households = append(p.Households, h)
+		}
+		p.Groups = append(p.Groups, grp)
+	}
+	body, _ := json.Marshal(p)
+	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ApprovePlan(ctx, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	now := start.Add(50 * time.Minute)
+	api, err := httpapi.New(httpapi.Config{Store: st, IPRate: -1, AccountRate: -1, OverdueSweep: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	evs := drillEvents(p, now, "gate-1")
+	file := filepath.Join(t.TempDir(), "events.jsonl")
+	writeEvents(t, file, evs)
+	out, _, err := run(t, "field", "replay", file, "--server", srv.URL, "--token", secret)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("%d recorded", len(evs))) {
+		t.Fatalf("replay to the server: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "field", "replay", file, "--server", srv.URL, "--token", "not-a-token"); err == nil {
+		t.Fatal("a bad token was let in")
+	}
+	out, _, err = run(t, "status", "--server", srv.URL, "--token", secret, "--json")
+	if err != nil {
+		t.Fatalf("status from the server: %v\n%s", err, out)
+	}
+	var got operation.State
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := operation.Compute(p, evs, now, operation.Options{})
+	if got.Totals != want.Totals || got.Plan != rec.ID || got.Totals.AtRally+got.Totals.OnTheWay+got.Totals.Through == 0 {
+		t.Fatalf("the server's state: %+v, want %+v (plan %s)", got.Totals, want.Totals, got.Plan)
 	}
 }
