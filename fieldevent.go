@@ -1,6 +1,7 @@
 package muster
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
@@ -55,11 +56,14 @@ type FieldEvent struct {
 }
 
 // UnmarshalJSON reads an event as a client sends it: a queue not given is
-// -1 (not counted), not 0 (counted empty).
+// -1 (not counted), not 0 (counted empty); a field this version does not
+// know is an error (a client must not be half understood).
 func (e *FieldEvent) UnmarshalJSON(b []byte) error {
 	type plain FieldEvent
 	v := plain{Queue: -1}
-	if err := json.Unmarshal(b, &v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
 		return err
 	}
 	*e = FieldEvent(v)
@@ -139,7 +143,8 @@ const MaxFieldEventIDLen = 128
 
 // Validate checks that the event says what its kind needs and nothing out of
 // range; the error says which field and why. It does not check that the
-// household, group or place exists: the store does, against the plan.
+// household, group or place exists: the live state (package operation)
+// flags an event naming what the current plan does not have.
 func (e *FieldEvent) Validate() error {
 	bad := func(format string, args ...any) error {
 		return Errorf(EINVALID, "field event %q: "+format, append([]any{e.ID}, args...)...)

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +41,7 @@ type liveOps struct {
 	index   map[string]int // event id -> position in events
 	lastSeq int64
 	state   *operation.State
+	body    []byte // state as JSON, made once per state
 	swept   time.Time
 	changed atomic.Bool // events were added here since the state was made
 }
@@ -47,12 +50,39 @@ func (l *liveOps) dirty() { l.changed.Store(true) }
 
 // operationState answers the live state.
 func (s *Server) operationState(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	st, err := s.liveState(r.Context())
+	_, body, err := s.liveStateJSON(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 	return nil
+}
+
+// liveStateJSON is liveState with its JSON encoding, made once per state.
+func (s *Server) liveStateJSON(ctx context.Context) (*operation.State, []byte, error) {
+	st, err := s.liveState(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &s.live
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == st && l.body != nil {
+		return st, l.body, nil
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(st); err != nil {
+		return nil, nil, fmt.Errorf("live state: %w", err)
+	}
+	if l.state == st {
+		l.body = buf.Bytes()
+	}
+	return st, buf.Bytes(), nil
 }
 
 // liveState returns the live state now, from the current plan.
@@ -73,21 +103,24 @@ func (s *Server) liveState(ctx context.Context) (*operation.State, error) {
 	if sweep := s.overdueSweep(); sweep > 0 && now.Sub(l.swept) >= sweep {
 		l.swept = now
 		if due := operation.Due(l.plan, l.events, now, opt); len(due) > 0 {
+			// A failure to record them is logged, not the reader's: the
+			// state counts them from the clock all the same.
 			if _, err := s.store.AddFieldEvents(muster.WithActor(ctx, "system"), due); err != nil {
-				return nil, fmt.Errorf("live state: marking %d households overdue or no-show: %w", len(due), err)
+				s.log.Warn("live state: marking households overdue or no-show", slog.Int("households", len(due)), slog.Any("err", err))
+			} else {
+				m, err := s.pullEvents(ctx)
+				if err != nil {
+					return nil, err
+				}
+				n += m
 			}
-			m, err := s.pullEvents(ctx)
-			if err != nil {
-				return nil, err
-			}
-			n += m
 		}
 	}
 	if l.state != nil && !planChanged && n == 0 && !l.changed.Load() && now.Sub(l.state.At) < liveReuse && !now.Before(l.state.At) {
 		return l.state, nil
 	}
 	l.changed.Store(false)
-	l.state = operation.Compute(l.plan, l.events, now, opt)
+	l.state, l.body = operation.Compute(l.plan, l.events, now, opt), nil
 	return l.state, nil
 }
 
@@ -208,6 +241,9 @@ func (s *Server) sweepOverdue() {
 // re-plan takes it.
 func (s *Server) planLiveState(ctx context.Context) (plan.State, error) {
 	st, err := s.liveState(ctx)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return plan.State{At: s.now().UTC()}, nil // no current plan: nothing is known of the field
+	}
 	if err != nil {
 		return plan.State{}, err
 	}

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -178,4 +180,28 @@ func TestLiveStateTwoInstances(t *testing.T) {
 	if !strings.Contains(s1, `"status":"moving"`) {
 		t.Fatalf("the departure is not in the state: %s", s1)
 	}
+}
+
+// TestFieldEventsStreamed: a batch of field events reaches a viewer's
+// event stream as a "fieldevent" event (a hint to read the state again).
+func TestFieldEventsStreamed(t *testing.T) {
+	e := newEnvCity(t, openSQLite(t), false, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens["viewer"])
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Scan() // subscribed
+	fieldBatch(e, "field", []muster.FieldEvent{{ID: "q-1", Kind: muster.FieldGateState, At: time.Now(), Gate: "gate-1", Queue: 12}})
+	for sc.Scan() {
+		if sc.Text() == "event: fieldevent" {
+			return
+		}
+	}
+	t.Fatalf("no fieldevent event: %v", sc.Err())
 }

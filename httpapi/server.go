@@ -100,10 +100,12 @@ type Config struct {
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
 
-	// LiveState is the state of the field a re-plan starts from (who is
-	// through, on the move, waiting, missing; measured gate rates). Nil:
-	// the server's own live state (GET /api/operation), from the current
-	// plan and the field events.
+	// LiveState gives the state of the field now (the live operation: who
+	// is through, on the move, waiting, missing; measured gate rates) that
+	// re-plans start from (POST /api/plans with revise, POST
+	// /api/plans/proposals without a state). Nil: New sets the server's
+	// own live state (GET /api/operation: the current plan and the field
+	// events; with no current plan, a state that knows nothing).
 	LiveState func(ctx context.Context) (plan.State, error)
 	// NoShowGrace is how long after its report-by time an overdue
 	// household becomes a no-show (operation.DefaultGrace when zero).

@@ -200,18 +200,22 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		opt.Grace = DefaultGrace
 	}
 	now = now.UTC()
-	st := &State{At: now, Plan: opt.PlanID, households: map[string]*hhState{}, planned: p,
+	st := &State{At: now, Plan: opt.PlanID, households: make(map[string]*hhState, len(p.Households)), planned: p,
 		Gates: []GateState{}, RallyPoints: []RallyState{}, Groups: []GroupState{}, Flagged: []FlaggedEvent{}}
 	evs := Canonical(events)
 	st.Events = len(evs)
+	st.Groups = make([]GroupState, 0, len(p.Groups))
 
+	hs := make([]hhState, len(p.Households)) // one allocation, not one per household
 	for i := range p.Households {
-		h := &p.Households[i]
-		st.households[h.ID] = &hhState{plan: h}
+		hs[i].plan = &p.Households[i]
+		st.households[p.Households[i].ID] = &hs[i]
 	}
 	groups := make(map[string]*groupState, len(p.Groups))
+	gs := make([]groupState, len(p.Groups))
 	for i := range p.Groups {
-		groups[p.Groups[i].ID] = &groupState{plan: &p.Groups[i]}
+		gs[i].plan = &p.Groups[i]
+		groups[p.Groups[i].ID] = &gs[i]
 	}
 	gates := map[string]*GateState{}
 	for _, g := range p.Gates {
@@ -343,7 +347,10 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		}
 	}
 	// Who really left with each group.
-	for _, g := range groups {
+	// In the plan's order, and a household named by two departures goes
+	// with the earlier: the same events give the same state.
+	for i := range p.Groups {
+		g := groups[p.Groups[i].ID]
 		if g.departed == nil && g.arrived == nil {
 			continue
 		}
@@ -356,7 +363,9 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		sum := 0
 		for _, id := range g.members {
 			if h := st.households[id]; h != nil {
-				h.group = g.plan.ID
+				if h.group == "" || leftAt(g).Before(leftAt(groups[h.group])) {
+					h.group = g.plan.ID
+				}
 				sum += h.plan.People
 			}
 		}
@@ -529,6 +538,14 @@ func behind(marks []mark, through int, now time.Time) float64 {
 	return minutes(now.Sub(marks[len(marks)-1].at))
 }
 
+// leftAt is when a group left: its departure, else its arrival.
+func leftAt(g *groupState) time.Time {
+	if g.departed != nil {
+		return g.departed.At
+	}
+	return g.arrived.At
+}
+
 // mark is when the plan has a group's people through.
 type mark struct {
 	at     time.Time
@@ -550,18 +567,26 @@ func departedWith(g *groupState, household string) bool {
 // events give the same result.
 func Canonical(events []muster.FieldEvent) []muster.FieldEvent {
 	byID := make(map[string]int, len(events))
-	out := make([]muster.FieldEvent, 0, len(events))
-	for _, e := range events {
+	keep := make([]int, 0, len(events)) // indices into events: sorted without moving the events
+	for i := range events {
+		e := &events[i]
 		if j, ok := byID[e.ID]; ok {
-			if before(&e, &out[j]) {
-				out[j] = e
+			if before(e, &events[keep[j]]) {
+				keep[j] = i
 			}
 			continue
 		}
-		byID[e.ID] = len(out)
-		out = append(out, e)
+		byID[e.ID] = len(keep)
+		keep = append(keep, i)
 	}
-	slices.SortFunc(out, func(a, b muster.FieldEvent) int { return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID)) })
+	slices.SortFunc(keep, func(a, b int) int {
+		x, y := &events[a], &events[b]
+		return cmp.Or(x.At.Compare(y.At), strings.Compare(x.ID, y.ID))
+	})
+	out := make([]muster.FieldEvent, len(keep))
+	for k, i := range keep {
+		out[k] = events[i]
+	}
 	return out
 }
 

@@ -284,3 +284,30 @@ func FuzzReadEvents(f *testing.F) {
 		_ = Due(p, evs, at(90), Options{})
 	})
 }
+
+func TestReadEventsUnknownField(t *testing.T) {
+	_, err := ReadEvents(strings.NewReader(`{"id":"a","kind":"seen","at":"2026-03-01T06:00:00Z","group":"G1","lat":1,"lon":1,"latitude":2}`))
+	if err == nil || !strings.Contains(err.Error(), "latitude") {
+		t.Fatalf("an unknown field: %v", err)
+	}
+}
+
+// TestHouseholdInTwoDepartures: a household two departures name goes with
+// the earlier, whatever order they come in.
+func TestHouseholdInTwoDepartures(t *testing.T) {
+	p := testPlan()
+	evs := []muster.FieldEvent{
+		{ID: "d2", Kind: muster.FieldDeparted, At: at(65), Group: "G2", Households: []string{"H21", "H11"}},
+		{ID: "d1", Kind: muster.FieldDeparted, At: at(33), Group: "G1", Households: []string{"H11", "H12"}},
+		{ID: "a1", Kind: muster.FieldArrived, At: at(55), Group: "G1", Gate: "gate-n"},
+		{ID: "n1", Kind: muster.FieldGateCount, Since: at(55), At: at(60), Gate: "gate-n", People: 6},
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 20 {
+		st := Compute(p, evs, at(70), Options{})
+		if st.Household("H11") != HouseholdThrough || st.Household("H21") != HouseholdMoving {
+			t.Fatalf("H11 %s, H21 %s", st.Household("H11"), st.Household("H21"))
+		}
+		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	}
+}

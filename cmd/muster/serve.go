@@ -27,6 +27,7 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/httpapi"
 	"github.com/muster-evac/muster/instruct"
+	"github.com/muster-evac/muster/operation"
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/postgres"
 	"github.com/muster-evac/muster/seal"
@@ -199,6 +200,7 @@ func newServeCmd() *cobra.Command {
 	var checkpointsPath string
 	var tlsCert, tlsKey string
 	var checkpointEvery time.Duration
+	var noShowGrace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the muster server: the JSON API, health, readiness and metrics",
@@ -241,7 +243,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				debug.SetGCPercent(200)
 			}
 			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode,
-				BodyStallTimeout: bodyTimeout, AdvisorySender: advisorySender}
+				BodyStallTimeout: bodyTimeout, AdvisorySender: advisorySender, NoShowGrace: noShowGrace}
 			for _, cidr := range trustedProxies {
 				pfx, err := netip.ParsePrefix(cidr)
 				if err != nil {
@@ -419,6 +421,7 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	fl.StringSliceVar(&trustedProxies, "trusted-proxy", nil, "load balancer address or CIDR whose X-Forwarded-For names the client (repeatable)")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	fl.DurationVar(&lim.ReadHeaderTimeout, "header-timeout", httpapi.DefaultReadHeaderTimeout, "a request's headers must arrive within this")
+	fl.DurationVar(&noShowGrace, "no-show-grace", operation.DefaultGrace, "an overdue household is a no-show this long after its report-by time (docs/operations.md)")
 	fl.DurationVar(&bodyTimeout, "body-timeout", httpapi.DefaultBodyStallTimeout, "a request body that sends nothing for this long is cut (and one slower than 1 KiB/s on average)")
 	fl.DurationVar(&lim.IdleTimeout, "idle-timeout", httpapi.DefaultIdleTimeout, "an idle keep-alive connection is closed after this")
 	fl.IntVar(&lim.MaxConnsPerAddress, "max-conns-per-ip", httpapi.DefaultMaxConnsPerAddress, "connections held at once from one client address (an IPv6 /64); over it, new ones are closed at once (--trusted-proxy addresses have no cap)")

@@ -19,7 +19,7 @@ import (
 func newStatusCmd() *cobra.Command {
 	var sf storeFlags
 	var rf remoteFlags
-	var at, planFile string
+	var at, planFile, stateOut string
 	var grace time.Duration
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -35,15 +35,16 @@ With --server it asks that server (GET /api/operation); without, it computes
 the state from the local store's field events against its current plan, or
 the plan file --plan names (--at sets "now", for a replayed exercise).`,
 		Example: `  muster status
-  muster status --plan plan.json --at 2026-03-14T09:30:00Z
+  muster status --plan plan.json --at 2026-03-14T09:30:00Z --state-out state.json
+  muster plan replan --plan plan.json ... --at 2026-03-14T09:30:00Z --state state.json --proposals -o proposed.json
   muster status --json
   muster status --server https://evac.example.org --token $T`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var st *operation.State
 			if rf.server != "" {
-				if at != "" || planFile != "" {
-					return muster.Errorf(muster.EINVALID, "--at and --plan are for the local store: a server answers as of now, against its current plan")
+				if at != "" || planFile != "" || stateOut != "" {
+					return muster.Errorf(muster.EINVALID, "--at, --plan and --state-out are for the local store: a server answers as of now, against its current plan")
 				}
 				st = new(operation.State)
 				if err := rf.call(cmd.Context(), "GET", "/api/operation", nil, st); err != nil {
@@ -73,6 +74,12 @@ the plan file --plan names (--at sets "now", for a replayed exercise).`,
 					return err
 				}
 			}
+			if stateOut != "" {
+				ps := st.PlanState()
+				if err := writeFile(stateOut, func(w io.Writer) error { return json.NewEncoder(w).Encode(&ps) }); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -87,6 +94,7 @@ the plan file --plan names (--at sets "now", for a replayed exercise).`,
 	cmd.Flags().StringVar(&planFile, "plan", "", "measure against this plan file (plan.json) instead of the store's current plan (local store only)")
 	cmd.Flags().StringVar(&at, "at", "", "now, RFC 3339 (local store only; default: now)")
 	cmd.Flags().DurationVar(&grace, "grace", operation.DefaultGrace, "time after report-by an overdue household becomes a no-show (local store only)")
+	cmd.Flags().StringVar(&stateOut, "state-out", "", "also write the state a re-plan starts from (muster plan replan --state) to this file (local store only)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON (what GET /api/operation answers)")
 	return cmd
 }
