@@ -395,3 +395,20 @@ func ageSplit(ms []muster.Member) (adults, children, known int) {
 	}
 	return adults, children, known
 }
+
+// The checks an import makes, for the other ways a household comes in
+// (the API's create and update), so that what one accepts the other takes
+// back: each returns "" when v is fine, or why not, worded to follow the
+// field's name ("phone "+why).
+
+// CheckPhone normalises a phone number to E.164 as an import does, with
+// defaultCC ("+93") completing a national number, or says why it is not
+// one.
+func CheckPhone(v, defaultCC string) (e164, why string) { return normalisePhone(v, defaultCC) }
+
+// CheckEmail says why v is not an e-mail address an import would take.
+func CheckEmail(v string) string { return checkEmail(v) }
+
+// CheckName says why v cannot be a name (too long, a control character
+// or a line break).
+func CheckName(v string) string { return checkName(v) }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 )
@@ -112,6 +113,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// link's secret, and logs travel further than the database.
 		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
+	body.Message = capMessage(body.Message)
 	status := statusOf(body.Code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="muster"`)
@@ -145,8 +147,20 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errorf(muster.EINVALID, "Content-Type %q: want application/json", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxJSONBytes)
-	dec := json.NewDecoder(body)
+	// Read whole (bounded), so that the same bytes are checked for
+	// duplicate keys and then decoded.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxJSONBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || errors.Is(err, errBodyStalled) {
+			return err
+		}
+		return errorf(muster.EINVALID, "request body: could not be read: %v", err)
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -180,16 +194,31 @@ func jsonError(err error) error {
 		return errorf(muster.EINVALID, "request body: empty, want a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errorf(muster.EINVALID, "request body: the JSON ends too early")
-	case errors.As(err, &syn):
-		return errorf(muster.EINVALID, "request body: invalid JSON at byte %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(the body)"
-		}
-		return errorf(muster.EINVALID, "request body: field %s: %s where %s is wanted (at byte %d)", field, typ.Value, typ.Type, typ.Offset)
+	case errors.As(err, &syn), errors.As(err, &typ):
+		return errorf(muster.EINVALID, "request body: %s", unmarshalMessage(err))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return errorf(muster.EINVALID, "request body: %s is not a field of this request", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return errorf(muster.EINVALID, "request body: %v", err)
+	var tpe *time.ParseError
+	if errors.As(err, &tpe) {
+		return errorf(muster.EINVALID, "request body: %s is not a time: want RFC 3339, such as 2026-12-06T04:00:00Z", echo(tpe.Value))
+	}
+	// Whatever else encoding/json says (a custom decoder's error) may name
+	// Go types: say only where.
+	return errorf(muster.EINVALID, "request body: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// maxMessage bounds an error message: one that quotes a client's 200 KB
+// id whole would send it back, and into every log that keeps answers.
+const maxMessage = 1024
+
+func capMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes of message cut)", m[:cut], len(m)-cut)
 }

@@ -25,7 +25,7 @@ func FuzzHouseholdBody(f *testing.F) {
 		var in householdIn
 		err := s.decodeJSON(w, r, &in)
 		if err == nil {
-			_, err = in.toHousehold()
+			_, err = in.toHousehold("")
 		}
 		if err == nil {
 			return

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/evacuees"
@@ -101,9 +102,31 @@ func toOut(r *muster.HouseholdRecord) householdOut {
 	return o
 }
 
+// coordStep is the precision coordinates are kept at: 1e-7 degrees, about
+// a centimetre, what an export writes and an import reads back (a
+// subnormal such as 1e-320 would be written in a form no import takes).
+const coordStep = 1e7
+
+// maxEcho bounds how much of a refused value an error quotes.
+const maxEcho = 64
+
+// echo quotes v for an error message, cut to maxEcho bytes.
+func echo(v string) string {
+	if len(v) <= maxEcho {
+		return strconv.Quote(v)
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(v[:cut]), len(v))
+}
+
 // toHousehold validates what the store does not know to name by JSON
-// field (coordinates, enums, sizes) and builds the household.
-func (in *householdIn) toHousehold() (muster.Household, error) {
+// field (coordinates, enums, sizes, and the phone, e-mail and names as an
+// import checks them) and builds the household. defaultCC completes a
+// national phone number, as in an import.
+func (in *householdIn) toHousehold(defaultCC string) (muster.Household, error) {
 	bad := func(field, format string, args ...any) error {
 		return errorf(muster.EINVALID, "%s: %s", field, fmt.Sprintf(format, args...))
 	}
@@ -113,8 +136,25 @@ func (in *householdIn) toHousehold() (muster.Household, error) {
 	for _, m := range in.Members {
 		h.Members = append(h.Members, muster.Member(m))
 	}
-	if in.Name == "" && in.NameLocal == "" {
-		return h, bad("name", "a name (name or name_local) is required")
+	if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.NameLocal) == "" {
+		return h, bad("name", "a name (name or name_local) is required, and blanks are not one")
+	}
+	for _, f := range [][2]string{{"name", in.Name}, {"name_local", in.NameLocal}} {
+		if why := evacuees.CheckName(f[1]); why != "" {
+			return h, bad(f[0], "%s %s", echo(f[1]), why)
+		}
+	}
+	if in.Phone != "" {
+		e164, why := evacuees.CheckPhone(in.Phone, defaultCC)
+		if why != "" {
+			return h, bad("phone", "%s %s", echo(in.Phone), why)
+		}
+		h.Phone = e164
+	}
+	if in.Email != "" {
+		if why := evacuees.CheckEmail(in.Email); why != "" {
+			return h, bad("email", "%s %s", echo(in.Email), why)
+		}
 	}
 	if in.PartySize < 1 || in.PartySize > evacuees.MaxPartySize {
 		return h, bad("party_size", "%d not in 1..%d", in.PartySize, evacuees.MaxPartySize)
@@ -132,7 +172,10 @@ func (in *householdIn) toHousehold() (muster.Household, error) {
 		if loc.Lat == 0 && loc.Lon == 0 {
 			return h, bad("location", "0,0 is in the Gulf of Guinea: leave location out when it is not known")
 		}
-		h.Lat, h.Lon, h.HasLocation = loc.Lat, loc.Lon, true
+		h.Lat, h.Lon, h.HasLocation = math.Round(loc.Lat*coordStep)/coordStep, math.Round(loc.Lon*coordStep)/coordStep, true
+		if h.Lat == 0 && h.Lon == 0 {
+			return h, bad("location", "%v,%v is 0,0 at a centimetre's precision: leave location out when it is not known", loc.Lat, loc.Lon)
+		}
 	}
 	if !h.HasLocation && strings.TrimSpace(in.Address) == "" {
 		return h, bad("location", "a location or an address is required")
@@ -176,7 +219,7 @@ func (s *Server) createHousehold(w http.ResponseWriter, r *http.Request, _ *call
 	if in.Version != 0 {
 		return errorf(muster.EINVALID, "version: a new household has none (use PUT /api/households/{id} to update)")
 	}
-	h, err := in.toHousehold()
+	h, err := in.toHousehold(s.cfg.DefaultCountryCode)
 	if err != nil {
 		return err
 	}
@@ -205,7 +248,7 @@ func (s *Server) updateHousehold(w http.ResponseWriter, r *http.Request, _ *call
 	if in.Status != "" {
 		return errorf(muster.EINVALID, "status: an update leaves the status alone: POST /api/households/%s/status", id)
 	}
-	h, err := in.toHousehold()
+	h, err := in.toHousehold(s.cfg.DefaultCountryCode)
 	if err != nil {
 		return err
 	}

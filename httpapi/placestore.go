@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/places"
@@ -82,13 +83,19 @@ func (s *Server) listPlaces(w http.ResponseWriter, r *http.Request, _ *caller) e
 // the stored places. Its name and aliases may be other places' too.
 func (s *Server) putPlace(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	id := r.PathValue("id")
+	if err := checkPlaceID(id); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxJSONBytes))
 	if err != nil {
 		return bodyError(err)
 	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return err
+	}
 	var feature map[string]json.RawMessage
 	if err := json.Unmarshal(body, &feature); err != nil {
-		return errorf(muster.EINVALID, "request body: want a GeoJSON Feature: %v", err)
+		return errorf(muster.EINVALID, "request body: want a GeoJSON Feature (a JSON object): %s", unmarshalMessage(err))
 	}
 	doc := `{"type":"FeatureCollection","features":[` + string(bytes.TrimSpace(body)) + `]}`
 	pl, err := places.Read(bytes.NewReader([]byte(doc)), "place "+id)
@@ -145,5 +152,24 @@ func (s *Server) putTimezone(w http.ResponseWriter, r *http.Request, _ *caller) 
 		return err
 	}
 	writeJSON(w, http.StatusOK, req)
+	return nil
+}
+
+// placeIDPattern is what a place id may be, as a household id: it goes
+// into paths, file names, links and messages.
+var placeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// maxPlaceID bounds a place id.
+const maxPlaceID = 64
+
+// checkPlaceID refuses ids that could be read as a path ("../../x"),
+// markup or anything but a plain name.
+func checkPlaceID(id string) error {
+	if len(id) > maxPlaceID {
+		return errorf(muster.EINVALID, "place id %s: longer than %d characters", echo(id), maxPlaceID)
+	}
+	if !placeIDPattern.MatchString(id) {
+		return errorf(muster.EINVALID, "place id %s: letters, digits, '.', '_' and '-' only, starting with a letter or digit", echo(id))
+	}
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,12 +169,31 @@ func TestRouteRejectsBadInput(t *testing.T) {
 		{[]string{"route", "--graph", graph, "--from", "34.5", "--to", "34.5,69.2"}, "LAT,LON"},
 		{[]string{"route", "--graph", graph, "--from", "134.5,69.1", "--to", "34.5,69.2"}, "latitude"},
 		{[]string{"route", "--graph", graph, "--from", "34.5,69.1", "--to", "34.5,69.2", "--profile", "bike"}, "profile"},
-		{[]string{"route", "--graph", graph, "--from", "10,10", "--to", "34.5,69.2"}, "no car road within"},
+		{[]string{"route", "--graph", graph, "--from", "10,10", "--to", "34.5,69.2"}, "far from the graph"},
 		{[]string{"route", "--graph", graph, "--from", "34.5,69.1", "--to", "34.5,69.2", "--avoid", badZones}, "radius_m"},
 		{[]string{"route", "--graph", corrupt, "--from", "34.5,69.1", "--to", "34.5,69.2"}, "corrupt"},
 		{[]string{"route", "--graph", filepath.Join(dir, "missing.graph"), "--from", "34.5,69.1", "--to", "34.5,69.2"}, "missing.graph"},
 		{[]string{"import", filepath.Join(dir, "routes.geojson"), "-o", filepath.Join(dir, "x.graph")}, "routes.geojson"},
 	}
+	// A point given LON,LAT, far from the graph while its swap is on it.
+	city, err := roadgraph.LoadCity(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	car, err := city.Graph(roadgraph.Car)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := car.NodePoint(uint32(car.NumNodes() / 2))
+	lonLat := fmt.Sprintf("%s,%s", strconv.FormatFloat(mid.Lon(), 'f', -1, 64), strconv.FormatFloat(mid.Lat(), 'f', -1, 64))
+	cases = append(cases, struct {
+		args []string
+		want string
+	}{[]string{"route", "--graph", graph, "--from", "34.5,69.2", "--to", lonLat}, "--to \"" + lonLat + "\" is far from the graph"},
+		struct {
+			args []string
+			want string
+		}{[]string{"route", "--graph", graph, "--from", "34.5,69.2", "--to", lonLat}, "did you mean LAT,LON = " + latLonText(mid) + "?"})
 	for _, c := range cases {
 		_, _, err := run(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

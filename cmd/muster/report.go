@@ -290,7 +290,7 @@ func newReportAddCmd() *cobra.Command {
 					area["place_id"] = f.placeID
 				}
 				if f.point != "" {
-					pt, err := parseLonLat(f.point)
+					pt, err := parsePointFlag(f.point)
 					if err != nil {
 						return err
 					}
@@ -359,7 +359,7 @@ func newReportAddCmd() *cobra.Command {
 	fl.IntVar(&f.severity, "severity", 0, "1 (nuisance) to 5 (mass casualties)")
 	fl.StringVar(&f.place, "place", "", "area: a place's name, alias or group")
 	fl.StringVar(&f.placeID, "place-id", "", "area: a place's id (for a place whose name other places share)")
-	fl.StringVar(&f.point, "point", "", "area: a circle's centre LON,LAT (with --radius-m)")
+	fl.StringVar(&f.point, "point", "", "area: a circle's centre LAT,LON (with --radius-m)")
 	fl.Float64Var(&f.radiusM, "radius-m", 0, "area: the circle's radius in metres")
 	fl.StringVar(&f.polygon, "polygon", "", "area: GeoJSON polygon coordinates [[[lon, lat], ...]]")
 	fl.StringVar(&f.validUntil, "valid-until", "", "RFC 3339 time after which the report stops counting")
@@ -368,15 +368,12 @@ func newReportAddCmd() *cobra.Command {
 	return cmd
 }
 
-// parseLonLat reads "LON,LAT", the order of the report format's point.
-func parseLonLat(s string) ([]float64, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) == 2 {
-		lon, err1 := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
-		lat, err2 := strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
-		if err1 == nil && err2 == nil {
-			return []float64{lon, lat}, nil
-		}
+// parsePointFlag reads --point as LAT,LON, like every coordinate flag,
+// into the report format's [lon, lat].
+func parsePointFlag(s string) ([]float64, error) {
+	p, err := parseLatLon("--point", s)
+	if err != nil {
+		return nil, err
 	}
-	return nil, muster.Errorf(muster.EINVALID, "--point %q: want LON,LAT in decimal degrees, e.g. 69.2195,34.5605", s)
+	return []float64{p.Lon(), p.Lat()}, nil
 }

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/spf13/cobra"
 
@@ -71,6 +68,13 @@ stop at the zone's edge and a last Feature (leg "approach") shows the way in.`,
 			if err != nil {
 				return err
 			}
+			bound := graphBound(r.Graph())
+			if err := checkOnGraph("--from", fromS, from, bound); err != nil {
+				return err
+			}
+			if err := checkOnGraph("--to", toS, to, bound); err != nil {
+				return err
+			}
 			if len(zones) > 0 {
 				st, err := r.SetZones(cmd.Context(), zones)
 				if err != nil {
@@ -90,7 +94,7 @@ stop at the zone's edge and a last Feature (leg "approach") shows the way in.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&graphPath, "graph", "city.graph", "graph file made by 'muster import' or 'muster demo'")
-	f.StringVar(&fromS, "from", "", "origin as LAT,LON")
+	f.StringVar(&fromS, "from", "", "origin as LAT,LON (41.1496,-8.611)")
 	f.StringVar(&toS, "to", "", "destination as LAT,LON")
 	f.StringVar(&profileS, "profile", "car", "car or foot")
 	f.StringVar(&avoid, "avoid", "", "zones to avoid (GeoJSON)")
@@ -101,23 +105,6 @@ stop at the zone's edge and a last Feature (leg "approach") shows the way in.`,
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
-}
-
-// parseLatLon reads "LAT,LON" in decimal degrees.
-func parseLatLon(flag, s string) (orb.Point, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 2 {
-		return orb.Point{}, muster.Errorf(muster.EINVALID, "%s %q: want LAT,LON in decimal degrees, e.g. 34.5553,69.2075", flag, s)
-	}
-	lat, err1 := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
-	lon, err2 := strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
-	if err1 != nil || err2 != nil {
-		return orb.Point{}, muster.Errorf(muster.EINVALID, "%s %q: want LAT,LON in decimal degrees, e.g. 34.5553,69.2075", flag, s)
-	}
-	if !muster.ValidLatLon(lat, lon) {
-		return orb.Point{}, muster.Errorf(muster.EINVALID, "%s %q: latitude must be within -90..90 and longitude within -180..180", flag, s)
-	}
-	return orb.Point{lon, lat}, nil
 }
 
 func readZonesFile(path string) ([]muster.Zone, error) {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/paulmach/orb"
 	"github.com/spf13/cobra"
 
 	"github.com/muster-evac/muster"
@@ -20,7 +17,7 @@ func newScenarioCmd() *cobra.Command {
 	var graph, airport, out, threatAt string
 	var o scenario.Options
 	cmd := &cobra.Command{
-		Use:   "scenario --graph city.graph --airport LON,LAT -o DIR",
+		Use:   "scenario --graph city.graph --airport LAT,LON -o DIR",
 		Short: "Generate an evacuation scenario for a city: households, rally points, gates and a threat",
 		Long: `Writes a deterministic scenario for a graph file: places.geojson (gates around the airport,
 rally points on main roads), evacuees.csv (households on residential streets) and the threat
@@ -28,19 +25,17 @@ inject (a closed gate and blocked roads) as threat-zones.geojson and threat-repo
 ready for 'muster plan --places DIR/places.geojson --evacuees DIR/evacuees.csv' with
 --zones or --reports. The same seed gives the same files.`,
 		Example: `  muster import ../shared/data/porto.osm.pbf -o porto.graph
-  muster scenario --graph porto.graph --airport -8.681,41.248 --timezone Europe/Lisbon -o porto-scenario`,
+  muster scenario --graph porto.graph --airport 41.248,-8.681 --timezone Europe/Lisbon -o porto-scenario`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return muster.Errorf(muster.EINVALID, "say where to write the scenario with -o DIR")
 			}
-			lon, lat, ok := strings.Cut(airport, ",")
-			x, err1 := strconv.ParseFloat(strings.TrimSpace(lon), 64)
-			y, err2 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
-			if !ok || err1 != nil || err2 != nil {
-				return muster.Errorf(muster.EINVALID, "--airport %q: want LON,LAT such as -8.681,41.248", airport)
+			centre, err := parseLatLon("--airport", airport)
+			if err != nil {
+				return err
 			}
-			o.AirportCenter = orb.Point{x, y}
+			o.AirportCenter = centre
 			at, err := time.Parse(time.RFC3339, threatAt)
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "--threat-at %q: want an RFC 3339 time such as 2026-03-14T08:00:00Z", threatAt)
@@ -52,6 +47,9 @@ ready for 'muster plan --places DIR/places.geojson --evacuees DIR/evacuees.csv' 
 			car, err := city.Graph(roadgraph.Car)
 			if err != nil {
 				return muster.Errorf(muster.EINVALID, "%s: %v", graph, err)
+			}
+			if err := checkOnGraph("--airport", airport, o.AirportCenter, graphBound(car)); err != nil {
+				return err
 			}
 			foot, err := city.Graph(roadgraph.Foot)
 			if err != nil {
@@ -71,7 +69,7 @@ ready for 'muster plan --places DIR/places.geojson --evacuees DIR/evacuees.csv' 
 	}
 	f := cmd.Flags()
 	f.StringVar(&graph, "graph", "city.graph", "graph file made by 'muster import' or 'muster demo'")
-	f.StringVar(&airport, "airport", "", "airport centre as LON,LAT (Porto: -8.681,41.248)")
+	f.StringVar(&airport, "airport", "", "airport centre as LAT,LON (Porto: 41.248,-8.681)")
 	f.StringVarP(&out, "output", "o", "", "folder to write the scenario into")
 	f.StringVar(&threatAt, "threat-at", "2026-01-01T00:00:00Z", "when the threat reports are received (RFC 3339)")
 	f.Int64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same files")

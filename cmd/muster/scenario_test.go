@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/muster-evac/muster/places"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/scenario"
+	"github.com/paulmach/orb"
 )
 
 func TestScenarioWritesFilesThatPlan(t *testing.T) {
@@ -32,7 +34,7 @@ func TestScenarioWritesFilesThatPlan(t *testing.T) {
 	}
 	ap := c.Airport.Bound().Center()
 	out := filepath.Join(dir, "sc")
-	if _, _, err := run(t, "scenario", "--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap[0], ap[1]), "--households", "300", "--people", "1000",
+	if _, _, err := run(t, "scenario", "--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap.Lat(), ap.Lon()), "--households", "300", "--people", "1000",
 		"--rally-points", "20", "--timezone", "Asia/Kabul", "-o", out); err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +66,22 @@ func TestScenarioWritesFilesThatPlan(t *testing.T) {
 		{"scenario", "--graph", graph, "-o", out},
 		{"scenario", "--graph", graph, "--airport", "69.2", "-o", out},
 		{"scenario", "--graph", filepath.Join(dir, "missing.graph"), "--airport", "69.2,34.5", "-o", out},
-		{"scenario", "--graph", graph, "--airport", "69.2,34.5", "--people", "1", "-o", out},
+		{"scenario", "--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap.Lat(), ap.Lon()), "--people", "1", "-o", out},
 	} {
 		if _, _, err := run(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
+	// The airport given LON,LAT, the order this flag took before: told
+	// which LAT,LON it probably meant.
+	_, _, err = run(t, "scenario", "--graph", graph, "--airport", fmt.Sprintf("%f,%f", ap.Lon(), ap.Lat()), "-o", filepath.Join(dir, "sc2"))
+	if want := fmt.Sprintf("did you mean LAT,LON = %s?", latLonText(orb.Point{roundTo6(ap.Lon()), roundTo6(ap.Lat())})); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("--airport LON,LAT: %v, want %q", err, want)
+	}
+}
+
+// roundTo6 is v as %f prints it.
+func roundTo6(v float64) float64 {
+	r, _ := strconv.ParseFloat(fmt.Sprintf("%f", v), 64)
+	return r
 }

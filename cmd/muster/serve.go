@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -102,11 +103,14 @@ func (f *storeFlags) openStore(ctx context.Context, errOut io.Writer, create boo
 		if err := os.MkdirAll(f.data, 0o700); err != nil {
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
-		// MkdirAll leaves an existing folder as it was; a data folder
-		// others can read is a leak waiting to happen.
-		if st, err := os.Stat(f.data); err == nil && st.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(errOut, "muster: warning: data folder %s may be read by other users (mode %04o): chmod 700 %s\n", f.data, st.Mode().Perm(), f.data)
-		}
+	}
+	// MkdirAll leaves an existing folder as it was, and every command
+	// opens one made before: a data folder others can read is a leak
+	// waiting to happen, one they can write lets them swap the database
+	// or the key.
+	if w := dataDirWarning(f.data); w != "" && !usingPostgres {
+		slog.Warn(w)
+		fmt.Fprintf(errOut, "muster: warning: %s\n", w)
 	}
 	master, err := f.masterKey(errOut, create)
 	if err != nil {
@@ -450,4 +454,20 @@ func plainHTTPWarning(addr net.Addr) string {
 	}
 	return "serving personal data over plain HTTP on " + addr.String() + ", which is not loopback: anyone on the network path can read it and take sessions. " +
 		"Serve HTTPS (--tls-cert/--tls-key; muster tls init makes them), or bind to 127.0.0.1 behind a proxy that terminates TLS"
+}
+
+// dataDirWarning says what is wrong with the data folder's mode, or "".
+func dataDirWarning(dir string) string {
+	st, err := os.Stat(dir)
+	if err != nil || runtime.GOOS == "windows" {
+		return ""
+	}
+	perm := st.Mode().Perm()
+	switch {
+	case perm&0o022 != 0:
+		return fmt.Sprintf("data folder %s may be changed by other users (mode %04o): they could replace the database or the master key, or read them: chmod 700 %s", dir, perm, dir)
+	case perm&0o044 != 0 || perm&0o011 != 0:
+		return fmt.Sprintf("data folder %s may be read by other users (mode %04o): chmod 700 %s", dir, perm, dir)
+	}
+	return ""
 }

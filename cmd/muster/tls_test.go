@@ -151,3 +151,27 @@ func TestPlainHTTPWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestDataFolderModeWarned: a data folder others may write (0777) or read
+// is kept, with a warning naming the mode and the fix, by every command.
+func TestDataFolderModeWarned(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runIn(t, "tangerine zeppelin quartz 42\n", "user", "add", "alice", "--role", "admin", "--password-stdin", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	for mode, want := range map[os.FileMode]string{0o777: "may be changed by other users (mode 0777)", 0o750: "may be read by other users (mode 0750)", 0o700: ""} {
+		if err := os.Chmod(data, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, err := runIn(t, "", "user", "list", "--data", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == "" && strings.Contains(stderr, "data folder") || !strings.Contains(stderr, want) {
+			t.Errorf("mode %04o: stderr %q, want %q", mode, stderr, want)
+		}
+		if want != "" && !strings.Contains(stderr, "chmod 700") {
+			t.Errorf("mode %04o: the warning does not say how to fix it: %q", mode, stderr)
+		}
+	}
+}
