@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/advisory"
@@ -252,7 +251,7 @@ func (s *Server) deliverAdvisory(ctx context.Context, a muster.Advisory, origin 
 		}
 		if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
 			m := base
-			m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, advisorySMS(text)
+			m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, advisory.SMS(text)
 			ms = append(ms, m)
 		}
 	}
@@ -301,20 +300,6 @@ func advisoryBody(a muster.Advisory, t *muster.AdvisoryText) string {
 	}
 	parts = append(parts, a.ID+" · "+a.Sent.UTC().Format(time.RFC3339))
 	return strings.Join(parts, "\n\n") + "\n"
-}
-
-// advisorySMS is an advisory's SMS: its headline and what to do, cut to
-// about three segments.
-func advisorySMS(t *muster.AdvisoryText) string {
-	s := oneLine(t.Headline)
-	if ins := oneLine(t.Instruction); ins != "" {
-		s += "\n" + ins
-	}
-	if utf8.RuneCountInString(s) > 300 {
-		r := []rune(s)
-		s = string(r[:299]) + "…"
-	}
-	return s
 }
 
 func (s *Server) listAdvisories(w http.ResponseWriter, r *http.Request, _ *caller) error {
