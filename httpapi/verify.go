@@ -488,3 +488,35 @@ func (s *Server) listCheckins(w http.ResponseWriter, r *http.Request, _ *caller)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// keysReloadOut says which keyring the server now signs and verifies by.
+type keysReloadOut struct {
+	Deployment string   `json:"deployment"`
+	Active     string   `json:"active_key"`
+	Keys       []string `json:"keys"` // every key id, oldest first
+}
+
+// reloadKeys reads the keyring again from the data folder (after `muster
+// keys rotate` there), as SIGHUP does: tokens signed by a newly rotated
+// key verify, and new instructions are signed by it, without a restart.
+// Audited; the verifier bundle is remade at once.
+func (s *Server) reloadKeys(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("reload its keys")
+	}
+	kr, err := s.cfg.Issuer.ReloadKeys()
+	if err != nil {
+		return err
+	}
+	s.bundles.invalidate()
+	out := keysReloadOut{Deployment: kr.Deployment(), Active: kr.Active().ID().String()}
+	for _, k := range kr.Keys() {
+		out.Keys = append(out.Keys, k.ID().String())
+	}
+	if _, err := s.store.AppendAudit(r.Context(), muster.AuditEntry{Action: "keys.reload", Target: "keyring",
+		Detail: fmt.Sprintf("keyring of %s reloaded: active key %s, %d keys", out.Deployment, out.Active, len(out.Keys))}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
