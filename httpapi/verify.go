@@ -69,6 +69,7 @@ type claims struct {
 var statusCodes = map[credential.Status]string{
 	credential.Current: "current", credential.Superseded: "superseded", credential.Revoked: "revoked",
 	credential.Expired: "expired", credential.UnknownKey: "unknown_key", credential.Forged: "forged",
+	credential.RevokedKey: "revoked_key",
 }
 
 func toVerdictOut(v issue.Verdict) verdictOut {
@@ -282,7 +283,7 @@ func (s *Server) spendable(r *http.Request, token string) (*credential.Claims, e
 		return nil, err
 	}
 	switch v.Status {
-	case credential.Forged, credential.UnknownKey:
+	case credential.Forged, credential.UnknownKey, credential.RevokedKey:
 		return nil, errorf(muster.EINVALID, "NOT CHECKED IN: the token is %s: %s", v.Status, v.Reason)
 	case credential.Expired:
 		return nil, errorf(muster.ECONFLICT, "NOT CHECKED IN: the token is expired: %s", v.Reason)

@@ -320,3 +320,43 @@ func TestKeysReloadWithoutRestart(t *testing.T) {
 		t.Fatalf("after a refused reload the token is %s", status)
 	}
 }
+
+// TestKeysRevoke: `muster keys revoke KID --reason` marks a retired key
+// compromised: `muster verify` says a token it signed is signed by a
+// revoked key, `keys list` shows it, and the key that signs now cannot be
+// revoked.
+func TestKeysRevoke(t *testing.T) {
+	data, _ := keysInit(t, "revoke-deploy")
+	tok := signClaims(t, data, claims(1, "RP-011"))
+	list, _, err := run(t, "keys", "list", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile(`(?m)^([0-9a-f]{16}) `).FindStringSubmatch(list)
+	if first == nil {
+		t.Fatalf("keys list:\n%s", list)
+	}
+	if _, _, err := run(t, "keys", "revoke", first[1], "--reason", "laptop stolen", "--data", data); err == nil || !strings.Contains(err.Error(), "rotate first") {
+		t.Fatalf("revoking the active key: %v", err)
+	}
+	if _, _, err := run(t, "keys", "rotate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "keys", "revoke", first[1], "--data", data); err == nil {
+		t.Fatal("revoked without a reason")
+	}
+	out, _, err := run(t, "keys", "revoke", first[1], "--reason", "laptop stolen", "--data", data)
+	if err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
+	}
+	out, _, _ = run(t, "verify", tok, "--data", data)
+	if !strings.HasPrefix(out, "SIGNED BY A REVOKED KEY") {
+		t.Fatalf("verify of the revoked key's token:\n%s", out)
+	}
+	if list, _, _ := run(t, "keys", "list", "--data", data); !strings.Contains(list, "REVOKED") || !strings.Contains(list, "laptop stolen") {
+		t.Fatalf("keys list:\n%s", list)
+	}
+	if fresh := signClaims(t, data, claims(2, "RP-012")); !strings.HasPrefix(func() string { o, _, _ := run(t, "verify", fresh, "--data", data); return o }(), "GENUINE") {
+		t.Fatal("the new key's token is not genuine")
+	}
+}
