@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/instruct"
 )
 
 var placeholderRE = regexp.MustCompile(`\{[^}]*\}`)
@@ -178,5 +179,39 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("NewID %q (seen %v)", id, seen[id])
 		}
 		seen[id] = true
+	}
+}
+
+// TestSMSFitsSegments: every canned advisory's text message, in every
+// language, with a long area name, takes at most SMSSegments segments
+// and keeps the beginning of its headline.
+func TestSMSFitsSegments(t *testing.T) {
+	for _, key := range CannedKeys() {
+		a, err := Canned(key, strings.Repeat("Hamid Karzai International Airport, North Gate ", 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range a.Texts {
+			s := SMS(&a.Texts[i])
+			if n := instruct.MeasureSMS(s).Segments; n > SMSSegments || n == 0 {
+				t.Fatalf("%s in %s: %d segments: %q", key, a.Texts[i].Language, n, s)
+			}
+			head := []rune(a.Texts[i].Headline)
+			if !strings.HasPrefix(s, string(head[:min(10, len(head))])) {
+				t.Fatalf("%s in %s: the headline is not first: %q", key, a.Texts[i].Language, s)
+			}
+		}
+	}
+}
+
+// TestOneLanguageTag: an advisory's CAP <language> is the tag its
+// instructions' HTML carries, for each language (Pashto is ps-AF in both).
+func TestOneLanguageTag(t *testing.T) {
+	want := map[string]string{muster.LangEnglish: "en", muster.LangDari: "fa-AF", muster.LangPashto: "ps-AF"}
+	for _, lang := range muster.Languages {
+		tag, _, ok := instruct.LanguageTag(lang)
+		if !ok || tag != want[lang] || capLanguage(lang) != tag || musterLanguage(tag) != lang {
+			t.Fatalf("%s: instructions say %q, advisories %q (read back as %q), want %q", lang, tag, capLanguage(lang), musterLanguage(tag), want[lang])
+		}
 	}
 }

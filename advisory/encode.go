@@ -78,7 +78,7 @@ func Encode(w io.Writer, a muster.Advisory) error {
 	area := encodeArea(a.Area)
 	for _, t := range a.Texts {
 		in := xmlInfo{
-			Language:     capLanguage[t.Language],
+			Language:     capLanguage(t.Language),
 			Category:     a.Categories,
 			Event:        t.Event,
 			ResponseType: a.ResponseTypes,

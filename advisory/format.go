@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/instruct"
 )
 
 // Namespace is CAP 1.2's XML namespace.
@@ -22,11 +23,12 @@ const (
 	geocodeHole = "muster-hole" // value: "N lat,lon lat,lon ...", a hole of the area's polygon N (0-based)
 )
 
-// capLanguage is the <language> muster writes for each of its languages.
-var capLanguage = map[string]string{
-	muster.LangEnglish: "en",
-	muster.LangDari:    "fa-AF",
-	muster.LangPashto:  "ps-AF",
+// capLanguage is the <language> muster writes for each of its languages:
+// the BCP 47 tag its instructions use too (instruct.LanguageTag: en,
+// fa-AF, ps-AF), one table for both.
+func capLanguage(lang string) string {
+	tag, _, _ := instruct.LanguageTag(lang)
+	return tag
 }
 
 // musterLanguage maps a CAP <language> (an RFC 3066 tag) to muster's

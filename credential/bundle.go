@@ -81,6 +81,9 @@ type wireBundle struct {
 	MaxLifetime uint64       `cbor:"3,keyasint"`
 	Keys        []wireKey    `cbor:"4,keyasint"`
 	Statuses    []wireStatus `cbor:"5,keyasint"`
+	// RevokedKeys are the ids of the keys reported compromised: tokens
+	// they signed are "signed by a revoked key".
+	RevokedKeys [][]byte `cbor:"6,keyasint,omitempty"`
 }
 
 type wireKey struct {
@@ -141,6 +144,10 @@ func (kr *Keyring) SignBundle(b *Bundle) ([]byte, error) {
 	w := wireBundle{Deployment: b.Deployment, AsOf: unixOrZero(b.AsOf), MaxLifetime: uint64(b.MaxLifetime / time.Second)}
 	for _, pk := range b.Keys {
 		w.Keys = append(w.Keys, wireKey{Key: pk.Key, CreatedAt: unixOrZero(pk.CreatedAt), RetiredAt: unixOrZero(pk.RetiredAt), VerifyUntil: unixOrZero(pk.VerifyUntil), Endorsement: pk.Endorsement})
+		if pk.Revoked {
+			id := pk.ID()
+			w.RevokedKeys = append(w.RevokedKeys, id[:])
+		}
 	}
 	ids := make([]string, 0, len(b.Statuses))
 	for id := range b.Statuses {
@@ -265,6 +272,17 @@ func fromWire(w *wireBundle) (*Bundle, error) {
 			return nil, errors.New("bundle: a key's time is out of range")
 		}
 		b.Keys = append(b.Keys, PublicKey{Key: ed25519.PublicKey(k.Key), CreatedAt: timeOrZero(k.CreatedAt), RetiredAt: timeOrZero(k.RetiredAt), VerifyUntil: timeOrZero(k.VerifyUntil), Endorsement: k.Endorsement})
+	}
+	for _, r := range w.RevokedKeys {
+		found := false
+		for i := range b.Keys {
+			if id := b.Keys[i].ID(); len(r) == len(id) && string(id[:]) == string(r) && !b.Keys[i].Revoked {
+				b.Keys[i].Revoked, found = true, true
+			}
+		}
+		if !found {
+			return nil, errors.New("bundle: a revoked key id that is none of its keys, or twice")
+		}
 	}
 	for i, s := range w.Statuses {
 		if i > 0 && strings.Compare(w.Statuses[i-1].Instruction, s.Instruction) >= 0 {

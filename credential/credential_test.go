@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -513,4 +514,89 @@ func TestVersionNewerThanTheBundle(t *testing.T) {
 	if v := Verify(tok, nil, now); v.Status != Forged {
 		t.Errorf("no bundle: %v", v.Status)
 	}
+}
+
+// TestRevokedKey: a key revoked as compromised makes every token it
+// signed "signed by a revoked key" (not genuine, whatever it says), in the
+// keyring's bundle and in the signed bundle offline verifiers read, which
+// carries its id; the keyring file keeps it; the active key cannot be
+// revoked, an unknown one neither, nor one twice.
+func TestRevokedKey(t *testing.T) {
+	t0 := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	kr, err := NewKeyring("kabul-2021", 0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Claims{Instruction: "I-H000042", Version: 1, Household: "H000042", IssuedAt: t0, NotAfter: t0.Add(20 * time.Hour), RallyPoint: "rally-031",
+		ReportFrom: t0.Add(time.Hour), ReportBy: t0.Add(2 * time.Hour), Group: "K7F-42", People: 3, Digest: ContentDigest([]byte("x"))}
+	old, err := kr.Sign(c, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := kr.Active().ID()
+	if _, err := kr.Revoke(oldID, "stolen laptop", t0); err == nil {
+		t.Fatal("the active key was revoked")
+	}
+	t1 := t0.Add(time.Hour)
+	if _, err := kr.Rotate(t1); err != nil {
+		t.Fatal(err)
+	}
+	c2 := c
+	c2.Instruction, c2.Household, c2.IssuedAt = "I-H000043", "H000043", t1
+	fresh, err := kr.Sign(c2, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := Verify(old, kr.Bundle(nil, t1), t1); v.Status != Current {
+		t.Fatalf("before the revocation: %s", v.String())
+	}
+	if _, err := kr.Revoke(KeyID{1, 2, 3}, "x", t1); err == nil {
+		t.Fatal("an unknown key was revoked")
+	}
+	if _, err := kr.Revoke(oldID, "", t1); err == nil {
+		t.Fatal("revoked without a reason")
+	}
+	if _, err := kr.Revoke(oldID, "stolen laptop", t1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Revoke(oldID, "again", t1); err == nil {
+		t.Fatal("revoked twice")
+	}
+	check := func(where string, b *Bundle) {
+		t.Helper()
+		v := Verify(old, b, t1)
+		if v.Status != RevokedKey || v.Genuine() || !strings.Contains(v.String(), "SIGNED BY A REVOKED KEY") || v.KeyID != oldID {
+			t.Fatalf("%s: the revoked key's token: %s", where, v.String())
+		}
+		if v := Verify(fresh, b, t1); v.Status != Current {
+			t.Fatalf("%s: the new key's token: %s", where, v.String())
+		}
+	}
+	check("keyring", kr.Bundle(nil, t1))
+	signed, err := kr.SignBundle(kr.Bundle(nil, t1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := OpenBundle(signed, kr.Keys()[0].Fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ob.Keys[0].Revoked || ob.Keys[1].Revoked {
+		t.Fatalf("the signed bundle's keys: %+v", ob.Keys)
+	}
+	check("signed bundle", ob)
+	// The keyring file keeps the revocation.
+	master := make([]byte, 32)
+	path := filepath.Join(t.TempDir(), "keys.json")
+	if err := WriteKeyringFile(path, kr, master, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := ReadKeyringFile(path, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := back.Keys()[0]; !k.Revoked || k.RevokedReason != "stolen laptop" || !k.RevokedAt.Equal(t1) {
+		t.Fatalf("read back: %+v", k)
+	}
+	check("keyring file", back.Bundle(nil, t1))
 }

@@ -40,6 +40,9 @@ type keyFileKey struct {
 	RetiredAt   *time.Time `json:"retired_at,omitempty"`
 	VerifyUntil *time.Time `json:"verify_until,omitempty"`
 	Endorsement []byte     `json:"endorsement,omitempty"`
+	// A compromised key (`muster keys revoke`): when and why.
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+	RevokedReason string     `json:"revoked_reason,omitempty"`
 }
 
 const maxKeyringFile = 1 << 20
@@ -74,6 +77,10 @@ func writeKeyringFile(path string, kr *Keyring, master, wrapped []byte, replace 
 		if !k.pub.RetiredAt.IsZero() {
 			r, u := k.pub.RetiredAt, k.pub.VerifyUntil
 			fk.RetiredAt, fk.VerifyUntil = &r, &u
+		}
+		if k.pub.Revoked {
+			r := k.pub.RevokedAt
+			fk.RevokedAt, fk.RevokedReason = &r, k.pub.RevokedReason
 		}
 		if k.priv != nil {
 			fk.Private = ring.Seal(k.priv.Seed(), sealAAD(kr.deployment, k.pub.ID()))
@@ -154,6 +161,9 @@ func parseKeyringFile(data []byte, master []byte) (*Keyring, []byte, error) {
 		k := keyEntry{pub: PublicKey{Key: ed25519.PublicKey(fk.Public), CreatedAt: fk.CreatedAt.UTC(), Endorsement: fk.Endorsement}}
 		if fk.RetiredAt != nil && fk.VerifyUntil != nil {
 			k.pub.RetiredAt, k.pub.VerifyUntil = fk.RetiredAt.UTC(), fk.VerifyUntil.UTC()
+		}
+		if fk.RevokedAt != nil {
+			k.pub.Revoked, k.pub.RevokedAt, k.pub.RevokedReason = true, fk.RevokedAt.UTC(), fk.RevokedReason
 		}
 		if id := k.pub.ID().String(); id != fk.ID {
 			return nil, nil, fmt.Errorf("key %d: id %s does not match its public key (%s)", i+1, fk.ID, id)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,6 +73,14 @@ type PublicKey struct {
 	// rotation; nil for a deployment's first key. It lets a verifier that
 	// trusts an older key trust the newer one.
 	Endorsement []byte
+	// Revoked marks a key reported compromised (`muster keys revoke`):
+	// every token it signed is "signed by a revoked key", whatever it
+	// says, and bundles carry its id so that offline verifiers say so too.
+	Revoked bool
+	// RevokedAt and RevokedReason say when and why (in the keyring file
+	// only: a bundle carries the ids).
+	RevokedAt     time.Time
+	RevokedReason string
 }
 
 // ID returns the key's id.
@@ -242,4 +251,45 @@ func (kr *Keyring) SignBytes(c Claims, now time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("signing instruction %s: the token would be %d bytes, more than %d: shorten its ids", c.Instruction, len(msg), MaxTokenBytes)
 	}
 	return msg, nil
+}
+
+// Revoke marks the key id as compromised, at now, for reason: tokens it
+// signed no longer verify as genuine (Verify says RevokedKey) and bundles
+// name it. The active key cannot be revoked: rotate first (its successor
+// must not be endorsed by a key already known to be compromised after
+// the fact; rotating at once is what limits the damage). Save the
+// keyring afterwards.
+func (kr *Keyring) Revoke(id KeyID, reason string, now time.Time) (PublicKey, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 200 || strings.ContainsAny(reason, "\r\n") {
+		return PublicKey{}, errors.New("revoking a key: say why in one line of at most 200 bytes (--reason)")
+	}
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	for i := range kr.keys {
+		k := &kr.keys[i]
+		if k.pub.ID() != id {
+			continue
+		}
+		if i == len(kr.keys)-1 {
+			return PublicKey{}, fmt.Errorf("key %s signs now: rotate first (muster keys rotate), then revoke it", id)
+		}
+		if k.pub.Revoked {
+			return k.pub, fmt.Errorf("key %s was revoked already, at %s: %s", id, k.pub.RevokedAt.Format(time.RFC3339), k.pub.RevokedReason)
+		}
+		k.pub.Revoked, k.pub.RevokedAt, k.pub.RevokedReason = true, now.UTC().Truncate(time.Second), reason
+		return k.pub, nil
+	}
+	return PublicKey{}, fmt.Errorf("key %s is not in the keyring of %s", id, kr.deployment)
+}
+
+// ParseKeyID reads a key id: 16 hex digits.
+func ParseKeyID(s string) (KeyID, error) {
+	var id KeyID
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("key id %q: want %d hex digits", s, 2*len(id))
+	}
+	copy(id[:], b)
+	return id, nil
 }

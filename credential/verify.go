@@ -29,6 +29,10 @@ const (
 	Superseded
 	// Current: genuine and current. The only status to act on.
 	Current
+	// RevokedKey: signed by a key the deployment reported compromised
+	// (`muster keys revoke`): whoever stole it could have made it, so it
+	// proves nothing, whatever it says.
+	RevokedKey
 )
 
 func (s Status) String() string {
@@ -43,6 +47,8 @@ func (s Status) String() string {
 		return "expired"
 	case UnknownKey:
 		return "signed by an unknown key"
+	case RevokedKey:
+		return "signed by a revoked key"
 	default:
 		return "forged"
 	}
@@ -145,6 +151,11 @@ func Verify(token string, b *Bundle, now time.Time) Verdict {
 	}
 	if !ed25519.Verify(key.Key, sigStructure(p.protected, p.payload), p.signature) {
 		return forged("the signature does not match: the token was changed, or made by someone without the key")
+	}
+	if key.Revoked {
+		// Before its claims: whatever they say was possibly said by a thief.
+		v.Status, v.Reason = RevokedKey, fmt.Sprintf("signed by key %s, which deployment %s reported compromised: it proves nothing; ask for the current instruction", kid, b.Deployment)
+		return v
 	}
 	c, err := unmarshalClaims(p.payload)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/advisory"
@@ -96,17 +95,36 @@ func (s *Server) createAdvisory(w http.ResponseWriter, r *http.Request, _ *calle
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	a, err := s.newAdvisory(r.Context(), req, nil)
+	if err != nil {
+		return err
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	out, err := s.deliverAdvisory(r.Context(), a, muster.AdvisoryIssued)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// newAdvisory builds an advisory of this deployment from a request: an
+// Alert, over the request's area, or over area when the request names
+// none (an update keeps the area it updates).
+func (s *Server) newAdvisory(ctx context.Context, req advisoryRequest, area *muster.AdvisoryArea) (muster.Advisory, error) {
 	var a muster.Advisory
 	switch {
 	case req.Canned != "" && len(req.Texts) > 0:
-		return errorf(muster.EINVALID, "give canned (with area_name) or texts, not both")
+		return a, errorf(muster.EINVALID, "give canned (with area_name) or texts, not both")
 	case req.Canned != "":
 		if strings.TrimSpace(req.AreaName) == "" {
-			return errorf(muster.EINVALID, "area_name: a canned advisory names its area as people know it")
+			return a, errorf(muster.EINVALID, "area_name: a canned advisory names its area as people know it")
 		}
 		var err error
 		if a, err = advisory.Canned(req.Canned, req.AreaName); err != nil {
-			return err
+			return a, err
 		}
 	case len(req.Texts) > 0:
 		a = muster.Advisory{Status: muster.AdvisoryActual, MsgType: muster.AdvisoryAlert, Scope: muster.AdvisoryPublic,
@@ -119,7 +137,7 @@ func (s *Server) createAdvisory(w http.ResponseWriter, r *http.Request, _ *calle
 				Instruction: t.Instruction, AreaDesc: t.AreaDesc})
 		}
 	default:
-		return errorf(muster.EINVALID, "give canned (%s) with area_name, or texts", strings.Join(advisory.CannedKeys(), ", "))
+		return a, errorf(muster.EINVALID, "give canned (%s) with area_name, or texts", strings.Join(advisory.CannedKeys(), ", "))
 	}
 	for _, o := range []struct {
 		to *string
@@ -129,29 +147,25 @@ func (s *Server) createAdvisory(w http.ResponseWriter, r *http.Request, _ *calle
 			*o.to = o.v
 		}
 	}
-	area, err := s.advisoryArea(r.Context(), req)
-	if err != nil {
-		return err
+	if area != nil && req.Zone == "" && len(req.Polygon) == 0 {
+		a.Area = *area
+	} else {
+		ar, err := s.advisoryArea(ctx, req)
+		if err != nil {
+			return a, err
+		}
+		a.Area = ar
 	}
-	a.Area = area
 	a.ID, a.Sender, a.Sent = advisory.NewID(), s.advisorySender(), s.now().UTC().Truncate(time.Second)
 	if req.ExpiresInH < 0 || req.ExpiresInH > 24*30 {
-		return errorf(muster.EINVALID, "expires_in_hours: %d not in 0..720 (0: 24)", req.ExpiresInH)
+		return a, errorf(muster.EINVALID, "expires_in_hours: %d not in 0..720 (0: 24)", req.ExpiresInH)
 	}
 	hours := req.ExpiresInH
 	if hours == 0 {
 		hours = 24
 	}
 	a.Expires = a.Sent.Add(time.Duration(hours) * time.Hour)
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	out, err := s.deliverAdvisory(r.Context(), a, muster.AdvisoryIssued)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return a, nil
 }
 
 // advisoryArea reads the area of a new advisory: a zone of the threat
@@ -252,7 +266,7 @@ func (s *Server) deliverAdvisory(ctx context.Context, a muster.Advisory, origin 
 		}
 		if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
 			m := base
-			m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, advisorySMS(text)
+			m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, advisory.SMS(text)
 			ms = append(ms, m)
 		}
 	}
@@ -301,20 +315,6 @@ func advisoryBody(a muster.Advisory, t *muster.AdvisoryText) string {
 	}
 	parts = append(parts, a.ID+" · "+a.Sent.UTC().Format(time.RFC3339))
 	return strings.Join(parts, "\n\n") + "\n"
-}
-
-// advisorySMS is an advisory's SMS: its headline and what to do, cut to
-// about three segments.
-func advisorySMS(t *muster.AdvisoryText) string {
-	s := oneLine(t.Headline)
-	if ins := oneLine(t.Instruction); ins != "" {
-		s += "\n" + ins
-	}
-	if utf8.RuneCountInString(s) > 300 {
-		r := []rune(s)
-		s = string(r[:299]) + "…"
-	}
-	return s
 }
 
 func (s *Server) listAdvisories(w http.ResponseWriter, r *http.Request, _ *caller) error {
@@ -371,6 +371,136 @@ func (s *Server) importAdvisory(w http.ResponseWriter, r *http.Request, _ *calle
 		return err
 	}
 	out.LeftOut = d.LeftOut
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// advisoryCancelRequest is the cancellation of an advisory: the area in
+// words for the canned cancellation text (default: its English area
+// description), and why (CAP <note>).
+type advisoryCancelRequest struct {
+	AreaName string `json:"area_name,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// ownAdvisory reads advisory id to update or cancel it: one of this
+// deployment's (another system's is that system's to change: its update
+// would come as an import), with text (a cancellation is final), and not
+// cancelled already by a later one of ours.
+func (s *Server) ownAdvisory(ctx context.Context, id string) (muster.Advisory, error) {
+	rec, err := s.store.GetAdvisory(ctx, id)
+	if err != nil {
+		return muster.Advisory{}, err
+	}
+	prev, err := advisory.Decode(bytes.NewReader(rec.CAP))
+	if err != nil {
+		return muster.Advisory{}, fmt.Errorf("advisory %s as stored: %w", id, err)
+	}
+	switch {
+	case rec.Origin != muster.AdvisoryIssued || prev.Sender != s.advisorySender():
+		return muster.Advisory{}, errorf(muster.EFORBIDDEN, "advisory %s is %s's (%s): only this deployment's own advisories (sender %s) are updated or cancelled here; another system's update comes as an import",
+			id, prev.Sender, rec.Origin, s.advisorySender())
+	case !prev.HasInfo() || prev.MsgType == muster.AdvisoryCancel:
+		return muster.Advisory{}, errorf(muster.ECONFLICT, "advisory %s is a cancellation: there is nothing left to update or cancel", id)
+	}
+	later, err := s.store.ListAdvisories(ctx, 1000)
+	if err != nil {
+		return muster.Advisory{}, err
+	}
+	for _, l := range later {
+		if l.MsgType != muster.AdvisoryCancel || !l.Sent.After(prev.Sent.Add(-time.Second)) || l.ID == id {
+			continue
+		}
+		full, err := s.store.GetAdvisory(ctx, l.ID)
+		if err != nil {
+			return muster.Advisory{}, err
+		}
+		c, err := advisory.Decode(bytes.NewReader(full.CAP))
+		if err != nil {
+			continue // an import this server could read once; not ours to judge now
+		}
+		for _, ref := range c.References {
+			if ref.ID == prev.ID && ref.Sender == prev.Sender {
+				return muster.Advisory{}, errorf(muster.ECONFLICT, "advisory %s was cancelled by %s at %s", id, c.ID, c.Sent.Format(time.RFC3339))
+			}
+		}
+	}
+	return prev, nil
+}
+
+// updateAdvisory issues a CAP Update of one of this deployment's
+// advisories: new words (canned or written), over the same area unless
+// the request names another, referencing the one it replaces, delivered
+// to the households in its area as a new advisory is.
+func (s *Server) updateAdvisory(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req advisoryRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	prev, err := s.ownAdvisory(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	a, err := s.newAdvisory(r.Context(), req, &prev.Area)
+	if err != nil {
+		return err
+	}
+	a.MsgType, a.References = muster.AdvisoryUpdate, []muster.AdvisoryRef{prev.Ref()}
+	if req.Status == "" {
+		a.Status = prev.Status
+	}
+	if !a.Sent.After(prev.Sent) {
+		a.Sent = prev.Sent.Add(time.Second) // CAP orders by sent: the update comes after
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	out, err := s.deliverAdvisory(r.Context(), a, muster.AdvisoryIssued)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// cancelAdvisory issues a CAP Cancel of one of this deployment's
+// advisories (advisory.Cancel: the same area, urgency Past, response
+// None, the canned words saying it no longer applies, in its languages),
+// delivered to the households in its area.
+func (s *Server) cancelAdvisory(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req advisoryCancelRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	prev, err := s.ownAdvisory(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	area := req.AreaName
+	if strings.TrimSpace(area) == "" {
+		if t := prev.Text(muster.LangEnglish); t != nil {
+			area = t.AreaDesc
+		}
+	}
+	sent := s.now().UTC().Truncate(time.Second)
+	if !sent.After(prev.Sent) {
+		sent = prev.Sent.Add(time.Second)
+	}
+	c, err := advisory.Cancel(prev, advisory.NewID(), sent, area, req.Note)
+	if err != nil {
+		return err
+	}
+	c.Expires = prev.Expires
+	if c.Expires.IsZero() || !c.Expires.After(sent) {
+		c.Expires = sent.Add(24 * time.Hour)
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	out, err := s.deliverAdvisory(r.Context(), c, muster.AdvisoryIssued)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

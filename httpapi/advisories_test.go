@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/advisory"
+	"github.com/muster-evac/muster/internal/testshared"
 	"github.com/paulmach/orb"
 )
 
@@ -152,4 +156,108 @@ func foreignCAP(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// ownAdvisory issues an advisory of this deployment through the API (a
+// circle near the city) and returns its id: one to update or cancel.
+func (e *testEnv) ownAdvisory() string {
+	e.t.Helper()
+	var a advisoryOut
+	e.do("admin", "POST", "/api/advisories", []byte(`{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.56]},"properties":{"radius_m":500}}}`), 201, &a)
+	return a.ID
+}
+
+// capSchemaCheck checks a CAP document against the OASIS schema with
+// xmllint (../shared/standards/CAP-v1.2.xsd), as package advisory's tests do.
+func capSchemaCheck(t *testing.T, doc []byte) {
+	t.Helper()
+	schema := testshared.Path(t, "standards/CAP-v1.2.xsd")
+	bin, err := exec.LookPath("xmllint")
+	if err != nil {
+		testshared.Unavailable(t, "xmllint is not installed (apt-get install -y libxml2-utils): CAP output is not checked against the OASIS schema here")
+		return
+	}
+	p := filepath.Join(t.TempDir(), "cap.xml")
+	if err := os.WriteFile(p, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--noout", "--nonet", "--schema", schema, p).CombinedOutput(); err != nil {
+		t.Fatalf("the schema refuses the CAP: %s %v\n%s", out, err, doc)
+	}
+}
+
+// TestAdvisoryUpdateAndCancel: a planner updates an advisory (CAP Update
+// referencing it, new words, its area kept) and cancels it (CAP Cancel
+// referencing it), each delivered to the households in the area and valid
+// against the CAP schema; a cancelled advisory cannot be updated or
+// cancelled again, another system's cannot be changed here, a field
+// officer cannot do either, and an unknown id is 404.
+func TestAdvisoryUpdateAndCancel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		e := scenarioEnv(t, open(t), 30, &now)
+		req := fmt.Sprintf(`{"canned":"avoid-gates","area_name":"the western districts","polygon":%s}`, cityBox(t))
+		var a advisoryOut
+		e.do("planner", "POST", "/api/advisories", []byte(req), 201, &a)
+		readCAP := func(id string) (muster.Advisory, []byte) {
+			t.Helper()
+			resp, doc := e.request("", "GET", "/api/advisories/"+id+".xml", nil, "")
+			if resp.StatusCode != 200 {
+				t.Fatalf("CAP of %s: %d", id, resp.StatusCode)
+			}
+			capSchemaCheck(t, doc)
+			d, err := advisory.Read(bytes.NewReader(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.Advisory, doc
+		}
+		orig, _ := readCAP(a.ID)
+
+		e.do("field", "POST", "/api/advisories/"+a.ID+"/update", []byte(`{"canned":"shelter-in-place","area_name":"the western districts"}`), 403, nil)
+		var up advisoryOut
+		e.do("planner", "POST", "/api/advisories/"+a.ID+"/update", []byte(`{"canned":"shelter-in-place","area_name":"the western districts"}`), 201, &up)
+		if up.MsgType != muster.AdvisoryUpdate || up.Recipients != a.Recipients || up.Queued != a.Queued || up.ID == a.ID {
+			t.Fatalf("update: %+v (the original: %+v)", up, a)
+		}
+		u, doc := readCAP(up.ID)
+		if len(u.References) != 1 || u.References[0] != orig.Ref() || !u.Sent.After(orig.Sent) || len(u.Area.Polygons) != 1 ||
+			u.Text(muster.LangEnglish).Headline == orig.Text(muster.LangEnglish).Headline || !bytes.Contains(doc, []byte("<msgType>Update</msgType>")) {
+			t.Fatalf("the update's CAP:\n%s", doc)
+		}
+		if n := outboxCount(e, "&instruction="+muster.AdvisoryMessageID(up.ID)); n != up.Queued {
+			t.Fatalf("%d update messages in the outbox, %d said queued", n, up.Queued)
+		}
+
+		var c advisoryOut
+		e.do("planner", "POST", "/api/advisories/"+a.ID+"/cancel", []byte(`{"note":"the gates are open again"}`), 201, &c)
+		cc, doc := readCAP(c.ID)
+		if c.MsgType != muster.AdvisoryCancel || c.Recipients != a.Recipients || len(cc.References) != 1 || cc.References[0] != orig.Ref() ||
+			cc.Urgency != "Past" || cc.Note != "the gates are open again" || !bytes.Contains(doc, []byte("<msgType>Cancel</msgType>")) {
+			t.Fatalf("the cancellation: %+v\n%s", c, doc)
+		}
+		if n := outboxCount(e, "&instruction="+muster.AdvisoryMessageID(c.ID)); n != c.Queued || n == 0 {
+			t.Fatalf("%d cancellation messages in the outbox, %d said queued", n, c.Queued)
+		}
+		// Once cancelled, final.
+		e.do("planner", "POST", "/api/advisories/"+a.ID+"/cancel", []byte(`{}`), 409, nil)
+		e.do("planner", "POST", "/api/advisories/"+a.ID+"/update", []byte(`{"canned":"all-clear","area_name":"x"}`), 409, nil)
+		e.do("planner", "POST", "/api/advisories/"+c.ID+"/cancel", []byte(`{}`), 409, nil)
+		e.do("planner", "POST", "/api/advisories/adv-no-such/cancel", []byte(`{}`), 404, nil)
+
+		// Another system's advisory is that system's to change.
+		foreign := orig
+		foreign.ID, foreign.Sender, foreign.Sent = "unhcr-2021-0826-9", "alerts@unhcr.example.org", now.UTC().Truncate(time.Second)
+		foreign.Expires = foreign.Sent.Add(6 * time.Hour)
+		var buf bytes.Buffer
+		if err := advisory.Encode(&buf, foreign); err != nil {
+			t.Fatal(err)
+		}
+		var imp advisoryOut
+		resp, body := e.request("planner", "POST", "/api/advisories/import", buf.Bytes(), mediaCAP)
+		if resp.StatusCode != 201 || json.Unmarshal(body, &imp) != nil {
+			t.Fatalf("import: %d %s", resp.StatusCode, body)
+		}
+		e.do("planner", "POST", "/api/advisories/"+imp.ID+"/cancel", []byte(`{}`), 403, nil)
+	})
 }

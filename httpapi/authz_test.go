@@ -77,6 +77,9 @@ var wantAccess = map[string]string{
 	"GET /api/advisories":                      "admin planner field viewer",
 	"GET /api/advisories/{id}":                 "public",
 	"POST /api/advisories/import":              "admin planner",
+	"POST /api/advisories/{id}/update":         "admin planner",
+	"POST /api/advisories/{id}/cancel":         "admin planner",
+	"POST /api/keys/reload":                    "admin",
 	"GET /api/audit":                           "admin",
 	"GET /api/audit/verify":                    "admin",
 	"POST /api/wipe":                           "admin",
@@ -277,6 +280,15 @@ func fixtures() map[string]fixture {
 		},
 		"POST /api/advisories/import": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "POST", "/api/advisories/import", foreignCAP(e.t), mediaCAP
+		},
+		"POST /api/advisories/{id}/update": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "POST", "/api/advisories/" + e.ownAdvisory() + "/update", []byte(`{"canned":"shelter-in-place","area_name":"the airport"}`), ""
+		},
+		"POST /api/keys/reload": func(*testEnv, string) (string, string, []byte, string) {
+			return "POST", "/api/keys/reload", nil, ""
+		},
+		"POST /api/advisories/{id}/cancel": func(e *testEnv, _ string) (string, string, []byte, string) {
+			return "POST", "/api/advisories/" + e.ownAdvisory() + "/cancel", []byte(`{"note":"the gates are open again"}`), ""
 		},
 		"GET /api/audit":        get("/api/audit?limit=10"),
 		"GET /api/audit/verify": get("/api/audit/verify"),

@@ -131,7 +131,7 @@ func newEnvCity(t testing.TB, st muster.Store, city bool, mod func(*Config)) *te
 		// the issuer).
 		iss, err := issue.New(issue.Config{Store: st, Keyring: testKeyring(t), Secret: []byte("test deployment secret, 32 bytes"),
 			Streets: k.streets, PublicURL: "https://evac.example.org", Contact: muster.Contact{Phone: "+93 20 210 0000"},
-			Now: func() time.Time { return clock() }})
+			Now: func() time.Time { return clock() }, ReadKeyring: func() (*credential.Keyring, error) { return testKeyring(t), nil }})
 		if err != nil {
 			t.Fatal(err)
 		}

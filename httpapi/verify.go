@@ -69,6 +69,7 @@ type claims struct {
 var statusCodes = map[credential.Status]string{
 	credential.Current: "current", credential.Superseded: "superseded", credential.Revoked: "revoked",
 	credential.Expired: "expired", credential.UnknownKey: "unknown_key", credential.Forged: "forged",
+	credential.RevokedKey: "revoked_key",
 }
 
 func toVerdictOut(v issue.Verdict) verdictOut {
@@ -282,7 +283,7 @@ func (s *Server) spendable(r *http.Request, token string) (*credential.Claims, e
 		return nil, err
 	}
 	switch v.Status {
-	case credential.Forged, credential.UnknownKey:
+	case credential.Forged, credential.UnknownKey, credential.RevokedKey:
 		return nil, errorf(muster.EINVALID, "NOT CHECKED IN: the token is %s: %s", v.Status, v.Reason)
 	case credential.Expired:
 		return nil, errorf(muster.ECONFLICT, "NOT CHECKED IN: the token is expired: %s", v.Reason)
@@ -484,6 +485,38 @@ func (s *Server) listCheckins(w http.ResponseWriter, r *http.Request, _ *caller)
 	out := checkinsPage{CheckIns: []checkinJSON{}, Next: next}
 	for _, c := range cs {
 		out.CheckIns = append(out.CheckIns, toCheckinJSON(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// keysReloadOut says which keyring the server now signs and verifies by.
+type keysReloadOut struct {
+	Deployment string   `json:"deployment"`
+	Active     string   `json:"active_key"`
+	Keys       []string `json:"keys"` // every key id, oldest first
+}
+
+// reloadKeys reads the keyring again from the data folder (after `muster
+// keys rotate` there), as SIGHUP does: tokens signed by a newly rotated
+// key verify, and new instructions are signed by it, without a restart.
+// Audited; the verifier bundle is remade at once.
+func (s *Server) reloadKeys(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.cfg.Issuer == nil {
+		return s.noKeys("reload its keys")
+	}
+	kr, err := s.cfg.Issuer.ReloadKeys()
+	if err != nil {
+		return err
+	}
+	s.bundles.invalidate()
+	out := keysReloadOut{Deployment: kr.Deployment(), Active: kr.Active().ID().String()}
+	for _, k := range kr.Keys() {
+		out.Keys = append(out.Keys, k.ID().String())
+	}
+	if _, err := s.store.AppendAudit(r.Context(), muster.AuditEntry{Action: "keys.reload", Target: "keyring",
+		Detail: fmt.Sprintf("keyring of %s reloaded: active key %s, %d keys", out.Deployment, out.Active, len(out.Keys))}); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -39,7 +39,7 @@ type langInfo struct {
 var languages = []langInfo{
 	{code: muster.LangEnglish, file: "en.toml", tag: "en", numbers: "en-u-nu-latn"},
 	{code: muster.LangDari, file: "fa-AF.toml", tag: "fa-AF", numbers: "fa-AF-u-nu-arabext", rtl: true},
-	{code: muster.LangPashto, file: "ps.toml", tag: "ps", numbers: "ps-AF-u-nu-arabext", rtl: true},
+	{code: muster.LangPashto, file: "ps-AF.toml", tag: "ps-AF", numbers: "ps-AF-u-nu-arabext", rtl: true},
 }
 
 // Plural forms, indexed by golang.org/x/text/feature/plural.Form.

@@ -142,11 +142,13 @@ func htmlForm(in *muster.Instruction, m Message) (string, error) {
 // admits, the code word and the link, in at most two SMS segments (GSM-7
 // for English, whose names are written without the accents GSM-7 lacks;
 // UCS-2 for Dari and Pashto). When it would not fit, the rally point's
-// name is shortened, with an ellipsis; the code, the code word and the
-// link never are. An error says when even that is not enough (a link far
-// longer than about 40 characters). The reply code of RenderMessage is
-// left out of it when carrying it would cut the rally point's name to
-// fewer than 16 characters.
+// name is shortened, with an ellipsis; the time, the codes, the code word,
+// the link and RenderMessage's reply code never are: a household that
+// cannot reply has no other way to confirm from a basic phone, and the
+// name is also on its page and in the e-mail, while the code word and
+// the group code identify the place at the rally point. An error says
+// when even that is not enough (a link far longer than about 40
+// characters).
 func Short(in *muster.Instruction, link string) (string, error) {
 	return shortForm(in, Message{Link: link})
 }
@@ -189,23 +191,13 @@ func shortForm(in *muster.Instruction, m Message) (string, error) {
 			hi = mid
 		}
 	}
-	if m.AckCode != "" && lo < min(full, minRallyWithAck) {
-		// The reply code is worth less than the name of where to go: the
-		// household can still confirm on its page, or by the code in the
-		// e-mail.
-		m.AckCode = ""
-		return shortForm(in, m)
-	}
 	if lo < 0 {
-		return "", muster.Errorf(muster.EINVALID, "instruction %s: the short form does not fit two SMS segments even without the rally point's name (the link is %d characters)", in.ID, utf8.RuneCountInString(link))
+		return "", muster.Errorf(muster.EINVALID, "instruction %s: the short form does not fit two SMS segments even with the rally point's name cut to an ellipsis (the link is %d characters, the reply code %d)",
+			in.ID, utf8.RuneCountInString(link), utf8.RuneCountInString(m.AckCode))
 	}
 	s, _, err = fits(lo)
 	return s, err
 }
-
-// minRallyWithAck is how much of the rally point's name the short form
-// keeps at least to carry the reply code too.
-const minRallyWithAck = 16
 
 // noteUse, when set (by tests), is told every message key rendered.
 var noteUse func(msgKey)
@@ -834,7 +826,23 @@ func (r *renderer) short(in *muster.Instruction, m Message, rally, gate string) 
 	r.b = r.appendMsg(r.b, kSMSBody, 0, rallyArg, textb("date", date), textb("window", window), data("code", in.GroupCode),
 		textb("people", people), text("word", word), link("link", verifyLink))
 	if m.AckCode != "" {
-		r.b = r.appendMsg(r.b, kSMSAck, 0, data("code", m.AckCode))
+		// A code of digits needs no isolate (digits keep their order in
+		// right-to-left text): two units of the SMS budget saved.
+		code := data("code", m.AckCode)
+		if isDigits(m.AckCode) {
+			code = text("code", m.AckCode)
+		}
+		r.b = r.appendMsg(r.b, kSMSAck, 0, code)
 	}
 	return nil
+}
+
+// isDigits reports whether s is ASCII digits, at least one.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

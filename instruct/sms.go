@@ -1,5 +1,7 @@
 package instruct
 
+import "strings"
+
 // SMS encodings.
 const (
 	GSM7 = "GSM-7" // the GSM 03.38 default alphabet: 160 characters in one segment, 153 per segment when concatenated
@@ -84,4 +86,38 @@ func MeasureSMS(text string) SMSSize {
 		used += c
 	}
 	return size
+}
+
+// CutSMS returns text when it fits in segments SMS segments, else its
+// longest beginning that fits with an ellipsis after it, cut at a
+// character (never inside a surrogate pair or an escape) and without the
+// spaces it would end with. Measured as MeasureSMS measures: the ellipsis
+// is not in GSM-7, so a cut text of GSM-7 ends in "...".
+func CutSMS(text string, segments int) string {
+	if segments < 1 {
+		return ""
+	}
+	if MeasureSMS(text).Segments <= segments {
+		return text
+	}
+	ell := "…"
+	if MeasureSMS(text).Encoding == GSM7 {
+		ell = "..."
+	}
+	// The longest beginning that fits: a shorter one never takes more.
+	starts := make([]int, 0, len(text))
+	for i := range text {
+		starts = append(starts, i)
+	}
+	cut := func(n int) string { return strings.TrimRight(text[:starts[n]], " \n") + ell }
+	lo, hi := 0, len(starts) // cut(lo) fits, cut(hi) would not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if MeasureSMS(cut(mid)).Segments <= segments {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return cut(lo)
 }

@@ -52,3 +52,37 @@ func TestMeasureSMS(t *testing.T) {
 		t.Errorf("the basic set has %d characters, want 128", n)
 	}
 }
+
+// TestCutSMS: a text that fits is left as it is; a longer one is cut to
+// its longest beginning that fits with the ellipsis, in either encoding,
+// never inside a surrogate pair.
+func TestCutSMS(t *testing.T) {
+	if s := CutSMS("short", 1); s != "short" {
+		t.Fatalf("a short text changed: %q", s)
+	}
+	for _, tc := range []struct {
+		text     string
+		segments int
+		ell      string
+	}{
+		{strings.Repeat("word ", 200), 3, "..."},
+		{strings.Repeat("کلمه ", 200), 3, "…"},
+		{strings.Repeat("ا😀", 100), 2, "…"},
+		{strings.Repeat("a", 400), 1, "..."},
+	} {
+		s := CutSMS(tc.text, tc.segments)
+		size := MeasureSMS(s)
+		if size.Segments != tc.segments || !strings.HasSuffix(s, tc.ell) || !strings.HasPrefix(tc.text, strings.TrimSuffix(s, tc.ell)) {
+			t.Fatalf("cut to %d segments: %q (%+v)", tc.segments, s, size)
+		}
+		// One character more would not fit.
+		kept := []rune(strings.TrimSuffix(s, tc.ell))
+		more := []rune(tc.text)[:len(kept)+1]
+		if MeasureSMS(string(more)+tc.ell).Segments <= tc.segments && string(more[len(more)-1]) != " " {
+			t.Fatalf("cut shorter than it had to be: %q", s)
+		}
+		if strings.ContainsRune(s, '\uFFFD') {
+			t.Fatalf("a character was split: %q", s)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/muster-evac/muster"
@@ -53,8 +54,13 @@ type Config struct {
 	// Webhook: also queue each household's instruction to the configured
 	// webhook (integrations).
 	Webhook bool
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// ReadKeyring, if set, reads the keyring again (from the data folder,
+	// after `muster keys rotate` or `revoke`): ReloadKeys calls it, so that
+	// a running server signs with the new key and verifies by the new
+	// ring without a restart.
+	ReadKeyring func() (*credential.Keyring, error)
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Issuer issues instructions. It is safe for concurrent use; concurrent
@@ -62,6 +68,7 @@ type Config struct {
 // state is refused).
 type Issuer struct {
 	cfg Config
+	kr  atomic.Pointer[credential.Keyring] // swapped whole by ReloadKeys
 }
 
 // ErrNoKeys is returned by New when there is no keyring to sign with.
@@ -89,11 +96,41 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://localhost:8080"
 	}
-	return &Issuer{cfg: cfg}, nil
+	is := &Issuer{cfg: cfg}
+	is.kr.Store(cfg.Keyring)
+	return is, nil
 }
 
-// Keyring is the keyring the issuer signs with.
-func (is *Issuer) Keyring() *credential.Keyring { return is.cfg.Keyring }
+// Keyring is the keyring the issuer signs with, and the server verifies
+// by: the one read last.
+func (is *Issuer) Keyring() *credential.Keyring { return is.kr.Load() }
+
+// ReloadKeys reads the keyring again (Config.ReadKeyring) and, if it is
+// the same deployment's and can sign, makes it the issuer's: issuances
+// that began before finish with the keyring they began with. The old
+// ring is kept when the new one cannot be read or is another
+// deployment's (every token issued would then be another deployment's).
+func (is *Issuer) ReloadKeys() (*credential.Keyring, error) {
+	if is.cfg.ReadKeyring == nil {
+		return nil, muster.Errorf(muster.EINVALID, "this server's keyring cannot be read again (no data folder): restart it")
+	}
+	kr, err := is.cfg.ReadKeyring()
+	if err != nil {
+		return nil, fmt.Errorf("reloading the keyring: %w", err)
+	}
+	old := is.Keyring()
+	switch {
+	case kr == nil:
+		return nil, muster.Errorf(muster.EINVALID, "reloading the keyring: there is none any more; the old one stays")
+	case kr.Deployment() != old.Deployment():
+		return nil, muster.Errorf(muster.EINVALID, "reloading the keyring: it is deployment %s's, this server signs for %s; the old one stays", kr.Deployment(), old.Deployment())
+	case !kr.CanSign():
+		return nil, muster.Errorf(muster.EINVALID, "reloading the keyring: %v; the old one stays", credential.ErrNoPrivateKey)
+	}
+	is.kr.Store(kr)
+	is.cfg.Logger.Info("keyring reloaded", "deployment", kr.Deployment(), "active_key", kr.Active().ID().String(), "keys", len(kr.Keys()))
+	return kr, nil
+}
 
 // CodesSecret derives the secret of group codes and code words from the
 // master key, so that every instance sharing the master key derives the
@@ -278,6 +315,7 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: h, CapabilityID: "cap-i" + newLinkSecret()[:16], Secret: secret})
 		}
 	}
+	kr := is.Keyring() // one keyring for the whole issuance, whatever a reload does meanwhile
 	b.Issue = make([]muster.IssuedInstruction, len(changes))
 	msgs := make([][]muster.OutboxMessage, len(changes))
 	errs := make([]error, len(changes))
@@ -288,7 +326,7 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 		wg.Go(func() {
 			for i := range next {
 				ch := &changes[i]
-				b.Issue[i], msgs[i], errs[i] = is.one(ch, byID[ch.Instruction.Household], links[ch.Instruction.Household], now)
+				b.Issue[i], msgs[i], errs[i] = is.one(kr, ch, byID[ch.Instruction.Household], links[ch.Instruction.Household], now)
 			}
 		})
 	}
@@ -318,13 +356,13 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 }
 
 // one signs and renders one new version and makes its messages.
-func (is *Issuer) one(ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
+func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
 	in := ch.Instruction
-	c, err := Claims(&in, is.cfg.Keyring.Deployment())
+	c, err := Claims(&in, kr.Deployment())
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, err
 	}
-	token, err := is.cfg.Keyring.Sign(c, now)
+	token, err := kr.Sign(c, now)
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, muster.Errorf(muster.EINVALID, "%v", err)
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -30,7 +33,7 @@ It is written and read as CAP 1.2 XML, the Common Alerting Protocol that
 other alerting systems exchange. It names no one and is not secret. See
 docs/advisories.md.`,
 	}
-	cmd.AddCommand(newAdvisoryNewCmd(), newAdvisoryCancelCmd(), newAdvisoryCheckCmd(), newAdvisoryRecipientsCmd())
+	cmd.AddCommand(newAdvisoryNewCmd(), newAdvisoryUpdateCmd(), newAdvisoryCancelCmd(), newAdvisoryCheckCmd(), newAdvisoryRecipientsCmd())
 	return cmd
 }
 
@@ -236,15 +239,24 @@ func polygonArea(path string) (muster.AdvisoryArea, string, error) {
 func newAdvisoryCancelCmd() *cobra.Command {
 	var meta advisoryMeta
 	var areaName, note string
+	var srv serverFlags
 	cmd := &cobra.Command{
-		Use:   "cancel OLD.xml [-o cancel.xml]",
-		Short: "Write the cancellation of an advisory, as CAP 1.2",
+		Use:   "cancel (OLD.xml [-o cancel.xml] | ID --server URL)",
+		Short: "Cancel an advisory: write the CAP 1.2 cancellation, or have a server issue and deliver it",
 		Long: `Writes a CAP Cancel of an earlier advisory: same sender and area, urgency
 Past, and the canned words saying the earlier advisory no longer applies,
 in the languages it had. --area-name defaults to its English area
-description.`,
+description.
+
+With --server, ID is one of that server's advisories: the server issues
+the cancellation and delivers it to the households in the area
+(POST /api/advisories/ID/cancel, a planner's API token in MUSTER_TOKEN or
+--token-file).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if srv.url != "" {
+				return srv.post(cmd, "/api/advisories/"+url.PathEscape(args[0])+"/cancel", map[string]string{"area_name": areaName, "note": note})
+			}
 			prev, err := readAdvisory(args[0])
 			if err != nil {
 				return err
@@ -273,9 +285,117 @@ description.`,
 		},
 	}
 	meta.flags(cmd)
+	srv.flags(cmd)
 	cmd.Flags().StringVar(&areaName, "area-name", "", "the area in words (default: the advisory's English area description)")
 	cmd.Flags().StringVar(&note, "note", "", "why it is cancelled (CAP <note>)")
 	return cmd
+}
+
+func newAdvisoryUpdateCmd() *cobra.Command {
+	var canned, areaName, zone, polygon string
+	var srv serverFlags
+	cmd := &cobra.Command{
+		Use:   "update ID --server URL --canned KEY --area-name NAME [--zone ID | --polygon FILE]",
+		Short: "Have a server update one of its advisories (CAP Update) and deliver it",
+		Long: `Asks a muster server to update one of its advisories: a CAP Update that
+references it, with the canned words of --canned for --area-name, over the
+same area unless --zone (a zone of the threat picture now) or --polygon (a
+GeoJSON file) names another; the server delivers it to the households in
+the area (POST /api/advisories/ID/update, a planner's API token in
+MUSTER_TOKEN or --token-file).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if srv.url == "" {
+				return muster.Errorf(muster.EINVALID, "--server: an update is issued by the server that issued the advisory")
+			}
+			req := map[string]any{"canned": canned, "area_name": areaName}
+			if zone != "" {
+				req["zone"] = zone
+			}
+			if polygon != "" {
+				b, err := os.ReadFile(polygon)
+				if err != nil {
+					return muster.Errorf(muster.EINVALID, "--polygon: %v", err)
+				}
+				if !json.Valid(b) {
+					return muster.Errorf(muster.EINVALID, "--polygon %s: not JSON (want GeoJSON)", polygon)
+				}
+				req["polygon"] = json.RawMessage(b)
+			}
+			return srv.post(cmd, "/api/advisories/"+url.PathEscape(args[0])+"/update", req)
+		},
+	}
+	srv.flags(cmd)
+	cmd.Flags().StringVar(&canned, "canned", "", "the canned advisory: "+strings.Join(advisory.CannedKeys(), ", "))
+	cmd.Flags().StringVar(&areaName, "area-name", "", "the area in words, as people know it")
+	cmd.Flags().StringVar(&zone, "zone", "", "a zone of the server's threat picture now, instead of the advisory's area")
+	cmd.Flags().StringVar(&polygon, "polygon", "", "a GeoJSON file, instead of the advisory's area")
+	return cmd
+}
+
+// serverFlags say which server a command asks, and with what API token.
+type serverFlags struct {
+	url, tokenFile string
+}
+
+func (f *serverFlags) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.url, "server", "", "the muster server (https://host)")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "a file holding an API token ('muster user token'); default: $MUSTER_TOKEN")
+}
+
+// post sends body as JSON to the server's path with the API token and
+// prints its answer; an error answer is returned as its message.
+func (f *serverFlags) post(cmd *cobra.Command, path string, body any) error {
+	base, err := url.Parse(strings.TrimRight(f.url, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return muster.Errorf(muster.EINVALID, "--server %q: want http:// or https:// and the host", f.url)
+	}
+	token := os.Getenv("MUSTER_TOKEN")
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return muster.Errorf(muster.EINVALID, "--token-file: %v", err)
+		}
+		token = string(b)
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return muster.Errorf(muster.EINVALID, "no API token: set MUSTER_TOKEN or --token-file (make one with 'muster user token NAME')")
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.String()+path, bytes.NewReader(data))
+	if err != nil {
+		return muster.Errorf(muster.EINVALID, "--server: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking %s: %w", f.url, err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading %s's answer: %w", f.url, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(answer, &e) == nil && e.Error.Message != "" {
+			return fmt.Errorf("%s: %s (%s)", f.url, e.Error.Message, resp.Status)
+		}
+		return fmt.Errorf("%s answered %s", f.url, resp.Status)
+	}
+	_, err = cmd.OutOrStdout().Write(append(bytes.TrimSpace(answer), '\n'))
+	return err
 }
 
 // readAdvisory reads and checks a CAP file.

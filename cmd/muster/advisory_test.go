@@ -1,6 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/advisory"
+	"github.com/muster-evac/muster/httpapi"
 )
 
 // advisorySchemaCheck validates a CAP file against the OASIS schema when
@@ -151,5 +160,108 @@ func TestAdvisoryRefusals(t *testing.T) {
 	out, _, err := run(t, "advisory", "new", "--canned", "all-clear", "--polygon", circle, "--id", "adv-x", "--sent", "2021-08-26T14:00:00Z")
 	if err != nil || !strings.Contains(out, "<headline>All clear for Abbey Gate</headline>") || !strings.Contains(out, "<circle>34.5605,69.2195 0.3</circle>") {
 		t.Errorf("%v\n%s", err, out)
+	}
+}
+
+// TestAdvisoryUpdateAndCancelOnAServer: `muster advisory update ID
+// --server` and `cancel ID --server` have a running server issue a CAP
+// Update and a CAP Cancel of its advisory, with a planner's API token;
+// without a token, or with a field officer's, nothing is issued.
+func TestAdvisoryUpdateAndCancelOnAServer(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	const pw = "tangerine zeppelin quartz 42\n"
+	for _, u := range [][2]string{{"pat", "planner"}, {"fran", "field"}} {
+		if _, stderr, err := runIn(t, pw, "user", "add", u[0], "--role", u[1], "--password-stdin", "--data", data); err != nil {
+			t.Fatalf("user add: %v %s", err, stderr)
+		}
+	}
+	planner, _, err := runIn(t, "", "user", "token", "pat", "--ttl", "1h", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	field, _, err := runIn(t, "", "user", "token", "fran", "--ttl", "1h", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := muster.WithActor(context.Background(), "tester")
+	sf := storeFlags{data: data}
+	st, err := sf.openStore(ctx, io.Discard, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var hs []muster.Household
+	for i := range 4 {
+		hs = append(hs, muster.Household{ID: fmt.Sprintf("H%06d", i+1), Name: "Family", PartySize: 2, Adults: 2, Language: muster.Languages[i%3],
+			Phone: fmt.Sprintf("+9370000000%d", i), Lat: 34.56 + float64(i)*0.0005, Lon: 69.2, HasLocation: true})
+	}
+	if _, err := st.ImportHouseholds(ctx, hs, muster.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Store: st, IPRate: -1, AccountRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	post := func(token, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+			t.Fatalf("%s: %d %v %v", path, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	a := post(planner, "/api/advisories", `{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.561]},"properties":{"radius_m":1000}}}`)
+	id := a["id"].(string)
+	if a["recipients"].(float64) != 4 {
+		t.Fatalf("the advisory: %v", a)
+	}
+
+	t.Setenv("MUSTER_TOKEN", "")
+	if _, _, err := run(t, "advisory", "update", id, "--server", srv.URL, "--canned", "shelter-in-place", "--area-name", "the airport"); err == nil || !strings.Contains(err.Error(), "no API token") {
+		t.Fatalf("update without a token: %v", err)
+	}
+	t.Setenv("MUSTER_TOKEN", field)
+	if _, _, err := run(t, "advisory", "cancel", id, "--server", srv.URL); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a field officer's cancel: %v", err)
+	}
+	t.Setenv("MUSTER_TOKEN", planner)
+	out, _, err := run(t, "advisory", "update", id, "--server", srv.URL, "--canned", "shelter-in-place", "--area-name", "the airport")
+	if err != nil || !strings.Contains(out, `"msg_type":"Update"`) || !strings.Contains(out, `"recipients":4`) {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "advisory", "cancel", id, "--server", srv.URL, "--note", "the gates are open")
+	if err != nil || !strings.Contains(out, `"msg_type":"Cancel"`) {
+		t.Fatalf("cancel: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "advisory", "cancel", id, "--server", srv.URL); err == nil || !strings.Contains(err.Error(), "cancelled by") {
+		t.Fatalf("a second cancel: %v", err)
+	}
+	list, err := st.ListAdvisories(ctx, 10)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("advisories: %d, %v", len(list), err)
+	}
+	for _, l := range list {
+		full, err := st.GetAdvisory(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := advisory.Read(bytes.NewReader(full.CAP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.ID != id && (len(d.Advisory.References) != 1 || d.Advisory.References[0].ID != id) {
+			t.Fatalf("%s %s references %v, not %s", l.MsgType, l.ID, d.Advisory.References, id)
+		}
 	}
 }

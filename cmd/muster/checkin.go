@@ -82,7 +82,7 @@ only when the token was checked in now.`,
 					return err
 				}
 				switch v.Status {
-				case credential.Forged, credential.UnknownKey, credential.Expired:
+				case credential.Forged, credential.UnknownKey, credential.RevokedKey, credential.Expired:
 					fmt.Fprint(out, "NOT CHECKED IN: ")
 					fmt.Fprint(out, v.String())
 					return errNotCheckedIn

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -49,13 +52,54 @@ func (f *issuingFlags) issuer(cmd *cobra.Command, sf *storeFlags, st muster.Stor
 	if err != nil {
 		return nil, err
 	}
-	kr, _, err := credential.ReadKeyringFile(path, master)
-	if err != nil {
-		return nil, muster.Errorf(muster.EINVALID, "%v", err)
+	read := func() (*credential.Keyring, error) {
+		kr, _, err := credential.ReadKeyringFile(path, master)
+		if err != nil {
+			return nil, muster.Errorf(muster.EINVALID, "%v", err)
+		}
+		return kr, nil
 	}
-	return issue.New(issue.Config{Store: st, Keyring: kr, Secret: issue.CodesSecret(master), Streets: streets, PublicURL: f.publicURL,
+	kr, err := read()
+	if err != nil {
+		return nil, err
+	}
+	iss, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: issue.CodesSecret(master), Streets: streets, PublicURL: f.publicURL,
 		Contact: muster.Contact{Phone: f.contactPhone, URL: f.contactURL}, DefaultLanguage: f.langDefault, EscortLanguage: f.escortLang,
-		Webhook: webhook, Logger: slog.Default()})
+		Webhook: webhook, Logger: slog.Default(), ReadKeyring: read})
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Name() == "serve" {
+		reloadOnSIGHUP(cmd.Context(), iss)
+	}
+	return iss, nil
+}
+
+// reloadOnSIGHUP reads the keyring again each time the server gets
+// SIGHUP (after `muster keys rotate` in its data folder), until ctx ends:
+// the new key signs and verifies without a restart. A keyring that
+// cannot be read, or is another deployment's, is logged and the old one
+// kept. The verifier bundle the server caches is remade within seconds
+// (POST /api/keys/reload remakes it at once).
+func reloadOnSIGHUP(ctx context.Context, iss *issue.Issuer) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				if _, err := iss.ReloadKeys(); err != nil {
+					slog.Error("SIGHUP: keyring not reloaded", "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 }
 
 // streetsOf names the streets of the foot network of a graph file; no

@@ -91,7 +91,7 @@ live in DATA/` + signingKeysFile + ` (mode 0600), their private parts sealed
 under the master key: the file alone signs nothing. docs/instruction-tokens.md
 explains the tokens, the keys and the verifier's bundle.`,
 	}
-	cmd.AddCommand(newKeysInitCmd(), newKeysRotateCmd(), newKeysListCmd(), newKeysExportCmd(), newKeysSignCmd())
+	cmd.AddCommand(newKeysInitCmd(), newKeysRotateCmd(), newKeysRevokeCmd(), newKeysListCmd(), newKeysExportCmd(), newKeysSignCmd())
 	return cmd
 }
 
@@ -154,8 +154,9 @@ func newKeysRotateCmd() *cobra.Command {
 		Long: `Makes a new signing key, endorsed by the current one so that verifiers
 who trust the old key trust the new one, and retires the current key: it
 signs no more and its private key is destroyed, but tokens it signed verify
-until the longest token lifetime has passed. Restart running servers so
-that they sign with the new key, and export a new bundle for verifiers.`,
+until the longest token lifetime has passed. Send running servers SIGHUP
+(or POST /api/keys/reload) so that they sign with the new key, and export a
+new bundle for verifiers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kr, master, wrapped, err := kf.open(cmd, true)
@@ -180,6 +181,47 @@ that they sign with the new key, and export a new bundle for verifiers.`,
 	return cmd
 }
 
+func newKeysRevokeCmd() *cobra.Command {
+	var kf keyringFlags
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "revoke KID --reason TEXT",
+		Short: "Mark a signing key compromised: every token it signed is 'signed by a revoked key'",
+		Long: `Marks a retired key (its id, as 'muster keys list' shows it) as compromised:
+from then on every token it signed verifies as "signed by a revoked key",
+whatever it says, and never checks in; the verifier bundles carry its id, so
+offline verifiers say so too once they refresh. The key that signs now
+cannot be revoked: rotate first ('muster keys rotate'), then revoke the old
+one. Then send running servers SIGHUP (or POST /api/keys/reload), export a
+new bundle, and re-issue the instructions the key signed (a re-plan, or
+'muster instructions issue').`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := credential.ParseKeyID(args[0])
+			if err != nil {
+				return muster.Errorf(muster.EINVALID, "%v", err)
+			}
+			kr, master, wrapped, err := kf.open(cmd, true)
+			if err != nil {
+				return err
+			}
+			k, err := kr.Revoke(id, reason, time.Now())
+			if err != nil {
+				return muster.Errorf(muster.EINVALID, "%v", err)
+			}
+			if err := credential.WriteKeyringFile(kf.path(), kr, master, wrapped); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked at %s (%s): the tokens it signed are signed by a revoked key\n",
+				k.ID(), k.RevokedAt.Format(time.RFC3339), k.RevokedReason)
+			return nil
+		},
+	}
+	kf.register(cmd.Flags())
+	cmd.Flags().StringVar(&reason, "reason", "", "why, in one line (required): how the key was compromised")
+	return cmd
+}
+
 func newKeysListCmd() *cobra.Command {
 	var kf keyringFlags
 	cmd := &cobra.Command{
@@ -198,6 +240,8 @@ func newKeysListCmd() *cobra.Command {
 			for _, k := range kr.Keys() {
 				state := "signs"
 				switch {
+				case k.Revoked:
+					state = "REVOKED " + k.RevokedAt.Format(time.RFC3339) + " (" + k.RevokedReason + "): its tokens prove nothing"
 				case k.RetiredAt.IsZero():
 				case now.After(k.VerifyUntil):
 					state = "expired: verifies nothing since " + k.VerifyUntil.Format(time.RFC3339)

@@ -1,14 +1,23 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/httpapi"
+	"github.com/spf13/cobra"
 )
 
 // keysInit makes a deployment's keys in a new data folder and returns the
@@ -221,5 +230,133 @@ func TestVerifyReadsTheQRCode(t *testing.T) {
 	}
 	if _, _, err := run(t, "verify", "--qr", svg, "--data", data); err == nil || errors.Is(err, errNotCurrent) {
 		t.Errorf("an SVG is not an image verify reads: %v", err)
+	}
+}
+
+// TestKeysReloadWithoutRestart: a running server reads its keyring again
+// on SIGHUP: a token signed by a key rotated in its data folder after it
+// started is not genuine to it before, and is after, without a restart;
+// a keyring of another deployment put in its place is refused and the
+// server keeps its own.
+func TestKeysReloadWithoutRestart(t *testing.T) {
+	data, _ := keysInit(t, "reload-deploy")
+	ctx, cancel := context.WithCancel(muster.WithActor(context.Background(), "tester"))
+	defer cancel()
+	sf := storeFlags{data: data}
+	st, err := sf.openStore(ctx, io.Discard, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	serve := &cobra.Command{Use: "serve"} // the server's command: it listens for SIGHUP
+	serve.SetContext(ctx)
+	serve.SetErr(io.Discard)
+	inf := issuingFlags{langDefault: muster.LangEnglish}
+	iss, err := inf.issuer(serve, &sf, st, nil, false)
+	if err != nil || iss == nil {
+		t.Fatalf("issuer: %v", err)
+	}
+	api, err := httpapi.New(httpapi.Config{Store: st, Issuer: iss, IPRate: -1, AccountRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	verify := func(token string) (genuine bool, status string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/api/verify", "text/plain", strings.NewReader(token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			Status  string `json:"status"`
+			Genuine bool   `json:"genuine"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("verify: %d %v", resp.StatusCode, err)
+		}
+		return v.Genuine, v.Status
+	}
+	before := iss.Keyring().Active().ID()
+	if _, stderr, err := run(t, "keys", "rotate", "--data", data); err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, stderr)
+	}
+	token := signClaims(t, data, claims(1, "RP-011"))
+	if genuine, status := verify(token); genuine {
+		t.Fatalf("a token of a key the server has not read is %s, genuine", status)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for iss.Keyring().Active().ID() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the keyring")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for genuine, status := verify(token); !genuine; genuine, status = verify(token) {
+		if time.Now().After(deadline) { // the verifier bundle is remade within bundleTTL
+			t.Fatalf("after SIGHUP the newly rotated key's token is %s", status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Another deployment's keyring in its place: refused, the old one kept.
+	rotated := iss.Keyring().Active().ID()
+	other, _ := keysInit(t, "another-deploy")
+	b, err := os.ReadFile(filepath.Join(other, signingKeysFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, signingKeysFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.ReloadKeys(); err == nil || iss.Keyring().Active().ID() != rotated {
+		t.Fatalf("another deployment's keyring: %v; active key %s, want %s", err, iss.Keyring().Active().ID(), rotated)
+	}
+	if genuine, status := verify(token); !genuine {
+		t.Fatalf("after a refused reload the token is %s", status)
+	}
+}
+
+// TestKeysRevoke: `muster keys revoke KID --reason` marks a retired key
+// compromised: `muster verify` says a token it signed is signed by a
+// revoked key, `keys list` shows it, and the key that signs now cannot be
+// revoked.
+func TestKeysRevoke(t *testing.T) {
+	data, _ := keysInit(t, "revoke-deploy")
+	tok := signClaims(t, data, claims(1, "RP-011"))
+	list, _, err := run(t, "keys", "list", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile(`(?m)^([0-9a-f]{16}) `).FindStringSubmatch(list)
+	if first == nil {
+		t.Fatalf("keys list:\n%s", list)
+	}
+	if _, _, err := run(t, "keys", "revoke", first[1], "--reason", "laptop stolen", "--data", data); err == nil || !strings.Contains(err.Error(), "rotate first") {
+		t.Fatalf("revoking the active key: %v", err)
+	}
+	if _, _, err := run(t, "keys", "rotate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "keys", "revoke", first[1], "--data", data); err == nil {
+		t.Fatal("revoked without a reason")
+	}
+	out, _, err := run(t, "keys", "revoke", first[1], "--reason", "laptop stolen", "--data", data)
+	if err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
+	}
+	out, _, _ = run(t, "verify", tok, "--data", data)
+	if !strings.HasPrefix(out, "SIGNED BY A REVOKED KEY") {
+		t.Fatalf("verify of the revoked key's token:\n%s", out)
+	}
+	if list, _, _ := run(t, "keys", "list", "--data", data); !strings.Contains(list, "REVOKED") || !strings.Contains(list, "laptop stolen") {
+		t.Fatalf("keys list:\n%s", list)
+	}
+	if fresh := signClaims(t, data, claims(2, "RP-012")); !strings.HasPrefix(func() string { o, _, _ := run(t, "verify", fresh, "--data", data); return o }(), "GENUINE") {
+		t.Fatal("the new key's token is not genuine")
 	}
 }

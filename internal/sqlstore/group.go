@@ -93,13 +93,21 @@ func (c *Core) runGroup(batch []writeReq) {
 		}
 		defer tx.Rollback()
 		cn = newTxConn(c, c.w, tx)
+		// A lone write needs no savepoint: if it fails, the transaction,
+		// which holds nothing else, is rolled back whole. The savepoint
+		// is not free: SQLite copies every page the write changes to its
+		// statement journal first (a large issuance or import writes its
+		// pages twice).
+		lone := len(batch) == 1
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
 			}
-			if _, err := cn.ExecContext(bg, `SAVEPOINT muster_write`); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
+			if !lone {
+				if _, err := cn.ExecContext(bg, `SAVEPOINT muster_write`); err != nil {
+					return fmt.Errorf("savepoint: %w", err)
+				}
 			}
 			// Statements do not see the caller's cancellation: SQLite
 			// answers an interrupted write by rolling back the whole
@@ -109,6 +117,14 @@ func (c *Core) runGroup(batch []writeReq) {
 			err := r.fn(w)
 			if err == nil {
 				_, err = c.appendAudit(w, w.audit)
+			}
+			if lone {
+				if err != nil {
+					errs[i] = err
+					return nil // the deferred rollback undoes it; nothing to commit
+				}
+				events[i] = w.events
+				break
 			}
 			if err != nil {
 				errs[i] = err

@@ -169,10 +169,15 @@ func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, 
 			return nil, nil, nil, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
 		}
 	}
+	linked := map[string]bool{}
 	for i, l := range b.Links {
 		if l.HouseholdID == "" || badKey(l.HouseholdID) || checkName("capability", l.CapabilityID) != nil || len(l.Secret) < 16 || len(l.Secret) > 128 || !validText(l.Secret) {
 			return nil, nil, nil, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
 		}
+		if linked[l.HouseholdID] {
+			return nil, nil, nil, bad("link %d: household %s has two links in the batch", i, l.HouseholdID)
+		}
+		linked[l.HouseholdID] = true
 	}
 	msgs, households, err := prepareMessages(b.Messages)
 	if err != nil {
@@ -308,9 +313,10 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 		}
 	}
 	args := make([]any, 0, 17*issueChunk)
+	chunk := w.c.rowsPerStatement(issueChunk)
 	for start := 0; start < len(rows); {
-		n := issueChunk
-		if len(rows)-start < issueChunk {
+		n := chunk
+		if len(rows)-start < chunk {
 			n = 1
 		}
 		args = args[:0]
@@ -337,6 +343,8 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 
 // insertLinks makes each household's instruction link: a capability
 // (its hash) and the sealed secret, replacing a link the household had.
+// Rows go rowsPerStatement(linkChunk) at a time: PostgreSQL paid a round
+// trip per row.
 func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error {
 	if len(links) == 0 {
 		return nil
@@ -349,24 +357,51 @@ func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error
 	if err != nil {
 		return err
 	}
-	now := micros(w.now)
 	for _, l := range links {
 		if !known[l.HouseholdID] {
 			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", l.HouseholdID)
 		}
-		if _, err := w.exec(`INSERT INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, 0, 0)`,
-			l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now); err != nil {
-			return w.c.conflict(err, "issue: capability %s exists already", l.CapabilityID)
+	}
+	now := micros(w.now)
+	capArgs := make([]any, 0, 4*linkChunk)
+	linkArgs := make([]any, 0, 4*linkChunk)
+	chunk := w.c.rowsPerStatement(linkChunk)
+	for start := 0; start < len(links); {
+		n := chunk
+		if len(links)-start < chunk {
+			n = 1
 		}
-		if _, err := w.exec(`INSERT INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (household_id) DO UPDATE SET capability_id = excluded.capability_id, secret_enc = excluded.secret_enc, created_at = excluded.created_at`,
-			l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now); err != nil {
-			return fmt.Errorf("issue: link of %s: %w", l.HouseholdID, err)
+		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
+		for _, l := range links[start : start+n] {
+			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now)
+			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now)
 		}
+		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
+			return w.c.conflict(err, "issue: a capability of this issuance exists already")
+		}
+		if _, err := w.exec(insertLinkQueries[n], linkArgs...); err != nil {
+			return fmt.Errorf("issue: links: %w", err)
+		}
+		start += n
 	}
 	w.record("capability.create", "households", fmt.Sprintf("%d instruction links: %s", len(links), firstIDs(hs, 20)))
 	w.announce("capability", "")
 	return nil
+}
+
+// linkChunk is how many links one statement inserts.
+const linkChunk = 100
+
+var insertCapabilityQueries, insertLinkQueries = map[int]string{}, map[int]string{}
+
+func init() {
+	for _, n := range []int{1, linkChunk} {
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 0, 0), ", n), ", ")
+		insertCapabilityQueries[n] = `INSERT INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES ` + rows
+		insertLinkQueries[n] = `INSERT INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ") +
+			` ON CONFLICT (household_id) DO UPDATE SET capability_id = excluded.capability_id, secret_enc = excluded.secret_enc, created_at = excluded.created_at`
+	}
 }
 
 func linkAAD(household, capability string) string {

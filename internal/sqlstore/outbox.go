@@ -41,13 +41,25 @@ const outboxSealedColumns = `recipient_enc, subject_enc, body_enc, html_enc`
 
 func messageAAD(id, field string) string { return "message:" + id + ":" + field }
 
-// newMessageID is "M", the creation time (13 hex digits of Unix
-// microseconds) and 64 random bits: ids sort by creation time across
-// instances, so paging by id is paging by age.
-func newMessageID(now time.Time) string {
+// messageIDs makes the ids of a batch of n messages: "M", the creation
+// time (13 hex digits of Unix microseconds) and 64 bits that start at a
+// random value (below 2^63) and count up through the batch. Ids sort by
+// creation time across instances, so paging by id is paging by age, and
+// within a batch in its order: the outbox's primary key and its pending
+// index are filled at their right edge, not at random places (which cost
+// SQLite a page of its statement journal per row). Two batches of the
+// same microsecond collide only if their random starts are less than a
+// batch apart: about 2^-45 for batches of 200,000.
+func messageIDs(now time.Time) func() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("M%013x%016x", now.UnixMicro(), binary.BigEndian.Uint64(b[:]))
+	next := binary.BigEndian.Uint64(b[:]) >> 1
+	prefix := fmt.Sprintf("M%013x", now.UnixMicro())
+	return func() string {
+		id := prefix + fmt.Sprintf("%016x", next)
+		next++
+		return id
+	}
 }
 
 type outboxRow struct {
@@ -236,15 +248,17 @@ func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households [
 		}
 	}
 	now := micros(w.now)
+	newID := messageIDs(w.now)
 	args := make([]any, 0, 21*enqueueChunk)
+	chunk := w.c.rowsPerStatement(enqueueChunk)
 	for start := 0; start < len(rows); {
-		n := enqueueChunk
-		if len(rows)-start < enqueueChunk {
+		n := chunk
+		if len(rows)-start < chunk {
 			n = 1
 		}
 		args = args[:0]
 		for _, m := range rows[start : start+n] {
-			id := newMessageID(w.now)
+			id := newID()
 			args = append(args, id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
 				k.Seal([]byte(m.Recipient), messageAAD(id, "recipient")), k.Seal([]byte(m.Subject), messageAAD(id, "subject")),
 				k.Seal([]byte(m.Body), messageAAD(id, "body")), k.Seal([]byte(m.BodyHTML), messageAAD(id, "html")),
@@ -267,6 +281,20 @@ func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households [
 		w.announce("outbox", "")
 	}
 	return enqueued, duplicates, nil
+}
+
+// rowsPerStatement is how many rows one INSERT of a bulk write carries
+// (chunk, or 1). SQLite, in process and with one writer (the engines that
+// group-commit), keeps a statement journal for a statement of several
+// rows, since it may have to undo it alone: a copy of every page of the
+// database it changes, spilled to a temporary file past 64 KiB. Measured
+// on 100,000 messages, the journal cost more than the statements it
+// saved (3.4 against 2.6 CPU-seconds). PostgreSQL saves a round trip a row.
+func (c *Core) rowsPerStatement(chunk int) int {
+	if c.d.GroupCommit {
+		return 1
+	}
+	return chunk
 }
 
 var insertOutboxQueries = map[int]string{}

@@ -1,0 +1,48 @@
+package sqlstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/muster-evac/muster"
+)
+
+// TestIssueBatchLinksOncePerHousehold: a batch that gives one household
+// two links is refused before any database work (PostgreSQL's multi-row
+// upsert would fail on it mid-statement, SQLite would keep the last).
+func TestIssueBatchLinksOncePerHousehold(t *testing.T) {
+	b := muster.IssueBatch{Plan: "P1", Links: []muster.InstructionLink{
+		{HouseholdID: "H000001", CapabilityID: "cap-iaaaaaaaaaaaaaaaa", Secret: "abcdefghijklmnopqrst"},
+		{HouseholdID: "H000001", CapabilityID: "cap-ibbbbbbbbbbbbbbbb", Secret: "bcdefghijklmnopqrstu"},
+	}}
+	if _, _, _, err := checkIssueBatch(&b); muster.ErrorCode(err) != muster.EINVALID {
+		t.Fatalf("two links for one household: %v", err)
+	}
+	b.Links = b.Links[:1]
+	if _, _, _, err := checkIssueBatch(&b); err != nil {
+		t.Fatalf("one link: %v", err)
+	}
+}
+
+// TestMessageIDsCountUp: a batch's message ids sort in the batch's order
+// and by time, and two batches of one microsecond differ.
+func TestMessageIDsCountUp(t *testing.T) {
+	now := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	a, b := messageIDs(now), messageIDs(now)
+	prev := ""
+	seen := map[string]bool{}
+	for range 1000 {
+		id := a()
+		if len(id) != 30 || id <= prev || seen[id] {
+			t.Fatalf("id %q after %q", id, prev)
+		}
+		prev = id
+		seen[id] = true
+	}
+	if seen[b()] {
+		t.Fatal("two batches made the same id")
+	}
+	if later := messageIDs(now.Add(time.Microsecond))(); later <= prev {
+		t.Fatalf("a later batch's id %q sorts before %q", later, prev)
+	}
+}

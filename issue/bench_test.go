@@ -1,0 +1,260 @@
+package issue_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/instruct"
+	"github.com/muster-evac/muster/issue"
+	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/postgres"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
+	"github.com/muster-evac/muster/scenario"
+	"github.com/muster-evac/muster/sqlite"
+	"github.com/muster-evac/muster/storetest"
+)
+
+// benchStart is when the bench plan's operation starts.
+var benchStart = time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+
+// bigPlan is a plan for about 100,000 households on a generated city: a
+// real plan of 1,000 households (routes, groups, report-by times, walks on
+// the foot network) repeated 100 times, each copy with households and
+// groups of its own, and the households on record for it.
+type bigPlan struct {
+	body       []byte
+	households []muster.Household
+	streets    *instruct.Streets
+	timezone   string
+	groups     int
+}
+
+var (
+	bigOnce sync.Once
+	big     *bigPlan
+	bigErr  error
+)
+
+func loadBigPlan(b *testing.B) *bigPlan {
+	b.Helper()
+	bigOnce.Do(func() { big, bigErr = makeBigPlan(context.Background(), 1000, 100) })
+	if bigErr != nil {
+		b.Fatal(bigErr)
+	}
+	return big
+}
+
+func makeBigPlan(ctx context.Context, households, copies int) (*bigPlan, error) {
+	gen, err := citygen.Generate(ctx, citygen.Options{Seed: 2021, Scale: 0.35})
+	if err != nil {
+		return nil, err
+	}
+	city, _, err := osmimport.FromOSM(ctx, gen.OSM, "bench", osmimport.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var airport orb.Point
+	for _, pl := range gen.Places.Places {
+		if pl.Kind == muster.PlaceAirport {
+			airport, _ = pl.Point()
+		}
+	}
+	carG, footG := city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
+	sc, err := scenario.Generate(ctx, carG, footG, scenario.Options{Seed: 2021, Households: households, TargetPeople: households * 7 / 2,
+		RallyPoints: 1, Gates: 2, AirportCenter: airport, Timezone: gen.Places.Timezone})
+	if err != nil {
+		return nil, err
+	}
+	car, err := route.New(ctx, carG, route.Options{})
+	if err != nil {
+		return nil, err
+	}
+	foot, err := route.New(ctx, footG, route.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: &gen.Places, Households: sc.Households, Params: plan.Params{Start: benchStart}})
+	if err != nil {
+		return nil, err
+	}
+	streets, err := instruct.NewStreets(footG)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]muster.Household{}
+	for _, h := range sc.Households {
+		byID[h.ID] = h
+	}
+	big := *p
+	big.Households, big.Groups, big.RallyPoints = nil, nil, nil
+	var hs []muster.Household
+	n := 0
+	for k := range copies {
+		rename := map[string]string{}
+		// Each copy has rally points of its own, so that each holds as
+		// many people as in the real plan.
+		rally := func(id string) string { return fmt.Sprintf("%s-%03d", id, k) }
+		for _, r := range p.RallyPoints {
+			r.ID = rally(r.ID)
+			big.RallyPoints = append(big.RallyPoints, r)
+		}
+		for _, ph := range p.Households {
+			n++
+			id, orig := fmt.Sprintf("H%06d", n), ph.ID
+			rename[orig] = id
+			ph.ID = id
+			if ph.Group != "" {
+				ph.Group = fmt.Sprintf("%s-%03d", ph.Group, k)
+			}
+			if ph.RallyPoint != "" {
+				ph.RallyPoint = rally(ph.RallyPoint)
+			}
+			big.Households = append(big.Households, ph)
+			h := byID[orig]
+			h.ID = id
+			// The scenarios' mix (../shared/scenarios): every household a
+			// phone, three in five an e-mail address too.
+			if n%5 < 3 {
+				h.Email = fmt.Sprintf("h%06d@example.org", n)
+			}
+			h.Phone = fmt.Sprintf("+9370%07d", n)
+			hs = append(hs, h)
+		}
+		for _, g := range p.Groups {
+			g.ID, g.RallyPoint = fmt.Sprintf("%s-%03d", g.ID, k), rally(g.RallyPoint)
+			members := make([]string, len(g.Households))
+			for i, h := range g.Households {
+				members[i] = rename[h]
+			}
+			g.Households = members
+			big.Groups = append(big.Groups, g)
+		}
+	}
+	big.Status = muster.PlanProposed
+	body, err := json.Marshal(&big)
+	if err != nil {
+		return nil, err
+	}
+	return &bigPlan{body: body, households: hs, streets: streets, timezone: gen.Places.Timezone, groups: len(big.Groups)}, nil
+}
+
+// BenchmarkIssue100k is issue 10's budget end to end: a planner approves
+// a plan of 100,000 households (and their groups' escorts), and the
+// server reads the households, builds every instruction (walking
+// directions with street names), signs each, renders its e-mail and SMS
+// in the household's language, and in one transaction approves the plan,
+// stores the instructions (sealed), makes the households' links and
+// queues the messages in the outbox. The target is 5 s.
+func BenchmarkIssue100k(b *testing.B) {
+	bp := loadBigPlan(b)
+	b.Run("sqlite", func(b *testing.B) {
+		benchIssue(b, bp, func(b *testing.B) muster.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return st
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		base := os.Getenv("MUSTER_TEST_POSTGRES")
+		if base == "" {
+			b.Skip("MUSTER_TEST_POSTGRES is unset")
+		}
+		benchIssue(b, bp, func(b *testing.B) muster.Store { return pgStore(b, base) })
+	})
+}
+
+func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store) {
+	ctx := muster.WithActor(context.Background(), "bench")
+	now := benchStart.Add(-2 * time.Hour)
+	kr, err := credential.NewKeyring("bench", 0, now.Add(-time.Hour))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var instructions, messages int
+	for b.Loop() {
+		b.StopTimer()
+		st := open(b)
+		for i := 0; i < len(bp.households); i += 5000 {
+			if _, err := st.ImportHouseholds(ctx, bp.households[i:min(i+5000, len(bp.households))], muster.ImportOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := st.SetTimezone(ctx, bp.timezone); err != nil {
+			b.Fatal(err)
+		}
+		rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: bp.body, Summary: []byte(`{}`)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		is, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: []byte("a bench secret of 32 bytes or so!"), Streets: bp.streets,
+			PublicURL: "https://evac.example.org", Contact: muster.Contact{Phone: "+93 20 210 0000"}, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		rep, err := is.Approve(ctx, rec.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if !rep.Approved || rep.Households != len(bp.households) || rep.Escorts != bp.groups {
+			b.Fatalf("issued %d households' and %d escorts' instructions, want %d and %d (%+v)", rep.Households, rep.Escorts, len(bp.households), bp.groups, rep)
+		}
+		instructions, messages = rep.Issued, rep.Enqueued
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(instructions), "instructions")
+	b.ReportMetric(float64(messages), "messages")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/5, "of-5s-budget")
+}
+
+// pgStore is a store in a schema of its own in the test database.
+func pgStore(b *testing.B, base string) muster.Store {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := make([]byte, 6)
+	_, _ = rand.Read(r)
+	schema := "issuebench_" + hex.EncodeToString(r)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		b.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := postgres.Open(context.Background(), u.String(), storetest.NewKeys().DataKeys())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		st.Close()
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	return st
+}
