@@ -67,6 +67,9 @@ type Config struct {
 	QueueAreaM2 map[string]float64
 	// Baselines runs the nearest-gate and CCRP baselines too.
 	Baselines bool
+	// OperatorPicks is which re-plan proposal the simulated operator
+	// approves: PickAuto (default), PickMinimal, PickHybrid or PickFresh.
+	OperatorPicks string
 	// Progress, if set, is told how far each run is.
 	Progress func(stage string, done, total float64)
 }
@@ -93,7 +96,7 @@ type runCheck struct {
 type picture struct {
 	zones   []muster.Zone
 	truth   []muster.Zone // what exposure is measured against: the verified zones
-	key     string        // what routing and planning see of it
+	key     string        // what the operator re-plans for: verified zones and gate statuses
 	status  map[string]string
 	reasons map[string][]string
 	pic     *threat.Picture
@@ -105,9 +108,14 @@ func buildPicture(reports []muster.Report, pl *muster.Places, at time.Time) (pic
 		return picture{}, fmt.Errorf("simulate: threat picture at %s: %w", at.Format(time.RFC3339), err)
 	}
 	p := picture{zones: pic.RoutingZones(), status: map[string]string{}, reasons: map[string][]string{}, pic: pic}
+	// What the operator re-plans for: the verified zones and the gates'
+	// statuses. Leads (zones resting on unverified reports alone) are
+	// flagged to verify, not acted upon: a flood of them moves nobody.
 	var key strings.Builder
-	for _, z := range p.zones {
-		fmt.Fprintf(&key, "%s %t %.3f %.3f;", z.ID, z.Forbidden, z.Penalty, z.Risk)
+	for _, z := range pic.Zones {
+		if !z.Unverified && z.RoutesAffected() {
+			fmt.Fprintf(&key, "%s %t %.3f %.3f;", z.ID, z.Forbidden, z.Penalty, z.VerifiedRisk)
+		}
 	}
 	for _, g := range pic.Gates {
 		p.status[g.PlaceID] = g.Status
@@ -205,6 +213,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		}
 		w := newWorld(ctx, kind, cfg, beh, start, in, initial)
 		w.progress = progress(kind)
+		w.operatorPicks = cfg.OperatorPicks
 		switch kind {
 		case NameMuster:
 			w.emit = true
@@ -348,9 +357,9 @@ func (w *world) inject(i int) error {
 		return nil
 	}
 	if pic.key == w.pictureKey {
-		// Nothing routing or planning reads has changed (a flood of leads
-		// only flags itself to verify): no re-plan, no new instruction.
-		w.logf("inject %d: the picture routing and planning read is unchanged: no re-plan", i+1)
+		// Nothing verified has changed (a flood of leads only flags itself
+		// to verify): no re-plan, no new instruction.
+		w.logf("inject %d: no verified change to the picture: no re-plan (leads are flagged to verify)", i+1)
 		return nil
 	}
 	w.pictureKey = pic.key
@@ -359,7 +368,7 @@ func (w *world) inject(i int) error {
 		prev = w.plan.proposals[w.plan.pendingOrder[n-1]]
 	}
 	at := when.Truncate(time.Second)
-	np, err := plan.Replan(w.ctx, prev, plan.Input{Car: w.in.Car, Foot: w.in.Foot, Places: w.in.Places, Households: w.in.Households,
+	props, err := plan.Proposals(w.ctx, prev, plan.Input{Car: w.in.Car, Foot: w.in.Foot, Places: w.in.Places, Households: w.in.Households,
 		GateStatus: pic.status, GateReasons: pic.reasons}, w.state(at))
 	rec := ReplanRecord{Inject: i + 1, AtS: w.now}
 	if err != nil {
@@ -369,6 +378,13 @@ func (w *world) inject(i int) error {
 		slog.Warn("simulate: re-plan failed", "inject", i+1, "err", err)
 		return nil
 	}
+	k := pickProposal(props, w.operatorPicks)
+	for _, pr := range props {
+		rec.Proposals = append(rec.Proposals, ProposalRecord{ID: pr.ID, Changed: pr.Numbers.Changed, Unserved: pr.Numbers.Unserved,
+			MakespanS: r1(pr.Numbers.MakespanS), Ratio: r3(pr.Numbers.Ratio), Exposure: r1(pr.Numbers.Exposure)})
+	}
+	np := props[k].Plan
+	rec.Chosen = props[k].ID
 	if np.Diff != nil {
 		rec.Changes = len(np.Diff.Changes)
 	}
@@ -657,4 +673,30 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// The operator's choices among re-plan proposals.
+const (
+	PickAuto    = "auto"    // the fewest unserved, then the fewest changed instructions, then the soonest out
+	PickMinimal = "minimal" // plan.Proposals' ids
+	PickHybrid  = "hybrid"
+	PickFresh   = "fresh"
+)
+
+// pickProposal is the simulated operator's choice.
+func pickProposal(ps []plan.Proposal, how string) int {
+	for i, p := range ps {
+		if p.ID == how {
+			return i
+		}
+	}
+	best := 0
+	for i, p := range ps {
+		b := ps[best].Numbers
+		n := p.Numbers
+		if n.Unserved < b.Unserved || (n.Unserved == b.Unserved && (n.Changed < b.Changed || (n.Changed == b.Changed && n.MakespanS < b.MakespanS))) {
+			best = i
+		}
+	}
+	return best
 }

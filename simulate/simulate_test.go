@@ -241,3 +241,24 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("report.json: %v, %d comparison rows", err, len(rep.Comparison))
 	}
 }
+
+// With a gate closing an hour in, the re-plan reaches the field minutes
+// later: the gates that take the closed gate's groups may go over their
+// crowd limit for a while (docs/exercise.md), but muster's queues stay
+// below Fruin level E, where the nearest-gate baseline's crush.
+func TestGateClosingStaysBelowFruinE(t *testing.T) {
+	res := theRun(t)
+	m, n := res.Report.Run(NameMuster), res.Report.Run(NameNearest)
+	if len(m.DangerousMinutes) > 0 || m.MaxDensity >= FruinE {
+		t.Errorf("muster: %d dangerous minutes, max density %.2f", len(m.DangerousMinutes), m.MaxDensity)
+	}
+	if len(n.DangerousMinutes) == 0 {
+		t.Error("nearest gate: no dangerous minute")
+	}
+	if len(m.Replans) != 1 || !m.Replans[0].Approved || m.Replans[0].Chosen == "" || len(m.Replans[0].Proposals) != 3 {
+		t.Errorf("re-plans %+v: want one, for the gate closing (the flood is not re-planned for), approved among 3 proposals", m.Replans)
+	}
+	if m.Reissued == 0 {
+		t.Error("no instruction re-issued after the gate closed")
+	}
+}

@@ -137,16 +137,17 @@ type world struct {
 	acks     int
 	progress func(done, total float64)
 
-	in           Input
-	reports      []muster.Report
-	setZones     func([]muster.Zone) error
-	injectPics   []PictureRecord
-	restricted   float64
-	rallyPt      map[string]orb.Point
-	car          *route.Router
-	rerouteCache map[rerouteKey]reroute
-	maxGroup     int
-	pictureKey   string
+	in            Input
+	reports       []muster.Report
+	setZones      func([]muster.Zone) error
+	injectPics    []PictureRecord
+	restricted    float64
+	rallyPt       map[string]orb.Point
+	car           *route.Router
+	rerouteCache  map[rerouteKey]reroute
+	maxGroup      int
+	pictureKey    string
+	operatorPicks string
 }
 
 // hhSim is one household.
