@@ -537,6 +537,16 @@ func (w *world) escort(pi int32) {
 		if r.cancel || len(r.path.pieces) == 0 {
 			return
 		}
+		for _, id := range r.path.pieces {
+			if w.rd.pieces[id].blocked {
+				// The revised route runs into the block (its way out of the
+				// zone, or a block the picture does not hold): by radio, the
+				// nearest open gate by open roads.
+				w.car = w.in.Car
+				rerouteNearest(w, p)
+				return
+			}
+		}
 		w.takePath(pi, p, r.path, r.gate)
 	}
 }

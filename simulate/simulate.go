@@ -429,6 +429,17 @@ func (w *world) logf(format string, args ...any) {
 // finish: what is left where it is at the end. Households still at a rally
 // point that no group will leave from any more are stranded.
 func (w *world) finish() {
+	// A party stopped before its very first road, a block round where it
+	// starts that no route out avoids, never left: stranded there.
+	for _, p := range w.parties {
+		if p.state == pStuck && p.pos <= 0 {
+			w.move(p.people, stOnRoad, stStranded)
+			for _, hi := range p.members {
+				w.hh[hi].state = stStranded
+			}
+			p.state = pCancelled
+		}
+	}
 	for _, h := range w.hh {
 		if h.state == stAtRally {
 			w.move(h.people, stAtRally, stStranded)
@@ -582,40 +593,81 @@ func riskForbidden(p orb.Point, zones []muster.Zone) bool {
 
 // rerouteNearest is what people without a plan do when a road is blocked
 // or their gate is closed: drive, from where they are, to the open gate
-// they can reach soonest. Parties at one spot find one route.
+// they can reach soonest, by roads that are not blocked; before a block,
+// they back up along the way they came until such a route exists. Parties
+// at one spot find one route.
 func rerouteNearest(w *world, p *party) {
-	from := p.where()
+	if p.rerouting {
+		return
+	}
+	for back := 0; back <= 10; back++ {
+		k := p.pos - back
+		if k < 0 && back > 0 {
+			return
+		}
+		from := p.where()
+		if k >= 0 && k < len(p.path.from) {
+			from = p.path.from[k]
+		}
+		rt := w.nearestOpenGate(from)
+		if rt.gate < 0 {
+			continue
+		}
+		np := w.rd.pathOf(rt.line, rt.durationS)
+		clear := true
+		for _, id := range np.pieces {
+			clear = clear && !w.rd.pieces[id].blocked
+		}
+		if !clear {
+			continue
+		}
+		if back > 0 {
+			// Backing up: the way back is driven too (its pieces, at free flow).
+			var bk path
+			for m := min(p.pos, len(p.path.pieces)) - 1; m >= k; m-- {
+				bk.pieces = append(bk.pieces, p.path.pieces[m])
+				bk.ff = append(bk.ff, p.path.ff[m])
+				bk.from = append(bk.from, p.path.from[min(m+1, len(p.path.from)-1)])
+			}
+			np.pieces, np.ff, np.from = append(bk.pieces, np.pieces...), append(bk.ff, np.ff...), append(bk.from, np.from...)
+		}
+		p.rerouting = true
+		w.takePath(p.idx, p, np, rt.gate)
+		p.rerouting = false
+		return
+	}
+}
+
+// nearestOpenGate routes from a point to the open gate reached soonest.
+func (w *world) nearestOpenGate(from orb.Point) reroute {
 	qx, qy := quantize(from)
 	key := rerouteKey{qx, qy, w.gateVer()}
-	rt, ok := w.rerouteCache[key]
-	if !ok {
-		rt = reroute{gate: -1}
-		for gi, g := range w.gates {
-			if g.factor <= 0 {
-				continue
-			}
-			res, err := w.car.Route(w.ctx, route.Request{From: from, To: g.pt})
-			if err != nil || len(res.Routes) == 0 {
-				continue
-			}
-			r := res.Routes[0]
-			line, dur := r.Geometry, r.DurationS
-			if res.Escape != nil {
-				line, dur = append(slices.Clone(res.Escape.Geometry), line...), dur+res.Escape.DurationS
-			}
-			if rt.gate < 0 || dur < rt.durationS {
-				rt = reroute{gate: gi, line: line, durationS: dur}
-			}
-		}
-		if w.rerouteCache == nil {
-			w.rerouteCache = map[rerouteKey]reroute{}
-		}
-		w.rerouteCache[key] = rt
+	if rt, ok := w.rerouteCache[key]; ok {
+		return rt
 	}
-	if rt.gate < 0 {
-		return // nowhere to go: it stays where it is
+	rt := reroute{gate: -1}
+	for gi, g := range w.gates {
+		if g.factor <= 0 {
+			continue
+		}
+		res, err := w.car.Route(w.ctx, route.Request{From: from, To: g.pt})
+		if err != nil || len(res.Routes) == 0 {
+			continue
+		}
+		r := res.Routes[0]
+		line, dur := r.Geometry, r.DurationS
+		if res.Escape != nil {
+			line, dur = append(slices.Clone(res.Escape.Geometry), line...), dur+res.Escape.DurationS
+		}
+		if rt.gate < 0 || dur < rt.durationS {
+			rt = reroute{gate: gi, line: line, durationS: dur}
+		}
 	}
-	w.takePath(p.idx, p, w.rd.pathOf(rt.line, rt.durationS), rt.gate)
+	if w.rerouteCache == nil {
+		w.rerouteCache = map[rerouteKey]reroute{}
+	}
+	w.rerouteCache[key] = rt
+	return rt
 }
 
 type rerouteKey struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -260,5 +261,65 @@ func TestGateClosingStaysBelowFruinE(t *testing.T) {
 	}
 	if m.Reissued == 0 {
 		t.Error("no instruction re-issued after the gate closed")
+	}
+}
+
+// A road blocked where many groups drive, and an explosion at a gate: the
+// groups stop before the block and are re-routed, nobody passes the gate
+// after the explosion, and everyone is still accounted for.
+func TestRoadBlockAndExplosion(t *testing.T) {
+	d := theDemo(t)
+	// Block the spot groups are most often seen at, half-way.
+	seen := map[[2]float64]int{}
+	var spot [2]float64
+	for _, e := range theRun(t).Events {
+		if e.Kind == "seen" {
+			k := [2]float64{e.Lat, e.Lon}
+			if seen[k]++; seen[k] > seen[spot] {
+				spot = k
+			}
+		}
+	}
+	gate := d.Scenario.Gates()[0].ID
+	injects := []Inject{
+		{Kind: InjectRoadBlock, Lat: spot[0], Lon: spot[1], RadiusM: 150, atS: 2400},
+		{Kind: InjectExplosion, Gate: gate, RadiusM: 300, atS: 4200},
+	}
+	res, err := Run(context.Background(), d.Input, Config{Seed: 5, Injects: injects, Baselines: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ck := range res.checks {
+		sum := 0
+		for _, n := range ck.states {
+			sum += n
+		}
+		if sum != ck.total {
+			t.Errorf("%s: %d accounted for of %d", name, sum, ck.total)
+		}
+		for _, g := range ck.gates {
+			if g.id != gate {
+				continue
+			}
+			for _, at := range g.passLog {
+				if at > 4200 {
+					t.Fatalf("%s: someone passed %s at %.0f s, after the explosion", name, gate, at)
+				}
+			}
+		}
+	}
+	m := res.Report.Run(NameMuster)
+	blocked := false
+	for _, l := range m.Log {
+		blocked = blocked || (strings.Contains(l, "road block") && !strings.Contains(l, "(0 road pieces closed)"))
+	}
+	if !blocked {
+		t.Errorf("the road block closed no road: %v", m.Log)
+	}
+	if len(m.Replans) != 2 || m.SafeShare < 0.8 || m.Final["on_road"] != 0 || m.Final["at_gate"] != 0 {
+		t.Errorf("muster: %d re-plans, %.2f safe, final %v", len(m.Replans), m.SafeShare, m.Final)
+	}
+	if res.Report.Injects[1].Picture.Forbidden == 0 {
+		t.Error("the explosion forbade no zone")
 	}
 }

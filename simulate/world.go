@@ -65,6 +65,8 @@ type party struct {
 	idx      int32
 	seats    int // people it can take: as planned
 	sweep    bool
+	// rerouting guards against a new route that is itself blocked.
+	rerouting bool
 }
 
 // gateSim is one gate as the simulation runs it.
@@ -307,7 +309,20 @@ func (w *world) stuck(pi int32, p *party) {
 	p.ver++
 	if w.reroute != nil {
 		w.reroute(w, p)
+		return
 	}
+	w.askOpsRoom(p)
+}
+
+// askOpsRoom: a group stopped before a block or at a closed gate, with no
+// revision on its way, radios the operations room; the answer (the open
+// gate it reaches soonest by open roads) comes when a re-plan would have.
+func (w *world) askOpsRoom(p *party) {
+	if w.plan == nil || p.pending != nil {
+		return
+	}
+	p.pending = &groupRevision{nearest: true}
+	w.schedule(w.now+w.beh.OperatorDelayS+w.beh.EscortDelayS, evEscort, p.idx, 0, 0)
 }
 
 // where is a party's position now.
@@ -354,6 +369,8 @@ func (w *world) arrive(pi int32, p *party) {
 		// its escort is told where to go; without, it looks for another.
 		if w.reroute != nil {
 			w.reroute(w, p)
+		} else {
+			w.askOpsRoom(p)
 		}
 		return
 	}
