@@ -482,9 +482,8 @@ func (w *world) approve(i int) error {
 			r.Approved, r.Reissued, r.GroupsRevised = true, changed, rev
 		}
 	}
-	// Groups the re-plan leaves where they cannot go on (plan.Replan
-	// takes a group past its planned through time as done, though it may
-	// still be in the queue): sent on by radio.
+	// Groups the re-plan leaves where they cannot go on (at a closed gate
+	// or before a block, with no revision): sent on by radio.
 	for pi, p := range w.parties {
 		stopped := p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0)
 		if stopped && p.pending == nil {

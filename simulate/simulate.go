@@ -1,7 +1,7 @@
 // Package simulate runs an exercise: a deterministic discrete-event
 // simulation of an evacuation, household by household, under muster's
 // approved plan, with the same threat picture (package threat), re-planning
-// (plan.Replan) and field events (muster.FieldEvent) a real operation uses,
+// (plan.Proposals) and field events (muster.FieldEvent) a real operation uses,
 // and, in the same run and with the same injects, the baselines muster is
 // measured against (nearest gate without groups, and CCRP).
 //
@@ -12,8 +12,8 @@
 // road (roads.go), queue at their gate and pass at its throughput. Injects
 // (a threat report, a flood of fake ones, a gate closing or slowing, a road
 // blocked, an explosion at a gate) change the field at once, go through the
-// threat picture and a re-plan, which a simulated operator approves after a
-// delay; households act on a new instruction only once it reaches them.
+// threat picture and re-plan proposals, one of which a simulated operator
+// approves after a delay; households act on a new instruction only once it reaches them.
 //
 // The same seed gives the same report, byte for byte: one event queue
 // ordered by time and then by scheduling order, and every household draws
