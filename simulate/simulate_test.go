@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/plan"
 )
 
 var (
@@ -321,5 +325,37 @@ func TestRoadBlockAndExplosion(t *testing.T) {
 	}
 	if res.Report.Injects[1].Picture.Forbidden == 0 {
 		t.Error("the explosion forbade no zone")
+	}
+}
+
+// A plan that does not match its inputs is refused with the reason, not
+// simulated (nor a panic).
+func TestBadPlanRefused(t *testing.T) {
+	d := theDemo(t)
+	ctx := context.Background()
+	if _, err := d.Input.Car.SetZones(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Input.Foot.SetZones(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(ctx, plan.Input{Car: d.Input.Car, Foot: d.Input.Foot, Places: d.Input.Places, Households: d.Input.Households, Params: plan.Params{Start: DemoStart}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, spoil := range map[string]func(p *plan.Plan){
+		"gate":      func(p *plan.Plan) { p.Groups[0].Gate = "nowhere" },
+		"household": func(p *plan.Plan) { p.Households[0].ID = "H-unknown" },
+		"group":     func(p *plan.Plan) { p.Households[0].Group = "G-unknown" },
+	} {
+		bad := *p
+		bad.Groups = slices.Clone(p.Groups)
+		bad.Households = slices.Clone(p.Households)
+		spoil(&bad)
+		in := d.Input
+		in.Plan = &bad
+		if _, err := Run(ctx, in, Config{Seed: 1}); muster.ErrorCode(err) != muster.EINVALID {
+			t.Errorf("%s: %v, want an EINVALID error", name, err)
+		}
 	}
 }

@@ -388,8 +388,8 @@ func (w *world) leaveQueue(pi int32, p *party) {
 
 // startPassing schedules the next passage at an open gate with a queue.
 func (w *world) startPassing(gi int, g *gateSim) {
-	if g.passing || len(g.queue) == 0 || g.factor <= 0 {
-		return
+	if g.passing || len(g.queue) == 0 || g.rate() <= 0 {
+		return // a gate without throughput passes nobody: its queue stays
 	}
 	g.passing = true
 	g.ver++
@@ -400,7 +400,7 @@ func (w *world) startPassing(gi int, g *gateSim) {
 // pass lets the next person through.
 func (w *world) pass(gi int, g *gateSim) {
 	g.passing = false
-	if g.factor <= 0 || len(g.queue) == 0 {
+	if g.rate() <= 0 || len(g.queue) == 0 {
 		return
 	}
 	pi := g.queue[0]
