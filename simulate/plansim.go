@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -331,22 +332,58 @@ func (w *world) boardGroup(pi int32, p *party) {
 	}
 }
 
-// state is what the field knows when a re-plan is made: who is at a rally
-// point or beyond, where each group on the move is, which are through.
+// state is what the field knows when a re-plan is made: who is at a
+// rally point (and which), who is through, which groups are on the move
+// with whom and where, who did not come by their report-by time, the
+// gates' states and queues.
 func (w *world) state(at time.Time) plan.State {
-	st := plan.State{At: at, CheckedIn: map[string]bool{}, Positions: map[string]orb.Point{}, Through: map[string]bool{}}
+	st := plan.State{At: at, CheckedIn: map[string]bool{}, WaitingAt: map[string]string{}, Through: map[string]bool{},
+		HouseholdsThrough: map[string]bool{}, Moving: map[string]plan.MovingGroup{}, Missing: map[string]plan.Missing{},
+		GateStatus: map[string]string{}, GateQueues: map[string]int{}, Positions: map[string]orb.Point{}}
 	for _, h := range w.hh {
 		switch h.state {
-		case stAtRally, stOnRoad, stAtGate, stSafe:
+		case stAtRally:
 			st.CheckedIn[h.h.ID] = true
+			st.WaitingAt[h.h.ID] = h.instr.rally
+		case stOnRoad, stAtGate:
+			st.CheckedIn[h.h.ID] = true
+		case stSafe:
+			st.CheckedIn[h.h.ID] = true
+			st.HouseholdsThrough[h.h.ID] = true
+		case stHome, stWalking, stNoShow, stNotReached:
+			// Not there by its report-by time: overdue; half an hour
+			// later, a no-show.
+			if h.instr.group >= 0 && h.instr.reportByS < w.now {
+				kind := plan.MissingOverdue
+				if w.now-h.instr.reportByS > 1800 {
+					kind = plan.MissingNoShow
+				}
+				st.Missing[h.h.ID] = plan.Missing{Kind: kind, Since: w.start.Add(time.Duration(h.instr.reportByS * float64(time.Second))), RallyPoint: h.instr.rally}
+			}
 		}
 	}
 	for _, p := range w.parties {
+		if p.sweep || strings.HasPrefix(p.id, "sweep-") {
+			continue // not in the plan: the plan knows its people as checked in
+		}
 		switch p.state {
 		case pMoving, pStuck, pQueued:
-			st.Positions[p.id] = p.where()
+			mg := plan.MovingGroup{People: p.people, Departed: w.start.Add(time.Duration(p.departS * float64(time.Second))), SeenAt: at}
+			for _, hi := range p.members {
+				mg.Households = append(mg.Households, w.hh[hi].h.ID)
+			}
+			pt := p.where()
+			mg.Lat, mg.Lon = pt[1], pt[0]
+			st.Moving[p.id] = mg
+			st.Positions[p.id] = pt
 		case pDone:
 			st.Through[p.id] = true
+		}
+	}
+	for _, g := range w.gates {
+		st.GateStatus[g.id] = g.status
+		if g.waiting > 0 {
+			st.GateQueues[g.id] = g.waiting
 		}
 	}
 	return st
@@ -445,9 +482,8 @@ func (w *world) approve(i int) error {
 			r.Approved, r.Reissued, r.GroupsRevised = true, changed, rev
 		}
 	}
-	// Groups the re-plan leaves where they cannot go on (plan.Replan
-	// takes a group past its planned through time as done, though it may
-	// still be in the queue): sent on by radio.
+	// Groups the re-plan leaves where they cannot go on (at a closed gate
+	// or before a block, with no revision): sent on by radio.
 	for pi, p := range w.parties {
 		stopped := p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0)
 		if stopped && p.pending == nil {
@@ -500,6 +536,16 @@ func (w *world) escort(pi int32) {
 		if r.cancel || len(r.path.pieces) == 0 {
 			return
 		}
+		for _, id := range r.path.pieces {
+			if w.rd.pieces[id].blocked {
+				// The revised route runs into the block (its way out of the
+				// zone, or a block the picture does not hold): by radio, the
+				// nearest open gate by open roads.
+				w.car = w.in.Car
+				rerouteNearest(w, p)
+				return
+			}
+		}
 		w.takePath(pi, p, r.path, r.gate)
 	}
 }
@@ -507,15 +553,24 @@ func (w *world) escort(pi int32) {
 // sweep: every SweepEveryS the operations room sends a group, as large as
 // the plan's groups, from each rally point where people wait whose group
 // has left without them, along a planned route from there to an open
-// gate, only while that gate's crowd (waiting, and sweeps on their way)
-// stays within half its crowd limit: sweeps never make the crowd.
+// gate no planned group is still coming to, only while that gate's crowd
+// (waiting, and sweeps on their way) stays within half its crowd limit:
+// sweeps never make the crowd.
 func (w *world) sweep() {
+	// A gate takes sweeps only once no planned group is still to come to
+	// it: the plan's schedule is what keeps its crowd in bounds.
+	busy := make([]bool, len(w.gates))
+	for _, p := range w.parties {
+		if !p.sweep && (p.state == pWaiting || p.state == pMoving || p.state == pStuck) {
+			busy[p.gate] = true
+		}
+	}
 	for _, rally := range sortedKeys(w.late) {
 		for len(w.late[rally]) > 0 {
 			gi, lg := -1, leg{}
 			for k, g := range w.gates {
 				l, ok := w.plan.legs[rally+"\x00"+g.id]
-				if ok && g.factor > 0 && g.waiting+g.sweeping+w.maxGroup <= g.crowdLimit/2 && (gi < 0 || l.durationS < lg.durationS) {
+				if ok && !busy[k] && g.factor > 0 && g.waiting+g.sweeping+w.maxGroup <= g.crowdLimit/2 && (gi < 0 || l.durationS < lg.durationS) {
 					gi, lg = k, l
 				}
 			}

@@ -50,6 +50,20 @@ type ReplanRecord struct {
 	Reissued      int     `json:"reissued"`
 	GroupsRevised int     `json:"groups_revised"`
 	Error         string  `json:"error,omitempty"`
+	// Proposals are the ways to re-plan the operator chose from
+	// (plan.Proposals), and Chosen the one approved.
+	Proposals []ProposalRecord `json:"proposals,omitempty"`
+	Chosen    string           `json:"chosen,omitempty"`
+}
+
+// ProposalRecord is one re-plan proposal's numbers.
+type ProposalRecord struct {
+	ID        string  `json:"id"`
+	Changed   int     `json:"instructions_changed"`
+	Unserved  int     `json:"unserved"`
+	MakespanS float64 `json:"makespan_s"`
+	Ratio     float64 `json:"ratio"`
+	Exposure  float64 `json:"exposure"`
 }
 
 // RunReport is one run: muster's plan or a baseline.

@@ -1,7 +1,7 @@
 // Package simulate runs an exercise: a deterministic discrete-event
 // simulation of an evacuation, household by household, under muster's
 // approved plan, with the same threat picture (package threat), re-planning
-// (plan.Replan) and field events (muster.FieldEvent) a real operation uses,
+// (plan.Proposals) and field events (muster.FieldEvent) a real operation uses,
 // and, in the same run and with the same injects, the baselines muster is
 // measured against (nearest gate without groups, and CCRP).
 //
@@ -12,8 +12,8 @@
 // road (roads.go), queue at their gate and pass at its throughput. Injects
 // (a threat report, a flood of fake ones, a gate closing or slowing, a road
 // blocked, an explosion at a gate) change the field at once, go through the
-// threat picture and a re-plan, which a simulated operator approves after a
-// delay; households act on a new instruction only once it reaches them.
+// threat picture and re-plan proposals, one of which a simulated operator
+// approves after a delay; households act on a new instruction only once it reaches them.
 //
 // The same seed gives the same report, byte for byte: one event queue
 // ordered by time and then by scheduling order, and every household draws
@@ -67,6 +67,9 @@ type Config struct {
 	QueueAreaM2 map[string]float64
 	// Baselines runs the nearest-gate and CCRP baselines too.
 	Baselines bool
+	// OperatorPicks is which re-plan proposal the simulated operator
+	// approves: PickAuto (default), PickMinimal, PickHybrid or PickFresh.
+	OperatorPicks string
 	// Progress, if set, is told how far each run is.
 	Progress func(stage string, done, total float64)
 }
@@ -93,7 +96,7 @@ type runCheck struct {
 type picture struct {
 	zones   []muster.Zone
 	truth   []muster.Zone // what exposure is measured against: the verified zones
-	key     string        // what routing and planning see of it
+	key     string        // what the operator re-plans for: verified zones and gate statuses
 	status  map[string]string
 	reasons map[string][]string
 	pic     *threat.Picture
@@ -105,9 +108,14 @@ func buildPicture(reports []muster.Report, pl *muster.Places, at time.Time) (pic
 		return picture{}, fmt.Errorf("simulate: threat picture at %s: %w", at.Format(time.RFC3339), err)
 	}
 	p := picture{zones: pic.RoutingZones(), status: map[string]string{}, reasons: map[string][]string{}, pic: pic}
+	// What the operator re-plans for: the verified zones and the gates'
+	// statuses. Leads (zones resting on unverified reports alone) are
+	// flagged to verify, not acted upon: a flood of them moves nobody.
 	var key strings.Builder
-	for _, z := range p.zones {
-		fmt.Fprintf(&key, "%s %t %.3f %.3f;", z.ID, z.Forbidden, z.Penalty, z.Risk)
+	for _, z := range pic.Zones {
+		if !z.Unverified && z.RoutesAffected() {
+			fmt.Fprintf(&key, "%s %t %.3f %.3f;", z.ID, z.Forbidden, z.Penalty, z.VerifiedRisk)
+		}
 	}
 	for _, g := range pic.Gates {
 		p.status[g.PlaceID] = g.Status
@@ -205,6 +213,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		}
 		w := newWorld(ctx, kind, cfg, beh, start, in, initial)
 		w.progress = progress(kind)
+		w.operatorPicks = cfg.OperatorPicks
 		switch kind {
 		case NameMuster:
 			w.emit = true
@@ -348,9 +357,9 @@ func (w *world) inject(i int) error {
 		return nil
 	}
 	if pic.key == w.pictureKey {
-		// Nothing routing or planning reads has changed (a flood of leads
-		// only flags itself to verify): no re-plan, no new instruction.
-		w.logf("inject %d: the picture routing and planning read is unchanged: no re-plan", i+1)
+		// Nothing verified has changed (a flood of leads only flags itself
+		// to verify): no re-plan, no new instruction.
+		w.logf("inject %d: no verified change to the picture: no re-plan (leads are flagged to verify)", i+1)
 		return nil
 	}
 	w.pictureKey = pic.key
@@ -359,7 +368,7 @@ func (w *world) inject(i int) error {
 		prev = w.plan.proposals[w.plan.pendingOrder[n-1]]
 	}
 	at := when.Truncate(time.Second)
-	np, err := plan.Replan(w.ctx, prev, plan.Input{Car: w.in.Car, Foot: w.in.Foot, Places: w.in.Places, Households: w.in.Households,
+	props, err := plan.Proposals(w.ctx, prev, plan.Input{Car: w.in.Car, Foot: w.in.Foot, Places: w.in.Places, Households: w.in.Households,
 		GateStatus: pic.status, GateReasons: pic.reasons}, w.state(at))
 	rec := ReplanRecord{Inject: i + 1, AtS: w.now}
 	if err != nil {
@@ -369,6 +378,13 @@ func (w *world) inject(i int) error {
 		slog.Warn("simulate: re-plan failed", "inject", i+1, "err", err)
 		return nil
 	}
+	k := pickProposal(props, w.operatorPicks)
+	for _, pr := range props {
+		rec.Proposals = append(rec.Proposals, ProposalRecord{ID: pr.ID, Changed: pr.Numbers.Changed, Unserved: pr.Numbers.Unserved,
+			MakespanS: r1(pr.Numbers.MakespanS), Ratio: r3(pr.Numbers.Ratio), Exposure: r1(pr.Numbers.Exposure)})
+	}
+	np := props[k].Plan
+	rec.Chosen = props[k].ID
 	if np.Diff != nil {
 		rec.Changes = len(np.Diff.Changes)
 	}
@@ -413,6 +429,17 @@ func (w *world) logf(format string, args ...any) {
 // finish: what is left where it is at the end. Households still at a rally
 // point that no group will leave from any more are stranded.
 func (w *world) finish() {
+	// A party stopped before its very first road, a block round where it
+	// starts that no route out avoids, never left: stranded there.
+	for _, p := range w.parties {
+		if p.state == pStuck && p.pos <= 0 {
+			w.move(p.people, stOnRoad, stStranded)
+			for _, hi := range p.members {
+				w.hh[hi].state = stStranded
+			}
+			p.state = pCancelled
+		}
+	}
 	for _, h := range w.hh {
 		if h.state == stAtRally {
 			w.move(h.people, stAtRally, stStranded)
@@ -566,40 +593,81 @@ func riskForbidden(p orb.Point, zones []muster.Zone) bool {
 
 // rerouteNearest is what people without a plan do when a road is blocked
 // or their gate is closed: drive, from where they are, to the open gate
-// they can reach soonest. Parties at one spot find one route.
+// they can reach soonest, by roads that are not blocked; before a block,
+// they back up along the way they came until such a route exists. Parties
+// at one spot find one route.
 func rerouteNearest(w *world, p *party) {
-	from := p.where()
+	if p.rerouting {
+		return
+	}
+	for back := 0; back <= 10; back++ {
+		k := p.pos - back
+		if k < 0 && back > 0 {
+			return
+		}
+		from := p.where()
+		if k >= 0 && k < len(p.path.from) {
+			from = p.path.from[k]
+		}
+		rt := w.nearestOpenGate(from)
+		if rt.gate < 0 {
+			continue
+		}
+		np := w.rd.pathOf(rt.line, rt.durationS)
+		clear := true
+		for _, id := range np.pieces {
+			clear = clear && !w.rd.pieces[id].blocked
+		}
+		if !clear {
+			continue
+		}
+		if back > 0 {
+			// Backing up: the way back is driven too (its pieces, at free flow).
+			var bk path
+			for m := min(p.pos, len(p.path.pieces)) - 1; m >= k; m-- {
+				bk.pieces = append(bk.pieces, p.path.pieces[m])
+				bk.ff = append(bk.ff, p.path.ff[m])
+				bk.from = append(bk.from, p.path.from[min(m+1, len(p.path.from)-1)])
+			}
+			np.pieces, np.ff, np.from = append(bk.pieces, np.pieces...), append(bk.ff, np.ff...), append(bk.from, np.from...)
+		}
+		p.rerouting = true
+		w.takePath(p.idx, p, np, rt.gate)
+		p.rerouting = false
+		return
+	}
+}
+
+// nearestOpenGate routes from a point to the open gate reached soonest.
+func (w *world) nearestOpenGate(from orb.Point) reroute {
 	qx, qy := quantize(from)
 	key := rerouteKey{qx, qy, w.gateVer()}
-	rt, ok := w.rerouteCache[key]
-	if !ok {
-		rt = reroute{gate: -1}
-		for gi, g := range w.gates {
-			if g.factor <= 0 {
-				continue
-			}
-			res, err := w.car.Route(w.ctx, route.Request{From: from, To: g.pt})
-			if err != nil || len(res.Routes) == 0 {
-				continue
-			}
-			r := res.Routes[0]
-			line, dur := r.Geometry, r.DurationS
-			if res.Escape != nil {
-				line, dur = append(slices.Clone(res.Escape.Geometry), line...), dur+res.Escape.DurationS
-			}
-			if rt.gate < 0 || dur < rt.durationS {
-				rt = reroute{gate: gi, line: line, durationS: dur}
-			}
-		}
-		if w.rerouteCache == nil {
-			w.rerouteCache = map[rerouteKey]reroute{}
-		}
-		w.rerouteCache[key] = rt
+	if rt, ok := w.rerouteCache[key]; ok {
+		return rt
 	}
-	if rt.gate < 0 {
-		return // nowhere to go: it stays where it is
+	rt := reroute{gate: -1}
+	for gi, g := range w.gates {
+		if g.factor <= 0 {
+			continue
+		}
+		res, err := w.car.Route(w.ctx, route.Request{From: from, To: g.pt})
+		if err != nil || len(res.Routes) == 0 {
+			continue
+		}
+		r := res.Routes[0]
+		line, dur := r.Geometry, r.DurationS
+		if res.Escape != nil {
+			line, dur = append(slices.Clone(res.Escape.Geometry), line...), dur+res.Escape.DurationS
+		}
+		if rt.gate < 0 || dur < rt.durationS {
+			rt = reroute{gate: gi, line: line, durationS: dur}
+		}
 	}
-	w.takePath(p.idx, p, w.rd.pathOf(rt.line, rt.durationS), rt.gate)
+	if w.rerouteCache == nil {
+		w.rerouteCache = map[rerouteKey]reroute{}
+	}
+	w.rerouteCache[key] = rt
+	return rt
 }
 
 type rerouteKey struct {
@@ -657,4 +725,30 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// The operator's choices among re-plan proposals.
+const (
+	PickAuto    = "auto"    // the fewest unserved, then the fewest changed instructions, then the soonest out
+	PickMinimal = "minimal" // plan.Proposals' ids
+	PickHybrid  = "hybrid"
+	PickFresh   = "fresh"
+)
+
+// pickProposal is the simulated operator's choice.
+func pickProposal(ps []plan.Proposal, how string) int {
+	for i, p := range ps {
+		if p.ID == how {
+			return i
+		}
+	}
+	best := 0
+	for i, p := range ps {
+		b := ps[best].Numbers
+		n := p.Numbers
+		if n.Unserved < b.Unserved || (n.Unserved == b.Unserved && (n.Changed < b.Changed || (n.Changed == b.Changed && n.MakespanS < b.MakespanS))) {
+			best = i
+		}
+	}
+	return best
 }

@@ -65,6 +65,8 @@ type party struct {
 	idx      int32
 	seats    int // people it can take: as planned
 	sweep    bool
+	// rerouting guards against a new route that is itself blocked.
+	rerouting bool
 }
 
 // gateSim is one gate as the simulation runs it.
@@ -137,16 +139,17 @@ type world struct {
 	acks     int
 	progress func(done, total float64)
 
-	in           Input
-	reports      []muster.Report
-	setZones     func([]muster.Zone) error
-	injectPics   []PictureRecord
-	restricted   float64
-	rallyPt      map[string]orb.Point
-	car          *route.Router
-	rerouteCache map[rerouteKey]reroute
-	maxGroup     int
-	pictureKey   string
+	in            Input
+	reports       []muster.Report
+	setZones      func([]muster.Zone) error
+	injectPics    []PictureRecord
+	restricted    float64
+	rallyPt       map[string]orb.Point
+	car           *route.Router
+	rerouteCache  map[rerouteKey]reroute
+	maxGroup      int
+	pictureKey    string
+	operatorPicks string
 }
 
 // hhSim is one household.
@@ -306,7 +309,20 @@ func (w *world) stuck(pi int32, p *party) {
 	p.ver++
 	if w.reroute != nil {
 		w.reroute(w, p)
+		return
 	}
+	w.askOpsRoom(p)
+}
+
+// askOpsRoom: a group stopped before a block or at a closed gate, with no
+// revision on its way, radios the operations room; the answer (the open
+// gate it reaches soonest by open roads) comes when a re-plan would have.
+func (w *world) askOpsRoom(p *party) {
+	if w.plan == nil || p.pending != nil {
+		return
+	}
+	p.pending = &groupRevision{nearest: true}
+	w.schedule(w.now+w.beh.OperatorDelayS+w.beh.EscortDelayS, evEscort, p.idx, 0, 0)
 }
 
 // where is a party's position now.
@@ -353,6 +369,8 @@ func (w *world) arrive(pi int32, p *party) {
 		// its escort is told where to go; without, it looks for another.
 		if w.reroute != nil {
 			w.reroute(w, p)
+		} else {
+			w.askOpsRoom(p)
 		}
 		return
 	}
@@ -370,8 +388,8 @@ func (w *world) leaveQueue(pi int32, p *party) {
 
 // startPassing schedules the next passage at an open gate with a queue.
 func (w *world) startPassing(gi int, g *gateSim) {
-	if g.passing || len(g.queue) == 0 || g.factor <= 0 {
-		return
+	if g.passing || len(g.queue) == 0 || g.rate() <= 0 {
+		return // a gate without throughput passes nobody: its queue stays
 	}
 	g.passing = true
 	g.ver++
@@ -382,7 +400,7 @@ func (w *world) startPassing(gi int, g *gateSim) {
 // pass lets the next person through.
 func (w *world) pass(gi int, g *gateSim) {
 	g.passing = false
-	if g.factor <= 0 || len(g.queue) == 0 {
+	if g.rate() <= 0 || len(g.queue) == 0 {
 		return
 	}
 	pi := g.queue[0]

@@ -33,6 +33,7 @@ type simulateFlags struct {
 	households                    int
 	scale                         float64
 	horizon                       time.Duration
+	picks                         string
 }
 
 func newSimulateCmd() *cobra.Command {
@@ -70,6 +71,7 @@ and the figures as SVG and PNG. The same --seed gives the same report, byte for 
 	fl.Float64Var(&f.noShow, "no-show", simulate.DefaultBehaviour.NoShowShare, "share of reached households that never leave home")
 	fl.Float64Var(&f.late, "late", simulate.DefaultBehaviour.LateShare, "share of households that leave late")
 	fl.DurationVar(&f.operatorDelay, "operator-delay", time.Duration(simulate.DefaultBehaviour.OperatorDelayS)*time.Second, "how long the operator takes to approve a re-plan")
+	fl.StringVar(&f.picks, "operator-picks", simulate.PickAuto, "which re-plan proposal the operator approves: auto (fewest unserved, then fewest changes, then soonest out), minimal, hybrid or fresh")
 	fl.DurationVar(&f.horizon, "horizon", 72*time.Hour, "the longest the simulation runs")
 	fl.IntVar(&f.households, "households", 2000, "demo: households in the generated city")
 	fl.Float64Var(&f.scale, "scale", 0.5, "demo: size of the generated city")
@@ -90,6 +92,8 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 		return muster.Errorf(muster.EINVALID, "--operator-delay %v: give 1s to 24h", f.operatorDelay)
 	case f.horizon <= 0 || f.horizon > 60*24*time.Hour:
 		return muster.Errorf(muster.EINVALID, "--horizon %v: give up to 60 days", f.horizon)
+	case f.picks != simulate.PickAuto && f.picks != simulate.PickMinimal && f.picks != simulate.PickHybrid && f.picks != simulate.PickFresh:
+		return muster.Errorf(muster.EINVALID, "--operator-picks %q: give auto, minimal, hybrid or fresh", f.picks)
 	case f.zones != "":
 		return muster.Errorf(muster.EINVALID, "--zones: an exercise builds its picture from --reports (and the injects' reports)")
 	}
@@ -161,7 +165,7 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 		}
 	}
 	res, err := simulate.Run(ctx, in, simulate.Config{Seed: f.seed, Behaviour: beh, Injects: injects, Baselines: !f.noBaselines,
-		QueueAreaM2: areas, HorizonS: f.horizon.Seconds(),
+		QueueAreaM2: areas, HorizonS: f.horizon.Seconds(), OperatorPicks: f.picks,
 		Progress: func(stage string, d, t float64) {
 			if t > 0 {
 				progress("simulating: "+stage, int(1000*d/t), 1000)
@@ -276,7 +280,7 @@ func writeComparison(w io.Writer, r *simulate.Report, dir string) error {
 	}
 	if m := r.Run(simulate.NameMuster); m != nil {
 		for _, rp := range m.Replans {
-			fmt.Fprintf(w, "re-plan for inject %d: %d instructions changed, %d re-issued, %d groups revised%s\n", rp.Inject, rp.Changes, rp.Reissued, rp.GroupsRevised, errNote(rp.Error))
+			fmt.Fprintf(w, "re-plan for inject %d (%s approved): %d instructions changed, %d re-issued, %d groups revised%s\n", rp.Inject, rp.Chosen, rp.Changes, rp.Reissued, rp.GroupsRevised, errNote(rp.Error))
 		}
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, "report.html"))
