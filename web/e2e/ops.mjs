@@ -105,6 +105,7 @@ await main(async (browser) => {
   await page.evaluate(() => window.muster.map.zoomTo(12.5, { duration: 0 }));
   await page.waitForFunction(() => window.muster.map.queryRenderedFeatures(undefined, { layers: ['routes'] }).length > 0, null, { timeout: 30000 });
   check(true, 'the routes of the current plan are drawn');
+  await page.waitForFunction(() => window.muster.map.querySourceFeatures('density').length > 0, null, { timeout: 30000 }).catch(() => {});
   const cells = await page.evaluate(() => window.muster.map.querySourceFeatures('density').map((f) => f.properties));
   check(cells.length > 0 && cells.every((p) => Object.keys(p).join() === 'n' && p.n >= 3), `the density layer holds counts of 3 households or more per cell, nothing else (${cells.length} cells)`);
   await shot(page, 'ops-plan');
