@@ -3,6 +3,11 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -24,8 +29,11 @@ import (
 // keys and one account per role. Each script runs against a server of its
 // own, so that none depends on what another did.
 //
+// The server serves HTTPS (muster tls init, serve --tls-cert): the secure
+// context service workers, the camera and WebCrypto need, as in the field.
 // A script is run as `node web/e2e/NAME.mjs BASE_URL SCREENSHOT_DIR` with
-// MUSTER_E2E_PASSWORD (the accounts e2e-admin, e2e-planner, e2e-field and
+// MUSTER_E2E_SPKI (the server key's hash, which lib/browser.mjs gives
+// Chromium to trust), MUSTER_E2E_PASSWORD (the accounts e2e-admin, e2e-planner, e2e-field and
 // e2e-viewer share it) and MUSTER_E2E_DEMO (the demo's folder: city.graph,
 // places.geojson, evacuees.csv) in its environment, and fails by exiting
 // non-zero. Screenshots go to $MUSTER_SCREENSHOTS, else web/e2e/screenshots.
@@ -72,12 +80,12 @@ func TestBrowser(t *testing.T) {
 	for _, script := range scripts {
 		name := strings.TrimSuffix(filepath.Base(script), ".mjs")
 		t.Run(name, func(t *testing.T) {
-			base := startServer(t, bin, demo)
+			base, spki := startServer(t, bin, demo)
 			abs, _ := filepath.Abs(script)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, abs, base, shots)
-			cmd.Env = append(os.Environ(), "MUSTER_E2E_PASSWORD="+E2EPassword, "MUSTER_E2E_DEMO="+demo)
+			cmd.Env = append(os.Environ(), "MUSTER_E2E_PASSWORD="+E2EPassword, "MUSTER_E2E_DEMO="+demo, "MUSTER_E2E_SPKI="+spki)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()
@@ -109,10 +117,12 @@ func runIn(t *testing.T, dir, stdin string, name string, args ...string) string 
 	return string(out)
 }
 
-// startServer starts `muster serve` on a fresh data folder with the demo
-// city, its households, signing keys and the e2e accounts; it returns the
-// base URL and stops the server when the test ends.
-func startServer(t *testing.T, bin, demo string) string {
+// startServer starts `muster serve` over HTTPS on a fresh data folder with
+// the demo city, its households, signing keys and the e2e accounts; it
+// returns the base URL and the SPKI hash of the server's key (for
+// Chromium's --ignore-certificate-errors-spki-list), and stops the server
+// when the test ends.
+func startServer(t *testing.T, bin, demo string) (string, string) {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	run(t, ".", bin, "keys", "init", "--data", data, "--deployment", "e2e")
@@ -121,6 +131,15 @@ func startServer(t *testing.T, bin, demo string) string {
 	}
 	run(t, ".", bin, "households", "import", filepath.Join(demo, "evacuees.csv"), "--data", data)
 
+	// HTTPS, as in the field: a local authority and a certificate for
+	// 127.0.0.1 (muster tls init). Chromium trusts the server's key by its
+	// SPKI hash, nothing else, and the test's client the authority.
+	tlsDir := filepath.Join(t.TempDir(), "tls")
+	// (With an IP address alone, tls init fails: "failed to parse dnsName
+	// constraint": a name is given too.)
+	run(t, ".", bin, "tls", "init", "--host", "localhost", "--host", "127.0.0.1", "-o", tlsDir)
+	client, spki := trust(t, tlsDir)
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +147,8 @@ func startServer(t *testing.T, bin, demo string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr,
-		"--graph", filepath.Join(demo, "city.graph"), "--places", filepath.Join(demo, "places.geojson"))
+		"--graph", filepath.Join(demo, "city.graph"), "--places", filepath.Join(demo, "places.geojson"),
+		"--tls-cert", filepath.Join(tlsDir, "server.crt"), "--tls-key", filepath.Join(tlsDir, "server.key"))
 	var log syncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -148,14 +168,14 @@ func startServer(t *testing.T, bin, demo string) string {
 			t.Logf("server log:\n%s", log.String())
 		}
 	})
-	base := "http://" + addr
+	base := "https://" + addr
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := client.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return base
+				return base, spki
 			}
 		}
 		if time.Now().After(deadline) {
@@ -180,4 +200,34 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return fmt.Sprint(s.b.String())
+}
+
+// trust returns an HTTP client that trusts the authority of `muster tls
+// init` in dir, and the base64 SHA-256 of the server certificate's public
+// key, which Chromium is told to accept.
+func trust(t *testing.T, dir string) (*http.Client, string) {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("tls init wrote no authority certificate")
+	}
+	srvPEM, err := os.ReadFile(filepath.Join(dir, "server.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(srvPEM)
+	if block == nil {
+		t.Fatal("tls init wrote no server certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return client, base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -24,7 +24,7 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 
-const state = { map: null, plans: [], current: null, picture: null, stopEvents: null };
+const state = { map: null, plans: [], current: null, picture: null, operation: null, stopEvents: null };
 window.muster = state; // for the browser tests: what the page has loaded
 
 // --- session -----------------------------------------------------------
@@ -100,6 +100,7 @@ async function initMap() {
       zones: { type: 'geojson', data: empty() },
       density: { type: 'geojson', data: empty() },
       routes: { type: 'geojson', data: empty() },
+      groups: { type: 'geojson', data: empty() },
       gates: { type: 'geojson', data: empty() },
       rally: { type: 'geojson', data: empty() },
     },
@@ -125,7 +126,8 @@ async function initMap() {
     {
       id: 'density', type: 'heatmap', source: 'density', maxzoom: 17,
       paint: {
-        'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 11, 6, 15, 24],
+        'heatmap-weight': ['min', 1, ['/', ['get', 'n'], 12]],
+        'heatmap-radius': ['interpolate', ['exponential', 2], ['zoom'], 11, 8, 13, 25, 15, 100, 17, 400],
         'heatmap-opacity': 0.55,
         'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, 'rgba(0,0,0,0)', 0.2, '#c6dbef', 0.5, '#6baed6', 0.8, '#2171b5', 1, '#08306b'],
       },
@@ -135,6 +137,7 @@ async function initMap() {
     { id: 'zones-disputed', type: 'line', source: 'zones', filter: ['get', 'disputed'], paint: { 'line-color': levelColor, 'line-width': 2.5, 'line-dasharray': [3, 2] } },
     { id: 'zones-coordination', type: 'line', source: 'zones', filter: ['get', 'coordinated'], paint: { 'line-color': '#b10dc9', 'line-width': 5, 'line-opacity': 0.6, 'line-offset': -3 } },
     { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round' }, paint: { 'line-color': ['case', ['get', 'priority'], '#6a3d9a', '#1f78b4'], 'line-width': 2.5, 'line-opacity': 0.7 } },
+    { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
     { id: 'rally', type: 'circle', source: 'rally', paint: { 'circle-radius': 7, 'circle-color': '#33a02c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
     { id: 'gates', type: 'circle', source: 'gates', paint: { 'circle-radius': 8, 'circle-color': ['match', ['get', 'status'], 'open', '#1a9850', 'restricted', '#fdae61', 'closed', '#d73027', '#777'], 'circle-stroke-color': '#000', 'circle-stroke-width': ['case', ['get', 'disputed'], 3, 1] } },
     {
@@ -343,11 +346,21 @@ function drawPlan(p) {
     type: 'FeatureCollection',
     features: (p.groups || []).filter((g) => g.route && g.route.geometry).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
   });
-  // Density only: the start of each household's walk, no id, no name.
-  const pts = [];
+  // Density only: households counted by cells of about 250 m, from the
+  // start of each walk; a cell with fewer than 3 is left out, so that no
+  // spot on the map stands for one family. No id, no name.
+  const cells = new Map();
   for (const h of p.households || []) {
     const c = h.walk && h.walk.geometry && h.walk.geometry.coordinates;
-    if (c && c.length) pts.push({ type: 'Feature', geometry: { type: 'Point', coordinates: c[0] }, properties: {} });
+    if (!c || !c.length) continue;
+    const key = `${Math.floor(c[0][0] / 0.003)},${Math.floor(c[0][1] / 0.0025)}`;
+    cells.set(key, (cells.get(key) || 0) + 1);
+  }
+  const pts = [];
+  for (const [key, n] of cells) {
+    if (n < 3) continue;
+    const [i, j] = key.split(',').map(Number);
+    pts.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [(i + 0.5) * 0.003, (j + 0.5) * 0.0025] }, properties: { n } });
   }
   setData('density', { type: 'FeatureCollection', features: pts });
 }
@@ -436,7 +449,7 @@ $('issue').addEventListener('click', async () => {
 
 for (const box of document.querySelectorAll('[data-layer]')) {
   box.addEventListener('change', () => {
-    const ids = { zones: ['zones-fill', 'zones-line', 'zones-disputed', 'zones-coordination'], routes: ['routes'], density: ['density'] }[box.dataset.layer];
+    const ids = { zones: ['zones-fill', 'zones-line', 'zones-disputed', 'zones-coordination'], routes: ['routes', 'groups'], density: ['density'] }[box.dataset.layer];
     for (const id of ids) state.map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
   });
 }
@@ -455,15 +468,53 @@ function onEvent(kind, data) {
   pending = setTimeout(() => refreshAll(kind), 300);
 }
 
+// --- the live operation (GET /api/operation, where the server has it) ----
+
+async function refreshOperation() {
+  let st;
+  try {
+    st = await api('GET', '/api/operation');
+  } catch (e) {
+    // A server without live operations (404), or no current plan yet.
+    $('operation').hidden = e.status === 404;
+    if (e.status !== 404) $('op-summary').textContent = e.message;
+    setData('groups', empty());
+    return;
+  }
+  state.operation = st;
+  $('operation').hidden = false;
+  const t = st.totals || {};
+  const behind = st.behind_min > 0 ? `${Math.round(st.behind_min)} min behind plan` : `${Math.round(-st.behind_min || 0)} min ahead of plan`;
+  $('op-summary').textContent = `${t.through || 0} of ${t.planned || 0} people through (plan: ${t.planned_by_now || 0} by now), ${behind}; ${t.on_the_way || 0} on the way, ${t.at_rally || 0} at rally points, ${t.overdue || 0} overdue, ${t.no_shows || 0} no-shows.`;
+  const row = (cells, cls) => el('tr', cls ? { class: cls } : {}, ...cells.map((c) => el('td', { text: String(c) })));
+  const head = (cells) => el('tr', {}, ...cells.map((c) => el('th', { text: c })));
+  $('op-gates').replaceChildren(el('caption', { text: 'Gates' }), head(['Gate', 'Status', 'Through', 'Waiting', 'Expected', 'Rate /h']),
+    ...(st.gates || []).map((g) => row([g.name || g.id, g.status, g.through, g.waiting, g.expected, `${Math.round(g.measured_per_hour || 0)} of ${g.nominal_per_hour}${g.slow ? ' (slow)' : ''}`], g.slow ? 'slow' : '')));
+  $('op-rally').replaceChildren(el('caption', { text: 'Rally points' }), head(['Rally point', 'Present', 'Expected', 'Overdue', 'No-shows']),
+    ...(st.rally_points || []).map((r) => row([r.name || r.id, r.present, r.expected, (r.overdue || []).length, (r.no_shows || []).length])));
+  // Groups where they were last seen: people counts, no names.
+  setData('groups', {
+    type: 'FeatureCollection',
+    features: (st.groups || []).filter((g) => g.lat || g.lon).map((g) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [g.lon, g.lat] }, properties: { id: g.id, status: g.status, people: g.people, late: g.late_min } })),
+  });
+}
+
 async function refreshAll(kind) {
   try {
     if (!kind || ['report', 'source', 'place', 'threat', 'zone', 'gate'].includes(kind)) await refreshPicture();
     if (!kind || ['plan', 'instruction', 'issuance'].includes(kind)) await refreshPlans();
+    if (!kind || ['plan', 'field', 'fieldevent', 'field_event', 'checkin', 'operation', 'household'].includes(kind)) await refreshOperation();
   } catch (e) {
     if (e.status === 401) showLogin();
     else logEvent('error: ' + e.message);
   }
 }
+
+// The live state moves with the clock too (overdue households): re-read it
+// every 30 s while the page is open and logged in.
+setInterval(() => {
+  if (session() && !$('app').hidden && !document.hidden) refreshOperation().catch(() => {});
+}, 30000);
 
 if (session()) showApp();
 else showLogin();
