@@ -3,6 +3,7 @@ package muster
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"time"
@@ -313,6 +314,15 @@ type Sealer interface {
 type DataKeys struct {
 	New    func() (wrapped []byte, err error)
 	Unwrap func(wrapped []byte) (Sealer, error)
+	// AuditKey keys the audit chain's MACs (AuditEntry.ChainMAC). It must
+	// not be stored in the database and must be the same for every
+	// instance and every later open: the server derives it from the
+	// master key (seal.AuditKey). Required.
+	AuditKey []byte
+	// OpenWiped opens a database whose data key was wiped instead of
+	// refusing it: the store then refuses personal data, as after Wipe,
+	// but its audit log can still be read and verified.
+	OpenWiped bool
 }
 
 // HouseholdRecord is a stored household: the household and the version
@@ -462,6 +472,10 @@ type AuditEntry struct {
 	Detail   string
 	PrevHash []byte // Hash of entry Seq-1 (32 zero bytes for the first)
 	Hash     []byte // ChainHash
+	// MAC is ChainMAC under the audit key, which is kept out of the
+	// database (docs/server.md, "Audit log"); nil for an entry the
+	// database could not key (see VerifyAudit).
+	MAC []byte
 }
 
 // ChainHash returns SHA-256(prev || canonical encoding of e): each field
@@ -494,6 +508,25 @@ func (e *AuditEntry) ChainHash(prev []byte) []byte {
 	return sum[:]
 }
 
+// ChainMAC returns HMAC-SHA-256 under key of prevMAC (the MAC of entry
+// Seq-1, 32 zero bytes for the first), Seq and hash, the entry's
+// ChainHash: a keyed chain over the unkeyed one. Whoever can write the
+// database can recompute every ChainHash after an edit, but not the MACs
+// without the key, which is not in the database.
+func (e *AuditEntry) ChainMAC(key, prevMAC, hash []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("muster-audit-mac-v1"))
+	var n [8]byte
+	for _, p := range [][]byte{prevMAC, hash} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write(p)
+	}
+	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
+	m.Write(n[:])
+	return m.Sum(nil)
+}
+
 // AuditVerification is the verdict of VerifyAudit.
 type AuditVerification struct {
 	OK       bool
@@ -505,6 +538,8 @@ type AuditVerification struct {
 	// operator who keeps Head elsewhere (printed, in a ticket) and compares
 	// it later catches that too.
 	Head []byte
+	// HeadMAC is the last entry's MAC: what a signed checkpoint records.
+	HeadMAC []byte
 }
 
 // WipeResult says what Wipe destroyed.

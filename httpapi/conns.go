@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"container/list"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -284,6 +285,9 @@ func (c *limitedConn) Close() error {
 // connState follows each connection's state (http.Server.ConnState), so
 // that idle ones can go first.
 func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok { // serving HTTPS: the limited conn is under TLS
+		c = tc.NetConn()
+	}
 	lc, ok := c.(*limitedConn)
 	if !ok {
 		return

@@ -86,17 +86,9 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request, _ *caller) err
 // tile answers /tiles/{z}/{x}/{y}.mvt. An empty tile (no road there) is a
 // 204; a zoom out of range a 400 that says the range.
 func (s *Server) tile(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	ys, ok := strings.CutSuffix(r.PathValue("y"), ".mvt")
-	if !ok {
-		return muster.Errorf(muster.ENOTFOUND, "%s: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
-	}
-	var zxy [3]int
-	for i, v := range []string{r.PathValue("z"), r.PathValue("x"), ys} {
-		n, err := strconv.Atoi(v)
-		if err != nil || len(v) > 8 {
-			return muster.Errorf(muster.EINVALID, "%s: z, x and y must be whole numbers", r.URL.Path)
-		}
-		zxy[i] = n
+	zxy, err := parseTilePath(r.PathValue("z"), r.PathValue("x"), r.PathValue("y"))
+	if err != nil {
+		return muster.Errorf(muster.ErrorCode(err), "%s: %v", r.URL.Path, err)
 	}
 	src, err := s.tiles()
 	if err != nil {
@@ -124,4 +116,25 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		_, _ = w.Write(b)
 	}
 	return nil
+}
+
+// parseTilePath reads the z, x and y.mvt of a tile's path: whole decimal
+// numbers of at most 8 digits (the range is the tile source's to check).
+func parseTilePath(z, x, y string) ([3]int, error) {
+	var zxy [3]int
+	ys, ok := strings.CutSuffix(y, ".mvt")
+	if !ok {
+		return zxy, muster.Errorf(muster.ENOTFOUND, "tiles are /tiles/{z}/{x}/{y}.mvt")
+	}
+	for i, v := range []string{z, x, ys} {
+		if v == "" || len(v) > 8 || strings.Trim(v, "0123456789") != "" {
+			return zxy, muster.Errorf(muster.EINVALID, "z, x and y must be whole numbers of at most 8 digits, not %q", v)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return zxy, muster.Errorf(muster.EINVALID, "z, x and y must be whole numbers: %v", err)
+		}
+		zxy[i] = n
+	}
+	return zxy, nil
 }

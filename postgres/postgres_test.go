@@ -83,6 +83,18 @@ func (d *db) Exec(tb testing.TB, query string) {
 	}
 }
 
+// TryExec runs raw SQL as an intruder would and returns the database's
+// answer (tests of what the schema itself refuses).
+func (d *db) TryExec(query string) error {
+	conn, err := sql.Open("pgx", d.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Exec(query)
+	return err
+}
+
 // Raw is every column of every row of every table in the schema, bytea
 // as its raw bytes and everything else as text.
 func (d *db) Raw(tb testing.TB) []byte {

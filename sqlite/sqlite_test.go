@@ -38,6 +38,18 @@ func (d *db) Exec(tb testing.TB, query string) {
 	}
 }
 
+// TryExec runs raw SQL as an intruder would and returns the database's
+// answer (tests of what the schema itself refuses).
+func (d *db) TryExec(query string) error {
+	conn, err := sql.Open("sqlite", "file:"+d.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Exec(query)
+	return err
+}
+
 // Raw is the database file and its write-ahead log, byte for byte.
 func (d *db) Raw(tb testing.TB) []byte {
 	tb.Helper()
@@ -103,6 +115,9 @@ func TestMigration4KeepsHistory(t *testing.T) {
 		INSERT INTO hs3 SELECT * FROM household_status; DROP TABLE household_status; ALTER TABLE hs3 RENAME TO household_status;
 		DROP TABLE sources; DROP TABLE acknowledgements; DROP TABLE outbox;
 		DROP TABLE instructions; DROP TABLE instruction_links; DROP TABLE checkins; DROP TABLE advisories; DROP TABLE field_events;
+		DROP INDEX users_name_fold; ALTER TABLE users DROP COLUMN case_clash;
+		ALTER TABLE audit DROP COLUMN mac; ALTER TABLE audit_head DROP COLUMN mac;
+		INSERT INTO users (name, role, password_hash, disabled, created_at) VALUES ('ops', 'viewer', '$argon2id$x', 0, 1), ('OPS', 'viewer', '$argon2id$x', 0, 2);
 		DELETE FROM schema_migrations WHERE version >= 4`)
 	s, err = d.Open(ctx, keys.DataKeys())
 	if err != nil {
@@ -122,6 +137,17 @@ func TestMigration4KeepsHistory(t *testing.T) {
 			t.Fatalf("%s: history after migration %q, want %q", id, got, w)
 		}
 	}
+	// Migration 0008 keyed the audit entries made before it, and kept the
+	// accounts whose names clash while the database refuses a new one.
+	if v, err := s.VerifyAudit(ctx); err != nil || !v.OK || v.Entries < 9 {
+		t.Fatalf("audit log keyed by migration 0008: %+v, %v", v, err)
+	}
+	if err := d.TryExec(`INSERT INTO users (name, role, password_hash, disabled, created_at) VALUES ('Ops', 'viewer', '$argon2id$x', 0, 3)`); err == nil {
+		t.Fatal("after migration 0008 the database took Ops beside ops and OPS")
+	}
+	if u, err := s.GetUser(ctx, "OPS"); err != nil || u.Name != "OPS" {
+		t.Fatalf("an account whose name clashed before migration 0008: %+v, %v", u, err)
+	}
 	conn, err := sql.Open("sqlite", "file:"+d.path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
@@ -138,3 +164,44 @@ func TestMigration4KeepsHistory(t *testing.T) {
 
 // BenchmarkEnqueue100k: 100,000 messages queued in one transaction.
 func BenchmarkEnqueue100k(b *testing.B) { storetest.BenchEnqueue100k(b, fresh) }
+
+// TestMigration8DoesNotLaunder: migration 0008 keys the audit entries made
+// before it only as far as their unkeyed chain holds: an entry edited
+// before the upgrade stays unkeyed, and verify still names it.
+func TestMigration8DoesNotLaunder(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "tester")
+	d := &db{path: filepath.Join(t.TempDir(), "muster.db")}
+	keys := storetest.NewKeys()
+	s, err := d.Open(ctx, keys.DataKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := s.AppendAudit(ctx, muster.AuditEntry{Action: "household.read", Target: "household:H" + string(rune('1'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	// Back to schema 7, and entry 3 edited while the log had no MACs.
+	d.Exec(t, `DROP TABLE field_events; DROP INDEX users_name_fold; ALTER TABLE users DROP COLUMN case_clash;
+		ALTER TABLE audit DROP COLUMN mac; ALTER TABLE audit_head DROP COLUMN mac;
+		UPDATE audit SET target = 'household:H9' WHERE seq = 3;
+		DELETE FROM schema_migrations WHERE version >= 8`)
+	if s, err = d.Open(ctx, keys.DataKeys()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v, err := s.VerifyAudit(ctx)
+	if err != nil || v.OK || v.FirstBad != 3 {
+		t.Fatalf("an entry edited before the log was keyed: %+v, %v", v, err)
+	}
+	es, err := s.ListAudit(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if keyed := e.MAC != nil; keyed != (e.Seq < 3) {
+			t.Fatalf("entry %d keyed %v by migration 0008", e.Seq, keyed)
+		}
+	}
+}

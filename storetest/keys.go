@@ -32,7 +32,9 @@ func NewKeys() *Keys {
 
 // DataKeys returns the muster.DataKeys a store is opened with.
 func (k *Keys) DataKeys() muster.DataKeys {
-	return muster.DataKeys{New: k.newDataKey, Unwrap: k.unwrap}
+	m := hmac.New(sha256.New, k.master[:])
+	m.Write([]byte("storetest audit key"))
+	return muster.DataKeys{New: k.newDataKey, Unwrap: k.unwrap, AuditKey: m.Sum(nil)}
 }
 
 // Wrapped returns the wrapped data keys made so far.

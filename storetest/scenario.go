@@ -20,10 +20,7 @@ var _ muster.Sealer = (*seal.Keyring)(nil)
 func SealKeys() muster.DataKeys {
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
-	return muster.DataKeys{
-		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
-		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
-	}
+	return seal.DataKeys(master)
 }
 
 // sharedDir finds ../shared beside the repository root (the directory

@@ -132,6 +132,12 @@ func Run(t *testing.T, fresh Fresh) {
 		{"AuditTamperSwapped", func(t *testing.T, f Fresh) { testAuditTamper(t, f, "swapped") }},
 		{"AuditTamperTruncated", func(t *testing.T, f Fresh) { testAuditTamper(t, f, "truncated") }},
 		{"AuditConcurrentInstances", testAuditConcurrentInstances},
+		{"AuditTamperField", testAuditTamperField},
+		{"AuditRechained", testAuditRechained},
+		{"AuditOtherKey", testAuditOtherKey},
+		{"AuditCheckpoints", testAuditCheckpoints},
+		{"AuditWriterSeesChange", testAuditWriterSeesChange},
+		{"AuditAfterWipe", testAuditAfterWipe},
 		{"NoPlaintextAtRest", testNoPlaintextAtRest},
 		{"WrongKeyFailsToOpen", testWrongKey},
 		{"Wipe", testWipe},
@@ -832,12 +838,13 @@ func testAuditChain(t *testing.T, fresh Fresh) {
 	if len(es) != 7 {
 		t.Fatalf("%d entries, want 7", len(es))
 	}
-	prev := make([]byte, 32)
+	prev, prevMAC := make([]byte, 32), make([]byte, 32)
 	for i, en := range es {
-		if en.Seq != int64(i+1) || !bytes.Equal(en.PrevHash, prev) || !bytes.Equal(en.Hash, en.ChainHash(prev)) {
+		if en.Seq != int64(i+1) || !bytes.Equal(en.PrevHash, prev) || !bytes.Equal(en.Hash, en.ChainHash(prev)) ||
+			!bytes.Equal(en.MAC, auditMAC(e.auditKey(), prevMAC, en)) {
 			t.Fatalf("entry %d: %+v", i+1, en)
 		}
-		prev = en.Hash
+		prev, prevMAC = en.Hash, en.MAC
 	}
 	if es[0].Action != "household.create" || es[0].Actor != "tester" || es[0].Target != "household:H000000" {
 		t.Fatalf("a change's audit entry: %+v", es[0])

@@ -181,15 +181,19 @@ func New(car, foot *roadgraph.Graph, opts Options) (*Source, error) {
 	}
 	s := &Source{opts: opts, low: map[maptile.Tile][]stretch{}, sem: make(chan struct{}, opts.Concurrency),
 		cache: map[maptile.Tile]*list.Element{}, lru: list.New(), bound: orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}}
-	carEdges := map[[2]int64]bool{} // OSM node pairs of the car network, either way
+	// The car network's segments (consecutive points of its arcs, either
+	// way): a foot stretch made only of them is a car road, drawn as such.
+	// Segments, not end nodes: the two networks split a way at different
+	// junctions (a footway joining a street splits only the foot arc).
+	carSegs := map[segment]bool{}
 	if car != nil {
 		s.car = newNetwork(car, false, nil)
 		for a := range car.Head {
-			carEdges[osmPair(car, s.car.tails[a], uint32(a))] = true
+			forSegments(car, s.car.tails[a], uint32(a), func(k segment) bool { carSegs[k] = true; return true })
 		}
 	}
 	if foot != nil {
-		s.foot = newNetwork(foot, true, carEdges)
+		s.foot = newNetwork(foot, true, carSegs)
 	}
 	for _, n := range []*network{s.car, s.foot} {
 		if n == nil {
@@ -219,27 +223,38 @@ func New(car, foot *roadgraph.Graph, opts Options) (*Source, error) {
 	return s, nil
 }
 
-// osmPair names an arc by its end nodes' OSM ids, smaller first, so that
-// both directions of a road, in either network, share the name.
-func osmPair(g *roadgraph.Graph, tail, a uint32) [2]int64 {
-	x, y := g.OSMNodeID[tail], g.OSMNodeID[g.Head[a]]
-	if x == 0 || y == 0 { // synthetic nodes: no OSM id to match by
-		return [2]int64{-int64(tail) - 1, -int64(g.Head[a]) - 1}
+// segment is two consecutive points of an arc, fixed point, the smaller
+// first, so that both directions share it.
+type segment [4]int32
+
+// forSegments calls fn with each segment of arc a (leaving tail) until it
+// returns false, and reports whether it went through them all.
+func forSegments(g *roadgraph.Graph, tail, a uint32, fn func(segment) bool) bool {
+	lat, lon := g.Lat[tail], g.Lon[tail]
+	step := func(la, lo int32) bool {
+		k := segment{lat, lon, la, lo}
+		if la < lat || la == lat && lo < lon {
+			k = segment{la, lo, lat, lon}
+		}
+		lat, lon = la, lo
+		return fn(k)
 	}
-	if x > y {
-		x, y = y, x
+	for i := g.GeomFirst[a]; i < g.GeomFirst[a+1]; i++ {
+		if !step(g.GeomLat[i], g.GeomLon[i]) {
+			return false
+		}
 	}
-	return [2]int64{x, y}
+	h := g.Head[a]
+	return step(g.Lat[h], g.Lon[h])
 }
 
-func newNetwork(g *roadgraph.Graph, foot bool, carEdges map[[2]int64]bool) *network {
+func newNetwork(g *roadgraph.Graph, foot bool, carSegs map[segment]bool) *network {
 	n := &network{g: g, index: roadgraph.NewArcIndex(g), tails: g.Tails(), class: make([]Class, g.NumArcs()), draw: make([]bool, g.NumArcs())}
 	for a := range g.Head {
 		tail, head := n.tails[a], g.Head[a]
 		if foot {
 			n.class[a] = Path
-			pair := osmPair(g, tail, uint32(a))
-			if carEdges[pair] && pair[0] > 0 {
+			if len(carSegs) > 0 && forSegments(g, tail, uint32(a), func(k segment) bool { return carSegs[k] }) {
 				continue // drawn as the car road it also is
 			}
 		} else {

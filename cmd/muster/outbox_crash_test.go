@@ -156,10 +156,7 @@ func openStoreArgs(t *testing.T, args []string) muster.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := muster.DataKeys{
-		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
-		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
-	}
+	keys := seal.DataKeys(master)
 	ctx := muster.WithActor(context.Background(), "crash-test")
 	var st muster.Store
 	if db := flag("--db"); db != "" {

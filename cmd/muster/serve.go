@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,9 @@ const (
 // user, audit, wipe, households.
 type storeFlags struct {
 	data, db, key string
+	// openWiped: open a wiped database too (audit commands: its log
+	// still verifies); its personal data stays out of reach.
+	openWiped bool
 }
 
 func (f *storeFlags) register(fl *pflag.FlagSet) {
@@ -106,10 +110,8 @@ func (f *storeFlags) openStore(ctx context.Context, errOut io.Writer, create boo
 	if err != nil {
 		return nil, err
 	}
-	keys := muster.DataKeys{
-		New:    func() ([]byte, error) { return seal.NewDataKey(master) },
-		Unwrap: func(w []byte) (muster.Sealer, error) { return seal.Open(master, w) },
-	}
+	keys := seal.DataKeys(master)
+	keys.OpenWiped = f.openWiped
 	if usingPostgres {
 		return openPostgresStore(ctx, f.db, keys)
 	}
@@ -193,6 +195,9 @@ func newServeCmd() *cobra.Command {
 	var shutdownTimeout time.Duration
 	var lim httpapi.NetLimits
 	var bodyTimeout time.Duration
+	var checkpointsPath string
+	var tlsCert, tlsKey string
+	var checkpointEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the muster server: the JSON API, health, readiness and metrics",
@@ -209,10 +214,19 @@ those channels (docs/delivery.md); secrets are read from files
 (--smtp-password-file, --sms-token-file, --webhook-secret-file) or the
 environment, never from the command line.
 
+It listens on localhost:8080 unless --addr says otherwise. Personal data
+should not cross a network in clear: --tls-cert and --tls-key serve HTTPS
+(with Strict-Transport-Security), and 'muster tls init' makes a local
+certificate authority and a server certificate; plain HTTP on an address
+other than loopback is served with a warning (behind a proxy that
+terminates TLS, bind to loopback or a private interface).
+
 SIGINT or SIGTERM stops it gracefully: it stops accepting connections and
 finishes the requests in flight (up to --shutdown-timeout).`,
 		Example: `  muster serve
-  muster serve --addr :8080 --db postgres://muster@localhost/muster --key /etc/muster/master.key
+  muster serve --addr 127.0.0.1:8080 --db postgres://muster@localhost/muster --key /etc/muster/master.key
+  muster tls init --host muster.lan --host 192.168.1.20 -o /etc/muster/tls
+  muster serve --addr 0.0.0.0:8443 --tls-cert /etc/muster/tls/server.crt --tls-key /etc/muster/tls/server.key
   MUSTER_SMTP_PASSWORD=... muster serve --smtp smtp://muster@mail.example.org:587 --smtp-from "Evacuation <noreply@example.org>"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -280,6 +294,16 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			mac := hmac.New(sha256.New, master)
 			mac.Write([]byte("muster device cookie key v1"))
 			cfg.DeviceKey = mac.Sum(nil)
+			// Signed checkpoints of the audit log, outside the database
+			// (docs/server.md, "Audit log"); the last is written after the
+			// requests in flight have finished, before the store closes.
+			cpCtx, stopCheckpoints := context.WithCancel(context.Background())
+			waitCheckpoints, err := runAuditCheckpoints(cpCtx, st, master, checkpointsPath, checkpointEvery, cmd.OutOrStdout())
+			if err != nil {
+				stopCheckpoints()
+				return err
+			}
+			defer func() { stopCheckpoints(); waitCheckpoints() }()
 			// The issuer signs and queues the instructions of every plan
 			// approved; without signing keys no plan is approved.
 			var streets *instruct.Streets
@@ -288,8 +312,24 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 					return fmt.Errorf("--graph: %w", err)
 				}
 			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return muster.Errorf(muster.EINVALID, "--tls-cert and --tls-key go together (muster tls init makes both)")
+			}
+			scheme := "http"
+			var tlsConfig *tls.Config
+			if tlsCert != "" {
+				var warnings []string
+				if tlsConfig, warnings, err = httpapi.TLSConfig(tlsCert, tlsKey); err != nil {
+					return muster.Errorf(muster.EINVALID, "%v", err)
+				}
+				for _, w := range warnings {
+					slog.Warn(w)
+					fmt.Fprintf(errOut, "muster: warning: %s\n", w)
+				}
+				scheme = "https"
+			}
 			if inf.publicURL == "" {
-				inf.publicURL = "http://" + addr
+				inf.publicURL = scheme + "://" + addr
 			}
 			if cfg.Issuer, err = inf.issuer(cmd, &sf, st, streets, df.webhookURL != ""); err != nil {
 				return err
@@ -320,13 +360,26 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			// and stall cannot take the server (docs/server.md, "Errors and limits").
 			lim.Exempt = cfg.TrustedProxies
 			srv, limited := api.HTTPServer(ln, lim)
+			if tlsConfig != nil {
+				srv.TLSConfig = tlsConfig
+				srv.Handler = httpapi.HSTS(srv.Handler)
+			} else if w := plainHTTPWarning(ln.Addr()); w != "" {
+				slog.Warn(w, "addr", ln.Addr().String())
+				fmt.Fprintf(errOut, "muster: WARNING: %s\n", w)
+			}
 			where := "the embedded SQLite database in " + filepath.Join(sf.data, sqliteFile)
 			if sf.db != "" {
 				where = "PostgreSQL at " + redactURL(sf.db)
 			}
-			fmt.Fprintf(errOut, "muster: serving http://%s with %s\n", ln.Addr(), where)
+			fmt.Fprintf(errOut, "muster: serving %s://%s with %s\n", scheme, ln.Addr(), where)
 			served := make(chan error, 1)
-			go func() { served <- srv.Serve(limited) }()
+			go func() {
+				if tlsConfig != nil {
+					served <- srv.ServeTLS(limited, "", "")
+					return
+				}
+				served <- srv.Serve(limited)
+			}()
 			select {
 			case err := <-served:
 				return fmt.Errorf("serve: %w", err)
@@ -351,6 +404,10 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 	df.register(fl)
 	inf.register(fl)
 	fl.StringVar(&addr, "addr", "localhost:8080", "HOST:PORT to listen on")
+	fl.StringVar(&checkpointsPath, "audit-checkpoints", "", "append signed checkpoints of the audit log to this file (made 0600; -: standard output), for 'muster audit verify --checkpoints'; they also go to the log")
+	fl.DurationVar(&checkpointEvery, "audit-checkpoint-every", time.Minute, "how often to sign a checkpoint while the audit log grows (and once at shutdown)")
+	fl.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM; muster tls init makes one), with --tls-key")
+	fl.StringVar(&tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
 	fl.StringVar(&placesPath, "places", "", "places file (GeoJSON) resolving report place names and listing the gates")
 	fl.StringVar(&policyPath, "policy", "", "threat routing policy file (JSON)")
 	fl.StringVar(&graphPath, "graph", "", "graph file (from 'muster import' or 'muster demo'): with --places, the server can plan (POST /api/plans)")
@@ -375,4 +432,15 @@ func openPostgresStore(ctx context.Context, url string, keys muster.DataKeys) (m
 		return nil, fmt.Errorf("--db %s: %w", redactURL(url), err)
 	}
 	return st, nil
+}
+
+// plainHTTPWarning says why serving plain HTTP on addr is dangerous, or ""
+// for a loopback address (only this machine can reach it).
+func plainHTTPWarning(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if ok && tcp.IP.IsLoopback() {
+		return ""
+	}
+	return "serving personal data over plain HTTP on " + addr.String() + ", which is not loopback: anyone on the network path can read it and take sessions. " +
+		"Serve HTTPS (--tls-cert/--tls-key; muster tls init makes them), or bind to 127.0.0.1 behind a proxy that terminates TLS"
 }

@@ -19,6 +19,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -97,6 +98,8 @@ type Core struct {
 	sealer muster.Sealer // nil once wiped
 	wiped  time.Time
 
+	auditKey []byte // keys the audit chain's MACs; never stored (audit.go)
+
 	bus    *broadcaster
 	stmts  stmtCache
 	tokens *tokenCache // nil unless the dialect has an auth version
@@ -119,16 +122,23 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 	if keys.New == nil || keys.Unwrap == nil {
 		return nil, fmt.Errorf("open %s store: no data keys given", d.Name)
 	}
-	c := &Core{w: w, r: r, d: d, now: time.Now, bus: newBroadcaster()}
-	wrapped, err := c.migrate(ctx, migrations, keys)
+	if len(keys.AuditKey) < 16 {
+		return nil, fmt.Errorf("open %s store: no audit key given (DataKeys.AuditKey, at least 16 bytes)", d.Name)
+	}
+	c := &Core{w: w, r: r, d: d, now: time.Now, bus: newBroadcaster(), auditKey: bytes.Clone(keys.AuditKey)}
+	wrapped, wipedAt, err := c.migrate(ctx, migrations, keys)
 	if err != nil {
 		return nil, err
 	}
-	s, err := keys.Unwrap(wrapped)
-	if err != nil {
-		return nil, fmt.Errorf("open %s store: unwrap the data key (is this the master key this database was made with?): %w", d.Name, err)
+	if wipedAt.IsZero() {
+		s, err := keys.Unwrap(wrapped)
+		if err != nil {
+			return nil, fmt.Errorf("open %s store: unwrap the data key (is this the master key this database was made with?): %w", d.Name, err)
+		}
+		c.sealer = s
+	} else {
+		c.wiped = wipedAt // DataKeys.OpenWiped: no personal data, the audit log only
 	}
-	c.sealer = s
 	if d.AuthVersion != nil && d.BumpAuth != nil {
 		c.tokens = &tokenCache{m: map[string]cachedToken{}, version: -1}
 	}
@@ -189,39 +199,47 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
-func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([]byte, error) {
+// migrate applies the migrations this database lacks and returns its
+// wrapped data key, or when it was wiped (keys.OpenWiped only).
+func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([]byte, time.Time, error) {
+	var never time.Time
 	ms, err := loadMigrations(fsys)
 	if err != nil {
-		return nil, err
+		return nil, never, err
 	}
 	tx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: begin: %w", err)
+		return nil, never, fmt.Errorf("migrate: begin: %w", err)
 	}
 	defer tx.Rollback()
 	if c.d.MigrationLock != "" {
 		if _, err := tx.ExecContext(ctx, c.d.MigrationLock); err != nil {
-			return nil, fmt.Errorf("migrate: lock: %w", err)
+			return nil, never, fmt.Errorf("migrate: lock: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return nil, fmt.Errorf("migrate: schema_migrations: %w", err)
+		return nil, never, fmt.Errorf("migrate: schema_migrations: %w", err)
 	}
 	var have int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-		return nil, fmt.Errorf("migrate: read version: %w", err)
+		return nil, never, fmt.Errorf("migrate: read version: %w", err)
 	}
 	if have > len(ms) {
-		return nil, fmt.Errorf("migrate: the database is at schema version %d but this muster knows only %d: run a newer muster", have, len(ms))
+		return nil, never, fmt.Errorf("migrate: the database is at schema version %d but this muster knows only %d: run a newer muster", have, len(ms))
 	}
 	for _, m := range ms[have:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return nil, fmt.Errorf("migrate: %s: %w", m.name, err)
+			return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, c.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
 			m.version, m.name, c.now().UnixMicro()); err != nil {
-			return nil, fmt.Errorf("migrate: record %s: %w", m.name, err)
+			return nil, never, fmt.Errorf("migrate: record %s: %w", m.name, err)
+		}
+		if m.version == auditMACMigration {
+			if err := c.keyAuditChain(ctx, tx); err != nil {
+				return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
+			}
 		}
 		slog.Debug("schema migration applied", "backend", c.d.Name, "migration", m.name)
 	}
@@ -235,22 +253,27 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 	case errors.Is(err, sql.ErrNoRows):
 		wrapped, err = keys.New()
 		if err != nil {
-			return nil, fmt.Errorf("open: make a data key: %w", err)
+			return nil, never, fmt.Errorf("open: make a data key: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, c.q(`INSERT INTO data_key (id, wrapped, created_at, wiped_at) VALUES (1, ?, ?, 0)`),
 			wrapped, c.now().UnixMicro()); err != nil {
-			return nil, fmt.Errorf("open: store the data key: %w", err)
+			return nil, never, fmt.Errorf("open: store the data key: %w", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("open: read the data key: %w", err)
+		return nil, never, fmt.Errorf("open: read the data key: %w", err)
+	case wipedAt != 0 && keys.OpenWiped:
+		if err := tx.Commit(); err != nil {
+			return nil, never, fmt.Errorf("migrate: commit: %w", err)
+		}
+		return nil, time.UnixMicro(wipedAt).UTC(), nil
 	case wipedAt != 0:
-		return nil, muster.Errorf(muster.EFORBIDDEN, "this database's data key was destroyed by muster wipe at %s: its personal data can never be read again",
+		return nil, never, muster.Errorf(muster.EFORBIDDEN, "this database's data key was destroyed by muster wipe at %s: its personal data can never be read again",
 			time.UnixMicro(wipedAt).UTC().Format(time.RFC3339))
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("migrate: commit: %w", err)
+		return nil, never, fmt.Errorf("migrate: commit: %w", err)
 	}
-	return wrapped, nil
+	return wrapped, never, nil
 }
 
 // Close closes the pools.

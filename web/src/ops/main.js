@@ -125,7 +125,8 @@ async function initMap() {
     {
       id: 'density', type: 'heatmap', source: 'density', maxzoom: 17,
       paint: {
-        'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 11, 6, 15, 24],
+        'heatmap-weight': ['min', 1, ['/', ['get', 'n'], 12]],
+        'heatmap-radius': ['interpolate', ['exponential', 2], ['zoom'], 11, 8, 13, 25, 15, 100, 17, 400],
         'heatmap-opacity': 0.55,
         'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, 'rgba(0,0,0,0)', 0.2, '#c6dbef', 0.5, '#6baed6', 0.8, '#2171b5', 1, '#08306b'],
       },
@@ -343,11 +344,21 @@ function drawPlan(p) {
     type: 'FeatureCollection',
     features: (p.groups || []).filter((g) => g.route && g.route.geometry).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
   });
-  // Density only: the start of each household's walk, no id, no name.
-  const pts = [];
+  // Density only: households counted by cells of about 250 m, from the
+  // start of each walk; a cell with fewer than 3 is left out, so that no
+  // spot on the map stands for one family. No id, no name.
+  const cells = new Map();
   for (const h of p.households || []) {
     const c = h.walk && h.walk.geometry && h.walk.geometry.coordinates;
-    if (c && c.length) pts.push({ type: 'Feature', geometry: { type: 'Point', coordinates: c[0] }, properties: {} });
+    if (!c || !c.length) continue;
+    const key = `${Math.floor(c[0][0] / 0.003)},${Math.floor(c[0][1] / 0.0025)}`;
+    cells.set(key, (cells.get(key) || 0) + 1);
+  }
+  const pts = [];
+  for (const [key, n] of cells) {
+    if (n < 3) continue;
+    const [i, j] = key.split(',').map(Number);
+    pts.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [(i + 0.5) * 0.003, (j + 0.5) * 0.0025] }, properties: { n } });
   }
   setData('density', { type: 'FeatureCollection', features: pts });
 }
