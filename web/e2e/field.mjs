@@ -83,6 +83,38 @@ await run(async (browser) => {
   const still = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
   const dups = await as.get(`/api/checkins?duplicates=true&token=${encodeURIComponent(target.id)}`);
   check(still.body.checkins.length === 1 && dups.body.checkins.length === 0, 'sent again, it is still recorded once, and not flagged');
+  const hh = target.instruction.household;
+  const ev = await as.get(`/api/field-events?kind=checkin&household=${encodeURIComponent(hh)}`);
+  if (ev.status === 200) {
+    check(ev.body.events.length === 1 && ev.body.events[0].rally_point === rally, `the check-in is one field event for the live picture (${ev.body.events.length})`);
+
+    // The group leaves; it reaches its gate; people are counted through it.
+    const group = target.instruction.group;
+    const escorts = await as.get(`/api/instructions?status=current&audience=escort&limit=1000`);
+    const brief = escorts.body.instructions.find((i) => i.instruction.group === group);
+    const gate = brief ? brief.instruction.escort.gate.id : '';
+    check(gate, `the group ${group} has a gate (${gate})`);
+    await page.fill('#gate', gate);
+    await page.dispatchEvent('#gate', 'change');
+    await page.fill('#group', group);
+    await page.fill('#group-people', String(target.instruction.people));
+    await page.click('#departed');
+    await page.click('#arrived');
+    for (let i = 0; i < 3; i++) await page.click('#plus');
+    await page.waitForTimeout(1100); // a count covers an interval of at least a second
+    await page.click('#send-count');
+    await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+    const dep = await as.get(`/api/field-events?kind=departed&group=${encodeURIComponent(group)}`);
+    const arr = await as.get(`/api/field-events?kind=arrived&group=${encodeURIComponent(group)}`);
+    const cnt = await as.get(`/api/field-events?kind=gate_count&gate=${encodeURIComponent(gate)}`);
+    check(dep.body.events.length === 1 && dep.body.events[0].people === target.instruction.people, 'the departure is recorded with its people');
+    check(arr.body.events.length === 1 && arr.body.events[0].gate === gate, 'the arrival at the gate is recorded');
+    check(cnt.body.events.length === 1 && cnt.body.events[0].people === 3, 'three people counted through the gate');
+    const refused = await page.locator('#queue li.refused').count();
+    check(refused === 0, 'no event refused');
+  } else {
+    console.log(`# this server has no field events (${ev.status}): check-ins went by /api/checkin/sync`);
+  }
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
   // Offline, requests fail by design: only those of the page's own origin count.
   const problems = watch.problems().filter((p) => !/net::ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(p));

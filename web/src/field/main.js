@@ -219,7 +219,7 @@ function groupView() {
     sendQueued();
   };
   return h('section', { class: 'card' }, h('h2', {}, 'Groups'),
-    h('label', { for: 'group' }, 'Group'), group,
+    h('label', { for: 'group' }, 'Group (its id, as on the escort’s brief)'), group,
     h('label', { for: 'group-people' }, 'People leaving'), people,
     h('div', { class: 'row' },
       h('button', { type: 'button', id: 'departed', onclick: () => mark('departed') }, 'Departed'),

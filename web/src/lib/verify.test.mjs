@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { decodeBase45, encodeBase45, ALPHABET } from './base45.js';
 import { decodeCBOR } from './cbor.js';
 import { openBundle, refreshBundle, verifyToken, useNoble, verdictHeadline, bundleAge, age } from './verify.js';
+import { loadBundle, pins, setPins } from './verify-store.js';
 
 const fixturesPath = process.argv.slice(2).find((a) => a.endsWith('.json'));
 let compared = 0;
@@ -118,6 +119,34 @@ if (fixturesPath) {
     assert.ok(rotated.asOf > main.asOf);
     await assert.rejects(refreshBundle(rotated, raw.main), /older than the one you have/);
     await assert.rejects(refreshBundle(main, raw.other), /trust/);
+  });
+
+  test('a page pins on first use, follows rotations, refuses rollbacks and strangers, and works offline', async () => {
+    const mem = new Map();
+    const storage = { getItem: (k) => (mem.has(k) ? mem.get(k) : null), setItem: (k, v) => mem.set(k, String(v)), removeItem: (k) => mem.delete(k) };
+    const serve = (name) => async () => raw[name];
+    const offline = async () => { throw new Error('Failed to fetch'); };
+    let r = await loadBundle(storage, offline);
+    assert.equal(r.bundle, null);
+    r = await loadBundle(storage, serve('main'));
+    assert.ok(r.firstUse && r.source === 'network' && r.bundle.deployment === 'kabul-2021');
+    assert.deepEqual(pins(storage), f.bundles.main.trusted);
+    r = await loadBundle(storage, serve('rotated'));
+    assert.ok(!r.firstUse && r.source === 'network' && r.bundle.keys.length === 2, 'the next bundle, signed by the new key, is taken on the old key\'s endorsement');
+    const rotatedAsOf = r.bundle.asOf;
+    r = await loadBundle(storage, serve('main'));
+    assert.ok(r.source === 'held' && r.bundle.asOf === rotatedAsOf && /older than the one you have/.test(r.warning), `rollback: ${r.warning}`);
+    r = await loadBundle(storage, serve('other'));
+    assert.ok(r.source === 'held' && r.bundle.deployment === 'kabul-2021' && /refused/.test(r.warning), `stranger: ${r.warning}`);
+    r = await loadBundle(storage, serve('tampered'));
+    assert.ok(r.source === 'held' && /refused/.test(r.warning), `tampered: ${r.warning}`);
+    r = await loadBundle(storage, offline);
+    assert.ok(r.source === 'held' && r.bundle.asOf === rotatedAsOf && /offline/.test(r.warning));
+    // A device pinned to another deployment's key refuses this one's bundle.
+    setPins(storage, f.bundles.other.trusted);
+    r = await loadBundle(storage, serve('main'));
+    assert.equal(r.bundle, null);
+    assert.match(r.warning, /refused/);
   });
 
   after(() => { process.stdout.write(`# compared ${compared} cases\n`); });
