@@ -490,8 +490,11 @@ func TestAuditOfReads(t *testing.T) {
 			Entries []auditJSON `json:"entries"`
 		}
 		e.do("admin", "GET", "/api/audit?after=0&limit=3", nil, 200, &page)
-		if len(page.Entries) != 3 || page.Entries[0].Seq != 1 || page.Entries[1].PrevHash != page.Entries[0].Hash {
+		if len(page.Entries) != 3 || page.Entries[0].Seq != 1 || page.Entries[1].PrevHash != page.Entries[0].Hash || len(page.Entries[2].MAC) != 64 {
 			t.Errorf("audit page: %+v", page.Entries)
+		}
+		if mac, _ := v["head_mac"].(string); len(mac) != 64 {
+			t.Errorf("audit verify: head_mac %v", v["head_mac"])
 		}
 	})
 }

@@ -139,6 +139,9 @@ type auditJSON struct {
 	Detail   string    `json:"detail,omitempty"`
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
+	// MAC is the keyed chain's (docs/server.md, "Audit log"): what a
+	// signed checkpoint of this entry records.
+	MAC string `json:"mac,omitempty"`
 }
 
 type auditPage struct {
@@ -150,6 +153,9 @@ type auditVerifyResponse struct {
 	Entries  int64  `json:"entries"`
 	FirstBad int64  `json:"first_bad"`
 	Reason   string `json:"reason"`
+	// HeadMAC is the last entry's MAC, to compare with the latest signed
+	// checkpoint kept elsewhere.
+	HeadMAC string `json:"head_mac,omitempty"`
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) error {
@@ -177,7 +183,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) er
 	out := auditPage{Entries: make([]auditJSON, 0, len(es))}
 	for _, e := range es {
 		out.Entries = append(out.Entries, auditJSON{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target,
-			Detail: e.Detail, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)})
+			Detail: e.Detail, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash), MAC: hex.EncodeToString(e.MAC)})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -188,7 +194,7 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, auditVerifyResponse{OK: v.OK, Entries: v.Entries, FirstBad: v.FirstBad, Reason: v.Reason})
+	writeJSON(w, http.StatusOK, auditVerifyResponse{OK: v.OK, Entries: v.Entries, FirstBad: v.FirstBad, Reason: v.Reason, HeadMAC: hex.EncodeToString(v.HeadMAC)})
 	return nil
 }
 
