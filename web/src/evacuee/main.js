@@ -73,7 +73,8 @@ function checkOther(bundleState) {
     const v = await verifyToken(token, bundle);
     out.className = `verdict ${v.status}`;
     out.dataset.status = v.status;
-    out.replaceChildren(h('strong', {}, v.status === 'superseded' ? t(lang, 'superseded', { n: v.latest }) : t(lang, v.status)),
+    // A message someone sent: not "reload this page", but which version counts.
+    out.replaceChildren(h('strong', {}, v.status === 'superseded' ? t(lang, 'supersededOther', { n: v.latest }) : t(lang, v.status)),
       v.claims ? h('small', { dir: 'ltr' }, ` ${v.claims.tokenId}`) : '');
   };
   return h('details', { class: 'check-other' },
