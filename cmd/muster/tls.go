@@ -152,8 +152,10 @@ func tlsInit(dir string, hosts []string, valid time.Duration, now time.Time) (st
 		PermittedIPRanges:           ipNets,
 	}
 	if len(dnsNames) == 0 {
-		// No permitted names would permit all of them: exclude them all.
-		ca.ExcludedDNSDomains = []string{"."}
+		// No permitted names would permit all of them. Permit only the
+		// reserved top-level domain "invalid" (RFC 2606), which no real
+		// host has: Go's parser refuses "." as a constraint.
+		ca.PermittedDNSDomains = []string{"invalid"}
 	}
 	if len(ipNets) == 0 {
 		ca.ExcludedIPRanges = []*net.IPNet{{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}, {IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}}

@@ -3,10 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -172,6 +176,69 @@ func TestDataFolderModeWarned(t *testing.T) {
 		}
 		if want != "" && !strings.Contains(stderr, "chmod 700") {
 			t.Errorf("mode %04o: the warning does not say how to fix it: %q", mode, stderr)
+		}
+	}
+}
+
+// An authority made for addresses only vouches for no host name, and one
+// made for names only vouches for no address: a certificate its key signs
+// for anything else does not verify.
+func TestTLSInitOneKindOfHost(t *testing.T) {
+	for _, c := range []struct{ host, good, bad string }{
+		{"127.0.0.1", "127.0.0.1", "evil.example"},
+		{"muster.lan", "muster.lan", "10.0.0.1"},
+	} {
+		dir := filepath.Join(t.TempDir(), "tls")
+		if _, _, err := runIn(t, "", "tls", "init", "--host", c.host, "-o", dir); err != nil {
+			t.Fatalf("tls init --host %s: %v", c.host, err)
+		}
+		read := func(name string) *pem.Block {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, _ := pem.Decode(b)
+			if block == nil {
+				t.Fatalf("%s: no PEM", name)
+			}
+			return block
+		}
+		ca, err := x509.ParseCertificate(read(tlsCACert).Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AddCert(ca)
+		leaf, err := x509.ParseCertificate(read(tlsServerCert).Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: c.good}); err != nil {
+			t.Errorf("--host %s: the server certificate does not verify for %s: %v", c.host, c.good, err)
+		}
+		// A rogue certificate signed by the authority's key for another host.
+		caKey, err := x509.ParsePKCS8PrivateKey(read(tlsCAKey).Bytes)
+		if err != nil {
+			caKey, err = x509.ParseECPrivateKey(read(tlsCAKey).Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rogue := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		if ip := net.ParseIP(c.bad); ip != nil {
+			rogue.IPAddresses = []net.IP{ip}
+		} else {
+			rogue.DNSNames = []string{c.bad}
+		}
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, err := x509.CreateCertificate(rand.Reader, rogue, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := x509.ParseCertificate(der)
+		if _, err := r.Verify(x509.VerifyOptions{Roots: roots, DNSName: c.bad}); err == nil {
+			t.Errorf("--host %s: a certificate the authority signs for %s verifies", c.host, c.bad)
 		}
 	}
 }
