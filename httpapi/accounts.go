@@ -190,10 +190,13 @@ func (s *Server) clearAddressThrottle(w http.ResponseWriter, r *http.Request, _ 
 }
 
 func (s *Server) clearThrottle(w http.ResponseWriter, r *http.Request, target string) error {
+	// Counted before the store announces the clearing: this instance's
+	// own watcher may forget the entries before the line below does.
+	n := s.throttle.held(target)
 	if err := s.store.ClearThrottle(r.Context(), target); err != nil {
 		return err
 	}
-	n := s.throttle.clear(target)
+	n = max(n, s.throttle.clear(target))
 	writeJSON(w, http.StatusOK, throttleCleared{Cleared: target, Entries: n})
 	return nil
 }

@@ -263,7 +263,12 @@ func (t *throttle) sweepLocked(now time.Time) {
 
 // clear forgets every entry of target: "account:NAME" or "address:IP".
 // It returns how many it forgot.
-func (t *throttle) clear(target string) int {
+func (t *throttle) clear(target string) int { return t.match(target, true) }
+
+// held counts the entries of target, as clear would forget them.
+func (t *throttle) held(target string) int { return t.match(target, false) }
+
+func (t *throttle) match(target string, forget bool) int {
 	kind, what, _ := strings.Cut(target, ":")
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -273,7 +278,9 @@ func (t *throttle) clear(target string) int {
 			continue
 		}
 		if (kind == "account" && k.account == what) || (kind == "address" && k.kind != throttleDevice && k.source == what) {
-			delete(t.m, k)
+			if forget {
+				delete(t.m, k)
+			}
 			n++
 		}
 	}
