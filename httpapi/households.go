@@ -482,6 +482,11 @@ func (s *Server) importHouseholds(w http.ResponseWriter, r *http.Request, _ *cal
 		!strings.HasPrefix(ct, "application/octet-stream") {
 		return errorf(muster.EINVALID, "Content-Type %q: send the evacuee list as text/csv", ct)
 	}
+	release, err := s.takeBulk()
+	if err != nil {
+		return err
+	}
+	defer release()
 	body := &errReader{r: http.MaxBytesReader(w, r.Body, s.cfg.MaxCSVBytes)}
 	res, err := evacuees.ReadContext(r.Context(), body, "request body", evacuees.Options{MaxBytes: s.cfg.MaxCSVBytes, DefaultCountryCode: cc})
 	if err != nil {
@@ -560,4 +565,18 @@ func bodyError(err error) error {
 		return err
 	}
 	return errorf(muster.EINVALID, "request body: could not be read: %v", err)
+}
+
+// takeBulk reserves one of the Config.MaxBulk places for a large upload,
+// or answers 429 at once: memory, not the queue, is what runs out when
+// several 64 MiB lists are parsed side by side, so nobody waits for a
+// place holding a connection and a body.
+func (s *Server) takeBulk() (release func(), err error) {
+	select {
+	case s.bulk <- struct{}{}:
+		return func() { <-s.bulk }, nil
+	default:
+		return nil, &apiError{code: codeRateLimited, retryAfter: 10 * time.Second,
+			message: fmt.Sprintf("%d large uploads are being read already: try again in a few seconds", cap(s.bulk))}
+	}
 }

@@ -35,6 +35,13 @@ func (s *Server) addReports(w http.ResponseWriter, r *http.Request, _ *caller) e
 		!strings.HasPrefix(ct, "application/jsonl") && !strings.HasPrefix(ct, "text/plain") {
 		return errorf(muster.EINVALID, "Content-Type %q: send application/json (one report) or application/x-ndjson (JSON Lines)", ct)
 	}
+	if r.ContentLength < 0 || r.ContentLength > s.cfg.MaxJSONBytes { // a file of reports, not one
+		release, err := s.takeBulk()
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCSVBytes))
 	if err != nil {
 		return bodyError(err)

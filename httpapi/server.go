@@ -29,11 +29,15 @@ import (
 const (
 	DefaultMaxJSONBytes = 1 << 20  // 1 MiB
 	DefaultMaxCSVBytes  = 64 << 20 // 64 MiB, as evacuees.DefaultMaxBytes
-	DefaultSessionTTL   = 12 * time.Hour
-	DefaultIPRate       = 200 // requests a second from one client address
-	DefaultAccountRate  = 100 // requests a second from one operator
-	DefaultLoginRate    = 1   // logins a second from one client address (burst LoginBurst)
-	DefaultLoginBurst   = 10
+	// DefaultMaxBulk is how many large uploads (evacuee lists, report
+	// files) are read at once: each may hold 64 MiB and several times that
+	// in memory while parsed, and two cores parse no faster side by side.
+	DefaultMaxBulk     = 2
+	DefaultSessionTTL  = 12 * time.Hour
+	DefaultIPRate      = 200 // requests a second from one client address
+	DefaultAccountRate = 100 // requests a second from one operator
+	DefaultLoginRate   = 1   // logins a second from one client address (burst LoginBurst)
+	DefaultLoginBurst  = 10
 )
 
 // Config configures a Server. Store is required; the rest has defaults.
@@ -50,7 +54,11 @@ type Config struct {
 
 	MaxJSONBytes int64 // request body limit of JSON endpoints
 	MaxCSVBytes  int64 // request body limit of CSV and JSON Lines uploads
-	SessionTTL   time.Duration
+	// MaxBulk bounds the large uploads read at once (DefaultMaxBulk when
+	// zero); one more is answered 429 with Retry-After, never left to
+	// exhaust the memory of the process.
+	MaxBulk    int
+	SessionTTL time.Duration
 
 	// Rate limits, in requests a second, with a burst of twice as many.
 	// Negative disables a limit (a load test); zero takes the default.
@@ -136,8 +144,9 @@ type Server struct {
 	deviceKey                            []byte        // signs device cookies
 	hashing, hashingStrangers            chan struct{} // password checks running (each takes 64 MiB), of strangers
 
-	planning sync.Mutex // the routers carry one threat picture at a time
-	tileSrc  tileSource // the road map's tiles, built on first use (tiles.go)
+	planning sync.Mutex    // the routers carry one threat picture at a time
+	bulk     chan struct{} // large uploads being read (Config.MaxBulk)
+	tileSrc  tileSource    // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
 	live     liveOps // the live state of the operation (operation.go)
 
@@ -162,6 +171,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxCSVBytes <= 0 {
 		cfg.MaxCSVBytes = DefaultMaxCSVBytes
 	}
+	if cfg.MaxBulk <= 0 {
+		cfg.MaxBulk = DefaultMaxBulk
+	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
@@ -185,7 +197,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
-		mux: http.NewServeMux(), closing: make(chan struct{}),
+		mux: http.NewServeMux(), closing: make(chan struct{}), bulk: make(chan struct{}, cfg.MaxBulk),
 		ipLimits:      newLimiters(cfg.IPRate, int(2*cfg.IPRate)),
 		accountLimits: newLimiters(cfg.AccountRate, int(2*cfg.AccountRate)),
 		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
