@@ -218,6 +218,17 @@ func TestCapabilityLinkIsolation(t *testing.T) {
 			t.Errorf("expired link: %d, want 404", resp.StatusCode)
 		}
 		e.api.now = time.Now
+		// With no expiry asked for, a link still expires: DefaultLinkTTL on.
+		var dflt linkResponse
+		e.do("planner", "POST", "/api/households/HH-OTHER/links", []byte(`{}`), 201, &dflt)
+		if dflt.ExpiresAt == nil || dflt.ExpiresAt.Sub(time.Now().Add(DefaultLinkTTL)).Abs() > time.Minute {
+			t.Fatalf("a link with no expiry asked for expires at %v, want in %v", dflt.ExpiresAt, DefaultLinkTTL)
+		}
+		e.api.now = func() time.Time { return time.Now().Add(DefaultLinkTTL + time.Hour) }
+		if resp, _ := e.request("", "GET", dflt.Path, nil, ""); resp.StatusCode != 404 {
+			t.Errorf("a link past the default expiry: %d, want 404", resp.StatusCode)
+		}
+		e.api.now = time.Now
 	})
 }
 

@@ -341,8 +341,15 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, c *caller) error
 	return nil
 }
 
+// DefaultLinkTTL is how long a capability link made through the API
+// opens its household's page when no expiry is asked for: an evacuation
+// is days, not months.
+const DefaultLinkTTL = 30 * 24 * time.Hour
+
 type linkRequest struct {
-	// ExpiresInHours bounds the link's life; 0: until revoked.
+	// ExpiresInHours bounds the link's life; 0: DefaultLinkTTL. A link
+	// forwarded, or left on a phone that is lost, must not open the
+	// household's record for ever.
 	ExpiresInHours int `json:"expires_in_hours"`
 }
 
@@ -366,10 +373,12 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request, _ *caller) e
 	now := s.now().UTC()
 	link := muster.CapabilityLink{ID: newID("cap_"), HouseholdID: r.PathValue("id"), Hash: muster.TokenHash(secret), CreatedAt: now}
 	resp := linkResponse{ID: link.ID, HouseholdID: link.HouseholdID, Token: secret, Path: "/api/me/" + secret}
+	ttl := DefaultLinkTTL
 	if req.ExpiresInHours > 0 {
-		link.ExpiresAt = now.Add(time.Duration(req.ExpiresInHours) * time.Hour)
-		resp.ExpiresAt = &link.ExpiresAt
+		ttl = time.Duration(req.ExpiresInHours) * time.Hour
 	}
+	link.ExpiresAt = now.Add(ttl)
+	resp.ExpiresAt = &link.ExpiresAt
 	if err := s.store.CreateCapability(r.Context(), link); err != nil {
 		return err
 	}
