@@ -34,13 +34,17 @@ const demoAdmin = "admin"
 //
 // The data folder, OUT/data, is made anew on every run: the demo
 // regenerates its city and households each time, and a folder kept from
-// another seed or scale would mix two cities. It is a demonstration's
-// folder, never a real one: nothing else writes there.
+// another seed or scale would mix two cities. Only a folder the demo made
+// (it carries a mark) is removed; any other there is refused.
 func runDemoServe(cmd *cobra.Command, o demoOptions, addr string) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if o.osm != "" {
 		return muster.Errorf(muster.EINVALID, "--serve runs the generated city's operation (its places and households): leave --osm out")
+	}
+	data := filepath.Join(o.out, "data")
+	if err := clearDemoData(data); err != nil {
+		return err
 	}
 	if err := runDemo(ctx, out, o); err != nil {
 		return err
@@ -55,10 +59,6 @@ func runDemoServe(cmd *cobra.Command, o demoOptions, addr string) error {
 		return fmt.Errorf("demo --serve: %w", err)
 	}
 
-	data := filepath.Join(o.out, "data")
-	if err := os.RemoveAll(data); err != nil {
-		return fmt.Errorf("demo --serve: clearing %s: %w", data, err)
-	}
 	// The same commands an operator runs, in-process.
 	sub := func(c *cobra.Command, stdin string, args ...string) error {
 		var buf bytes.Buffer
@@ -105,6 +105,27 @@ func runDemoServe(cmd *cobra.Command, o demoOptions, addr string) error {
 		"--graph", filepath.Join(o.out, "city.graph"), "--places", filepath.Join(o.out, "places.geojson")})
 	serve.SilenceUsage, serve.SilenceErrors = true, true
 	return serve.ExecuteContext(ctx)
+}
+
+// demoDataMark marks a data folder demo --serve made, and so may remove.
+const demoDataMark = ".muster-demo"
+
+// clearDemoData makes data an empty data folder with the demo's mark. A
+// folder there without the mark is someone's own (--out pointed at a
+// folder with a data/ of its own): it is refused, never removed.
+func clearDemoData(data string) error {
+	if _, err := os.Stat(data); err == nil {
+		if _, err := os.Stat(filepath.Join(data, demoDataMark)); err != nil {
+			return muster.Errorf(muster.EINVALID, "demo --serve: %s exists and was not made by demo --serve: move it away or give another --out (the demo makes its data folder anew each run)", data)
+		}
+		if err := os.RemoveAll(data); err != nil {
+			return fmt.Errorf("demo --serve: clearing %s: %w", data, err)
+		}
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("demo --serve: %w", err)
+	}
+	return os.WriteFile(filepath.Join(data, demoDataMark), []byte("made by muster demo --serve, which makes this folder anew on each run\n"), 0o600)
 }
 
 // demoPassword is a new random password: 100 bits in base32, in groups

@@ -225,3 +225,29 @@ func demoServeOnce(t *testing.T, dir, oldPassword string) string {
 	}
 	return pw
 }
+
+// TestDemoServeKeepsAFolderItDidNotMake: --out pointed at a folder with a
+// data/ of its own must not lose it.
+func TestDemoServeKeepsAFolderItDidNotMake(t *testing.T) {
+	dir := t.TempDir()
+	own := filepath.Join(dir, "data", "muster.db")
+	if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(own, []byte("someone's database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := run(t, "demo", "--scale", "0.2", "--out", dir, "--serve", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "not made by demo --serve") {
+		t.Fatalf("demo --serve over a data folder it did not make: %v", err)
+	}
+	if b, err := os.ReadFile(own); err != nil || string(b) != "someone's database" {
+		t.Fatalf("the folder's own file was changed: %q %v", b, err)
+	}
+	if _, _, err := run(t, "demo", "--osm", "x.osm", "--serve"); err == nil || !strings.Contains(err.Error(), "leave --osm out") {
+		t.Errorf("demo --serve --osm: %v", err)
+	}
+	if _, _, err := run(t, "demo", "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--addr goes with --serve") {
+		t.Errorf("demo --addr without --serve: %v", err)
+	}
+}
