@@ -85,7 +85,7 @@ func runDemoServe(cmd *cobra.Command, o demoOptions, addr string) error {
 	if err := sub(newHouseholdsImportCmd(), "", filepath.Join(o.out, "evacuees.csv"), "--data", data); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "• data folder %s (made anew): signing keys of deployment %s, account %s, the demo's households\n", data, demoDeployment, demoAdmin)
+	fmt.Fprintf(out, "• data folder %s (made anew): master key, signing keys of deployment %s, account %s, the demo's households\n", data, demoDeployment, demoAdmin)
 
 	ready := func(ctx context.Context, base string) error {
 		link, err := demoOperation(ctx, base, password, zones)

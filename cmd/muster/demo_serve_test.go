@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muster-evac/muster/internal/testshared"
 )
 
 // lockedBuffer is a buffer the command writes while the test reads it.
@@ -36,10 +38,15 @@ func (b *lockedBuffer) String() string {
 // TestDemoServeRunsTheOperation runs `demo --serve` as a new user would,
 // and uses what it prints: the URL, the login, the evacuee's link.
 func TestDemoServeRunsTheOperation(t *testing.T) {
+	demoServeOnce(t, filepath.Join(t.TempDir(), "demo"), "")
+}
+
+// TestDemoServeTwiceStartsAnew: a second run in the same folder makes its
+// data folder anew: a new password, and the first one no longer logs in.
+func TestDemoServeTwiceStartsAnew(t *testing.T) {
+	testshared.Long(t) // two demos and servers: about 10 s
 	dir := filepath.Join(t.TempDir(), "demo")
 	first := demoServeOnce(t, dir, "")
-	// A second run in the same folder makes its data folder anew: a new
-	// password, and the first one no longer logs in.
 	if second := demoServeOnce(t, dir, first); second == first {
 		t.Errorf("the second run printed the first run's password again")
 	}
