@@ -34,9 +34,10 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 func newDemoCmd() *cobra.Command {
 	var seed int64
 	var scale float64
-	var osmPath, outDir string
+	var osmPath, outDir, addr string
+	var serve bool
 	cmd := &cobra.Command{
-		Use:   "demo [--osm FILE] [--seed N] [--out DIR]",
+		Use:   "demo [--osm FILE] [--seed N] [--out DIR] [--serve [--addr HOST:PORT]]",
 		Short: "Build a city, route to the airport, then route around a new threat",
 		Long: `Runs muster's main job end to end with nothing to install and no file to bring:
 it generates a realistic city (deterministic from --seed; an irregular street grid,
@@ -46,10 +47,26 @@ routes from a rally point to an airport gate, then a threat appears on that rout
 muster routes around it, with alternatives and their exposure.
 
 Everything it makes is written to --out: city.graph (for 'muster route'), city.osm and
-places.geojson (the generated city), zones.geojson (the threat), routes.geojson.`,
+places.geojson (the generated city), zones.geojson (the threat), routes.geojson.
+
+With --serve it then runs the server on the demo city (generated cities only):
+a fresh data folder in OUT/data with signing keys and an admin account whose
+password it prints once, the demo's households imported, the threat reported,
+a plan made and approved through the server's API. It prints the operations
+map's URL, the login and one household's evacuee link, and serves until
+Ctrl-C. It is a demonstration: every run starts the data folder anew.`,
+		Example: `  muster demo
+  muster demo --serve                 # then open http://localhost:8080/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), demoOptions{seed: seed, scale: scale, osm: osmPath, out: outDir})
+			o := demoOptions{seed: seed, scale: scale, osm: osmPath, out: outDir}
+			if serve {
+				return runDemoServe(cmd, o, addr)
+			}
+			if cmd.Flags().Changed("addr") {
+				return muster.Errorf(muster.EINVALID, "--addr goes with --serve")
+			}
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -57,6 +74,8 @@ places.geojson (the generated city), zones.geojson (the threat), routes.geojson.
 	f.Float64Var(&scale, "scale", 1, "size of the generated city (1: about 20,000 intersections)")
 	f.StringVar(&osmPath, "osm", "", "use this OpenStreetMap extract instead of a generated city")
 	f.StringVar(&outDir, "out", "muster-demo", "folder for what the demo makes")
+	f.BoolVar(&serve, "serve", false, "then serve the demo city's operation (plan approved) until Ctrl-C")
+	f.StringVar(&addr, "addr", "localhost:8080", "with --serve: HOST:PORT to listen on")
 	return cmd
 }
 

@@ -190,7 +190,13 @@ func cliActor() string {
 	return "cli"
 }
 
-func newServeCmd() *cobra.Command {
+func newServeCmd() *cobra.Command { return serveCommand(nil) }
+
+// serveCommand is the serve command; ready, when not nil, is called once
+// the server listens, with its base URL (scheme://host:port): demo --serve
+// uses it to plan and approve through the server's own API. An error from
+// ready stops the server and is returned.
+func serveCommand(ready func(ctx context.Context, baseURL string) error) *cobra.Command {
 	var sf storeFlags
 	var df deliveryFlags
 	var inf issuingFlags
@@ -387,6 +393,13 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				}
 				served <- srv.Serve(limited)
 			}()
+			if ready != nil {
+				if err := ready(ctx, scheme+"://"+ln.Addr().String()); err != nil && ctx.Err() == nil {
+					_ = srv.Close()
+					<-served
+					return err
+				}
+			}
 			select {
 			case err := <-served:
 				return fmt.Errorf("serve: %w", err)
