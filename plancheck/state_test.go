@@ -146,6 +146,18 @@ func fieldMutations() []mutation {
 			}
 			t.Fatal("no group on the move as planned")
 		}},
+		{"a no-show kept in a group through without it", "field", []string{plancheck.RuleMissingDropped}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			for i := range p.Groups {
+				g := &p.Groups[i]
+				if in.State.Through[g.ID] && len(g.Households) > 1 {
+					if _, ok := in.State.Missing[g.Households[0]]; !ok {
+						withState(in).Missing[g.Households[0]] = plan.Missing{Kind: plan.MissingNoShow, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+						return
+					}
+				}
+			}
+			t.Fatal("no group of two households through")
+		}},
 		{"a household with mobility needs walking farther than it may", "base", []string{plancheck.RuleMaxWalkMobility}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// The longest walker of no priority gets mobility needs on the
 			// list, and the limit falls below its walk.
