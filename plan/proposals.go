@@ -361,30 +361,62 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 
 		switch {
 		case st.Through[g.ID] || (!reportedMoving && !g.Through.After(st.At)):
-			kept = append(kept, keptGroup{g, members}) // done: nothing to change
-
-		case reportedMoving || !g.Departure.After(st.At): // on the move
-			if reportedMoving && len(mv.Households) > 0 {
-				// Who really left with it: the others missed it.
-				aboard := map[string]bool{}
-				for _, id := range mv.Households {
-					aboard[id] = true
+			// Done: nothing to change, but for households the field
+			// reports missing, which never went with it: they go to a
+			// later group (a group of none but them is gone: it never
+			// left).
+			var with []Household
+			for _, h := range members {
+				if _, isMissing := st.Missing[h.ID]; !isMissing || st.householdThrough(h.ID) {
+					with = append(with, h)
 				}
-				var with []Household
+			}
+			if len(with) < len(members) {
 				for _, h := range members {
-					if aboard[h.ID] {
-						with = append(with, h)
-					} else if hh := households[h.ID]; hh != nil && !st.householdThrough(h.ID) {
+					if hh := households[h.ID]; hh != nil && !slices.ContainsFunc(with, func(w Household) bool { return w.ID == h.ID }) {
 						missed(h.ID, g.ID, hh)
 					}
 				}
-				if len(with) > 0 && len(with) < len(members) {
-					members = with
-					g.Households, g.People = nil, 0
-					for _, h := range with {
-						g.Households = append(g.Households, h.ID)
-						g.People += h.People
-					}
+				if len(with) == 0 {
+					continue
+				}
+				members = with
+				g.Households, g.People = nil, 0
+				for _, h := range with {
+					g.Households = append(g.Households, h.ID)
+					g.People += h.People
+				}
+			}
+			kept = append(kept, keptGroup{g, members})
+
+		case reportedMoving || !g.Departure.After(st.At): // on the move
+			// Who really left with it: those the field saw leave, else
+			// (it left unseen, as planned) all but the households the
+			// field reports missing. The others missed it.
+			// (A list naming none of its households says nothing of it.)
+			aboard := map[string]bool{}
+			for _, id := range mv.Households {
+				aboard[id] = true
+			}
+			listed := slices.ContainsFunc(members, func(h Household) bool { return aboard[h.ID] })
+			var with []Household
+			for _, h := range members {
+				_, isMissing := st.Missing[h.ID]
+				if aboard[h.ID] || (!listed && !isMissing) {
+					with = append(with, h)
+				} else if hh := households[h.ID]; hh != nil && !st.householdThrough(h.ID) {
+					missed(h.ID, g.ID, hh)
+				}
+			}
+			if len(with) == 0 {
+				continue // it left with nobody: every household of it missed it
+			}
+			if len(with) > 0 && len(with) < len(members) {
+				members = with
+				g.Households, g.People = nil, 0
+				for _, h := range with {
+					g.Households = append(g.Households, h.ID)
+					g.People += h.People
 				}
 			}
 			early := ""

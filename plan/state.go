@@ -35,7 +35,9 @@ type State struct {
 	At time.Time `json:"at"`
 
 	// Through holds the groups already through their gate (all of them:
-	// a group only partly through is still Moving).
+	// a group only partly through is still Moving). Who went with it is
+	// not recorded: a household of it in Missing missed it, and goes to a
+	// later group.
 	Through map[string]bool `json:"groups_through,omitempty"`
 	// HouseholdsThrough holds households through a gate on their own or
 	// with a group (a gate count or arrival that named them): they are

@@ -70,6 +70,9 @@ func (c *checker) zoneName(i int) string {
 	return fmt.Sprintf("%q", z.ID)
 }
 
+// statusRank orders gate statuses from the least strict.
+var statusRank = map[string]int{muster.GateOpen: 1, muster.GateRestricted: 2, muster.GateClosed: 3}
+
 // gateFacts reads every gate of the places file: its status under the
 // picture, since when, its throughput before and after, and whether it may
 // be used at all.
@@ -93,6 +96,14 @@ func (c *checker) gateFacts() {
 		}
 		if gf.status == "" {
 			gf.status = muster.GateOpen
+		}
+		if c.in.State != nil {
+			// The field's word on a gate (a re-plan's state) applies from
+			// the re-plan on when it is stricter than the picture's, as
+			// the planner takes it: a gate seen restricted or closed is.
+			if s, ok := c.in.State.GateStatus[pl.ID]; ok && statusRank[s] > statusRank[gf.status] {
+				gf.status = s
+			}
 		}
 		if t, ok := c.in.GateSince[pl.ID]; ok {
 			gf.since = t

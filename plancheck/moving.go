@@ -33,6 +33,9 @@ func (c *checker) moving() {
 		if !g0.Departure.Before(at) || !g0.Through.After(at) {
 			continue // not on the move when the picture changed
 		}
+		if c.in.State != nil && c.in.State.Through[g0.ID] {
+			continue // through sooner than planned: executed_changed holds it
+		}
 		g := now[g0.ID]
 		if g == nil {
 			for _, h := range c.aboard(g0) {
@@ -47,7 +50,8 @@ func (c *checker) moving() {
 		if !g.Departure.Equal(g0.Departure) {
 			changed = append(changed, "departure")
 		}
-		if !slices.Equal(g.Households, c.aboard(g0)) {
+		aboard := c.aboard(g0)
+		if !slices.Equal(c.lessMissing(g.Households, aboard), aboard) {
 			changed = append(changed, "households")
 		}
 		if !g.RouteFrom.IsZero() && !g.RouteFrom.Equal(g0.RouteFrom) {
@@ -93,25 +97,44 @@ func (c *checker) rerouteReason(g0 *plan.Group) string {
 }
 
 // aboard is who is in a group on the move: its households in the plan
-// revised, less those the state of the field says did not leave with it.
+// revised that the state of the field says left with it, or, when the
+// state does not say who left (or names none of them), all but those it
+// reports missing (overdue or no-show): they missed it.
 func (c *checker) aboard(g0 *plan.Group) []string {
-	if c.in.State == nil {
-		return g0.Households
-	}
-	mv, ok := c.in.State.Moving[g0.ID]
-	if !ok || len(mv.Households) == 0 {
+	st := c.in.State
+	if st == nil {
 		return g0.Households
 	}
 	var out []string
+	if mv, ok := st.Moving[g0.ID]; ok {
+		for _, h := range g0.Households {
+			if slices.Contains(mv.Households, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
 	for _, h := range g0.Households {
-		if slices.Contains(mv.Households, h) {
+		if _, missing := st.Missing[h]; !missing {
 			out = append(out, h)
 		}
 	}
-	if len(out) == 0 {
-		return g0.Households
-	}
 	return out
+}
+
+// lessMissing is hs without the households the state reports missing and
+// aboard does not name: one kept in a group that left without it is
+// missing_dropped's to report, not this rule's.
+func (c *checker) lessMissing(hs, aboard []string) []string {
+	if c.in.State == nil || len(c.in.State.Missing) == 0 {
+		return hs
+	}
+	return slices.DeleteFunc(slices.Clone(hs), func(h string) bool {
+		_, missing := c.in.State.Missing[h]
+		return missing && !slices.Contains(aboard, h)
+	})
 }
 
 // measuredSlower reports whether the state of the field has gate passing

@@ -53,7 +53,9 @@ func (c *checker) fieldState() {
 		done := st.Through[g0.ID] || (!moving && !g0.Through.After(at))
 		left := done || moving || !g0.Departure.After(at)
 		if done {
-			for _, h := range g0.Households {
+			// Who went through with it: not the households the field
+			// reports missing, which never joined it.
+			for _, h := range c.aboard(g0) {
 				if _, ok := through[h]; !ok {
 					through[h] = "its group " + g0.ID + " was through before the re-plan"
 				}
@@ -67,25 +69,21 @@ func (c *checker) fieldState() {
 		// when it left; a group through, all of it.
 		switch {
 		case g == nil:
-			if done {
+			if done && len(c.aboard(g0)) > 0 { // (a group of none but missing households never left)
 				c.add(RuleExecutedChanged, g0.ID, "was through gate %s by %s, and the re-plan drops it", g0.Gate, fmtT(g0.Through))
 			}
 		case g.RallyPoint != g0.RallyPoint || (!g.Departure.Equal(g0.Departure) && !moving):
 			// (The state's departure of a group reported on the move is
 			// when it really left, which the re-plan may state.)
 			c.add(RuleExecutedChanged, g0.ID, "left rally point %s at %s before the re-plan, which now has it leave %s at %s", g0.RallyPoint, fmtT(g0.Departure), g.RallyPoint, fmtT(g.Departure))
-		case done && (g.Gate != g0.Gate || !g.Through.Equal(g0.Through) || !slices.Equal(g.Households, g0.Households)):
+		case done && (g.Gate != g0.Gate || !g.Through.Equal(g0.Through) || (!slices.Equal(g.Households, g0.Households) && !slices.Equal(g.Households, c.aboard(g0)))):
 			c.add(RuleExecutedChanged, g0.ID, "was through gate %s by %s, and the re-plan changes its gate, times or households", g0.Gate, fmtT(g0.Through))
 		}
 		if done {
 			continue
 		}
 		// On the move: who is aboard stays on the move.
-		aboard := g0.Households
-		if mv := st.Moving[g0.ID]; len(mv.Households) > 0 {
-			aboard = mv.Households
-		}
-		for _, h := range aboard {
+		for _, h := range c.aboard(g0) {
 			if _, out := through[h]; out {
 				continue
 			}

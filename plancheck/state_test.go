@@ -1,6 +1,7 @@
 package plancheck_test
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
@@ -145,6 +146,18 @@ func fieldMutations() []mutation {
 			}
 			t.Fatal("no group on the move as planned")
 		}},
+		{"a no-show kept in a group through without it", "field", []string{plancheck.RuleMissingDropped}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			for i := range p.Groups {
+				g := &p.Groups[i]
+				if in.State.Through[g.ID] && len(g.Households) > 1 {
+					if _, ok := in.State.Missing[g.Households[0]]; !ok {
+						withState(in).Missing[g.Households[0]] = plan.Missing{Kind: plan.MissingNoShow, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+						return
+					}
+				}
+			}
+			t.Fatal("no group of two households through")
+		}},
 		{"a household with mobility needs walking farther than it may", "base", []string{plancheck.RuleMaxWalkMobility}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// The longest walker of no priority gets mobility needs on the
 			// list, and the limit falls below its walk.
@@ -171,5 +184,92 @@ func fieldMutations() []mutation {
 			}
 			in.Limits.HorizonS = last.Sub(p.Params.Start).Seconds() - 60
 		}},
+	}
+}
+
+// TestFieldReplanDrillCases reproduces, on the generated city, the two
+// cases of the replayed Porto Alegre drill (issue 13) where the checker
+// and the planner disagreed: groups on the move to a gate the field sees
+// restricted (open in the picture) are re-routed from where they are, and
+// that is no moving_kept; households reported missing of a group that left
+// unseen (as planned) or is already through go to a later group, not kept
+// in the group that left without them (missing_dropped). The re-plan
+// passes every rule.
+func TestFieldReplanDrillCases(t *testing.T) {
+	w := theWorld(t)
+	at := w.replanAt
+	st := stateOf(w.base, at)
+	st.GateStatus = map[string]string{}
+	st.GateRates = map[string]float64{}
+	// The field sees a gate other than the closed one restricted, with a
+	// group on the move to it.
+	slowGate := ""
+	for _, g := range w.base.Groups {
+		if _, moving := st.Moving[g.ID]; moving && g.Gate != w.busiest {
+			slowGate = g.Gate
+			break
+		}
+	}
+	if slowGate == "" {
+		t.Fatal("no group on the move to an open gate")
+	}
+	st.GateStatus[slowGate] = muster.GateRestricted
+	// A group on the move left unseen (as planned) without its last
+	// household, overdue; a group through without its last, a no-show.
+	var unseen, through string
+	for _, g := range w.base.Groups {
+		mv, moving := st.Moving[g.ID]
+		last := g.Households[len(g.Households)-1]
+		if _, missing := st.Missing[last]; missing || len(g.Households) < 2 {
+			continue
+		}
+		switch {
+		case unseen == "" && moving && len(mv.Households) == 0 && g.Gate != slowGate:
+			unseen = last
+			delete(st.Moving, g.ID)
+			st.Missing[last] = plan.Missing{Kind: plan.MissingOverdue, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+		case through == "" && st.Through[g.ID]:
+			through = last
+			st.Missing[last] = plan.Missing{Kind: plan.MissingNoShow, Since: g.ReportBy, RallyPoint: g.RallyPoint}
+		}
+	}
+	if unseen == "" || through == "" {
+		t.Fatalf("no group on the move unseen (%q) or through (%q) of two households", unseen, through)
+	}
+	gs := map[string]string{w.busiest: muster.GateClosed}
+	p, err := plan.Replan(context.Background(), w.base, plan.Input{Car: w.car, Foot: w.foot, Places: &w.places, Households: w.hs, GateStatus: gs}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rerouted := 0
+	old := map[string]plan.Group{}
+	for _, g := range w.base.Groups {
+		old[g.ID] = g
+	}
+	where := map[string]plan.Group{}
+	for _, g := range p.Groups {
+		if g0 := old[g.ID]; g0.Gate == slowGate && g0.Departure.Before(at) && g0.Through.After(at) && g.RouteFrom.Equal(at) {
+			rerouted++
+		}
+		for _, h := range g.Households {
+			where[h] = g
+		}
+	}
+	if rerouted == 0 {
+		t.Errorf("no group on the move to %s, seen restricted, re-routed from where it is", slowGate)
+	}
+	for _, h := range []string{unseen, through} {
+		if g, ok := where[h]; !ok || !g.Departure.After(at) {
+			t.Errorf("household %s reported missing: in group %q leaving %s, not a later group", h, g.ID, g.Departure)
+		}
+	}
+	in := w.inputs("field")
+	in.State = &st
+	r, err := plancheck.CheckContext(context.Background(), p, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range r.Violations {
+		t.Error(v)
 	}
 }
