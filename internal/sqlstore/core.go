@@ -98,7 +98,8 @@ type Core struct {
 	sealer muster.Sealer // nil once wiped
 	wiped  time.Time
 
-	auditKey []byte // keys the audit chain's MACs; never stored (audit.go)
+	auditKey  []byte // keys the audit chain's MACs; never stored (audit.go)
+	sealedOld bool   // this open's migration 0010 sealed plaintext fields (sealfields.go)
 
 	bus    *broadcaster
 	stmts  stmtCache
@@ -130,6 +131,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 	if err != nil {
 		return nil, err
 	}
+	c.scrubAfterSealing(ctx)
 	if wipedAt.IsZero() {
 		s, err := keys.Unwrap(wrapped)
 		if err != nil {
@@ -238,6 +240,11 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 		}
 		if m.version == auditMACMigration {
 			if err := c.keyAuditChain(ctx, tx); err != nil {
+				return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
+			}
+		}
+		if m.version == sealFieldsMigration {
+			if err := c.sealRegistryFields(ctx, tx, keys); err != nil {
 				return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
 			}
 		}
