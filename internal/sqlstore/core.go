@@ -274,6 +274,12 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 		}
 		return nil, time.UnixMicro(wipedAt).UTC(), nil
 	case wipedAt != 0:
+		// The migrations are kept: migration 0010 on a wiped database
+		// drops plaintext that nothing can read any more anyway.
+		if err := tx.Commit(); err != nil {
+			return nil, never, fmt.Errorf("migrate: commit: %w", err)
+		}
+		c.scrubAfterSealing(ctx)
 		return nil, never, muster.Errorf(muster.EFORBIDDEN, "this database's data key was destroyed by muster wipe at %s: its personal data can never be read again",
 			time.UnixMicro(wipedAt).UTC().Format(time.RFC3339))
 	}
