@@ -93,12 +93,24 @@ func sealPlainFields(ctx context.Context, c *Core, tx *sql.Tx, k muster.Sealer) 
 }
 
 // scrubAfterSealing makes the plaintext that migration 0010 replaced
-// leave the disk as a wipe makes the key leave it (Dialect.AfterWipe: on
-// SQLite, a checkpoint that copies the rewritten pages over the old ones,
-// which secure_delete zeroes, and an emptied write-ahead log). On failure
-// it warns: the values are sealed, and the next checkpoint scrubs them.
+// leave the disk as a wipe makes the key leave it. On SQLite,
+// Dialect.AfterWipe: a checkpoint that copies the rewritten pages over
+// the old ones, which secure_delete zeroes, and an emptied write-ahead
+// log. On PostgreSQL a dropped column's bytes stay in the row versions
+// until the table is rewritten: VACUUM FULL, which cannot run in the
+// migration's transaction, so it runs right after. On failure it warns:
+// the values are sealed, and docs/server.md says what to run.
 func (c *Core) scrubAfterSealing(ctx context.Context) {
-	if !c.sealedOld || c.d.AfterWipe == nil {
+	if !c.sealedOld {
+		return
+	}
+	if c.d.Name == "postgres" {
+		if _, err := c.w.ExecContext(ctx, `VACUUM (FULL) households`); err != nil {
+			slog.Warn("the plaintext priority, eligibility and documents are sealed, but the table could not be rewritten: run VACUUM FULL households", "backend", c.d.Name, "err", err)
+		}
+		return
+	}
+	if c.d.AfterWipe == nil {
 		return
 	}
 	note, err := c.d.AfterWipe(ctx)
