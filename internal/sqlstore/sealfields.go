@@ -45,7 +45,12 @@ func (c *Core) sealRegistryFields(ctx context.Context, tx *sql.Tx, keys muster.D
 		}
 		slog.Info("sealed the priority, eligibility and documents of the households stored before", "backend", c.d.Name, "households", n)
 	}
-	c.sealedOld = true
+	// Only a database that held households has old copies to scrub.
+	var rows int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM households`).Scan(&rows); err != nil {
+		return fmt.Errorf("seal registry fields: count households: %w", err)
+	}
+	c.sealedOld = rows > 0
 	for _, col := range []string{"priority", "eligibility", "documents"} {
 		if _, err := tx.ExecContext(ctx, `ALTER TABLE households DROP COLUMN `+col); err != nil {
 			return fmt.Errorf("seal registry fields: drop the plaintext %s: %w", col, err)
@@ -113,10 +118,11 @@ func (c *Core) scrubAfterSealing(ctx context.Context) {
 	if c.d.AfterWipe == nil {
 		return
 	}
-	note, err := c.d.AfterWipe(ctx)
-	if err != nil {
+	// AfterWipe's note speaks of the key; what matters here is whether it
+	// failed.
+	if _, err := c.d.AfterWipe(ctx); err != nil {
 		slog.Warn("the plaintext priority, eligibility and documents are sealed, but their old copies could not be overwritten yet", "backend", c.d.Name, "err", err)
 		return
 	}
-	slog.Info("old plaintext copies of priority, eligibility and documents overwritten", "backend", c.d.Name, "note", note)
+	slog.Info("old plaintext copies of priority, eligibility and documents overwritten", "backend", c.d.Name)
 }
