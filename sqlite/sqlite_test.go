@@ -68,6 +68,8 @@ func (d *db) Locator() string { return d.path }
 
 func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
 
+func TestSealedFields(t *testing.T) { storetest.RunSealedFields(t, fresh) }
+
 // TestCrash kills a writing process with SIGKILL again and again: no
 // acknowledged write may be lost, no import stored in part.
 func TestCrash(t *testing.T) { storetest.RunCrash(t, fresh, "TestCrashChild", 6) }
@@ -110,6 +112,7 @@ func TestMigration4KeepsHistory(t *testing.T) {
 	// Put the database back as schema 3 had it (the status table as it
 	// was, no source registry, no outbox, no instructions), and forget the
 	// migrations since.
+	d.Exec(t, storetest.UndoMigration10)
 	d.Exec(t, `CREATE TABLE hs3 (household_id TEXT NOT NULL REFERENCES households (id), seq INTEGER NOT NULL,
 		status TEXT NOT NULL, at INTEGER NOT NULL, by_actor TEXT NOT NULL, note_enc BLOB NOT NULL, PRIMARY KEY (household_id, seq));
 		INSERT INTO hs3 SELECT * FROM household_status; DROP TABLE household_status; ALTER TABLE hs3 RENAME TO household_status;
@@ -183,6 +186,7 @@ func TestMigration8DoesNotLaunder(t *testing.T) {
 	}
 	s.Close()
 	// Back to schema 7, and entry 3 edited while the log had no MACs.
+	d.Exec(t, storetest.UndoMigration10)
 	d.Exec(t, `DROP TABLE field_events; DROP INDEX users_name_fold; ALTER TABLE users DROP COLUMN case_clash;
 		ALTER TABLE audit DROP COLUMN mac; ALTER TABLE audit_head DROP COLUMN mac;
 		UPDATE audit SET target = 'household:H9' WHERE seq = 3;

@@ -934,7 +934,7 @@ func testNoPlaintextAtRest(t *testing.T, fresh Fresh) {
 	for _, h := range hs {
 		for field, v := range map[string]string{"name": h.Name, "name_local": h.NameLocal, "phone": h.Phone,
 			"phone digits": strings.TrimPrefix(h.Phone, "+"), "email": h.Email, "member": h.Members[1].Name, "notes": h.Notes,
-			"lat": fmt.Sprint(h.Lat)} {
+			"lat": fmt.Sprint(h.Lat), "priority": h.Priority, "documents": h.Documents} {
 			if bytes.Contains(raw, []byte(v)) {
 				t.Fatalf("household %s: %s %q is stored in clear", h.ID, field, v)
 			}

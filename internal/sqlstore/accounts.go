@@ -632,7 +632,7 @@ func (c *Core) Wipe(ctx context.Context) (muster.WipeResult, error) {
 		return res, err
 	}
 	c.dropKey(res.WipedAt)
-	res.Message = "the data key is destroyed: names, phones, e-mails, addresses, notes and exact locations in this database can never be decrypted, by anyone, even with the master key"
+	res.Message = "the data key is destroyed: names, phones, e-mails, addresses, notes, exact locations, priorities, eligibility and documents in this database can never be decrypted, by anyone, even with the master key"
 	if c.d.AfterWipe != nil {
 		note, err := c.d.AfterWipe(ctx)
 		if err != nil {

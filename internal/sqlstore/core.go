@@ -98,7 +98,8 @@ type Core struct {
 	sealer muster.Sealer // nil once wiped
 	wiped  time.Time
 
-	auditKey []byte // keys the audit chain's MACs; never stored (audit.go)
+	auditKey  []byte // keys the audit chain's MACs; never stored (audit.go)
+	sealedOld bool   // this open's migration 0010 sealed plaintext fields (sealfields.go)
 
 	bus    *broadcaster
 	stmts  stmtCache
@@ -130,6 +131,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, keys m
 	if err != nil {
 		return nil, err
 	}
+	c.scrubAfterSealing(ctx)
 	if wipedAt.IsZero() {
 		s, err := keys.Unwrap(wrapped)
 		if err != nil {
@@ -241,6 +243,11 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 				return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
 			}
 		}
+		if m.version == sealFieldsMigration {
+			if err := c.sealRegistryFields(ctx, tx, keys); err != nil {
+				return nil, never, fmt.Errorf("migrate: %s: %w", m.name, err)
+			}
+		}
 		slog.Debug("schema migration applied", "backend", c.d.Name, "migration", m.name)
 	}
 
@@ -267,6 +274,12 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 		}
 		return nil, time.UnixMicro(wipedAt).UTC(), nil
 	case wipedAt != 0:
+		// The migrations are kept: migration 0010 on a wiped database
+		// drops plaintext that nothing can read any more anyway.
+		if err := tx.Commit(); err != nil {
+			return nil, never, fmt.Errorf("migrate: commit: %w", err)
+		}
+		c.scrubAfterSealing(ctx)
 		return nil, never, muster.Errorf(muster.EFORBIDDEN, "this database's data key was destroyed by muster wipe at %s: its personal data can never be read again",
 			time.UnixMicro(wipedAt).UTC().Format(time.RFC3339))
 	}

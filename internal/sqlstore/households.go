@@ -19,21 +19,25 @@ import (
 
 // Personal fields are sealed one by one, each with the aad
 // "household:<id>:<field>", so a ciphertext moved to another row or column
-// does not open. What stays clear is what planning filters and counts on.
-const householdColumns = `id, status, priority, language, party_size, adults, children, eligibility, documents,
+// does not open. What stays clear is what planning counts on and what
+// says nothing of who a household is (status, language, party size).
+// Priority, eligibility and documents are sealed too (migration 0010):
+// for the people on these lists they are as dangerous as a name, so a
+// priority filter or count opens the rows (listWhere, CountHouseholds).
+const householdColumns = `id, status, priority_enc, language, party_size, adults, children, eligibility_enc, documents_enc,
 	has_location, name_enc, name_local_enc, members_enc, phone_enc, email_enc, address_enc, notes_enc, location_enc,
 	version, created_at, updated_at`
 
 // householdColumnsH is householdColumns qualified by the alias h.
-const householdColumnsH = `h.id, h.status, h.priority, h.language, h.party_size, h.adults, h.children, h.eligibility,
-	h.documents, h.has_location, h.name_enc, h.name_local_enc, h.members_enc, h.phone_enc, h.email_enc, h.address_enc,
+const householdColumnsH = `h.id, h.status, h.priority_enc, h.language, h.party_size, h.adults, h.children, h.eligibility_enc,
+	h.documents_enc, h.has_location, h.name_enc, h.name_local_enc, h.members_enc, h.phone_enc, h.email_enc, h.address_enc,
 	h.notes_enc, h.location_enc, h.version, h.created_at, h.updated_at`
 
 // sealedHousehold is a households row.
 type sealedHousehold struct {
-	id, status, priority, language         string
+	id, status, language                   string
+	priority, eligibility, documents       []byte
 	partySize, adults, children            int
-	eligibility, documents                 string
 	hasLocation                            int
 	name, nameLocal, members, phone, email []byte
 	address, notes, location               []byte
@@ -68,27 +72,29 @@ func seal(k muster.Sealer, h *muster.Household) (sealedHousehold, error) {
 	}
 	id := h.ID
 	return sealedHousehold{
-		id: id, status: h.Status, priority: h.Priority, language: h.Language,
-		partySize: h.PartySize, adults: h.Adults, children: h.Children,
-		eligibility: h.Eligibility, documents: h.Documents, hasLocation: boolInt(h.HasLocation),
-		name:      k.Seal([]byte(h.Name), aad(id, "name")),
-		nameLocal: k.Seal([]byte(h.NameLocal), aad(id, "name_local")),
-		members:   k.Seal(members, aad(id, "members")),
-		phone:     k.Seal([]byte(h.Phone), aad(id, "phone")),
-		email:     k.Seal([]byte(h.Email), aad(id, "email")),
-		address:   k.Seal([]byte(h.Address), aad(id, "address")),
-		notes:     k.Seal([]byte(h.Notes), aad(id, "notes")),
-		location:  k.Seal([]byte(loc), aad(id, "location")),
-		phoneHash: phoneHash(k, h.Phone),
+		id: id, status: h.Status, language: h.Language,
+		partySize: h.PartySize, adults: h.Adults, children: h.Children, hasLocation: boolInt(h.HasLocation),
+		priority:    k.Seal([]byte(h.Priority), aad(id, "priority")),
+		eligibility: k.Seal([]byte(h.Eligibility), aad(id, "eligibility")),
+		documents:   k.Seal([]byte(h.Documents), aad(id, "documents")),
+		name:        k.Seal([]byte(h.Name), aad(id, "name")),
+		nameLocal:   k.Seal([]byte(h.NameLocal), aad(id, "name_local")),
+		members:     k.Seal(members, aad(id, "members")),
+		phone:       k.Seal([]byte(h.Phone), aad(id, "phone")),
+		email:       k.Seal([]byte(h.Email), aad(id, "email")),
+		address:     k.Seal([]byte(h.Address), aad(id, "address")),
+		notes:       k.Seal([]byte(h.Notes), aad(id, "notes")),
+		location:    k.Seal([]byte(loc), aad(id, "location")),
+		phoneHash:   phoneHash(k, h.Phone),
 	}, nil
 }
 
 func (s *sealedHousehold) open(k muster.Sealer) (muster.HouseholdRecord, error) {
 	r := muster.HouseholdRecord{Version: s.version, CreatedAt: fromMicros(s.createdAt)}
 	h := &r.Household
-	h.ID, h.Status, h.Priority, h.Language = s.id, s.status, s.priority, s.language
+	h.ID, h.Status, h.Language = s.id, s.status, s.language
 	h.PartySize, h.Adults, h.Children = s.partySize, s.adults, s.children
-	h.Eligibility, h.Documents, h.HasLocation = s.eligibility, s.documents, s.hasLocation != 0
+	h.HasLocation = s.hasLocation != 0
 	h.UpdatedAt = fromMicros(s.updatedAt)
 	var err error
 	field := func(name string, ct []byte) string {
@@ -102,6 +108,9 @@ func (s *sealedHousehold) open(k muster.Sealer) (muster.HouseholdRecord, error) 
 		}
 		return string(pt)
 	}
+	h.Priority = field("priority", s.priority)
+	h.Eligibility = field("eligibility", s.eligibility)
+	h.Documents = field("documents", s.documents)
 	h.Name = field("name", s.name)
 	h.NameLocal = field("name_local", s.nameLocal)
 	members := field("members", s.members)
@@ -359,8 +368,8 @@ func (w *wtx) updateRegistry(k muster.Sealer, h *muster.Household, version int64
 	if err != nil {
 		return false, err
 	}
-	res, err := w.exec(`UPDATE households SET priority = ?, language = ?, party_size = ?, adults = ?, children = ?,
-		eligibility = ?, documents = ?, has_location = ?, name_enc = ?, name_local_enc = ?, members_enc = ?, phone_enc = ?,
+	res, err := w.exec(`UPDATE households SET priority_enc = ?, language = ?, party_size = ?, adults = ?, children = ?,
+		eligibility_enc = ?, documents_enc = ?, has_location = ?, name_enc = ?, name_local_enc = ?, members_enc = ?, phone_enc = ?,
 		email_enc = ?, address_enc = ?, notes_enc = ?, location_enc = ?, phone_hash = ?, version = version + 1, updated_at = ?
 		WHERE id = ? AND (version = ? OR ? < 0)`,
 		s.priority, s.language, s.partySize, s.adults, s.children, s.eligibility, s.documents, s.hasLocation,
@@ -763,7 +772,7 @@ func (c *Core) FindHouseholdsByPhone(ctx context.Context, phone string) ([]muste
 	if phone == "" {
 		return nil, muster.Errorf(muster.EINVALID, "find by phone: empty phone")
 	}
-	return c.listWhere(ctx, k, `phone_hash = ?`, []any{phoneHash(k, phone)}, "", 0)
+	return c.listWhere(ctx, k, `phone_hash = ?`, []any{phoneHash(k, phone)}, "", "", 0)
 }
 
 func filterWhere(f muster.HouseholdFilter) (string, []any) {
@@ -772,40 +781,68 @@ func filterWhere(f muster.HouseholdFilter) (string, []any) {
 	if f.Status != "" {
 		conds, args = append(conds, "status = ?"), append(args, f.Status)
 	}
-	if f.Priority != "" {
-		conds, args = append(conds, "priority = ?"), append(args, f.Priority)
-	}
 	if len(conds) == 0 {
 		return "1 = 1", nil
 	}
 	return strings.Join(conds, " AND "), args
 }
 
-func (c *Core) listWhere(ctx context.Context, k muster.Sealer, where string, args []any, afterID string, limit int) ([]muster.HouseholdRecord, error) {
-	query := `SELECT ` + householdColumns + ` FROM households WHERE ` + where
-	if afterID != "" {
-		query += ` AND id > ?`
-		args = append(args, afterID)
+// listWhere lists, in id order after afterID, up to limit (0: no limit)
+// households that match where and, when priority is not "", have that
+// priority. Priority is sealed, so it is matched after opening: the rows
+// are read a page at a time until limit of them match.
+func (c *Core) listWhere(ctx context.Context, k muster.Sealer, where string, args []any, priority, afterID string, limit int) ([]muster.HouseholdRecord, error) {
+	page := sqlLimit(limit)
+	if priority != "" && limit > 0 {
+		page = int64(max(limit, 500))
 	}
-	query += ` ORDER BY id LIMIT ?`
-	rows, err := c.reader().QueryContext(ctx, query, append(args, sqlLimit(limit))...)
-	if err != nil {
-		return nil, fmt.Errorf("list households: %w", err)
-	}
-	defer rows.Close()
 	var out []muster.HouseholdRecord
-	for rows.Next() {
-		var s sealedHousehold
-		if err := rows.Scan(s.scanArgs()...); err != nil {
-			return nil, fmt.Errorf("list households: %w", err)
+	for {
+		query := `SELECT ` + householdColumns + ` FROM households WHERE ` + where
+		qargs := slices.Clone(args)
+		if afterID != "" {
+			query += ` AND id > ?`
+			qargs = append(qargs, afterID)
 		}
-		rec, err := s.open(k)
+		query += ` ORDER BY id LIMIT ?`
+		n, err := c.listPage(ctx, k, query, append(qargs, page), priority, &out, &afterID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec)
+		if limit > 0 && len(out) >= limit {
+			return out[:limit], nil
+		}
+		if priority == "" || int64(n) < page {
+			return out, nil
+		}
 	}
-	return out, rows.Err()
+}
+
+// listPage reads one page of listWhere, appends the matching households
+// to out, sets last to the last id read and returns how many rows it read.
+func (c *Core) listPage(ctx context.Context, k muster.Sealer, query string, args []any, priority string, out *[]muster.HouseholdRecord, last *string) (int, error) {
+	rows, err := c.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("list households: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var s sealedHousehold
+		if err := rows.Scan(s.scanArgs()...); err != nil {
+			return n, fmt.Errorf("list households: %w", err)
+		}
+		n++
+		*last = s.id
+		rec, err := s.open(k)
+		if err != nil {
+			return n, err
+		}
+		if priority == "" || rec.Priority == priority {
+			*out = append(*out, rec)
+		}
+	}
+	return n, rows.Err()
 }
 
 // ListHouseholds implements muster.Store.
@@ -823,7 +860,7 @@ func (c *Core) ListHouseholds(ctx context.Context, f muster.HouseholdFilter) ([]
 	}
 	limit = min(limit, 1000)
 	where, args := filterWhere(f)
-	hs, err := c.listWhere(ctx, k, where, args, f.AfterID, limit+1)
+	hs, err := c.listWhere(ctx, k, where, args, f.Priority, f.AfterID, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -854,11 +891,44 @@ func (c *Core) CountHouseholds(ctx context.Context, f muster.HouseholdFilter) (i
 		return 0, err
 	}
 	where, args := filterWhere(f)
+	if f.Priority != "" {
+		return c.countPriority(ctx, where, args, f.Priority)
+	}
 	var n int
 	if err := c.reader().QueryRowContext(ctx, (`SELECT COUNT(*) FROM households WHERE ` + where), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count households: %w", err)
 	}
 	return n, nil
+}
+
+// countPriority counts the households matching where whose sealed
+// priority opens to priority: it needs the data key, as a list does.
+func (c *Core) countPriority(ctx context.Context, where string, args []any, priority string) (int, error) {
+	k, err := c.keyring()
+	if err != nil {
+		return 0, err
+	}
+	rows, err := c.reader().QueryContext(ctx, `SELECT id, priority_enc FROM households WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("count households: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id string
+		var ct []byte
+		if err := rows.Scan(&id, &ct); err != nil {
+			return 0, fmt.Errorf("count households: %w", err)
+		}
+		pt, err := k.Open(ct, aad(id, "priority"))
+		if err != nil {
+			return 0, fmt.Errorf("count households: household %s: open priority: %w", id, err)
+		}
+		if string(pt) == priority {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 // SetHouseholdStatus implements muster.Store.
