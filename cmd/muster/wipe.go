@@ -20,7 +20,8 @@ func newWipeCmd() *cobra.Command {
 		Use:   "wipe",
 		Short: "Destroy the data key: the personal data in the database can never be read again",
 		Long: `Destroys the database's wrapped data key, so that the names, phones,
-e-mail addresses, notes and exact locations stored in it can never be
+e-mail addresses, notes, exact locations, priorities (unaccompanied minor,
+medical, at risk), eligibility and documents stored in it can never be
 decrypted again, by anyone, with or without the master key. For when the
 database is about to be seized. It cannot be undone.
 
