@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -287,7 +288,7 @@ func TestPortoAlegreDrillReplayed(t *testing.T) {
 	// no-shows, the groups where they were seen).
 	args := []string{"--graph", graph, "--places", filepath.Join(drill, "places.geojson"), "--evacuees", filepath.Join(drill, "evacuees.csv")}
 	proposed := filepath.Join(dir, "proposed.json")
-	if out, errOut, err := run(t, append([]string{"plan", "replan", "--plan", planFile,
+	if out, errOut, err := run(t, append([]string{"plan", "replan", "--plan", planFile, "--zones", zones,
 		"--at", now.Format(time.RFC3339), "--state", stateFile, "-o", proposed}, args...)...); err != nil {
 		t.Fatalf("replan: %v\n%s\n%s", err, out, errOut)
 	}
@@ -302,6 +303,62 @@ func TestPortoAlegreDrillReplayed(t *testing.T) {
 	out, _, err = run(t, append([]string{"plan", "check", "--plan", proposed, "--previous", planFile, "--state", stateFile, "--all"}, args...)...)
 	if err != nil || !strings.Contains(out, "no violation") {
 		t.Fatalf("plan check of the re-plan: %v\n%s", err, out)
+	}
+
+	// A new threat ahead of a group on the move, seen on its way: every
+	// proposal re-routes it from where it is, around the zone, and passes
+	// the checker with that picture.
+	gid, center := "", orb.Point{}
+	for _, g := range p.Groups {
+		mg, ok := ps.Moving[g.ID]
+		line, _ := g.Route.Geometry.Coordinates.(orb.LineString)
+		if !ok || mg.SeenAt.IsZero() || g.Route.DistanceM < 4000 || len(line) < 8 {
+			continue
+		}
+		seen := orb.Point{mg.Lon, mg.Lat}
+		at := 0
+		for i, pt := range line {
+			if muster.DistanceM(pt[0], pt[1], seen[0], seen[1]) < muster.DistanceM(line[at][0], line[at][1], seen[0], seen[1]) {
+				at = i
+			}
+		}
+		c := line[at+(len(line)-at)/2]
+		end := line[len(line)-1]
+		if muster.DistanceM(c[0], c[1], seen[0], seen[1]) > 600 && muster.DistanceM(c[0], c[1], end[0], end[1]) > 800 {
+			gid, center = g.ID, c
+			break
+		}
+	}
+	if gid == "" {
+		t.Fatal("no group on the move with a long way left to put a threat on")
+	}
+	zones := filepath.Join(dir, "zones.geojson")
+	zone := fmt.Sprintf(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},"properties":{"id":"ahead","forbidden":true,"risk":0.9,"radius_m":120}}]}`, center[0], center[1])
+	if err := os.WriteFile(zones, []byte(zone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	threatened := filepath.Join(dir, "threatened.json")
+	if out, errOut, err := run(t, append([]string{"plan", "replan", "--plan", planFile, "--zones", zones,
+		"--at", now.Format(time.RFC3339), "--state", stateFile, "--proposals", "-o", threatened}, args...)...); err != nil {
+		t.Fatalf("replan with the new threat: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, kind := range []string{"minimal", "hybrid", "fresh"} {
+		file := strings.TrimSuffix(threatened, ".json") + "." + kind + ".json"
+		pk, err := readPlan(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gi := slices.IndexFunc(pk.Groups, func(g plan.Group) bool { return g.ID == gid })
+		if gi < 0 || pk.Groups[gi].RouteFrom.IsZero() {
+			t.Fatalf("%s: group %s, threatened on its way, is not re-routed from where it is", kind, gid)
+		}
+		if line, _ := pk.Groups[gi].Route.Geometry.Coordinates.(orb.LineString); nearestM(line, center) <= 120 {
+			t.Errorf("%s: group %s's new route passes %.0f m from the threat's centre, inside its 120 m", kind, gid, nearestM(line, center))
+		}
+		out, _, err := run(t, append([]string{"plan", "check", "--plan", file, "--previous", planFile, "--state", stateFile, "--zones", zones, "--all"}, args...)...)
+		if err != nil || !strings.Contains(out, "no violation") {
+			t.Errorf("plan check of the %s proposal with the new threat: %v\n%s", kind, err, out)
+		}
 	}
 }
 
@@ -380,4 +437,28 @@ func TestFieldAndStatusThroughAServer(t *testing.T) {
 	if got.Totals != want.Totals || got.Plan != rec.ID || got.Totals.AtRally+got.Totals.OnTheWay+got.Totals.Through == 0 {
 		t.Fatalf("the server's state: %+v, want %+v (plan %s)", got.Totals, want.Totals, got.Plan)
 	}
+}
+
+// nearestM is how close line comes to p, in metres (segments measured in
+// a local flat frame: enough at a few kilometres).
+func nearestM(line orb.LineString, p orb.Point) float64 {
+	best := math.Inf(1)
+	kx := 111_320 * math.Cos(p[1]*math.Pi/180)
+	const ky = 110_540.0
+	for i := range line {
+		a := line[i]
+		b := a
+		if i+1 < len(line) {
+			b = line[i+1]
+		}
+		ax, ay := (a[0]-p[0])*kx, (a[1]-p[1])*ky
+		bx, by := (b[0]-p[0])*kx, (b[1]-p[1])*ky
+		dx, dy := bx-ax, by-ay
+		t := 0.0
+		if l := dx*dx + dy*dy; l > 0 {
+			t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
+		}
+		best = math.Min(best, math.Hypot(ax+t*dx, ay+t*dy))
+	}
+	return best
 }
