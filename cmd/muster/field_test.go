@@ -288,7 +288,7 @@ func TestPortoAlegreDrillReplayed(t *testing.T) {
 	// no-shows, the groups where they were seen).
 	args := []string{"--graph", graph, "--places", filepath.Join(drill, "places.geojson"), "--evacuees", filepath.Join(drill, "evacuees.csv")}
 	proposed := filepath.Join(dir, "proposed.json")
-	if out, errOut, err := run(t, append([]string{"plan", "replan", "--plan", planFile, "--zones", zones,
+	if out, errOut, err := run(t, append([]string{"plan", "replan", "--plan", planFile,
 		"--at", now.Format(time.RFC3339), "--state", stateFile, "-o", proposed}, args...)...); err != nil {
 		t.Fatalf("replan: %v\n%s\n%s", err, out, errOut)
 	}
