@@ -58,7 +58,20 @@ type InstructionLink struct {
 	HouseholdID  string
 	CapabilityID string
 	Secret       string
+	// ExpiresAt ends the link (zero: never). The issuer gives each link
+	// InstructionLinkTTL: a link forwarded, or left on a lost phone, must
+	// not open the household's instruction for ever.
+	ExpiresAt time.Time
 }
+
+// InstructionLinkTTL is how long a link made at issuance opens its
+// household's page; InstructionLinkRenew before it ends, the next
+// issuance for the household makes a new one, so that no message goes
+// out with a link about to die.
+const (
+	InstructionLinkTTL   = 30 * 24 * time.Hour
+	InstructionLinkRenew = 7 * 24 * time.Hour
+)
 
 // IssueBatch is what one issuance stores, in ONE transaction: the plan
 // approved (optionally), the new versions, the versions they supersede

@@ -26,7 +26,7 @@ func issuedScenario(t *testing.T, e *testEnv) (planOut, map[string]instructionOu
 		byHH[in.Instruction.Household] = in
 		ids = append(ids, in.Instruction.Household)
 	}
-	links, err := e.store.InstructionLinks(context.Background(), ids, time.Time{})
+	links, err := e.store.InstructionLinks(context.Background(), ids, e.api.now()) // the scenario's clock: links end 30 days after it
 	if err != nil || len(links) != len(ids) || len(ids) < 6 {
 		t.Fatalf("%d instructions, %d links: %v", len(ids), len(links), err)
 	}

@@ -312,7 +312,8 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 		if _, ok := links[h]; !ok {
 			secret := newLinkSecret()
 			links[h] = secret
-			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: h, CapabilityID: "cap-i" + newLinkSecret()[:16], Secret: secret})
+			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: h, CapabilityID: "cap-i" + newLinkSecret()[:16], Secret: secret,
+				ExpiresAt: now.Add(muster.InstructionLinkTTL)})
 		}
 	}
 	kr := is.Keyring() // one keyring for the whole issuance, whatever a reload does meanwhile

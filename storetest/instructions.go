@@ -93,6 +93,9 @@ func testIssueInstructions(t *testing.T, fresh Fresh) {
 		b.Messages = append(b.Messages, instructionMessages(in, i)...)
 		b.Links = append(b.Links, muster.InstructionLink{HouseholdID: in.Household, CapabilityID: fmt.Sprintf("cap-i%d", i), Secret: fmt.Sprintf("LINKSECRET%dXYZ1234567", i)})
 	}
+	// One link ends, as the issuer makes them, InstructionLinkTTL on.
+	linkEnds := time.Now().Add(muster.InstructionLinkTTL)
+	b.Links[4].ExpiresAt = linkEnds
 	b.Issue = append(b.Issue, escortFixture("G0001", p1, at))
 
 	// A batch with one bad message stores nothing, not even the approval.
@@ -147,6 +150,19 @@ func testIssueInstructions(t *testing.T, fresh Fresh) {
 	if l := must(e.store.LookupCapability(e.ctx, muster.TokenHash("LINKSECRET1XYZ1234567"), time.Now()))(t); l.HouseholdID != "H000001" {
 		t.Fatalf("the instruction link is not a capability of its household: %+v", l)
 	}
+	// The link that ends: handed out until InstructionLinkRenew before its
+	// end (a new issuance then makes a new one), closed after it.
+	if got := must(e.store.InstructionLinks(e.ctx, []string{"H000005"}, time.Now()))(t); got["H000005"] != "LINKSECRET5XYZ1234567" {
+		t.Fatalf("a link with 30 days to run is not handed out: %v", got)
+	}
+	if got := must(e.store.InstructionLinks(e.ctx, []string{"H000005"}, linkEnds.Add(-muster.InstructionLinkRenew+time.Hour)))(t); len(got) != 0 {
+		t.Fatalf("a link ending within %v is handed out again: %v", muster.InstructionLinkRenew, got)
+	}
+	if l, err := e.store.LookupCapability(e.ctx, muster.TokenHash("LINKSECRET5XYZ1234567"), linkEnds.Add(-time.Hour)); err != nil || l.HouseholdID != "H000005" {
+		t.Fatalf("the link an hour before its end: %+v, %v", l, err)
+	}
+	_, err = e.store.LookupCapability(e.ctx, muster.TokenHash("LINKSECRET5XYZ1234567"), linkEnds.Add(time.Minute))
+	wantCode(t, err, muster.ENOTFOUND, "an instruction link past its end")
 	if err := e.store.RevokeCapability(e.ctx, "cap-i2"); err != nil {
 		t.Fatal(err)
 	}

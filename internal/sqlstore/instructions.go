@@ -363,7 +363,7 @@ func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error
 		}
 	}
 	now := micros(w.now)
-	capArgs := make([]any, 0, 4*linkChunk)
+	capArgs := make([]any, 0, 5*linkChunk)
 	linkArgs := make([]any, 0, 4*linkChunk)
 	chunk := w.c.rowsPerStatement(linkChunk)
 	for start := 0; start < len(links); {
@@ -373,7 +373,7 @@ func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
 		for _, l := range links[start : start+n] {
-			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now)
+			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now, micros(l.ExpiresAt))
 			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now)
 		}
 		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
@@ -396,7 +396,7 @@ var insertCapabilityQueries, insertLinkQueries = map[int]string{}, map[int]strin
 
 func init() {
 	for _, n := range []int{1, linkChunk} {
-		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 0, 0), ", n), ", ")
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0), ", n), ", ")
 		insertCapabilityQueries[n] = `INSERT INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES ` + rows
 		insertLinkQueries[n] = `INSERT INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES ` +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ") +
@@ -587,7 +587,9 @@ func (c *Core) InstructionLinks(ctx context.Context, householdIDs []string, now 
 				rows.Close()
 				return nil, fmt.Errorf("instruction links: %w", err)
 			}
-			if revoked != 0 || (expires != 0 && expires <= now.UnixMicro()) {
+			// A link that ends within InstructionLinkRenew is not handed
+			// out again: the issuer makes a new one for the new message.
+			if revoked != 0 || (expires != 0 && expires <= now.Add(muster.InstructionLinkRenew).UnixMicro()) {
 				continue
 			}
 			s, err := k.Open(secret, linkAAD(hh, capID))
