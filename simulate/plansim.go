@@ -534,6 +534,14 @@ func (w *world) escort(pi int32) {
 			return
 		}
 		if r.cancel || len(r.path.pieces) == 0 {
+			// A group the re-plan no longer lists (or gives no route)
+			// goes on as it was; stopped at a closed gate or before a
+			// block, its escort radios in for the nearest open gate, as
+			// one the re-plan left alone does.
+			if p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0) {
+				w.car = w.in.Car
+				rerouteNearest(w, p)
+			}
 			return
 		}
 		for _, id := range r.path.pieces {
