@@ -71,25 +71,18 @@ func toPlanOut(p muster.PlanRecord) planOut {
 // are shared and carry one threat picture at a time, so plans are made
 // one after another.
 func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	pl, _, err := s.currentPlaces(r.Context())
+	pl, err := s.planningPlaces(r.Context())
 	if err != nil {
 		return err
-	}
-	if s.cfg.Car == nil || s.cfg.Foot == nil || pl == nil {
-		return errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
 	}
 	var req planRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	at := s.now().UTC().Truncate(time.Second)
-	if req.At != "" {
-		t, err := time.Parse(time.RFC3339, req.At)
-		if err != nil {
-			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-26T06:00:00Z", req.At)
-		}
-		at = t.UTC()
+	at, err := s.planTime(req.At)
+	if err != nil {
+		return err
 	}
 	params := plan.Params{Start: at, MaxGroupSize: req.MaxGroupSize, MaxWalkS: req.MaxWalkS}
 	if req.Start != "" {
@@ -355,25 +348,18 @@ type proposalsResponse struct {
 // proposals are checked by nothing here, but no proposal is current
 // until approved.
 func (s *Server) makeProposals(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	pl, _, err := s.currentPlaces(r.Context())
+	pl, err := s.planningPlaces(r.Context())
 	if err != nil {
 		return err
-	}
-	if s.cfg.Car == nil || s.cfg.Foot == nil || pl == nil {
-		return errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
 	}
 	var req proposalsRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	at := s.now().UTC().Truncate(time.Second)
-	if req.At != "" {
-		t, err := time.Parse(time.RFC3339, req.At)
-		if err != nil {
-			return errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-26T06:00:00Z", req.At)
-		}
-		at = t.UTC()
+	at, err := s.planTime(req.At)
+	if err != nil {
+		return err
 	}
 	var rec muster.PlanRecord
 	if req.Revise != "" {
@@ -422,4 +408,29 @@ func (s *Server) makeProposals(w http.ResponseWriter, r *http.Request, _ *caller
 	s.log.Info("re-plan proposals", "basis", rec.ID, "by", muster.ActorFrom(ctx), "proposals", len(out.Proposals))
 	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// planningPlaces returns the places to plan with, or says why this server
+// cannot plan.
+func (s *Server) planningPlaces(ctx context.Context) (*muster.Places, error) {
+	pl, _, err := s.currentPlaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Car == nil || s.cfg.Foot == nil || pl == nil {
+		return nil, errorf(muster.EINVALID, "this server cannot plan: start it with --graph city.graph and --places places.geojson")
+	}
+	return pl, nil
+}
+
+// planTime reads a request's "at": now (to the second) when empty.
+func (s *Server) planTime(raw string) (time.Time, error) {
+	if raw == "" {
+		return s.now().UTC().Truncate(time.Second), nil
+	}
+	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return time.Time{}, errorf(muster.EINVALID, "at: %q, want an RFC 3339 time such as 2021-08-26T06:00:00Z", raw)
+	}
+	return t.UTC(), nil
 }
