@@ -20,7 +20,12 @@ func init() { openPostgres = openPostgresSchema }
 
 // openPostgresSchema opens a PostgreSQL store in a schema of its own in
 // the database MUSTER_TEST_POSTGRES names, dropped after the test.
-func openPostgresSchema(tb testing.TB) muster.Store {
+func openPostgresSchema(tb testing.TB) muster.Store { return openPostgresStores(tb, 1)[0] }
+
+// openPostgresStores opens n stores on one schema of their own, with one
+// data key (n server instances sharing a database); the schema is
+// dropped after the test.
+func openPostgresStores(tb testing.TB, n int) []muster.Store {
 	tb.Helper()
 	base := os.Getenv("MUSTER_TEST_POSTGRES")
 	admin, err := sql.Open("pgx", base)
@@ -41,16 +46,23 @@ func openPostgresSchema(tb testing.TB) muster.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	st, err := postgres.Open(context.Background(), u.String(), storetest.NewKeys().DataKeys())
-	if err != nil {
-		tb.Fatalf("open postgres store: %v", err)
-	}
+	keys := storetest.NewKeys()
+	var stores []muster.Store
 	tb.Cleanup(func() {
-		st.Close()
+		for _, st := range stores {
+			st.Close()
+		}
 		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 		admin.Close()
 	})
-	return st
+	for range n {
+		st, err := postgres.Open(context.Background(), u.String(), keys.DataKeys())
+		if err != nil {
+			tb.Fatalf("open postgres store: %v", err)
+		}
+		stores = append(stores, st)
+	}
+	return stores
 }
