@@ -14,14 +14,34 @@ import (
 // TestDistIsFresh rebuilds the pages from web/src and the npm packages of
 // web/node_modules (npm ci) and checks that the committed web/dist, which
 // the binary embeds, is exactly that build: whoever changes a page must run
-// `go generate ./web` and commit the result.
+// `go generate ./web` and commit the result. It builds from a copy of the
+// sources and npm packages elsewhere on disk: CI builds in another directory than the one web/dist was made in, and a
+// bundle whose name depends on the checkout's path fails there only.
 func TestDistIsFresh(t *testing.T) {
 	testshared.Long(t)
 	if _, err := os.Stat(filepath.Join("node_modules", "maplibre-gl")); err != nil {
 		testshared.Unavailable(t, "web/node_modules: run `npm ci` in web/ (%v)", err)
 	}
+	elsewhere := filepath.Join(t.TempDir(), "another", "checkout")
+	if err := os.CopyFS(filepath.Join(elsewhere, "src"), os.DirFS("src")); err != nil {
+		t.Fatal(err)
+	}
+	// A copy, not a symlink: esbuild follows links to the real path. The
+	// test driver and the links of .bin are not bundled.
+	pkgs, err := os.ReadDir("node_modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkgs {
+		if !p.IsDir() || p.Name() == ".bin" || p.Name() == "playwright-core" {
+			continue
+		}
+		if err := os.CopyFS(filepath.Join(elsewhere, "node_modules", p.Name()), os.DirFS(filepath.Join("node_modules", p.Name()))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out := filepath.Join(t.TempDir(), "dist")
-	if err := bundle.Build(bundle.Options{Src: "src", NodeModules: "node_modules", Out: out}); err != nil {
+	if err := bundle.Build(bundle.Options{Src: filepath.Join(elsewhere, "src"), NodeModules: filepath.Join(elsewhere, "node_modules"), Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := bundle.Tree(out)

@@ -198,10 +198,13 @@ func workerURLPlugin(modules string) api.Plugin {
 			if a.Path != "worker-url:maplibre-gl" {
 				return api.OnResolveResult{}, fmt.Errorf("unknown worker %q (known: worker-url:maplibre-gl)", a.Path)
 			}
-			return api.OnResolveResult{Path: filepath.Join(modules, "maplibre-gl", "dist", "maplibre-gl-worker.mjs"), Namespace: "worker-url"}, nil
+			// The path is relative to modules: esbuild hashes a path outside
+			// the file namespace as given, so an absolute one would make
+			// the bundle's name depend on where the checkout sits.
+			return api.OnResolveResult{Path: "maplibre-gl/dist/maplibre-gl-worker.mjs", Namespace: "worker-url"}, nil
 		})
 		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "worker-url"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
-			data, err := os.ReadFile(a.Path)
+			data, err := os.ReadFile(filepath.Join(modules, filepath.FromSlash(a.Path)))
 			if err != nil {
 				return api.OnLoadResult{}, err
 			}
