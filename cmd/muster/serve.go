@@ -297,6 +297,9 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if cfg.AckKey, err = df.ackKey(); err != nil {
 				return err
 			}
+			if cfg.Twilio, err = df.twilioInbound(); err != nil {
+				return err
+			}
 			// Device cookies (login throttling) are signed under a key
 			// derived from the master key: every instance sharing the
 			// database, and so the key, accepts the others' cookies.
