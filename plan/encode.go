@@ -316,9 +316,6 @@ func (p *Plan) document() (*planJSON, error) {
 			}
 			*f.to = s
 		}
-		if out.Households == nil {
-			out.Households = []string{}
-		}
 		doc.Groups[i] = out
 	}
 	// A household's rally point and report time are its group's, unless

@@ -129,7 +129,7 @@ func polylineValue(s string, i int) (int64, int, error) {
 		}
 		c := s[i]
 		if c < 63 || c > 63+0x3f {
-			return 0, i, fmt.Errorf("polyline: character %q at %d is not of an encoded polyline (? to ~)", c, i)
+			return 0, i, fmt.Errorf("polyline: character %q at %d is not of an encoded polyline (? to ~)", s[i:i+1], i)
 		}
 		if k == maxPolylineChunks {
 			return 0, i, fmt.Errorf("polyline: a value longer than %d characters at character %d", maxPolylineChunks, i)
