@@ -233,9 +233,11 @@ func Encode(p *Plan) ([]byte, error) {
 // JSON any other way.
 func (p Plan) MarshalJSON() ([]byte, error) { return Encode(&p) }
 
-// UnmarshalJSON reads plan.json of any version this package reads (Read).
+// UnmarshalJSON reads plan.json of any version this package reads, as
+// Read does but for fields it does not know, which it passes over as
+// json.Unmarshal does (the API serves a plan with its store id).
 func (p *Plan) UnmarshalJSON(b []byte) error {
-	q, err := Decode(b)
+	q, err := read(bytes.NewReader(b), false)
 	if err != nil {
 		return err
 	}
@@ -367,9 +369,13 @@ func (p *Plan) document() (*planJSON, error) {
 // version 1 plan's coordinates are rounded to the precision version 2
 // keeps (PolylinePrecision), so that a plan read is the same whichever
 // version it was read from.
-func Read(r io.Reader) (*Plan, error) {
+func Read(r io.Reader) (*Plan, error) { return read(r, true) }
+
+func read(r io.Reader, strict bool) (*Plan, error) {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	var doc planJSON
 	if err := dec.Decode(&doc); err != nil {
 		return nil, jsonError(err, dec.InputOffset())
@@ -546,7 +552,7 @@ func readRoute(r *routeJSON, v int) (Route, error) {
 	case v == 2 && r.Geometry != nil:
 		return rt, errors.New("geometry is version 1's; version 2 has polyline")
 	case r.Polyline != nil:
-		line, err := decodePolyline(*r.Polyline)
+		line, err := DecodePolyline(*r.Polyline)
 		if err != nil {
 			return rt, err
 		}

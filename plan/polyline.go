@@ -89,11 +89,18 @@ func appendPolylineValue(b []byte, v int64) []byte {
 	return append(b, byte(u)+63)
 }
 
-// decodePolyline reads an encoded polyline written at PolylinePrecision.
+// EncodePolyline is line as plan.json writes it: an encoded polyline at
+// PolylinePrecision, latitude first.
+func EncodePolyline(line orb.LineString) (string, error) {
+	b, err := appendPolyline(nil, line)
+	return string(b), err
+}
+
+// DecodePolyline reads an encoded polyline written at PolylinePrecision.
 // Anything else gets an error saying where: a character outside the
 // alphabet, a value cut short or too long, a latitude without its
 // longitude, a point out of range.
-func decodePolyline(s string) (orb.LineString, error) {
+func DecodePolyline(s string) (orb.LineString, error) {
 	line := make(orb.LineString, 0, len(s)/6+1) // at least 2 characters a point; grown as needed
 	var lat, lon int64
 	for i := 0; i < len(s); {

@@ -13,7 +13,7 @@ import (
 func TestPolylineGoogleExample(t *testing.T) {
 	const enc = "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
 	want := orb.LineString{{-12.02, 3.85}, {-12.095, 4.07}, {-12.6453, 4.3252}}
-	got, err := decodePolyline(enc)
+	got, err := DecodePolyline(enc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestPolylineGrid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodePolyline(string(b))
+	got, err := DecodePolyline(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestPolylineErrors(t *testing.T) {
 		{"~~~~~~~~?", "a value longer than 7 characters at character 7"},
 		{strings.Repeat("_", 6) + "I" + "??", "out of range"},
 	} {
-		_, err := decodePolyline(c.in)
+		_, err := DecodePolyline(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.in, err, c.want)
 		}
@@ -98,7 +98,7 @@ func FuzzPolyline(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		line, err := decodePolyline(s)
+		line, err := DecodePolyline(s)
 		if err != nil {
 			return
 		}
@@ -109,7 +109,7 @@ func FuzzPolyline(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a line read does not encode: %v", err)
 		}
-		again, err := decodePolyline(string(b))
+		again, err := DecodePolyline(string(b))
 		if err != nil || len(again) != len(line) {
 			t.Fatalf("encoded %q reads as %v (%v), want %v", b, again, err, line)
 		}
