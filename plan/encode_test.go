@@ -286,11 +286,12 @@ func TestReadVersion1(t *testing.T) {
 	t.Logf("%d bytes in version 1, %d in version 2", len(data), len(v2))
 }
 
-// TestDecodeErrors: a plan.json that is not one says where and why.
-func TestDecodeErrors(t *testing.T) {
-	good := string(must(plan.Encode(handMade())))
-	v1 := string(must(plan.EncodeV1(handMade())))
-	for _, c := range []struct{ name, doc, want string }{
+// malformed is plan.json broken each way the decoder must refuse, with
+// what its error must say.
+func malformed() (good, v1 string, cases []struct{ name, doc, want string }) {
+	good = string(must(plan.Encode(handMade())))
+	v1 = string(must(plan.EncodeV1(handMade())))
+	return good, v1, []struct{ name, doc, want string }{
 		{"empty", "", "not a plan: empty"},
 		{"not JSON", "{\"version\":2,", "not a plan"},
 		{"trailing data", good + "{}", "more after the plan's closing brace"},
@@ -320,7 +321,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"a version 2 time in version 1", strings.Replace(v1, `"people":3,`, `"people":3,"through_s":5,`, 1), `groups[0] ("G1"): through_s is version 2's`},
 		{"a route index in version 1", `{"version":1,"groups":[{"id":"X","route":0}]}`, `groups[0] ("X"): route: an index into routes, which version 1 does not have`},
 		{"a polyline in version 1", strings.Replace(v1, `"walk":{"geometry":`, `"walk":{"polyline":"??","geometry":`, 1), `households[0] ("H1"): walk: polyline is version 2's`},
-	} {
+	}
+}
+
+// TestDecodeErrors: a plan.json that is not one says where and why.
+func TestDecodeErrors(t *testing.T) {
+	good, v1, cases := malformed()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.doc == good || c.doc == v1 {
 				t.Fatal("the mutation changed nothing")
@@ -347,6 +354,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":1,"groups":[{"id":"G","route":{"geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}}]}`))
 	f.Add([]byte(`{"version":2,"groups":[{"id":"G","route":3}]}`))
 	f.Add([]byte(`{"version":2,"routes":[{"polyline":"~~~~~~~~?"}]}`))
+	_, _, cases := malformed()
+	for _, c := range cases {
+		f.Add([]byte(c.doc))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := plan.Decode(data)
 		if err != nil {
