@@ -53,6 +53,24 @@ func TestREADMERuns(t *testing.T) {
 	}
 }
 
+// TestDocsWalkthroughsRun runs the walk-throughs of docs/ that need
+// neither a server reached by name nor files a reader brings, as
+// TestREADMERuns runs the README (each from a fresh folder of its own).
+// The others show commands against servers and files of a deployment
+// (evac.example.org, district8.geojson, secrets in /etc/muster):
+// TestDocumentedCommandsExist checks those name real commands and flags.
+func TestDocsWalkthroughsRun(t *testing.T) {
+	testshared.Long(t)
+	root := testshared.Root(t)
+	for _, doc := range []string{"docs/instruction-tokens.md"} {
+		t.Run(filepath.Base(doc), func(t *testing.T) {
+			for _, p := range runDocumentedShell(t, filepath.Join(root, doc), false) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
 // TestDocumentedShellRunnerCatches runs the runner on a small document:
 // an unannounced failure, an announced one that does not fail, one that
 // fails with another status and a verdict not printed are all caught;
@@ -335,7 +353,7 @@ func runDocumentedShell(t *testing.T, doc string, full bool) []string {
 		if err := os.Symlink(filepath.Dir(testshared.Path(t, "data")), filepath.Join(dir, "shared")); err != nil {
 			t.Fatal(err)
 		}
-	} else if err := os.WriteFile(filepath.Join(work, "marker-root"), nil, 0o644); err != nil {
+	} else if err := os.WriteFile(filepath.Join(work, "marker-root"), nil, 0o644); err != nil { // for TestDocumentedShellRunnerCatches: where each block starts
 		t.Fatal(err)
 	}
 	for _, l := range readmeLinks {
