@@ -29,6 +29,9 @@ import (
 // REFUSED, FORGED, ...) are what the command printed. The blocks are read
 // from the file itself, so the README cannot drift from what runs.
 //
+// A line "Try: COMMAND" that a command prints (the demo's) is run too,
+// from the root, after the blocks: it must exit 0.
+//
 // What the test changes, and only this (readmePrelude):
 //   - muster is this test binary playing muster (TestMain): `go build -o X
 //     ./cmd/muster` copies it to X, `go run ./cmd/muster ARGS` runs it;
@@ -90,12 +93,13 @@ func TestDocumentedShellRunnerCatches(t *testing.T) {
 		"sh -c 'exit 4'                 # exits 1: another status\n" + // 20: caught twice
 		"echo 'NOT CHECKED IN: no'      # CHECKED IN\n" + // 21: caught: another verdict
 		"echo '{\"a\": 1,\n  \"b\": 2}' | grep -q b\n" + // 22-23: a quote across lines
+		"echo 'Try: true'; echo 'Try: sh -c \"exit 5\"'\n" + // 24: the second caught
 		"```\n"
 	if err := os.WriteFile(doc, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	problems := runDocumentedShell(t, doc, false)
-	want := []string{"doc.md:18: exit status 2", "doc.md:19: the README says it exits 1, it exited 0", "doc.md:20: exit status 4", "doc.md:20: the README says it exits 1, it exited 4", "doc.md:21: the README announces CHECKED IN"}
+	want := []string{"doc.md:18: exit status 2", "doc.md:19: the README says it exits 1, it exited 0", "doc.md:20: exit status 4", "doc.md:20: the README says it exits 1, it exited 4", "doc.md:21: the README announces CHECKED IN", "doc.md:24: the command printed \"Try: sh -c \\\"exit 5\\\"\", which fails"}
 	if len(problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(problems), len(want), strings.Join(problems, "\n"))
 	}
@@ -377,6 +381,10 @@ func runDocumentedShell(t *testing.T, doc string, full bool) []string {
 	if err := os.WriteFile(prelude, []byte(readmePrelude+"\nsource "+shellQuote(script)+"\nreadme_finish\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tryPrelude := filepath.Join(dir, "try-prelude.sh")
+	if err := os.WriteFile(tryPrelude, []byte(readmePrelude+"\ntrap - DEBUG ERR\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	logPath := filepath.Join(dir, "output.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -485,6 +493,21 @@ func runDocumentedShell(t *testing.T, doc string, full bool) []string {
 			}
 			if !regexp.MustCompile(`(^|[^A-Z ])` + v + `\b`).MatchString(seg) {
 				bad = append(bad, fmt.Sprintf("%s:%d: the README announces %s, the command printed:\n%s", name, n, v, tail(seg, 3000)))
+			}
+		}
+	}
+	// What a command tells the reader to try must work too (the demo's
+	// "Try: muster route ..."), run from the root as the blocks are.
+	for n, seg := range segments {
+		for _, l := range strings.Split(seg, "\n") {
+			try, ok := strings.CutPrefix(l, "Try: ")
+			if !ok {
+				continue
+			}
+			tc := exec.CommandContext(ctx, bash, "--noprofile", "--norc", "-c", `source "$1"; cd "$READMETEST_ROOT" && eval "$2"`, "try", tryPrelude, try)
+			tc.Dir, tc.Env = work, cmd.Env
+			if out, err := tc.CombinedOutput(); err != nil {
+				bad = append(bad, fmt.Sprintf("%s:%d: the command printed %q, which fails (%v):\n%s", name, n, l, err, tail(string(out), 3000)))
 			}
 		}
 	}
