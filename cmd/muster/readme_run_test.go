@@ -51,7 +51,7 @@ import (
 func TestREADMERuns(t *testing.T) {
 	testshared.Long(t)
 	root := testshared.Root(t)
-	for _, p := range runDocumentedShell(t, filepath.Join(root, "README.md"), true) {
+	for _, p := range runDocumentedShell(t, filepath.Join(root, "README.md"), docNeeds{servers: true, shared: true}) {
 		t.Error(p)
 	}
 }
@@ -65,9 +65,9 @@ func TestREADMERuns(t *testing.T) {
 func TestDocsWalkthroughsRun(t *testing.T) {
 	testshared.Long(t)
 	root := testshared.Root(t)
-	for _, doc := range []string{"docs/instruction-tokens.md"} {
+	for doc, needs := range map[string]docNeeds{"docs/instruction-tokens.md": {}, "docs/exercise.md": {shared: true}} {
 		t.Run(filepath.Base(doc), func(t *testing.T) {
-			for _, p := range runDocumentedShell(t, filepath.Join(root, doc), false) {
+			for _, p := range runDocumentedShell(t, filepath.Join(root, doc), needs) {
 				t.Error(p)
 			}
 		})
@@ -98,7 +98,7 @@ func TestDocumentedShellRunnerCatches(t *testing.T) {
 	if err := os.WriteFile(doc, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	problems := runDocumentedShell(t, doc, false)
+	problems := runDocumentedShell(t, doc, docNeeds{})
 	want := []string{"doc.md:18: exit status 2", "doc.md:19: the README says it exits 1, it exited 0", "doc.md:20: exit status 4", "doc.md:20: the README says it exits 1, it exited 4", "doc.md:21: the README announces CHECKED IN", "doc.md:24: the command printed \"Try: sh -c \\\"exit 5\\\"\", which fails"}
 	if len(problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(problems), len(want), strings.Join(problems, "\n"))
@@ -302,7 +302,11 @@ readme_finish() {
 
 // runDocumentedShell runs the shell blocks of a Markdown file as
 // TestREADMERuns says.
-func runDocumentedShell(t *testing.T, doc string, full bool) []string {
+// docNeeds is what a document's commands need besides muster and bash:
+// servers (ports, mailpit, PostgreSQL) and ../shared beside the root.
+type docNeeds struct{ servers, shared bool }
+
+func runDocumentedShell(t *testing.T, doc string, needs docNeeds) []string {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		testshared.Unavailable(t, "bash is not installed: %v", err)
@@ -314,7 +318,7 @@ func runDocumentedShell(t *testing.T, doc string, full bool) []string {
 	}
 	repo := testshared.Root(t)
 	var env []string
-	if full {
+	if needs.servers {
 		gopath, err := exec.Command("go", "env", "GOPATH").Output()
 		if err != nil {
 			testshared.Unavailable(t, "go env GOPATH: %v", err)
@@ -353,11 +357,12 @@ func runDocumentedShell(t *testing.T, doc string, full bool) []string {
 			t.Fatal(err)
 		}
 	}
-	if full {
+	if needs.shared {
 		if err := os.Symlink(filepath.Dir(testshared.Path(t, "data")), filepath.Join(dir, "shared")); err != nil {
 			t.Fatal(err)
 		}
-	} else if err := os.WriteFile(filepath.Join(work, "marker-root"), nil, 0o644); err != nil { // for TestDocumentedShellRunnerCatches: where each block starts
+	}
+	if err := os.WriteFile(filepath.Join(work, "marker-root"), nil, 0o644); err != nil { // for TestDocumentedShellRunnerCatches: where each block starts
 		t.Fatal(err)
 	}
 	for _, l := range readmeLinks {
