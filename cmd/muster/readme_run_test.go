@@ -398,7 +398,7 @@ func runDocumentedShell(t *testing.T, doc string, needs docNeeds) []string {
 	}
 	defer logFile.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bash, "--noprofile", "--norc", prelude)
 	cmd.Dir = work
