@@ -137,7 +137,7 @@ async function initMap() {
     { id: 'zones-disputed', type: 'line', source: 'zones', filter: ['get', 'disputed'], paint: { 'line-color': levelColor, 'line-width': 2.5, 'line-dasharray': [3, 2] } },
     { id: 'zones-coordination', type: 'line', source: 'zones', filter: ['get', 'coordinated'], paint: { 'line-color': '#b10dc9', 'line-width': 5, 'line-opacity': 0.6, 'line-offset': -3 } },
     { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round' }, paint: { 'line-color': ['case', ['get', 'priority'], '#6a3d9a', '#1f78b4'], 'line-width': 2.5, 'line-opacity': 0.7 } },
-    { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
+    { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': ['case', ['get', 'seen'], '#000', '#fff'], 'circle-stroke-width': 1.5 } },
     { id: 'rally', type: 'circle', source: 'rally', paint: { 'circle-radius': 7, 'circle-color': '#33a02c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
     { id: 'gates', type: 'circle', source: 'gates', paint: { 'circle-radius': 8, 'circle-color': ['match', ['get', 'status'], 'open', '#1a9850', 'restricted', '#fdae61', 'closed', '#d73027', '#777'], 'circle-stroke-color': '#000', 'circle-stroke-width': ['case', ['get', 'disputed'], 3, 1] } },
     {
@@ -336,12 +336,19 @@ async function refreshPlans() {
     }
   } else if (!cur) {
     state.current = null;
+    state.groupPlan = null;
+    drawGroups();
     setData('routes', empty());
     setData('density', empty());
   }
 }
 
 function drawPlan(p) {
+  state.groupPlan = p;
+  // The look-ahead reaches the plan's last group through its gate.
+  const last = Math.max(0, ...(p.groups || []).map((g) => Date.parse(g.through || g.arrival) || 0));
+  $('look-ahead').max = String(Math.max(60, Math.ceil((last - Date.now()) / 60000)));
+  drawGroups();
   setData('routes', {
     type: 'FeatureCollection',
     features: (p.groups || []).filter((g) => g.route && g.route.geometry).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
@@ -445,6 +452,94 @@ $('issue').addEventListener('click', async () => {
   }
 });
 
+// --- the groups on the map ---------------------------------------------
+
+// Where the plan has a group at time t: at its rally point until it
+// leaves, then along its route in proportion to the time (as the planner
+// places a group on the move, plan/PLAN_FORMAT.md), at its gate from its
+// arrival until its last member is through; gone after. A group re-routed
+// on the move (route_from) starts its route then, from where it was.
+function plannedPosition(g, t) {
+  const line = g.route && g.route.geometry && g.route.geometry.coordinates;
+  if (!line || !line.length) return null;
+  const ms = (x) => (x ? Date.parse(x) : NaN);
+  const start = ms(g.route_from) || ms(g.departure);
+  const arrival = ms(g.arrival);
+  const through = ms(g.through) || arrival;
+  if (t >= through) return null;
+  if (!(t > start)) return { coordinates: line[0], status: 'forming' };
+  if (t >= arrival) return { coordinates: line[line.length - 1], status: 'at_gate' };
+  return { coordinates: along(line, (t - start) / (arrival - start)), status: 'moving' };
+}
+
+// along is the point at fraction f of a line's length (lon/lat, by
+// equirectangular distance: short lines, a city).
+function along(line, f) {
+  const seg = [];
+  let total = 0;
+  for (let i = 1; i < line.length; i++) {
+    const k = Math.cos((line[i][1] * Math.PI) / 180);
+    const d = Math.hypot((line[i][0] - line[i - 1][0]) * k, line[i][1] - line[i - 1][1]);
+    seg.push(d);
+    total += d;
+  }
+  let want = Math.min(Math.max(f, 0), 1) * total;
+  for (let i = 0; i < seg.length; i++) {
+    if (want <= seg[i] && seg[i] > 0) {
+      const r = want / seg[i];
+      return [line[i][0] + (line[i + 1][0] - line[i][0]) * r, line[i][1] + (line[i + 1][1] - line[i][1]) * r];
+    }
+    want -= seg[i];
+  }
+  return line[line.length - 1];
+}
+
+// The time the map shows the plan's groups at: now, or ahead by the
+// "look ahead" slider.
+const planClock = () => Date.now() + Number($('look-ahead').value) * 60000;
+
+// drawGroups puts each group of the current plan on the map: where the
+// field last saw it (live state) when it was seen, else where the plan
+// has it now. People counts and statuses only: no names.
+function drawGroups() {
+  const t = planClock();
+  const live = new Map(((state.operation && state.operation.groups) || []).map((g) => [g.id, g]));
+  const features = [];
+  const ahead = Number($('look-ahead').value);
+  for (const g of (state.groupPlan && state.groupPlan.groups) || []) {
+    const seen = live.get(g.id);
+    if (seen && seen.status === 'through') continue;
+    if (!ahead && seen && (seen.lat || seen.lon) && seen.status !== 'forming') {
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [seen.lon, seen.lat] }, properties: { id: g.id, status: seen.status, people: seen.people, seen: true } });
+      continue;
+    }
+    const at = plannedPosition(g, t);
+    if (at) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at.coordinates }, properties: { id: g.id, status: at.status, people: g.people, seen: false } });
+  }
+  // A viewer reads no plan: the groups the field saw, only.
+  if (!state.groupPlan) {
+    for (const g of live.values()) {
+      if ((g.lat || g.lon) && g.status !== 'through') features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [g.lon, g.lat] }, properties: { id: g.id, status: g.status, people: g.people, seen: true } });
+    }
+  }
+  state.groups = { at: new Date(t).toISOString(), features };
+  setData('groups', { type: 'FeatureCollection', features });
+  const n = (s) => features.filter((f) => f.properties.status === s).length;
+  $('groups-summary').textContent = features.length
+    ? `${ahead ? `In ${ahead} min (${new Date(t).toLocaleTimeString()})` : 'Now'}: ${n('moving')} groups moving, ${n('forming')} forming at rally points, ${n('at_gate')} at gates.`
+    : 'No group of a current plan to show.';
+}
+
+$('look-ahead').addEventListener('input', () => {
+  const v = Number($('look-ahead').value);
+  $('look-ahead-out').textContent = v ? `in ${v} min` : 'now';
+  drawGroups();
+});
+// The groups move as their times come.
+setInterval(() => {
+  if (state.map && !document.hidden) drawGroups();
+}, 5000);
+
 // --- layers, events ------------------------------------------------------
 
 for (const box of document.querySelectorAll('[data-layer]')) {
@@ -478,7 +573,8 @@ async function refreshOperation() {
     // A server without live operations (404), or no current plan yet.
     $('operation').hidden = e.status === 404;
     if (e.status !== 404) $('op-summary').textContent = e.message;
-    setData('groups', empty());
+    state.operation = null;
+    drawGroups();
     return;
   }
   state.operation = st;
@@ -492,11 +588,7 @@ async function refreshOperation() {
     ...(st.gates || []).map((g) => row([g.name || g.id, g.status, g.through, g.waiting, g.expected, `${Math.round(g.measured_per_hour || 0)} of ${g.nominal_per_hour}${g.slow ? ' (slow)' : ''}`], g.slow ? 'slow' : '')));
   $('op-rally').replaceChildren(el('caption', { text: 'Rally points' }), head(['Rally point', 'Present', 'Expected', 'Overdue', 'No-shows']),
     ...(st.rally_points || []).map((r) => row([r.name || r.id, r.present, r.expected, (r.overdue || []).length, (r.no_shows || []).length])));
-  // Groups where they were last seen: people counts, no names.
-  setData('groups', {
-    type: 'FeatureCollection',
-    features: (st.groups || []).filter((g) => g.lat || g.lon).map((g) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [g.lon, g.lat] }, properties: { id: g.id, status: g.status, people: g.people, late: g.late_min } })),
-  });
+  drawGroups();
 }
 
 async function refreshAll(kind) {
