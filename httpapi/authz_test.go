@@ -73,6 +73,7 @@ var wantAccess = map[string]string{
 	"POST /api/field-events":                   "admin planner field",
 	"GET /api/field-events":                    "admin planner field",
 	"GET /api/operation":                       "admin planner field viewer",
+	"GET /api/operation/series":                "admin planner field viewer",
 	"POST /api/advisories":                     "admin planner",
 	"GET /api/advisories":                      "admin planner field viewer",
 	"GET /api/advisories/{id}":                 "public",
@@ -270,6 +271,10 @@ func fixtures() map[string]fixture {
 		"GET /api/operation": func(e *testEnv, _ string) (string, string, []byte, string) {
 			savedPlan(e, true)
 			return "GET", "/api/operation", nil, ""
+		},
+		"GET /api/operation/series": func(e *testEnv, _ string) (string, string, []byte, string) {
+			savedPlan(e, true)
+			return "GET", "/api/operation/series?points=5", nil, ""
 		},
 		"POST /api/advisories": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/advisories", []byte(`{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.56]},"properties":{"radius_m":500}}}`), ""

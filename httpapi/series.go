@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/operation"
+	"github.com/muster-evac/muster/plan"
+)
+
+// The operation over time, for the operations map's plots: per gate, the
+// people through and waiting as the field reported them (the live state
+// as it was at each time, from the events known by then) against the
+// plan's own curve, and the households that acknowledged their
+// instruction. Counts only: no household is named.
+
+// seriesPoints is how many times a series has when the caller does not
+// say; maxSeriesPoints bounds the work of one request (one live state per
+// time).
+const (
+	seriesPoints    = 60
+	maxSeriesPoints = 240
+	maxSeriesSpan   = 31 * 24 * time.Hour
+)
+
+type gateSeries struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// PlannedThrough and PlannedWaiting are the plan's curve at each of
+	// times: each group's people pass evenly over its arrival window
+	// (arrival to through), and wait at the gate from its arrival.
+	PlannedThrough []int `json:"planned_through"`
+	PlannedWaiting []int `json:"planned_waiting"`
+	// Through and Waiting are as the field reported them, at each time
+	// up to now (Measured of them).
+	Through []int `json:"through"`
+	Waiting []int `json:"waiting"`
+}
+
+type seriesResponse struct {
+	Plan  string      `json:"plan"`
+	Start time.Time   `json:"start"` // the plan's start: the first time
+	At    time.Time   `json:"at"`    // now
+	StepS int64       `json:"step_s"`
+	Times []time.Time `json:"times"`
+	// Measured is how many of times are now or earlier: the length of
+	// the measured series.
+	Measured int          `json:"measured"`
+	Gates    []gateSeries `json:"gates"`
+	// Acknowledged is, at each time up to now, how many households had
+	// acknowledged an instruction since the plan's start; Households is
+	// how many the plan moves.
+	Acknowledged []int `json:"acknowledged"`
+	Households   int   `json:"households"`
+}
+
+// operationSeries answers GET /api/operation/series?points=N.
+func (s *Server) operationSeries(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	points := seriesPoints
+	if v := r.URL.Query().Get("points"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > maxSeriesPoints {
+			return errorf(muster.EINVALID, "points %q: want 2 to %d", v, maxSeriesPoints)
+		}
+		points = n
+	}
+	ctx := r.Context()
+	// The live state brings the plan and the events up to date.
+	if _, err := s.liveState(ctx); err != nil {
+		return err
+	}
+	l := &s.live
+	l.mu.Lock()
+	p, planID, events := l.plan, l.planID, slices.Clone(l.events)
+	l.mu.Unlock()
+	now := s.now().UTC()
+	acks, err := s.store.Acknowledgements(ctx, p.Params.Start)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, series(p, planID, events, acks, now, points))
+	return nil
+}
+
+// series computes the plots of plan p at points times from its start to
+// the later of now and its last group through, the measured parts from
+// the events and acknowledgements known, up to now.
+func series(p *plan.Plan, planID string, events []muster.FieldEvent, acks []muster.Acknowledgement, now time.Time, points int) seriesResponse {
+	start := p.Params.Start
+	if start.IsZero() { // a plan that does not say: its first group's time
+		start = now
+		for _, g := range p.Groups {
+			if !g.ReportBy.IsZero() && g.ReportBy.Before(start) {
+				start = g.ReportBy
+			}
+		}
+	}
+	end := now
+	for _, g := range p.Groups {
+		if g.Through.After(end) {
+			end = g.Through
+		}
+	}
+	if !end.After(start) {
+		end = start.Add(time.Hour)
+	}
+	// A plan from long ago, or one that runs for ever: a month at most.
+	if end.Sub(start) > maxSeriesSpan {
+		end = start.Add(maxSeriesSpan)
+	}
+	step := end.Sub(start) / time.Duration(points-1)
+	step = max(time.Minute, step.Round(time.Minute))
+	if end.Sub(start) > step*time.Duration(points-1) {
+		step += time.Minute
+	}
+	out := seriesResponse{Plan: planID, Start: start, At: now, StepS: int64(step / time.Second), Acknowledged: []int{}, Gates: []gateSeries{}}
+	for i := range points {
+		t := start.Add(time.Duration(i) * step)
+		out.Times = append(out.Times, t)
+		if !t.After(now) {
+			out.Measured++
+		}
+	}
+	index := map[string]int{}
+	for _, g := range p.Gates {
+		index[g.ID] = len(out.Gates)
+		out.Gates = append(out.Gates, gateSeries{ID: g.ID, Name: g.Name, PlannedThrough: make([]int, points), PlannedWaiting: make([]int, points),
+			Through: []int{}, Waiting: []int{}})
+	}
+	for _, g := range p.Groups {
+		gi, ok := index[g.Gate]
+		if !ok {
+			continue
+		}
+		gs := &out.Gates[gi]
+		for i, t := range out.Times {
+			if t.Before(g.Arrival) {
+				continue
+			}
+			through := g.People
+			if window := g.Through.Sub(g.Arrival); t.Before(g.Through) && window > 0 {
+				through = int(float64(g.People) * float64(t.Sub(g.Arrival)) / float64(window))
+			}
+			gs.PlannedThrough[i] += through
+			gs.PlannedWaiting[i] += g.People - through
+		}
+	}
+	for _, h := range p.Households {
+		if h.Group != "" {
+			out.Households++
+		}
+	}
+
+	// The measured part: the live state as it was at each time, from the
+	// events that had happened by then.
+	slices.SortStableFunc(events, func(a, b muster.FieldEvent) int { return a.At.Compare(b.At) })
+	acked := map[string]bool{}
+	ai, ei := 0, 0
+	for i := range out.Measured {
+		t := out.Times[i]
+		for ei < len(events) && !events[ei].At.After(t) {
+			ei++
+		}
+		st := operation.Compute(p, events[:ei], t, operation.Options{PlanID: planID})
+		for _, g := range st.Gates {
+			if gi, ok := index[g.ID]; ok {
+				out.Gates[gi].Through = append(out.Gates[gi].Through, g.Through)
+				out.Gates[gi].Waiting = append(out.Gates[gi].Waiting, g.Waiting)
+			}
+		}
+		for ai < len(acks) && !acks[ai].At.After(t) {
+			acked[acks[ai].HouseholdID] = true
+			ai++
+		}
+		out.Acknowledged = append(out.Acknowledged, len(acked))
+	}
+	return out
+}
