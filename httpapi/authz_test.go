@@ -29,6 +29,7 @@ var wantAccess = map[string]string{
 	"POST /api/households":                     "admin planner field",
 	"GET /api/households":                      "admin planner field",
 	"GET /api/households/count":                "admin planner field viewer",
+	"GET /api/households/search":               "admin planner field",
 	"GET /api/households/{id}":                 "admin planner field",
 	"PUT /api/households/{id}":                 "admin planner field",
 	"POST /api/households/{id}/status":         "admin planner field",
@@ -139,8 +140,9 @@ func fixtures() map[string]fixture {
 		"POST /api/households": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "POST", "/api/households", mustJSON(newHousehold(uniq("HC"), fmt.Sprintf("+9370%07d", seq.Add(1)))), ""
 		},
-		"GET /api/households":       get("/api/households?limit=5"),
-		"GET /api/households/count": get("/api/households/count?status=registered"),
+		"GET /api/households":        get("/api/households?limit=5"),
+		"GET /api/households/count":  get("/api/households/count?status=registered"),
+		"GET /api/households/search": get("/api/households/search?q=test"),
 		"GET /api/households/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "GET", "/api/households/" + e.hh, nil, ""
 		},
