@@ -62,8 +62,8 @@ func (s *Server) operationSeries(w http.ResponseWriter, r *http.Request, _ *call
 	points := seriesPoints
 	if v := r.URL.Query().Get("points"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 2 || n > maxSeriesPoints {
-			return errorf(muster.EINVALID, "points %q: want 2 to %d", v, maxSeriesPoints)
+		if err != nil || n < 3 || n > maxSeriesPoints {
+			return errorf(muster.EINVALID, "points %q: want 3 to %d", v, maxSeriesPoints)
 		}
 		points = n
 	}
@@ -111,14 +111,19 @@ func series(p *plan.Plan, planID string, events []muster.FieldEvent, acks []must
 	if end.Sub(start) > maxSeriesSpan {
 		end = start.Add(maxSeriesSpan)
 	}
-	step := end.Sub(start) / time.Duration(points-1)
-	step = max(time.Minute, step.Round(time.Minute))
-	if end.Sub(start) > step*time.Duration(points-1) {
-		step += time.Minute
+	// A regular grid that covers start to end and has a point at now
+	// exactly (when now is within), so that the measured part ends at
+	// what is known now: its first time is at most one step before start.
+	step := (end.Sub(start) + time.Duration(points-3)) / time.Duration(points-2)
+	step = (step + time.Minute - 1).Truncate(time.Minute)
+	t0 := start
+	if !now.Before(start) && !now.After(end) {
+		m := (now.Sub(start) + step - 1) / step
+		t0 = now.Add(-m * step)
 	}
 	out := seriesResponse{Plan: planID, Start: start, At: now, StepS: int64(step / time.Second), Acknowledged: []int{}, Gates: []gateSeries{}}
 	for i := range points {
-		t := start.Add(time.Duration(i) * step)
+		t := t0.Add(time.Duration(i) * step)
 		out.Times = append(out.Times, t)
 		if !t.After(now) {
 			out.Measured++

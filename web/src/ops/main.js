@@ -8,6 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import workerURL from 'worker-url:maplibre-gl';
 import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
+import { initPanels, refreshPanels, renderDiff, panels } from './panels.js';
 
 maplibregl.setWorkerUrl(workerURL);
 
@@ -26,6 +27,7 @@ const el = (tag, props = {}, ...kids) => {
 
 const state = { map: null, plans: [], current: null, picture: null, operation: null, stopEvents: null };
 window.muster = state; // for the browser tests: what the page has loaded
+state.panels = panels;
 
 // --- session -----------------------------------------------------------
 
@@ -405,7 +407,12 @@ async function planDetail(id, box) {
   for (const u of p.unassigned || []) why[u.reason || u.code] = (why[u.reason || u.code] || 0) + 1;
   const un = el('ul', {}, ...Object.entries(why).map(([k, n]) => el('li', { text: `${n} × ${k}` })));
   box.replaceChildren(el('h3', { text: `Plan ${id} in detail` }), gates, el('h4', { text: `Unassigned (${(p.unassigned || []).length})` }), un);
-  if (p.diff) box.append(el('h4', { text: 'Changes from the current plan' }), el('pre', { text: JSON.stringify(p.diff, null, 1).slice(0, 2000) }));
+  if (p.diff) {
+    const basis = state.plans.find((x) => x.id === (state.plans.find((y) => y.id === id) || {}).basis) || state.plans.find((x) => x.status === 'current');
+    const diff = el('div');
+    box.append(diff);
+    if (basis) await renderDiff(diff, basis.id, id, `plan ${id}`, 'revise');
+  }
 }
 
 async function approve(id) {
@@ -596,6 +603,7 @@ async function refreshAll(kind) {
     if (!kind || ['report', 'source', 'place', 'threat', 'zone', 'gate'].includes(kind)) await refreshPicture();
     if (!kind || ['plan', 'instruction', 'issuance'].includes(kind)) await refreshPlans();
     if (!kind || ['plan', 'field', 'fieldevent', 'field_event', 'checkin', 'operation', 'household'].includes(kind)) await refreshOperation();
+    refreshPanels(kind);
   } catch (e) {
     if (e.status === 401) showLogin();
     else logEvent('error: ' + e.message);
@@ -607,6 +615,8 @@ async function refreshAll(kind) {
 setInterval(() => {
   if (session() && !$('app').hidden && !document.hidden) refreshOperation().catch(() => {});
 }, 30000);
+
+initPanels({ plansChanged: () => refreshPlans(), picture: () => state.picture, log: (t) => logEvent(t) });
 
 if (session()) showApp();
 else showLogin();
