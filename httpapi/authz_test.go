@@ -98,6 +98,7 @@ var wantAccess = map[string]string{
 	"GET /{$}":               "public",
 	"GET /field":             "public",
 	"GET /field/sw.js":       "public",
+	"GET /me/sw.js":          "public",
 	"GET /me/{token}":        "public",
 	"GET /assets/{file...}":  "public",
 	"GET /tiles/roads.json":  "public",
@@ -331,6 +332,7 @@ func fixtures() map[string]fixture {
 		"GET /{$}":         get("/"),
 		"GET /field":       get("/field"),
 		"GET /field/sw.js": get("/field/sw.js"),
+		"GET /me/sw.js":    get("/me/sw.js"),
 		"GET /me/{token}": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "GET", "/me/" + e.link, nil, ""
 		},

@@ -424,7 +424,8 @@ func (s *Server) routeTable() []Route {
 		// The browser pages (web.go, docs/web.md) and the road map's tiles (tiles.go).
 		{Method: "GET", Path: "/{$}", Summary: "The operations map (HTML page)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("ops")},
 		{Method: "GET", Path: "/field", Summary: "The field officers' page (HTML)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("field")},
-		{Method: "GET", Path: "/field/sw.js", Summary: "The field page's service worker (offline use)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("field")},
+		{Method: "GET", Path: "/field/sw.js", Summary: "The field page's service worker (offline use)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("field", "/field")},
+		{Method: "GET", Path: "/me/sw.js", Summary: "The evacuee page's service worker (opens the page offline)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("evacuee", "/me/")},
 		{Method: "GET", Path: "/me/{token}", Summary: "An evacuee's page (HTML; it reads /api/me/{token})", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("evacuee")},
 		{Method: "GET", Path: "/assets/{file...}", Summary: "The pages' scripts, styles and fonts, named by a hash of their content", Access: Public, OK: 200, Produces: "application/octet-stream", handle: s.asset},
 		{Method: "GET", Path: "/tiles/roads.json", Summary: "TileJSON of the road map: bounds, centre, zoom range, tile URL", Access: Public, OK: 200, Produces: mediaJSON, Out: tileJSON{}, handle: s.tileJSON},
