@@ -9,6 +9,7 @@ import workerURL from 'worker-url:maplibre-gl';
 import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
 import { initPanels, refreshPanels, renderDiff, panels } from './panels.js';
+import { plannedPosition } from './groups.js';
 
 maplibregl.setWorkerUrl(workerURL);
 
@@ -460,46 +461,6 @@ $('issue').addEventListener('click', async () => {
 });
 
 // --- the groups on the map ---------------------------------------------
-
-// Where the plan has a group at time t: at its rally point until it
-// leaves, then along its route in proportion to the time (as the planner
-// places a group on the move, plan/PLAN_FORMAT.md), at its gate from its
-// arrival until its last member is through; gone after. A group re-routed
-// on the move (route_from) starts its route then, from where it was.
-function plannedPosition(g, t) {
-  const line = g.route && g.route.geometry && g.route.geometry.coordinates;
-  if (!line || !line.length) return null;
-  const ms = (x) => (x ? Date.parse(x) : NaN);
-  const start = ms(g.route_from) || ms(g.departure);
-  const arrival = ms(g.arrival);
-  const through = ms(g.through) || arrival;
-  if (t >= through) return null;
-  if (!(t > start)) return { coordinates: line[0], status: 'forming' };
-  if (t >= arrival) return { coordinates: line[line.length - 1], status: 'at_gate' };
-  return { coordinates: along(line, (t - start) / (arrival - start)), status: 'moving' };
-}
-
-// along is the point at fraction f of a line's length (lon/lat, by
-// equirectangular distance: short lines, a city).
-function along(line, f) {
-  const seg = [];
-  let total = 0;
-  for (let i = 1; i < line.length; i++) {
-    const k = Math.cos((line[i][1] * Math.PI) / 180);
-    const d = Math.hypot((line[i][0] - line[i - 1][0]) * k, line[i][1] - line[i - 1][1]);
-    seg.push(d);
-    total += d;
-  }
-  let want = Math.min(Math.max(f, 0), 1) * total;
-  for (let i = 0; i < seg.length; i++) {
-    if (want <= seg[i] && seg[i] > 0) {
-      const r = want / seg[i];
-      return [line[i][0] + (line[i + 1][0] - line[i][0]) * r, line[i][1] + (line[i + 1][1] - line[i][1]) * r];
-    }
-    want -= seg[i];
-  }
-  return line[line.length - 1];
-}
 
 // The time the map shows the plan's groups at: now, or ahead by the
 // "look ahead" slider.

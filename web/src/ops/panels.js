@@ -83,7 +83,6 @@ function renderProposals(r) {
   const byField = FIELDS.filter((f) => ps.some((p) => (p.numbers.changed_by_field || {})[f]));
   const row = (label, fn) => el('tr', {}, el('th', { scope: 'row', text: label }), ...ps.map((p) => td(fn(p.numbers, p))));
   const rows = [
-    row('Plan', (_, p) => p.plan.id),
     row('Makespan from now', (n) => dur(n.makespan_s)),
     row('Lower bound (ratio)', (n) => `${dur(n.lower_bound_s)} (${n.ratio ? n.ratio.toFixed(2) : '–'})`),
     row('Instructions changed', (n) => n.instructions_changed),
@@ -100,7 +99,7 @@ function renderProposals(r) {
   rows.push(actions);
   const head = ['', ...ps.map((p) => p.kind)];
   $('proposals-table').replaceChildren(
-    el('dl', { class: 'kinds' }, ...ps.flatMap((p) => [el('dt', { text: p.kind }), el('dd', { text: p.title || '' })])),
+    el('dl', { class: 'kinds' }, ...ps.flatMap((p) => [el('dt', { text: p.kind }), el('dd', { text: `${p.title || ''} (plan ${p.plan.id})` })])),
     table('The proposals side by side', head, rows, 'side'));
 }
 
