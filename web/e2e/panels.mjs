@@ -120,8 +120,10 @@ await main(async (browser) => {
   check(plans.body.plans.find((p) => p.status === 'current').id === pick.plan.id, 'the proposal approved is the current plan');
 
   // --- delivery and acknowledgement ---
+  // A read begun now, after the approval, drawn (an earlier one is not drawn over it).
+  const reads = Number(await page.getAttribute('#delivery', 'data-read')) || 0;
   await page.selectOption('#unack-older', '0m');
-  await page.waitForFunction(() => /households have not acknowledged|Every household/.test(document.getElementById('unack-summary').textContent) && document.querySelector('#outbox-counts table'), null, { timeout: 30000 });
+  await page.waitForFunction((n) => Number(document.getElementById('delivery').dataset.read) > n && document.querySelector('#outbox-counts table'), reads, { timeout: 30000 });
   const shownOutbox = await page.$$eval('#outbox-counts tbody tr', (trs) => Object.fromEntries(trs.map((r) => [r.dataset.channel, [...r.querySelectorAll('td')].map((td) => Number(td.textContent))])));
   for (const [ch, cells] of Object.entries(shownOutbox)) {
     const api = (await call(page, 'GET', `/api/outbox?channel=${ch}&limit=1`)).body.counts;

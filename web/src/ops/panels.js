@@ -191,15 +191,23 @@ async function approveProposal(p) {
 const STATUSES = ['queued', 'sending', 'sent', 'failed-retrying', 'dead'];
 const CHANNELS = ['sms', 'email', 'webhook'];
 
+// A later read wins: an answer to an earlier one, arriving after it, is
+// dropped rather than drawn over it.
+let deliveryReads = 0;
+
 export async function refreshDelivery() {
   if (!session()) return;
+  const read = ++deliveryReads;
+  const stale = () => read !== deliveryReads;
   if (writer()) {
     try {
       const per = await Promise.all(CHANNELS.map((c) => api('GET', `/api/outbox?channel=${c}&limit=1`)));
+      if (stale()) return;
       const rows = per.map((r, i) => el('tr', { 'data-channel': CHANNELS[i] }, el('th', { scope: 'row', text: CHANNELS[i] }), ...STATUSES.map((s) => td(r.counts[s] || 0))))
         .filter((_, i) => STATUSES.some((s) => per[i].counts[s]) || CHANNELS[i] !== 'webhook');
       $('outbox-counts').replaceChildren(table('Messages by channel', ['Channel', 'queued', 'sending', 'sent', 'failed, retrying', 'dead'], rows));
       const dead = await api('GET', '/api/outbox?status=dead&limit=20');
+      if (stale()) return;
       $('dead-letters').replaceChildren(dead.messages.length
         ? table(`Dead letters (${dead.counts.dead || 0})`, ['Household', 'Channel', 'Attempts', 'Last error', ''], dead.messages.map((m) => el('tr', {},
           td(m.household_id), td(m.channel), td(m.attempts), td(m.last_error),
@@ -212,6 +220,7 @@ export async function refreshDelivery() {
   const older = $('unack-older').value;
   try {
     const u = await api('GET', '/api/unacknowledged?older_than=' + encodeURIComponent(older));
+    if (stale()) return;
     const hs = u.households;
     $('unack-summary').textContent = hs.length
       ? `${hs.length} households have not acknowledged an instruction queued more than ${older} ago: call them.`
@@ -221,8 +230,10 @@ export async function refreshDelivery() {
         td(h.household_id), td(h.name || ''), h.phone ? el('td', {}, el('a', { href: 'tel:' + h.phone, text: h.phone })) : td(''), td(hhmm(h.first_queued_at)), td(h.sent), td(h.pending), td(h.dead))))
       : '');
   } catch (e) {
+    if (stale()) return;
     $('unack-summary').textContent = 'Not acknowledged: ' + e.message;
   }
+  $('delivery').dataset.read = String(read); // for the browser tests: which read is drawn
 }
 
 async function retry(id, btn) {
