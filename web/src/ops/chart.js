@@ -36,7 +36,7 @@ export function lineChart({ times, now, label, series }) {
     svg('text', { x: W - PAD.right, y: H - 5, 'text-anchor': 'end', class: 'tick' }, hhmm(t1)),
   );
   if (now >= t0 && now <= t1) {
-    root.append(svg('line', { x1: x(now), y1: PAD.top, x2: x(now), y2: y(0), class: 'now' }), svg('text', { x: x(now), y: PAD.top + 8, 'text-anchor': 'middle', class: 'tick' }, 'now'));
+    root.append(svg('line', { x1: x(now), y1: PAD.top, x2: x(now), y2: y(0), class: 'now' }), svg('text', { x: x(now) + 3, y: y(0) - 4, class: 'tick' }, 'now'));
   }
   for (const s of series) {
     const pts = s.values.map((v, i) => `${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`).join(' ');

@@ -365,10 +365,10 @@ export async function refreshPlots() {
         times, now,
         label: `${g.name || g.id}: people through and waiting over time, against the plan`,
         series: [
-          { name: 'planned-through', label: 'through, planned', values: g.planned_through, cls: 'plan' },
-          { name: 'through', label: 'through', values: g.through, cls: 'through' },
-          { name: 'planned-waiting', label: 'waiting, planned', values: g.planned_waiting, cls: 'plan-wait' },
-          { name: 'waiting', label: 'waiting', values: g.waiting, cls: 'wait' },
+          { name: 'planned-through', label: 'through, planned', values: g.planned_through, cls: 'c-plan' },
+          { name: 'through', label: 'through', values: g.through, cls: 'c-through' },
+          { name: 'planned-waiting', label: 'waiting, planned', values: g.planned_waiting, cls: 'c-planwait' },
+          { name: 'waiting', label: 'waiting', values: g.waiting, cls: 'c-wait' },
         ],
       }));
   });
@@ -379,8 +379,8 @@ export async function refreshPlots() {
       times, now,
       label: 'Households that acknowledged their instruction over time',
       series: [
-        { name: 'households', label: 'households in the plan', values: times.map(() => s.households), cls: 'plan' },
-        { name: 'acknowledged', label: 'acknowledged', values: s.acknowledged, cls: 'through' },
+        { name: 'households', label: 'households in the plan', values: times.map(() => s.households), cls: 'c-plan' },
+        { name: 'acknowledged', label: 'acknowledged', values: s.acknowledged, cls: 'c-through' },
       ],
     })));
   $('plots').replaceChildren(...charts);
