@@ -125,6 +125,21 @@ func TestOperationSeries(t *testing.T) {
 		if !slices.Contains(s.Acknowledged, 1) {
 			t.Fatalf("the acknowledgement is in no point: %v", s.Acknowledged)
 		}
+		// Asked again with nothing new, a few seconds later: the same
+		// answer, made once. A new count at the gate: a new one, with it.
+		now = now.Add(5 * time.Second)
+		var again seriesResponse
+		e.do("planner", "GET", "/api/operation/series?points=80", nil, 200, &again)
+		if !again.At.Equal(s.At) {
+			t.Errorf("asked again 5 s later with nothing new: made anew at %v (first at %v)", again.At, s.At)
+		}
+		fieldBatch(e, "field", []muster.FieldEvent{{ID: "count-2", Kind: muster.FieldGateCount, Since: counted, At: now, Gate: g.Gate, People: 2}})
+		var after seriesResponse
+		e.do("viewer", "GET", "/api/operation/series?points=80", nil, 200, &after)
+		gi := slices.IndexFunc(after.Gates, func(x gateSeries) bool { return x.ID == g.Gate })
+		if !after.At.Equal(now) || after.Gates[gi].Through[after.Measured-1] != g.People+2 {
+			t.Errorf("after a new count: made at %v (now %v), through %v", after.At, now, after.Gates[gi].Through)
+		}
 		for _, bad := range []string{"2", "241", "many"} {
 			body := e.do("viewer", "GET", "/api/operation/series?points="+bad, nil, 400, nil)
 			if msg := errorOf(t, body).Message; msg == "" {

@@ -148,7 +148,8 @@ type Server struct {
 	bulk     chan struct{} // large uploads being read (Config.MaxBulk)
 	tileSrc  tileSource    // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
-	live     liveOps // the live state of the operation (operation.go)
+	live     liveOps     // the live state of the operation (operation.go)
+	series   seriesCache // the last plots' series answered (series.go)
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once

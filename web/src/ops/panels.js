@@ -429,6 +429,7 @@ async function household(id) {
 
 export function initPanels(h) {
   hooks = { ...hooks, ...h };
+  tickPlots();
   $('make-proposals').addEventListener('click', makeProposals);
   $('delivery-refresh').addEventListener('click', () => refreshDelivery());
   $('unack-older').addEventListener('change', () => refreshDelivery());
@@ -448,6 +449,26 @@ export function refreshPanels(kind) {
     const all = !kind;
     if (all || ['plan', 'instruction', 'issuance', 'household', 'outbox', 'message'].includes(kind)) refreshDelivery().catch(() => {});
     if (all || ['advisory'].includes(kind)) refreshAdvisories().catch(() => {});
-    if (all || ['plan', 'field', 'fieldevent', 'field_event', 'checkin', 'operation', 'household'].includes(kind)) refreshPlots().catch(() => {});
+    if (all || ['plan'].includes(kind)) plotsSoon(0);
+    else if (['field', 'fieldevent', 'field_event', 'checkin', 'operation', 'household'].includes(kind)) plotsSoon(PLOTS_EVERY);
   }, kind ? 1000 : 0);
+}
+
+// The plots cost the server a live state per point: on field events they
+// are read again at most once a minute (and at once on "Read again").
+const PLOTS_EVERY = 60000;
+let plotsAt = 0;
+let plotsTimer = null;
+function plotsSoon(every) {
+  clearTimeout(plotsTimer);
+  plotsTimer = setTimeout(() => {
+    plotsAt = Date.now();
+    refreshPlots().catch(() => {});
+  }, Math.max(0, plotsAt + every - Date.now()));
+}
+// The present moves: the plots are read again each minute the page is seen.
+export function tickPlots() {
+  setInterval(() => {
+    if (session() && !document.hidden && panels.series) plotsSoon(PLOTS_EVERY);
+  }, PLOTS_EVERY);
 }
