@@ -80,7 +80,12 @@ await main(async (browser) => {
     const [after, before] = await Promise.all([get('/api/plans/' + id), get('/api/plans/' + basis)]);
     const counts = {};
     for (const c of after.diff.changes) for (const f of c.fields) counts[f] = (counts[f] || 0) + 1;
-    const rp = (p, h) => (p.households.find((x) => x.id === h) || {}).rally_point;
+    // plan.json version 2: a household names its rally point only where
+    // it is not its group's.
+    const rp = (p, h) => {
+      const x = p.households.find((y) => y.id === h) || {};
+      return x.rally_point || (p.groups.find((g) => g.id === x.group) || {}).rally_point;
+    };
     const moved = after.diff.changes.filter((c) => c.fields.includes('rally_point')).map((c) => ({ id: c.household, before: rp(before, c.household), after: rp(after, c.household) }));
     return { n: after.diff.changes.length, counts, moved };
   }, [pick.plan.id, props.basis]);

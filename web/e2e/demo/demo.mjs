@@ -51,7 +51,33 @@ await main(async (browser) => {
     const get = async (p) => (await fetch(p, { headers: { Authorization: 'Bearer ' + s.token } })).json();
     const threats = await get('/api/threats');
     const plan = await get('/api/plans/current');
-    return { zones: threats.features.map((f) => f.properties.id), groups: plan.groups.map((g) => ({ id: g.id, departure: g.departure, arrival: g.arrival, through: g.through, route_from: g.route_from, line: g.route && g.route.geometry && g.route.geometry.coordinates })) };
+    // plan.json version 2 (plan/PLAN_FORMAT.md), read here on its own, not
+    // with the page's code: routes kept once as polylines at 1e-6 degrees,
+    // times in seconds after params.start.
+    const decode = (str) => {
+      const pts = [];
+      let i = 0;
+      const c = [0, 0];
+      while (i < str.length) {
+        for (const k of [0, 1]) {
+          let v = 0;
+          let sh = 0;
+          let b;
+          do {
+            b = str.charCodeAt(i++) - 63;
+            v |= (b & 31) << sh;
+            sh += 5;
+          } while (b >= 32);
+          c[k] += v & 1 ? ~(v >> 1) : v >> 1;
+        }
+        pts.push([c[1] / 1e6, c[0] / 1e6]);
+      }
+      return pts;
+    };
+    const start = Date.parse(plan.params.start);
+    const at = (sec) => (sec == null ? undefined : new Date(start + sec * 1000).toISOString());
+    const lines = (plan.routes || []).map((r) => decode(r.polyline || ''));
+    return { zones: threats.features.map((f) => f.properties.id), groups: plan.groups.map((g) => ({ id: g.id, departure: at(g.departure_s), arrival: at(g.arrival_s), through: at(g.through_s), route_from: at(g.route_from_s), line: lines[g.route] })) };
   });
   check(held.zones.length > 0 && held.groups.length > 0, `the demo server holds ${held.zones.length} threat zones and a current plan of ${held.groups.length} groups`);
 
