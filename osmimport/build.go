@@ -14,8 +14,8 @@ import (
 // errNoNetwork says a profile found no way it could use.
 var errNoNetwork = errors.New("no routable way")
 
-// rawGraph is a profile's network before the largest strongly connected
-// component is kept: nodes numbered in the order met, arcs in way order.
+// rawGraph is a profile's network before its pieces (strongly connected
+// components) are chosen: nodes numbered in the order met, arcs in way order.
 type rawGraph struct {
 	nodeOf []int32 // graph node -> index into resolved.nodes
 
@@ -217,6 +217,18 @@ func forwardStar(n int, tail []uint32) (firstOut, arcAt []uint32) {
 // stack. It returns the labels, the number of components and the label of
 // the largest.
 func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, count int, largest int32) {
+	comp, sizes := strongComponentSizes(n, firstOut, arcAt, head)
+	for c, s := range sizes {
+		if s > sizes[largest] {
+			largest = int32(c)
+		}
+	}
+	return comp, len(sizes), largest
+}
+
+// strongComponentSizes labels every node with its strongly connected
+// component (see strongComponents) and returns each component's size.
+func strongComponentSizes(n int, firstOut, arcAt, head []uint32) (comp []int32, sizes []int) {
 	const unvisited = -1
 	index := make([]int32, n)
 	low := make([]int32, n)
@@ -229,7 +241,6 @@ func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, coun
 	var calls []frame
 	var stack []uint32
 	var counter int32
-	largestSize := 0
 	for s := 0; s < n; s++ {
 		if index[s] != unvisited {
 			continue
@@ -267,19 +278,16 @@ func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, coun
 			for {
 				w := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
-				comp[w] = int32(count)
+				comp[w] = int32(len(sizes))
 				size++
 				if w == v {
 					break
 				}
 			}
-			if size > largestSize {
-				largestSize, largest = size, int32(count)
-			}
-			count++
+			sizes = append(sizes, size)
 		}
 	}
-	return comp, count, largest
+	return comp, sizes
 }
 
 // hilbertKey maps a point of a 2^16 x 2^16 grid to its distance along the
@@ -306,19 +314,42 @@ func hilbertKey(x, y uint32) uint64 {
 	return d
 }
 
-// finish keeps the largest strongly connected component of raw, numbers
-// its nodes along a Hilbert curve (so that nodes near in space are near in
-// memory, which is what a router's searches touch together) and lays it out
-// as a roadgraph.Graph.
-func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats) {
+// keptPieces says which strongly connected components to keep: the
+// largest, and every other of at least minPiece nodes.
+func keptPieces(sizes []int, minPiece int) (keep []bool, pieces int) {
+	keep = make([]bool, len(sizes))
+	largest := 0
+	for c, s := range sizes {
+		if s > sizes[largest] {
+			largest = c
+		}
+	}
+	for c, s := range sizes {
+		if c == largest || s >= minPiece {
+			keep[c] = true
+			pieces++
+		}
+	}
+	return keep, pieces
+}
+
+// finish keeps the pieces of raw (its largest strongly connected
+// component, and the others of at least minPiece nodes) with the arcs
+// inside each (an arc from one piece to another, which only a one-way way
+// makes, is dropped, so that every node reaches exactly its own piece),
+// numbers their nodes along a Hilbert curve (so that nodes near in space
+// are near in memory, which is what a router's searches touch together)
+// and lays them out as a roadgraph.Graph.
+func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roadgraph.Graph, ProfileStats) {
 	n, m := len(raw.nodeOf), len(raw.tail)
 	firstOut, arcAt := forwardStar(n, raw.tail)
-	comp, count, largest := strongComponents(n, firstOut, arcAt, raw.head)
+	comp, sizes := strongComponentSizes(n, firstOut, arcAt, raw.head)
+	keep, pieces := keptPieces(sizes, minPiece)
 
 	var kept []uint32
 	var minLat, minLon, maxLat, maxLon int32 = math.MaxInt32, math.MaxInt32, math.MinInt32, math.MinInt32
 	for u := 0; u < n; u++ {
-		if comp[u] != largest {
+		if !keep[comp[u]] {
 			continue
 		}
 		kept = append(kept, uint32(u))
@@ -363,7 +394,7 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, 
 	newTail := make([]uint32, 0, m)
 	shapePoints := 0
 	for a := 0; a < m; a++ {
-		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 {
+		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 && comp[raw.tail[a]] == comp[raw.head[a]] {
 			keptArcs = append(keptArcs, uint32(a))
 			newTail = append(newTail, uint32(t))
 			shapePoints += int(raw.shapeN[a])
@@ -407,13 +438,13 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, 
 		g.GeomFirst[i+1] = uint32(len(g.GeomLat))
 	}
 	return g, ProfileStats{
-		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: count,
+		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: len(sizes), Pieces: pieces,
 		DroppedNodes: n - nk, DroppedArcs: m - mk,
 	}
 }
 
 // buildProfile turns the resolved input into profile p's graph.
-func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats, error) {
+func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile, minPiece int) (*roadgraph.Graph, ProfileStats, error) {
 	raw, err := buildRaw(ctx, r, p)
 	if err != nil {
 		return nil, ProfileStats{Profile: p}, fmt.Errorf("%s network: %w", p, err)
@@ -421,6 +452,6 @@ func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadg
 	if err := ctx.Err(); err != nil {
 		return nil, ProfileStats{Profile: p}, err
 	}
-	g, st := finish(r, raw, p)
+	g, st := finish(r, raw, p, minPiece)
 	return g, st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,14 +25,40 @@ type Options struct {
 	// size (0 if unknown). It is called from the importing goroutine, at
 	// most about 50 times a second, and once more at the end of reading.
 	Progress func(done, total int64)
+	// MinFootPiece is the size, in nodes, from which a walkable piece that
+	// no footpath joins to the rest is kept in the foot graph beside the
+	// largest: a town cut off on foot by a road closed to pedestrians is
+	// still a place people live and must be planned for. 0 means
+	// DefaultMinFootPiece; a negative value keeps the largest piece only.
+	MinFootPiece int
+}
+
+// DefaultMinFootPiece keeps a walkable piece of 50 nodes or more: a
+// village's streets, not a footpath in a park that a mapping gap cuts off
+// (a household beside one would snap to it and be stranded there instead
+// of on the street a few metres away).
+const DefaultMinFootPiece = 50
+
+func (o Options) minPiece(p roadgraph.Profile) int {
+	switch {
+	case p != roadgraph.Foot || o.MinFootPiece < 0:
+		return math.MaxInt
+	case o.MinFootPiece == 0:
+		return DefaultMinFootPiece
+	}
+	return o.MinFootPiece
 }
 
 // ProfileStats describes one profile's graph.
 type ProfileStats struct {
 	Profile                   roadgraph.Profile
 	Ways, Nodes, Arcs         int // kept in the final graph
-	Components                int // strongly connected components before keeping the largest
-	DroppedNodes, DroppedArcs int // outside the largest strongly connected component
+	Components                int // strongly connected components of the profile's network
+	// Pieces are the strongly connected components kept: the largest, and
+	// for foot every other of at least Options.MinFootPiece nodes. No arc
+	// joins two pieces, so a node reaches exactly the nodes of its piece.
+	Pieces                    int
+	DroppedNodes, DroppedArcs int // outside the pieces kept
 }
 
 // Stats describes an import.
@@ -113,7 +140,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 			c.addOSMWay(w)
 		}
 	}
-	return build(ctx, c, name)
+	return build(ctx, c, name, opts)
 }
 
 func checkProfiles(ps []roadgraph.Profile) ([]roadgraph.Profile, error) {
@@ -180,11 +207,11 @@ func importStream(ctx context.Context, r io.Reader, name string, size int64, opt
 		return nil, nil, err
 	}
 	meter.done()
-	return build(ctx, c, name)
+	return build(ctx, c, name, opts)
 }
 
 // build turns the collected input into a City, one profile per goroutine.
-func build(ctx context.Context, c *collector, name string) (*roadgraph.City, *Stats, error) {
+func build(ctx context.Context, c *collector, name string, opts Options) (*roadgraph.City, *Stats, error) {
 	if c.osmNodes == 0 && c.osmWays == 0 {
 		return nil, nil, &InputError{Source: name, Err: errors.New("no OpenStreetMap nodes or ways in the input")}
 	}
@@ -201,7 +228,7 @@ func build(ctx context.Context, c *collector, name string) (*roadgraph.City, *St
 	errs := make([]error, len(c.profiles))
 	var wg sync.WaitGroup
 	for i, p := range c.profiles {
-		wg.Go(func() { graphs[i], pstats[i], errs[i] = buildProfile(ctx, r, p) })
+		wg.Go(func() { graphs[i], pstats[i], errs[i] = buildProfile(ctx, r, p, opts.minPiece(p)) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {

@@ -188,8 +188,8 @@ func TestLargestComponent(t *testing.T) {
 	}
 	// Car: triangle {1,2,3} kept; the one-way spur's end 4 and the island 6-7 dropped.
 	want := map[roadgraph.Profile]ProfileStats{
-		roadgraph.Car:  {Profile: roadgraph.Car, Ways: 3, Nodes: 3, Arcs: 6, Components: 3, DroppedNodes: 3, DroppedArcs: 3},
-		roadgraph.Foot: {Profile: roadgraph.Foot, Ways: 4, Nodes: 4, Arcs: 8, Components: 2, DroppedNodes: 2, DroppedArcs: 2},
+		roadgraph.Car:  {Profile: roadgraph.Car, Ways: 3, Nodes: 3, Arcs: 6, Components: 3, Pieces: 1, DroppedNodes: 3, DroppedArcs: 3},
+		roadgraph.Foot: {Profile: roadgraph.Foot, Ways: 4, Nodes: 4, Arcs: 8, Components: 2, Pieces: 1, DroppedNodes: 2, DroppedArcs: 2},
 	}
 	for p, w := range want {
 		if byProfile[p] != w {

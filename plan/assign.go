@@ -457,7 +457,13 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 	home := orb.Point{h.Lon, h.Lat}
 	candidates := []int{ri}
 	if ri < 0 {
-		candidates = nearestRallies(rallies, home, 3)
+		// Only rally points on the home's own piece of the foot network
+		// can be walked to.
+		piece := pieceAt(in.Foot, home)
+		candidates = nearestRallies(rallies, home, 3, piece)
+		if len(candidates) == 0 && piece >= 0 {
+			return nil, cutOffReason(in, h, piece)
+		}
 	}
 	limit := walkLimit(p, h)
 	var lastErr error
@@ -485,14 +491,14 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 	return nil, Unassigned{h.ID, UnservedUnreachable, "no rally point can be reached on foot without crossing a forbidden zone"}
 }
 
-func nearestRallies(rallies []*rallyState, p orb.Point, k int) []int {
+func nearestRallies(rallies []*rallyState, p orb.Point, k int, piece int32) []int {
 	type cand struct {
 		i int
 		d float64
 	}
 	var cs []cand
 	for i, r := range rallies {
-		if r.Usable {
+		if r.Usable && (piece < 0 || r.footPiece == piece) {
 			cs = append(cs, cand{i, muster.DistanceM(p[0], p[1], r.point[0], r.point[1])})
 		}
 	}

@@ -124,6 +124,9 @@ type Plan struct {
 	Unassigned  []Unassigned    `json:"unassigned"`
 	Diff        *Diff           `json:"diff,omitempty"`
 	Zones       json.RawMessage `json:"zones,omitempty"` // the threat picture planned against, as GeoJSON
+	// Suggestions say what would serve the households no rally point is
+	// within walking distance of (suggest.go).
+	Suggestions []Suggestion `json:"suggestions,omitempty"`
 }
 
 // Summary is the plan at a glance.

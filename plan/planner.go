@@ -140,6 +140,7 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.Summary.Ratio = math.Round(pl.Summary.MakespanS/b*1000) / 1000
 	}
 	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
+	pl.Suggestions = suggest(ctx, in, p, pl, gates)
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }
@@ -244,6 +245,7 @@ func prepareRallies(ctx context.Context, in Input, p Params, loc *time.Location,
 			r.Usable = false
 			r.Reasons = append(r.Reasons, fmt.Sprintf("inside forbidden zone %q", z))
 		}
+		r.footPiece = pieceAt(in.Foot, pt)
 		rallies = append(rallies, r)
 	}
 	// Drive from every rally point to every usable gate, in parallel.

@@ -16,6 +16,9 @@ type rallyState struct {
 	point  orb.Point
 	hours  hours
 	toGate []*route.Route // per gate; nil when unreachable
+	// footPiece is the piece of the foot network it lies on (footPieces),
+	// -1 when no foot road is near it.
+	footPiece int32
 	stays  []stay         // [report by, departure) of each group, by report-by time
 }
 
