@@ -51,9 +51,9 @@ func (o Options) minPiece(p roadgraph.Profile) int {
 
 // ProfileStats describes one profile's graph.
 type ProfileStats struct {
-	Profile                   roadgraph.Profile
-	Ways, Nodes, Arcs         int // kept in the final graph
-	Components                int // strongly connected components of the profile's network
+	Profile           roadgraph.Profile
+	Ways, Nodes, Arcs int // kept in the final graph
+	Components        int // strongly connected components of the profile's network
 	// Pieces are the strongly connected components kept: the largest, and
 	// for foot every other of at least Options.MinFootPiece nodes. No arc
 	// joins two pieces, so a node reaches exactly the nodes of its piece.

@@ -19,7 +19,7 @@ type rallyState struct {
 	// footPiece is the piece of the foot network it lies on (footPieces),
 	// -1 when no foot road is near it.
 	footPiece int32
-	stays  []stay         // [report by, departure) of each group, by report-by time
+	stays     []stay // [report by, departure) of each group, by report-by time
 }
 
 // stay is a group's time at its rally point, and its people.
