@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/muster-evac/muster"
@@ -30,6 +31,7 @@ type rawGraph struct {
 	shapeFirst []uint32
 	shapeN     []uint32
 	reversed   []bool
+	emergency  []bool // on a road closed to pedestrians (Options.FootEmergency)
 }
 
 // ctxCheckEvery is how many loop steps run between context checks.
@@ -114,7 +116,7 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 		timeMS: make([]uint32, 0, arcs), lengthM: make([]float32, 0, arcs),
 		name: make([]uint32, 0, arcs), way: make([]int32, 0, arcs),
 		shapeFirst: make([]uint32, 0, arcs), shapeN: make([]uint32, 0, arcs),
-		reversed: make([]bool, 0, arcs),
+		reversed: make([]bool, 0, arcs), emergency: make([]bool, 0, arcs),
 	}
 	gid := make([]int32, len(r.nodes))
 	for i := range gid {
@@ -127,7 +129,8 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 		}
 		return uint32(gid[n])
 	}
-	addArc := func(u, v uint32, ms uint32, length float32, name uint32, way int32, shapeFirst, shapeN uint32, rev bool) {
+	addArc := func(u, v uint32, ms uint32, length float32, name uint32, way int32, shapeFirst, shapeN uint32, rev, emergency bool) {
+		g.emergency = append(g.emergency, emergency)
 		g.tail = append(g.tail, u)
 		g.head = append(g.head, v)
 		g.timeMS = append(g.timeMS, ms)
@@ -159,10 +162,10 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 				if u != v || length > 0 { // a loop of no length leads nowhere
 					shapeFirst, shapeN := first+uint32(start+1), uint32(k-start-1)
 					if wp.fwd {
-						addArc(u, v, travelMS(length, wp.fwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, false)
+						addArc(u, v, travelMS(length, wp.fwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, false, wp.emergency)
 					}
 					if wp.bwd {
-						addArc(v, u, travelMS(length, wp.bwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, true)
+						addArc(v, u, travelMS(length, wp.bwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, true, wp.emergency)
 					}
 				}
 				start, length = k, 0
@@ -314,6 +317,97 @@ func hilbertKey(x, y uint32) uint64 {
 	return d
 }
 
+// strongComponentsOf labels the strongly connected components of raw's
+// nodes joined by the given arcs (all of raw's when arcs is nil, none
+// when it is empty).
+func strongComponentsOf(n int, raw *rawGraph, arcs []uint32) (comp []int32, sizes []int) {
+	if arcs == nil {
+		firstOut, arcAt := forwardStar(n, raw.tail)
+		return strongComponentSizes(n, firstOut, arcAt, raw.head)
+	}
+	tail, head := make([]uint32, len(arcs)), make([]uint32, len(arcs))
+	for i, a := range arcs {
+		tail[i], head[i] = raw.tail[a], raw.head[a]
+	}
+	firstOut, arcAt := forwardStar(n, tail)
+	return strongComponentSizes(n, firstOut, arcAt, head)
+}
+
+// joiningEmergencyArcs decides which arcs on roads closed to pedestrians
+// to keep (nil when there are none: every arc is usable). The pieces are
+// first found without them; a stretch of such roads (its arcs joined at
+// nodes that belong to no piece of minPiece nodes or more: the road's own
+// nodes, a farm track's) is kept when it touches two or more of those
+// pieces, which nothing else joins; a stretch that touches one piece (a
+// shortcut between two of its streets, or a dead end) is not: a walk must
+// not use a forbidden road where an open one serves.
+func joiningEmergencyArcs(raw *rawGraph, minPiece int) []bool {
+	m := len(raw.tail)
+	if !slices.Contains(raw.emergency, true) {
+		return nil
+	}
+	n := len(raw.nodeOf)
+	open := []uint32{}
+	for a := 0; a < m; a++ {
+		if !raw.emergency[a] {
+			open = append(open, uint32(a))
+		}
+	}
+	comp, sizes := strongComponentsOf(n, raw, open)
+	keep, _ := keptPieces(sizes, minPiece)
+	big := func(u uint32) bool { return keep[comp[u]] }
+	// Stretches: union the ends of emergency arcs that are not in a piece.
+	parent := make([]int32, n)
+	for u := range parent {
+		parent[u] = int32(u)
+	}
+	find := func(u int32) int32 {
+		for parent[u] != u {
+			parent[u] = parent[parent[u]]
+			u = parent[u]
+		}
+		return u
+	}
+	for a := 0; a < m; a++ {
+		if u, v := raw.tail[a], raw.head[a]; raw.emergency[a] && !big(u) && !big(v) {
+			if ru, rv := find(int32(u)), find(int32(v)); ru != rv {
+				parent[ru] = rv
+			}
+		}
+	}
+	// stretch names an arc's stretch: its loose end's root, or the arc
+	// itself when both ends are in pieces.
+	stretch := func(a int) int64 {
+		switch u, v := raw.tail[a], raw.head[a]; {
+		case !big(u):
+			return int64(find(int32(u)))
+		case !big(v):
+			return int64(find(int32(v)))
+		}
+		return int64(n) + int64(a)
+	}
+	touches := map[int64]map[int32]bool{}
+	for a := 0; a < m; a++ {
+		if !raw.emergency[a] {
+			continue
+		}
+		st := stretch(a)
+		for _, u := range [2]uint32{raw.tail[a], raw.head[a]} {
+			if big(u) {
+				if touches[st] == nil {
+					touches[st] = map[int32]bool{}
+				}
+				touches[st][comp[u]] = true
+			}
+		}
+	}
+	usable := make([]bool, m)
+	for a := 0; a < m; a++ {
+		usable[a] = !raw.emergency[a] || len(touches[stretch(a)]) >= 2
+	}
+	return usable
+}
+
 // keptPieces says which strongly connected components to keep: the
 // largest, and every other of at least minPiece nodes.
 func keptPieces(sizes []int, minPiece int) (keep []bool, pieces int) {
@@ -342,8 +436,17 @@ func keptPieces(sizes []int, minPiece int) (keep []bool, pieces int) {
 // and lays them out as a roadgraph.Graph.
 func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roadgraph.Graph, ProfileStats) {
 	n, m := len(raw.nodeOf), len(raw.tail)
-	firstOut, arcAt := forwardStar(n, raw.tail)
-	comp, sizes := strongComponentSizes(n, firstOut, arcAt, raw.head)
+	usable := joiningEmergencyArcs(raw, minPiece)
+	var arcs []uint32 // usable arcs; nil: all
+	if usable != nil {
+		arcs = []uint32{}
+		for a := 0; a < m; a++ {
+			if usable[a] {
+				arcs = append(arcs, uint32(a))
+			}
+		}
+	}
+	comp, sizes := strongComponentsOf(n, raw, arcs)
 	keep, pieces := keptPieces(sizes, minPiece)
 
 	var kept []uint32
@@ -394,7 +497,7 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roa
 	newTail := make([]uint32, 0, m)
 	shapePoints := 0
 	for a := 0; a < m; a++ {
-		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 && comp[raw.tail[a]] == comp[raw.head[a]] {
+		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 && comp[raw.tail[a]] == comp[raw.head[a]] && (usable == nil || usable[a]) {
 			keptArcs = append(keptArcs, uint32(a))
 			newTail = append(newTail, uint32(t))
 			shapePoints += int(raw.shapeN[a])
@@ -408,6 +511,7 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roa
 	g.GeomLat, g.GeomLon = make([]int32, 0, shapePoints), make([]int32, 0, shapePoints)
 	g.Names = []string{""}
 	nameID := map[uint32]uint32{0: 0}
+	emergencyM := 0.0
 	wayUsed := make([]bool, len(r.ways))
 	ways := 0
 	for i, k := range slot {
@@ -436,10 +540,17 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roa
 			g.GeomLon = append(g.GeomLon, nd.lon)
 		}
 		g.GeomFirst[i+1] = uint32(len(g.GeomLat))
+		if raw.emergency[a] {
+			g.EmergencyArcs = append(g.EmergencyArcs, uint32(i))
+			emergencyM += float64(raw.lengthM[a])
+		}
 	}
 	return g, ProfileStats{
 		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: len(sizes), Pieces: pieces,
 		DroppedNodes: n - nk, DroppedArcs: m - mk,
+		// Both directions of a two-way road are arcs: half their length
+		// is the road's.
+		EmergencyArcs: len(g.EmergencyArcs), EmergencyM: math.Round(emergencyM / 2),
 	}
 }
 

@@ -31,6 +31,14 @@ type Options struct {
 	// still a place people live and must be planned for. 0 means
 	// DefaultMinFootPiece; a negative value keeps the largest piece only.
 	MinFootPiece int
+	// FootEmergency opens to pedestrians the roads foot=no (or
+	// use_sidepath, or motorroad=yes) closes to them, where nothing else
+	// joins the walkable pieces they join: a stretch of such a road is
+	// kept in the foot graph only when it links two pieces of at least
+	// MinFootPiece nodes that no open way links (a shortcut between two
+	// streets of one town is not), and its arcs are listed in the foot
+	// graph's EmergencyArcs so that a plan can say who walks on them.
+	FootEmergency bool
 }
 
 // DefaultMinFootPiece keeps a walkable piece of 50 nodes or more: a
@@ -59,6 +67,10 @@ type ProfileStats struct {
 	// joins two pieces, so a node reaches exactly the nodes of its piece.
 	Pieces                    int
 	DroppedNodes, DroppedArcs int // outside the pieces kept
+	// EmergencyArcs are the arcs on roads closed to pedestrians kept by
+	// Options.FootEmergency, EmergencyM their length (one way).
+	EmergencyArcs int
+	EmergencyM    float64
 }
 
 // Stats describes an import.
@@ -126,6 +138,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 		return nil, nil, &InputError{Source: name, Err: errors.New("no OSM data")}
 	}
 	c := newCollector(profiles)
+	c.footEmergency = opts.FootEmergency
 	for i, n := range o.Nodes {
 		if n == nil {
 			continue
@@ -203,6 +216,7 @@ func importStream(ctx context.Context, r io.Reader, name string, size int64, opt
 	}
 	meter := &progressMeter{r: r, total: size, fn: opts.Progress}
 	c := newCollector(profiles)
+	c.footEmergency = opts.FootEmergency
 	if err := readOSM(ctx, meter, name, c); err != nil {
 		return nil, nil, err
 	}

@@ -140,7 +140,7 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.Summary.Ratio = math.Round(pl.Summary.MakespanS/b*1000) / 1000
 	}
 	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
-	pl.Suggestions = suggest(ctx, in, p, pl, gates)
+	pl.Reach = reach(in.Foot.Graph(), pl, suggest(ctx, in, p, pl, gates))
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }

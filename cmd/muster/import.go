@@ -63,6 +63,10 @@ orders the nodes for fast routing, and writes one compact checksummed graph file
 				}
 				fmt.Fprintf(w, "  %-4s %7d nodes %8d arcs from %d ways; dropped %d nodes and %d arcs outside %s (%d parts in all)\n",
 					ps.Profile, ps.Nodes, ps.Arcs, ps.Ways, ps.DroppedNodes, ps.DroppedArcs, kept, ps.Components)
+				if opts.FootEmergency && ps.Profile == roadgraph.Foot {
+					fmt.Fprintf(w, "  foot emergency: %d arcs (%.1f km of road) closed to pedestrians kept, where nothing else joins the pieces they join; a plan says who walks on them\n",
+						ps.EmergencyArcs, ps.EmergencyM/1000)
+				}
 			}
 			fi, _ := os.Stat(out)
 			var size int64
@@ -75,6 +79,7 @@ orders the nodes for fast routing, and writes one compact checksummed graph file
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "graph file to write")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().BoolVar(&opts.FootEmergency, "foot-emergency", false, "also let people walk on roads closed to pedestrians (foot=no, use_sidepath, motorroad) where nothing else joins two walkable pieces; marked in the graph, and every plan says who walks on them")
 	cmd.Flags().IntVar(&opts.MinFootPiece, "min-foot-piece", osmimport.DefaultMinFootPiece, "keep every walkable piece of at least this many nodes besides the largest (negative: the largest only)")
 	return cmd
 }
