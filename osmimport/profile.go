@@ -156,14 +156,13 @@ func emergencyFoot(tags osm.Tags) wayProfile {
 		return wayProfile{}
 	}
 	foot := strings.ToLower(strings.TrimSpace(tags.Find("foot")))
-	switch {
-	case footClosedValues[foot]:
-	case foot == "" && isYes(tags.Find("motorroad")) && !deniedAccess[strings.ToLower(strings.TrimSpace(tags.Find("access")))]:
-	default:
+	if deniedAccess[strings.ToLower(strings.TrimSpace(tags.Find("access")))] {
+		return wayProfile{} // closed to everyone
+	}
+	if !footClosedValues[foot] && (foot != "" || !isYes(tags.Find("motorroad"))) {
 		return wayProfile{}
 	}
-	wp := wayProfile{fwd: true, bwd: true, fwdKmh: float32(class.footKmh), bwdKmh: float32(class.footKmh), emergency: true}
-	return wp
+	return wayProfile{fwd: true, bwd: true, fwdKmh: float32(class.footKmh), bwdKmh: float32(class.footKmh), emergency: true}
 }
 
 // allowed applies the access tags: on a class the profile uses by default
