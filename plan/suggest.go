@@ -221,8 +221,8 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 				cut++
 			}
 		}
-		sg.Why = fmt.Sprintf("a rally point here would serve %d households (%d people) within their walk (the longest %.0f min); %s is a %.0f min drive from it",
-			len(sg.Households), sg.People, math.Ceil(sg.LongestWalkS/60), sg.Gate, math.Ceil(sg.DriveS/60))
+		sg.Why = fmt.Sprintf("a rally point here would serve %s (%d people) within their walk (the longest %.0f min); %s is a %.0f min drive from it",
+			householdsN(len(sg.Households)), sg.People, math.Ceil(sg.LongestWalkS/60), sg.Gate, math.Ceil(sg.DriveS/60))
 		if cut > 0 {
 			sg.Why += fmt.Sprintf("; %d of them live on a walkable piece that no footpath joins to the rest", cut)
 		}
@@ -279,7 +279,7 @@ func pickup(s *suggester, todo []*muster.Household, members []int, gates []*gate
 	}
 	if !a.ok {
 		sg.Kind, sg.Lat, sg.Lon = SuggestByHand, round6(mid[1]), round6(mid[0])
-		sg.Why = fmt.Sprintf("%d households (%d people): no place within their walk reaches a gate by car, and no car road near them does either: plan them by hand", len(members), sg.People)
+		sg.Why = fmt.Sprintf("%s (%d people): no place within their walk reaches a gate by car, and no car road near them does either: plan them by hand", householdsN(len(members)), sg.People)
 		return sg
 	}
 	sg.Kind, sg.Lat, sg.Lon = SuggestPickup, round6(a.at[1]), round6(a.at[0])
@@ -288,8 +288,8 @@ func pickup(s *suggester, todo []*muster.Household, members []int, gates []*gate
 	for _, j := range members {
 		far = math.Max(far, muster.DistanceM(a.at[0], a.at[1], todo[j].Lon, todo[j].Lat))
 	}
-	sg.Why = fmt.Sprintf("%d households (%d people) within %.0f m of this point on the road: no place within their walk reaches a gate by car; a vehicle picking them up here reaches %s in %.0f min",
-		len(members), sg.People, math.Ceil(far), sg.Gate, math.Ceil(sg.DriveS/60))
+	sg.Why = fmt.Sprintf("%s (%d people): no place within their walk reaches a gate by car; a vehicle waiting at this point of the car network, at most %.0f m from their homes, reaches %s in %.0f min",
+		householdsN(len(members)), sg.People, math.Ceil(far), sg.Gate, math.Ceil(sg.DriveS/60))
 	return sg
 }
 
@@ -406,4 +406,11 @@ func SuggestionsLine(ss []Suggestion) string {
 		}
 	}
 	return "suggested: " + strings.Join(parts, ", ") + " (the plan's suggestions say where)"
+}
+
+func householdsN(n int) string {
+	if n == 1 {
+		return "1 household"
+	}
+	return fmt.Sprintf("%d households", n)
 }
