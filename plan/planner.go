@@ -361,6 +361,9 @@ func summarize(pl *Plan, in Input, gates []*gateState, rallies []*rallyState) {
 	s.TotalExposure = round1(s.TotalExposure)
 	slices.SortFunc(pl.Unassigned, func(a, b Unassigned) int { return cmp.Compare(a.Household, b.Household) })
 	slices.SortFunc(pl.Households, func(a, b Household) int { return cmp.Compare(a.ID, b.ID) })
+	// Every plan, a re-plan too, says who walks on roads closed to
+	// pedestrians; only a fresh plan suggests (Make adds them).
+	pl.Reach = reach(in.Foot.Graph(), pl, nil)
 }
 
 // draft is a group before it has a gate and times.

@@ -183,6 +183,17 @@ func TestFootEmergencyWalksListed(t *testing.T) {
 	}
 	suggestedOnce(t, p)
 
+	// A re-plan lists them too (the walks it keeps and those it makes).
+	at := p.Params.Start.Add(20 * time.Minute)
+	p1, err := plan.Replan(context.Background(), p, plan.Input{Car: w.car, Foot: w.foot, Places: w.places, Households: hs}, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, w, p1, plancheck.Inputs{Places: w.places, Households: hs, At: at, Previous: p})
+	if p1.Reach == nil || len(p1.Reach.EmergencyWalks) != len(p.Reach.EmergencyWalks) {
+		t.Errorf("the re-plan lists %+v", p1.Reach)
+	}
+
 	in := plancheck.Inputs{Places: w.places, Households: hs, Car: w.car.Graph(), Foot: w.foot.Graph()}
 	dropped := *p
 	dropped.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: p.Reach.EmergencyWalks[1:]}
@@ -194,5 +205,26 @@ func TestFootEmergencyWalksListed(t *testing.T) {
 		if len(vs) != 1 || vs[0].Rule != plancheck.RuleEmergencyWalk || vs[0].Subject != p.Reach.EmergencyWalks[0].Household {
 			t.Errorf("%s: violations %v, want one emergency_walk for %s", name, vs, p.Reach.EmergencyWalks[0].Household)
 		}
+	}
+}
+
+// The router says why it finds no walk between two towns: they are
+// separate pieces of the foot network, not cut apart by a zone.
+func TestRouteBetweenPieces(t *testing.T) {
+	ctx := context.Background()
+	c, _, err := osmimport.FromOSM(ctx, twotowns.OSM(), "two towns", osmimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot, err := route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = foot.Route(ctx, route.Request{From: twotowns.At(twotowns.TownA, 2, 2), To: twotowns.At(twotowns.TownB, 2, 2)})
+	if muster.ErrorCode(err) != muster.EUNREACHABLE || !strings.Contains(err.Error(), "separate pieces of the foot network (of 64 and 65 nodes)") {
+		t.Errorf("walk from town A to town B: %v", err)
+	}
+	if _, err := foot.Route(ctx, route.Request{From: twotowns.At(twotowns.TownB, 1, 1), To: twotowns.At(twotowns.TownB, 5, 6)}); err != nil {
+		t.Errorf("walk within town B: %v", err)
 	}
 }
