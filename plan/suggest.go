@@ -60,6 +60,12 @@ const (
 	// pickupClusterM groups households for one vehicle pickup: those
 	// within this distance of the first.
 	pickupClusterM = 500
+	// suggestBudget bounds the nodes the walking searches may reach in
+	// all (each is 8 bytes in the coverage lists): some 40 MB, a
+	// thousand households' walks of 45 min in a dense city. The
+	// households past it are not searched; a plan that leaves so many
+	// without a rally point has a first thing to fix.
+	suggestBudget = 5_000_000
 )
 
 // carAccess is how a point reaches a gate by car.
@@ -140,8 +146,12 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 	covers := map[uint32][]reach{} // node -> households that can walk to it
 	fp := piecesOf(foot)
 	piece := make([]int32, len(todo))
+	searched, reached := 0, 0
 	for i, h := range todo {
 		piece[i] = -1
+		if reached > suggestBudget {
+			continue // too many to search: a vehicle, below
+		}
 		snap, err := in.Foot.Snap(orb.Point{h.Lon, h.Lat})
 		if err != nil {
 			continue
@@ -150,11 +160,14 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 		limit := uint32(math.Min(walkLimit(p, h)*1000, route.Inf-1))
 		for node, c := range walkable(foot, w, snap, limit) {
 			covers[node] = append(covers[node], reach{i, c})
+			reached++
 		}
+		searched++
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
+	unsearched := len(todo) - searched
 	access := map[uint32]carAccess{}
 	accessOf := func(node uint32) carAccess {
 		a, ok := access[node]
@@ -167,13 +180,12 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 
 	// Greedy maximum coverage, lazily: a node's gain only shrinks as
 	// households are covered, so a stale gain is an upper bound.
-	rallyOn := map[int32]bool{}
-	for _, r := range pl.RallyPoints {
-		if r.Usable {
-			rallyOn[pieceAt(in.Foot, orb.Point{r.Lon, r.Lat})] = true
+	main := int32(0) // the largest piece: the others are cut off from it
+	for pc, n := range fp.sizes {
+		if n > fp.sizes[main] {
+			main = int32(pc)
 		}
 	}
-	hasRally := func(piece int32) bool { return rallyOn[piece] }
 	covered := make([]bool, len(todo))
 	gain := func(node uint32) (people int, walk uint64) {
 		for _, r := range covers[node] {
@@ -217,7 +229,7 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 			sg.Households = append(sg.Households, todo[r.h].ID)
 			sg.People += todo[r.h].PartySize
 			sg.LongestWalkS = math.Max(sg.LongestWalkS, round1(float64(r.costs)/1000))
-			if piece[r.h] >= 0 && !hasRally(piece[r.h]) {
+			if piece[r.h] >= 0 && piece[r.h] != main {
 				cut++
 			}
 		}
@@ -249,7 +261,11 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 				members = append(members, j)
 			}
 		}
-		out = append(out, pickup(s, todo, members, gates))
+		sg := pickup(s, todo, members, gates)
+		if unsearched > 0 {
+			sg.Why += fmt.Sprintf(" (%d households were too many to search for a rally point within their walk: add the rally points suggested and plan again)", unsearched)
+		}
+		out = append(out, sg)
 	}
 	slices.SortStableFunc(out, func(a, b Suggestion) int { return cmp.Compare(b.People, a.People) })
 	for i := range out {

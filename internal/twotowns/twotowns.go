@@ -86,8 +86,9 @@ func Households(n int) []muster.Household {
 		for i := 0; i < n; i++ {
 			p := At(t.o, 1+i%(Side-2), 1+(i/(Side-2))%(Side-2))
 			p[1] += stepLat / 3 // a third of the way up a street
-			hs = append(hs, muster.Household{ID: fmt.Sprintf("%s%03d", t.letter, i+1), PartySize: 1 + i%4, Adults: 1, Children: i % 4,
-				Language: muster.LangEnglish, Lat: p[1], Lon: p[0], HasLocation: true, Status: muster.StatusRegistered})
+			hs = append(hs, muster.Household{ID: fmt.Sprintf("%s%03d", t.letter, i+1), Name: "Test Household", PartySize: 1 + i%4, Adults: 1, Children: i % 4,
+				Priority: muster.PriorityNone, Language: muster.LangEnglish, Phone: fmt.Sprintf("+3763%05d", len(hs)), Lat: p[1], Lon: p[0], HasLocation: true,
+				Eligibility: "siv", Documents: "passport", Status: muster.StatusRegistered})
 		}
 	}
 	return hs
