@@ -49,6 +49,8 @@ func graphDiff(a, b *Graph) string {
 		return "Names"
 	case !slices.Equal(a.Order, b.Order):
 		return "Order"
+	case !slices.Equal(a.EmergencyArcs, b.EmergencyArcs):
+		return "EmergencyArcs"
 	}
 	return ""
 }
@@ -99,7 +101,10 @@ func withPortableDecoder(t testing.TB, f func()) {
 
 func testCities(t testing.TB) map[string]*City {
 	empty := &Graph{Profile: Foot, FirstOut: []uint32{0}, GeomFirst: []uint32{0}, Names: []string{""}}
+	emergency := gridCity(t, 3, 4, 3)
+	emergency.Graphs[Foot].EmergencyArcs = []uint32{0, 3, 7}
 	return map[string]*City{
+		"emergency":  emergency,
 		"grid":       gridCity(t, 7, 9, 1),
 		"tiny grid":  gridCity(t, 2, 3, 2),
 		"no graphs":  {Source: "nothing", Graphs: map[Profile]*Graph{}},
