@@ -1,6 +1,7 @@
 package osmimport
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -337,10 +338,11 @@ func strongComponentsOf(n int, raw *rawGraph, arcs []uint32) (comp []int32, size
 // to keep (nil when there are none: every arc is usable). The pieces are
 // first found without them; a stretch of such roads (its arcs joined at
 // nodes that belong to no piece of minPiece nodes or more: the road's own
-// nodes, a farm track's) is kept when it touches two or more of those
-// pieces, which nothing else joins; a stretch that touches one piece (a
-// shortcut between two of its streets, or a dead end) is not: a walk must
-// not use a forbidden road where an open one serves.
+// nodes) is kept when it joins pieces that nothing else joins, the
+// shortest stretches first; a stretch that touches one piece (a shortcut
+// between two of its streets, or a dead end), or pieces a kept stretch
+// already joins, is not: a walk must not use a forbidden road where an
+// open one, or a shorter forbidden one, serves.
 func joiningEmergencyArcs(raw *rawGraph, minPiece int) []bool {
 	m := len(raw.tail)
 	if !slices.Contains(raw.emergency, true) {
@@ -375,35 +377,80 @@ func joiningEmergencyArcs(raw *rawGraph, minPiece int) []bool {
 			}
 		}
 	}
-	// stretch names an arc's stretch: its loose end's root, or the arc
-	// itself when both ends are in pieces.
+	// stretch names an arc's stretch: its loose end's root, or, when both
+	// ends are in pieces, the pair of ends (so that the two directions of
+	// a road are one stretch).
 	stretch := func(a int) int64 {
 		switch u, v := raw.tail[a], raw.head[a]; {
 		case !big(u):
 			return int64(find(int32(u)))
 		case !big(v):
 			return int64(find(int32(v)))
+		default:
+			return int64(n) + int64(min(u, v))*int64(n) + int64(max(u, v))
 		}
-		return int64(n) + int64(a)
 	}
-	touches := map[int64]map[int32]bool{}
+	// Each stretch: the pieces it touches and its length.
+	type stretchInfo struct {
+		pieces  []int32
+		lengthM float64
+	}
+	stretches := map[int64]*stretchInfo{}
 	for a := 0; a < m; a++ {
 		if !raw.emergency[a] {
 			continue
 		}
-		st := stretch(a)
+		key := stretch(a)
+		st := stretches[key]
+		if st == nil {
+			st = &stretchInfo{}
+			stretches[key] = st
+		}
+		st.lengthM += float64(raw.lengthM[a])
 		for _, u := range [2]uint32{raw.tail[a], raw.head[a]} {
-			if big(u) {
-				if touches[st] == nil {
-					touches[st] = map[int32]bool{}
-				}
-				touches[st][comp[u]] = true
+			if big(u) && !slices.Contains(st.pieces, comp[u]) {
+				st.pieces = append(st.pieces, comp[u])
+			}
+		}
+	}
+	// Shortest first, a stretch is kept when it joins pieces that the
+	// stretches kept so far do not join already (a spanning forest of the
+	// pieces): so no two ways of closed road join the same pieces, and
+	// none runs beside a way that is open.
+	keys := make([]int64, 0, len(stretches))
+	for k := range stretches {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b int64) int {
+		if c := cmp.Compare(stretches[a].lengthM, stretches[b].lengthM); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	joined := make([]int32, len(sizes))
+	for c := range joined {
+		joined[c] = int32(c)
+	}
+	root := func(c int32) int32 {
+		for joined[c] != c {
+			joined[c] = joined[joined[c]]
+			c = joined[c]
+		}
+		return c
+	}
+	keptStretch := map[int64]bool{}
+	for _, k := range keys {
+		st := stretches[k]
+		for i := 1; i < len(st.pieces); i++ {
+			if a, b := root(st.pieces[0]), root(st.pieces[i]); a != b {
+				joined[b] = a
+				keptStretch[k] = true
 			}
 		}
 	}
 	usable := make([]bool, m)
 	for a := 0; a < m; a++ {
-		usable[a] = !raw.emergency[a] || len(touches[stretch(a)]) >= 2
+		usable[a] = !raw.emergency[a] || keptStretch[stretch(a)]
 	}
 	return usable
 }

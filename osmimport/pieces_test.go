@@ -36,18 +36,18 @@ func arcNames(g *roadgraph.Graph, emergency bool) []string {
 	return out
 }
 
-// Two towns joined only by a road closed to pedestrians, and a grid of
-// footpaths no car road reaches: the foot graph keeps all three as pieces
-// of their own (the import used to keep the largest only), with no arc
-// between them; the car graph is one piece.
+// Two towns joined only by a road closed to pedestrians, a grid of
+// footpaths no car road reaches and a fragment of footpath: the foot graph
+// keeps all four as pieces of their own (the import used to keep the
+// largest only), with no arc between them; the car graph is one piece.
 func TestWalkablePiecesKept(t *testing.T) {
 	city, st := twoTowns(t, Options{})
 	foot, car := city.Graphs[roadgraph.Foot], city.Graphs[roadgraph.Car]
 	_, sizes := foot.Pieces()
 	const grid = twotowns.Side * twotowns.Side
 	slices.Sort(sizes)
-	if !slices.Equal(sizes, []int{grid, grid, grid + 1}) || st[roadgraph.Foot].Pieces != 3 {
-		t.Errorf("foot pieces %v (stats say %d), want three: two grids of %d nodes and town B's with the gate road's end", sizes, st[roadgraph.Foot].Pieces, grid)
+	if !slices.Equal(sizes, []int{2, grid, grid, grid + 1}) || st[roadgraph.Foot].Pieces != 4 {
+		t.Errorf("foot pieces %v (stats say %d), want four: the footpath fragment, two grids of %d nodes and town B's with the gate road's end", sizes, st[roadgraph.Foot].Pieces, grid)
 	}
 	if _, sizes := car.Pieces(); len(sizes) != 1 || st[roadgraph.Car].Pieces != 1 {
 		t.Errorf("car pieces %v", sizes)
@@ -83,7 +83,7 @@ func TestWalkablePiecesKept(t *testing.T) {
 
 	// Below the size kept, or with the largest only, pieces go.
 	city, st = twoTowns(t, Options{MinFootPiece: -1})
-	if n := city.Graphs[roadgraph.Foot].NumNodes(); n != grid+1 || st[roadgraph.Foot].Pieces != 1 || st[roadgraph.Foot].DroppedNodes != 2*grid {
+	if n := city.Graphs[roadgraph.Foot].NumNodes(); n != grid+1 || st[roadgraph.Foot].Pieces != 1 || st[roadgraph.Foot].DroppedNodes != 2*grid+2 {
 		t.Errorf("largest only: %d nodes kept, %+v", n, st[roadgraph.Foot])
 	}
 	city, _ = twoTowns(t, Options{MinFootPiece: grid + 1})
@@ -101,8 +101,8 @@ func TestFootEmergencyJoinsPieces(t *testing.T) {
 	const grid = twotowns.Side * twotowns.Side
 	_, sizes := foot.Pieces()
 	slices.Sort(sizes)
-	if !slices.Equal(sizes, []int{grid, 2*grid + 1}) {
-		t.Errorf("foot pieces %v, want the footpaths (%d) and both towns joined (%d)", sizes, grid, 2*grid+1)
+	if !slices.Equal(sizes, []int{2, grid, 2*grid + 1}) {
+		t.Errorf("foot pieces %v, want the fragment, the footpaths (%d) and both towns joined (%d)", sizes, grid, 2*grid+1)
 	}
 	if got := arcNames(foot, true); !slices.Equal(got, []string{"Main Road"}) {
 		t.Errorf("emergency arcs on %v, want the Main Road only", got)

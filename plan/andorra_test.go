@@ -129,6 +129,28 @@ func TestAndorraNoTownLeftBehind(t *testing.T) {
 	if _, sizes := w.foot0.Pieces(); len(sizes) < 2 {
 		t.Errorf("the foot graph is %d piece(s)", len(sizes))
 	}
+	// No walkable piece with households is dropped: with every piece kept
+	// (however small), no household's nearest foot road lies on a piece
+	// the import drops.
+	all, _, err := osmimport.ImportFile(ctx, testshared.Path(t, "data/andorra.osm.pbf"), osmimport.Options{MinFootPiece: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allFoot := all.Graphs[roadgraph.Foot]
+	allLabel, allSizes := allFoot.Pieces()
+	ix := roadgraph.NewArcIndex(allFoot)
+	onDropped := map[int32]int{}
+	for _, h := range hs {
+		s, err := ix.Snap(orb.Point{h.Lon, h.Lat}, 1000)
+		if err == nil && allSizes[allLabel[s.Tail]] < osmimport.DefaultMinFootPiece {
+			onDropped[allLabel[s.Tail]]++
+		}
+	}
+	for piece, n := range onDropped {
+		t.Errorf("%d households live nearest a walkable piece of %d nodes, which the import drops", n, allSizes[piece])
+	}
+	t.Logf("walkable pieces: %d in all, %d of %d nodes or more kept", len(allSizes), len(slices.DeleteFunc(slices.Clone(allSizes), func(n int) bool { return n < osmimport.DefaultMinFootPiece })), osmimport.DefaultMinFootPiece)
+
 	of := suggestedOnce(t, p)
 	if len(of) == 0 {
 		t.Fatal("no suggestion")

@@ -157,7 +157,7 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoLocation, "no coordinates: locate the household first"})
 			continue
 		}
-		s, err := in.Foot.Snap(orb.Point{h.Lon, h.Lat})
+		s, _, err := snapHome(in, rallies, orb.Point{h.Lon, h.Lat})
 		if err != nil {
 			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoRoad, "cannot walk from the household's location: " + err.Error()})
 			continue
@@ -455,11 +455,14 @@ func maxWalkReason(p Params, h *muster.Household, rally string, walkS, limit flo
 // nearest rally points by the router's way out of the zone.
 func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *muster.Household, ri int) (*member, Unassigned) {
 	home := orb.Point{h.Lon, h.Lat}
+	// The walk starts on the home's road (snapHome), and only rally
+	// points on that road's piece of the foot network can be walked to.
+	from, piece := home, int32(-1)
+	if s, at, err := snapHome(in, rallies, home); err == nil {
+		from, piece = at, piecesOf(in.Foot.Graph()).label[s.Tail]
+	}
 	candidates := []int{ri}
 	if ri < 0 {
-		// Only rally points on the home's own piece of the foot network
-		// can be walked to.
-		piece := pieceAt(in.Foot, home)
 		candidates = nearestRallies(rallies, home, 3, piece)
 		if len(candidates) == 0 && piece >= 0 {
 			return nil, cutOffReason(in, h, piece)
@@ -468,7 +471,7 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 	limit := walkLimit(p, h)
 	var lastErr error
 	for _, c := range candidates {
-		res, err := in.Foot.Route(ctx, route.Request{From: home, To: rallies[c].point})
+		res, err := in.Foot.Route(ctx, route.Request{From: from, To: rallies[c].point})
 		if err != nil {
 			lastErr = err
 			continue

@@ -85,7 +85,7 @@ var Rules = []Rule{
 	{RuleGeometry, "every walk and route is a LineString", ""},
 	{RuleWalkStart, "a walk starts where its household's home meets the foot network", ""},
 	{RuleWalkEnd, "a walk ends where its rally point meets the foot network", ""},
-	{RuleWalkDuration, "a walk's duration is no shorter than the shortest walk the foot graph allows from home to rally point", needsFoot},
+	{RuleWalkDuration, "a walk's duration is no shorter than the shortest walk the foot graph allows to its rally point from where it starts (when that is where the home meets the network: walk_start), else from the home", needsFoot},
 	{RuleMaxWalk, "no walk is longer than the maximum walk (from the command line)", ""},
 	{RuleHouseholdTimes, "a household is asked to report after the start plus its walk, and no later than its group leaves", ""},
 	{RuleWalkZone, "no walk still to be made touches a forbidden zone, but for an escape leaving the zone it starts in", ""},

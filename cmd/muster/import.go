@@ -27,8 +27,8 @@ func newImportCmd() *cobra.Command {
 		Short: "Build a routable road graph (car and foot) from an OpenStreetMap extract",
 		Long: `Reads an OpenStreetMap extract, keeps the ways each profile (car, foot) may use,
 keeps the largest strongly connected part of each network and, on foot, every other
-walkable piece of --min-foot-piece nodes or more (a town that a road closed to pedestrians
-cuts off is still planned for), reports what it dropped,
+walkable piece (a town that a road closed to pedestrians cuts off is still planned for;
+--min-foot-piece drops the small ones), reports what it dropped,
 orders the nodes for fast routing, and writes one compact checksummed graph file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,7 +59,10 @@ orders the nodes for fast routing, and writes one compact checksummed graph file
 			for _, ps := range stats.Profiles {
 				kept := "the largest connected network"
 				if ps.Pieces > 1 {
-					kept = fmt.Sprintf("the %d pieces kept (the largest, and every other of %d nodes or more)", ps.Pieces, minPiece(opts))
+					kept = fmt.Sprintf("the %d walkable pieces kept", ps.Pieces)
+					if minPiece(opts) > 2 {
+						kept += fmt.Sprintf(" (the largest, and every other of %d nodes or more)", minPiece(opts))
+					}
 				}
 				fmt.Fprintf(w, "  %-4s %7d nodes %8d arcs from %d ways; dropped %d nodes and %d arcs outside %s (%d parts in all)\n",
 					ps.Profile, ps.Nodes, ps.Arcs, ps.Ways, ps.DroppedNodes, ps.DroppedArcs, kept, ps.Components)
@@ -80,7 +83,7 @@ orders the nodes for fast routing, and writes one compact checksummed graph file
 	cmd.Flags().StringVarP(&out, "output", "o", "", "graph file to write")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVar(&opts.FootEmergency, "foot-emergency", false, "also let people walk on roads closed to pedestrians (foot=no, use_sidepath, motorroad) where nothing else joins two walkable pieces; marked in the graph, and every plan says who walks on them")
-	cmd.Flags().IntVar(&opts.MinFootPiece, "min-foot-piece", osmimport.DefaultMinFootPiece, "keep every walkable piece of at least this many nodes besides the largest (negative: the largest only)")
+	cmd.Flags().IntVar(&opts.MinFootPiece, "min-foot-piece", osmimport.DefaultMinFootPiece, "keep, besides the largest, every walkable piece of at least this many nodes (default: every piece; negative: the largest only)")
 	return cmd
 }
 

@@ -53,7 +53,7 @@ func TestImportPlanTwoTowns(t *testing.T) {
 		importSays string
 		planSays   []string
 	}{
-		{"pieces", nil, "outside the 3 pieces kept", []string{"cut_off", "suggested: 1 new rally point", "vehicle pickup"}},
+		{"pieces", nil, "outside the 4 walkable pieces kept", []string{"cut_off", "suggested: 1 new rally point", "vehicle pickup"}},
 		{"emergency", []string{"--foot-emergency"}, "foot emergency: 2 arcs (1.5 km of road)", []string{"foot emergency: 12 households walk along roads closed to pedestrians", "vehicle pickup"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,9 @@ var (
 	Gate = orb.Point{TownB[0] + (Side-1)*stepLon + 300/82_000.0, lat0 + 3*stepLat}
 	// Rally is in the middle of town A.
 	Rally = orb.Point{lon0 + 3*stepLon, lat0 + 3*stepLat}
+	// FragmentHome is the household A900's home in town A, 12 m east of
+	// Avenue 2, and 4 m from a fragment of footpath joined to nothing.
+	FragmentHome = orb.Point{lon0 + stepLon + 12/82_000.0, lat0 + 1.5*stepLat}
 )
 
 // At is the point of grid origin o at column x, row y.
@@ -62,6 +65,11 @@ func OSM() *osm.OSM {
 	// A shortcut closed to pedestrians inside town A (the diagonal of one
 	// block): it joins nothing that is not joined already.
 	b.way([]osm.NodeID{a[0][0], a[1][1]}, osm.Tags{{Key: "highway", Value: "primary"}, {Key: "foot", Value: "no"}, {Key: "name", Value: "Shortcut"}})
+	// A fragment of footpath (10 m, joined to nothing) 4 m from the
+	// household FragmentHome, which is 12 m from its street.
+	f := FragmentHome
+	b.way([]osm.NodeID{b.node(orb.Point{f[0] + 4/82_000.0, f[1]}), b.node(orb.Point{f[0] + 4/82_000.0, f[1] + 10/111_000.0})},
+		osm.Tags{{Key: "highway", Value: "footway"}, {Key: "name", Value: "Fragment"}})
 	// The road to the gate.
 	b.way([]osm.NodeID{bb[3][Side-1], b.node(Gate)}, osm.Tags{{Key: "highway", Value: "residential"}, {Key: "name", Value: "Gate Road"}})
 	return b.o
@@ -76,7 +84,7 @@ func Places() *muster.Places {
 }
 
 // Households puts n households in each town's grid, near its nodes, with
-// ids prefixed by the town's letter.
+// ids prefixed by the town's letter, and one more, A900, at FragmentHome.
 func Households(n int) []muster.Household {
 	var hs []muster.Household
 	for _, t := range []struct {
@@ -91,7 +99,9 @@ func Households(n int) []muster.Household {
 				Eligibility: "siv", Documents: "passport", Status: muster.StatusRegistered})
 		}
 	}
-	return hs
+	h := hs[0]
+	h.ID, h.Phone, h.Lat, h.Lon = "A900", "+376399999", FragmentHome[1], FragmentHome[0]
+	return append(hs, h)
 }
 
 type builder struct {
