@@ -88,13 +88,17 @@ func snapHome(in Input, rallies []*rallyState, home orb.Point) (roadgraph.Snap, 
 		return s, home, err
 	}
 	fp := piecesOf(in.Foot.Graph())
+	piece := fp.label[s.Tail]
 	served := map[int32]bool{}
 	for _, r := range rallies {
+		if r.Usable && r.footPiece == piece {
+			return s, home, nil // the usual case: found at once
+		}
 		if r.Usable && r.footPiece >= 0 {
 			served[r.footPiece] = true
 		}
 	}
-	if served[fp.label[s.Tail]] || len(served) == 0 {
+	if len(served) == 0 {
 		return s, home, nil
 	}
 	g := in.Foot.Graph()
