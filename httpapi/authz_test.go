@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,7 @@ var wantAccess = map[string]string{
 	"GET /api/me/{token}":                      "capability",
 	"POST /api/ack/{token}":                    "capability",
 	"POST /api/ack/code":                       "public",
+	"POST /api/ack/twilio":                     "public",
 	"GET /api/unacknowledged":                  "admin planner field viewer",
 	"GET /api/outbox":                          "admin planner field",
 	"POST /api/outbox/{id}/retry":              "admin planner",
@@ -183,6 +185,11 @@ func fixtures() map[string]fixture {
 		"POST /api/ack/code": func(e *testEnv, role string) (string, string, []byte, string) {
 			e.queueInstruction(e.hh, "I-ack-code-"+role)
 			return "POST", "/api/ack/code", e.signedReply("+93700000001", ackCodeOf(e.hh)+" thank you"), "application/json"
+		},
+		"POST /api/ack/twilio": func(e *testEnv, role string) (string, string, []byte, string) {
+			e.queueInstruction(e.hh, "I-ack-twilio-"+role)
+			form := url.Values{"From": {"+93700000001"}, "Body": {ackCodeOf(e.hh) + " thank you"}, "AccountSid": {testTwilio.AccountSID}, "MessageSid": {uniq("SM")}}
+			return "POST", "/api/ack/twilio", []byte(form.Encode()), mediaForm
 		},
 		"GET /api/unacknowledged": func(e *testEnv, role string) (string, string, []byte, string) {
 			e.queueInstruction(e.hh, "I-unacked-"+role)

@@ -157,8 +157,8 @@ func (s *Server) loadCurrentPlan(ctx context.Context) (changed bool, err error) 
 	if rec.ID == l.planID {
 		return false, nil
 	}
-	p := new(plan.Plan)
-	if err := json.Unmarshal(rec.Body, p); err != nil {
+	p, err := plan.Decode(rec.Body)
+	if err != nil {
 		return false, fmt.Errorf("live state: plan %s: %w", rec.ID, err)
 	}
 	l.planID, l.plan, l.state = rec.ID, p, nil

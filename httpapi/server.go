@@ -108,6 +108,11 @@ type Config struct {
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
 
+	// Twilio configures POST /api/ack/twilio (a Twilio-style gateway's
+	// inbound SMS, signed its own way); zero: that endpoint refuses
+	// everything.
+	Twilio TwilioInbound
+
 	// LiveState gives the state of the field now (the live operation: who
 	// is through, on the move, waiting, missing; measured gate rates) that
 	// re-plans start from (POST /api/plans with revise, POST
@@ -372,6 +377,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household and its current instruction (long form in its language, token, QR code), through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "GET", Path: "/i/{token}", Summary: "The short form of an evacuee's link, as instructions carry it: the same as /api/me/{token}", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "POST", Path: "/api/ack/{token}", Summary: "An evacuee acknowledges their instruction (the newest, or instruction_id), through their capability link", Access: Capability, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackRequest{}, Out: ackResponse{}, handle: s.ackLink},
+		{Method: "POST", Path: "/api/ack/twilio", Summary: "A Twilio-style gateway posts an SMS reply (From, Body starting with the short code) as a form signed with X-Twilio-Signature", Access: Public, Body: mediaForm, OK: 200, Produces: "text/xml", handle: s.ackTwilio},
 		{Method: "POST", Path: "/api/ack/code", Summary: "The SMS gateway posts a reply (sender's number, text starting with the short code), signed in the Standard Webhooks style", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackCodeRequest{}, Out: ackCodeResponse{}, handle: s.ackCode},
 		{Method: "POST", Path: "/api/verify", Summary: "Say whether an instruction token is genuine and current, superseded (by which version, and which parts changed), revoked, expired, signed by an unknown key or forged, against the statuses as of now; body: the token's text", Access: Public, Body: mediaText, OK: 200, Produces: mediaJSON, Out: verdictOut{}, handle: s.verify},
 		{Method: "GET", Path: "/api/bundle", Summary: "The signed verifier bundle: the deployment's public keys and the superseded and revoked instructions as of now (Muster-Bundle-As-Of), for offline verifiers", Access: Public, OK: 200, Produces: mediaBundle, handle: s.bundle},

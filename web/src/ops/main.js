@@ -341,17 +341,46 @@ async function refreshPlans() {
   }
 }
 
+// decodePolyline reads a line of plan.json (version 2, plan/PLAN_FORMAT.md):
+// Google's encoded polyline at 1e-6 degrees, latitude first; at most max
+// points, as [lon, lat].
+function decodePolyline(s, max = Infinity) {
+  const pts = [];
+  let i = 0;
+  let lat = 0;
+  let lon = 0;
+  const value = () => {
+    let v = 0;
+    let shift = 0;
+    let b;
+    do {
+      b = s.charCodeAt(i++) - 63;
+      v |= (b & 0x1f) << shift;
+      shift += 5;
+    } while (b >= 0x20);
+    return v & 1 ? ~(v >> 1) : v >> 1;
+  };
+  while (i < s.length && pts.length < max) {
+    lat += value();
+    lon += value();
+    pts.push([lon / 1e6, lat / 1e6]);
+  }
+  return pts;
+}
+
 function drawPlan(p) {
+  // A route is kept once, in p.routes; groups name it by its index.
+  const lines = (p.routes || []).map((r) => (r.polyline ? { type: 'LineString', coordinates: decodePolyline(r.polyline) } : null));
   setData('routes', {
     type: 'FeatureCollection',
-    features: (p.groups || []).filter((g) => g.route && g.route.geometry).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
+    features: (p.groups || []).filter((g) => lines[g.route]).map((g) => ({ type: 'Feature', geometry: lines[g.route], properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
   });
   // Density only: households counted by cells of about 250 m, from the
   // start of each walk; a cell with fewer than 3 is left out, so that no
   // spot on the map stands for one family. No id, no name.
   const cells = new Map();
   for (const h of p.households || []) {
-    const c = h.walk && h.walk.geometry && h.walk.geometry.coordinates;
+    const c = h.walk && h.walk.polyline && decodePolyline(h.walk.polyline, 1);
     if (!c || !c.length) continue;
     const key = `${Math.floor(c[0][0] / 0.003)},${Math.floor(c[0][1] / 0.0025)}`;
     cells.set(key, (cells.get(key) || 0) + 1);
