@@ -1,10 +1,12 @@
 package osmimport
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/muster-evac/muster"
@@ -14,8 +16,8 @@ import (
 // errNoNetwork says a profile found no way it could use.
 var errNoNetwork = errors.New("no routable way")
 
-// rawGraph is a profile's network before the largest strongly connected
-// component is kept: nodes numbered in the order met, arcs in way order.
+// rawGraph is a profile's network before its pieces (strongly connected
+// components) are chosen: nodes numbered in the order met, arcs in way order.
 type rawGraph struct {
 	nodeOf []int32 // graph node -> index into resolved.nodes
 
@@ -30,6 +32,7 @@ type rawGraph struct {
 	shapeFirst []uint32
 	shapeN     []uint32
 	reversed   []bool
+	emergency  []bool // on a road closed to pedestrians (Options.FootEmergency)
 }
 
 // ctxCheckEvery is how many loop steps run between context checks.
@@ -114,7 +117,7 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 		timeMS: make([]uint32, 0, arcs), lengthM: make([]float32, 0, arcs),
 		name: make([]uint32, 0, arcs), way: make([]int32, 0, arcs),
 		shapeFirst: make([]uint32, 0, arcs), shapeN: make([]uint32, 0, arcs),
-		reversed: make([]bool, 0, arcs),
+		reversed: make([]bool, 0, arcs), emergency: make([]bool, 0, arcs),
 	}
 	gid := make([]int32, len(r.nodes))
 	for i := range gid {
@@ -127,7 +130,8 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 		}
 		return uint32(gid[n])
 	}
-	addArc := func(u, v uint32, ms uint32, length float32, name uint32, way int32, shapeFirst, shapeN uint32, rev bool) {
+	addArc := func(u, v uint32, ms uint32, length float32, name uint32, way int32, shapeFirst, shapeN uint32, rev, emergency bool) {
+		g.emergency = append(g.emergency, emergency)
 		g.tail = append(g.tail, u)
 		g.head = append(g.head, v)
 		g.timeMS = append(g.timeMS, ms)
@@ -159,10 +163,10 @@ func buildRaw(ctx context.Context, r *resolved, p roadgraph.Profile) (*rawGraph,
 				if u != v || length > 0 { // a loop of no length leads nowhere
 					shapeFirst, shapeN := first+uint32(start+1), uint32(k-start-1)
 					if wp.fwd {
-						addArc(u, v, travelMS(length, wp.fwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, false)
+						addArc(u, v, travelMS(length, wp.fwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, false, wp.emergency)
 					}
 					if wp.bwd {
-						addArc(v, u, travelMS(length, wp.bwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, true)
+						addArc(v, u, travelMS(length, wp.bwdKmh), float32(length), w.name, int32(wi), shapeFirst, shapeN, true, wp.emergency)
 					}
 				}
 				start, length = k, 0
@@ -217,6 +221,18 @@ func forwardStar(n int, tail []uint32) (firstOut, arcAt []uint32) {
 // stack. It returns the labels, the number of components and the label of
 // the largest.
 func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, count int, largest int32) {
+	comp, sizes := strongComponentSizes(n, firstOut, arcAt, head)
+	for c, s := range sizes {
+		if s > sizes[largest] {
+			largest = int32(c)
+		}
+	}
+	return comp, len(sizes), largest
+}
+
+// strongComponentSizes labels every node with its strongly connected
+// component (see strongComponents) and returns each component's size.
+func strongComponentSizes(n int, firstOut, arcAt, head []uint32) (comp []int32, sizes []int) {
 	const unvisited = -1
 	index := make([]int32, n)
 	low := make([]int32, n)
@@ -229,7 +245,6 @@ func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, coun
 	var calls []frame
 	var stack []uint32
 	var counter int32
-	largestSize := 0
 	for s := 0; s < n; s++ {
 		if index[s] != unvisited {
 			continue
@@ -267,19 +282,16 @@ func strongComponents(n int, firstOut, arcAt, head []uint32) (comp []int32, coun
 			for {
 				w := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
-				comp[w] = int32(count)
+				comp[w] = int32(len(sizes))
 				size++
 				if w == v {
 					break
 				}
 			}
-			if size > largestSize {
-				largestSize, largest = size, int32(count)
-			}
-			count++
+			sizes = append(sizes, size)
 		}
 	}
-	return comp, count, largest
+	return comp, sizes
 }
 
 // hilbertKey maps a point of a 2^16 x 2^16 grid to its distance along the
@@ -306,19 +318,188 @@ func hilbertKey(x, y uint32) uint64 {
 	return d
 }
 
-// finish keeps the largest strongly connected component of raw, numbers
-// its nodes along a Hilbert curve (so that nodes near in space are near in
-// memory, which is what a router's searches touch together) and lays it out
-// as a roadgraph.Graph.
-func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats) {
+// strongComponentsOf labels the strongly connected components of raw's
+// nodes joined by the given arcs (all of raw's when arcs is nil, none
+// when it is empty).
+func strongComponentsOf(n int, raw *rawGraph, arcs []uint32) (comp []int32, sizes []int) {
+	if arcs == nil {
+		firstOut, arcAt := forwardStar(n, raw.tail)
+		return strongComponentSizes(n, firstOut, arcAt, raw.head)
+	}
+	tail, head := make([]uint32, len(arcs)), make([]uint32, len(arcs))
+	for i, a := range arcs {
+		tail[i], head[i] = raw.tail[a], raw.head[a]
+	}
+	firstOut, arcAt := forwardStar(n, tail)
+	return strongComponentSizes(n, firstOut, arcAt, head)
+}
+
+// joiningEmergencyArcs decides which arcs on roads closed to pedestrians
+// to keep (nil when there are none: every arc is usable). The pieces are
+// first found without them; a stretch of such roads (its arcs joined at
+// nodes that belong to no piece of minPiece nodes or more: the road's own
+// nodes) is kept when it joins pieces that nothing else joins, the
+// shortest stretches first; a stretch that touches one piece (a shortcut
+// between two of its streets, or a dead end), or pieces a kept stretch
+// already joins, is not: a walk must not use a forbidden road where an
+// open one, or a shorter forbidden one, serves.
+func joiningEmergencyArcs(raw *rawGraph, minPiece int) []bool {
+	m := len(raw.tail)
+	if !slices.Contains(raw.emergency, true) {
+		return nil
+	}
+	n := len(raw.nodeOf)
+	open := []uint32{}
+	for a := 0; a < m; a++ {
+		if !raw.emergency[a] {
+			open = append(open, uint32(a))
+		}
+	}
+	comp, sizes := strongComponentsOf(n, raw, open)
+	keep, _ := keptPieces(sizes, minPiece)
+	big := func(u uint32) bool { return keep[comp[u]] }
+	// Stretches: union the ends of emergency arcs that are not in a piece.
+	parent := make([]int32, n)
+	for u := range parent {
+		parent[u] = int32(u)
+	}
+	find := func(u int32) int32 {
+		for parent[u] != u {
+			parent[u] = parent[parent[u]]
+			u = parent[u]
+		}
+		return u
+	}
+	for a := 0; a < m; a++ {
+		if u, v := raw.tail[a], raw.head[a]; raw.emergency[a] && !big(u) && !big(v) {
+			if ru, rv := find(int32(u)), find(int32(v)); ru != rv {
+				parent[ru] = rv
+			}
+		}
+	}
+	// stretch names an arc's stretch: its loose end's root, or, when both
+	// ends are in pieces, the pair of ends (so that the two directions of
+	// a road are one stretch).
+	stretch := func(a int) int64 {
+		switch u, v := raw.tail[a], raw.head[a]; {
+		case !big(u):
+			return int64(find(int32(u)))
+		case !big(v):
+			return int64(find(int32(v)))
+		default:
+			return int64(n) + int64(min(u, v))*int64(n) + int64(max(u, v))
+		}
+	}
+	// Each stretch: the pieces it touches and its length.
+	type stretchInfo struct {
+		pieces  []int32
+		lengthM float64
+	}
+	stretches := map[int64]*stretchInfo{}
+	for a := 0; a < m; a++ {
+		if !raw.emergency[a] {
+			continue
+		}
+		key := stretch(a)
+		st := stretches[key]
+		if st == nil {
+			st = &stretchInfo{}
+			stretches[key] = st
+		}
+		st.lengthM += float64(raw.lengthM[a])
+		for _, u := range [2]uint32{raw.tail[a], raw.head[a]} {
+			if big(u) && !slices.Contains(st.pieces, comp[u]) {
+				st.pieces = append(st.pieces, comp[u])
+			}
+		}
+	}
+	// Shortest first, a stretch is kept when it joins pieces that the
+	// stretches kept so far do not join already (a spanning forest of the
+	// pieces): so no two ways of closed road join the same pieces, and
+	// none runs beside a way that is open.
+	keys := make([]int64, 0, len(stretches))
+	for k := range stretches {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b int64) int {
+		if c := cmp.Compare(stretches[a].lengthM, stretches[b].lengthM); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	joined := make([]int32, len(sizes))
+	for c := range joined {
+		joined[c] = int32(c)
+	}
+	root := func(c int32) int32 {
+		for joined[c] != c {
+			joined[c] = joined[joined[c]]
+			c = joined[c]
+		}
+		return c
+	}
+	keptStretch := map[int64]bool{}
+	for _, k := range keys {
+		st := stretches[k]
+		for i := 1; i < len(st.pieces); i++ {
+			if a, b := root(st.pieces[0]), root(st.pieces[i]); a != b {
+				joined[b] = a
+				keptStretch[k] = true
+			}
+		}
+	}
+	usable := make([]bool, m)
+	for a := 0; a < m; a++ {
+		usable[a] = !raw.emergency[a] || keptStretch[stretch(a)]
+	}
+	return usable
+}
+
+// keptPieces says which strongly connected components to keep: the
+// largest, and every other of at least minPiece nodes.
+func keptPieces(sizes []int, minPiece int) (keep []bool, pieces int) {
+	keep = make([]bool, len(sizes))
+	largest := 0
+	for c, s := range sizes {
+		if s > sizes[largest] {
+			largest = c
+		}
+	}
+	for c, s := range sizes {
+		if c == largest || s >= minPiece {
+			keep[c] = true
+			pieces++
+		}
+	}
+	return keep, pieces
+}
+
+// finish keeps the pieces of raw (its largest strongly connected
+// component, and the others of at least minPiece nodes) with the arcs
+// inside each (an arc from one piece to another, which only a one-way way
+// makes, is dropped, so that every node reaches exactly its own piece),
+// numbers their nodes along a Hilbert curve (so that nodes near in space
+// are near in memory, which is what a router's searches touch together)
+// and lays them out as a roadgraph.Graph.
+func finish(r *resolved, raw *rawGraph, p roadgraph.Profile, minPiece int) (*roadgraph.Graph, ProfileStats) {
 	n, m := len(raw.nodeOf), len(raw.tail)
-	firstOut, arcAt := forwardStar(n, raw.tail)
-	comp, count, largest := strongComponents(n, firstOut, arcAt, raw.head)
+	usable := joiningEmergencyArcs(raw, minPiece)
+	var arcs []uint32 // usable arcs; nil: all
+	if usable != nil {
+		arcs = []uint32{}
+		for a := 0; a < m; a++ {
+			if usable[a] {
+				arcs = append(arcs, uint32(a))
+			}
+		}
+	}
+	comp, sizes := strongComponentsOf(n, raw, arcs)
+	keep, pieces := keptPieces(sizes, minPiece)
 
 	var kept []uint32
 	var minLat, minLon, maxLat, maxLon int32 = math.MaxInt32, math.MaxInt32, math.MinInt32, math.MinInt32
 	for u := 0; u < n; u++ {
-		if comp[u] != largest {
+		if !keep[comp[u]] {
 			continue
 		}
 		kept = append(kept, uint32(u))
@@ -363,7 +544,7 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, 
 	newTail := make([]uint32, 0, m)
 	shapePoints := 0
 	for a := 0; a < m; a++ {
-		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 {
+		if t := newID[raw.tail[a]]; t >= 0 && newID[raw.head[a]] >= 0 && comp[raw.tail[a]] == comp[raw.head[a]] && (usable == nil || usable[a]) {
 			keptArcs = append(keptArcs, uint32(a))
 			newTail = append(newTail, uint32(t))
 			shapePoints += int(raw.shapeN[a])
@@ -377,6 +558,7 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, 
 	g.GeomLat, g.GeomLon = make([]int32, 0, shapePoints), make([]int32, 0, shapePoints)
 	g.Names = []string{""}
 	nameID := map[uint32]uint32{0: 0}
+	emergencyM := 0.0
 	wayUsed := make([]bool, len(r.ways))
 	ways := 0
 	for i, k := range slot {
@@ -405,15 +587,22 @@ func finish(r *resolved, raw *rawGraph, p roadgraph.Profile) (*roadgraph.Graph, 
 			g.GeomLon = append(g.GeomLon, nd.lon)
 		}
 		g.GeomFirst[i+1] = uint32(len(g.GeomLat))
+		if raw.emergency[a] {
+			g.EmergencyArcs = append(g.EmergencyArcs, uint32(i))
+			emergencyM += float64(raw.lengthM[a])
+		}
 	}
 	return g, ProfileStats{
-		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: count,
+		Profile: p, Ways: ways, Nodes: nk, Arcs: mk, Components: len(sizes), Pieces: pieces,
 		DroppedNodes: n - nk, DroppedArcs: m - mk,
+		// Both directions of a two-way road are arcs: half their length
+		// is the road's.
+		EmergencyArcs: len(g.EmergencyArcs), EmergencyM: math.Round(emergencyM / 2),
 	}
 }
 
 // buildProfile turns the resolved input into profile p's graph.
-func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadgraph.Graph, ProfileStats, error) {
+func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile, minPiece int) (*roadgraph.Graph, ProfileStats, error) {
 	raw, err := buildRaw(ctx, r, p)
 	if err != nil {
 		return nil, ProfileStats{Profile: p}, fmt.Errorf("%s network: %w", p, err)
@@ -421,6 +610,6 @@ func buildProfile(ctx context.Context, r *resolved, p roadgraph.Profile) (*roadg
 	if err := ctx.Err(); err != nil {
 		return nil, ProfileStats{Profile: p}, err
 	}
-	g, st := finish(r, raw, p)
+	g, st := finish(r, raw, p, minPiece)
 	return g, st, nil
 }

@@ -16,6 +16,9 @@ import (
 // other ways just long enough to count their missing references.
 type collector struct {
 	profiles []roadgraph.Profile
+	// footEmergency opens to pedestrians the roads closed to them
+	// (emergencyFoot), marked as such.
+	footEmergency bool
 
 	nodes       []nodeRec
 	nodesSorted bool
@@ -88,6 +91,9 @@ func (c *collector) addWay(wayID int64, tags osm.Tags, refs []int64) {
 	routable := false
 	for _, p := range c.profiles {
 		wp := evaluateWay(tags, p)
+		if p == roadgraph.Foot && c.footEmergency && !wp.routable() {
+			wp = emergencyFoot(tags)
+		}
 		rec.byProfile[p] = wp
 		routable = routable || wp.routable()
 	}

@@ -1,7 +1,13 @@
 // Package osmimport turns an OpenStreetMap extract into muster's road
-// graphs: one roadgraph.Graph per travel profile (car, foot), each the
-// largest strongly connected part of that profile's network, so that every
-// node can reach every other.
+// graphs: one roadgraph.Graph per travel profile (car, foot). The car
+// graph is the largest strongly connected part of the car network, so that
+// every node can reach every other; the foot graph is that and every other
+// walkable piece (strongly connected part; Options.MinFootPiece can drop
+// the small ones), with no arc between two pieces (roadgraph.Graph.Pieces labels
+// them): a town that a road closed to pedestrians cuts off is still where
+// people live. Options.FootEmergency opens such roads to pedestrians where
+// nothing else joins two pieces, and lists their arcs in the graph
+// (PROFILES.md, "In an emergency").
 //
 // Input: ImportFile and Import read .osm.pbf, .osm XML, and either of them
 // gzip- or bzip2-compressed, recognised by their first bytes whatever the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,14 +25,56 @@ type Options struct {
 	// size (0 if unknown). It is called from the importing goroutine, at
 	// most about 50 times a second, and once more at the end of reading.
 	Progress func(done, total int64)
+	// MinFootPiece is the size, in nodes, from which a walkable piece that
+	// no footpath joins to the rest is kept in the foot graph beside the
+	// largest: a town cut off on foot by a road closed to pedestrians is
+	// still a place people live and must be planned for. 0 means
+	// DefaultMinFootPiece (every piece); a negative value keeps the
+	// largest piece only.
+	MinFootPiece int
+	// FootEmergency opens to pedestrians the roads foot=no (or
+	// use_sidepath, or motorroad=yes) closes to them, where nothing else
+	// joins the walkable pieces they join: a stretch of such a road is
+	// kept in the foot graph only when it links pieces that no open way
+	// and no shorter such stretch links (a shortcut between two streets of
+	// one town is not kept), and its arcs are listed in the foot graph's
+	// EmergencyArcs so that a plan can say who walks on them.
+	FootEmergency bool
+}
+
+// DefaultMinFootPiece keeps every walkable piece: on Andorra some 300 of
+// 6,000 households live nearest a piece of fewer than 10 nodes, 200 to
+// 800 m from any larger one (a street between two stretches of a road
+// closed to pedestrians); dropped, they would be walked from a road that
+// far from their door. A footpath fragment by a house is not a trap: the planner walks
+// its people from a road of a piece with a rally point when one is only a
+// few metres farther (plan: snapHome).
+const DefaultMinFootPiece = 2
+
+func (o Options) minPiece(p roadgraph.Profile) int {
+	switch {
+	case p != roadgraph.Foot || o.MinFootPiece < 0:
+		return math.MaxInt
+	case o.MinFootPiece == 0:
+		return DefaultMinFootPiece
+	}
+	return o.MinFootPiece
 }
 
 // ProfileStats describes one profile's graph.
 type ProfileStats struct {
-	Profile                   roadgraph.Profile
-	Ways, Nodes, Arcs         int // kept in the final graph
-	Components                int // strongly connected components before keeping the largest
-	DroppedNodes, DroppedArcs int // outside the largest strongly connected component
+	Profile           roadgraph.Profile
+	Ways, Nodes, Arcs int // kept in the final graph
+	Components        int // strongly connected components of the profile's network
+	// Pieces are the strongly connected components kept: the largest, and
+	// for foot every other of at least Options.MinFootPiece nodes. No arc
+	// joins two pieces, so a node reaches exactly the nodes of its piece.
+	Pieces                    int
+	DroppedNodes, DroppedArcs int // outside the pieces kept
+	// EmergencyArcs are the arcs on roads closed to pedestrians kept by
+	// Options.FootEmergency, EmergencyM their length (one way).
+	EmergencyArcs int
+	EmergencyM    float64
 }
 
 // Stats describes an import.
@@ -99,6 +142,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 		return nil, nil, &InputError{Source: name, Err: errors.New("no OSM data")}
 	}
 	c := newCollector(profiles)
+	c.footEmergency = opts.FootEmergency
 	for i, n := range o.Nodes {
 		if n == nil {
 			continue
@@ -113,7 +157,7 @@ func FromOSM(ctx context.Context, o *osm.OSM, name string, opts Options) (*roadg
 			c.addOSMWay(w)
 		}
 	}
-	return build(ctx, c, name)
+	return build(ctx, c, name, opts)
 }
 
 func checkProfiles(ps []roadgraph.Profile) ([]roadgraph.Profile, error) {
@@ -176,15 +220,16 @@ func importStream(ctx context.Context, r io.Reader, name string, size int64, opt
 	}
 	meter := &progressMeter{r: r, total: size, fn: opts.Progress}
 	c := newCollector(profiles)
+	c.footEmergency = opts.FootEmergency
 	if err := readOSM(ctx, meter, name, c); err != nil {
 		return nil, nil, err
 	}
 	meter.done()
-	return build(ctx, c, name)
+	return build(ctx, c, name, opts)
 }
 
 // build turns the collected input into a City, one profile per goroutine.
-func build(ctx context.Context, c *collector, name string) (*roadgraph.City, *Stats, error) {
+func build(ctx context.Context, c *collector, name string, opts Options) (*roadgraph.City, *Stats, error) {
 	if c.osmNodes == 0 && c.osmWays == 0 {
 		return nil, nil, &InputError{Source: name, Err: errors.New("no OpenStreetMap nodes or ways in the input")}
 	}
@@ -201,7 +246,7 @@ func build(ctx context.Context, c *collector, name string) (*roadgraph.City, *St
 	errs := make([]error, len(c.profiles))
 	var wg sync.WaitGroup
 	for i, p := range c.profiles {
-		wg.Go(func() { graphs[i], pstats[i], errs[i] = buildProfile(ctx, r, p) })
+		wg.Go(func() { graphs[i], pstats[i], errs[i] = buildProfile(ctx, r, p, opts.minPiece(p)) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {

@@ -12,7 +12,12 @@ import (
 
 func importFixture(t *testing.T, name string) (*roadgraph.City, *Stats) {
 	t.Helper()
-	city, st, err := ImportFile(context.Background(), filepath.Join("testdata", name), Options{})
+	return importFixtureWith(t, name, Options{})
+}
+
+func importFixtureWith(t *testing.T, name string, o Options) (*roadgraph.City, *Stats) {
+	t.Helper()
+	city, st, err := ImportFile(context.Background(), filepath.Join("testdata", name), o)
 	if err != nil {
 		t.Fatalf("import %s: %v", name, err)
 	}
@@ -181,28 +186,40 @@ func TestSpeedsAndLengths(t *testing.T) {
 }
 
 func TestLargestComponent(t *testing.T) {
-	city, st := importFixture(t, "spur.osm")
-	byProfile := map[roadgraph.Profile]ProfileStats{}
-	for _, ps := range st.Profiles {
-		byProfile[ps.Profile] = ps
-	}
-	// Car: triangle {1,2,3} kept; the one-way spur's end 4 and the island 6-7 dropped.
-	want := map[roadgraph.Profile]ProfileStats{
-		roadgraph.Car:  {Profile: roadgraph.Car, Ways: 3, Nodes: 3, Arcs: 6, Components: 3, DroppedNodes: 3, DroppedArcs: 3},
-		roadgraph.Foot: {Profile: roadgraph.Foot, Ways: 4, Nodes: 4, Arcs: 8, Components: 2, DroppedNodes: 2, DroppedArcs: 2},
-	}
-	for p, w := range want {
-		if byProfile[p] != w {
-			t.Errorf("%s stats %+v, want %+v", p, byProfile[p], w)
+	// Car: triangle {1,2,3} kept; the one-way spur's end 4 and the island
+	// 6-7 dropped. Foot: the island is a walkable piece of its own, kept
+	// (as every piece is by default), dropped when only the largest is
+	// kept.
+	for _, tc := range []struct {
+		opts Options
+		foot ProfileStats
+	}{
+		{Options{}, ProfileStats{Profile: roadgraph.Foot, Ways: 5, Nodes: 6, Arcs: 10, Components: 2, Pieces: 2}},
+		{Options{MinFootPiece: -1}, ProfileStats{Profile: roadgraph.Foot, Ways: 4, Nodes: 4, Arcs: 8, Components: 2, Pieces: 1, DroppedNodes: 2, DroppedArcs: 2}},
+	} {
+		city, st := importFixtureWith(t, "spur.osm", tc.opts)
+		byProfile := map[roadgraph.Profile]ProfileStats{}
+		for _, ps := range st.Profiles {
+			byProfile[ps.Profile] = ps
 		}
-	}
-	for p, g := range city.Graphs {
-		ids := map[int64]bool{}
-		for _, id := range g.OSMNodeID {
-			ids[id] = true
+		want := map[roadgraph.Profile]ProfileStats{
+			roadgraph.Car:  {Profile: roadgraph.Car, Ways: 3, Nodes: 3, Arcs: 6, Components: 3, Pieces: 1, DroppedNodes: 3, DroppedArcs: 3},
+			roadgraph.Foot: tc.foot,
 		}
-		if ids[6] || ids[7] || (p == roadgraph.Car) == ids[4] {
-			t.Errorf("%s graph keeps OSM nodes %v", p, g.OSMNodeID)
+		for p, w := range want {
+			if byProfile[p] != w {
+				t.Errorf("%+v: %s stats %+v, want %+v", tc.opts, p, byProfile[p], w)
+			}
+		}
+		for p, g := range city.Graphs {
+			ids := map[int64]bool{}
+			for _, id := range g.OSMNodeID {
+				ids[id] = true
+			}
+			island := p == roadgraph.Foot && tc.opts.MinFootPiece >= 0
+			if ids[6] != island || ids[7] != island || (p == roadgraph.Car) == ids[4] {
+				t.Errorf("%+v: %s graph keeps OSM nodes %v", tc.opts, p, g.OSMNodeID)
+			}
 		}
 	}
 }

@@ -89,6 +89,9 @@ var grantedAccess = map[string]bool{
 type wayProfile struct {
 	fwd, bwd       bool
 	fwdKmh, bwdKmh float32
+	// emergency marks a way closed to pedestrians that an emergency
+	// import opens (emergencyFoot).
+	emergency bool
 }
 
 func (wp wayProfile) routable() bool { return wp.fwd || wp.bwd }
@@ -133,6 +136,33 @@ func evaluateWay(tags osm.Tags, p roadgraph.Profile) wayProfile {
 		return wayProfile{fwd: fwd, bwd: bwd, fwdKmh: float32(class.footKmh), bwdKmh: float32(class.footKmh)}
 	}
 	return wayProfile{}
+}
+
+// footClosedValues are the foot=* values that close a road pedestrians
+// would otherwise use, and that an emergency import may open: the road is
+// there and walkable, only forbidden to walk on (or its sidewalk is drawn
+// as a way of its own). access=no, which closes a way to everyone, stays
+// closed.
+var footClosedValues = map[string]bool{"no": true, "use_sidepath": true}
+
+// emergencyFoot is how pedestrians may use, in an emergency, a way that
+// the foot profile does not allow: a road of a class pedestrians use by
+// default that foot=no (or use_sidepath) or motorroad=yes closes to them.
+// Any other way, or one that another tag keeps closed, is not opened.
+func emergencyFoot(tags osm.Tags) wayProfile {
+	hw := tags.Find("highway")
+	class, ok := highwayClasses[hw]
+	if !ok || !class.foot || isYes(tags.Find("area")) {
+		return wayProfile{}
+	}
+	foot := strings.ToLower(strings.TrimSpace(tags.Find("foot")))
+	if deniedAccess[strings.ToLower(strings.TrimSpace(tags.Find("access")))] {
+		return wayProfile{} // closed to everyone
+	}
+	if !footClosedValues[foot] && (foot != "" || !isYes(tags.Find("motorroad"))) {
+		return wayProfile{}
+	}
+	return wayProfile{fwd: true, bwd: true, fwdKmh: float32(class.footKmh), bwdKmh: float32(class.footKmh), emergency: true}
 }
 
 // allowed applies the access tags: on a class the profile uses by default

@@ -157,7 +157,7 @@ func assignRallies(ctx context.Context, in Input, p Params, rallies []*rallyStat
 			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoLocation, "no coordinates: locate the household first"})
 			continue
 		}
-		s, err := in.Foot.Snap(orb.Point{h.Lon, h.Lat})
+		s, _, err := snapHome(in, rallies, orb.Point{h.Lon, h.Lat})
 		if err != nil {
 			unassigned = append(unassigned, Unassigned{h.ID, UnservedNoRoad, "cannot walk from the household's location: " + err.Error()})
 			continue
@@ -455,14 +455,23 @@ func maxWalkReason(p Params, h *muster.Household, rally string, walkS, limit flo
 // nearest rally points by the router's way out of the zone.
 func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *muster.Household, ri int) (*member, Unassigned) {
 	home := orb.Point{h.Lon, h.Lat}
+	// The walk starts on the home's road (snapHome), and only rally
+	// points on that road's piece of the foot network can be walked to.
+	from, piece := home, int32(-1)
+	if s, at, err := snapHome(in, rallies, home); err == nil {
+		from, piece = at, piecesOf(in.Foot.Graph()).label[s.Tail]
+	}
 	candidates := []int{ri}
 	if ri < 0 {
-		candidates = nearestRallies(rallies, home, 3)
+		candidates = nearestRallies(rallies, home, 3, piece)
+		if len(candidates) == 0 && piece >= 0 {
+			return nil, cutOffReason(in, h, piece)
+		}
 	}
 	limit := walkLimit(p, h)
 	var lastErr error
 	for _, c := range candidates {
-		res, err := in.Foot.Route(ctx, route.Request{From: home, To: rallies[c].point})
+		res, err := in.Foot.Route(ctx, route.Request{From: from, To: rallies[c].point})
 		if err != nil {
 			lastErr = err
 			continue
@@ -485,14 +494,14 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 	return nil, Unassigned{h.ID, UnservedUnreachable, "no rally point can be reached on foot without crossing a forbidden zone"}
 }
 
-func nearestRallies(rallies []*rallyState, p orb.Point, k int) []int {
+func nearestRallies(rallies []*rallyState, p orb.Point, k int, piece int32) []int {
 	type cand struct {
 		i int
 		d float64
 	}
 	var cs []cand
 	for i, r := range rallies {
-		if r.Usable {
+		if r.Usable && (piece < 0 || r.footPiece == piece) {
 			cs = append(cs, cand{i, muster.DistanceM(p[0], p[1], r.point[0], r.point[1])})
 		}
 	}

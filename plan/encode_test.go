@@ -154,6 +154,8 @@ func handMade() *plan.Plan {
 		Unassigned: []plan.Unassigned{{Household: "H6", Code: plan.UnservedMaxWalk, Reason: "far"}},
 		Diff:       &plan.Diff{Basis: "2026-01-01T05:00:00Z", Changes: []plan.Change{{Household: "H1", Fields: []string{"gate"}, Reason: "closed"}}, Kept: 3},
 		Zones:      json.RawMessage(`{"type":"FeatureCollection","features":[]}`),
+		Reach: &plan.Reach{FootEmergency: true, EmergencyWalks: []plan.EmergencyWalk{{Household: "H1", DistanceM: 12.5, Roads: []string{"Main Road"}}},
+			Suggestions: []plan.Suggestion{{ID: "S1", Kind: plan.SuggestRally, Lat: 41.3, Lon: -8.6, Households: []string{"H6"}, People: 2, LongestWalkS: 300, Gate: "gate-1", DriveS: 600, Why: "near"}}},
 	}
 }
 

@@ -125,6 +125,10 @@ type Plan struct {
 	Unassigned  []Unassigned    `json:"unassigned"`
 	Diff        *Diff           `json:"diff,omitempty"`
 	Zones       json.RawMessage `json:"zones,omitempty"` // the threat picture planned against, as GeoJSON
+	// Reach says who walks on roads closed to pedestrians and what would
+	// serve the households no rally point is within walking distance of
+	// (emergency.go, suggest.go).
+	Reach *Reach `json:"reach,omitempty"`
 }
 
 // Summary is the plan at a glance.

@@ -16,7 +16,10 @@ type rallyState struct {
 	point  orb.Point
 	hours  hours
 	toGate []*route.Route // per gate; nil when unreachable
-	stays  []stay         // [report by, departure) of each group, by report-by time
+	// footPiece is the piece of the foot network it lies on (footPieces),
+	// -1 when no foot road is near it.
+	footPiece int32
+	stays     []stay // [report by, departure) of each group, by report-by time
 }
 
 // stay is a group's time at its rally point, and its people.

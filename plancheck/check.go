@@ -199,6 +199,7 @@ func CheckContext(ctx context.Context, p *plan.Plan, in Inputs) (*Report, error)
 	}
 	c.groupTimes()
 	c.walks()
+	c.emergencyWalks()
 	c.routes()
 	c.gates()
 	c.moving()

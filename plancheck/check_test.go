@@ -355,6 +355,9 @@ func TestMutations(t *testing.T) {
 
 func mutations() []mutation {
 	return []mutation{
+		{"a walk listed as running along roads closed to pedestrians where the graph has none", "base", []string{plancheck.RuleEmergencyWalk}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			p.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: []plan.EmergencyWalk{{Household: p.Households[0].ID, DistanceM: 120}}}
+		}},
 		{"an unserved household not on the list", "base", []string{plancheck.RuleHouseholdUnknown}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			p.Unassigned = append(p.Unassigned, plan.Unassigned{Household: "H-STRANGER", Code: plan.UnservedNoGate, Reason: "no gate"})
 		}},

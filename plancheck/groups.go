@@ -282,7 +282,20 @@ func (c *checker) recomputeWalks(ctx context.Context) error {
 			}
 			byRally[gf.rally.ID] = t
 		}
-		home, found := c.foot.snap(orb.Point{hh.Lon, hh.Lat})
+		// The walk is held to the shortest from where it starts, when
+		// that is where the home may meet the network (walk_start): the
+		// nearest road, or one within the margin beyond it (the planner
+		// walks a household from the road of a piece with a rally point
+		// when the nearest is a fragment joined to nothing).
+		homePt := orb.Point{hh.Lon, hh.Lat}
+		home, found := c.foot.snap(homePt)
+		if line, ok := lineOf(hp.Walk.Geometry); ok && found {
+			if near, _ := c.endpointOK(c.foot, homePt, line[0]); near {
+				if s, ok := c.foot.snap(line[0]); ok {
+					home = s
+				}
+			}
+		}
 		if t == nil || !found {
 			c.walkLegs[h] = &leg{best: math.NaN()}
 			continue

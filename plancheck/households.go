@@ -12,7 +12,7 @@ import (
 var unservedCodes = map[string]bool{
 	plan.UnservedEmpty: true, plan.UnservedTooLarge: true, plan.UnservedNoLocation: true, plan.UnservedNoRoad: true,
 	plan.UnservedNoRally: true, plan.UnservedMaxWalk: true, plan.UnservedUnreachable: true, plan.UnservedNoGate: true,
-	plan.UnservedStranded: true, plan.UnservedOut: true,
+	plan.UnservedStranded: true, plan.UnservedOut: true, plan.UnservedCutOff: true,
 }
 
 // serving checks that every household of the evacuee list is served

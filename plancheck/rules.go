@@ -64,6 +64,7 @@ const (
 	RuleMovingSentBack      = "moving_sent_back"
 	RuleExecutedChanged     = "executed_changed"
 	RuleMissingDropped      = "missing_dropped"
+	RuleEmergencyWalk       = "emergency_walk"
 )
 
 // Rules lists every rule the checker verifies.
@@ -84,7 +85,7 @@ var Rules = []Rule{
 	{RuleGeometry, "every walk and route is a LineString", ""},
 	{RuleWalkStart, "a walk starts where its household's home meets the foot network", ""},
 	{RuleWalkEnd, "a walk ends where its rally point meets the foot network", ""},
-	{RuleWalkDuration, "a walk's duration is no shorter than the shortest walk the foot graph allows from home to rally point", needsFoot},
+	{RuleWalkDuration, "a walk's duration is no shorter than the shortest walk the foot graph allows to its rally point from where it starts (when that is where the home meets the network: walk_start), else from the home", needsFoot},
 	{RuleMaxWalk, "no walk is longer than the maximum walk (from the command line)", ""},
 	{RuleHouseholdTimes, "a household is asked to report after the start plus its walk, and no later than its group leaves", ""},
 	{RuleWalkZone, "no walk still to be made touches a forbidden zone, but for an escape leaving the zone it starts in", ""},
@@ -114,5 +115,6 @@ var Rules = []Rule{
 	{RuleStateThrough, "a re-plan made mid-operation never plans again a household already through a gate (by the state of the field, or its group through before the re-plan); only those are listed out", needsPrevious},
 	{RuleMovingSentBack, "a household on the move at the re-plan (by the state, else the previous plan's times) stays on the move: never in a group leaving later, unserved only as stranded", needsPrevious},
 	{RuleExecutedChanged, "what a group that left did stays: its rally point and departure; a group through, all of it", needsPrevious},
+	{RuleEmergencyWalk, "every walk along roads closed to pedestrians (the foot graph's emergency arcs, from --foot-emergency) is listed in reach.emergency_walks with about its length on them, and no other walk is", needsFoot},
 	{RuleMissingDropped, "a household the field reports overdue or no-show is in no group that left without it, and is moved to a later group or unserved with its change in the diff", needsPrevious},
 }

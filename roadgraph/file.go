@@ -24,7 +24,7 @@ package roadgraph
 //	+16           name count q       uint32 (>= 1: name 0 is "")
 //	+20           name bytes B       uint32
 //	+24           order length o     uint32 (0 or n)
-//	+28           reserved           uint32 (0)
+//	+28           emergency arcs e   uint32 (0 in version 1)
 //	+32           Lat                [n]int32, pad8
 //	              Lon                [n]int32, pad8
 //	              OSMNodeID          [n]int64
@@ -39,12 +39,19 @@ package roadgraph
 //	              NameEnd            [q]uint32, pad8 (name i is bytes NameEnd[i-1]..NameEnd[i])
 //	              NameBytes          [B]byte, pad8
 //	              Order              [o]uint32, pad8
+//	              EmergencyArcs      [e]uint32, pad8 (version 2: arc ids, increasing)
 //	end-4         checksum           uint32: CRC-32C (Castagnoli) of every byte before it
 //
 // A reader first checks the magic and the version, then walks the sections,
 // checking every count against the bytes that actually remain before it
 // allocates or slices anything, then the checksum, then Validate() on every
 // graph. A change to the layout must bump the version.
+//
+// Version 2 adds the emergency arcs (Graph.EmergencyArcs: roads closed to
+// pedestrians that an emergency import opened). A city without any is
+// written as version 1, byte for byte what earlier versions of muster
+// wrote and read; one with them as version 2, which those refuse as newer
+// than they support rather than route on it without knowing.
 
 import (
 	"bufio"
@@ -64,9 +71,10 @@ import (
 	"github.com/muster-evac/muster"
 )
 
-// FormatVersion is the graph file version this package writes; it reads
-// exactly this version.
-const FormatVersion = 1
+// FormatVersion is the newest graph file version this package writes
+// (only for a city with emergency arcs; version 1 otherwise); it reads
+// versions 1 and 2.
+const FormatVersion = 2
 
 var fileMagic = [8]byte{'M', 'U', 'S', 'T', 'E', 'R', 'G', 0}
 
@@ -117,7 +125,13 @@ func WriteCity(w io.Writer, c *City) error {
 
 	fw := &fileWriter{w: bufio.NewWriterSize(w, 1<<16), crc: crc32.New(castagnoli)}
 	fw.bytes(fileMagic[:])
-	fw.u32s(FormatVersion, uint32(len(profiles)), uint32(len(c.Source)), 0)
+	version := uint32(1)
+	for _, g := range c.Graphs {
+		if len(g.EmergencyArcs) > 0 {
+			version = 2
+		}
+	}
+	fw.u32s(version, uint32(len(profiles)), uint32(len(c.Source)), 0)
 	fw.bytes([]byte(c.Source))
 	fw.pad()
 	for _, p := range profiles {
@@ -132,7 +146,7 @@ func WriteCity(w io.Writer, c *City) error {
 			nameEnd[i] = uint32(nameBytes)
 		}
 		fw.u32s(uint32(p), uint32(g.NumNodes()), uint32(g.NumArcs()), uint32(len(g.GeomLat)),
-			uint32(len(g.Names)), uint32(nameBytes), uint32(len(g.Order)), 0)
+			uint32(len(g.Names)), uint32(nameBytes), uint32(len(g.Order)), uint32(len(g.EmergencyArcs)))
 		writeArray(fw, g.Lat)
 		writeArray(fw, g.Lon)
 		writeArray(fw, g.OSMNodeID)
@@ -150,6 +164,7 @@ func WriteCity(w io.Writer, c *City) error {
 		}
 		fw.pad()
 		writeArray(fw, g.Order)
+		writeArray(fw, g.EmergencyArcs)
 	}
 	if fw.err != nil {
 		return fmt.Errorf("write city graph: %w", fw.err)
@@ -333,11 +348,12 @@ func decodeCity(data []byte) (*City, error) {
 	if len(data) < 12 {
 		return nil, corrupt("truncated: %d bytes, too short for the format version", len(data))
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != FormatVersion {
+	version := binary.LittleEndian.Uint32(data[8:])
+	if v := version; v != 1 && v != FormatVersion {
 		if v > FormatVersion {
 			return nil, corrupt("format version %d is newer than this muster supports (%d)", v, FormatVersion)
 		}
-		return nil, corrupt("format version %d is no longer supported: this muster reads version %d; re-import the city", v, FormatVersion)
+		return nil, corrupt("format version %d is no longer supported: this muster reads versions 1 to %d; re-import the city", v, FormatVersion)
 	}
 	if len(data) < fileHeaderSize+checksumSize {
 		return nil, corrupt("truncated: %d bytes, shorter than the %d-byte header and checksum", len(data), fileHeaderSize+checksumSize)
@@ -366,7 +382,7 @@ func decodeCity(data []byte) (*City, error) {
 		return nil, corrupt("header says %d profile sections but only %d profiles exist", sections, len(Profiles))
 	}
 	for i := 0; i < int(sections); i++ {
-		g, err := fr.section(i)
+		g, err := fr.section(i, version)
 		if err != nil {
 			return nil, err
 		}
@@ -392,21 +408,21 @@ func decodeCity(data []byte) (*City, error) {
 	return city, nil
 }
 
-func (fr *fileReader) section(i int) (*Graph, error) {
+func (fr *fileReader) section(i int, version uint32) (*Graph, error) {
 	if fr.remaining() < sectionHeaderSize {
 		return nil, corrupt("truncated: section %d header needs %d bytes but only %d remain", i, sectionHeaderSize, fr.remaining())
 	}
 	profile := fr.u32()
 	n, m, k := fr.u32(), fr.u32(), fr.u32()
 	q, nameBytes, o := fr.u32(), fr.u32(), fr.u32()
-	reserved := fr.u32()
+	e := fr.u32()
 	if int(profile) >= len(Profiles) {
 		return nil, corrupt("section %d: unknown profile %d (this muster knows %v)", i, profile, Profiles)
 	}
 	p := Profile(profile)
 	where := fmt.Sprintf("%s section ", p)
-	if reserved != 0 {
-		return nil, corrupt("%sheader: reserved field is %d, not 0", where, reserved)
+	if e != 0 && version < 2 {
+		return nil, corrupt("%sheader: reserved field is %d, not 0", where, e)
 	}
 	if n == math.MaxUint32 || m == math.MaxUint32 {
 		return nil, corrupt("%sheader: %d nodes and %d arcs is more than a graph can hold", where, n, m)
@@ -425,6 +441,7 @@ func (fr *fileReader) section(i int) (*Graph, error) {
 		{uint64(q), "names", 4},
 		{uint64(nameBytes), "bytes of names", 1},
 		{uint64(o), "node order entries", 4},
+		{uint64(e), "emergency arcs", 4},
 	}
 	for _, c := range checks {
 		if err := fr.need(where, c.count, c.what, c.size); err != nil {
@@ -494,6 +511,12 @@ func (fr *fileReader) section(i int) (*Graph, error) {
 	}
 	if o > 0 {
 		g.Order = decodeArray[uint32](take(o, 4, "node order entries"))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if e > 0 {
+		g.EmergencyArcs = decodeArray[uint32](take(e, 4, "emergency arcs"))
 		if err != nil {
 			return nil, err
 		}

@@ -49,6 +49,8 @@ func graphDiff(a, b *Graph) string {
 		return "Names"
 	case !slices.Equal(a.Order, b.Order):
 		return "Order"
+	case !slices.Equal(a.EmergencyArcs, b.EmergencyArcs):
+		return "EmergencyArcs"
 	}
 	return ""
 }
@@ -99,7 +101,10 @@ func withPortableDecoder(t testing.TB, f func()) {
 
 func testCities(t testing.TB) map[string]*City {
 	empty := &Graph{Profile: Foot, FirstOut: []uint32{0}, GeomFirst: []uint32{0}, Names: []string{""}}
+	emergency := gridCity(t, 3, 4, 3)
+	emergency.Graphs[Foot].EmergencyArcs = []uint32{0, 3, 7}
 	return map[string]*City{
+		"emergency":  emergency,
 		"grid":       gridCity(t, 7, 9, 1),
 		"tiny grid":  gridCity(t, 2, 3, 2),
 		"no graphs":  {Source: "nothing", Graphs: map[Profile]*Graph{}},
@@ -246,8 +251,8 @@ func TestReadCityErrors(t *testing.T) {
 	}{
 		{"empty", nil, "not a muster graph file (bad magic)"},
 		{"pbf", []byte("\x00\x00\x00\x0d\x0a\x09OSMHeader"), "not a muster graph file (bad magic)"},
-		{"newer version", setU32(8, 7), "format version 7 is newer than this muster supports (1)"},
-		{"old version", setU32(8, 0), "format version 0 is no longer supported: this muster reads version 1; re-import the city"},
+		{"newer version", setU32(8, 7), "format version 7 is newer than this muster supports (2)"},
+		{"old version", setU32(8, 0), "format version 0 is no longer supported: this muster reads versions 1 to 2; re-import the city"},
 		{"flipped checksum", append(slices.Clone(good[:len(good)-1]), good[len(good)-1]^1), "checksum mismatch: the file is corrupt"},
 		{"4 billion nodes", setU32(firstSection+4, 4_000_000_000), fmt.Sprintf("car section truncated: header says 4000000000 nodes but only %d bytes remain", len(good)-4-firstSection-sectionHeaderSize)},
 		{"4 billion arcs", setU32(firstSection+8, 4_000_000_000), "car section truncated: header says 4000000000 arcs but only"},

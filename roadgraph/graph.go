@@ -11,6 +11,7 @@ package roadgraph
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -83,6 +84,18 @@ type Graph struct {
 	// is the node ranked i), computed once at import so that the router's
 	// metric-independent preprocessing need not recompute it at load.
 	Order []uint32
+
+	// EmergencyArcs are the arcs, in increasing order, on roads closed to
+	// this profile (foot=no) that an import for an emergency opened
+	// because nothing else joins the pieces they join (osmimport's
+	// FootEmergency). Empty in an ordinary graph.
+	EmergencyArcs []uint32
+}
+
+// IsEmergency reports whether arc a is one of the EmergencyArcs.
+func (g *Graph) IsEmergency(a uint32) bool {
+	_, ok := slices.BinarySearch(g.EmergencyArcs, a)
+	return ok
 }
 
 // NumNodes returns the number of nodes.
@@ -165,6 +178,11 @@ func (g *Graph) Validate() error {
 	for a := 0; a < m; a++ {
 		if g.GeomFirst[a] > g.GeomFirst[a+1] {
 			return fmt.Errorf("%s graph: geometry offsets decrease at arc %d", g.Profile, a)
+		}
+	}
+	for i, a := range g.EmergencyArcs {
+		if int(a) >= m || (i > 0 && a <= g.EmergencyArcs[i-1]) {
+			return fmt.Errorf("%s graph: emergency arcs are not increasing arc ids below %d", g.Profile, m)
 		}
 	}
 	if len(g.Order) != 0 {

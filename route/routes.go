@@ -106,6 +106,13 @@ func (r *Router) Route(ctx context.Context, req Request) (*Result, error) {
 	best := q.Run(p.metric, sources, targets)
 	direct, directOK := r.sameArc(p, start, end)
 	if best == Inf && !directOK {
+		// A foot graph keeps every walkable piece: no road may join the
+		// two ends at all (labelling the pieces costs a pass over the
+		// graph, only on this path).
+		if label, sizes := r.g.Pieces(); label[start.Tail] != label[end.Tail] {
+			return nil, muster.Errorf(muster.EUNREACHABLE, "no route from %.6f,%.6f to %.6f,%.6f: they lie on separate pieces of the %s network (of %d and %d nodes) that no road joins",
+				req.From[1], req.From[0], req.To[1], req.To[0], r.g.Profile, sizes[label[start.Tail]], sizes[label[end.Tail]])
+		}
 		return nil, muster.Errorf(muster.EUNREACHABLE, "no route from %.6f,%.6f to %.6f,%.6f avoids the forbidden zones", req.From[1], req.From[0], req.To[1], req.To[0])
 	}
 	var first Route

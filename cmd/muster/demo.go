@@ -331,6 +331,9 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	step("plan: %d households (%d people) in %d groups from %d rally points to %d gates; last through after %s, %.2f times the lower bound; plan check: %d violations",
 		len(hs), p0.Summary.People, p0.Summary.Groups, countUsed(p0), len(p0.Gates), fmtDuration(p0.Summary.MakespanS), p0.Summary.Ratio, len(vs))
 	step("  %s", unservedLine(p0))
+	if line := plan.SuggestionsLine(p0.Reach.Suggested()); line != "" {
+		step("  %s", line)
+	}
 	if err := movesSomeone(p0, "the plan"); err != nil {
 		return err
 	}

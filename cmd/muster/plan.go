@@ -797,6 +797,19 @@ func printSummary(w io.Writer, p *plan.Plan) {
 			fmt.Fprintf(w, "  %d %s, e.g. %s\n", reasons[k], k, example[k])
 		}
 	}
+	if r := p.Reach; r != nil && r.FootEmergency {
+		fmt.Fprintln(w, plan.EmergencyLine(r))
+	}
+	if len(p.Reach.Suggested()) > 0 {
+		fmt.Fprintln(w, plan.SuggestionsLine(p.Reach.Suggested())+":")
+		for i, sg := range p.Reach.Suggested() {
+			if i == 5 {
+				fmt.Fprintf(w, "  ... and %d more\n", len(p.Reach.Suggested())-5)
+				break
+			}
+			fmt.Fprintf(w, "  %s %s at %.6f,%.6f: %s\n", sg.ID, sg.Kind, sg.Lat, sg.Lon, sg.Why)
+		}
+	}
 }
 
 func zonesFromJSON(raw json.RawMessage) ([]muster.Zone, error) {

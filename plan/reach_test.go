@@ -1,0 +1,230 @@
+package plan_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/twotowns"
+	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
+	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
+)
+
+// twoTownsPlan plans the two towns (twotowns): 12 households in each of
+// town A (the rally point's), town B (beyond the road closed to
+// pedestrians, the gate's side) and the footpaths of C.
+func twoTownsPlan(t *testing.T, o osmimport.Options) (*city, []muster.Household, *plan.Plan) {
+	t.Helper()
+	ctx := context.Background()
+	c, _, err := osmimport.FromOSM(ctx, twotowns.OSM(), "two towns", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	car, err := route.New(ctx, c.Graphs[roadgraph.Car], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot, err := route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &city{car: car, foot: foot, places: twotowns.Places(), foot0: c.Graphs[roadgraph.Foot]}
+	hs := twotowns.Households(12)
+	p, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: w.places, Households: hs,
+		Params: plan.Params{Start: time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, w, p, plancheck.Inputs{Places: w.places, Households: hs})
+	return w, hs, p
+}
+
+// codesByTown counts the unserved households' codes by town letter.
+func codesByTown(p *plan.Plan) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, u := range p.Unassigned {
+		town := u.Household[:1]
+		if out[town] == nil {
+			out[town] = map[string]int{}
+		}
+		out[town][u.Code]++
+	}
+	return out
+}
+
+// suggestedOnce checks that every household unserved for want of a rally
+// point within its walk is in exactly one suggestion, and no other
+// household is; it returns each household's suggestion.
+func suggestedOnce(t *testing.T, p *plan.Plan) map[string]plan.Suggestion {
+	t.Helper()
+	in := map[string]plan.Suggestion{}
+	for _, s := range p.Reach.Suggested() {
+		for _, h := range s.Households {
+			if prev, ok := in[h]; ok {
+				t.Errorf("household %s is in suggestions %s and %s", h, prev.ID, s.ID)
+			}
+			in[h] = s
+		}
+		if s.Why == "" || len(s.Households) == 0 || s.People <= 0 {
+			t.Errorf("suggestion %+v", s)
+		}
+	}
+	for _, u := range p.Unassigned {
+		_, ok := in[u.Household]
+		want := u.Code == plan.UnservedCutOff || u.Code == plan.UnservedMaxWalk || u.Code == plan.UnservedNoRoad
+		if ok != want {
+			t.Errorf("household %s, unserved %s, in a suggestion: %v", u.Household, u.Code, ok)
+		}
+		delete(in, u.Household)
+	}
+	for h := range in {
+		t.Errorf("household %s is served, yet in suggestion %s", h, in[h].ID)
+	}
+	got := map[string]plan.Suggestion{}
+	for _, s := range p.Reach.Suggested() {
+		for _, h := range s.Households {
+			got[h] = s
+		}
+	}
+	return got
+}
+
+// Without the emergency option, town B and the footpaths are cut off on
+// foot: their households are unserved as cut_off (not "no road", as when
+// the import kept the largest piece only), and the plan suggests a rally
+// point in town B, from which the gate is a drive away, and vehicles for
+// the footpaths, which no car road reaches.
+func TestCutOffTownsGetSuggestions(t *testing.T) {
+	w, hs, p := twoTownsPlan(t, osmimport.Options{})
+	codes := codesByTown(p)
+	if len(codes["A"]) != 0 || codes["B"][plan.UnservedCutOff] != 12 || codes["C"][plan.UnservedCutOff] != 12 {
+		t.Fatalf("unserved by town: %v; want A served, B and C cut off", codes)
+	}
+	for _, u := range p.Unassigned {
+		if !strings.Contains(u.Reason, "no footpath joins") {
+			t.Errorf("%s: reason %q", u.Household, u.Reason)
+		}
+	}
+	of := suggestedOnce(t, p)
+	homes := map[string]muster.Household{}
+	for _, h := range hs {
+		homes[h.ID] = h
+	}
+	label, _ := w.foot0.Pieces()
+	for id, s := range of {
+		switch id[:1] {
+		case "B":
+			if s.Kind != plan.SuggestRally || s.Gate != "gate-east" || s.DriveS <= 0 || s.LongestWalkS > 2700 {
+				t.Errorf("%s: suggestion %+v, want a rally point with the gate a drive away", id, s)
+			}
+			// The rally point proposed is on the household's own piece.
+			home, err := w.foot.Snap(orb.Point{homes[id].Lon, homes[id].Lat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, err := w.foot.Snap(orb.Point{s.Lon, s.Lat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if label[home.Tail] != label[at.Tail] {
+				t.Errorf("%s: rally point suggested on another piece", id)
+			}
+		case "C":
+			if s.Kind != plan.SuggestPickup || s.Gate != "gate-east" {
+				t.Errorf("%s: suggestion %+v, want a vehicle pickup", id, s)
+			}
+		}
+	}
+	if p.Reach.FootEmergency || len(p.Reach.EmergencyWalks) != 0 {
+		t.Errorf("emergency walks without the option: %+v", p.Reach)
+	}
+	if line := plan.SuggestionsLine(p.Reach.Suggested()); !strings.Contains(line, "new rally point") || !strings.Contains(line, "vehicle pickup") {
+		t.Errorf("summary line %q", line)
+	}
+}
+
+// With --foot-emergency town B walks to town A's rally point along the
+// main road; the plan lists every such walk with its length on the road,
+// and the checker catches a walk left off the list or misstated.
+func TestFootEmergencyWalksListed(t *testing.T) {
+	w, hs, p := twoTownsPlan(t, osmimport.Options{FootEmergency: true})
+	codes := codesByTown(p)
+	if len(codes["A"]) != 0 || len(codes["B"]) != 0 || codes["C"][plan.UnservedCutOff] != 12 {
+		t.Fatalf("unserved by town: %v; want A and B served, C cut off", codes)
+	}
+	if p.Reach == nil || !p.Reach.FootEmergency {
+		t.Fatalf("reach %+v", p.Reach)
+	}
+	var listed []string
+	for _, ew := range p.Reach.EmergencyWalks {
+		listed = append(listed, ew.Household)
+		if math.Abs(ew.DistanceM-twotowns.RoadM) > 0.1*twotowns.RoadM || !slices.Equal(ew.Roads, []string{"Main Road"}) {
+			t.Errorf("%+v: want about %d m on the Main Road", ew, twotowns.RoadM)
+		}
+	}
+	var townB []string
+	for _, h := range hs {
+		if h.ID[0] == 'B' {
+			townB = append(townB, h.ID)
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, townB) {
+		t.Errorf("emergency walks of %v, want town B's %v", listed, townB)
+	}
+	suggestedOnce(t, p)
+
+	// A re-plan lists them too (the walks it keeps and those it makes).
+	at := p.Params.Start.Add(20 * time.Minute)
+	p1, err := plan.Replan(context.Background(), p, plan.Input{Car: w.car, Foot: w.foot, Places: w.places, Households: hs}, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, w, p1, plancheck.Inputs{Places: w.places, Households: hs, At: at, Previous: p})
+	if p1.Reach == nil || len(p1.Reach.EmergencyWalks) != len(p.Reach.EmergencyWalks) {
+		t.Errorf("the re-plan lists %+v", p1.Reach)
+	}
+
+	in := plancheck.Inputs{Places: w.places, Households: hs, Car: w.car.Graph(), Foot: w.foot.Graph()}
+	dropped := *p
+	dropped.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: p.Reach.EmergencyWalks[1:]}
+	misstated := *p
+	misstated.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: slices.Clone(p.Reach.EmergencyWalks)}
+	misstated.Reach.EmergencyWalks[0].DistanceM = 10
+	for name, tc := range map[string]*plan.Plan{"dropped": &dropped, "misstated": &misstated} {
+		vs := plancheck.Check(tc, in)
+		if len(vs) != 1 || vs[0].Rule != plancheck.RuleEmergencyWalk || vs[0].Subject != p.Reach.EmergencyWalks[0].Household {
+			t.Errorf("%s: violations %v, want one emergency_walk for %s", name, vs, p.Reach.EmergencyWalks[0].Household)
+		}
+	}
+}
+
+// The router says why it finds no walk between two towns: they are
+// separate pieces of the foot network, not cut apart by a zone.
+func TestRouteBetweenPieces(t *testing.T) {
+	ctx := context.Background()
+	c, _, err := osmimport.FromOSM(ctx, twotowns.OSM(), "two towns", osmimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot, err := route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = foot.Route(ctx, route.Request{From: twotowns.At(twotowns.TownA, 2, 2), To: twotowns.At(twotowns.TownB, 2, 2)})
+	if muster.ErrorCode(err) != muster.EUNREACHABLE || !strings.Contains(err.Error(), "separate pieces of the foot network (of 64 and 65 nodes)") {
+		t.Errorf("walk from town A to town B: %v", err)
+	}
+	if _, err := foot.Route(ctx, route.Request{From: twotowns.At(twotowns.TownB, 1, 1), To: twotowns.At(twotowns.TownB, 5, 6)}); err != nil {
+		t.Errorf("walk within town B: %v", err)
+	}
+}
