@@ -372,32 +372,72 @@ func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Hou
 		return out, nil, nil
 	}
 	code := muster.NewAckCode()
-	forms, err := instruct.RenderMessage(&in, instruct.Message{Link: is.cfg.PublicURL + LinkPath(secret), Token: token, AckCode: code})
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, err
-	}
-	subject, err := instruct.Subject(&in)
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, err
-	}
+	link := is.cfg.PublicURL + LinkPath(secret)
 	base := muster.OutboxMessage{HouseholdID: h.ID, InstructionID: in.ID, InstructionVersion: in.Version, AckCode: code}
 	var ms []muster.OutboxMessage
 	if h.Email != "" && muster.CheckRecipient(muster.ChannelEmail, h.Email) == nil {
+		// Rendered when it is sent (Render): the long form, as text and
+		// HTML, is some 7 kB a household, which stored sealed for 100,000
+		// households was most of what an issuance wrote.
 		m := base
-		m.Channel, m.Recipient, m.Subject, m.Body, m.BodyHTML = muster.ChannelEmail, h.Email, subject, forms.Text, forms.HTML
+		m.Channel, m.Recipient, m.Link = muster.ChannelEmail, h.Email, link
 		ms = append(ms, m)
 	}
 	if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
+		// The short form is rendered now, and every household's
+		// instruction with it: what cannot be written in its language
+		// is refused here, not found by the delivery worker.
+		sms, err := instruct.ShortMessage(&in, instruct.Message{Link: link, Token: token, AckCode: code})
+		if err != nil {
+			return muster.IssuedInstruction{}, nil, err
+		}
 		m := base
-		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, forms.SMS
+		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, sms
 		ms = append(ms, m)
 	}
 	if is.cfg.Webhook {
 		m := base
-		m.Channel, m.Subject, m.Body = muster.ChannelWebhook, subject, forms.Text
+		m.Channel, m.Link = muster.ChannelWebhook, link
 		ms = append(ms, m)
 	}
 	return out, ms, nil
+}
+
+// Render writes the subject and bodies of an instruction's message
+// queued to be rendered when it is sent (its Link set: the e-mail and the
+// webhook of an issuance), from the instruction version it names, read
+// from st (its content checked against its digest, and its token), the
+// link and the reply code it carries: the delivery worker's
+// deliver.Worker.Render. A message whose instruction is not its
+// household's, or not the version it names, is refused.
+func Render(ctx context.Context, st muster.Store, m muster.OutboxMessage) (muster.OutboxMessage, error) {
+	if m.Link == "" {
+		return m, nil // rendered when it was queued
+	}
+	in, err := st.GetInstruction(ctx, m.InstructionID)
+	if err != nil {
+		return m, fmt.Errorf("message %s: its instruction: %w", m.ID, err)
+	}
+	if in.Audience != muster.AudienceHousehold || in.Household != m.HouseholdID || in.Version != m.InstructionVersion {
+		return m, muster.Errorf(muster.EINVALID, "message %s: instruction %s is not version %d of household %s's", m.ID, in.ID, m.InstructionVersion, m.HouseholdID)
+	}
+	msg := instruct.Message{Link: m.Link, Token: in.Token, AckCode: m.AckCode}
+	if m.Subject, err = instruct.Subject(&in.Instruction); err != nil {
+		return m, fmt.Errorf("message %s: %w", m.ID, err)
+	}
+	switch m.Channel {
+	case muster.ChannelEmail:
+		forms, err := instruct.RenderMessage(&in.Instruction, msg)
+		if err != nil {
+			return m, fmt.Errorf("message %s: %w", m.ID, err)
+		}
+		m.Body, m.BodyHTML = forms.Text, forms.HTML
+	default:
+		if m.Body, err = instruct.TextMessage(&in.Instruction, msg); err != nil {
+			return m, fmt.Errorf("message %s: %w", m.ID, err)
+		}
+	}
+	return m, nil
 }
 
 // Claims are the signed claims of an instruction issued by deployment:
