@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,7 +217,7 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	if approve {
 		b.ApprovePlan = rec.ID
 	}
-	var changes []instruct.Change
+	changes := rev.Changed[:0] // filtered in place: a Change is large
 	for _, ch := range rev.Changed {
 		if !ch.Instruction.ExpiresAt.After(now) {
 			rep.Expired++
@@ -359,7 +360,10 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 // one signs and renders one new version and makes its messages.
 func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
 	in := ch.Instruction
-	c, err := Claims(&in, kr.Deployment())
+	// One canonical form and one hash, for the token's digest and the
+	// store's.
+	digest := in.Digest()
+	c, err := claims(&in, kr.Deployment(), digest)
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, err
 	}
@@ -367,7 +371,7 @@ func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Hou
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, muster.Errorf(muster.EINVALID, "%v", err)
 	}
-	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: muster.InstructionDigest(&in)}
+	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: hex.EncodeToString(digest[:])}
 	if in.Audience != muster.AudienceHousehold || h == nil {
 		return out, nil, nil
 	}
@@ -444,13 +448,20 @@ func Render(ctx context.Context, st muster.Store, m muster.OutboxMessage) (muste
 // what a checker at a rally point needs offline, and the digest of
 // everything else.
 func Claims(in *muster.Instruction, deployment string) (credential.Claims, error) {
+	return claims(in, deployment, in.Digest())
+}
+
+// claims are Claims, with the digest of in (Instruction.Digest) given.
+func claims(in *muster.Instruction, deployment string, digest [32]byte) (credential.Claims, error) {
+	var d [credential.DigestSize]byte
+	copy(d[:], digest[:]) // credential.ContentDigest(in.Canonical())
 	holder := in.Household
 	if in.Audience == muster.AudienceEscort {
 		holder = in.Group
 	}
 	c := credential.Claims{
 		Issuer: deployment, IssuedAt: in.IssuedAt, NotAfter: in.ExpiresAt, Instruction: in.Series, Version: uint32(in.Version), Household: holder,
-		Digest: credential.ContentDigest(in.Canonical()), RallyPoint: in.RallyPoint.ID, ReportFrom: in.ReportFrom, ReportBy: in.ReportBy,
+		Digest: d, RallyPoint: in.RallyPoint.ID, ReportFrom: in.ReportFrom, ReportBy: in.ReportBy,
 		Group: in.GroupCode, People: uint16(min(max(in.People, 0), 65535)),
 	}
 	if in.Supersedes != "" {

@@ -198,6 +198,10 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	}
 	var res muster.IssueResult
 	err = c.write(ctx, func(w *wtx) error {
+		// The instructions, links and messages name the same households:
+		// each is looked up once.
+		w.known = map[string]bool{}
+		defer func() { w.known = nil }()
 		res = muster.IssueResult{Plan: b.Plan, IssuedAt: w.now}
 		if err := w.issuePlan(&b); err != nil {
 			return err
