@@ -180,10 +180,8 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	case !approve && rec.Status != muster.PlanCurrent:
 		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
 	}
-	basis := ""
-	if cur, err := st.CurrentPlan(ctx); err == nil {
-		basis = cur.ID
-	} else if muster.ErrorCode(err) != muster.ENOTFOUND {
+	basis, err := currentPlanID(ctx, st)
+	if err != nil {
 		return Report{}, err
 	}
 	var p plan.Plan
@@ -237,6 +235,31 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	is.cfg.Logger.Info("instructions issued", "plan", rec.ID, "approved", res.Approved, "issued", res.Issued, "superseded", res.Superseded,
 		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel)
 	return rep, nil
+}
+
+// currentPlanID is the id of the current plan, "" when none is. The
+// listing has no bodies: CurrentPlan would read and open the whole
+// current plan (tens of megabytes) for its id. The current plan is the
+// last approved, so among the newest listed; if it is not (a thousand
+// plans proposed since), CurrentPlan says.
+func currentPlanID(ctx context.Context, st muster.Store) (string, error) {
+	plans, err := st.ListPlans(ctx, 1000)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range plans {
+		if p.Status == muster.PlanCurrent {
+			return p.ID, nil
+		}
+	}
+	cur, err := st.CurrentPlan(ctx)
+	switch {
+	case err == nil:
+		return cur.ID, nil
+	case muster.ErrorCode(err) == muster.ENOTFOUND:
+		return "", nil
+	}
+	return "", err
 }
 
 // households reads every household on record (personal data: audited).
