@@ -363,6 +363,11 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	n := 0
+	for _, ms := range msgs {
+		n += len(ms)
+	}
+	b.Messages = make([]muster.OutboxMessage, 0, n)
 	for i, in := range b.Issue {
 		if in.Audience == muster.AudienceEscort {
 			rep.Escorts++
