@@ -64,14 +64,16 @@ const (
 	MaxMessageSubject = 998      // bytes: one RFC 5322 header line
 	MaxRecipient      = 2048     // bytes: an address, a phone, a webhook URL
 	MaxLastError      = 500      // bytes of LastError kept
+	MaxMessageLink    = 512      // bytes of Link
 )
 
 // OutboxMessage is one message to one recipient over one channel.
 //
 // Recipient, Body and BodyHTML are personal data (an address, a phone
 // number, words written for one family): sealed at rest, and returned only
-// to the worker that leases the message, never by ListMessages. Subject is
-// sealed too (an instruction's subject may name a place or a person).
+// to the worker that leases the message, never by ListMessages. Subject
+// and Link are sealed too (an instruction's subject may name a place or a
+// person; a link opens a household's page).
 // Everything else is in clear and holds no personal data: LastError in
 // particular is written by the worker from the provider's status, never
 // from what the provider echoes of the message.
@@ -92,6 +94,14 @@ type OutboxMessage struct {
 	Subject            string
 	Body               string // plain text
 	BodyHTML           string // optional, e-mail only: sent as multipart/alternative with Body
+	// Link, on an instruction's e-mail or webhook message, is the
+	// household's link (PUBLIC-URL/i/SECRET), and the message is queued
+	// without Subject, Body and BodyHTML: the delivery worker renders them
+	// when it sends it (deliver.Worker.Render), from the instruction
+	// version it names (stored sealed, with its token), this link and
+	// AckCode. An issuance of 100,000 households then stores a line, not
+	// a rendered e-mail, per message (docs/issuing.md).
+	Link string
 	// AckCode is the short code an evacuee may reply with to acknowledge
 	// (NewAckCode makes one; every channel's message of one household's
 	// instruction carries the same). Empty: no reply code.

@@ -63,6 +63,11 @@ type Worker struct {
 	PollInterval time.Duration
 	Logger       *slog.Logger
 	Metrics      *Metrics // nil: none
+	// Render writes the subject and bodies of a message queued to be
+	// rendered when it is sent (muster.OutboxMessage.Link): issue.Render
+	// on the worker's store. A worker without it leaves such messages
+	// queued (retried later) rather than send them empty.
+	Render func(ctx context.Context, m muster.OutboxMessage) (muster.OutboxMessage, error)
 }
 
 func (w *Worker) defaults() error {
@@ -246,6 +251,24 @@ func (w *Worker) process(ctx context.Context, s Sender, m muster.OutboxMessage) 
 	case s == nil:
 		w.complete(ctx, log, m, muster.MessageResult{Outcome: muster.OutcomeRetry, RetryAt: time.Now().Add(w.Backoff.Max), Error: "no sender for channel " + m.Channel})
 		return
+	case m.Link != "" && m.Body == "" && w.Render == nil:
+		w.complete(ctx, log, m, muster.MessageResult{Outcome: muster.OutcomeRetry, RetryAt: time.Now().Add(w.Backoff.Max),
+			Error: "this worker cannot render a message queued to be rendered when it is sent (no Render)"})
+		return
+	case m.Link != "" && m.Body == "":
+		rendered, err := w.Render(ctx, m)
+		if err != nil {
+			log.Error("delivery: rendering the message failed", "err", err)
+			r := muster.MessageResult{Outcome: muster.OutcomeRetry, RetryAt: time.Now().Add(w.Backoff.Delay(m.Attempts)), Error: "rendering it failed: " + err.Error()}
+			if c := muster.ErrorCode(err); c == muster.ENOTFOUND || c == muster.EINVALID || m.Attempts >= w.MaxAttempts {
+				// Its instruction is gone or is not its household's: no
+				// attempt will do better. (A store that failed may.)
+				r.Outcome = muster.OutcomeDead
+			}
+			w.complete(ctx, log, m, r)
+			return
+		}
+		m = rendered
 	}
 	actx, cancel := context.WithTimeout(ctx, w.SendTimeout)
 	start := time.Now()

@@ -14,6 +14,7 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/deliver"
 	"github.com/muster-evac/muster/deliver/deliverytest"
+	"github.com/muster-evac/muster/issue"
 )
 
 // waitFor polls until cond holds, or fails after d.
@@ -67,7 +68,10 @@ func TestEvacuationEndToEnd(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			w := &deliver.Worker{Store: st, Senders: []deliver.Sender{mail, sms}, PollInterval: 100 * time.Millisecond}
+			w := &deliver.Worker{Store: st, Senders: []deliver.Sender{mail, sms}, PollInterval: 100 * time.Millisecond,
+				Render: func(ctx context.Context, m muster.OutboxMessage) (muster.OutboxMessage, error) {
+					return issue.Render(ctx, st, m)
+				}}
 			_ = w.Run(ctx)
 		}()
 		t.Cleanup(func() { stop(); <-done; mail.Close(); sms.Close() })

@@ -54,8 +54,10 @@ func Reissue(previous []muster.Instruction, lastVersions map[string]int, p *plan
 	if err != nil {
 		return nil, err
 	}
-	rev := &Revision{}
-	seen := map[string]bool{}
+	// Room for every instruction up front: a Change is large, and growing
+	// the slice by appends copied 100,000 of them over and over.
+	rev := &Revision{Changed: make([]Change, 0, len(fresh))}
+	seen := make(map[string]bool, len(fresh))
 	for _, in := range fresh {
 		seen[in.Series] = true
 		last := lastVersions[in.Series]

@@ -153,6 +153,10 @@ func Short(in *muster.Instruction, link string) (string, error) {
 	return shortForm(in, Message{Link: link})
 }
 
+// ShortMessage writes the short form as RenderMessage does: with the
+// reply code of m.
+func ShortMessage(in *muster.Instruction, m Message) (string, error) { return shortForm(in, m) }
+
 func shortForm(in *muster.Instruction, m Message) (string, error) {
 	link := m.Link
 	if strings.TrimSpace(link) == "" {

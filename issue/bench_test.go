@@ -10,6 +10,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,18 +176,63 @@ func BenchmarkIssue100k(b *testing.B) {
 			}
 			b.Cleanup(func() { st.Close() })
 			return st
-		})
+		}, "")
 	})
 	b.Run("postgres", func(b *testing.B) {
 		base := os.Getenv("MUSTER_TEST_POSTGRES")
 		if base == "" {
 			b.Skip("MUSTER_TEST_POSTGRES is unset")
 		}
-		benchIssue(b, bp, func(b *testing.B) muster.Store { return pgStore(b, base) })
+		u, err := url.Parse(base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchIssue(b, bp, func(b *testing.B) muster.Store { return pgStore(b, base) }, strings.TrimPrefix(u.Path, "/"))
 	})
 }
 
-func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store) {
+// serverCPU is the CPU time of the PostgreSQL server's processes that
+// serve database db on this machine ("postgres: USER DB ..." in ps), or
+// 0 where it cannot be read: the benchmark's CPU on PostgreSQL is the
+// client's and the server's. A backend that exits during the approval
+// is missed (the pool keeps its connections open, so none should).
+func serverCPU(db string) time.Duration {
+	if db == "" {
+		return 0
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var ticks int64
+	for _, p := range procs {
+		cmd, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(strings.ReplaceAll(string(cmd), "\x00", " "))
+		if len(f) < 3 || f[0] != "postgres:" || f[2] != db {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if err != nil {
+			continue
+		}
+		// After the command's parenthesis: state is field 3, utime and
+		// stime fields 14 and 15.
+		rest := string(stat)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		sf := strings.Fields(rest)
+		if len(sf) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(sf[11], 10, 64)
+		st, _ := strconv.ParseInt(sf[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store, server string) {
 	ctx := muster.WithActor(context.Background(), "bench")
 	now := benchStart.Add(-2 * time.Hour)
 	kr, err := credential.NewKeyring("bench", 0, now.Add(-time.Hour))
@@ -191,6 +240,7 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store) {
 		b.Fatal(err)
 	}
 	var instructions, messages int
+	var cpu, serverCPUs time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		st := open(b)
@@ -211,8 +261,13 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		runtime.GC()
 		b.StartTimer()
+		stopProfile := profileApproval(b)
+		cpu0, server0 := cpuTime(), serverCPU(server)
 		rep, err := is.Approve(ctx, rec.ID)
+		cpu, serverCPUs = cpu+cpuTime()-cpu0, serverCPUs+serverCPU(server)-server0
+		stopProfile()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -225,7 +280,44 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store) {
 	}
 	b.ReportMetric(float64(instructions), "instructions")
 	b.ReportMetric(float64(messages), "messages")
+	b.ReportMetric(float64(len(bp.body))/1e6, "plan-MB")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/5, "of-5s-budget")
+	if cpu > 0 {
+		// 5 s on this machine's cores is the CPU budget; on a shared
+		// machine the wall time says little, the CPU time what it costs.
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+		b.ReportMetric(cpu.Seconds()/float64(b.N)/(5*float64(runtime.NumCPU())), "of-cpu-budget")
+	}
+	if server != "" {
+		// PostgreSQL's own work, in its processes: the budget is the
+		// machine's, so it counts too.
+		b.ReportMetric(serverCPUs.Seconds()/float64(b.N), "server-cpu-s/op")
+		b.ReportMetric((cpu+serverCPUs).Seconds()/float64(b.N)/(5*float64(runtime.NumCPU())), "with-server-of-cpu-budget")
+	}
+}
+
+// profileApproval writes a CPU profile of the approval alone (not of
+// the plan's making, the households' import or the plan's saving, which
+// a -cpuprofile of the whole benchmark mixes in) to the file
+// $MUSTER_BENCH_CPUPROFILE names, if it does.
+func profileApproval(b *testing.B) (stop func()) {
+	path := os.Getenv("MUSTER_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // pgStore is a store in a schema of its own in the test database.

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -179,10 +180,8 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	case !approve && rec.Status != muster.PlanCurrent:
 		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
 	}
-	basis := ""
-	if cur, err := st.CurrentPlan(ctx); err == nil {
-		basis = cur.ID
-	} else if muster.ErrorCode(err) != muster.ENOTFOUND {
+	basis, err := currentPlanID(ctx, st)
+	if err != nil {
 		return Report{}, err
 	}
 	var p plan.Plan
@@ -216,7 +215,7 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	if approve {
 		b.ApprovePlan = rec.ID
 	}
-	var changes []instruct.Change
+	changes := rev.Changed[:0] // filtered in place: a Change is large
 	for _, ch := range rev.Changed {
 		if !ch.Instruction.ExpiresAt.After(now) {
 			rep.Expired++
@@ -236,6 +235,31 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	is.cfg.Logger.Info("instructions issued", "plan", rec.ID, "approved", res.Approved, "issued", res.Issued, "superseded", res.Superseded,
 		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel)
 	return rep, nil
+}
+
+// currentPlanID is the id of the current plan, "" when none is. The
+// listing has no bodies: CurrentPlan would read and open the whole
+// current plan (tens of megabytes) for its id. The current plan is the
+// last approved, so among the newest listed; if it is not (a thousand
+// plans proposed since), CurrentPlan says.
+func currentPlanID(ctx context.Context, st muster.Store) (string, error) {
+	plans, err := st.ListPlans(ctx, 1000)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range plans {
+		if p.Status == muster.PlanCurrent {
+			return p.ID, nil
+		}
+	}
+	cur, err := st.CurrentPlan(ctx)
+	switch {
+	case err == nil:
+		return cur.ID, nil
+	case muster.ErrorCode(err) == muster.ENOTFOUND:
+		return "", nil
+	}
+	return "", err
 }
 
 // households reads every household on record (personal data: audited).
@@ -339,6 +363,11 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	n := 0
+	for _, ms := range msgs {
+		n += len(ms)
+	}
+	b.Messages = make([]muster.OutboxMessage, 0, n)
 	for i, in := range b.Issue {
 		if in.Audience == muster.AudienceEscort {
 			rep.Escorts++
@@ -359,7 +388,10 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 // one signs and renders one new version and makes its messages.
 func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
 	in := ch.Instruction
-	c, err := Claims(&in, kr.Deployment())
+	// One canonical form and one hash, for the token's digest and the
+	// store's.
+	digest := in.Digest()
+	c, err := claims(&in, kr.Deployment(), digest)
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, err
 	}
@@ -367,50 +399,97 @@ func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Hou
 	if err != nil {
 		return muster.IssuedInstruction{}, nil, muster.Errorf(muster.EINVALID, "%v", err)
 	}
-	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: muster.InstructionDigest(&in)}
+	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: hex.EncodeToString(digest[:])}
 	if in.Audience != muster.AudienceHousehold || h == nil {
 		return out, nil, nil
 	}
 	code := muster.NewAckCode()
-	forms, err := instruct.RenderMessage(&in, instruct.Message{Link: is.cfg.PublicURL + LinkPath(secret), Token: token, AckCode: code})
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, err
-	}
-	subject, err := instruct.Subject(&in)
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, err
-	}
+	link := is.cfg.PublicURL + LinkPath(secret)
 	base := muster.OutboxMessage{HouseholdID: h.ID, InstructionID: in.ID, InstructionVersion: in.Version, AckCode: code}
 	var ms []muster.OutboxMessage
 	if h.Email != "" && muster.CheckRecipient(muster.ChannelEmail, h.Email) == nil {
+		// Rendered when it is sent (Render): the long form, as text and
+		// HTML, is some 7 kB a household, which stored sealed for 100,000
+		// households was most of what an issuance wrote.
 		m := base
-		m.Channel, m.Recipient, m.Subject, m.Body, m.BodyHTML = muster.ChannelEmail, h.Email, subject, forms.Text, forms.HTML
+		m.Channel, m.Recipient, m.Link = muster.ChannelEmail, h.Email, link
 		ms = append(ms, m)
 	}
 	if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
+		// The short form is rendered now, and every household's
+		// instruction with it: what cannot be written in its language
+		// is refused here, not found by the delivery worker.
+		sms, err := instruct.ShortMessage(&in, instruct.Message{Link: link, Token: token, AckCode: code})
+		if err != nil {
+			return muster.IssuedInstruction{}, nil, err
+		}
 		m := base
-		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, forms.SMS
+		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, sms
 		ms = append(ms, m)
 	}
 	if is.cfg.Webhook {
 		m := base
-		m.Channel, m.Subject, m.Body = muster.ChannelWebhook, subject, forms.Text
+		m.Channel, m.Link = muster.ChannelWebhook, link
 		ms = append(ms, m)
 	}
 	return out, ms, nil
+}
+
+// Render writes the subject and bodies of an instruction's message
+// queued to be rendered when it is sent (its Link set: the e-mail and the
+// webhook of an issuance), from the instruction version it names, read
+// from st (its content checked against its digest, and its token), the
+// link and the reply code it carries: the delivery worker's
+// deliver.Worker.Render. A message whose instruction is not its
+// household's, or not the version it names, is refused.
+func Render(ctx context.Context, st muster.Store, m muster.OutboxMessage) (muster.OutboxMessage, error) {
+	if m.Link == "" {
+		return m, nil // rendered when it was queued
+	}
+	in, err := st.GetInstruction(ctx, m.InstructionID)
+	if err != nil {
+		return m, fmt.Errorf("message %s: its instruction: %w", m.ID, err)
+	}
+	if in.Audience != muster.AudienceHousehold || in.Household != m.HouseholdID || in.Version != m.InstructionVersion {
+		return m, muster.Errorf(muster.EINVALID, "message %s: instruction %s is not version %d of household %s's", m.ID, in.ID, m.InstructionVersion, m.HouseholdID)
+	}
+	msg := instruct.Message{Link: m.Link, Token: in.Token, AckCode: m.AckCode}
+	if m.Subject, err = instruct.Subject(&in.Instruction); err != nil {
+		return m, fmt.Errorf("message %s: %w", m.ID, err)
+	}
+	switch m.Channel {
+	case muster.ChannelEmail:
+		forms, err := instruct.RenderMessage(&in.Instruction, msg)
+		if err != nil {
+			return m, fmt.Errorf("message %s: %w", m.ID, err)
+		}
+		m.Body, m.BodyHTML = forms.Text, forms.HTML
+	default:
+		if m.Body, err = instruct.TextMessage(&in.Instruction, msg); err != nil {
+			return m, fmt.Errorf("message %s: %w", m.ID, err)
+		}
+	}
+	return m, nil
 }
 
 // Claims are the signed claims of an instruction issued by deployment:
 // what a checker at a rally point needs offline, and the digest of
 // everything else.
 func Claims(in *muster.Instruction, deployment string) (credential.Claims, error) {
+	return claims(in, deployment, in.Digest())
+}
+
+// claims are Claims, with the digest of in (Instruction.Digest) given.
+func claims(in *muster.Instruction, deployment string, digest [32]byte) (credential.Claims, error) {
+	var d [credential.DigestSize]byte
+	copy(d[:], digest[:]) // credential.ContentDigest(in.Canonical())
 	holder := in.Household
 	if in.Audience == muster.AudienceEscort {
 		holder = in.Group
 	}
 	c := credential.Claims{
 		Issuer: deployment, IssuedAt: in.IssuedAt, NotAfter: in.ExpiresAt, Instruction: in.Series, Version: uint32(in.Version), Household: holder,
-		Digest: credential.ContentDigest(in.Canonical()), RallyPoint: in.RallyPoint.ID, ReportFrom: in.ReportFrom, ReportBy: in.ReportBy,
+		Digest: d, RallyPoint: in.RallyPoint.ID, ReportFrom: in.ReportFrom, ReportBy: in.ReportBy,
 		Group: in.GroupCode, People: uint16(min(max(in.People, 0), 65535)),
 	}
 	if in.Supersedes != "" {

@@ -12,8 +12,10 @@ import (
 // UndoMigration10 puts a database back as schema 9 had it: priority,
 // eligibility and documents in plaintext columns (as 'none', ” and ”),
 // no sealed columns, and migration 10 forgotten. The same SQL runs on
-// both backends; tests of older migrations run it first.
-const UndoMigration10 = `ALTER TABLE households ADD COLUMN priority TEXT NOT NULL DEFAULT 'none';
+// both backends; tests of older migrations run it first. It undoes the
+// later migrations first (UndoMigration11).
+const UndoMigration10 = UndoMigration11 + `
+	ALTER TABLE households ADD COLUMN priority TEXT NOT NULL DEFAULT 'none';
 	ALTER TABLE households ADD COLUMN eligibility TEXT NOT NULL DEFAULT '';
 	ALTER TABLE households ADD COLUMN documents TEXT NOT NULL DEFAULT '';
 	ALTER TABLE households DROP COLUMN priority_enc;

@@ -165,6 +165,8 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Places", testPlaces},
 		{"Sources", testSources},
 		{"Outbox", testOutbox},
+		{"OutboxRenderedWhenSent", testOutboxRenderedWhenSent},
+		{"Migration11", testMigration11},
 		{"OutboxConcurrentLease", testOutboxConcurrentLease},
 		{"Acknowledge", testAcknowledge},
 		{"IssueInstructions", testIssueInstructions},

@@ -15,6 +15,7 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/deliver"
 	"github.com/muster-evac/muster/httpapi"
+	"github.com/muster-evac/muster/issue"
 )
 
 // deliveryFlags configure the delivery worker `muster serve` runs when a
@@ -171,7 +172,10 @@ func (f *deliveryFlags) startWorker(ctx context.Context, st muster.Store, reg pr
 		return nil, fmt.Errorf("delivery metrics: %w", err)
 	}
 	w := &deliver.Worker{Store: st, Senders: senders, Concurrency: f.concurrency, Batch: f.batch, MaxAttempts: f.maxAttempts,
-		SendTimeout: f.timeout, LeaseFor: f.lease, PollInterval: f.poll, Logger: slog.Default(), Metrics: metrics}
+		SendTimeout: f.timeout, LeaseFor: f.lease, PollInterval: f.poll, Logger: slog.Default(), Metrics: metrics,
+		Render: func(ctx context.Context, m muster.OutboxMessage) (muster.OutboxMessage, error) {
+			return issue.Render(ctx, st, m)
+		}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -311,6 +311,10 @@ type wtx struct {
 	now    time.Time
 	audit  []muster.AuditEntry
 	events []muster.Event
+	// known holds the households existingHouseholds found, while one
+	// write that checks the same households several times (an issuance:
+	// its instructions, links and messages) runs; nil otherwise.
+	known map[string]bool
 }
 
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {

@@ -198,6 +198,10 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	}
 	var res muster.IssueResult
 	err = c.write(ctx, func(w *wtx) error {
+		// The instructions, links and messages name the same households:
+		// each is looked up once.
+		w.known = map[string]bool{}
+		defer func() { w.known = nil }()
 		res = muster.IssueResult{Plan: b.Plan, IssuedAt: w.now}
 		if err := w.issuePlan(&b); err != nil {
 			return err
@@ -291,8 +295,11 @@ var insertInstructionQueries = map[int]string{}
 
 func init() {
 	for _, n := range []int{1, issueChunk} {
+		// A new version is current, superseded by none and unchanged:
+		// written in the statement, not bound.
+		row := "(" + placeholders(7) + ", '', '" + muster.InstructionCurrent + "', " + placeholders(3) + ", 0, " + placeholders(4) + "), "
 		insertInstructionQueries[n] = `INSERT INTO instructions (` + instructionColumns + `, ` + instructionSealedColumns + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("("+placeholders(17)+"), ", n), ", ")
+			strings.TrimSuffix(strings.Repeat(row, n), ", ")
 	}
 }
 
@@ -312,7 +319,7 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 			return muster.Errorf(muster.EINVALID, "issue: household %q does not exist", h)
 		}
 	}
-	args := make([]any, 0, 17*issueChunk)
+	args := make([]any, 0, 14*issueChunk)
 	chunk := w.c.rowsPerStatement(issueChunk)
 	for start := 0; start < len(rows); {
 		n := chunk
@@ -326,8 +333,8 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 			if in.Audience != muster.AudienceHousehold {
 				household = ""
 			}
-			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, "", muster.InstructionCurrent, in.Plan,
-				micros(in.IssuedAt), micros(in.ExpiresAt), 0, strings.Join(in.Changes, ","), r.digest,
+			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, in.Plan,
+				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest,
 				k.Seal([]byte(in.Token), instructionAAD(in.ID, "token")), k.Seal(r.body, instructionAAD(in.ID, "body")))
 		}
 		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {

@@ -39,8 +39,13 @@ func (c *Core) SavePlan(ctx context.Context, p muster.PlanRecord) (muster.PlanRe
 	sealed := k.Seal(p.Body, planAAD(p.ID))
 	err = c.write(ctx, func(w *wtx) error {
 		p.CreatedAt = w.now
+		// The body has a row of its own (migration 0011): approving the
+		// plan rewrites its small row, not its body.
 		if _, err := w.exec(`INSERT INTO plans (id, status, created_at, created_by, basis, summary, body_enc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Status, w.now.UnixMicro(), p.CreatedBy, p.Basis, string(p.Summary), sealed); err != nil {
+			p.ID, p.Status, w.now.UnixMicro(), p.CreatedBy, p.Basis, string(p.Summary), noBytes); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		if _, err := w.exec(`INSERT INTO plan_bodies (plan_id, body_enc) VALUES (?, ?)`, p.ID, sealed); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		w.record("plan.save", "plan:"+p.ID, "proposed")
@@ -80,12 +85,13 @@ func (c *Core) GetPlan(ctx context.Context, id string) (muster.PlanRecord, error
 	if badKey(id) {
 		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
 	}
-	return c.readPlan(ctx, `SELECT `+planColumns+`, body_enc FROM plans WHERE id = ?`, id)
+	return c.readPlan(ctx, `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id WHERE id = ?`, id)
 }
 
 // CurrentPlan implements muster.Store.
 func (c *Core) CurrentPlan(ctx context.Context) (muster.PlanRecord, error) {
-	return c.readPlan(ctx, `SELECT `+planColumns+`, body_enc FROM plans WHERE status = ? ORDER BY approved_at DESC LIMIT 1`, muster.PlanCurrent)
+	return c.readPlan(ctx, `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id
+		WHERE status = ? ORDER BY approved_at DESC LIMIT 1`, muster.PlanCurrent)
 }
 
 func (c *Core) readPlan(ctx context.Context, query string, arg any) (muster.PlanRecord, error) {
