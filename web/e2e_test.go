@@ -86,6 +86,9 @@ func TestBrowser(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, abs, base, shots)
 			cmd.Env = append(os.Environ(), "MUSTER_E2E_PASSWORD="+E2EPassword, "MUSTER_E2E_DEMO="+demo, "MUSTER_E2E_SPKI="+spki)
+			if name == "camera" { // the fake camera's films, of the tokens this server issued (camera_e2e_test.go)
+				cmd.Env = append(cmd.Env, cameraEnv(t, base, spki)...)
+			}
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()
