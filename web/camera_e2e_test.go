@@ -267,3 +267,54 @@ func (a *apiClient) call(t *testing.T, method, path string, body any, want int, 
 		}
 	}
 }
+
+// The camera film's layout, which Chromium's Y4M reader expects: the
+// header, then per frame "FRAME\n", the luma plane (the image, row by
+// row) and both chroma planes at 128; and a forgery that reads back from
+// its frame, one character off the token.
+func TestCameraFilm(t *testing.T) {
+	const token = "MU1:6BFOXN*TS0BI$ZDFRH%0HN%OAFDFRP6BFOXN*TS0BI$ZDFRH%0HN%OAFDFRP6BFOXN*TS0BI$ZDFRH%0HN%OAFDFRP6BFOXN*TS0BI$ZDFRH%0HN%OAFDFRP"
+	forged := forgeToken(t, token)
+	diff := 0
+	for i := range token {
+		if token[i] != forged[i] {
+			diff++
+		}
+	}
+	if diff != 1 || len(forged) != len(token) {
+		t.Fatalf("the forgery differs in %d characters, want 1:\n%s\n%s", diff, token, forged)
+	}
+	frame := qrFrame(t, forged, 64*4, 48*4)
+	if got, err := qrcode.Decode(frame); err != nil || got != forged {
+		t.Fatalf("the frame reads %q (%v), want %q", got, err, forged)
+	}
+	path := filepath.Join(t.TempDir(), "film.y4m")
+	if err := writeY4M(path, frame, 3); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "YUV4MPEG2 W256 H192 F30:1 Ip A1:1 C420jpeg\n"
+	w, h := 256, 192
+	each := len("FRAME\n") + w*h + 2*(w/2)*(h/2)
+	if !bytes.HasPrefix(b, []byte(head)) || len(b) != len(head)+3*each {
+		t.Fatalf("%d bytes starting %.60q, want %q and 3 frames of %d bytes", len(b), b, head, each)
+	}
+	for f := range 3 {
+		fr := b[len(head)+f*each:]
+		if string(fr[:6]) != "FRAME\n" {
+			t.Fatalf("frame %d starts %q", f, fr[:6])
+		}
+		if !bytes.Equal(fr[6:6+w*h], frame.Pix) {
+			t.Fatalf("frame %d: the luma plane is not the image", f)
+		}
+		if bytes.Count(fr[6+w*h:each], []byte{128}) != 2*(w/2)*(h/2) {
+			t.Fatalf("frame %d: chroma not neutral", f)
+		}
+	}
+	if err := writeY4M(path, image.NewGray(image.Rect(0, 0, 3, 2)), 1); err == nil {
+		t.Error("an odd width was written as 4:2:0")
+	}
+}

@@ -37,6 +37,8 @@ import (
 // e2e-viewer share it) and MUSTER_E2E_DEMO (the demo's folder: city.graph,
 // places.geojson, evacuees.csv) in its environment, and fails by exiting
 // non-zero. Screenshots go to $MUSTER_SCREENSHOTS, else web/e2e/screenshots.
+// camera.mjs also gets the fake camera's films of tokens the server issued
+// (camera_e2e_test.go).
 
 // E2EPassword is the e2e accounts' password.
 const E2EPassword = "e2e stapler orbit velvet 2718"
