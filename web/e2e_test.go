@@ -37,6 +37,8 @@ import (
 // e2e-viewer share it) and MUSTER_E2E_DEMO (the demo's folder: city.graph,
 // places.geojson, evacuees.csv) in its environment, and fails by exiting
 // non-zero. Screenshots go to $MUSTER_SCREENSHOTS, else web/e2e/screenshots.
+// camera.mjs also gets the fake camera's films of tokens the server issued
+// (camera_e2e_test.go).
 
 // E2EPassword is the e2e accounts' password.
 const E2EPassword = "e2e stapler orbit velvet 2718"
@@ -86,6 +88,9 @@ func TestBrowser(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, abs, base, shots)
 			cmd.Env = append(os.Environ(), "MUSTER_E2E_PASSWORD="+E2EPassword, "MUSTER_E2E_DEMO="+demo, "MUSTER_E2E_SPKI="+spki)
+			if name == "camera" { // the fake camera's films, of the tokens this server issued (camera_e2e_test.go)
+				cmd.Env = append(cmd.Env, cameraEnv(t, base, spki)...)
+			}
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()

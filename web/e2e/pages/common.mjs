@@ -28,10 +28,11 @@ const shared = process.env.MUSTER_E2E_PASSWORD || '';
 export const planner = account('MUSTER_E2E_PLANNER', `e2e-planner:${shared}`);
 export const officer = account('MUSTER_E2E_FIELD', `e2e-field:${shared}`);
 
-export async function browser() {
+/** Debian's Chromium; extra: more command-line flags (camera.mjs: a fake camera). */
+export async function browser(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--ignore-certificate-errors', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+    args: ['--no-sandbox', '--ignore-certificate-errors', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', ...extra],
   });
 }
 
@@ -97,10 +98,10 @@ export function check(cond, what) {
 }
 
 /** Runs main, closing the browser and exiting non-zero on failure. */
-export async function run(main) {
+export async function run(main, extra = []) {
   let b;
   try {
-    b = await browser();
+    b = await browser(extra);
     await main(b);
     console.log('PASS');
   } catch (e) {

@@ -119,7 +119,8 @@ function scanView() {
     code.value = token;
     verdict.replaceChildren('Verifying…');
     const v = await verifyToken(token, bundleState.bundle);
-    showVerdict(verdict, token, v);
+    const first = v.status === 'current' ? await firstCheckin(token, v.claims.tokenId) : null;
+    showVerdict(verdict, token, v, first);
   };
   const scan = async () => {
     if (stream) { stopCamera(); video.hidden = true; return; }
@@ -163,9 +164,31 @@ function scanView() {
     verdict);
 }
 
-function showVerdict(box, token, v) {
+// firstCheckin returns where and when a token was checked in already, or
+// null: by this phone (its queue, sent or not), else, when online, by
+// anyone (the server's check-ins). A copy of a token shown a second time
+// is not checked in again: the second scan is refused on the spot, not
+// only flagged later by the server. Offline, another phone's check-in is
+// not known here; the server flags it when the events arrive.
+async function firstCheckin(token, tokenId) {
+  const t = token.trim();
+  const mine = (await all()).find((r) => r.type === 'checkin' && r.state !== 'refused' && r.body.token.trim() === t);
+  if (mine) return { rallyPoint: mine.body.rally_point, by: mine.body.by, at: mine.body.at, here: true };
+  if (!navigator.onLine || !session) return null;
+  try {
+    const ask = api(`/api/checkins?token=${encodeURIComponent(tokenId)}`, undefined, 'GET');
+    const late = new Promise((resolve) => setTimeout(() => resolve(null), 5000));
+    const r = await Promise.race([ask, late]);
+    const c = r && r.status === 200 && r.body.checkins && r.body.checkins[0];
+    return c ? { rallyPoint: c.rally_point, by: c.by, at: c.at, here: false } : null;
+  } catch {
+    return null; // no connection after all: the server flags a second check-in
+  }
+}
+
+function showVerdict(box, token, v, first) {
   const c = v.claims;
-  box.className = `verdict ${v.status}`;
+  box.className = `verdict ${v.status}${first ? ' spent' : ''}`;
   box.dataset.status = v.status;
   const lines = [h('strong', { class: 'headline' }, verdictHeadline(v)), v.reason ? h('p', {}, v.reason) : null];
   if (c) {
@@ -173,8 +196,8 @@ function showVerdict(box, token, v) {
       h('dt', {}, 'Household'), h('dd', { id: 'v-household' }, c.household),
       h('dt', {}, 'Token'), h('dd', {}, `${c.tokenId}`),
       h('dt', {}, 'People'), h('dd', { id: 'v-people' }, String(c.people)),
-      h('dt', {}, 'Group'), h('dd', {}, c.group || '–'),
-      h('dt', {}, 'Rally point'), h('dd', {}, c.rallyPoint || '–'),
+      h('dt', {}, 'Group'), h('dd', { id: 'v-group' }, c.group || '–'),
+      h('dt', {}, 'Rally point'), h('dd', { id: 'v-rally-point' }, c.rallyPoint || '–'),
       c.reportFrom ? [h('dt', {}, 'Window'), h('dd', {}, `${new Date(c.reportFrom * 1000).toISOString().slice(11, 16)}–${new Date(c.reportBy * 1000).toISOString().slice(11, 16)} UTC`)] : null));
     if (settings.rallyPoint && c.rallyPoint && c.rallyPoint !== settings.rallyPoint) {
       lines.push(h('p', { class: 'warn' }, `This household belongs at ${c.rallyPoint}, not ${settings.rallyPoint}.`));
@@ -182,7 +205,11 @@ function showVerdict(box, token, v) {
   }
   for (const w of v.warnings || []) lines.push(h('p', { class: 'warn' }, w));
   lines.push(h('small', {}, bundleAge(v)));
-  if (v.status === 'current') {
+  box.dataset.checkedIn = first ? 'yes' : 'no';
+  if (first) {
+    lines.push(h('p', { id: 'v-already', class: 'bad', role: 'alert' },
+      `ALREADY CHECKED IN at ${first.rallyPoint} by ${first.by} at ${String(first.at).slice(11, 16)} UTC${first.here ? ' (on this phone)' : ''}: not checked in again. A second person showing this code has a copy.`));
+  } else if (v.status === 'current') {
     const btn = h('button', { type: 'button', id: 'checkin', class: 'go' }, `Check in ${c.household} (${c.people} people)`);
     btn.addEventListener('click', async () => {
       if (!settings.rallyPoint) { alertBox(box, 'Set this rally point first (below).'); return; }
