@@ -2,8 +2,11 @@ package route
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/muster-evac/muster/roadgraph"
 )
 
 // checkPath verifies that arcs form a path from `from` to `to` in g whose
@@ -104,50 +107,166 @@ func TestNestedDissectionIsPermutation(t *testing.T) {
 	t.Logf("%d nodes, %d arcs, hierarchy %d arcs, tree height %d", g.NumNodes(), g.NumArcs(), c.NumArcs(), c.TreeHeight())
 }
 
-func TestRecustomizeEqualsCustomize(t *testing.T) {
-	g := gridGraph(21, 50, 40)
-	order, err := NestedDissectionOrder(context.Background(), g)
-	if err != nil {
-		t.Fatal(err)
+// checkMetric fails unless mt has exactly want's weights on every
+// hierarchy arc, and every weight of mt is what its via entry derives: the
+// input arc it names (which the hierarchy arc carries, in that direction)
+// or the triangle through the middle node it names.
+func checkMetric(t *testing.T, what string, c *CCH, mt, want *Metric, weights []uint32) {
+	t.Helper()
+	for e := range want.up {
+		if mt.up[e] != want.up[e] || mt.down[e] != want.down[e] {
+			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.up[e], mt.down[e], want.up[e], want.down[e])
+		}
 	}
-	c, err := NewCCH(g, order)
-	if err != nil {
-		t.Fatal(err)
+	derive := func(e uint32, down bool) uint32 {
+		via := mt.upVia[e]
+		if down {
+			via = mt.downVia[e]
+		}
+		x, y := c.upTail[e], c.upHead[e]
+		switch {
+		case via == Inf:
+			return Inf
+		case via&viaInput != 0:
+			a := via &^ viaInput
+			dir := uint32(0)
+			if down {
+				dir = 1
+			}
+			if c.inputArc[a] != e<<1|dir {
+				t.Fatalf("%s: arc %d (down %v) says it is input arc %d, which is hierarchy arc %d/%d", what, e, down, a, c.inputArc[a]>>1, c.inputArc[a]&1)
+			}
+			return weights[a]
+		case via >= x:
+			t.Fatalf("%s: arc %d-%d says it goes through %d, not below it", what, x, y, via)
+		}
+		zx, zy := c.arc(via, x), c.arc(via, y)
+		if down {
+			return addCost(mt.down[zy], mt.up[zx]) // y->z->x
+		}
+		return addCost(mt.down[zx], mt.up[zy]) // x->z->y
 	}
-	rng := rand.New(rand.NewPCG(8, 9))
-	w := append([]uint32(nil), g.TimeMS...)
-	m := c.Customize(w)
-	q := NewQuery(c)
-	tails := g.Tails()
-	for round := 0; round < 30; round++ {
-		// Change a random cluster of arcs: raise, forbid, or restore.
-		var changed []uint32
-		start := rng.IntN(g.NumArcs())
-		for i := 0; i < 1+rng.IntN(80); i++ {
-			a := uint32((start + rng.IntN(200)) % g.NumArcs())
-			switch rng.IntN(3) {
-			case 0:
-				w[a] = Inf
-			case 1:
-				w[a] = g.TimeMS[a] * uint32(2+rng.IntN(5))
-			default:
+	for e := range mt.up {
+		if got := derive(uint32(e), false); got != mt.up[e] {
+			t.Fatalf("%s: arc %d upward weighs %d, its derivation %d", what, e, mt.up[e], got)
+		}
+		if got := derive(uint32(e), true); got != mt.down[e] {
+			t.Fatalf("%s: arc %d downward weighs %d, its derivation %d", what, e, mt.down[e], got)
+		}
+	}
+}
+
+// withParallelArcs returns g with a second arc, of another travel time,
+// beside one in ten of its arcs, and a few self-loops: several input arcs
+// on one hierarchy arc, and input arcs on none.
+func withParallelArcs(g *roadgraph.Graph, seed uint64) *roadgraph.Graph {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	out := *g
+	out.FirstOut = make([]uint32, len(g.FirstOut))
+	out.Head, out.TimeMS, out.LengthM, out.NameID = nil, nil, nil, nil
+	add := func(v, t uint32) {
+		out.Head = append(out.Head, v)
+		out.TimeMS = append(out.TimeMS, t)
+		out.LengthM = append(out.LengthM, float32(t)/100)
+		out.NameID = append(out.NameID, 0)
+	}
+	for u := 0; u < g.NumNodes(); u++ {
+		for a := g.FirstOut[u]; a < g.FirstOut[u+1]; a++ {
+			add(g.Head[a], g.TimeMS[a])
+			if rng.IntN(10) == 0 {
+				add(g.Head[a], g.TimeMS[a]+uint32(rng.IntN(3000))-1000)
+			}
+		}
+		if rng.IntN(50) == 0 {
+			add(uint32(u), 500)
+		}
+		out.FirstOut[u+1] = uint32(len(out.Head))
+	}
+	out.GeomFirst = make([]uint32, len(out.Head)+1)
+	if err := out.Validate(); err != nil {
+		panic(err)
+	}
+	return &out
+}
+
+// randomPicture changes w for a new threat picture: a cluster of arcs is
+// forbidden, raised, lowered below its free-flow time or restored, and now
+// and then the whole graph is restored (the threat is over). It returns
+// the arcs it changed.
+func randomPicture(rng *rand.Rand, g *roadgraph.Graph, w []uint32) []uint32 {
+	var changed []uint32
+	if rng.IntN(8) == 0 {
+		for a := range w {
+			if w[a] != g.TimeMS[a] {
 				w[a] = g.TimeMS[a]
-			}
-			changed = append(changed, a)
-		}
-		m = c.Recustomize(m, w, changed)
-		full := c.Customize(w)
-		for e := range full.up {
-			if m.up[e] != full.up[e] || m.down[e] != full.down[e] {
-				t.Fatalf("round %d: arc %d: partial customization gives %d/%d, full %d/%d", round, e, m.up[e], m.down[e], full.up[e], full.down[e])
+				changed = append(changed, uint32(a))
 			}
 		}
-		for i := 0; i < 50; i++ {
-			s, tt := uint32(rng.IntN(g.NumNodes())), uint32(rng.IntN(g.NumNodes()))
-			if cost := q.Run(m, []Source{{s, 0}}, []Source{{tt, 0}}); cost != Inf {
-				arcs, _, _ := q.Path(m)
-				checkPath(t, tails, g.Head, w, arcs, s, tt, cost)
-			}
+		return changed
+	}
+	start := rng.IntN(g.NumArcs())
+	span := 20 + rng.IntN(g.NumArcs()/10)
+	for i := 0; i < 1+rng.IntN(120); i++ {
+		a := uint32((start + rng.IntN(span)) % g.NumArcs())
+		switch rng.IntN(4) {
+		case 0:
+			w[a] = Inf
+		case 1:
+			w[a] = g.TimeMS[a] * uint32(2+rng.IntN(5))
+		case 2:
+			w[a] = g.TimeMS[a]/2 + uint32(rng.IntN(int(g.TimeMS[a])+1))
+		default:
+			w[a] = g.TimeMS[a]
 		}
+		changed = append(changed, a)
+	}
+	return changed
+}
+
+// TestRecustomizeEqualsCustomize is partial customization's proof: over
+// random successions of pictures (weights raised, lowered, forbidden,
+// restored), on graphs with parallel arcs and loops, the metric updated in
+// place (as a router does, alternating between two and copying back only
+// the arcs an update touched) and the one Recustomize derives both have
+// exactly the weights of a full customization from scratch, and every
+// weight is what its recorded derivation gives.
+func TestRecustomizeEqualsCustomize(t *testing.T) {
+	graphs := map[string]*roadgraph.Graph{
+		"grid 50x40":         gridGraph(21, 50, 40),
+		"grid 12x9":          gridGraph(4, 12, 9),
+		"grid 30x30 doubled": withParallelArcs(gridGraph(5, 30, 30), 1),
+	}
+	for name, g := range graphs {
+		t.Run(name, func(t *testing.T) {
+			order, err := NestedDissectionOrder(context.Background(), g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := NewCCH(g, order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(8, uint64(g.NumArcs())))
+			w := append([]uint32(nil), g.TimeMS...)
+			pure := c.Customize(w)
+			pair := NewMetricPair(c, w)
+			q := NewQuery(c)
+			tails := g.Tails()
+			for round := 0; round < 60; round++ {
+				changed := randomPicture(rng, g, w)
+				pure = c.Recustomize(pure, w, changed)
+				cur := pair.Next(w, changed, round%7 == 3)
+				full := c.Customize(w)
+				checkMetric(t, fmt.Sprintf("round %d, Recustomize", round), c, pure, full, w)
+				checkMetric(t, fmt.Sprintf("round %d, Update", round), c, cur, full, w)
+				for i := 0; i < 30; i++ {
+					s, tt := uint32(rng.IntN(g.NumNodes())), uint32(rng.IntN(g.NumNodes()))
+					if cost := q.Run(cur, []Source{{s, 0}}, []Source{{tt, 0}}); cost != Inf {
+						arcs, _, _ := q.Path(cur)
+						checkPath(t, tails, g.Head, w, arcs, s, tt, cost)
+					}
+				}
+			}
+		})
 	}
 }

@@ -164,18 +164,18 @@ func (q *Query) unpack(m *Metric, e uint32, down bool, out []uint32) []uint32 {
 		stack = stack[:len(stack)-1]
 		lo, hi := c.upTail[it.arc], c.upHead[it.arc]
 		if !it.down {
-			mid := m.upMid[it.arc]
-			if mid == Inf {
-				out = append(out, m.upInput[it.arc])
+			mid := m.upVia[it.arc]
+			if mid&viaInput != 0 {
+				out = append(out, mid&^viaInput)
 				continue
 			}
 			// lo -> mid (downward on mid-lo), then mid -> hi (upward on mid-hi).
 			// Pushed in reverse so that the first leg is expanded first.
 			stack = append(stack, unpackItem{c.arc(mid, hi), false}, unpackItem{c.arc(mid, lo), true})
 		} else {
-			mid := m.downMid[it.arc]
-			if mid == Inf {
-				out = append(out, m.downInput[it.arc])
+			mid := m.downVia[it.arc]
+			if mid&viaInput != 0 {
+				out = append(out, mid&^viaInput)
 				continue
 			}
 			// hi -> mid (downward on mid-hi), then mid -> lo (upward on mid-lo).
