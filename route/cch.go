@@ -126,6 +126,9 @@ func (c *CCH) arc(x, y uint32) uint32 {
 	return lo + uint32(i)
 }
 
+// Arc returns the ends of hierarchy arc e, as ranks: lower < upper.
+func (c *CCH) Arc(e int) (lower, upper uint32) { return c.upTail[e], c.upHead[e] }
+
 // NumArcs returns the number of arcs of the hierarchy (input arcs and shortcuts).
 func (c *CCH) NumArcs() int { return len(c.upHead) }
 

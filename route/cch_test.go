@@ -113,45 +113,37 @@ func TestNestedDissectionIsPermutation(t *testing.T) {
 // or the triangle through the middle node it names.
 func checkMetric(t *testing.T, what string, c *CCH, mt, want *Metric, weights []uint32) {
 	t.Helper()
-	for e := range want.up {
-		if mt.up[e] != want.up[e] || mt.down[e] != want.down[e] {
-			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.up[e], mt.down[e], want.up[e], want.down[e])
+	for e := range want.w {
+		if mt.w[e] != want.w[e] {
+			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.w[e][up], mt.w[e][down], want.w[e][up], want.w[e][down])
 		}
 	}
-	derive := func(e uint32, down bool) uint32 {
-		via := mt.upVia[e]
-		if down {
-			via = mt.downVia[e]
-		}
+	derive := func(e, dir uint32) uint32 {
+		via := mt.via[e][dir]
 		x, y := c.upTail[e], c.upHead[e]
 		switch {
 		case via == Inf:
 			return Inf
 		case via&viaInput != 0:
 			a := via &^ viaInput
-			dir := uint32(0)
-			if down {
-				dir = 1
-			}
 			if c.inputArc[a] != e<<1|dir {
-				t.Fatalf("%s: arc %d (down %v) says it is input arc %d, which is hierarchy arc %d/%d", what, e, down, a, c.inputArc[a]>>1, c.inputArc[a]&1)
+				t.Fatalf("%s: arc %d (direction %d) says it is input arc %d, which is hierarchy arc %d/%d", what, e, dir, a, c.inputArc[a]>>1, c.inputArc[a]&1)
 			}
 			return weights[a]
 		case via >= x:
 			t.Fatalf("%s: arc %d-%d says it goes through %d, not below it", what, x, y, via)
 		}
-		zx, zy := c.arc(via, x), c.arc(via, y)
-		if down {
-			return addCost(mt.down[zy], mt.up[zx]) // y->z->x
+		zx, zy := mt.w[c.arc(via, x)], mt.w[c.arc(via, y)]
+		if dir == down {
+			return addCost(zy[down], zx[up]) // y->z->x
 		}
-		return addCost(mt.down[zx], mt.up[zy]) // x->z->y
+		return addCost(zx[down], zy[up]) // x->z->y
 	}
-	for e := range mt.up {
-		if got := derive(uint32(e), false); got != mt.up[e] {
-			t.Fatalf("%s: arc %d upward weighs %d, its derivation %d", what, e, mt.up[e], got)
-		}
-		if got := derive(uint32(e), true); got != mt.down[e] {
-			t.Fatalf("%s: arc %d downward weighs %d, its derivation %d", what, e, mt.down[e], got)
+	for e := range mt.w {
+		for dir := uint32(up); dir <= down; dir++ {
+			if got := derive(uint32(e), dir); got != mt.w[e][dir] {
+				t.Fatalf("%s: arc %d (direction %d) weighs %d, its derivation %d", what, e, dir, mt.w[e][dir], got)
+			}
 		}
 	}
 }

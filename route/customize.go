@@ -11,15 +11,22 @@ import "slices"
 type Metric struct {
 	c *CCH
 	// Per hierarchy arc, the cost of travelling it upward (from its lower
-	// to its higher ranked end) and downward.
-	up, down []uint32
+	// to its higher ranked end: [up]) and downward ([down]), side by side
+	// because customization reads and writes both at once.
+	w [][2]uint32
 	// How each weight was obtained: the middle node (rank) of the lower
 	// triangle that gave it; or, with viaInput set, the road graph arc whose
 	// own weight it is; Inf when the weight is Inf. Path unpacking follows
 	// it, and partial customization uses it to tell whether a weight that
 	// rose was the one an arc's weight came from.
-	upVia, downVia []uint32
+	via [][2]uint32
 }
+
+// The two directions of a hierarchy arc, as indexes of Metric.w and via.
+const (
+	up   = 0
+	down = 1
+)
 
 // viaInput marks a Metric's via entry as a road graph arc rather than the
 // middle node of a triangle. NewCCH refuses graphs with 2^31 arcs or more.
@@ -27,28 +34,25 @@ const viaInput = 1 << 31
 
 func (c *CCH) newMetric() *Metric {
 	m := len(c.upHead)
-	return &Metric{c: c, up: make([]uint32, m), down: make([]uint32, m), upVia: make([]uint32, m), downVia: make([]uint32, m)}
+	return &Metric{c: c, w: make([][2]uint32, m), via: make([][2]uint32, m)}
 }
 
 // clone returns a copy of mt that shares nothing with it.
 func (mt *Metric) clone() *Metric {
-	return &Metric{c: mt.c, up: slices.Clone(mt.up), down: slices.Clone(mt.down), upVia: slices.Clone(mt.upVia), downVia: slices.Clone(mt.downVia)}
+	return &Metric{c: mt.c, w: slices.Clone(mt.w), via: slices.Clone(mt.via)}
 }
 
 // copyArcs makes the given hierarchy arcs of mt what they are in src.
 func (mt *Metric) copyArcs(src *Metric, arcs []uint32) {
 	for _, e := range arcs {
-		mt.up[e], mt.down[e] = src.up[e], src.down[e]
-		mt.upVia[e], mt.downVia[e] = src.upVia[e], src.downVia[e]
+		mt.w[e], mt.via[e] = src.w[e], src.via[e]
 	}
 }
 
 // copyAll makes mt equal to src.
 func (mt *Metric) copyAll(src *Metric) {
-	copy(mt.up, src.up)
-	copy(mt.down, src.down)
-	copy(mt.upVia, src.upVia)
-	copy(mt.downVia, src.downVia)
+	copy(mt.w, src.w)
+	copy(mt.via, src.via)
 }
 
 // Customize propagates the road graph's arc weights (indexed like the
@@ -58,6 +62,19 @@ func (c *CCH) Customize(weights []uint32) *Metric {
 	c.customizeInto(mt, weights)
 	return mt
 }
+
+// CustomizeInto is Customize into mt, a metric of c, overwriting it
+// instead of allocating another. Queries must not run on mt meanwhile.
+func (c *CCH) CustomizeInto(mt *Metric, weights []uint32) {
+	if mt.c != c {
+		panic("route: CustomizeInto: the metric belongs to another hierarchy")
+	}
+	c.customizeInto(mt, weights)
+}
+
+// ArcWeights returns hierarchy arc e's weights, upward (from its lower
+// ranked end to its higher) and downward.
+func (mt *Metric) ArcWeights(e int) (upward, downward uint32) { return mt.w[e][up], mt.w[e][down] }
 
 // customizeInto is the basic customization, into mt's arrays. Nodes go in
 // increasing rank; node x receives all its lower triangles at once: for
@@ -69,22 +86,18 @@ func (c *CCH) Customize(weights []uint32) *Metric {
 // are neighbours of x. The arcs of y are final when x is reached, since
 // their lower triangles all lie below y.
 func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
-	up, down, upVia, downVia := mt.up, mt.down, mt.upVia, mt.downVia
-	for i := range up {
-		up[i], down[i], upVia[i], downVia[i] = Inf, Inf, Inf, Inf
+	w, via := mt.w, mt.via
+	for i := range w {
+		w[i], via[i] = [2]uint32{Inf, Inf}, [2]uint32{Inf, Inf}
 	}
 	for a, ca := range c.inputArc {
-		w := weights[a]
-		if ca == Inf || w == Inf {
+		wa := weights[a]
+		if ca == Inf || wa == Inf {
 			continue
 		}
-		e := ca >> 1
-		if ca&1 == 0 {
-			if w < up[e] {
-				up[e], upVia[e] = w, uint32(a)|viaInput
-			}
-		} else if w < down[e] {
-			down[e], downVia[e] = w, uint32(a)|viaInput
+		e, dir := ca>>1, ca&1
+		if wa < w[e][dir] {
+			w[e][dir], via[e][dir] = wa, uint32(a)|viaInput
 		}
 	}
 	d := c.down()
@@ -98,23 +111,29 @@ func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
 		if lo == hi {
 			continue
 		}
+		// x's arcs, and the table from their upper ends to them (relative).
+		wx, vx := w[lo:hi], via[lo:hi]
 		for e := lo; e < hi; e++ {
-			arcTo[head[e]] = e
+			arcTo[head[e]] = e - lo
 		}
 		for i := d.first[x]; i < d.first[x+1]; i++ {
 			y, yx := d.tail[i], d.arc[i]
-			toY, fromY := down[yx], up[yx] // x->y, y->x
+			toY, fromY := w[yx][down], w[yx][up] // x->y, y->x
 			if toY == Inf && fromY == Inf {
 				continue
 			}
 			// y's arcs above x, from the top down; the arc y-x ends the walk.
-			for yz := first[y+1] - 1; head[yz] > x; yz-- {
-				xz := arcTo[head[yz]]
-				if w := addCost(toY, up[yz]); w < up[xz] { // x->y->z
-					up[xz], upVia[xz] = w, y
+			headY := head[first[y]:first[y+1]]
+			wy := w[first[y]:first[y+1]]
+			wy = wy[:len(headY)]
+			for k := len(headY) - 1; k >= 0 && headY[k] > x; k-- {
+				xz := arcTo[headY[k]]
+				wyz, wxz := wy[k], &wx[xz]
+				if c := addCost(toY, wyz[up]); c < wxz[up] { // x->y->z
+					wxz[up], vx[xz][up] = c, y
 				}
-				if w := addCost(down[yz], fromY); w < down[xz] { // z->y->x
-					down[xz], downVia[xz] = w, y
+				if c := addCost(wyz[down], fromY); c < wxz[down] { // z->y->x
+					wxz[down], vx[xz][down] = c, y
 				}
 			}
 		}

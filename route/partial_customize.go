@@ -68,10 +68,10 @@ type customizeScratch struct {
 	// Per hierarchy arc: 0 when partial customization has not touched it,
 	// else 1 + its index in touched, with needsRecompute set when its
 	// weight must be recomputed from scratch.
-	slot           []uint32
-	touched        []uint32 // arcs written to, in the order first touched
-	oldUp, oldDown []uint32 // their weights before
-	nodes          *minHeap // lower ends of the touched arcs still to settle
+	slot    []uint32
+	touched []uint32    // arcs written to, in the order first touched
+	old     [][2]uint32 // their weights before
+	nodes   *minHeap    // lower ends of the touched arcs still to settle
 }
 
 const needsRecompute = 1 << 31
@@ -123,16 +123,11 @@ func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []u
 	defer c.scratchPool.Put(s)
 	u := updater{c: c, d: d, s: s, mt: mt, weights: weights}
 	for _, a := range changed {
-		ca := c.inputArc[a]
-		if ca == Inf {
-			continue
-		}
-		if ca&1 == 0 {
-			u.relax(ca>>1, mt.up, mt.upVia, weights[a], a|viaInput)
-		} else {
-			u.relax(ca>>1, mt.down, mt.downVia, weights[a], a|viaInput)
+		if ca := c.inputArc[a]; ca != Inf {
+			u.relax(ca>>1, ca&1, weights[a], a|viaInput)
 		}
 	}
+	w := mt.w
 	for s.nodes.Len() > 0 {
 		x, _ := s.nodes.Pop()
 		lo, hi := c.upFirst[x], c.upFirst[x+1]
@@ -143,7 +138,8 @@ func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []u
 		}
 		for e := lo; e < hi; e++ {
 			if k := s.slot[e] &^ needsRecompute; k != 0 {
-				u.propagate(e, mt.up[e] != s.oldUp[k-1], mt.down[e] != s.oldDown[k-1])
+				old := s.old[k-1]
+				u.propagate(e, w[e][up] != old[up], w[e][down] != old[down])
 			}
 		}
 	}
@@ -151,7 +147,7 @@ func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []u
 		s.slot[e] = 0
 	}
 	touched = append(touched, s.touched...)
-	s.touched, s.oldUp, s.oldDown = s.touched[:0], s.oldUp[:0], s.oldDown[:0]
+	s.touched, s.old = s.touched[:0], s.old[:0]
 	return touched, false
 }
 
@@ -172,8 +168,7 @@ func (u *updater) touch(e uint32) {
 		return
 	}
 	s.touched = append(s.touched, e)
-	s.oldUp = append(s.oldUp, u.mt.up[e])
-	s.oldDown = append(s.oldDown, u.mt.down[e])
+	s.old = append(s.old, u.mt.w[e])
 	s.slot[e] = uint32(len(s.touched))
 	x := u.c.upTail[e]
 	if s.nodes.pos[x] < 0 {
@@ -181,15 +176,15 @@ func (u *updater) touch(e uint32) {
 	}
 }
 
-// relax offers arc e, in the direction whose weights and vias are w and
-// via, the new candidate weight cand from source src (a middle node, or an
-// input arc with viaInput).
-func (u *updater) relax(e uint32, w, via []uint32, cand, src uint32) {
-	switch cur := w[e]; {
+// relax offers arc e, in direction dir, the new candidate weight cand from
+// source src (a middle node, or an input arc with viaInput).
+func (u *updater) relax(e, dir, cand, src uint32) {
+	w, via := &u.mt.w[e], &u.mt.via[e]
+	switch cur := w[dir]; {
 	case cand < cur:
 		u.touch(e)
-		w[e], via[e] = cand, src
-	case cand > cur && via[e] == src:
+		w[dir], via[dir] = cand, src
+	case cand > cur && via[dir] == src:
 		// The weight came from src, which got dearer: only a full
 		// recomputation knows what the best is now.
 		u.touch(e)
@@ -203,89 +198,92 @@ func (u *updater) relax(e uint32, w, via []uint32, cand, src uint32) {
 // Customize.
 func (u *updater) recompute(e uint32) {
 	c, d, mt, weights := u.c, u.d, u.mt, u.weights
-	wu, wd := uint32(Inf), uint32(Inf)
-	vu, vd := uint32(Inf), uint32(Inf)
+	best := [2]uint32{Inf, Inf}
+	via := [2]uint32{Inf, Inf}
 	for _, in := range d.inputs[d.inputFirst[e]:d.inputFirst[e+1]] {
-		a := in >> 1
-		if w := weights[a]; in&1 == 0 && w < wu {
-			wu, vu = w, a|viaInput
-		} else if in&1 == 1 && w < wd {
-			wd, vd = w, a|viaInput
+		a, dir := in>>1, in&1
+		if wa := weights[a]; wa < best[dir] {
+			best[dir], via[dir] = wa, a|viaInput
 		}
 	}
-	up, down := mt.up, mt.down
+	w := mt.w
 	x, y := c.upTail[e], c.upHead[e]
-	i, iEnd := d.first[x], d.first[x+1]
-	j, jEnd := d.first[y], d.first[y+1]
-	for i < iEnd && j < jEnd {
-		zi, zj := d.tail[i], d.tail[j]
+	tx, ax := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
+	ty, ay := d.tail[d.first[y]:d.first[y+1]], d.arc[d.first[y]:d.first[y+1]]
+	ax, ay = ax[:len(tx)], ay[:len(ty)]
+	for i, j := 0, 0; i < len(tx) && j < len(ty); {
+		zi, zj := tx[i], ty[j]
 		switch {
 		case zi < zj:
 			i++
 		case zj < zi:
 			j++
 		default:
-			e1, e2 := d.arc[i], d.arc[j]                // z-x, z-y
-			if w := addCost(down[e1], up[e2]); w < wu { // x->z->y
-				wu, vu = w, zi
+			zx, zy := w[ax[i]], w[ay[j]]
+			if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
+				best[up], via[up] = c, zi
 			}
-			if w := addCost(down[e2], up[e1]); w < wd { // y->z->x
-				wd, vd = w, zi
+			if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
+				best[down], via[down] = c, zi
 			}
 			i++
 			j++
 		}
 	}
-	up[e], down[e] = wu, wd
-	mt.upVia[e], mt.downVia[e] = vu, vd
+	w[e], mt.via[e] = best, via
 	u.s.slot[e] &^= needsRecompute
 }
 
 // propagate offers the new weights of arc e = x-y (upMoved, downMoved say
 // which changed) to the top arcs of the triangles e is a lower side of:
 // with every other upward neighbour z of x, the arc z-y when z < y, y-z
-// when z > y. All arcs of x are final by now.
+// when z > y. All arcs of x are final by now. A candidate that neither
+// beats the top's weight nor rose where the top's weight came from (the
+// usual case) is dismissed inline.
 func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
 	if !upMoved && !downMoved {
 		return
 	}
 	c, d, mt := u.c, u.d, u.mt
-	up, down, upVia, downVia := mt.up, mt.down, mt.upVia, mt.downVia
+	w, via := mt.w, mt.via
 	head, first := c.upHead, c.upFirst
 	x, y := c.upTail[e], c.upHead[e]
-	toY, fromY := up[e], down[e] // x->y, y->x
+	toY, fromY := w[e][up], w[e][down] // x->y, y->x
 	// The lower neighbours of y above x, in increasing rank, hold the arcs
 	// z-y for z < y; y's upward arcs hold y-z for z > y.
 	j := d.first[y]
-	jEnd := d.first[y+1]
-	k, _ := slices.BinarySearch(d.tail[j:jEnd], x)
-	j += uint32(k)
+	if first[x] < e {
+		k, _ := slices.BinarySearch(d.tail[j:d.first[y+1]], x)
+		j += uint32(k)
+	}
 	f := first[y]
 	for e2 := first[x]; e2 < first[x+1]; e2++ {
 		z := head[e2]
-		toZ, fromZ := up[e2], down[e2] // x->z, z->x
-		switch {
-		case z < y:
+		toZ, fromZ := w[e2][up], w[e2][down] // x->z, z->x
+		// g is the top; yz and zy its directions y->z and z->y.
+		var g, yz, zy uint32
+		if z < y {
 			for d.tail[j] < z {
 				j++
 			}
-			g := d.arc[j] // z-y
-			if upMoved {
-				u.relax(g, up, upVia, addCost(fromZ, toY), x) // z->x->y
-			}
-			if downMoved {
-				u.relax(g, down, downVia, addCost(fromY, toZ), x) // y->x->z
-			}
-		case z > y:
+			g, yz, zy = d.arc[j], down, up // z-y
+		} else if z > y {
 			for head[f] < z {
 				f++
 			}
-			// f is y-z
-			if downMoved {
-				u.relax(f, up, upVia, addCost(fromY, toZ), x) // y->x->z
+			g, yz, zy = f, up, down // y-z
+		} else {
+			continue
+		}
+		wg, vg := &w[g], &via[g]
+		if downMoved {
+			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
+				u.relax(g, yz, c, x)
 			}
-			if upMoved {
-				u.relax(f, down, downVia, addCost(fromZ, toY), x) // z->x->y
+		}
+		if upMoved {
+			if c := addCost(fromZ, toY); c < wg[zy] || c > wg[zy] && vg[zy] == x { // z->x->y
+				u.relax(g, zy, c, x)
 			}
 		}
 	}

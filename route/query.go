@@ -57,7 +57,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 	}
 	best := uint32(Inf)
 	q.MeetingRank = Inf
-	up, down, head, first, parent := m.up, m.down, c.upHead, c.upFirst, c.parent
+	w, head, first, parent := m.w, c.upHead, c.upFirst, c.parent
 	distF, distB := q.distF, q.distB
 	for {
 		x := uint32(Inf)
@@ -94,7 +94,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distF[x]; inF && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, up[e]); nd < distF[head[e]] {
+				if nd := addCost(dx, w[e][up]); nd < distF[head[e]] {
 					distF[head[e]] = nd
 					q.predF[head[e]] = e
 				}
@@ -102,7 +102,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distB[x]; inB && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, down[e]); nd < distB[head[e]] {
+				if nd := addCost(dx, w[e][down]); nd < distB[head[e]] {
 					distB[head[e]] = nd
 					q.predB[head[e]] = e
 				}
@@ -156,15 +156,15 @@ type unpackItem struct {
 
 // unpack appends the input arcs a hierarchy arc stands for, travelled
 // upward (lower to higher rank) or downward.
-func (q *Query) unpack(m *Metric, e uint32, down bool, out []uint32) []uint32 {
+func (q *Query) unpack(m *Metric, e uint32, downward bool, out []uint32) []uint32 {
 	c := q.c
-	stack := append(q.unpackStack[:0], unpackItem{e, down})
+	stack := append(q.unpackStack[:0], unpackItem{e, downward})
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		lo, hi := c.upTail[it.arc], c.upHead[it.arc]
 		if !it.down {
-			mid := m.upVia[it.arc]
+			mid := m.via[it.arc][up]
 			if mid&viaInput != 0 {
 				out = append(out, mid&^viaInput)
 				continue
@@ -173,7 +173,7 @@ func (q *Query) unpack(m *Metric, e uint32, down bool, out []uint32) []uint32 {
 			// Pushed in reverse so that the first leg is expanded first.
 			stack = append(stack, unpackItem{c.arc(mid, hi), false}, unpackItem{c.arc(mid, lo), true})
 		} else {
-			mid := m.downVia[it.arc]
+			mid := m.via[it.arc][down]
 			if mid&viaInput != 0 {
 				out = append(out, mid&^viaInput)
 				continue
@@ -198,10 +198,11 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	n := len(c.parent)
 	q.reset()
 	// Climb: the starts' costs to (or from) their ancestors.
-	climb, sweep := m.up, m.down // from the starts upward; then y -> x downward
+	climb, sweep := up, down // from the starts upward; then y -> x downward
 	if toTarget {
-		climb, sweep = m.down, m.up
+		climb, sweep = down, up
 	}
+	w := m.w
 	dist := q.distF
 	var curA [4]uint32
 	cur := curA[:0]
@@ -226,7 +227,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 		q.pathF = append(q.pathF, x)
 		if dx := dist[x]; dx != Inf {
 			for e := c.upFirst[x]; e < c.upFirst[x+1]; e++ {
-				if nd := addCost(dx, climb[e]); nd < dist[c.upHead[e]] {
+				if nd := addCost(dx, w[e][climb]); nd < dist[c.upHead[e]] {
 					dist[c.upHead[e]] = nd
 				}
 			}
@@ -243,7 +244,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	for x := n - 1; x >= 0; x-- {
 		dx := byRank[x]
 		for e := first[x]; e < first[x+1]; e++ {
-			if d := addCost(byRank[head[e]], sweep[e]); d < dx {
+			if d := addCost(byRank[head[e]], w[e][sweep]); d < dx {
 				dx = d
 			}
 		}
