@@ -113,13 +113,13 @@ func TestNestedDissectionIsPermutation(t *testing.T) {
 // or the triangle through the middle node it names.
 func checkMetric(t *testing.T, what string, c *CCH, mt, want *Metric, weights []uint32) {
 	t.Helper()
-	for e := range want.w {
-		if mt.w[e] != want.w[e] {
-			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.w[e][up], mt.w[e][down], want.w[e][up], want.w[e][down])
+	for e := range want.a {
+		if mt.a[e].w != want.a[e].w {
+			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.a[e].w[up], mt.a[e].w[down], want.a[e].w[up], want.a[e].w[down])
 		}
 	}
 	derive := func(e, dir uint32) uint32 {
-		via := mt.via[e][dir]
+		via := mt.a[e].via[dir]
 		x, y := c.upTail[e], c.upHead[e]
 		switch {
 		case via == Inf:
@@ -133,16 +133,16 @@ func checkMetric(t *testing.T, what string, c *CCH, mt, want *Metric, weights []
 		case via >= x:
 			t.Fatalf("%s: arc %d-%d says it goes through %d, not below it", what, x, y, via)
 		}
-		zx, zy := mt.w[c.arc(via, x)], mt.w[c.arc(via, y)]
+		zx, zy := mt.a[c.arc(via, x)].w, mt.a[c.arc(via, y)].w
 		if dir == down {
 			return addCost(zy[down], zx[up]) // y->z->x
 		}
 		return addCost(zx[down], zy[up]) // x->z->y
 	}
-	for e := range mt.w {
+	for e := range mt.a {
 		for dir := uint32(up); dir <= down; dir++ {
-			if got := derive(uint32(e), dir); got != mt.w[e][dir] {
-				t.Fatalf("%s: arc %d (direction %d) weighs %d, its derivation %d", what, e, dir, mt.w[e][dir], got)
+			if got := derive(uint32(e), dir); got != mt.a[e].w[dir] {
+				t.Fatalf("%s: arc %d (direction %d) weighs %d, its derivation %d", what, e, dir, mt.a[e].w[dir], got)
 			}
 		}
 	}

@@ -10,19 +10,24 @@ import "slices"
 // alternates between two without copying them).
 type Metric struct {
 	c *CCH
-	// Per hierarchy arc, the cost of travelling it upward (from its lower
-	// to its higher ranked end: [up]) and downward ([down]), side by side
-	// because customization reads and writes both at once.
-	w [][2]uint32
+	a []arcMetric // per hierarchy arc
+}
+
+// arcMetric is one hierarchy arc's part of a Metric, kept together because
+// customization reads and writes it all at once.
+type arcMetric struct {
+	// The cost of travelling the arc upward (from its lower to its higher
+	// ranked end: w[up]) and downward (w[down]).
+	w [2]uint32
 	// How each weight was obtained: the middle node (rank) of the lower
 	// triangle that gave it; or, with viaInput set, the road graph arc whose
 	// own weight it is; Inf when the weight is Inf. Path unpacking follows
 	// it, and partial customization uses it to tell whether a weight that
 	// rose was the one an arc's weight came from.
-	via [][2]uint32
+	via [2]uint32
 }
 
-// The two directions of a hierarchy arc, as indexes of Metric.w and via.
+// The two directions of a hierarchy arc, as indexes of arcMetric.w and via.
 const (
 	up   = 0
 	down = 1
@@ -34,25 +39,24 @@ const viaInput = 1 << 31
 
 func (c *CCH) newMetric() *Metric {
 	m := len(c.upHead)
-	return &Metric{c: c, w: make([][2]uint32, m), via: make([][2]uint32, m)}
+	return &Metric{c: c, a: make([]arcMetric, m)}
 }
 
 // clone returns a copy of mt that shares nothing with it.
 func (mt *Metric) clone() *Metric {
-	return &Metric{c: mt.c, w: slices.Clone(mt.w), via: slices.Clone(mt.via)}
+	return &Metric{c: mt.c, a: slices.Clone(mt.a)}
 }
 
 // copyArcs makes the given hierarchy arcs of mt what they are in src.
 func (mt *Metric) copyArcs(src *Metric, arcs []uint32) {
 	for _, e := range arcs {
-		mt.w[e], mt.via[e] = src.w[e], src.via[e]
+		mt.a[e] = src.a[e]
 	}
 }
 
 // copyAll makes mt equal to src.
 func (mt *Metric) copyAll(src *Metric) {
-	copy(mt.w, src.w)
-	copy(mt.via, src.via)
+	copy(mt.a, src.a)
 }
 
 // Customize propagates the road graph's arc weights (indexed like the
@@ -74,7 +78,7 @@ func (c *CCH) CustomizeInto(mt *Metric, weights []uint32) {
 
 // ArcWeights returns hierarchy arc e's weights, upward (from its lower
 // ranked end to its higher) and downward.
-func (mt *Metric) ArcWeights(e int) (upward, downward uint32) { return mt.w[e][up], mt.w[e][down] }
+func (mt *Metric) ArcWeights(e int) (upward, downward uint32) { return mt.a[e].w[up], mt.a[e].w[down] }
 
 // customizeInto is the basic customization, into mt's arrays. Nodes go in
 // increasing rank; node x receives all its lower triangles at once: for
@@ -86,9 +90,9 @@ func (mt *Metric) ArcWeights(e int) (upward, downward uint32) { return mt.w[e][u
 // are neighbours of x. The arcs of y are final when x is reached, since
 // their lower triangles all lie below y.
 func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
-	w, via := mt.w, mt.via
-	for i := range w {
-		w[i], via[i] = [2]uint32{Inf, Inf}, [2]uint32{Inf, Inf}
+	am := mt.a
+	for i := range am {
+		am[i] = arcMetric{w: [2]uint32{Inf, Inf}, via: [2]uint32{Inf, Inf}}
 	}
 	for a, ca := range c.inputArc {
 		wa := weights[a]
@@ -96,8 +100,8 @@ func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
 			continue
 		}
 		e, dir := ca>>1, ca&1
-		if wa < w[e][dir] {
-			w[e][dir], via[e][dir] = wa, uint32(a)|viaInput
+		if wa < am[e].w[dir] {
+			am[e].w[dir], am[e].via[dir] = wa, uint32(a)|viaInput
 		}
 	}
 	d := c.down()
@@ -112,29 +116,36 @@ func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
 			continue
 		}
 		// x's arcs, and the table from their upper ends to them (relative).
-		wx, vx := w[lo:hi], via[lo:hi]
+		ax := am[lo:hi]
 		for e := lo; e < hi; e++ {
 			arcTo[head[e]] = e - lo
 		}
 		for i := d.first[x]; i < d.first[x+1]; i++ {
 			y, yx := d.tail[i], d.arc[i]
-			toY, fromY := w[yx][down], w[yx][up] // x->y, y->x
+			toY, fromY := am[yx].w[down], am[yx].w[up] // x->y, y->x
 			if toY == Inf && fromY == Inf {
 				continue
 			}
 			// y's arcs above x, from the top down; the arc y-x ends the walk.
 			headY := head[first[y]:first[y+1]]
-			wy := w[first[y]:first[y+1]]
-			wy = wy[:len(headY)]
+			ay := am[first[y]:first[y+1]]
+			ay = ay[:len(headY)]
 			for k := len(headY) - 1; k >= 0 && headY[k] > x; k-- {
 				xz := arcTo[headY[k]]
-				wyz, wxz := wy[k], &wx[xz]
-				if c := addCost(toY, wyz[up]); c < wxz[up] { // x->y->z
-					wxz[up], vx[xz][up] = c, y
+				wyz, axz := ay[k].w, &ax[xz]
+				// x->y->z and z->y->x. Written so that the compiler
+				// selects without branching: which candidate wins is
+				// unpredictable, and mispredictions cost more than the
+				// store.
+				cu, cd := addCost(toY, wyz[up]), addCost(wyz[down], fromY)
+				wu, vu, wd, vd := axz.w[up], axz.via[up], axz.w[down], axz.via[down]
+				if cu < wu {
+					wu, vu = cu, y
 				}
-				if c := addCost(wyz[down], fromY); c < wxz[down] { // z->y->x
-					wxz[down], vx[xz][down] = c, y
+				if cd < wd {
+					wd, vd = cd, y
 				}
+				*axz = arcMetric{w: [2]uint32{wu, wd}, via: [2]uint32{vu, vd}}
 			}
 		}
 	}

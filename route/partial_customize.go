@@ -1,6 +1,7 @@
 package route
 
 import (
+	"math/bits"
 	"slices"
 )
 
@@ -12,6 +13,7 @@ type downIndex struct {
 	first []uint32 // per node
 	tail  []uint32 // lower end of each entry, sorted within a node
 	arc   []uint32 // the hierarchy arc of each entry
+	entry []uint32 // per hierarchy arc x-y: its entry in y's list
 
 	inputFirst []uint32 // per hierarchy arc
 	inputs     []uint32 // input arc << 1 | 1 when it runs downward
@@ -19,7 +21,7 @@ type downIndex struct {
 
 func (c *CCH) buildDownIndex() *downIndex {
 	n, m := len(c.parent), len(c.upHead)
-	d := &downIndex{first: make([]uint32, n+1), tail: make([]uint32, m), arc: make([]uint32, m)}
+	d := &downIndex{first: make([]uint32, n+1), tail: make([]uint32, m), arc: make([]uint32, m), entry: make([]uint32, m)}
 	for _, y := range c.upHead {
 		d.first[y+1]++
 	}
@@ -32,6 +34,7 @@ func (c *CCH) buildDownIndex() *downIndex {
 		y := c.upHead[e]
 		d.tail[next[y]] = c.upTail[e]
 		d.arc[next[y]] = uint32(e)
+		d.entry[e] = next[y]
 		next[y]++
 	}
 	d.inputFirst = make([]uint32, m+1)
@@ -71,7 +74,10 @@ type customizeScratch struct {
 	slot    []uint32
 	touched []uint32    // arcs written to, in the order first touched
 	old     [][2]uint32 // their weights before
-	nodes   *minHeap    // lower ends of the touched arcs still to settle
+	// Lower ends of the touched arcs still to settle, a bit per rank: the
+	// nodes are settled in increasing rank and only higher ones are added
+	// meanwhile, so one forward scan over the words finds them all.
+	pending []uint64
 }
 
 const needsRecompute = 1 << 31
@@ -81,7 +87,7 @@ func (c *CCH) scratch() *customizeScratch {
 		return s
 	}
 	n, m := len(c.parent), len(c.upHead)
-	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), nodes: newMinHeap(n)}
+	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64)}
 }
 
 // Recustomize returns the metric for new weights, derived from prev, the
@@ -127,9 +133,17 @@ func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []u
 			u.relax(ca>>1, ca&1, weights[a], a|viaInput)
 		}
 	}
-	w := mt.w
-	for s.nodes.Len() > 0 {
-		x, _ := s.nodes.Pop()
+	am := mt.a
+	for word := 0; ; {
+		for word < len(s.pending) && s.pending[word] == 0 {
+			word++
+		}
+		if word == len(s.pending) {
+			break
+		}
+		b := bits.TrailingZeros64(s.pending[word])
+		s.pending[word] &^= 1 << b
+		x := uint32(word*64 + b)
 		lo, hi := c.upFirst[x], c.upFirst[x+1]
 		for e := lo; e < hi; e++ {
 			if s.slot[e]&needsRecompute != 0 {
@@ -139,7 +153,7 @@ func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []u
 		for e := lo; e < hi; e++ {
 			if k := s.slot[e] &^ needsRecompute; k != 0 {
 				old := s.old[k-1]
-				u.propagate(e, w[e][up] != old[up], w[e][down] != old[down])
+				u.propagate(e, am[e].w[up] != old[up], am[e].w[down] != old[down])
 			}
 		}
 	}
@@ -168,18 +182,17 @@ func (u *updater) touch(e uint32) {
 		return
 	}
 	s.touched = append(s.touched, e)
-	s.old = append(s.old, u.mt.w[e])
+	s.old = append(s.old, u.mt.a[e].w)
 	s.slot[e] = uint32(len(s.touched))
 	x := u.c.upTail[e]
-	if s.nodes.pos[x] < 0 {
-		s.nodes.PushOrDecrease(x, x)
-	}
+	s.pending[x>>6] |= 1 << (x & 63)
 }
 
 // relax offers arc e, in direction dir, the new candidate weight cand from
 // source src (a middle node, or an input arc with viaInput).
 func (u *updater) relax(e, dir, cand, src uint32) {
-	w, via := &u.mt.w[e], &u.mt.via[e]
+	am := &u.mt.a[e]
+	w, via := &am.w, &am.via
 	switch cur := w[dir]; {
 	case cand < cur:
 		u.touch(e)
@@ -206,7 +219,7 @@ func (u *updater) recompute(e uint32) {
 			best[dir], via[dir] = wa, a|viaInput
 		}
 	}
-	w := mt.w
+	am := mt.a
 	x, y := c.upTail[e], c.upHead[e]
 	tx, ax := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
 	ty, ay := d.tail[d.first[y]:d.first[y+1]], d.arc[d.first[y]:d.first[y+1]]
@@ -219,7 +232,7 @@ func (u *updater) recompute(e uint32) {
 		case zj < zi:
 			j++
 		default:
-			zx, zy := w[ax[i]], w[ay[j]]
+			zx, zy := am[ax[i]].w, am[ay[j]].w
 			if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
 				best[up], via[up] = c, zi
 			}
@@ -230,7 +243,7 @@ func (u *updater) recompute(e uint32) {
 			j++
 		}
 	}
-	w[e], mt.via[e] = best, via
+	am[e] = arcMetric{w: best, via: via}
 	u.s.slot[e] &^= needsRecompute
 }
 
@@ -245,21 +258,17 @@ func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
 		return
 	}
 	c, d, mt := u.c, u.d, u.mt
-	w, via := mt.w, mt.via
+	am := mt.a
 	head, first := c.upHead, c.upFirst
 	x, y := c.upTail[e], c.upHead[e]
-	toY, fromY := w[e][up], w[e][down] // x->y, y->x
+	toY, fromY := am[e].w[up], am[e].w[down] // x->y, y->x
 	// The lower neighbours of y above x, in increasing rank, hold the arcs
 	// z-y for z < y; y's upward arcs hold y-z for z > y.
-	j := d.first[y]
-	if first[x] < e {
-		k, _ := slices.BinarySearch(d.tail[j:d.first[y+1]], x)
-		j += uint32(k)
-	}
+	j := d.entry[e] + 1
 	f := first[y]
 	for e2 := first[x]; e2 < first[x+1]; e2++ {
 		z := head[e2]
-		toZ, fromZ := w[e2][up], w[e2][down] // x->z, z->x
+		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
 		// g is the top; yz and zy its directions y->z and z->y.
 		var g, yz, zy uint32
 		if z < y {
@@ -275,7 +284,8 @@ func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
 		} else {
 			continue
 		}
-		wg, vg := &w[g], &via[g]
+		ag := &am[g]
+		wg, vg := &ag.w, &ag.via
 		if downMoved {
 			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
 				u.relax(g, yz, c, x)

@@ -57,7 +57,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 	}
 	best := uint32(Inf)
 	q.MeetingRank = Inf
-	w, head, first, parent := m.w, c.upHead, c.upFirst, c.parent
+	am, head, first, parent := m.a, c.upHead, c.upFirst, c.parent
 	distF, distB := q.distF, q.distB
 	for {
 		x := uint32(Inf)
@@ -94,7 +94,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distF[x]; inF && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, w[e][up]); nd < distF[head[e]] {
+				if nd := addCost(dx, am[e].w[up]); nd < distF[head[e]] {
 					distF[head[e]] = nd
 					q.predF[head[e]] = e
 				}
@@ -102,7 +102,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distB[x]; inB && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, w[e][down]); nd < distB[head[e]] {
+				if nd := addCost(dx, am[e].w[down]); nd < distB[head[e]] {
 					distB[head[e]] = nd
 					q.predB[head[e]] = e
 				}
@@ -164,7 +164,7 @@ func (q *Query) unpack(m *Metric, e uint32, downward bool, out []uint32) []uint3
 		stack = stack[:len(stack)-1]
 		lo, hi := c.upTail[it.arc], c.upHead[it.arc]
 		if !it.down {
-			mid := m.via[it.arc][up]
+			mid := m.a[it.arc].via[up]
 			if mid&viaInput != 0 {
 				out = append(out, mid&^viaInput)
 				continue
@@ -173,7 +173,7 @@ func (q *Query) unpack(m *Metric, e uint32, downward bool, out []uint32) []uint3
 			// Pushed in reverse so that the first leg is expanded first.
 			stack = append(stack, unpackItem{c.arc(mid, hi), false}, unpackItem{c.arc(mid, lo), true})
 		} else {
-			mid := m.via[it.arc][down]
+			mid := m.a[it.arc].via[down]
 			if mid&viaInput != 0 {
 				out = append(out, mid&^viaInput)
 				continue
@@ -202,7 +202,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	if toTarget {
 		climb, sweep = down, up
 	}
-	w := m.w
+	am := m.a
 	dist := q.distF
 	var curA [4]uint32
 	cur := curA[:0]
@@ -227,7 +227,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 		q.pathF = append(q.pathF, x)
 		if dx := dist[x]; dx != Inf {
 			for e := c.upFirst[x]; e < c.upFirst[x+1]; e++ {
-				if nd := addCost(dx, w[e][climb]); nd < dist[c.upHead[e]] {
+				if nd := addCost(dx, am[e].w[climb]); nd < dist[c.upHead[e]] {
 					dist[c.upHead[e]] = nd
 				}
 			}
@@ -244,7 +244,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	for x := n - 1; x >= 0; x-- {
 		dx := byRank[x]
 		for e := first[x]; e < first[x+1]; e++ {
-			if d := addCost(byRank[head[e]], w[e][sweep]); d < dx {
+			if d := addCost(byRank[head[e]], am[e].w[sweep]); d < dx {
 				dx = d
 			}
 		}
