@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/muster-evac/muster/roadgraph"
@@ -261,4 +262,56 @@ func TestRecustomizeEqualsCustomize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestApplyingPicturesAllocatesNothing: once warmed up, a MetricPair
+// applies pictures (partial customization, and full customization of a
+// picture that changes most arcs) without allocating, so the collector has
+// nothing to do per picture whatever the graph's size.
+func TestApplyingPicturesAllocatesNothing(t *testing.T) {
+	g := gridGraph(9, 30, 30)
+	order, err := NestedDissectionOrder(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCCH(g, order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	pictures := make([][]uint32, 4)
+	changes := make([][]uint32, 4)
+	w := slices.Clone(g.TimeMS)
+	for i := range pictures {
+		if i == 3 {
+			for a := range w {
+				w[a] = g.TimeMS[a] * 2
+			}
+		} else {
+			randomPicture(rng, g, w)
+		}
+		pictures[i] = slices.Clone(w)
+	}
+	// Each picture's changes from the one before, the last leading back.
+	for i, p := range pictures {
+		prev := pictures[(i+3)%4]
+		for a := range p {
+			if p[a] != prev[a] {
+				changes[i] = append(changes[i], uint32(a))
+			}
+		}
+	}
+	pair := NewMetricPair(c, pictures[3])
+	k := 0
+	next := func() {
+		pair.Next(pictures[k%4], changes[k%4], false)
+		k++
+	}
+	for range 8 {
+		next()
+	}
+	if n := testing.AllocsPerRun(20, next); n != 0 {
+		t.Errorf("applying a picture allocates %v times", n)
+	}
+	checkMetric(t, "after the pictures", c, pair.Current(), c.Customize(pictures[(k-1)%4]), pictures[(k-1)%4])
 }

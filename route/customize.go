@@ -63,7 +63,9 @@ func (mt *Metric) copyAll(src *Metric) {
 // graph's arcs; Inf means the arc may not be used) through the hierarchy.
 func (c *CCH) Customize(weights []uint32) *Metric {
 	mt := c.newMetric()
-	c.customizeInto(mt, weights)
+	s := c.scratch()
+	defer c.scratchPool.Put(s)
+	c.customizeInto(s, mt, weights)
 	return mt
 }
 
@@ -73,7 +75,9 @@ func (c *CCH) CustomizeInto(mt *Metric, weights []uint32) {
 	if mt.c != c {
 		panic("route: CustomizeInto: the metric belongs to another hierarchy")
 	}
-	c.customizeInto(mt, weights)
+	s := c.scratch()
+	defer c.scratchPool.Put(s)
+	c.customizeInto(s, mt, weights)
 }
 
 // ArcWeights returns hierarchy arc e's weights, upward (from its lower
@@ -89,7 +93,7 @@ func (mt *Metric) ArcWeights(e int) (upward, downward uint32) { return mt.a[e].w
 // triangle: the upward neighbours of y form a clique, so all those above x
 // are neighbours of x. The arcs of y are final when x is reached, since
 // their lower triangles all lie below y.
-func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
+func (c *CCH) customizeInto(s *customizeScratch, mt *Metric, weights []uint32) {
 	am := mt.a
 	for i := range am {
 		am[i] = arcMetric{w: [2]uint32{Inf, Inf}, via: [2]uint32{Inf, Inf}}
@@ -105,8 +109,6 @@ func (c *CCH) customizeInto(mt *Metric, weights []uint32) {
 		}
 	}
 	d := c.down()
-	s := c.scratch()
-	defer c.scratchPool.Put(s)
 	arcTo := s.arcTo
 	head, first := c.upHead, c.upFirst
 	n := uint32(len(c.parent))

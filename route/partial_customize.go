@@ -64,8 +64,8 @@ func (c *CCH) down() *downIndex {
 }
 
 // customizeScratch is the working memory of a customization, kept
-// between calls (in CCH.scratchPool) so that applying a threat picture
-// allocates nothing in proportion to the graph.
+// between calls (by a MetricPair, or in CCH.scratchPool) so that applying
+// a threat picture allocates nothing in proportion to the graph.
 type customizeScratch struct {
 	arcTo []uint32 // per node: the arc from the current node to it
 	// Per hierarchy arc: 0 when partial customization has not touched it,
@@ -120,13 +120,17 @@ func (c *CCH) Recustomize(prev *Metric, weights []uint32, changed []uint32) *Met
 // arcs are treated alike. The tops' lower sides are all final when they are
 // read, because everything below their lower end has been settled.
 func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []uint32) ([]uint32, bool) {
+	s := c.scratch()
+	defer c.scratchPool.Put(s)
+	return c.update(s, mt, weights, changed, touched)
+}
+
+func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed []uint32, touched []uint32) ([]uint32, bool) {
 	if len(changed) > len(c.inputArc)/8 {
-		c.customizeInto(mt, weights)
+		c.customizeInto(s, mt, weights)
 		return touched, true
 	}
 	d := c.down()
-	s := c.scratch()
-	defer c.scratchPool.Put(s)
 	u := updater{c: c, d: d, s: s, mt: mt, weights: weights}
 	for _, a := range changed {
 		if ca := c.inputArc[a]; ca != Inf {
@@ -308,6 +312,7 @@ func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
 // still reads the spare (see Router.SetZones). Not safe for concurrent use.
 type MetricPair struct {
 	c          *CCH
+	s          *customizeScratch // its own: a pool is emptied by the collector
 	cur, spare *Metric
 	stale      []uint32 // arcs where spare differs from cur...
 	all        bool     // ...or possibly every arc
@@ -315,7 +320,7 @@ type MetricPair struct {
 
 // NewMetricPair customizes weights into the first current metric.
 func NewMetricPair(c *CCH, weights []uint32) *MetricPair {
-	return &MetricPair{c: c, cur: c.Customize(weights)}
+	return &MetricPair{c: c, cur: c.Customize(weights), s: c.scratch()}
 }
 
 // Current returns the current metric.
@@ -335,7 +340,7 @@ func (p *MetricPair) Next(weights, changed []uint32, spareInUse bool) *Metric {
 	default:
 		next.copyArcs(p.cur, p.stale)
 	}
-	p.stale, p.all = p.c.Update(next, weights, changed, p.stale[:0])
+	p.stale, p.all = p.c.update(p.s, next, weights, changed, p.stale[:0])
 	p.cur, p.spare = next, p.cur
 	return next
 }

@@ -2,7 +2,7 @@
 // graph, node order and threat pictures that bench/routingkit exported from
 // muster, builds RoutingKit's customizable contraction hierarchy with that
 // same order, and times full customization and partial customization of the
-// same pictures, in CPU time of the process. It prints one line per
+// same pictures, in CPU time of the thread (the only one that works). It prints one line per
 // measurement for the Go program to read:
 //   arcs <hierarchy arcs>
 //   full <ns>                    one full customization
@@ -54,7 +54,7 @@ struct Transition {
 
 int64_t cpu_ns() {
 	timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
