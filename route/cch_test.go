@@ -115,6 +115,9 @@ func TestNestedDissectionIsPermutation(t *testing.T) {
 func checkMetric(t *testing.T, what string, c *CCH, mt, want *Metric, weights []uint32) {
 	t.Helper()
 	for e := range want.a {
+		if mt.upward[e] != mt.a[e].w[up] || mt.downward[e] != mt.a[e].w[down] {
+			t.Fatalf("%s: arc %d: queries read %d/%d, customization left %d/%d", what, e, mt.upward[e], mt.downward[e], mt.a[e].w[up], mt.a[e].w[down])
+		}
 		if mt.a[e].w != want.a[e].w {
 			t.Fatalf("%s: arc %d: partial customization gives %d/%d, full %d/%d", what, e, mt.a[e].w[up], mt.a[e].w[down], want.a[e].w[up], want.a[e].w[down])
 		}

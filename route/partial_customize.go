@@ -163,6 +163,7 @@ func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed 
 	}
 	for _, e := range s.touched {
 		s.slot[e] = 0
+		mt.upward[e], mt.downward[e] = am[e].w[up], am[e].w[down]
 	}
 	touched = append(touched, s.touched...)
 	s.touched, s.old = s.touched[:0], s.old[:0]

@@ -57,7 +57,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 	}
 	best := uint32(Inf)
 	q.MeetingRank = Inf
-	am, head, first, parent := m.a, c.upHead, c.upFirst, c.parent
+	upward, downward, head, first, parent := m.upward, m.downward, c.upHead, c.upFirst, c.parent
 	distF, distB := q.distF, q.distB
 	for {
 		x := uint32(Inf)
@@ -94,7 +94,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distF[x]; inF && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, am[e].w[up]); nd < distF[head[e]] {
+				if nd := addCost(dx, upward[e]); nd < distF[head[e]] {
 					distF[head[e]] = nd
 					q.predF[head[e]] = e
 				}
@@ -102,7 +102,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distB[x]; inB && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, am[e].w[down]); nd < distB[head[e]] {
+				if nd := addCost(dx, downward[e]); nd < distB[head[e]] {
 					distB[head[e]] = nd
 					q.predB[head[e]] = e
 				}
@@ -198,11 +198,10 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	n := len(c.parent)
 	q.reset()
 	// Climb: the starts' costs to (or from) their ancestors.
-	climb, sweep := up, down // from the starts upward; then y -> x downward
+	climb, sweep := m.upward, m.downward // from the starts upward; then y -> x downward
 	if toTarget {
-		climb, sweep = down, up
+		climb, sweep = m.downward, m.upward
 	}
-	am := m.a
 	dist := q.distF
 	var curA [4]uint32
 	cur := curA[:0]
@@ -227,7 +226,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 		q.pathF = append(q.pathF, x)
 		if dx := dist[x]; dx != Inf {
 			for e := c.upFirst[x]; e < c.upFirst[x+1]; e++ {
-				if nd := addCost(dx, am[e].w[climb]); nd < dist[c.upHead[e]] {
+				if nd := addCost(dx, climb[e]); nd < dist[c.upHead[e]] {
 					dist[c.upHead[e]] = nd
 				}
 			}
@@ -244,7 +243,7 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	for x := n - 1; x >= 0; x-- {
 		dx := byRank[x]
 		for e := first[x]; e < first[x+1]; e++ {
-			if d := addCost(byRank[head[e]], am[e].w[sweep]); d < dx {
+			if d := addCost(byRank[head[e]], sweep[e]); d < dx {
 				dx = d
 			}
 		}
