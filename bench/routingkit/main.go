@@ -136,29 +136,27 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		len(trans)-1, slices.Min(changed), slices.Max(changed), median(changed), cfg.full, cfg.passes, cfg.runs)
 	fmt.Fprintf(out, "CPU time of the thread per operation (CLOCK_THREAD_CPUTIME_ID), median within each run\n\n")
 
+	rk, err := startRoutingKit(ctx, cfg.driver, graphFile, picFile)
+	if err != nil {
+		return err
+	}
+	defer rk.close()
+
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tfull muster\tfull RoutingKit\tratio\tpartial muster\tpartial RoutingKit\tratio\t")
 	var fullRatios, partialRatios []float64
 	for i := 0; i < cfg.runs; i++ {
-		var mu, rk timings
-		var err error
-		if i%2 == 0 {
-			mu = timeMuster(c, g, trans, cfg)
-			rk, err = timeRoutingKit(ctx, cfg, graphFile, picFile)
-		} else {
-			rk, err = timeRoutingKit(ctx, cfg, graphFile, picFile)
-			mu = timeMuster(c, g, trans, cfg)
-		}
+		mu, rt, err := timeBoth(c, g, rk, trans, cfg, i == 0)
 		if err != nil {
 			return err
 		}
 		if i == 0 {
-			if err := compareChecks(mu.checks, rk.checks, len(trans)); err != nil {
+			if err := compareChecks(mu.checks, rt.checks, len(trans)); err != nil {
 				return err
 			}
 		}
-		mf, rf := medianD(mu.full), medianD(rk.full)
-		mp, rp := medianD(mu.partial), medianD(rk.partial)
+		mf, rf := medianD(mu.full), medianD(rt.full)
+		mp, rp := medianD(mu.partial), medianD(rt.partial)
 		fullRatios = append(fullRatios, rf.Seconds()/mf.Seconds())
 		partialRatios = append(partialRatios, rp.Seconds()/mp.Seconds())
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%.2f\t%s\t%s\t%.2f\t\n", i+1, ms(mf), ms(rf), fullRatios[i], ms(mp), ms(rp), partialRatios[i])
@@ -200,82 +198,157 @@ func pictureTransitions(ctx context.Context, r *route.Router, g *roadgraph.Graph
 	return trans, nil
 }
 
-// timeMuster is muster's side: full customization in place (as the
-// router does for a picture that changes more than 1/8 of the arcs) and the
-// router's partial customization, route.MetricPair.Next, for each picture.
-func timeMuster(c *route.CCH, g *roadgraph.Graph, trans []transition, cfg config) timings {
-	debug.FreeOSMemory()
-	t := timings{checks: map[string]uint64{}}
-	mt := c.Customize(g.TimeMS)
-	for i := 0; i < cfg.full; i++ {
-		t0 := threadCPU()
-		c.CustomizeInto(mt, g.TimeMS)
-		t.full = append(t.full, threadCPU()-t0)
+// routingKit is the driver process, answering one command at a time.
+type routingKit struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startRoutingKit(ctx context.Context, driver, graphFile, picFile string) (*routingKit, error) {
+	cmd := exec.CommandContext(ctx, driver, graphFile, picFile)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
 	}
-	t.checks["base"] = checksum(c, mt)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the RoutingKit driver: %w", err)
+	}
+	rk := &routingKit{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	if _, err := rk.read("arcs", 2); err != nil {
+		rk.close()
+		return nil, err
+	}
+	return rk, nil
+}
+
+// ask sends a command and returns the fields of the answer, which must
+// start with want and have n fields.
+func (rk *routingKit) ask(command, want string, n int) ([]string, error) {
+	if _, err := fmt.Fprintln(rk.in, command); err != nil {
+		return nil, fmt.Errorf("RoutingKit driver: %w", err)
+	}
+	return rk.read(want, n)
+}
+
+func (rk *routingKit) read(want string, n int) ([]string, error) {
+	if !rk.out.Scan() {
+		return nil, fmt.Errorf("RoutingKit driver: no answer (%v)", rk.out.Err())
+	}
+	f := strings.Fields(rk.out.Text())
+	if len(f) != n || f[0] != want {
+		return nil, fmt.Errorf("RoutingKit driver: unexpected line %q", rk.out.Text())
+	}
+	return f, nil
+}
+
+// timed asks for an operation and returns its CPU time.
+func (rk *routingKit) timed(command, want string, n int) (time.Duration, error) {
+	f, err := rk.ask(command, want, n)
+	if err != nil {
+		return 0, err
+	}
+	ns, err := strconv.ParseInt(f[n-1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("RoutingKit driver: %q: %w", strings.Join(f, " "), err)
+	}
+	return time.Duration(ns), nil
+}
+
+func (rk *routingKit) check(label string) (uint64, error) {
+	f, err := rk.ask("check "+label, "check", 3)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(f[2], 10, 64)
+}
+
+func (rk *routingKit) close() {
+	fmt.Fprintln(rk.in, "quit")
+	rk.in.Close()
+	rk.cmd.Wait()
+}
+
+// timeBoth is one run: the same operations on both sides, each muster
+// operation next to the same RoutingKit one (which goes first alternates),
+// so that whatever else the machine does at a moment weighs on both.
+// Muster: full customization in place (as the router does for a picture
+// that changes more than 1/8 of the arcs), and the router's partial
+// customization, route.MetricPair.Next, for each picture. RoutingKit: its
+// metric's customize, and update_arc then its partial customization.
+func timeBoth(c *route.CCH, g *roadgraph.Graph, rk *routingKit, trans []transition, cfg config, check bool) (mu, rt timings, err error) {
+	mu.checks, rt.checks = map[string]uint64{}, map[string]uint64{}
+	debug.FreeOSMemory()
+	mt := c.Customize(g.TimeMS)
+	op := 0
+	both := func(muster func(), rkCommand, want string, n int) error {
+		op++
+		var took time.Duration
+		var err error
+		if op%2 == 0 {
+			took, err = rk.timed(rkCommand, want, n)
+		}
+		t0 := threadCPU()
+		muster()
+		mine := threadCPU() - t0
+		if op%2 == 1 {
+			took, err = rk.timed(rkCommand, want, n)
+		}
+		if err != nil {
+			return err
+		}
+		if want == "full" {
+			mu.full, rt.full = append(mu.full, mine), append(rt.full, took)
+		} else {
+			mu.partial, rt.partial = append(mu.partial, mine), append(rt.partial, took)
+		}
+		return nil
+	}
+	for i := 0; i < cfg.full; i++ {
+		if err := both(func() { c.CustomizeInto(mt, g.TimeMS) }, "full", "full", 2); err != nil {
+			return mu, rt, err
+		}
+	}
+	if check {
+		mu.checks["base"] = checksum(c, mt)
+		if rt.checks["base"], err = rk.check("base"); err != nil {
+			return mu, rt, err
+		}
+	}
+	// Transition 0, from the free-flow weights to the first picture, is
+	// not timed.
 	pair := route.NewMetricPair(c, g.TimeMS)
-	t.checks["0"] = checksum(c, pair.Next(trans[0].after, trans[0].arcs, false))
+	pair.Next(trans[0].after, trans[0].arcs, false)
+	if _, err := rk.ask("partial 0", "partial", 3); err != nil {
+		return mu, rt, err
+	}
+	if check {
+		mu.checks["0"] = checksum(c, pair.Current())
+		if rt.checks["0"], err = rk.check("0"); err != nil {
+			return mu, rt, err
+		}
+	}
 	debug.FreeOSMemory()
 	for p := 0; p < cfg.passes; p++ {
 		for k := 1; k < len(trans); k++ {
-			t0 := threadCPU()
-			m := pair.Next(trans[k].after, trans[k].arcs, false)
-			t.partial = append(t.partial, threadCPU()-t0)
-			if p == 0 {
-				t.checks[strconv.Itoa(k)] = checksum(c, m)
+			if err := both(func() { pair.Next(trans[k].after, trans[k].arcs, false) }, "partial "+strconv.Itoa(k), "partial", 3); err != nil {
+				return mu, rt, err
+			}
+			if check && p == 0 {
+				label := strconv.Itoa(k)
+				mu.checks[label] = checksum(c, pair.Current())
+				if rt.checks[label], err = rk.check(label); err != nil {
+					return mu, rt, err
+				}
 			}
 		}
 	}
-	return t
-}
-
-// timeRoutingKit runs the driver and reads its measurements.
-func timeRoutingKit(ctx context.Context, cfg config, graphFile, picFile string) (timings, error) {
-	t := timings{checks: map[string]uint64{}}
-	cmd := exec.CommandContext(ctx, cfg.driver, graphFile, picFile, strconv.Itoa(cfg.full), strconv.Itoa(cfg.passes))
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return t, err
-	}
-	if err := cmd.Start(); err != nil {
-		return t, fmt.Errorf("starting the RoutingKit driver: %w", err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		bad := fmt.Errorf("RoutingKit driver: unexpected line %q", sc.Text())
-		switch {
-		case len(f) == 2 && f[0] == "arcs":
-		case len(f) == 2 && f[0] == "full":
-			ns, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return t, bad
-			}
-			t.full = append(t.full, time.Duration(ns))
-		case len(f) == 3 && f[0] == "partial":
-			ns, err := strconv.ParseInt(f[2], 10, 64)
-			if err != nil {
-				return t, bad
-			}
-			t.partial = append(t.partial, time.Duration(ns))
-		case len(f) == 3 && f[0] == "check":
-			sum, err := strconv.ParseUint(f[2], 10, 64)
-			if err != nil {
-				return t, bad
-			}
-			t.checks[f[1]] = sum
-		default:
-			return t, bad
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return t, fmt.Errorf("RoutingKit driver: %w", err)
-	}
-	if len(t.full) == 0 || len(t.partial) == 0 {
-		return t, errors.New("RoutingKit driver: no measurements")
-	}
-	return t, nil
+	return mu, rt, nil
 }
 
 func compareChecks(mu, rk map[string]uint64, transitions int) error {

@@ -2,12 +2,9 @@
 // graph, node order and threat pictures that bench/routingkit exported from
 // muster, builds RoutingKit's customizable contraction hierarchy with that
 // same order, and times full customization and partial customization of the
-// same pictures, in CPU time of the thread (the only one that works). It prints one line per
-// measurement for the Go program to read:
-//   arcs <hierarchy arcs>
-//   full <ns>                    one full customization
-//   partial <transition> <ns>    one picture's partial customization
-//   check <transition> <sum>     the metric after it (first pass only)
+// same pictures, in CPU time of the thread (the only one that works), one
+// operation at a time as the Go program asks on stdin (see below), so that
+// both sides' operations can be interleaved.
 // Built by bench/routingkit.sh against RoutingKit's sources, which are not
 // part of this repository (BSD-2-Clause).
 #include <routingkit/customizable_contraction_hierarchy.h>
@@ -74,12 +71,11 @@ uint64_t checksum(const CustomizableContractionHierarchy &cch, const Customizabl
 }  // namespace
 
 int main(int argc, char **argv) {
-	if (argc != 5) {
-		std::fprintf(stderr, "usage: %s graph.bin pictures.bin full-customizations passes\n", argv[0]);
+	if (argc != 3) {
+		std::fprintf(stderr, "usage: %s graph.bin pictures.bin (then commands on stdin)\n", argv[0]);
 		return 2;
 	}
 	try {
-		int full_reps = std::atoi(argv[3]), passes = std::atoi(argv[4]);
 		std::vector<unsigned> tail, head, weight, order;
 		{
 			Reader r(argv[1]);
@@ -106,35 +102,47 @@ int main(int argc, char **argv) {
 
 		CustomizableContractionHierarchy cch(order, tail, head);
 		std::printf("arcs %u\n", cch.cch_arc_count());
+		std::fflush(stdout);
 
 		std::vector<unsigned> w = weight;
 		CustomizableContractionHierarchyMetric metric(cch, w);
 		metric.customize();
-		for (int i = 0; i < full_reps; ++i) {
-			int64_t t0 = cpu_ns();
-			metric.customize();
-			std::printf("full %lld\n", (long long)(cpu_ns() - t0));
-		}
-		std::printf("check base %llu\n", (unsigned long long)checksum(cch, metric));
-
-		// Transition 0 leads from the base weights to the first picture
-		// (not timed); then every pass goes through transitions 1..count-1,
-		// the last one leading back to the first picture.
 		CustomizableContractionHierarchyPartialCustomization partial(cch);
-		auto apply = [&](unsigned t, bool timed, bool check) {
-			const Transition &tr = pics[t];
-			for (size_t j = 0; j < tr.arcs.size(); ++j) w[tr.arcs[j]] = tr.weights[j];
-			int64_t t0 = cpu_ns();
-			for (unsigned a : tr.arcs) partial.update_arc(a);
-			partial.customize(metric);
-			int64_t took = cpu_ns() - t0;
-			if (timed) std::printf("partial %u %lld\n", t, (long long)took);
-			if (check) std::printf("check %u %llu\n", t, (unsigned long long)checksum(cch, metric));
-		};
-		apply(0, false, true);
-		for (int p = 0; p < passes; ++p)
-			for (unsigned t = 1; t < pics.size(); ++t) apply(t, true, p == 0);
-		std::fflush(stdout);
+
+		// Commands, one a line, so that the Go program can interleave each
+		// operation with muster's:
+		//   full          customize the free-flow weights from scratch
+		//   partial T     apply transition T: its arcs' new weights, then a
+		//                 partial customization
+		//   check LABEL   print the metric's checksum
+		char line[256];
+		while (std::fgets(line, sizeof line, stdin)) {
+			char cmd[32], arg[64] = "";
+			if (std::sscanf(line, "%31s %63s", cmd, arg) < 1) continue;
+			std::string c(cmd);
+			if (c == "full") {
+				w = weight;
+				int64_t t0 = cpu_ns();
+				metric.customize();
+				std::printf("full %lld\n", (long long)(cpu_ns() - t0));
+			} else if (c == "partial") {
+				unsigned t = std::strtoul(arg, nullptr, 10);
+				if (t >= pics.size()) throw std::runtime_error("no such transition");
+				const Transition &tr = pics[t];
+				for (size_t j = 0; j < tr.arcs.size(); ++j) w[tr.arcs[j]] = tr.weights[j];
+				int64_t t0 = cpu_ns();
+				for (unsigned a : tr.arcs) partial.update_arc(a);
+				partial.customize(metric);
+				std::printf("partial %u %lld\n", t, (long long)(cpu_ns() - t0));
+			} else if (c == "check") {
+				std::printf("check %s %llu\n", arg, (unsigned long long)checksum(cch, metric));
+			} else if (c == "quit") {
+				break;
+			} else {
+				throw std::runtime_error("unknown command " + c);
+			}
+			std::fflush(stdout);
+		}
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "routingkit driver: %s\n", e.what());
 		return 1;
