@@ -73,6 +73,7 @@ type customizeScratch struct {
 	// weight must be recomputed from scratch.
 	slot    []uint32
 	touched []uint32    // arcs written to, in the order first touched
+	moved   []uint8     // per arc of the node being settled: which weights moved
 	old     [][2]uint32 // their weights before
 	// Lower ends of the touched arcs still to settle, a bit per rank: the
 	// nodes are settled in increasing rank and only higher ones are added
@@ -154,10 +155,30 @@ func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed 
 				u.recompute(e)
 			}
 		}
+		// Which of x's arcs moved, and which of their weights.
+		moved := s.moved[:0]
+		anyMoved := false
 		for e := lo; e < hi; e++ {
+			var mv uint8
 			if k := s.slot[e] &^ needsRecompute; k != 0 {
-				old := s.old[k-1]
-				u.propagate(e, am[e].w[up] != old[up], am[e].w[down] != old[down])
+				old, w := s.old[k-1], am[e].w
+				if w[up] != old[up] {
+					mv |= movedUp
+				}
+				if w[down] != old[down] {
+					mv |= movedDown
+				}
+				anyMoved = anyMoved || mv != 0
+			}
+			moved = append(moved, mv)
+		}
+		s.moved = moved
+		if !anyMoved {
+			continue
+		}
+		for e := lo; e < hi; e++ {
+			if moved[e-lo] != 0 {
+				u.propagate(e, moved)
 			}
 		}
 	}
@@ -252,28 +273,32 @@ func (u *updater) recompute(e uint32) {
 	u.s.slot[e] &^= needsRecompute
 }
 
-// propagate offers the new weights of arc e = x-y (upMoved, downMoved say
-// which changed) to the top arcs of the triangles e is a lower side of:
-// with every other upward neighbour z of x, the arc z-y when z < y, y-z
-// when z > y. All arcs of x are final by now. A candidate that neither
-// beats the top's weight nor rose where the top's weight came from (the
-// usual case) is dismissed inline.
-func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
-	if !upMoved && !downMoved {
-		return
-	}
+// propagate offers the new weights of arc e = x-y to the top arcs of the
+// triangles e is a lower side of: with every other upward neighbour z of x,
+// the arc z-y when z < y, y-z when z > y. All arcs of x are final by now;
+// moved says which of them moved (indexed from x's first arc). A triangle
+// whose other lower side x-z moved too is offered once, from the lower of
+// the two arcs, with both candidates that either change affects. A
+// candidate that neither beats the top's weight nor rose where the top's
+// weight came from (the usual case) is dismissed inline.
+func (u *updater) propagate(e uint32, moved []uint8) {
 	c, d, mt := u.c, u.d, u.mt
 	am := mt.a
 	head, first := c.upHead, c.upFirst
 	x, y := c.upTail[e], c.upHead[e]
+	lo := first[x]
+	mine := moved[e-lo]
 	toY, fromY := am[e].w[up], am[e].w[down] // x->y, y->x
 	// The lower neighbours of y above x, in increasing rank, hold the arcs
 	// z-y for z < y; y's upward arcs hold y-z for z > y.
 	j := d.entry[e] + 1
 	f := first[y]
-	for e2 := first[x]; e2 < first[x+1]; e2++ {
+	for e2 := lo; e2 < first[x+1]; e2++ {
+		other := moved[e2-lo]
+		if other != 0 && e2 < e {
+			continue // offered when e2 was
+		}
 		z := head[e2]
-		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
 		// g is the top; yz and zy its directions y->z and z->y.
 		var g, yz, zy uint32
 		if z < y {
@@ -289,20 +314,27 @@ func (u *updater) propagate(e uint32, upMoved, downMoved bool) {
 		} else {
 			continue
 		}
+		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
 		ag := &am[g]
 		wg, vg := &ag.w, &ag.via
-		if downMoved {
+		if mine&movedDown != 0 || other&movedUp != 0 {
 			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
 				u.relax(g, yz, c, x)
 			}
 		}
-		if upMoved {
+		if mine&movedUp != 0 || other&movedDown != 0 {
 			if c := addCost(fromZ, toY); c < wg[zy] || c > wg[zy] && vg[zy] == x { // z->x->y
 				u.relax(g, zy, c, x)
 			}
 		}
 	}
 }
+
+// Bits of customizeScratch.moved.
+const (
+	movedUp   = 1
+	movedDown = 2
+)
 
 // MetricPair applies successive weights to a hierarchy without copying a
 // metric each time: it alternates between two metrics, the current one and
