@@ -33,6 +33,8 @@ type CCH struct {
 
 	downOnce sync.Once
 	downIdx  *downIndex
+
+	scratchPool sync.Pool // *customizeScratch
 }
 
 // NewCCH builds the hierarchy of g for the given node order (Order[i] is
@@ -41,6 +43,9 @@ func NewCCH(g *roadgraph.Graph, order []uint32) (*CCH, error) {
 	n := g.NumNodes()
 	if len(order) != n {
 		return nil, fmt.Errorf("contraction hierarchy: order has %d nodes, graph %d", len(order), n)
+	}
+	if g.NumArcs() >= viaInput {
+		return nil, fmt.Errorf("contraction hierarchy: %d arcs, at most %d are supported", g.NumArcs(), viaInput-1)
 	}
 	c := &CCH{rank: make([]uint32, n), order: order, parent: make([]uint32, n)}
 	for i := range c.rank {
@@ -120,6 +125,9 @@ func (c *CCH) arc(x, y uint32) uint32 {
 	}
 	return lo + uint32(i)
 }
+
+// Arc returns the ends of hierarchy arc e, as ranks: lower < upper.
+func (c *CCH) Arc(e int) (lower, upper uint32) { return c.upTail[e], c.upHead[e] }
 
 // NumArcs returns the number of arcs of the hierarchy (input arcs and shortcuts).
 func (c *CCH) NumArcs() int { return len(c.upHead) }

@@ -9,7 +9,8 @@ import (
 // many-to-one question the planner asks for every gate, answered by one
 // sweep over the hierarchy. The slice is the caller's.
 func (r *Router) CostsTo(target roadgraph.Snap) []uint32 {
-	p := r.picture.Load()
+	p := r.acquire()
+	defer p.release()
 	q := r.queries.Get().(*Query)
 	defer r.queries.Put(q)
 	return q.OneToAll(p.metric, r.endpoints(target, p.weight, true), true, nil)
@@ -18,7 +19,8 @@ func (r *Router) CostsTo(target roadgraph.Snap) []uint32 {
 // CostsFrom returns every node's routing cost from the snapped point: the
 // one-to-many question (a rally point to every household).
 func (r *Router) CostsFrom(source roadgraph.Snap) []uint32 {
-	p := r.picture.Load()
+	p := r.acquire()
+	defer p.release()
 	q := r.queries.Get().(*Query)
 	defer r.queries.Put(q)
 	return q.OneToAll(p.metric, r.endpoints(source, p.weight, false), false, nil)
@@ -27,7 +29,7 @@ func (r *Router) CostsFrom(source roadgraph.Snap) []uint32 {
 // CostAt returns the cost from a snapped point to wherever a one-to-all
 // cost array (CostsTo) leads, counting the partial arc to the graph.
 func (r *Router) CostAt(costs []uint32, from roadgraph.Snap) uint32 {
-	p := r.picture.Load()
+	p := r.picture.Load() // weights only: no need to hold the metric
 	best := uint32(Inf)
 	for _, s := range r.endpoints(from, p.weight, false) {
 		best = min(best, addCost(s.Cost, costs[s.Node]))

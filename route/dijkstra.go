@@ -12,11 +12,7 @@ const Inf = math.MaxUint32
 
 // addCost adds two costs, saturating at Inf.
 func addCost(a, b uint32) uint32 {
-	s := uint64(a) + uint64(b)
-	if s >= Inf {
-		return Inf
-	}
-	return uint32(s)
+	return uint32(min(uint64(a)+uint64(b), Inf))
 }
 
 // Dijkstra runs plain Dijkstra on a forward-star graph. It is the reference

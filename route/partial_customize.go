@@ -1,6 +1,7 @@
 package route
 
 import (
+	"math/bits"
 	"slices"
 )
 
@@ -12,6 +13,7 @@ type downIndex struct {
 	first []uint32 // per node
 	tail  []uint32 // lower end of each entry, sorted within a node
 	arc   []uint32 // the hierarchy arc of each entry
+	entry []uint32 // per hierarchy arc x-y: its entry in y's list
 
 	inputFirst []uint32 // per hierarchy arc
 	inputs     []uint32 // input arc << 1 | 1 when it runs downward
@@ -19,7 +21,7 @@ type downIndex struct {
 
 func (c *CCH) buildDownIndex() *downIndex {
 	n, m := len(c.parent), len(c.upHead)
-	d := &downIndex{first: make([]uint32, n+1), tail: make([]uint32, m), arc: make([]uint32, m)}
+	d := &downIndex{first: make([]uint32, n+1), tail: make([]uint32, m), arc: make([]uint32, m), entry: make([]uint32, m)}
 	for _, y := range c.upHead {
 		d.first[y+1]++
 	}
@@ -32,6 +34,7 @@ func (c *CCH) buildDownIndex() *downIndex {
 		y := c.upHead[e]
 		d.tail[next[y]] = c.upTail[e]
 		d.arc[next[y]] = uint32(e)
+		d.entry[e] = next[y]
 		next[y]++
 	}
 	d.inputFirst = make([]uint32, m+1)
@@ -60,95 +63,317 @@ func (c *CCH) down() *downIndex {
 	return c.downIdx
 }
 
-// Recustomize derives the metric for new weights from prev, the metric of
-// the previous weights, when only the input arcs in changed differ between
-// the two. Only hierarchy arcs whose weight can change are recomputed: each
-// changed arc is recomputed from its input arcs and all its lower
-// triangles, and if its weight moved, the arcs of the triangles it is a
-// lower side of are queued in turn, by increasing lower end. Threat
-// pictures change a small part of a city, so this touches a small part of
-// the hierarchy; the result is identical to Customize(weights).
+// customizeScratch is the working memory of a customization, kept
+// between calls (by a MetricPair, or in CCH.scratchPool) so that applying
+// a threat picture allocates nothing in proportion to the graph.
+type customizeScratch struct {
+	arcTo []uint32 // per node: the arc from the current node to it
+	// Per hierarchy arc: 0 when partial customization has not touched it,
+	// else 1 + its index in touched, with needsRecompute set when its
+	// weight must be recomputed from scratch.
+	slot    []uint32
+	touched []uint32    // arcs written to, in the order first touched
+	moved   []uint8     // per arc of the node being settled: which weights moved
+	old     [][2]uint32 // their weights before
+	// Lower ends of the touched arcs still to settle, a bit per rank: the
+	// nodes are settled in increasing rank and only higher ones are added
+	// meanwhile, so one forward scan over the words finds them all.
+	pending []uint64
+}
+
+const needsRecompute = 1 << 31
+
+func (c *CCH) scratch() *customizeScratch {
+	if s, ok := c.scratchPool.Get().(*customizeScratch); ok {
+		return s
+	}
+	n, m := len(c.parent), len(c.upHead)
+	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64)}
+}
+
+// Recustomize returns the metric for new weights, derived from prev, the
+// metric of the previous weights, when only the input arcs in changed
+// differ between the two (changed may list arcs that did not change). prev
+// is left as it was. The result equals Customize(weights), weight for
+// weight. A router alternating between two metrics uses Update instead and
+// copies nothing.
 func (c *CCH) Recustomize(prev *Metric, weights []uint32, changed []uint32) *Metric {
+	mt := prev.clone()
+	c.Update(mt, weights, changed, nil)
+	return mt
+}
+
+// Update turns mt, the metric of the previous weights, into the metric of
+// weights, in place, when only the input arcs in changed differ between
+// the two (changed may list arcs that did not change). It appends to
+// touched every hierarchy arc it wrote to and returns it, with all true
+// when it customized every arc instead (beyond 1/8 of the arcs changed,
+// that is cheaper). Queries must not run on mt meanwhile.
+//
+// Only weights that can change are recomputed. Nodes are settled in
+// increasing rank; when an arc x-y's weight has moved, each triangle it is
+// a lower side of (x<y<z, arc y-z, or x<z<y, arc z-y) gives its top arc a
+// new candidate through x. A candidate lower than the top's weight
+// replaces it at once; a candidate that rose forces the top to be
+// recomputed from scratch (its input arcs and all its lower triangles)
+// only when the top's weight came from that very triangle, which the
+// metric's via entry says; otherwise the top is left alone. Changed input
+// arcs are treated alike. The tops' lower sides are all final when they are
+// read, because everything below their lower end has been settled.
+func (c *CCH) Update(mt *Metric, weights []uint32, changed []uint32, touched []uint32) ([]uint32, bool) {
+	s := c.scratch()
+	defer c.scratchPool.Put(s)
+	return c.update(s, mt, weights, changed, touched)
+}
+
+func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed []uint32, touched []uint32) ([]uint32, bool) {
 	if len(changed) > len(c.inputArc)/8 {
-		return c.Customize(weights)
+		c.customizeInto(s, mt, weights)
+		return touched, true
 	}
 	d := c.down()
-	mt := &Metric{c: c, up: slices.Clone(prev.up), down: slices.Clone(prev.down),
-		upMid: slices.Clone(prev.upMid), downMid: slices.Clone(prev.downMid),
-		upInput: slices.Clone(prev.upInput), downInput: slices.Clone(prev.downInput)}
-	h := newMinHeap(len(c.upHead))
-	// The heap's position array already tells whether an arc is queued.
-	push := func(e uint32) {
-		if h.pos[e] < 0 {
-			h.PushOrDecrease(e, c.upTail[e])
-		}
-	}
+	u := updater{c: c, d: d, s: s, mt: mt, weights: weights}
 	for _, a := range changed {
 		if ca := c.inputArc[a]; ca != Inf {
-			push(ca >> 1)
+			u.relax(ca>>1, ca&1, weights[a], a|viaInput)
 		}
 	}
-	up, down, head, first := mt.up, mt.down, c.upHead, c.upFirst
-	for h.Len() > 0 {
-		e, _ := h.Pop()
-		x, y := c.upTail[e], c.upHead[e]
-		oldUp, oldDown := up[e], down[e]
-		// From scratch: the input arcs...
-		wu, wd := uint32(Inf), uint32(Inf)
-		iu, id := uint32(Inf), uint32(Inf)
-		for _, in := range d.inputs[d.inputFirst[e]:d.inputFirst[e+1]] {
-			a := in >> 1
-			if w := weights[a]; in&1 == 0 && w < wu {
-				wu, iu = w, a
-			} else if in&1 == 1 && w < wd {
-				wd, id = w, a
+	am := mt.a
+	for word := 0; ; {
+		for word < len(s.pending) && s.pending[word] == 0 {
+			word++
+		}
+		if word == len(s.pending) {
+			break
+		}
+		b := bits.TrailingZeros64(s.pending[word])
+		s.pending[word] &^= 1 << b
+		x := uint32(word*64 + b)
+		lo, hi := c.upFirst[x], c.upFirst[x+1]
+		for e := lo; e < hi; e++ {
+			if s.slot[e]&needsRecompute != 0 {
+				u.recompute(e)
 			}
 		}
-		mu, md := uint32(Inf), uint32(Inf)
-		// ...then every lower triangle z<x<y: the lower neighbours common
-		// to x and y, by a merge of their sorted lists.
-		i, iEnd := d.first[x], d.first[x+1]
-		j, jEnd := d.first[y], d.first[y+1]
-		for i < iEnd && j < jEnd {
-			zi, zj := d.tail[i], d.tail[j]
-			switch {
-			case zi < zj:
-				i++
-			case zj < zi:
-				j++
-			default:
-				e1, e2 := d.arc[i], d.arc[j]                // z-x, z-y
-				if w := addCost(down[e1], up[e2]); w < wu { // x->z->y
-					wu, mu = w, zi
+		// Which of x's arcs moved, and which of their weights.
+		moved := s.moved[:0]
+		anyMoved := false
+		for e := lo; e < hi; e++ {
+			var mv uint8
+			if k := s.slot[e] &^ needsRecompute; k != 0 {
+				old, w := s.old[k-1], am[e].w
+				if w[up] != old[up] {
+					mv |= movedUp
 				}
-				if w := addCost(down[e2], up[e1]); w < wd { // y->z->x
-					wd, md = w, zi
+				if w[down] != old[down] {
+					mv |= movedDown
 				}
-				i++
-				j++
+				anyMoved = anyMoved || mv != 0
 			}
+			moved = append(moved, mv)
 		}
-		up[e], down[e] = wu, wd
-		mt.upMid[e], mt.downMid[e] = mu, md
-		mt.upInput[e], mt.downInput[e] = iu, id
-		if wu == oldUp && wd == oldDown {
+		s.moved = moved
+		if !anyMoved {
 			continue
 		}
-		// e = x-y is a lower side of the triangles x<y<z (arc y-z) and
-		// x<z<y (arc z-y), for every other upward neighbour z of x.
-		f := first[y]
-		for e2 := first[x]; e2 < first[x+1]; e2++ {
-			z := head[e2]
-			switch {
-			case z < y:
-				push(c.arc(z, y))
-			case z > y:
-				for f < first[y+1] && head[f] < z {
-					f++
-				}
-				push(f)
+		for e := lo; e < hi; e++ {
+			if moved[e-lo] != 0 {
+				u.propagate(e, moved)
 			}
 		}
 	}
-	return mt
+	for _, e := range s.touched {
+		s.slot[e] = 0
+		mt.upward[e], mt.downward[e] = am[e].w[up], am[e].w[down]
+	}
+	touched = append(touched, s.touched...)
+	s.touched, s.old = s.touched[:0], s.old[:0]
+	return touched, false
+}
+
+// updater is one partial customization in progress.
+type updater struct {
+	c       *CCH
+	d       *downIndex
+	s       *customizeScratch
+	mt      *Metric
+	weights []uint32
+}
+
+// touch records arc e's weights before it is first written to, and queues
+// its lower end.
+func (u *updater) touch(e uint32) {
+	s := u.s
+	if s.slot[e] != 0 {
+		return
+	}
+	s.touched = append(s.touched, e)
+	s.old = append(s.old, u.mt.a[e].w)
+	s.slot[e] = uint32(len(s.touched))
+	x := u.c.upTail[e]
+	s.pending[x>>6] |= 1 << (x & 63)
+}
+
+// relax offers arc e, in direction dir, the new candidate weight cand from
+// source src (a middle node, or an input arc with viaInput).
+func (u *updater) relax(e, dir, cand, src uint32) {
+	am := &u.mt.a[e]
+	w, via := &am.w, &am.via
+	switch cur := w[dir]; {
+	case cand < cur:
+		u.touch(e)
+		w[dir], via[dir] = cand, src
+	case cand > cur && via[dir] == src:
+		// The weight came from src, which got dearer: only a full
+		// recomputation knows what the best is now.
+		u.touch(e)
+		u.s.slot[e] |= needsRecompute
+	}
+}
+
+// recompute sets arc e = x-y's weights from scratch: its input arcs, then
+// every lower triangle z<x<y, the lower neighbours common to x and y found
+// by merging their sorted lists. Ties go to the lowest middle node, as in
+// Customize.
+func (u *updater) recompute(e uint32) {
+	c, d, mt, weights := u.c, u.d, u.mt, u.weights
+	best := [2]uint32{Inf, Inf}
+	via := [2]uint32{Inf, Inf}
+	for _, in := range d.inputs[d.inputFirst[e]:d.inputFirst[e+1]] {
+		a, dir := in>>1, in&1
+		if wa := weights[a]; wa < best[dir] {
+			best[dir], via[dir] = wa, a|viaInput
+		}
+	}
+	am := mt.a
+	x, y := c.upTail[e], c.upHead[e]
+	tx, ax := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
+	ty, ay := d.tail[d.first[y]:d.first[y+1]], d.arc[d.first[y]:d.first[y+1]]
+	ax, ay = ax[:len(tx)], ay[:len(ty)]
+	for i, j := 0, 0; i < len(tx) && j < len(ty); {
+		zi, zj := tx[i], ty[j]
+		switch {
+		case zi < zj:
+			i++
+		case zj < zi:
+			j++
+		default:
+			zx, zy := am[ax[i]].w, am[ay[j]].w
+			if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
+				best[up], via[up] = c, zi
+			}
+			if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
+				best[down], via[down] = c, zi
+			}
+			i++
+			j++
+		}
+	}
+	am[e] = arcMetric{w: best, via: via}
+	u.s.slot[e] &^= needsRecompute
+}
+
+// propagate offers the new weights of arc e = x-y to the top arcs of the
+// triangles e is a lower side of: with every other upward neighbour z of x,
+// the arc z-y when z < y, y-z when z > y. All arcs of x are final by now;
+// moved says which of them moved (indexed from x's first arc). A triangle
+// whose other lower side x-z moved too is offered once, from the lower of
+// the two arcs, with both candidates that either change affects. A
+// candidate that neither beats the top's weight nor rose where the top's
+// weight came from (the usual case) is dismissed inline.
+func (u *updater) propagate(e uint32, moved []uint8) {
+	c, d, mt := u.c, u.d, u.mt
+	am := mt.a
+	head, first := c.upHead, c.upFirst
+	x, y := c.upTail[e], c.upHead[e]
+	lo := first[x]
+	mine := moved[e-lo]
+	toY, fromY := am[e].w[up], am[e].w[down] // x->y, y->x
+	// The lower neighbours of y above x, in increasing rank, hold the arcs
+	// z-y for z < y; y's upward arcs hold y-z for z > y.
+	j := d.entry[e] + 1
+	f := first[y]
+	for e2 := lo; e2 < first[x+1]; e2++ {
+		other := moved[e2-lo]
+		if other != 0 && e2 < e {
+			continue // offered when e2 was
+		}
+		z := head[e2]
+		// g is the top; yz and zy its directions y->z and z->y.
+		var g, yz, zy uint32
+		if z < y {
+			for d.tail[j] < z {
+				j++
+			}
+			g, yz, zy = d.arc[j], down, up // z-y
+		} else if z > y {
+			for head[f] < z {
+				f++
+			}
+			g, yz, zy = f, up, down // y-z
+		} else {
+			continue
+		}
+		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
+		ag := &am[g]
+		wg, vg := &ag.w, &ag.via
+		if mine&movedDown != 0 || other&movedUp != 0 {
+			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
+				u.relax(g, yz, c, x)
+			}
+		}
+		if mine&movedUp != 0 || other&movedDown != 0 {
+			if c := addCost(fromZ, toY); c < wg[zy] || c > wg[zy] && vg[zy] == x { // z->x->y
+				u.relax(g, zy, c, x)
+			}
+		}
+	}
+}
+
+// Bits of customizeScratch.moved.
+const (
+	movedUp   = 1
+	movedDown = 2
+)
+
+// MetricPair applies successive weights to a hierarchy without copying a
+// metric each time: it alternates between two metrics, the current one and
+// a spare one picture behind. Next brings the spare up to date (copying
+// back only the arcs the last update touched), updates it in place to the
+// new weights and makes it current. The current metric is never written
+// to, so queries can go on reading it; the caller says whether any query
+// still reads the spare (see Router.SetZones). Not safe for concurrent use.
+type MetricPair struct {
+	c          *CCH
+	s          *customizeScratch // its own: a pool is emptied by the collector
+	cur, spare *Metric
+	stale      []uint32 // arcs where spare differs from cur...
+	all        bool     // ...or possibly every arc
+}
+
+// NewMetricPair customizes weights into the first current metric.
+func NewMetricPair(c *CCH, weights []uint32) *MetricPair {
+	return &MetricPair{c: c, cur: c.Customize(weights), s: c.scratch()}
+}
+
+// Current returns the current metric.
+func (p *MetricPair) Current() *Metric { return p.cur }
+
+// Next returns the metric of weights, which differ from the current
+// metric's at most at the input arcs in changed, and makes it current.
+// With spareInUse, the spare metric is left to whoever reads it and a copy
+// of the current one is updated instead.
+func (p *MetricPair) Next(weights, changed []uint32, spareInUse bool) *Metric {
+	next := p.spare
+	switch {
+	case next == nil || spareInUse:
+		next = p.cur.clone()
+	case p.all:
+		next.copyAll(p.cur)
+	default:
+		next.copyArcs(p.cur, p.stale)
+	}
+	p.stale, p.all = p.c.update(p.s, next, weights, changed, p.stale[:0])
+	p.cur, p.spare = next, p.cur
+	return next
 }

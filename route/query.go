@@ -57,7 +57,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 	}
 	best := uint32(Inf)
 	q.MeetingRank = Inf
-	up, down, head, first, parent := m.up, m.down, c.upHead, c.upFirst, c.parent
+	upward, downward, head, first, parent := m.upward, m.downward, c.upHead, c.upFirst, c.parent
 	distF, distB := q.distF, q.distB
 	for {
 		x := uint32(Inf)
@@ -94,7 +94,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distF[x]; inF && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, up[e]); nd < distF[head[e]] {
+				if nd := addCost(dx, upward[e]); nd < distF[head[e]] {
 					distF[head[e]] = nd
 					q.predF[head[e]] = e
 				}
@@ -102,7 +102,7 @@ func (q *Query) Run(m *Metric, sources, targets []Source) uint32 {
 		}
 		if dx := distB[x]; inB && dx < best {
 			for e := first[x]; e < first[x+1]; e++ {
-				if nd := addCost(dx, down[e]); nd < distB[head[e]] {
+				if nd := addCost(dx, downward[e]); nd < distB[head[e]] {
 					distB[head[e]] = nd
 					q.predB[head[e]] = e
 				}
@@ -156,26 +156,26 @@ type unpackItem struct {
 
 // unpack appends the input arcs a hierarchy arc stands for, travelled
 // upward (lower to higher rank) or downward.
-func (q *Query) unpack(m *Metric, e uint32, down bool, out []uint32) []uint32 {
+func (q *Query) unpack(m *Metric, e uint32, downward bool, out []uint32) []uint32 {
 	c := q.c
-	stack := append(q.unpackStack[:0], unpackItem{e, down})
+	stack := append(q.unpackStack[:0], unpackItem{e, downward})
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		lo, hi := c.upTail[it.arc], c.upHead[it.arc]
 		if !it.down {
-			mid := m.upMid[it.arc]
-			if mid == Inf {
-				out = append(out, m.upInput[it.arc])
+			mid := m.a[it.arc].via[up]
+			if mid&viaInput != 0 {
+				out = append(out, mid&^viaInput)
 				continue
 			}
 			// lo -> mid (downward on mid-lo), then mid -> hi (upward on mid-hi).
 			// Pushed in reverse so that the first leg is expanded first.
 			stack = append(stack, unpackItem{c.arc(mid, hi), false}, unpackItem{c.arc(mid, lo), true})
 		} else {
-			mid := m.downMid[it.arc]
-			if mid == Inf {
-				out = append(out, m.downInput[it.arc])
+			mid := m.a[it.arc].via[down]
+			if mid&viaInput != 0 {
+				out = append(out, mid&^viaInput)
 				continue
 			}
 			// hi -> mid (downward on mid-hi), then mid -> lo (upward on mid-lo).
@@ -198,9 +198,9 @@ func (q *Query) OneToAll(m *Metric, starts []Source, toTarget bool, out []uint32
 	n := len(c.parent)
 	q.reset()
 	// Climb: the starts' costs to (or from) their ancestors.
-	climb, sweep := m.up, m.down // from the starts upward; then y -> x downward
+	climb, sweep := m.upward, m.downward // from the starts upward; then y -> x downward
 	if toTarget {
-		climb, sweep = m.down, m.up
+		climb, sweep = m.downward, m.upward
 	}
 	dist := q.distF
 	var curA [4]uint32

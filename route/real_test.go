@@ -2,13 +2,14 @@ package route
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/benchpictures"
 	"github.com/muster-evac/muster/internal/testshared"
-
-	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/osmimport"
@@ -81,7 +82,7 @@ func TestRealExtractsAgainstDijkstra(t *testing.T) {
 			pairs := 0
 			for round := 0; round <= tc.rounds; round++ {
 				if round > 0 {
-					zones = realZones(rng, g, 1+rng.IntN(5))
+					zones = benchpictures.Zones(rng, g, 1+rng.IntN(5))
 					if _, err := r.SetZones(context.Background(), zones); err != nil {
 						t.Fatal(err)
 					}
@@ -135,20 +136,35 @@ func TestRealExtractsAgainstDijkstra(t *testing.T) {
 	}
 }
 
-// realZones draws zones around random nodes of g: forbidden circles and
-// polygons of a few hundred metres, and risky ones.
-func realZones(rng *rand.Rand, g *roadgraph.Graph, n int) []muster.Zone {
-	var zs []muster.Zone
-	for i := 0; i < n; i++ {
-		c := g.NodePoint(uint32(rng.IntN(g.NumNodes())))
-		z := muster.Zone{ID: "z" + string(rune('a'+i)), Risk: 0.2 + 0.8*rng.Float64(), Forbidden: rng.IntN(3) != 0}
-		if rng.IntN(2) == 0 {
-			z.Center, z.RadiusM = c, 100+rng.Float64()*700
-		} else {
-			dx, dy := 0.002+rng.Float64()*0.006, 0.002+rng.Float64()*0.006
-			z.Polygon = orb.MultiPolygon{{{{c[0] - dx, c[1] - dy}, {c[0] + dx, c[1] - dy}, {c[0] + dx, c[1] + dy}, {c[0] - dx*0.2, c[1] + dy*0.4}, {c[0] - dx, c[1] - dy}}}}
-		}
-		zs = append(zs, z)
+// TestRecustomizePortoEqualsCustomize is partial customization's proof at
+// city scale (long): on Porto's car graph, the benchmark's succession of
+// threat pictures and then random ones (weights raised, lowered, forbidden,
+// restored) give, after every update, exactly the weights of a full
+// customization, each derived as its via entry says.
+func TestRecustomizePortoEqualsCustomize(t *testing.T) {
+	testshared.Long(t)
+	g, err := realCity(t, "porto.osm.pbf").Graph(roadgraph.Car)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return zs
+	r, err := New(context.Background(), g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pictures := benchpictures.Sequence(g, 16)
+	for i := 0; i < 2*len(pictures); i++ {
+		if _, err := r.SetZones(context.Background(), pictures[i%len(pictures)]); err != nil {
+			t.Fatal(err)
+		}
+		p := r.picture.Load()
+		checkMetric(t, fmt.Sprintf("picture %d", i), r.cch, p.metric, r.cch.Customize(p.weight), p.weight)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	w := slices.Clone(r.Weights())
+	m := r.picture.Load().metric.clone()
+	for round := 0; round < 20; round++ {
+		changed := randomPicture(rng, g, w)
+		m = r.cch.Recustomize(m, w, changed)
+		checkMetric(t, fmt.Sprintf("random picture %d", round), r.cch, m, r.cch.Customize(w), w)
+	}
 }

@@ -62,7 +62,11 @@ type Router struct {
 	opts  Options
 
 	picture atomic.Pointer[picture]
-	updates sync.Mutex // serialises SetZones
+	updates sync.Mutex // serialises SetZones and guards what follows
+	// The current picture's metric and the one before, which the next
+	// SetZones rewrites in place unless a query still reads spareOwner's.
+	metrics    *MetricPair
+	spareOwner *picture
 
 	queries  sync.Pool // *Query
 	forward  sync.Pool // *Dijkstra on the graph
@@ -78,7 +82,27 @@ type picture struct {
 	forbidden []bool    // per node: inside or on a forbidden zone
 	metric    *Metric
 	changed   []uint32 // sorted: arcs the picture's zones touch
+	// Queries reading metric (see acquire); SetZones rewrites the metric
+	// of an older picture only when none is left.
+	readers atomic.Int64
 }
+
+// acquire returns the current picture, counted as read until release: its
+// metric is not rewritten meanwhile. The second load closes the race with
+// a SetZones that has just checked the count: a picture that is no longer
+// current by then is not used.
+func (r *Router) acquire() *picture {
+	for {
+		p := r.picture.Load()
+		p.readers.Add(1)
+		if r.picture.Load() == p {
+			return p
+		}
+		p.readers.Add(-1)
+	}
+}
+
+func (p *picture) release() { p.readers.Add(-1) }
 
 // New prepares a router for g. It uses g.Order when the graph file carries
 // one and computes a nested-dissection order otherwise (seconds on a city).
@@ -102,7 +126,8 @@ func New(ctx context.Context, g *roadgraph.Graph, opts Options) (*Router, error)
 	r.forward.New = func() any { return NewDijkstra(g.FirstOut, g.Head) }
 	r.backward.New = func() any { return NewDijkstra(r.rev.FirstOut, r.rev.Head) }
 	base := &picture{weight: g.TimeMS, exposure: make([]float32, g.NumArcs()), forbidden: make([]bool, g.NumNodes())}
-	base.metric = c.Customize(base.weight)
+	r.metrics = NewMetricPair(c, base.weight)
+	base.metric = r.metrics.Current()
 	r.picture.Store(base)
 	return r, nil
 }
@@ -184,9 +209,13 @@ func (r *Router) SetZones(ctx context.Context, zones []muster.Zone) (UpdateStats
 			diff = append(diff, a)
 		}
 	}
-	p.metric = r.cch.Recustomize(old.metric, p.weight, diff)
+	// The new metric is written into the spare one, the previous
+	// picture's, unless a query still reads it: then the current one is
+	// copied.
+	p.metric = r.metrics.Next(p.weight, diff, r.spareOwner != nil && r.spareOwner.readers.Load() > 0)
 	st.CustomizeTime = time.Since(t1)
 	r.picture.Store(p)
+	r.spareOwner = old
 	return st, nil
 }
 

@@ -2,8 +2,10 @@ package route
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -239,6 +241,107 @@ func TestCostsToMatchesQueries(t *testing.T) {
 		}
 		if got := q.Run(m, []Source{{target.Tail, 0}}, []Source{{u, 0}}); got != from[u] {
 			t.Fatalf("cost %d -> %d: one-to-all says %d, point query %d", target.Tail, u, from[u], got)
+		}
+	}
+}
+
+// TestSetZonesKeepsMetricsOfQueriesInFlight checks the router's two
+// alternating metrics: a picture a query still reads is never rewritten
+// (the next update copies the current metric instead), and once released
+// its metric is reused in place; after every update the current metric
+// has the weights of a full customization.
+func TestSetZonesKeepsMetricsOfQueriesInFlight(t *testing.T) {
+	g := gridGraph(13, 40, 30)
+	r, err := New(context.Background(), g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := graphBound(g)
+	rng := rand.New(rand.NewPCG(5, 6))
+	set := func(round int) {
+		t.Helper()
+		if _, err := r.SetZones(context.Background(), randomZones(rng, b, 2+rng.IntN(4))); err != nil {
+			t.Fatal(err)
+		}
+		p := r.picture.Load()
+		checkMetric(t, fmt.Sprintf("round %d", round), r.cch, p.metric, r.cch.Customize(p.weight), p.weight)
+	}
+	set(0)
+	held := r.acquire()
+	heldWant := r.cch.Customize(held.weight)
+	checkMetric(t, "held", r.cch, held.metric, heldWant, held.weight)
+	for round := 1; round < 5; round++ {
+		set(round)
+		if r.metrics.spare == held.metric && round > 1 {
+			t.Fatalf("round %d: the metric of a picture still read is kept to be rewritten", round)
+		}
+		checkMetric(t, fmt.Sprintf("held, after round %d", round), r.cch, held.metric, heldWant, held.weight)
+	}
+	held.release()
+	reused := 0
+	for round := 5; round < 12; round++ {
+		spare := r.metrics.spare
+		set(round)
+		if r.picture.Load().metric == spare {
+			reused++
+		}
+	}
+	if reused < 6 {
+		t.Errorf("the spare metric was reused in %d of 7 updates with no query in flight", reused)
+	}
+}
+
+// TestQueriesDuringSetZones runs one-to-all queries while pictures change
+// (run it with -race too): each answer must be exactly one picture's,
+// never a mix of two.
+func TestQueriesDuringSetZones(t *testing.T) {
+	g := gridGraph(17, 30, 25)
+	r, err := New(context.Background(), g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := graphBound(g)
+	rng := rand.New(rand.NewPCG(7, 8))
+	pictures := make([][]muster.Zone, 4)
+	target := NodeSnap(g, uint32(rng.IntN(g.NumNodes())))
+	var want [][]uint32
+	for i := range pictures {
+		pictures[i] = randomZones(rng, b, 3)
+		if _, err := r.SetZones(context.Background(), pictures[i]); err != nil {
+			t.Fatal(err)
+		}
+		bwd := NewDijkstra(r.rev.FirstOut, r.rev.Head)
+		bwd.Run(r.rev.Weights(r.Weights()), []Source{{target.Tail, 0}}, nil)
+		want = append(want, slices.Clone(bwd.Dist))
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for w := 0; w < 2; w++ {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				got := r.CostsTo(target)
+				if !slices.ContainsFunc(want, func(w []uint32) bool { return slices.Equal(w, got) }) {
+					errs <- fmt.Errorf("one-to-all costs match none of the pictures")
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 40; i++ {
+		if _, err := r.SetZones(context.Background(), pictures[i%len(pictures)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for w := 0; w < 2; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -63,7 +63,8 @@ type Result struct {
 // Route finds up to req.Alternatives routes between two coordinates under
 // the current threat picture.
 func (r *Router) Route(ctx context.Context, req Request) (*Result, error) {
-	p := r.picture.Load()
+	p := r.acquire()
+	defer p.release()
 	from, err := r.Snap(req.From)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
