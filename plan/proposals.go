@@ -75,6 +75,12 @@ type mode struct {
 	// again, as a fresh plan would (otherwise they keep their rally point
 	// and groupmates and are only re-timed).
 	regroup bool
+	// keptFirst: groups still safe that have not left keep their turns
+	// before the groups on the move that must be re-routed take theirs, in
+	// what is left (each priority class in turn); otherwise those on the
+	// move take the first turns, and the turns they take are the kept
+	// groups' to lose.
+	keptFirst bool
 	// safety, when set, says which routes and walks of the plan revised
 	// now cross a forbidden zone (shared by the proposals).
 	safety *safety
@@ -125,9 +131,9 @@ func newSafety(prev *Plan, in Input) *safety {
 }
 
 var (
-	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, nil}
-	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, nil}
-	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true, nil}
+	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, true, nil}
+	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, false, nil}
+	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true, false, nil}
 )
 
 // Proposals makes the ways to re-plan prev for a new threat picture (in)
@@ -214,6 +220,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	// Nothing new is scheduled before now: the schedule runs from At, the
 	// plan keeps the operation's start.
 	st.At = st.At.Truncate(time.Second)
+	// Revisions reach the field only at reach: what is due before goes
+	// as planned.
+	reach := st.At.Add(max(0, in.RevisionLead).Truncate(time.Second))
 	p := prev.Params
 	if st.At.After(p.Start) {
 		p.Start = st.At
@@ -443,6 +452,27 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				kept = append(kept, keptGroup{g, members})
 				continue
 			}
+			// Re-routed: those of it already through the gate it was
+			// going to are out, and it goes on without them.
+			var still []Household
+			for _, h := range members {
+				if st.householdThrough(h.ID) {
+					out(h, "already through a gate (reported by the field)")
+				} else {
+					still = append(still, h)
+				}
+			}
+			if len(still) == 0 {
+				continue
+			}
+			if len(still) < len(members) {
+				members = still
+				g.Households, g.People = nil, 0
+				for _, h := range still {
+					g.Households = append(g.Households, h.ID)
+					g.People += h.People
+				}
+			}
 			pos, _, ok := st.position(g.ID)
 			if !ok {
 				dep := g.Departure
@@ -462,21 +492,25 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				rallyBad = fmt.Sprintf("rally point %s is now unsafe (%s)", g.RallyPoint, strings.Join(rallies[ri].Reasons, "; "))
 			}
 			var stay []*member
-			changed := false
+			// changed: some of its households go elsewhere or can no
+			// longer keep its times; dropped: some are out of it (through,
+			// missing, gone from the list), and the others can keep its
+			// turn without them.
+			changed, dropped := false, false
 			for _, h := range members {
 				hh := households[h.ID]
 				if hh == nil {
-					changed = true
+					dropped = true
 					continue
 				}
 				if st.householdThrough(h.ID) {
 					out(h, "already through a gate (reported by the field)")
-					changed = true
+					dropped = true
 					continue
 				}
 				if _, ok := st.Missing[h.ID]; ok {
 					missed(h.ID, g.ID, hh)
-					changed = true
+					dropped = true
 					continue
 				}
 				isIn, at := st.checkedIn(h.ID)
@@ -522,6 +556,33 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 			if len(stay) == 0 {
 				continue
 			}
+			if !g.Departure.After(reach) && routeUnsafe == "" && gateBad == "" {
+				// It leaves before a revision can reach its escort: it goes
+				// as planned with those of its households who are there,
+				// and keeps its turn as a group on the move does.
+				ids := map[string]Route{}
+				for _, m := range stay {
+					ids[m.h.ID] = m.route
+				}
+				var with []Household
+				for _, h := range members {
+					if w, ok := ids[h.ID]; ok {
+						h.Walk = w
+						with = append(with, h)
+					}
+				}
+				if len(with) < len(members) {
+					g.Households, g.People = nil, 0
+					for _, h := range with {
+						g.Households = append(g.Households, h.ID)
+						g.People += h.People
+					}
+				}
+				rallies[ri].book(clockOf(g.ReportBy), clockOf(g.Departure), g.People)
+				bookings = append(bookings, fixed{gi, g, len(kept)})
+				kept = append(kept, keptGroup{g, with})
+				continue
+			}
 			frozen := md.freeze < 0 || !g.Departure.After(freezeUntil)
 			if md.regroup && !frozen {
 				// Fresh: planned again, those waiting from their rally
@@ -543,16 +604,25 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				for _, m := range stay {
 					walks[m.h.ID] = m.route
 				}
-				for i := range members {
-					if w, ok := walks[members[i].ID]; ok {
-						members[i].Walk = w
+				var with []Household
+				for _, h := range members {
+					if w, ok := walks[h.ID]; ok {
+						h.Walk = w
+						with = append(with, h)
 					}
 				}
-				future = append(future, pending{gi, ri, g, members, stay})
+				if dropped {
+					g.Households, g.People = nil, 0
+					for _, h := range with {
+						g.Households = append(g.Households, h.ID)
+						g.People += h.People
+					}
+				}
+				future = append(future, pending{gi, ri, g, with, stay})
 				continue
 			}
 			why := cmp.Or(routeUnsafe, gateBad)
-			if why == "" && changed {
+			if why == "" && (changed || dropped) {
 				why = "some of its households were moved"
 			}
 			if why == "" {
@@ -593,19 +663,29 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 		gs.bookFixed(b.g.Arrival, b.g.Through, b.g.People)
 	}
-	for _, mv := range movers {
-		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)
-		if err != nil {
-			for _, h := range mv.members {
-				np.Unassigned = append(np.Unassigned, Unassigned{h.ID, UnservedStranded, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
-				reasons[h.ID] = mv.why
+	// Groups on the move re-routed from where they are, those of one
+	// priority class (or all) at a time.
+	rerouteMovers := func(level int, all bool) {
+		for _, mv := range movers {
+			if !all && rank(mv.g.Priority, mv.g.Weight) != level {
+				continue
 			}
-			continue
+			ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, reach, p)
+			if err != nil {
+				for _, h := range mv.members {
+					np.Unassigned = append(np.Unassigned, Unassigned{h.ID, UnservedStranded, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
+					reasons[h.ID] = mv.why
+				}
+				continue
+			}
+			for i := range mv.members {
+				reasons[mv.members[i].ID] = "re-routed on the move: " + mv.why
+			}
+			kept = append(kept, keptGroup{ng, mv.members})
 		}
-		for i := range mv.members {
-			reasons[mv.members[i].ID] = "re-routed on the move: " + mv.why
-		}
-		kept = append(kept, keptGroup{ng, mv.members})
+	}
+	if !md.keptFirst {
+		rerouteMovers(0, true)
 	}
 
 	// Households sent to another rally point: the nearest safe ones.
@@ -696,6 +776,11 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	for _, d := range drafts {
 		levels[rank(d.priority, d.weight)] = true
 	}
+	if md.keptFirst {
+		for _, mv := range movers {
+			levels[rank(mv.g.Priority, mv.g.Weight)] = true
+		}
+	}
 	order := make([]int, 0, len(levels))
 	for l := range levels {
 		order = append(order, l)
@@ -719,6 +804,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				continue
 			}
 			level = append(level, draftOf(p, f.g.ID, f.rally, f.stay, "its turn at the gate went to groups re-routed on the move or of higher priority", reasons))
+		}
+		if md.keptFirst {
+			rerouteMovers(lv, false)
 		}
 		for _, d := range drafts {
 			if rank(d.priority, d.weight) == lv {
