@@ -8,6 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import workerURL from 'worker-url:maplibre-gl';
 import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
+import './simulation.js';
 
 maplibregl.setWorkerUrl(workerURL);
 
