@@ -24,6 +24,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"slices"
@@ -214,6 +215,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		return func(d, t float64) { cfg.Progress(stage, d, t) }
 	}
 
+	runID := exerciseID(cfg, start, pl, len(in.Households))
 	kinds := []string{NameMuster}
 	if cfg.Baselines {
 		kinds = append(kinds, NameNearest, NameCCRP)
@@ -224,6 +226,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		}
 		w := newWorld(ctx, kind, cfg, beh, start, in, initial)
 		w.progress = progress(kind)
+		w.runID = runID
 		w.operatorPicks = cfg.OperatorPicks
 		switch kind {
 		case NameMuster:
@@ -272,6 +275,20 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	}
 	rep.compare()
 	return res, nil
+}
+
+// exerciseID is a short hash of what an exercise runs on and with: its
+// seed, start, plan, households and injects.
+func exerciseID(cfg Config, start time.Time, pl *plan.Plan, households int) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d %s %d %d;", cfg.Seed, start.Format(time.RFC3339), households, len(pl.Households))
+	for _, g := range pl.Groups { // the plan by its content (not when it was made: the demo makes it anew)
+		fmt.Fprintf(h, "%s %s %d %d;", g.ID, g.Gate, g.Departure.Unix(), g.People)
+	}
+	for _, in := range cfg.Injects {
+		fmt.Fprintf(h, "%g %s %s %g %g %g %d %g;", in.atS, in.Kind, in.Gate, in.Lat, in.Lon, in.RadiusM, in.Count, in.Factor)
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 // The runs' names.

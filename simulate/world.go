@@ -153,6 +153,10 @@ type world struct {
 	maxGroup      int
 	pictureKey    string
 	operatorPicks string
+	// runID names the exercise in its field events' ids: a hash of what
+	// it was run on and with, so two exercises posted to one live store
+	// never share an id, and the same one posted twice is recorded once.
+	runID string
 }
 
 // hhSim is one household.
