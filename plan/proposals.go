@@ -688,6 +688,28 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		rerouteMovers(0, true)
 	}
 
+	// Households the plan revised could not serve for want of a usable
+	// rally point, a way out or a gate: the picture may have changed since
+	// (an all-clear), so they are planned again, from home, like those
+	// sent to another rally point. Those it still cannot serve are listed
+	// again, with today's reason.
+	inPlan := make(map[string]bool, len(prev.Households))
+	for _, h := range prev.Households {
+		inPlan[h.ID] = true
+	}
+	for _, u := range prev.Unassigned {
+		switch u.Code {
+		case UnservedNoRally, UnservedUnreachable, UnservedNoGate, UnservedMaxWalk:
+		default:
+			continue
+		}
+		hh := households[u.Household]
+		if hh == nil || inPlan[u.Household] || st.householdThrough(u.Household) || reasons[u.Household] != "" {
+			continue
+		}
+		pool = append(pool, hh)
+		reasons[u.Household] = "unserved before (" + u.Code + "): planned again under the new picture"
+	}
 	// Households sent to another rally point: the nearest safe ones.
 	var moved []*member
 	for _, hh := range pool {

@@ -362,3 +362,56 @@ func TestRevisionLead(t *testing.T) {
 	}
 	t.Logf("closing %s: %d turns kept within the lead, %d groups re-routed on the move, over 3 proposals", closed, kept, moved)
 }
+
+// TestReplanServesTheUnservedAgain: households a plan could not serve (no
+// gate could take them, no way out) are planned again by every re-plan:
+// once what kept them out has passed (an all-clear), they are served, the
+// diff says so, and the proposals pass plancheck. Before, a re-plan kept
+// the unserved unserved, and the Porto Alegre drill's households stayed so
+// after its all-clear.
+func TestReplanServesTheUnservedAgain(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 300, 5)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
+	p0, err := plan.Make(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan as if its last groups had found no gate (a threat since
+	// lifted): their households unserved.
+	slices.SortFunc(p0.Groups, func(a, b plan.Group) int { return b.Departure.Compare(a.Departure) })
+	out := map[string]bool{}
+	for _, g := range p0.Groups[:5] {
+		for _, h := range g.Households {
+			out[h] = true
+			p0.Unassigned = append(p0.Unassigned, plan.Unassigned{Household: h, Code: plan.UnservedNoGate, Reason: "every gate was closed"})
+		}
+	}
+	p0.Groups = p0.Groups[5:]
+	p0.Households = slices.DeleteFunc(p0.Households, func(h plan.Household) bool { return out[h.ID] })
+	at := start.Add(10 * time.Minute)
+	ps, err := plan.Proposals(ctx, p0, in, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range ps {
+		served := 0
+		for _, h := range pr.Plan.Households {
+			if out[h.ID] {
+				served++
+			}
+		}
+		assigned := 0
+		for _, ch := range pr.Plan.Diff.Changes {
+			if out[ch.Household] && slices.Contains(ch.Fields, "assigned") {
+				assigned++
+			}
+		}
+		if served != len(out) || assigned != len(out) {
+			t.Errorf("%s: %d of the %d unserved households served again, %d said so in the diff", pr.ID, served, len(out), assigned)
+		}
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, At: at, Previous: p0})
+	}
+}

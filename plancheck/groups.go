@@ -168,7 +168,9 @@ func (c *checker) groupFacts() {
 		}
 		if gf.gate = c.gateInfo[g.Gate]; gf.gate == nil {
 			c.add(RulePlaceUnknown, g.ID, "gate %q is not a gate of the places file", g.Gate)
-		} else if gt := gf.gate; gt.unusable != "" && g.Through.After(gt.unusableSince) {
+		} else if gt := gf.gate; gt.unusable != "" && g.Through.After(gt.unusableSince) && !(c.in.State != nil && c.in.State.Through[g.ID]) {
+			// (A group the field reports through passed before the re-plan,
+			// sooner than it was planned: it keeps its stated times.)
 			gf.atGate = gt.rule
 			if !gt.unusableSince.IsZero() && g.Departure.Before(gt.unusableSince) {
 				gf.atGate = RuleMovingGateClosed

@@ -297,19 +297,18 @@ func TestGateClosingKeepsGatesSafe(t *testing.T) {
 // the plan it revises, the state of the field the simulation reported and
 // the picture it was made under.
 func TestReplansPassPlancheck(t *testing.T) {
-	replansPass(t, theRun(t))
+	replansPass(t, theRun(t), theDemo(t).Input)
 }
 
-func replansPass(t *testing.T, res *Result) {
+func replansPass(t *testing.T, res *Result, in Input) {
 	t.Helper()
-	d := theDemo(t)
 	rcs := res.checks[NameMuster].replans
 	if len(rcs) == 0 {
 		t.Fatal("no re-plan to check")
 	}
 	for _, rc := range rcs {
-		r, err := plancheck.CheckContext(context.Background(), rc.plan, plancheck.Inputs{Places: d.Input.Places, Households: d.Input.Households,
-			Car: d.Input.Car.Graph(), Foot: d.Input.Foot.Graph(), Zones: rc.zones, GateStatus: rc.status, At: rc.state.At, Previous: rc.prev, State: &rc.state})
+		r, err := plancheck.CheckContext(context.Background(), rc.plan, plancheck.Inputs{Places: in.Places, Households: in.Households,
+			Car: in.Car.Graph(), Foot: in.Foot.Graph(), Zones: rc.zones, GateStatus: rc.status, At: rc.state.At, Previous: rc.prev, State: &rc.state})
 		if err != nil {
 			t.Fatal(err)
 		}
