@@ -196,19 +196,27 @@ func (s *Server) latestSimulation(w http.ResponseWriter, _ *http.Request, _ *cal
 }
 
 func toSimulationOut(rep *simulate.Report) *simulationOut {
-	out := &simulationOut{Seed: rep.Seed, Start: rep.Start, Households: rep.Households, People: rep.People, Injects: rep.Injects,
-		Comparison: rep.Comparison, Runs: []simulationRun{}}
+	out := &simulationOut{Seed: rep.Seed, Start: rep.Start, Households: rep.Households, People: rep.People, Injects: nonNil(rep.Injects),
+		Comparison: nonNil(rep.Comparison), Runs: []simulationRun{}}
 	for _, rr := range rep.Runs {
 		run := simulationRun{Name: rr.Name, SafeShare: rr.SafeShare, T50S: rr.T50S, T90S: rr.T90S, T100S: rr.T100S, Reissued: rr.Reissued,
 			DangerousMinutes: len(rr.DangerousMinutes), OverLimitGates: rr.OverLimitGates, Replans: rr.Replans,
-			Minutes: rr.Series.Minutes, Safe: rr.Series.Safe, Gates: []simulationGate{}}
+			Minutes: nonNil(rr.Series.Minutes), Safe: nonNil(rr.Series.Safe), Gates: []simulationGate{}}
 		for _, g := range rr.Gates {
 			run.Gates = append(run.Gates, simulationGate{ID: g.ID, Name: g.Name, CrowdLimit: g.CrowdLimit, AreaM2: g.QueueAreaM2,
-				MaxWaiting: g.MaxWaiting, MaxDensity: g.MaxDensity, WorstLevel: g.WorstLevel, Waiting: g.Waiting})
+				MaxWaiting: g.MaxWaiting, MaxDensity: g.MaxDensity, WorstLevel: g.WorstLevel, Waiting: nonNil(g.Waiting)})
 		}
 		out.Runs = append(out.Runs, run)
 	}
 	return out
+}
+
+// nonNil is s, or an empty slice: the API answers [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }

@@ -298,6 +298,15 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	for _, g := range prev.Groups {
 		taken[g.ID] = true
 	}
+	// Nor an id the field still knows a group by: a group of an earlier
+	// plan that the plan revised no longer lists may be through or on the
+	// road, and a new group by its id would be taken for it.
+	for id := range st.Through {
+		taken[id] = true
+	}
+	for id := range st.Moving {
+		taken[id] = true
+	}
 	newID := groupIDs(taken)
 	reasons := map[string]string{} // household -> why its instruction changes
 	var drafts []*draft
@@ -415,6 +424,10 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 					with = append(with, h)
 				} else if hh := households[h.ID]; hh != nil && !st.householdThrough(h.ID) {
 					missed(h.ID, g.ID, hh)
+				} else if st.householdThrough(h.ID) {
+					// Out with another party (a later group, a sweep): not
+					// aboard this one, and not to be lost.
+					out(h, "already through a gate (reported by the field)")
 				}
 			}
 			if len(with) == 0 {
@@ -632,16 +645,18 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 	}
 
-	// Turns at the gates: a queue seen waiting first; groups on the move
-	// that keep their way, in arrival order (each gate's queue is first
-	// in, first out); then those re-routed on the move, who are on the
+	// Turns at the gates: groups on the move that keep their way, in
+	// arrival order (each gate's queue is first in, first out); then the
+	// queue seen waiting; then those re-routed on the move, who are on the
 	// road and must not wait behind people still at home.
-	for gi, g := range gates {
-		if q := st.GateQueues[g.ID]; q > 0 && g.Usable && g.perSecond > 0 {
-			gates[gi].bookFixed(st.At, st.At.Add(time.Duration(float64(q)/g.perSecond*float64(time.Second))), q)
-		}
-	}
-	slices.SortStableFunc(bookings, func(a, b fixed) int { return a.g.Arrival.Compare(b.g.Arrival) })
+	// In the order the gate takes them, as plancheck re-simulates it: by
+	// arrival, then (arriving together) by through time. (By arrival
+	// alone, a group booked after another that arrived with it but passes
+	// later was pushed behind it to a passage of no length, and its turn
+	// left to others.)
+	slices.SortStableFunc(bookings, func(a, b fixed) int {
+		return cmp.Or(a.g.Arrival.Compare(b.g.Arrival), a.g.Through.Compare(b.g.Through))
+	})
 	for _, b := range bookings {
 		gs := gates[b.gate]
 		if slower[b.gate] {
@@ -662,6 +677,34 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 			}
 		}
 		gs.bookFixed(b.g.Arrival, b.g.Through, b.g.People)
+	}
+	// The queue seen waiting at a gate is mostly groups on the move that
+	// kept their way, booked above at their own times (due at the gate by
+	// now, not through yet): only the people it holds beyond them are
+	// booked for it, from now, in the first turns free, in parts the crowd
+	// limit allows. (Booked first, at the times the state says, it pushed
+	// the passages of the groups kept after it and left turns that their
+	// stated times still held: a re-plan plancheck refused.)
+	for gi, g := range gates {
+		q := st.GateQueues[g.ID]
+		if q <= 0 || !g.Usable || g.perSecond <= 0 {
+			continue
+		}
+		for _, b := range bookings {
+			if b.gate == gi && !b.g.Arrival.After(st.At) && b.g.Through.After(st.At) {
+				q -= b.g.People
+			}
+		}
+		part := max(1, g.CrowdLimit/2)
+		for q > 0 {
+			n := min(q, part)
+			t, ok := g.slot(clockOf(st.At), n, clock(24*time.Hour), never)
+			if !ok {
+				break
+			}
+			g.take(t)
+			q -= n
+		}
 	}
 	// Groups on the move re-routed from where they are, those of one
 	// priority class (or all) at a time.

@@ -152,7 +152,9 @@ func (c *checker) groupFacts() {
 			gf.start = g.RouteFrom
 		}
 		if c.replan() {
-			gf.done = !g.Through.After(at)
+			// Done: through by the plan's times, or by the field's report
+			// (sooner than planned).
+			gf.done = !g.Through.After(at) || (c.in.State != nil && c.in.State.Through[g.ID])
 			gf.moving = !gf.done && g.Departure.Before(at)
 		}
 		var ok bool

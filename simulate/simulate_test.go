@@ -415,6 +415,7 @@ func TestRoadBlockAndExplosion(t *testing.T) {
 	if res.Report.Injects[1].Picture.Forbidden == 0 {
 		t.Error("the explosion forbade no zone")
 	}
+	replansPass(t, res, d.Input)
 }
 
 // A plan that does not match its inputs is refused with the reason, not
