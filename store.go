@@ -205,6 +205,10 @@ type Store interface {
 	// later one returns it unchanged. ENOTFOUND if the outbox never held
 	// a message of that instruction for that household.
 	Acknowledge(ctx context.Context, householdID, instructionID, via string, at time.Time) (Acknowledgement, error)
+	// Acknowledgements returns the acknowledgements recorded at or after
+	// since (zero: all), by time then household: when people confirmed
+	// their instructions, for the operation's plots.
+	Acknowledgements(ctx context.Context, since time.Time) ([]Acknowledgement, error)
 	// Unacknowledged lists, oldest first, the households whose newest
 	// instruction in the outbox was first queued at least olderThan ago
 	// and is not acknowledged (advisories, AdvisoryMessageID, are not

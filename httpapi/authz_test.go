@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -30,6 +31,7 @@ var wantAccess = map[string]string{
 	"POST /api/households":                     "admin planner field",
 	"GET /api/households":                      "admin planner field",
 	"GET /api/households/count":                "admin planner field viewer",
+	"GET /api/households/search":               "admin planner field",
 	"GET /api/households/{id}":                 "admin planner field",
 	"PUT /api/households/{id}":                 "admin planner field",
 	"POST /api/households/{id}/status":         "admin planner field",
@@ -40,6 +42,7 @@ var wantAccess = map[string]string{
 	"GET /api/me/{token}":                      "capability",
 	"POST /api/ack/{token}":                    "capability",
 	"POST /api/ack/code":                       "public",
+	"POST /api/ack/twilio":                     "public",
 	"GET /api/unacknowledged":                  "admin planner field viewer",
 	"GET /api/outbox":                          "admin planner field",
 	"POST /api/outbox/{id}/retry":              "admin planner",
@@ -76,6 +79,7 @@ var wantAccess = map[string]string{
 	"POST /api/field-events":                   "admin planner field",
 	"GET /api/field-events":                    "admin planner field",
 	"GET /api/operation":                       "admin planner field viewer",
+	"GET /api/operation/series":                "admin planner field viewer",
 	"POST /api/advisories":                     "admin planner",
 	"GET /api/advisories":                      "admin planner field viewer",
 	"GET /api/advisories/{id}":                 "public",
@@ -99,6 +103,7 @@ var wantAccess = map[string]string{
 	"GET /{$}":               "public",
 	"GET /field":             "public",
 	"GET /field/sw.js":       "public",
+	"GET /me/sw.js":          "public",
 	"GET /me/{token}":        "public",
 	"GET /assets/{file...}":  "public",
 	"GET /tiles/roads.json":  "public",
@@ -141,8 +146,9 @@ func fixtures() map[string]fixture {
 		"POST /api/households": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "POST", "/api/households", mustJSON(newHousehold(uniq("HC"), fmt.Sprintf("+9370%07d", seq.Add(1)))), ""
 		},
-		"GET /api/households":       get("/api/households?limit=5"),
-		"GET /api/households/count": get("/api/households/count?status=registered"),
+		"GET /api/households":        get("/api/households?limit=5"),
+		"GET /api/households/count":  get("/api/households/count?status=registered"),
+		"GET /api/households/search": get("/api/households/search?q=test"),
 		"GET /api/households/{id}": func(e *testEnv, role string) (string, string, []byte, string) {
 			return "GET", "/api/households/" + e.hh, nil, ""
 		},
@@ -186,6 +192,11 @@ func fixtures() map[string]fixture {
 		"POST /api/ack/code": func(e *testEnv, role string) (string, string, []byte, string) {
 			e.queueInstruction(e.hh, "I-ack-code-"+role)
 			return "POST", "/api/ack/code", e.signedReply("+93700000001", ackCodeOf(e.hh)+" thank you"), "application/json"
+		},
+		"POST /api/ack/twilio": func(e *testEnv, role string) (string, string, []byte, string) {
+			e.queueInstruction(e.hh, "I-ack-twilio-"+role)
+			form := url.Values{"From": {"+93700000001"}, "Body": {ackCodeOf(e.hh) + " thank you"}, "AccountSid": {testTwilio.AccountSID}, "MessageSid": {uniq("SM")}}
+			return "POST", "/api/ack/twilio", []byte(form.Encode()), mediaForm
 		},
 		"GET /api/unacknowledged": func(e *testEnv, role string) (string, string, []byte, string) {
 			e.queueInstruction(e.hh, "I-unacked-"+role)
@@ -292,6 +303,10 @@ func fixtures() map[string]fixture {
 			savedPlan(e, true)
 			return "GET", "/api/operation", nil, ""
 		},
+		"GET /api/operation/series": func(e *testEnv, _ string) (string, string, []byte, string) {
+			savedPlan(e, true)
+			return "GET", "/api/operation/series?points=5", nil, ""
+		},
 		"POST /api/advisories": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/advisories", []byte(`{"canned":"avoid-gates","area_name":"the airport","polygon":{"type":"Feature","geometry":{"type":"Point","coordinates":[69.2,34.56]},"properties":{"radius_m":500}}}`), ""
 		},
@@ -345,6 +360,7 @@ func fixtures() map[string]fixture {
 		"GET /{$}":         get("/"),
 		"GET /field":       get("/field"),
 		"GET /field/sw.js": get("/field/sw.js"),
+		"GET /me/sw.js":    get("/me/sw.js"),
 		"GET /me/{token}": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "GET", "/me/" + e.link, nil, ""
 		},

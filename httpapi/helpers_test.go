@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-evac/muster/deliver"
 	"github.com/muster-evac/muster/internal/testshared"
 
 	"github.com/muster-evac/muster"
@@ -121,7 +123,7 @@ func newEnv(t testing.TB, st muster.Store, mod func(*Config)) *testEnv {
 // or without it (a server that cannot plan starts in no time).
 func newEnvCity(t testing.TB, st muster.Store, city bool, mod func(*Config)) *testEnv {
 	t.Helper()
-	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000, AckKey: testAckKey}
+	cfg := Config{Store: st, IPRate: -1, AccountRate: -1, LoginRate: 1000, LoginBurst: 1000, AckKey: testAckKey, Twilio: testTwilio}
 	clock := time.Now
 	if city {
 		k := testCity(t) // every test server can plan, on a small generated city
@@ -201,6 +203,15 @@ func (e *testEnv) request(role, method, path string, body []byte, contentType st
 		req.Header.Set("Content-Type", contentType)
 	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if method == "POST" && path == "/api/ack/twilio" {
+		// So does a Twilio-style gateway, its own way (see
+		// outbox_test.go).
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		req.Header.Set(deliver.TwilioSignatureHeader, deliver.TwilioSignature(testTwilio.AuthToken, testTwilio.URL, form))
 	}
 	if method == "POST" && path == "/api/ack/code" {
 		// The SMS gateway signs its posts (see outbox_test.go for unsigned

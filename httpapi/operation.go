@@ -44,6 +44,9 @@ type liveOps struct {
 	body    []byte // state as JSON, made once per state
 	swept   time.Time
 	changed atomic.Bool // events were added here since the state was made
+	// version counts the changes of plan or events read from the store,
+	// for what is computed from them (series.go).
+	version int64
 }
 
 func (l *liveOps) dirty() { l.changed.Store(true) }
@@ -116,6 +119,9 @@ func (s *Server) liveState(ctx context.Context) (*operation.State, error) {
 			}
 		}
 	}
+	if planChanged || n > 0 {
+		l.version++
+	}
 	if l.state != nil && !planChanged && n == 0 && !l.changed.Load() && now.Sub(l.state.At) < liveReuse && !now.Before(l.state.At) {
 		return l.state, nil
 	}
@@ -157,8 +163,8 @@ func (s *Server) loadCurrentPlan(ctx context.Context) (changed bool, err error) 
 	if rec.ID == l.planID {
 		return false, nil
 	}
-	p := new(plan.Plan)
-	if err := json.Unmarshal(rec.Body, p); err != nil {
+	p, err := plan.Decode(rec.Body)
+	if err != nil {
 		return false, fmt.Errorf("live state: plan %s: %w", rec.ID, err)
 	}
 	l.planID, l.plan, l.state = rec.ID, p, nil

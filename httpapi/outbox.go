@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -201,32 +202,44 @@ func (s *Server) ackCode(w http.ResponseWriter, r *http.Request, _ *caller) erro
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	out, err := s.ackReply(r.Context(), req.From, req.Body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ackReply acknowledges, for every household registered with the phone
+// from, the instructions the outbox sent it with the reply code that text
+// starts with. The caller has checked that the gateway signed the reply.
+func (s *Server) ackReply(ctx context.Context, from, text string) (ackCodeResponse, error) {
 	phone := strings.Map(func(c rune) rune {
 		if c == ' ' || c == '-' || c == '(' || c == ')' || c == '.' {
 			return -1
 		}
 		return c
-	}, req.From)
+	}, from)
 	code := ""
-	if f := strings.Fields(req.Body); len(f) > 0 {
+	if f := strings.Fields(text); len(f) > 0 {
 		code = strings.ToUpper(f[0])
 	}
 	if len(phone) < 8 || len(phone) > 16 || phone[0] != '+' || strings.Trim(phone[1:], "0123456789") != "" {
-		return errorf(muster.EINVALID, "from: not an international phone number")
+		return ackCodeResponse{}, errorf(muster.EINVALID, "from: not an international phone number")
 	}
 	if len(code) < 4 || len(code) > 12 || strings.Trim(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
-		return errorf(muster.EINVALID, "body: no reply code (4 to 12 letters and digits) at its start")
+		return ackCodeResponse{}, errorf(muster.EINVALID, "body: no reply code (4 to 12 letters and digits) at its start")
 	}
-	ctx := muster.WithActor(r.Context(), "sms-reply")
+	ctx = muster.WithActor(ctx, "sms-reply")
 	hs, err := s.store.FindHouseholdsByPhone(ctx, phone)
 	if err != nil {
-		return err
+		return ackCodeResponse{}, err
 	}
 	out := ackCodeResponse{Acknowledged: []ackResponse{}}
 	for _, h := range hs {
 		ms, _, err := s.store.ListMessages(ctx, muster.MessageFilter{HouseholdID: h.ID, AckCode: code, Limit: 1000})
 		if err != nil {
-			return err
+			return ackCodeResponse{}, err
 		}
 		seen := map[string]bool{}
 		for _, m := range ms {
@@ -236,16 +249,15 @@ func (s *Server) ackCode(w http.ResponseWriter, r *http.Request, _ *caller) erro
 			seen[m.InstructionID] = true
 			ack, err := s.store.Acknowledge(ctx, h.ID, m.InstructionID, muster.AckCode, time.Time{})
 			if err != nil {
-				return err
+				return ackCodeResponse{}, err
 			}
 			out.Acknowledged = append(out.Acknowledged, ackResponse{HouseholdID: ack.HouseholdID, InstructionID: ack.InstructionID, Via: ack.Via, AcknowledgedAt: ack.At})
 		}
 	}
 	if len(out.Acknowledged) == 0 {
-		return errorf(muster.ENOTFOUND, "no instruction sent to this number carries this code")
+		return ackCodeResponse{}, errorf(muster.ENOTFOUND, "no instruction sent to this number carries this code")
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 type unackedJSON struct {

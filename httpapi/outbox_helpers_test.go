@@ -13,6 +13,10 @@ import (
 // testAckKey signs the SMS gateway's replies in tests.
 var testAckKey = []byte("the SMS gateway's reply-signing key")
 
+// testTwilio is how the test servers take a Twilio-style gateway's
+// replies.
+var testTwilio = TwilioInbound{AuthToken: "the gateway account's auth token", URL: "https://muster.test/api/ack/twilio", AccountSID: "ACmuster"}
+
 // ackCodeOf is the reply code of household id's instructions in tests.
 func ackCodeOf(id string) string {
 	var sum int

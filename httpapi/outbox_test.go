@@ -3,12 +3,15 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/deliver"
 )
 
 // TestOutboxAndAcknowledgements: operators see delivery status without
@@ -168,4 +171,102 @@ func TestAckCodeOff(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("reply code with no key configured: %d %s", resp.StatusCode, b)
 	}
+}
+
+// TestAckTwilio: a Twilio-style gateway posts a reply as a form signed
+// with X-Twilio-Signature over the URL set at the gateway. Unsigned,
+// forged, altered, other-URL, other-account, doubled and oversized posts
+// are refused before anything is acknowledged; a genuine one acknowledges
+// the household's instruction once, answered with empty TwiML (no SMS
+// back), and a replay of it changes nothing. Off without a token. On both
+// backends.
+func TestAckTwilio(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		e := newEnv(t, open(t), nil)
+		other := e.createHousehold("admin", "HH-TW", "+93700000002")
+		e.queueInstruction(other, "I-TW")
+		code := ackCodeOf(other)
+		post := func(form url.Values, sig string) (int, string) {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/ack/twilio", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", mediaForm)
+			if sig != "" {
+				req.Header.Set(deliver.TwilioSignatureHeader, sig)
+			}
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		reply := func(from, body string) url.Values {
+			return url.Values{"From": {from}, "Body": {body}, "AccountSid": {testTwilio.AccountSID}, "MessageSid": {uniq("SM")}, "To": {"+15005550006"}}
+		}
+		sign := func(f url.Values) string { return deliver.TwilioSignature(testTwilio.AuthToken, testTwilio.URL, f) }
+		acked := func() int {
+			n := 0
+			audit, err := e.store.ListAudit(context.Background(), 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, en := range audit {
+				if en.Action == "household.ack" && en.Target == "household:"+other {
+					n++
+				}
+			}
+			return n
+		}
+
+		good := reply("+93700000002", code+" we are coming")
+		altered := reply("+93700000002", code+" we are coming")
+		altered.Set("MessageSid", good.Get("MessageSid"))
+		altered.Set("From", "+93700000009")
+		otherAccount := reply("+93700000002", code)
+		otherAccount.Set("AccountSid", "ACsomeoneelse")
+		doubled := reply("+93700000002", code)
+		doubled.Add("From", "+93700000003")
+		wrong := reply("+93700000002", "000000")
+		for name, c := range map[string]struct {
+			form url.Values
+			sig  string
+			want int
+		}{
+			"unsigned":                       {good, "", 401},
+			"signed with another token":      {good, deliver.TwilioSignature("a forger's guess", testTwilio.URL, good), 401},
+			"signed for another URL":         {good, deliver.TwilioSignature(testTwilio.AuthToken, "https://evil.test/hook", good), 401},
+			"another sender, same signature": {altered, sign(good), 401},
+			"another account":                {otherAccount, sign(otherAccount), 401},
+			"From twice":                     {doubled, sign(doubled), 400},
+			"a wrong code":                   {wrong, sign(wrong), 404},
+		} {
+			if st, b := post(c.form, c.sig); st != c.want {
+				t.Errorf("%s: %d %s, want %d", name, st, b, c.want)
+			}
+		}
+		big := reply("+93700000002", code+" "+strings.Repeat("x", maxTwilioForm))
+		if st, b := post(big, sign(big)); st != 413 {
+			t.Errorf("oversized: %d %s", st, b)
+		}
+		if n := acked(); n != 0 {
+			t.Fatalf("%d acknowledgements after refused posts", n)
+		}
+
+		st, b := post(good, sign(good))
+		if st != 200 || !strings.Contains(b, "<Response></Response>") {
+			t.Fatalf("genuine reply: %d %s", st, b)
+		}
+		if st, b := post(good, sign(good)); st != 200 {
+			t.Fatalf("the same reply again (the gateway retrying, or a replay): %d %s", st, b)
+		}
+		if n := acked(); n != 1 {
+			t.Fatalf("acknowledgements audited: %d, want 1 (the first is kept)", n)
+		}
+
+		off := newEnv(t, open(t), func(c *Config) { c.Twilio = TwilioInbound{} })
+		resp, body := off.request("", "POST", "/api/ack/twilio", []byte(good.Encode()), mediaForm)
+		if resp.StatusCode != 403 {
+			t.Fatalf("with no token configured: %d %s", resp.StatusCode, body)
+		}
+	})
 }

@@ -101,8 +101,7 @@ func (s *Server) makePlan(w http.ResponseWriter, r *http.Request, _ *caller) err
 		if err != nil {
 			return err
 		}
-		prev = &plan.Plan{}
-		if err := json.Unmarshal(rec.Body, prev); err != nil {
+		if prev, err = plan.Decode(rec.Body); err != nil {
 			return fmt.Errorf("plan %s: %w", rec.ID, err)
 		}
 	}
@@ -204,7 +203,7 @@ func (s *Server) replanState(ctx context.Context, at time.Time, checkedIn map[st
 
 // savePlan stores a plan, proposed, with the digest its listing shows.
 func (s *Server) savePlan(ctx context.Context, p *plan.Plan, basis string) (muster.PlanRecord, error) {
-	body, err := json.Marshal(p)
+	body, err := plan.Encode(p)
 	if err != nil {
 		return muster.PlanRecord{}, fmt.Errorf("plan: %w", err)
 	}
@@ -278,12 +277,21 @@ func (s *Server) writePlanBody(w http.ResponseWriter, r *http.Request, rec muste
 	if err := s.auditRead(r.Context(), "plan.read", "plan:"+rec.ID, rec.Status); err != nil {
 		return err
 	}
-	var p map[string]any
-	if err := json.Unmarshal(rec.Body, &p); err != nil {
+	// plan.json as this server writes it (a plan stored in version 1 is
+	// read and written again in version 2), with the store's id and status.
+	p, err := plan.Decode(rec.Body)
+	if err != nil {
 		return fmt.Errorf("plan %s: %w", rec.ID, err)
 	}
-	p["id"], p["status"] = rec.ID, rec.Status
-	writeJSON(w, http.StatusOK, p)
+	p.Status = rec.Status
+	body, err := plan.Encode(p)
+	if err != nil {
+		return fmt.Errorf("plan %s: %w", rec.ID, err)
+	}
+	id, _ := json.Marshal(rec.ID)
+	out := make([]byte, 0, len(body)+len(id)+8)
+	out = append(append(append(out, `{"id":`...), id...), ',')
+	writeJSON(w, http.StatusOK, json.RawMessage(append(out, body[1:]...)))
 	return nil
 }
 
@@ -370,8 +378,8 @@ func (s *Server) makeProposals(w http.ResponseWriter, r *http.Request, _ *caller
 	if err != nil {
 		return err
 	}
-	prev := &plan.Plan{}
-	if err := json.Unmarshal(rec.Body, prev); err != nil {
+	prev, err := plan.Decode(rec.Body)
+	if err != nil {
 		return fmt.Errorf("plan %s: %w", rec.ID, err)
 	}
 	in, zones, checkedIn, err := s.planInput(ctx, pl, at)

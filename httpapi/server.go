@@ -108,6 +108,11 @@ type Config struct {
 	// /api/ack/code; nil: that endpoint refuses everything.
 	AckKey []byte
 
+	// Twilio configures POST /api/ack/twilio (a Twilio-style gateway's
+	// inbound SMS, signed its own way); zero: that endpoint refuses
+	// everything.
+	Twilio TwilioInbound
+
 	// LiveState gives the state of the field now (the live operation: who
 	// is through, on the move, waiting, missing; measured gate rates) that
 	// re-plans start from (POST /api/plans with revise, POST
@@ -149,6 +154,7 @@ type Server struct {
 	tileSrc  tileSource    // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
 	live     liveOps      // the live state of the operation (operation.go)
+	series   seriesCache  // the last plots' series answered (series.go)
 	sims     *simulations // exercises run here (simulations.go)
 
 	closing   chan struct{} // closed by Close: long-lived streams end
@@ -363,6 +369,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/households", Summary: "Register a household", Access: Operator, Roles: writers, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: householdIn{}, Out: householdOut{}, handle: s.createHousehold},
 		{Method: "GET", Path: "/api/households", Summary: "List households, a page at a time", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority", "after", "limit"}, Out: householdPage{}, handle: s.listHouseholds},
 		{Method: "GET", Path: "/api/households/count", Summary: "Count households (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"status", "priority"}, Out: countResponse{}, handle: s.countHouseholds},
+		{Method: "GET", Path: "/api/households/search", Summary: "Find households by id or by a part of a name (q, 2 characters at least; limit, at most 50); audited with the ids shown", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"q", "limit"}, Out: householdSearchResponse{}, handle: s.searchHouseholds},
 		{Method: "GET", Path: "/api/households/{id}", Summary: "A household with its status history", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Out: householdOut{}, handle: s.getHousehold},
 		{Method: "PUT", Path: "/api/households/{id}", Summary: "Replace a household's registry fields if its version is unchanged", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: householdIn{}, Out: householdOut{}, handle: s.updateHousehold},
 		{Method: "POST", Path: "/api/households/{id}/status", Summary: "Move a household along its lifecycle", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: statusRequest{}, Out: householdOut{}, handle: s.setStatus},
@@ -374,6 +381,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/me/{token}", Summary: "An evacuee's own household and its current instruction (long form in its language, token, QR code), through their capability link", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "GET", Path: "/i/{token}", Summary: "The short form of an evacuee's link, as instructions carry it: the same as /api/me/{token}", Access: Capability, OK: 200, Produces: mediaJSON, Out: evacueeView{}, handle: s.me},
 		{Method: "POST", Path: "/api/ack/{token}", Summary: "An evacuee acknowledges their instruction (the newest, or instruction_id), through their capability link", Access: Capability, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackRequest{}, Out: ackResponse{}, handle: s.ackLink},
+		{Method: "POST", Path: "/api/ack/twilio", Summary: "A Twilio-style gateway posts an SMS reply (From, Body starting with the short code) as a form signed with X-Twilio-Signature", Access: Public, Body: mediaForm, OK: 200, Produces: "text/xml", handle: s.ackTwilio},
 		{Method: "POST", Path: "/api/ack/code", Summary: "The SMS gateway posts a reply (sender's number, text starting with the short code), signed in the Standard Webhooks style", Access: Public, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: ackCodeRequest{}, Out: ackCodeResponse{}, handle: s.ackCode},
 		{Method: "POST", Path: "/api/verify", Summary: "Say whether an instruction token is genuine and current, superseded (by which version, and which parts changed), revoked, expired, signed by an unknown key or forged, against the statuses as of now; body: the token's text", Access: Public, Body: mediaText, OK: 200, Produces: mediaJSON, Out: verdictOut{}, handle: s.verify},
 		{Method: "GET", Path: "/api/bundle", Summary: "The signed verifier bundle: the deployment's public keys and the superseded and revoked instructions as of now (Muster-Bundle-As-Of), for offline verifiers", Access: Public, OK: 200, Produces: mediaBundle, handle: s.bundle},
@@ -383,6 +391,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/field-events", Summary: "Record what the field reports (check-ins, departures, sightings, arrivals, gate counts and states), a batch at a time, each event once by its id; a check-in spends its instruction like /api/checkin, one with a superseded, revoked, spent or forged token is kept flagged; per-event outcome", Access: Operator, Roles: writers, Body: mediaJSON, OK: 200, Produces: mediaJSON, In: fieldEventsRequest{}, Out: fieldEventsResponse{}, handle: s.addFieldEvents},
 		{Method: "GET", Path: "/api/field-events", Summary: "Field events, by arrival (after=SEQ pages) or by_time=true by when they happened; flagged=true those kept but not applied", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"kind", "household", "group", "gate", "flagged", "by_time", "after", "limit"}, Out: fieldEventsPage{}, handle: s.listFieldEvents},
 		{Method: "GET", Path: "/api/operation", Summary: "The live state of the operation against the current plan: per gate people through, waiting, expected and the measured rate; per rally point who is there and who is overdue; per group where it is; totals and how far behind or ahead of plan", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: operation.State{}, handle: s.operationState},
+		{Method: "GET", Path: "/api/operation/series", Summary: "The operation over time, for plots: per gate people through and waiting as the field reported them against the plan's curve, and the households that acknowledged, at `points` evenly spaced times (3 to 240, default 60) from the plan's start, one of them now; counts only", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"points"}, Out: seriesResponse{}, handle: s.operationSeries},
 		{Method: "GET", Path: "/api/unacknowledged", Summary: "Households whose newest instruction is not acknowledged after older_than (default 2h): whom to call; names and phones only for roles that read personal data", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Query: []string{"older_than"}, Out: unackedResponse{}, handle: s.unacknowledged},
 		{Method: "GET", Path: "/api/outbox", Summary: "Delivery status: message counts by status and a page of messages, without recipients or text", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, Query: []string{"status", "channel", "household", "instruction", "after", "limit"}, Out: outboxPage{}, handle: s.listOutbox},
 		{Method: "POST", Path: "/api/outbox/{id}/retry", Summary: "Queue a dead letter again, its attempts counted afresh", Access: Operator, Roles: planners, OK: 200, Produces: mediaJSON, Out: messageJSON{}, handle: s.retryMessage},
@@ -426,7 +435,8 @@ func (s *Server) routeTable() []Route {
 		// The browser pages (web.go, docs/web.md) and the road map's tiles (tiles.go).
 		{Method: "GET", Path: "/{$}", Summary: "The operations map (HTML page)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("ops")},
 		{Method: "GET", Path: "/field", Summary: "The field officers' page (HTML)", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("field")},
-		{Method: "GET", Path: "/field/sw.js", Summary: "The field page's service worker (offline use)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("field")},
+		{Method: "GET", Path: "/field/sw.js", Summary: "The field page's service worker (offline use)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("field", "/field")},
+		{Method: "GET", Path: "/me/sw.js", Summary: "The evacuee page's service worker (opens the page offline)", Access: Public, OK: 200, Produces: mediaJS, handle: s.serveWorker("evacuee", "/me/")},
 		{Method: "GET", Path: "/me/{token}", Summary: "An evacuee's page (HTML; it reads /api/me/{token})", Access: Public, OK: 200, Produces: mediaHTML, handle: s.servePage("evacuee")},
 		{Method: "GET", Path: "/assets/{file...}", Summary: "The pages' scripts, styles and fonts, named by a hash of their content", Access: Public, OK: 200, Produces: "application/octet-stream", handle: s.asset},
 		{Method: "GET", Path: "/tiles/roads.json", Summary: "TileJSON of the road map: bounds, centre, zoom range, tile URL", Access: Public, OK: 200, Produces: mediaJSON, Out: tileJSON{}, handle: s.tileJSON},

@@ -128,8 +128,8 @@ func (s *Server) runSimulation(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	cur := &plan.Plan{}
-	if err := json.Unmarshal(rec.Body, cur); err != nil {
+	cur, err := plan.Decode(rec.Body)
+	if err != nil {
 		return fmt.Errorf("plan %s: %w", rec.ID, err)
 	}
 	start := cur.Params.Start

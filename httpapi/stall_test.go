@@ -78,9 +78,15 @@ func stall(t *testing.T, from, addr string, n int) []*attackConn {
 // 127.0.0.2, 1,000 connections each sending a login whose body stalls
 // after one byte, and from ten more addresses 45 each, more than the
 // server holds in all. While they hold, /healthz and an authenticated
-// request from 127.0.0.1 answer within 2 s; the connections over the
-// per-address cap are closed at once, and every stalled one within the
-// body's stall timeout.
+// request from 127.0.0.1 are answered, each while the attack is still
+// held; the connections over the per-address cap are closed at once
+// (long before the stall timeout could), and every stalled one when the
+// body's stall timeout cuts it.
+//
+// No bound here is a latency a loaded machine could miss: the owner's
+// answers are checked against the attack still being held (an ordering),
+// "at once" is under half the stall timeout, and a stalled connection
+// must be cut within twice it (the server held them 300 s before).
 func TestStalledClientsCannotStallServer(t *testing.T) {
 	const perAddr, total, flood, others, each = 50, 400, 1000, 10, 45
 	var rl syscall.Rlimit
@@ -90,7 +96,7 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 			t.Skipf("too few file handles for the attack (RLIMIT_NOFILE %d): %v", rl.Cur, err)
 		}
 	}
-	const stallFor = 2 * time.Second
+	const stallFor = 5 * time.Second
 	e := newEnvCity(t, openSQLite(t), false, func(c *Config) { c.BodyStallTimeout = stallFor; c.LoginRate = 0; c.LoginBurst = 0 })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,8 +124,11 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 
 	// The owner, from 127.0.0.1, while the attack holds: a new connection
 	// each time, as a client that just arrived.
-	owner := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for i := range 5 {
+	if held < perAddr {
+		t.Fatalf("the server holds %d attacking connections after the attack opened them, want at least %d: not under attack", held, perAddr)
+	}
+	owner := &http.Client{Timeout: stallFor, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 3 {
 		for _, c := range []struct{ path, token string }{{"/healthz", ""}, {"/api/whoami", e.tokens["viewer"]}} {
 			req, _ := http.NewRequest("GET", "http://"+addr+c.path, nil)
 			if c.token != "" {
@@ -134,16 +143,20 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 || took > 2*time.Second {
+			if resp.StatusCode != 200 {
 				t.Errorf("round %d, %s under attack: %d after %v", i, c.path, resp.StatusCode, took)
 			}
+			// Answered while the attack holds, not once it has gone.
+			if n := cl.open(); n < perAddr {
+				t.Errorf("round %d, %s answered after %v, when the server held only %d attacking connections: not under attack any more", i, c.path, took, n)
+			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// Every attacking connection is closed by the server: those over the
 	// per-address cap at once, the others within the stall timeout.
-	deadline := time.Now().Add(stallFor + 3*time.Second)
+	deadline := time.Now().Add(3 * stallFor)
 	for time.Now().Before(deadline) && cl.open() > 0 {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -155,7 +168,7 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 		switch {
 		case !closed:
 			late++
-		case held < 500*time.Millisecond:
+		case held < stallFor/2:
 			atOnce++
 		}
 		slowest = max(slowest, held)
@@ -167,7 +180,7 @@ func TestStalledClientsCannotStallServer(t *testing.T) {
 	if atOnce < flood-perAddr {
 		t.Errorf("%d connections closed at once, want at least %d (all those from 127.0.0.2 over its cap of %d)", atOnce, flood-perAddr, perAddr)
 	}
-	if slowest > stallFor+time.Second {
+	if slowest > 2*stallFor {
 		t.Errorf("a stalled connection was held %v, stall timeout %v", slowest, stallFor)
 	}
 	if n := cl.open(); n != 0 {

@@ -15,8 +15,9 @@ import (
 // init` or any CA writes them): TLS 1.2 at least, Go's default cipher
 // suites. It refuses a pair that does not match or a certificate that has
 // expired, and warns (in warnings) of one that expires within 30 days or
-// a key file others may read. The certificate is read once: restart the
-// server to renew it. The web pages (service workers, the camera, the
+// a key file others may read. It reads the files once; muster serve calls
+// it again when they change, to serve a renewed certificate without a
+// restart. The web pages (service workers, the camera, the
 // browser's WebCrypto) need the secure context this gives.
 func TLSConfig(certFile, keyFile string) (cfg *tls.Config, warnings []string, err error) {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -34,7 +35,7 @@ func TLSConfig(certFile, keyFile string) (cfg *tls.Config, warnings []string, er
 	case now.Before(leaf.NotBefore):
 		return nil, nil, fmt.Errorf("TLS certificate %s is not valid before %s: is the clock right?", certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
 	case leaf.NotAfter.Sub(now) < 30*24*time.Hour:
-		warnings = append(warnings, fmt.Sprintf("TLS certificate %s expires on %s: renew it and restart", certFile, leaf.NotAfter.UTC().Format(time.DateOnly)))
+		warnings = append(warnings, fmt.Sprintf("TLS certificate %s expires on %s: renew it (muster serve reads it again when its files change, or on SIGHUP)", certFile, leaf.NotAfter.UTC().Format(time.DateOnly)))
 	}
 	if st, err := os.Stat(keyFile); err == nil && st.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" {
 		warnings = append(warnings, fmt.Sprintf("TLS key %s may be read by other users (mode %04o): chmod 600 %s", keyFile, st.Mode().Perm(), keyFile))

@@ -65,16 +65,17 @@ func (s *Server) servePage(name string) func(w http.ResponseWriter, r *http.Requ
 	}
 }
 
-// serveWorker answers with a page's service worker, allowed to control the
-// page's own path (/field), which its folder (/field/) does not contain.
-func (s *Server) serveWorker(page string) func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+// serveWorker answers with a page's service worker, allowed to control
+// scope: the field page's own path (/field), which its folder (/field/)
+// does not contain, or the evacuee's pages (/me/).
+func (s *Server) serveWorker(page, scope string) func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	return func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		js, ok := web.ServiceWorker(page)
 		if !ok {
 			return muster.Errorf(muster.ENOTFOUND, "%s: the %s page has no service worker", r.URL.Path, page)
 		}
 		setPageHeaders(w.Header())
-		w.Header().Set("Service-Worker-Allowed", "/"+page)
+		w.Header().Set("Service-Worker-Allowed", scope)
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		_, _ = w.Write(js)
 		return nil

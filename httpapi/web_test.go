@@ -86,6 +86,12 @@ func TestPagesAreServedWithAStrictPolicy(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Service-Worker-Allowed") != "/field" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
 		t.Errorf("service worker: %d, Service-Worker-Allowed %q, %s", resp.StatusCode, resp.Header.Get("Service-Worker-Allowed"), resp.Header.Get("Content-Type"))
 	}
+	// The evacuee page's worker controls /me/ (every link's page), and is
+	// not taken for a link.
+	resp, body := e.request("", "GET", "/me/sw.js", nil, "")
+	if resp.StatusCode != 200 || resp.Header.Get("Service-Worker-Allowed") != "/me/" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(string(body), "muster-me-") {
+		t.Errorf("evacuee service worker: %d, Service-Worker-Allowed %q, %s", resp.StatusCode, resp.Header.Get("Service-Worker-Allowed"), resp.Header.Get("Content-Type"))
+	}
 }
 
 func TestPagesLeaveAPIErrorsAlone(t *testing.T) {

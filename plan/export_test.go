@@ -1,6 +1,9 @@
 package plan
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // SetGuide sets how the look-ahead guides the greedy (for the
 // measurements of SCHEDULER.md), and returns a function that restores it.
@@ -8,4 +11,12 @@ func SetGuide(sizing, quota bool, slack time.Duration) func() {
 	old := guide
 	guide.sizing, guide.quota, guide.slack = sizing, quota, clock(slack)
 	return func() { guide = old }
+}
+
+// EncodeV1 is p as plan.json version 1 wrote it, for the tests of reading
+// version 1.
+func EncodeV1(p *Plan) ([]byte, error) {
+	a := planAlias(*p)
+	a.Version = 1
+	return json.Marshal(a)
 }

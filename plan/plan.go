@@ -23,8 +23,9 @@ import (
 	"github.com/muster-evac/muster/zonecost"
 )
 
-// FormatVersion is the version of plan.json this package writes.
-const FormatVersion = 1
+// FormatVersion is the version of plan.json this package writes (Write);
+// it reads version 1 too (Read).
+const FormatVersion = 2
 
 // Params are the planner's parameters; zero values take the defaults.
 type Params struct {
@@ -243,7 +244,12 @@ const (
 	UnservedOut         = "out"         // a re-plan: already through a gate, as the field reported (not planned again)
 )
 
+// lineRoute is a leg along line. Its coordinates are kept at the
+// precision plan.json keeps (gridLine), so that a plan read back from its
+// file is the plan that was written: a re-plan compares routes, and the
+// checker crossings, on the same points.
 func lineRoute(line orb.LineString, dur, dist, exp float64) Route {
+	line = gridLine(line)
 	if len(line) == 1 {
 		line = append(line, line[0])
 	}

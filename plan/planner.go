@@ -269,6 +269,7 @@ func prepareRallies(ctx context.Context, in Input, p Params, loc *time.Location,
 				mu.Lock()
 				if err == nil && res.Escape == nil && res.Approach == nil {
 					rt := res.Routes[0]
+					rt.Geometry = gridLine(rt.Geometry) // once: every group of the pair shares it (lineRoute)
 					rallies[j.r].toGate[j.g] = &rt
 				}
 				done++
@@ -315,6 +316,7 @@ func walkRoute(res *route.Result) Route {
 	}
 	rt := res.Routes[0]
 	line = append(line, rt.Geometry...)
+	toGrid(line) // its own copy: rounded where it is
 	r := lineRoute(line, dur+rt.DurationS, dist+rt.DistanceM, exp+rt.Exposure)
 	r.Escape = escape
 	return r

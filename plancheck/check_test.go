@@ -713,3 +713,103 @@ func quietZone(t *testing.T, p *plan.Plan, in *plancheck.Inputs, kind string) mu
 	t.Fatalf("every %s is passed by another group's way", kind)
 	return muster.Zone{}
 }
+
+// TestSharedRouteTampered: plan.json keeps a route from a rally point to a
+// gate once, and the groups that take it name it; a route tampered with in
+// the file is caught for every group that names it, and for no other.
+func TestSharedRouteTampered(t *testing.T) {
+	w := theWorld(t)
+	data, err := plan.Encode(w.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// The route the most groups name.
+	named := map[int][]string{}
+	for _, g := range doc["groups"].([]any) {
+		g := g.(map[string]any)
+		ref := int(g["route"].(float64))
+		named[ref] = append(named[ref], g["id"].(string))
+	}
+	ref := -1
+	for k, ids := range named {
+		if ref < 0 || len(ids) > len(named[ref]) || (len(ids) == len(named[ref]) && k < ref) {
+			ref = k
+		}
+	}
+	sharing := named[ref]
+	sort.Strings(sharing)
+	if len(sharing) < 2 {
+		t.Fatalf("no route is shared: %d routes for %d groups", len(named), len(doc["groups"].([]any)))
+	}
+	t.Logf("route %d is named by %d of %d groups", ref, len(sharing), len(w.base.Groups))
+	for _, m := range []struct {
+		name, want string
+		mutate     func(r map[string]any, in *plancheck.Inputs)
+	}{
+		{"claiming 60 s", plancheck.RuleRouteDuration, func(r map[string]any, in *plancheck.Inputs) { r["duration_s"] = 60 }},
+		{"ending 5 km from the gate", plancheck.RuleRouteEnd, func(r map[string]any, in *plancheck.Inputs) {
+			line := mustLine(t, r)
+			line[len(line)-1] = away(line[len(line)-2], w.zone.Center, 5000)
+			r["polyline"] = mustPolyline(t, line)
+		}},
+		{"starting 5 km from the rally point", plancheck.RuleRouteStart, func(r map[string]any, in *plancheck.Inputs) {
+			line := mustLine(t, r)
+			line[0] = away(line[1], w.zone.Center, 5000)
+			r["polyline"] = mustPolyline(t, line)
+		}},
+		{"crossing a forbidden zone", plancheck.RuleRouteZone, func(r map[string]any, in *plancheck.Inputs) {
+			r["polyline"] = mustPolyline(t, detour(mustLine(t, r), in))
+		}},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			var d map[string]any
+			if err := json.Unmarshal(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			in := w.inputs("base")
+			m.mutate(d["routes"].([]any)[ref].(map[string]any), &in)
+			tampered, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plan.Decode(tampered)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := check(t, p, in)
+			if got := rulesOf(r.Violations); !slices.Equal(got, []string{m.want}) {
+				t.Fatalf("reported %v, want %s alone:%s", got, m.want, show(r.Violations))
+			}
+			var subjects []string
+			for _, v := range r.Violations {
+				subjects = append(subjects, v.Subject)
+			}
+			sort.Strings(subjects)
+			if !slices.Equal(subjects, sharing) {
+				t.Fatalf("%s reported for %v, want every group naming the route: %v", m.want, subjects, sharing)
+			}
+		})
+	}
+}
+
+func mustLine(t *testing.T, r map[string]any) orb.LineString {
+	t.Helper()
+	line, err := plan.DecodePolyline(r["polyline"].(string))
+	if err != nil || len(line) < 2 {
+		t.Fatalf("route %v: %v", r, err)
+	}
+	return line
+}
+
+func mustPolyline(t *testing.T, line orb.LineString) string {
+	t.Helper()
+	s, err := plan.EncodePolyline(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

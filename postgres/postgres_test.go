@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/muster-evac/muster/internal/testshared"
@@ -177,4 +180,81 @@ func TestSealedFields(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	serverURL(b)
 	storetest.Bench(b, fresh)
+}
+
+// Files is the bytes of the schema's relation files on disk: its tables,
+// their TOAST tables, and the indexes of both (every segment of each main
+// fork), read after a CHECKPOINT has written out every page the server
+// held in memory. It needs the server on this machine with its files
+// readable by the test (in CI the cluster runs as user postgres and the
+// tests as root), and a role that may CHECKPOINT and read data_directory
+// (pg_checkpoint and pg_read_all_settings, which .ci/run grants);
+// otherwise ok is false and the check is left out, said in the log; in CI
+// the test fails.
+func (d *db) Files(tb testing.TB) (files []byte, ok bool) {
+	tb.Helper()
+	unavailable := func(format string, args ...any) ([]byte, bool) {
+		tb.Helper()
+		if testshared.InCI() {
+			testshared.Unavailable(tb, format, args...)
+		}
+		tb.Logf("the relation files are not checked: "+format, args...)
+		return nil, false
+	}
+	var dataDir string
+	if err := d.admin.QueryRow(`SHOW data_directory`).Scan(&dataDir); err != nil {
+		return unavailable("reading PostgreSQL's relation files needs data_directory (GRANT pg_read_all_settings TO the test's role): %v", err)
+	}
+	if _, err := d.admin.Exec(`CHECKPOINT`); err != nil {
+		return unavailable("reading PostgreSQL's relation files needs a CHECKPOINT first (GRANT pg_checkpoint TO the test's role): %v", err)
+	}
+	rows, err := d.admin.Query(`
+		WITH rels AS (
+			SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1
+		), toast AS (
+			SELECT reltoastrelid AS oid FROM rels WHERE reltoastrelid <> 0
+		)
+		SELECT pg_relation_filepath(oid) FROM (
+			SELECT oid FROM rels UNION SELECT oid FROM toast
+			UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM toast)
+		) r WHERE pg_relation_filepath(oid) IS NOT NULL`, d.schema)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			tb.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	rows.Close()
+	if len(paths) < 10 {
+		tb.Fatalf("only %d relation files for schema %s: is the query wrong?", len(paths), d.schema)
+	}
+	var all []byte
+	for _, rel := range paths {
+		if !filepath.IsAbs(rel) {
+			rel = filepath.Join(dataDir, rel)
+		}
+		for seg := 0; ; seg++ {
+			p := rel
+			if seg > 0 {
+				p = fmt.Sprintf("%s.%d", rel, seg)
+			}
+			b, err := os.ReadFile(p)
+			if seg > 0 && errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if err != nil {
+				return unavailable("PostgreSQL's relation files must be on this machine and readable by the test (the cluster in CI runs as postgres, the tests as root): %v", err)
+			}
+			all = append(all, b...)
+		}
+	}
+	return all, true
 }

@@ -432,6 +432,17 @@ func testAcknowledge(t *testing.T, fresh Fresh) {
 	if want := []string{"H000001 I-H000001-rally", "H000003 I-H000003-rally", "H000004 I-H000004-rally-v2"}; !slices.Equal(got, want) {
 		t.Fatalf("unacknowledged now: %q, want %q", got, want)
 	}
+	// The acknowledgements by time: the first of each kept, with its time.
+	var all []string
+	for _, a := range must(e.store.Acknowledgements(e.ctx, time.Time{}))(t) {
+		all = append(all, fmt.Sprintf("%s %s %s %s %s", a.HouseholdID, a.InstructionID, a.Via, a.By, a.At.Sub(t0)))
+	}
+	if want := []string{"H000002 I-H000002-rally link evacuee:H000002 40m0s", "H000004 I-H000004-rally code tester 40m0s"}; !slices.Equal(all, want) {
+		t.Fatalf("acknowledgements:\n got %q\nwant %q", all, want)
+	}
+	if late := must(e.store.Acknowledgements(e.ctx, t0.Add(40*time.Minute+time.Microsecond)))(t); len(late) != 0 {
+		t.Fatalf("acknowledgements after the last: %+v", late)
+	}
 	var acks []string
 	for _, en := range must(e.store.ListAudit(e.ctx, 0, 0))(t) {
 		if en.Action == "household.ack" {

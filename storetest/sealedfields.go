@@ -65,6 +65,23 @@ func noSensitiveBytes(t *testing.T, db DB, when string) {
 			t.Fatalf("%s: the %s %q is stored in clear", when, field, v)
 		}
 	}
+	fdb, ok := db.(FilesDB)
+	if !ok {
+		return
+	}
+	files, ok := fdb.Files(t)
+	if !ok {
+		return
+	}
+	if !bytes.Contains(files, []byte("H000001")) {
+		t.Fatalf("%s: the relation files do not hold the household ids: the check would prove nothing", when)
+	}
+	for field, v := range map[string]string{"priority": sensitivePriority, "eligibility": sensitiveEligibility, "documents": sensitiveDocuments} {
+		if i := bytes.Index(files, []byte(v)); i >= 0 {
+			t.Fatalf("%s: the %s %q is in the relation files in clear (a dead tuple, a page or an index entry left behind), at byte %d of %d",
+				when, field, v, i, len(files))
+		}
+	}
 }
 
 // checkSensitive reads the households back through s and checks each
@@ -162,6 +179,15 @@ func testMigration10Seals(t *testing.T, fresh Fresh, wiped bool) {
 	}
 	if !bytes.Contains(e.db.Raw(t), []byte(sensitiveDocuments)) {
 		t.Fatal("the database at schema 9 does not hold the documents in clear: the test would prove nothing")
+	}
+	if fdb, ok := e.db.(FilesDB); ok {
+		if files, ok := fdb.Files(t); ok {
+			for _, v := range []string{sensitivePriority, sensitiveEligibility, sensitiveDocuments} {
+				if !bytes.Contains(files, []byte(v)) {
+					t.Fatalf("the relation files at schema 9 do not hold %q in clear: reading them would prove nothing", v)
+				}
+			}
+		}
 	}
 	keys := e.keys.DataKeys()
 	if wiped {

@@ -38,6 +38,19 @@ type DB interface {
 	Raw(t testing.TB) []byte
 }
 
+// FilesDB is a DB that can also give the bytes of the files the database
+// server keeps the schema's tables, TOAST and indexes in (PostgreSQL's
+// relation files, when the server runs on this machine): the sealed-field
+// tests search them too, since rows read back say nothing of dead tuples
+// or pages a rewrite left behind.
+type FilesDB interface {
+	DB
+	// Files returns the bytes of the schema's relation files, after the
+	// server has written out every page it holds in memory; ok is false
+	// when they cannot be read here (said in the log; in CI it fails t).
+	Files(t testing.TB) (files []byte, ok bool)
+}
+
 // Fresh makes a new empty database and removes it when tb ends.
 type Fresh func(tb testing.TB) DB
 

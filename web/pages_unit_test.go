@@ -24,7 +24,7 @@ func TestPageScriptsUnitTests(t *testing.T) {
 		testshared.Unavailable(t, "node is not installed: the pages' unit tests cannot run")
 	}
 	var files []string
-	for _, dir := range []string{"lib", "evacuee", "field"} {
+	for _, dir := range []string{"lib", "evacuee", "field", "ops"} {
 		m, _ := filepath.Glob(filepath.Join("src", dir, "*.test.mjs"))
 		files = append(files, m...)
 	}

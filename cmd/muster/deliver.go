@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/deliver"
+	"github.com/muster-evac/muster/httpapi"
 )
 
 // deliveryFlags configure the delivery worker `muster serve` runs when a
@@ -22,7 +24,7 @@ type deliveryFlags struct {
 	smtpURL, smtpFrom, smtpPasswordFile       string
 	smsURL, smsAccount, smsFrom, smsTokenFile string
 	webhookURL, webhookSecretFile             string
-	ackSecretFile                             string
+	ackSecretFile, smsInboundURL              string
 	concurrency, batch, maxAttempts           int
 	timeout, lease, poll                      time.Duration
 }
@@ -46,6 +48,7 @@ func (f *deliveryFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.webhookURL, "webhook-url", "", "post webhook messages (Standard Webhooks, signed) to this URL when a message names none")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret, whsec_<base64> (default: $"+envWebhookSecret+")")
 	fl.StringVar(&f.ackSecretFile, "ack-secret-file", "", "file holding the secret (whsec_<base64>) that signs the SMS gateway's inbound replies to POST /api/ack/code (default: $"+envAckSecret+"; none: that endpoint is off)")
+	fl.StringVar(&f.smsInboundURL, "sms-inbound-url", "", "the public URL set at a Twilio-style gateway for inbound SMS, ending in /api/ack/twilio: replies signed with X-Twilio-Signature under the --sms-token-file token acknowledge there (none: that endpoint is off)")
 	fl.IntVar(&f.concurrency, "deliver-concurrency", deliver.DefaultConcurrency, "messages sent at once")
 	fl.IntVar(&f.batch, "deliver-batch", deliver.DefaultBatch, "messages leased at once")
 	fl.IntVar(&f.maxAttempts, "deliver-max-attempts", deliver.DefaultMaxAttempts, "attempts before a message is a dead letter")
@@ -132,6 +135,28 @@ func (f *deliveryFlags) ackKey() ([]byte, error) {
 		return nil, muster.Errorf(muster.EINVALID, "--ack-secret-file or $%s: %v", envAckSecret, err)
 	}
 	return key, nil
+}
+
+// twilioInbound configures POST /api/ack/twilio, or leaves it off.
+func (f *deliveryFlags) twilioInbound() (httpapi.TwilioInbound, error) {
+	if f.smsInboundURL == "" {
+		return httpapi.TwilioInbound{}, nil
+	}
+	u, err := url.Parse(f.smsInboundURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return httpapi.TwilioInbound{}, muster.Errorf(muster.EINVALID, "--sms-inbound-url %q: want the absolute URL set at the gateway, https://host/api/ack/twilio", f.smsInboundURL)
+	}
+	if !strings.HasSuffix(u.Path, "/api/ack/twilio") {
+		return httpapi.TwilioInbound{}, muster.Errorf(muster.EINVALID, "--sms-inbound-url %q: the gateway must post to this server's /api/ack/twilio", f.smsInboundURL)
+	}
+	token, err := secret(f.smsTokenFile, envSMSToken)
+	if err != nil {
+		return httpapi.TwilioInbound{}, err
+	}
+	if token == "" {
+		return httpapi.TwilioInbound{}, muster.Errorf(muster.EINVALID, "--sms-inbound-url needs the gateway's auth token: --sms-token-file or $%s", envSMSToken)
+	}
+	return httpapi.TwilioInbound{AuthToken: token, URL: f.smsInboundURL, AccountSID: f.smsAccount}, nil
 }
 
 // startWorker runs a delivery worker until ctx ends when channels are

@@ -705,25 +705,19 @@ func readPlan(path string) (*plan.Plan, error) {
 		return nil, muster.Errorf(muster.EINVALID, "plan: %v", err)
 	}
 	defer f.Close()
-	var p plan.Plan
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)) // not read whole first: plans run to hundreds of MB
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, muster.Errorf(muster.EINVALID, "%s: not a plan: %v", path, err)
+	p, err := plan.Read(bufio.NewReaderSize(f, 1<<20)) // not read whole first: plans run to tens of MB
+	if err != nil {
+		return nil, muster.Errorf(muster.EINVALID, "%s: %v", path, err)
 	}
-	if p.Version != plan.FormatVersion {
-		return nil, muster.Errorf(muster.EINVALID, "%s: plan format version %d, this muster reads %d", path, p.Version, plan.FormatVersion)
-	}
-	return &p, nil
+	return p, nil
 }
 
 func writePlan(path string, p *plan.Plan, geo string) error {
-	// Not indented: indentation put every coordinate of every walk on
-	// lines of its own and doubled the file (21 MB against 9.8 MB for the
-	// demo's 3,000 households). jq or any JSON viewer shows it indented.
+	// plan.json version 2: routes shared, walks as encoded polylines,
+	// not indented (jq or any JSON viewer shows it indented).
 	if err := writeFile(path, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := json.NewEncoder(bw).Encode(p); err != nil {
+		if err := plan.Write(bw, p); err != nil {
 			return err
 		}
 		return bw.Flush()

@@ -67,17 +67,17 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 		}
 	}
 	var p struct {
+		Version int `json:"version"`
 		Summary struct {
 			People, AssignedPeople, Groups int
 			MakespanS                      float64 `json:"makespan_s"`
 		} `json:"summary"`
+		Routes []struct {
+			Polyline string `json:"polyline"`
+		} `json:"routes"`
 		Groups []struct {
-			Route struct {
-				Geometry struct {
-					Type string `json:"type"`
-				} `json:"geometry"`
-			} `json:"route"`
-			Departure, Arrival string
+			Route      int     `json:"route"`
+			DepartureS float64 `json:"departure_s"`
 		} `json:"groups"`
 		Households []map[string]any `json:"households"`
 		Unassigned []map[string]any `json:"unassigned"`
@@ -86,8 +86,8 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Groups) == 0 || p.Groups[0].Route.Geometry.Type != "LineString" || p.Summary.MakespanS <= 0 {
-		t.Fatalf("plan.json lacks groups with LineString routes: %s", data[:min(400, len(data))])
+	if p.Version != 2 || len(p.Groups) == 0 || p.Groups[0].Route >= len(p.Routes) || p.Routes[p.Groups[0].Route].Polyline == "" || p.Summary.MakespanS <= 0 {
+		t.Fatalf("plan.json (version 2) lacks groups with routes: %s", data[:min(400, len(data))])
 	}
 	// A short horizon: what cannot be through a gate by then is unserved,
 	// and the plan says the horizon it was made for.
@@ -96,17 +96,9 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 		"--horizon", "40m", "-o", short); err != nil {
 		t.Fatalf("plan --horizon 40m: %v\n%s", err, out)
 	}
-	var sp struct {
-		Params struct {
-			HorizonS float64 `json:"horizon_s"`
-		} `json:"params"`
-		Groups []struct {
-			Through string `json:"through"`
-		} `json:"groups"`
-		Unassigned []struct{ Code, Reason string } `json:"unassigned"`
-	}
 	sdata, _ := os.ReadFile(short)
-	if err := json.Unmarshal(sdata, &sp); err != nil {
+	sp, err := plan.Decode(sdata)
+	if err != nil {
 		t.Fatal(err)
 	}
 	late := 0
@@ -119,7 +111,7 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 		t.Errorf("--horizon 40m: horizon_s %v, %d groups, %d households unserved for the horizon", sp.Params.HorizonS, len(sp.Groups), late)
 	}
 	for _, g := range sp.Groups {
-		if g.Through > "2021-08-26T06:40:00Z" {
+		if g.Through.After(time.Date(2021, 8, 26, 6, 40, 0, 0, time.UTC)) {
 			t.Errorf("a group is through at %s, after the horizon", g.Through)
 		}
 	}
@@ -153,14 +145,30 @@ func TestPlanCheckReplanApprove(t *testing.T) {
 	if err == nil || muster.ErrorCode(err) == muster.EINVALID || !strings.Contains(out, "household_twice (1)") {
 		t.Fatalf("a household in two groups should fail the check (exit 1), naming the rule with its count: %v\n%s", err, out)
 	}
-	// A route claiming 60 s: the duration is recomputed from the graph.
+	// A route claiming 60 s: the duration is recomputed from the graph,
+	// for every group that names the route (plan.json keeps a route from
+	// a rally point to a gate once).
 	json.Unmarshal(data, &raw)
-	raw["groups"].([]any)[0].(map[string]any)["route"].(map[string]any)["duration_s"] = 60
+	ref := raw["groups"].([]any)[0].(map[string]any)["route"]
+	raw["routes"].([]any)[int(ref.(float64))].(map[string]any)["duration_s"] = 60
+	var sharing []string
+	for _, g := range raw["groups"].([]any) {
+		if g.(map[string]any)["route"] == ref {
+			sharing = append(sharing, g.(map[string]any)["id"].(string))
+		}
+	}
 	tampered, _ = json.Marshal(raw)
 	os.WriteFile(bad, tampered, 0o644)
-	if out, err = check(bad); err == nil || !strings.Contains(out, "route_duration (1)") || strings.Count(out, "\n") > 4 {
-		t.Fatalf("a route claiming 60 s should be caught, alone: %v\n%s", err, out)
+	out, err = check(bad, "--all")
+	if err == nil || !strings.Contains(out, fmt.Sprintf("1 rules\nroute_duration (%d)\n", len(sharing))) {
+		t.Fatalf("a shared route claiming 60 s should be caught for the %d groups that name it, alone: %v\n%s", len(sharing), err, out)
 	}
+	for _, id := range sharing {
+		if !strings.Contains(out, "  "+id+": ") {
+			t.Errorf("group %s names the tampered route and is not reported:\n%s", id, out)
+		}
+	}
+	t.Logf("a route shared by %d groups, tampered: caught for each", len(sharing))
 	// The limits come from the command line, not the plan: every group
 	// above 2 people is reported, three of them shown.
 	out, err = check(planPath, "--max-group", "2")

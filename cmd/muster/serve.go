@@ -232,7 +232,11 @@ should not cross a network in clear: --tls-cert and --tls-key serve HTTPS
 (with Strict-Transport-Security), and 'muster tls init' makes a local
 certificate authority and a server certificate; plain HTTP on an address
 other than loopback is served with a warning (behind a proxy that
-terminates TLS, bind to loopback or a private interface).
+terminates TLS, bind to loopback or a private interface). A renewed
+certificate is served without a restart: the files are read again when
+they change (looked at once a second at most) or when the server gets
+SIGHUP; a new pair that does not load is refused with a log line and the
+old one kept.
 
 SIGINT or SIGTERM stops it gracefully: it stops accepting connections and
 finishes the requests in flight (up to --shutdown-timeout).`,
@@ -297,6 +301,9 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			if cfg.AckKey, err = df.ackKey(); err != nil {
 				return err
 			}
+			if cfg.Twilio, err = df.twilioInbound(); err != nil {
+				return err
+			}
 			// Device cookies (login throttling) are signed under a key
 			// derived from the master key: every instance sharing the
 			// database, and so the key, accepts the others' cookies.
@@ -331,10 +338,14 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 			scheme := "http"
 			var tlsConfig *tls.Config
 			if tlsCert != "" {
-				var warnings []string
-				if tlsConfig, warnings, err = httpapi.TLSConfig(tlsCert, tlsKey); err != nil {
+				// Read again when the files change or on SIGHUP: a renewed
+				// certificate is served without a restart (tlsreload.go).
+				certs, warnings, err := newCertReloader(tlsCert, tlsKey, errOut)
+				if err != nil {
 					return muster.Errorf(muster.EINVALID, "%v", err)
 				}
+				certs.reloadOnSIGHUPUntil(ctx)
+				tlsConfig = certs.Config()
 				for _, w := range warnings {
 					slog.Warn(w)
 					fmt.Fprintf(errOut, "muster: warning: %s\n", w)

@@ -111,8 +111,7 @@ func localState(ctx context.Context, st muster.Store, p *plan.Plan, now time.Tim
 			}
 			return nil, err
 		}
-		p = new(plan.Plan)
-		if err := json.Unmarshal(rec.Body, p); err != nil {
+		if p, err = plan.Decode(rec.Body); err != nil {
 			return nil, fmt.Errorf("plan %s: %w", rec.ID, err)
 		}
 		planID = rec.ID

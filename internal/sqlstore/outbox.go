@@ -745,6 +745,34 @@ func (c *Core) Acknowledge(ctx context.Context, householdID, instructionID, via 
 	return out, err
 }
 
+// Acknowledgements implements muster.Store.
+func (c *Core) Acknowledgements(ctx context.Context, since time.Time) ([]muster.Acknowledgement, error) {
+	from := int64(0)
+	if !since.IsZero() {
+		from = since.UTC().UnixMicro()
+	}
+	rows, err := c.reader().QueryContext(ctx, `SELECT household_id, instruction_id, via, at, by_actor FROM acknowledgements
+		WHERE at >= ? ORDER BY at, household_id, instruction_id`, from)
+	if err != nil {
+		return nil, fmt.Errorf("acknowledgements: %w", err)
+	}
+	defer rows.Close()
+	var out []muster.Acknowledgement
+	for rows.Next() {
+		var a muster.Acknowledgement
+		var at int64
+		if err := rows.Scan(&a.HouseholdID, &a.InstructionID, &a.Via, &at, &a.By); err != nil {
+			return nil, fmt.Errorf("acknowledgements: %w", err)
+		}
+		a.At = fromMicros(at)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("acknowledgements: %w", err)
+	}
+	return out, nil
+}
+
 // Unacknowledged implements muster.Store.
 func (c *Core) Unacknowledged(ctx context.Context, olderThan time.Duration) ([]muster.Unacknowledged, error) {
 	if olderThan < 0 {

@@ -158,17 +158,60 @@ function page(view) {
   badge(inst.token, bundleState).then((b) => head.after(b));
 }
 
+// The household's last instruction read on this device, for opening the
+// page with no connection: kept in the Cache API under this link's own
+// address, the only entry there (opening another household's link on the
+// same phone replaces it), and removed when the server says the link is
+// no longer valid. Nothing is kept where the browser has no Cache API.
+const KEPT = 'muster-me-data';
+const dataURL = () => `/api/me/${encodeURIComponent(link)}`;
+
+async function keep(view) {
+  if (!self.caches) return;
+  try {
+    const c = await caches.open(KEPT);
+    for (const k of await c.keys()) if (new URL(k.url).pathname !== dataURL()) await c.delete(k);
+    await c.put(dataURL(), new Response(JSON.stringify({ saved_at: new Date().toISOString(), view }), { headers: { 'Content-Type': 'application/json' } }));
+  } catch { /* private mode, quota: the page works online all the same */ }
+}
+
+async function kept() {
+  if (!self.caches) return null;
+  try {
+    const hit = await (await caches.open(KEPT)).match(dataURL());
+    return hit ? await hit.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function forget() {
+  if (self.caches) await caches.open(KEPT).then((c) => c.delete(dataURL())).catch(() => {});
+}
+
 async function main() {
   setLanguage(navigator.language && navigator.language.startsWith('fa') ? 'fa' : navigator.language && navigator.language.startsWith('ps') ? 'ps' : 'en');
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/me/sw.js', { scope: '/me/' }).catch(() => {});
   show(h('p', {}, t(lang, 'loading')));
   let r;
   try {
-    r = await fetch(`/api/me/${encodeURIComponent(link)}`, { cache: 'no-store' });
+    r = await fetch(dataURL(), { cache: 'no-store' });
   } catch {
-    return show(h('p', { class: 'notice' }, t(lang, 'offline')));
+    const copy = await kept();
+    if (!copy) return show(h('p', { class: 'notice' }, t(lang, 'offline')));
+    page(copy.view);
+    const savedS = Math.max(0, (Date.now() - Date.parse(copy.saved_at)) / 1000);
+    app.prepend(h('p', { class: 'notice offline', id: 'offline-copy', 'data-saved-at': copy.saved_at },
+      t(lang, 'offlineCopy', { at: fmtTime(copy.saved_at), age: age(savedS) })));
+    return;
   }
-  if (!r.ok) return show(h('p', { class: 'notice' }, t(lang, 'badLink')));
-  page(await r.json());
+  if (!r.ok) {
+    if (r.status === 404 || r.status === 401 || r.status === 403) await forget();
+    return show(h('p', { class: 'notice' }, t(lang, 'badLink')));
+  }
+  const view = await r.json();
+  page(view);
+  keep(view);
 }
 
 main();

@@ -8,6 +8,8 @@ import * as maplibregl from 'maplibre-gl';
 import workerURL from 'worker-url:maplibre-gl';
 import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
+import { initPanels, refreshPanels, renderDiff, panels } from './panels.js';
+import { plannedPosition, planView, decodePolyline } from './groups.js';
 import './simulation.js';
 
 maplibregl.setWorkerUrl(workerURL);
@@ -27,6 +29,7 @@ const el = (tag, props = {}, ...kids) => {
 
 const state = { map: null, plans: [], current: null, picture: null, operation: null, stopEvents: null };
 window.muster = state; // for the browser tests: what the page has loaded
+state.panels = panels;
 
 // --- session -----------------------------------------------------------
 
@@ -138,7 +141,7 @@ async function initMap() {
     { id: 'zones-disputed', type: 'line', source: 'zones', filter: ['get', 'disputed'], paint: { 'line-color': levelColor, 'line-width': 2.5, 'line-dasharray': [3, 2] } },
     { id: 'zones-coordination', type: 'line', source: 'zones', filter: ['get', 'coordinated'], paint: { 'line-color': '#b10dc9', 'line-width': 5, 'line-opacity': 0.6, 'line-offset': -3 } },
     { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round' }, paint: { 'line-color': ['case', ['get', 'priority'], '#6a3d9a', '#1f78b4'], 'line-width': 2.5, 'line-opacity': 0.7 } },
-    { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
+    { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': ['case', ['get', 'seen'], '#000', '#fff'], 'circle-stroke-width': 1.5 } },
     { id: 'rally', type: 'circle', source: 'rally', paint: { 'circle-radius': 7, 'circle-color': '#33a02c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
     { id: 'gates', type: 'circle', source: 'gates', paint: { 'circle-radius': 8, 'circle-color': ['match', ['get', 'status'], 'open', '#1a9850', 'restricted', '#fdae61', 'closed', '#d73027', '#777'], 'circle-stroke-color': '#000', 'circle-stroke-width': ['case', ['get', 'disputed'], 3, 1] } },
     {
@@ -337,22 +340,30 @@ async function refreshPlans() {
     }
   } else if (!cur) {
     state.current = null;
+    state.groupPlan = null;
+    drawGroups();
     setData('routes', empty());
     setData('density', empty());
   }
 }
 
 function drawPlan(p) {
+  const v = planView(p);
+  state.groupPlan = v;
+  // The look-ahead reaches the plan's last group through its gate.
+  const last = Math.max(0, ...v.groups.map((g) => Date.parse(g.through || g.arrival) || 0));
+  $('look-ahead').max = String(Math.max(60, Math.ceil((last - Date.now()) / 60000)));
+  drawGroups();
   setData('routes', {
     type: 'FeatureCollection',
-    features: (p.groups || []).filter((g) => g.route && g.route.geometry).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
+    features: v.groups.filter((g) => g.route).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
   });
   // Density only: households counted by cells of about 250 m, from the
   // start of each walk; a cell with fewer than 3 is left out, so that no
   // spot on the map stands for one family. No id, no name.
   const cells = new Map();
   for (const h of p.households || []) {
-    const c = h.walk && h.walk.geometry && h.walk.geometry.coordinates;
+    const c = h.walk && h.walk.polyline && decodePolyline(h.walk.polyline, 1);
     if (!c || !c.length) continue;
     const key = `${Math.floor(c[0][0] / 0.003)},${Math.floor(c[0][1] / 0.0025)}`;
     cells.set(key, (cells.get(key) || 0) + 1);
@@ -399,7 +410,12 @@ async function planDetail(id, box) {
   for (const u of p.unassigned || []) why[u.reason || u.code] = (why[u.reason || u.code] || 0) + 1;
   const un = el('ul', {}, ...Object.entries(why).map(([k, n]) => el('li', { text: `${n} × ${k}` })));
   box.replaceChildren(el('h3', { text: `Plan ${id} in detail` }), gates, el('h4', { text: `Unassigned (${(p.unassigned || []).length})` }), un);
-  if (p.diff) box.append(el('h4', { text: 'Changes from the current plan' }), el('pre', { text: JSON.stringify(p.diff, null, 1).slice(0, 2000) }));
+  if (p.diff) {
+    const basis = state.plans.find((x) => x.id === (state.plans.find((y) => y.id === id) || {}).basis) || state.plans.find((x) => x.status === 'current');
+    const diff = el('div');
+    box.append(diff);
+    if (basis) await renderDiff(diff, basis.id, id, `plan ${id}`, 'revise');
+  }
 }
 
 async function approve(id) {
@@ -446,6 +462,54 @@ $('issue').addEventListener('click', async () => {
   }
 });
 
+// --- the groups on the map ---------------------------------------------
+
+// The time the map shows the plan's groups at: now, or ahead by the
+// "look ahead" slider.
+const planClock = () => Date.now() + Number($('look-ahead').value) * 60000;
+
+// drawGroups puts each group of the current plan on the map: where the
+// field last saw it (live state) when it was seen, else where the plan
+// has it now. People counts and statuses only: no names.
+function drawGroups() {
+  const t = planClock();
+  const live = new Map(((state.operation && state.operation.groups) || []).map((g) => [g.id, g]));
+  const features = [];
+  const ahead = Number($('look-ahead').value);
+  for (const g of (state.groupPlan && state.groupPlan.groups) || []) {
+    const seen = live.get(g.id);
+    if (seen && seen.status === 'through') continue;
+    if (!ahead && seen && (seen.lat || seen.lon) && seen.status !== 'forming') {
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [seen.lon, seen.lat] }, properties: { id: g.id, status: seen.status, people: seen.people, seen: true } });
+      continue;
+    }
+    const at = plannedPosition(g, t);
+    if (at) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at.coordinates }, properties: { id: g.id, status: at.status, people: g.people, seen: false } });
+  }
+  // A viewer reads no plan: the groups the field saw, only.
+  if (!state.groupPlan) {
+    for (const g of live.values()) {
+      if ((g.lat || g.lon) && g.status !== 'through') features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [g.lon, g.lat] }, properties: { id: g.id, status: g.status, people: g.people, seen: true } });
+    }
+  }
+  state.groups = { at: new Date(t).toISOString(), features };
+  setData('groups', { type: 'FeatureCollection', features });
+  const n = (s) => features.filter((f) => f.properties.status === s).length;
+  $('groups-summary').textContent = features.length
+    ? `${ahead ? `In ${ahead} min (${new Date(t).toLocaleTimeString()})` : 'Now'}: ${n('moving')} groups moving, ${n('forming')} forming at rally points, ${n('at_gate')} at gates.`
+    : 'No group of a current plan to show.';
+}
+
+$('look-ahead').addEventListener('input', () => {
+  const v = Number($('look-ahead').value);
+  $('look-ahead-out').textContent = v ? `in ${v} min` : 'now';
+  drawGroups();
+});
+// The groups move as their times come.
+setInterval(() => {
+  if (state.map && !document.hidden) drawGroups();
+}, 5000);
+
 // --- layers, events ------------------------------------------------------
 
 for (const box of document.querySelectorAll('[data-layer]')) {
@@ -479,7 +543,8 @@ async function refreshOperation() {
     // A server without live operations (404), or no current plan yet.
     $('operation').hidden = e.status === 404;
     if (e.status !== 404) $('op-summary').textContent = e.message;
-    setData('groups', empty());
+    state.operation = null;
+    drawGroups();
     return;
   }
   state.operation = st;
@@ -493,11 +558,7 @@ async function refreshOperation() {
     ...(st.gates || []).map((g) => row([g.name || g.id, g.status, g.through, g.waiting, g.expected, `${Math.round(g.measured_per_hour || 0)} of ${g.nominal_per_hour}${g.slow ? ' (slow)' : ''}`], g.slow ? 'slow' : '')));
   $('op-rally').replaceChildren(el('caption', { text: 'Rally points' }), head(['Rally point', 'Present', 'Expected', 'Overdue', 'No-shows']),
     ...(st.rally_points || []).map((r) => row([r.name || r.id, r.present, r.expected, (r.overdue || []).length, (r.no_shows || []).length])));
-  // Groups where they were last seen: people counts, no names.
-  setData('groups', {
-    type: 'FeatureCollection',
-    features: (st.groups || []).filter((g) => g.lat || g.lon).map((g) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [g.lon, g.lat] }, properties: { id: g.id, status: g.status, people: g.people, late: g.late_min } })),
-  });
+  drawGroups();
 }
 
 async function refreshAll(kind) {
@@ -505,6 +566,7 @@ async function refreshAll(kind) {
     if (!kind || ['report', 'source', 'place', 'threat', 'zone', 'gate'].includes(kind)) await refreshPicture();
     if (!kind || ['plan', 'instruction', 'issuance'].includes(kind)) await refreshPlans();
     if (!kind || ['plan', 'field', 'fieldevent', 'field_event', 'checkin', 'operation', 'household'].includes(kind)) await refreshOperation();
+    refreshPanels(kind);
   } catch (e) {
     if (e.status === 401) showLogin();
     else logEvent('error: ' + e.message);
@@ -516,6 +578,8 @@ async function refreshAll(kind) {
 setInterval(() => {
   if (session() && !$('app').hidden && !document.hidden) refreshOperation().catch(() => {});
 }, 30000);
+
+initPanels({ plansChanged: () => refreshPlans(), picture: () => state.picture, log: (t) => logEvent(t) });
 
 if (session()) showApp();
 else showLogin();
