@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/simulate"
 	"github.com/paulmach/orb"
 )
 
@@ -61,6 +62,8 @@ var wantAccess = map[string]string{
 	"POST /api/plans":                          "admin planner",
 	"POST /api/plans/proposals":                "admin planner",
 	"GET /api/plans":                           "admin planner field viewer",
+	"POST /api/simulations":                    "admin planner",
+	"GET /api/simulations/latest":              "admin planner field viewer",
 	"GET /api/plans/current":                   "admin planner field",
 	"GET /api/plans/{id}":                      "admin planner field",
 	"POST /api/plans/{id}/approve":             "admin planner",
@@ -243,6 +246,24 @@ func fixtures() map[string]fixture {
 			return "POST", "/api/plans/proposals", []byte(`{"revise":"` + savedPlan(e, false) + `","at":"2021-08-26T06:00:00Z"}`), "application/json"
 		},
 		"GET /api/plans": get("/api/plans"),
+		"POST /api/simulations": func(e *testEnv, _ string) (string, string, []byte, string) {
+			// A current plan with a start and nobody in it: simulated in no time.
+			ctx := muster.WithActor(context.Background(), "fixture")
+			rec, err := e.store.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":1,"status":"proposed","params":{"start":"2021-08-26T06:00:00Z"},"households":[]}`), Summary: []byte(`{}`)})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if _, err := e.store.ApprovePlan(ctx, rec.ID); err != nil {
+				e.t.Fatal(err)
+			}
+			return "POST", "/api/simulations", []byte(`{"seed":1,"horizon_h":1}`), "application/json"
+		},
+		"GET /api/simulations/latest": func(e *testEnv, _ string) (string, string, []byte, string) {
+			e.api.sims.mu.Lock()
+			e.api.sims.latest = &simulationOut{ID: "fixture", Runs: []simulationRun{}, Comparison: []simulate.Comparison{}, Injects: []simulate.InjectRecord{}}
+			e.api.sims.mu.Unlock()
+			return "GET", "/api/simulations/latest", nil, ""
+		},
 		"GET /api/plans/current": func(e *testEnv, _ string) (string, string, []byte, string) {
 			savedPlan(e, true)
 			return "GET", "/api/plans/current", nil, ""

@@ -153,8 +153,9 @@ type Server struct {
 	bulk     chan struct{} // large uploads being read (Config.MaxBulk)
 	tileSrc  tileSource    // the road map's tiles, built on first use (tiles.go)
 	bundles  bundleCache
-	live     liveOps     // the live state of the operation (operation.go)
-	series   seriesCache // the last plots' series answered (series.go)
+	live     liveOps      // the live state of the operation (operation.go)
+	series   seriesCache  // the last plots' series answered (series.go)
+	sims     *simulations // exercises run here (simulations.go)
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -209,6 +210,7 @@ func New(cfg Config) (*Server, error) {
 		loginLimits:   newLimiters(cfg.LoginRate, cfg.LoginBurst),
 	}
 	s.reads = &readAuditor{store: cfg.Store, log: cfg.Logger}
+	s.sims = newSimulations()
 	s.policy = threat.DefaultPolicy()
 	if cfg.Policy != nil {
 		s.policy = *cfg.Policy
@@ -410,6 +412,8 @@ func (s *Server) routeTable() []Route {
 
 		{Method: "POST", Path: "/api/plans", Summary: "Plan (or re-plan, with revise) every household on record under the current threat picture; proposed until approved", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: planRequest{}, Out: planOut{}, handle: s.makePlan},
 		{Method: "POST", Path: "/api/plans/proposals", Summary: "Re-plan a plan (default the current one) from the state of the field (given, or the live state): minimal change, hybrid and fresh proposals side by side with their numbers, each saved as a proposed plan to approve by id", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: proposalsRequest{}, Out: proposalsResponse{}, handle: s.makeProposals},
+		{Method: "POST", Path: "/api/simulations", Summary: "Run an exercise (docs/exercise.md) on the current plan, the households and the reports on record, with the injects given; one at a time per instance (429 otherwise); its numbers and curves are kept for the map", Access: Operator, Roles: planners, Body: mediaJSON, OK: 201, Produces: mediaJSON, In: simulationRequest{}, Out: simulationOut{}, handle: s.runSimulation},
+		{Method: "GET", Path: "/api/simulations/latest", Summary: "The latest exercise run on this instance: the comparison, people in safety and waiting at each gate minute by minute (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: simulationOut{}, handle: s.latestSimulation},
 		{Method: "GET", Path: "/api/plans", Summary: "The plans, newest first, with their summaries (no personal data)", Access: Operator, Roles: allRoles, OK: 200, Produces: mediaJSON, Out: plansResponse{}, handle: s.listPlans},
 		{Method: "GET", Path: "/api/plans/current", Summary: "The current plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.currentPlan},
 		{Method: "GET", Path: "/api/plans/{id}", Summary: "A plan, whole (plan.json)", Access: Operator, Roles: writers, OK: 200, Produces: mediaJSON, handle: s.getPlan},

@@ -299,8 +299,24 @@ func (g *gateState) fitsFixed(arrive, through time.Time, people int) bool {
 	if start < a || start < g.origin || g.fit(start, end-start) != start {
 		return false
 	}
-	gi := sort.Search(len(g.gaps), func(i int) bool { return g.gaps[i].to >= end })
-	if gi == len(g.gaps) || g.gaps[gi].from > start {
+	// The gap it passes in: its stated through is its exact end rounded
+	// up to the second, and so are those of its neighbours, which it may
+	// have followed or been followed by without a gap; so its passage,
+	// taken back from its stated through, may overlap theirs by under a
+	// second. It is then taken to start when the one before ends, or end
+	// when the one after starts, as bookFixed takes it: kept as stated,
+	// its times are those of the plan revised, which passed as they are.
+	gi := sort.Search(len(g.gaps), func(i int) bool { return g.gaps[i].to > start })
+	if gi < len(g.gaps) {
+		gp := g.gaps[gi]
+		if gp.from > start && gp.from-start < crowdMargin {
+			start = gp.from
+		}
+		if gp.to < end && end-gp.to < crowdMargin {
+			end = gp.to
+		}
+	}
+	if gi == len(g.gaps) || g.gaps[gi].from > start || g.gaps[gi].to < end || start >= end {
 		return false
 	}
 	k := sort.Search(len(g.books), func(i int) bool { return g.books[i].start >= g.gaps[gi].to })
@@ -309,7 +325,9 @@ func (g *gateState) fitsFixed(arrive, through time.Time, people int) bool {
 	}
 	b := booking{arrive: a, start: start, end: end, people: people}
 	b.gone = goneAfter(g.goneBefore(k), b) + crowdMargin
-	if k < len(g.books) && g.books[k].arrive < b.gone {
+	if k < len(g.books) && g.books[k].arrive < b.gone && g.books[k].gone < g.books[k].end.ceilSec()+crowdMargin {
+		// The one after would wait for it, and be gone later than
+		// counted so far: not here (as in slot).
 		return false
 	}
 	if _, ok := g.crowdAllows(b); !ok {

@@ -32,6 +32,13 @@ type Input struct {
 	Params      Params
 	// Progress, if set, is told how far each stage is.
 	Progress func(stage string, done, total int)
+	// RevisionLead, for a re-plan, is how long after it is made (State.At)
+	// its revisions reach the field: the operator's approval and the radio
+	// to escorts. A group due to leave before then leaves as the plan it
+	// revises says, so a re-plan keeps its turn as it keeps those of groups
+	// on the move; and a group re-routed on the move turns only then. Zero:
+	// at once.
+	RevisionLead time.Duration
 
 	// knownWalks, in a fresh re-plan, are the walks of the plan revised
 	// that are still safe, by household: a household sent to the same

@@ -75,6 +75,12 @@ type mode struct {
 	// again, as a fresh plan would (otherwise they keep their rally point
 	// and groupmates and are only re-timed).
 	regroup bool
+	// keptFirst: groups still safe that have not left keep their turns
+	// before the groups on the move that must be re-routed take theirs, in
+	// what is left (each priority class in turn); otherwise those on the
+	// move take the first turns, and the turns they take are the kept
+	// groups' to lose.
+	keptFirst bool
 	// safety, when set, says which routes and walks of the plan revised
 	// now cross a forbidden zone (shared by the proposals).
 	safety *safety
@@ -125,9 +131,9 @@ func newSafety(prev *Plan, in Input) *safety {
 }
 
 var (
-	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, nil}
-	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, nil}
-	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true, nil}
+	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, true, nil}
+	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, false, nil}
+	modeFresh   = mode{"fresh", "fresh: everyone not through or on the move is planned again from where they are", 0, true, false, nil}
 )
 
 // Proposals makes the ways to re-plan prev for a new threat picture (in)
@@ -214,6 +220,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	// Nothing new is scheduled before now: the schedule runs from At, the
 	// plan keeps the operation's start.
 	st.At = st.At.Truncate(time.Second)
+	// Revisions reach the field only at reach: what is due before goes
+	// as planned.
+	reach := st.At.Add(max(0, in.RevisionLead).Truncate(time.Second))
 	p := prev.Params
 	if st.At.After(p.Start) {
 		p.Start = st.At
@@ -288,6 +297,15 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	taken := map[string]bool{}
 	for _, g := range prev.Groups {
 		taken[g.ID] = true
+	}
+	// Nor an id the field still knows a group by: a group of an earlier
+	// plan that the plan revised no longer lists may be through or on the
+	// road, and a new group by its id would be taken for it.
+	for id := range st.Through {
+		taken[id] = true
+	}
+	for id := range st.Moving {
+		taken[id] = true
 	}
 	newID := groupIDs(taken)
 	reasons := map[string]string{} // household -> why its instruction changes
@@ -406,6 +424,10 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 					with = append(with, h)
 				} else if hh := households[h.ID]; hh != nil && !st.householdThrough(h.ID) {
 					missed(h.ID, g.ID, hh)
+				} else if st.householdThrough(h.ID) {
+					// Out with another party (a later group, a sweep): not
+					// aboard this one, and not to be lost.
+					out(h, "already through a gate (reported by the field)")
 				}
 			}
 			if len(with) == 0 {
@@ -443,6 +465,27 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				kept = append(kept, keptGroup{g, members})
 				continue
 			}
+			// Re-routed: those of it already through the gate it was
+			// going to are out, and it goes on without them.
+			var still []Household
+			for _, h := range members {
+				if st.householdThrough(h.ID) {
+					out(h, "already through a gate (reported by the field)")
+				} else {
+					still = append(still, h)
+				}
+			}
+			if len(still) == 0 {
+				continue
+			}
+			if len(still) < len(members) {
+				members = still
+				g.Households, g.People = nil, 0
+				for _, h := range still {
+					g.Households = append(g.Households, h.ID)
+					g.People += h.People
+				}
+			}
 			pos, _, ok := st.position(g.ID)
 			if !ok {
 				dep := g.Departure
@@ -462,21 +505,25 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				rallyBad = fmt.Sprintf("rally point %s is now unsafe (%s)", g.RallyPoint, strings.Join(rallies[ri].Reasons, "; "))
 			}
 			var stay []*member
-			changed := false
+			// changed: some of its households go elsewhere or can no
+			// longer keep its times; dropped: some are out of it (through,
+			// missing, gone from the list), and the others can keep its
+			// turn without them.
+			changed, dropped := false, false
 			for _, h := range members {
 				hh := households[h.ID]
 				if hh == nil {
-					changed = true
+					dropped = true
 					continue
 				}
 				if st.householdThrough(h.ID) {
 					out(h, "already through a gate (reported by the field)")
-					changed = true
+					dropped = true
 					continue
 				}
 				if _, ok := st.Missing[h.ID]; ok {
 					missed(h.ID, g.ID, hh)
-					changed = true
+					dropped = true
 					continue
 				}
 				isIn, at := st.checkedIn(h.ID)
@@ -522,6 +569,33 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 			if len(stay) == 0 {
 				continue
 			}
+			if !g.Departure.After(reach) && routeUnsafe == "" && gateBad == "" {
+				// It leaves before a revision can reach its escort: it goes
+				// as planned with those of its households who are there,
+				// and keeps its turn as a group on the move does.
+				ids := map[string]Route{}
+				for _, m := range stay {
+					ids[m.h.ID] = m.route
+				}
+				var with []Household
+				for _, h := range members {
+					if w, ok := ids[h.ID]; ok {
+						h.Walk = w
+						with = append(with, h)
+					}
+				}
+				if len(with) < len(members) {
+					g.Households, g.People = nil, 0
+					for _, h := range with {
+						g.Households = append(g.Households, h.ID)
+						g.People += h.People
+					}
+				}
+				rallies[ri].book(clockOf(g.ReportBy), clockOf(g.Departure), g.People)
+				bookings = append(bookings, fixed{gi, g, len(kept)})
+				kept = append(kept, keptGroup{g, with})
+				continue
+			}
 			frozen := md.freeze < 0 || !g.Departure.After(freezeUntil)
 			if md.regroup && !frozen {
 				// Fresh: planned again, those waiting from their rally
@@ -543,16 +617,25 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				for _, m := range stay {
 					walks[m.h.ID] = m.route
 				}
-				for i := range members {
-					if w, ok := walks[members[i].ID]; ok {
-						members[i].Walk = w
+				var with []Household
+				for _, h := range members {
+					if w, ok := walks[h.ID]; ok {
+						h.Walk = w
+						with = append(with, h)
 					}
 				}
-				future = append(future, pending{gi, ri, g, members, stay})
+				if dropped {
+					g.Households, g.People = nil, 0
+					for _, h := range with {
+						g.Households = append(g.Households, h.ID)
+						g.People += h.People
+					}
+				}
+				future = append(future, pending{gi, ri, g, with, stay})
 				continue
 			}
 			why := cmp.Or(routeUnsafe, gateBad)
-			if why == "" && changed {
+			if why == "" && (changed || dropped) {
 				why = "some of its households were moved"
 			}
 			if why == "" {
@@ -562,16 +645,18 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 	}
 
-	// Turns at the gates: a queue seen waiting first; groups on the move
-	// that keep their way, in arrival order (each gate's queue is first
-	// in, first out); then those re-routed on the move, who are on the
+	// Turns at the gates: groups on the move that keep their way, in
+	// arrival order (each gate's queue is first in, first out); then the
+	// queue seen waiting; then those re-routed on the move, who are on the
 	// road and must not wait behind people still at home.
-	for gi, g := range gates {
-		if q := st.GateQueues[g.ID]; q > 0 && g.Usable && g.perSecond > 0 {
-			gates[gi].bookFixed(st.At, st.At.Add(time.Duration(float64(q)/g.perSecond*float64(time.Second))), q)
-		}
-	}
-	slices.SortStableFunc(bookings, func(a, b fixed) int { return a.g.Arrival.Compare(b.g.Arrival) })
+	// In the order the gate takes them, as plancheck re-simulates it: by
+	// arrival, then (arriving together) by through time. (By arrival
+	// alone, a group booked after another that arrived with it but passes
+	// later was pushed behind it to a passage of no length, and its turn
+	// left to others.)
+	slices.SortStableFunc(bookings, func(a, b fixed) int {
+		return cmp.Or(a.g.Arrival.Compare(b.g.Arrival), a.g.Through.Compare(b.g.Through))
+	})
 	for _, b := range bookings {
 		gs := gates[b.gate]
 		if slower[b.gate] {
@@ -593,21 +678,81 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		}
 		gs.bookFixed(b.g.Arrival, b.g.Through, b.g.People)
 	}
-	for _, mv := range movers {
-		ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, p)
-		if err != nil {
-			for _, h := range mv.members {
-				np.Unassigned = append(np.Unassigned, Unassigned{h.ID, UnservedStranded, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
-				reasons[h.ID] = mv.why
-			}
+	// The queue seen waiting at a gate is mostly groups on the move that
+	// kept their way, booked above at their own times (due at the gate by
+	// now, not through yet): only the people it holds beyond them are
+	// booked for it, from now, in the first turns free, in parts the crowd
+	// limit allows. (Booked first, at the times the state says, it pushed
+	// the passages of the groups kept after it and left turns that their
+	// stated times still held: a re-plan plancheck refused.)
+	for gi, g := range gates {
+		q := st.GateQueues[g.ID]
+		if q <= 0 || !g.Usable || g.perSecond <= 0 {
 			continue
 		}
-		for i := range mv.members {
-			reasons[mv.members[i].ID] = "re-routed on the move: " + mv.why
+		for _, b := range bookings {
+			if b.gate == gi && !b.g.Arrival.After(st.At) && b.g.Through.After(st.At) {
+				q -= b.g.People
+			}
 		}
-		kept = append(kept, keptGroup{ng, mv.members})
+		part := max(1, g.CrowdLimit/2)
+		for q > 0 {
+			n := min(q, part)
+			t, ok := g.slot(clockOf(st.At), n, clock(24*time.Hour), never)
+			if !ok {
+				break
+			}
+			g.take(t)
+			q -= n
+		}
+	}
+	// Groups on the move re-routed from where they are, those of one
+	// priority class (or all) at a time.
+	rerouteMovers := func(level int, all bool) {
+		for _, mv := range movers {
+			if !all && rank(mv.g.Priority, mv.g.Weight) != level {
+				continue
+			}
+			ng, err := rerouteMoving(ctx, in, gates, mv.g, mv.pos, st.At, reach, p)
+			if err != nil {
+				for _, h := range mv.members {
+					np.Unassigned = append(np.Unassigned, Unassigned{h.ID, UnservedStranded, fmt.Sprintf("group %s on the move: %s, and no open gate can be reached from where it is: %v", mv.g.ID, mv.why, err)})
+					reasons[h.ID] = mv.why
+				}
+				continue
+			}
+			for i := range mv.members {
+				reasons[mv.members[i].ID] = "re-routed on the move: " + mv.why
+			}
+			kept = append(kept, keptGroup{ng, mv.members})
+		}
+	}
+	if !md.keptFirst {
+		rerouteMovers(0, true)
 	}
 
+	// Households the plan revised could not serve for want of a usable
+	// rally point, a way out or a gate: the picture may have changed since
+	// (an all-clear), so they are planned again, from home, like those
+	// sent to another rally point. Those it still cannot serve are listed
+	// again, with today's reason.
+	inPlan := make(map[string]bool, len(prev.Households))
+	for _, h := range prev.Households {
+		inPlan[h.ID] = true
+	}
+	for _, u := range prev.Unassigned {
+		switch u.Code {
+		case UnservedNoRally, UnservedUnreachable, UnservedNoGate, UnservedMaxWalk:
+		default:
+			continue
+		}
+		hh := households[u.Household]
+		if hh == nil || inPlan[u.Household] || st.householdThrough(u.Household) || reasons[u.Household] != "" {
+			continue
+		}
+		pool = append(pool, hh)
+		reasons[u.Household] = "unserved before (" + u.Code + "): planned again under the new picture"
+	}
 	// Households sent to another rally point: the nearest safe ones.
 	var moved []*member
 	for _, hh := range pool {
@@ -696,6 +841,11 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	for _, d := range drafts {
 		levels[rank(d.priority, d.weight)] = true
 	}
+	if md.keptFirst {
+		for _, mv := range movers {
+			levels[rank(mv.g.Priority, mv.g.Weight)] = true
+		}
+	}
 	order := make([]int, 0, len(levels))
 	for l := range levels {
 		order = append(order, l)
@@ -719,6 +869,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				continue
 			}
 			level = append(level, draftOf(p, f.g.ID, f.rally, f.stay, "its turn at the gate went to groups re-routed on the move or of higher priority", reasons))
+		}
+		if md.keptFirst {
+			rerouteMovers(lv, false)
 		}
 		for _, d := range drafts {
 			if rank(d.priority, d.weight) == lv {

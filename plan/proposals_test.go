@@ -258,3 +258,160 @@ func TestBoundCountsGateHours(t *testing.T) {
 		t.Errorf("with gates opening at 14:00: makespan %.0f s, bound %.0f s, ratio %.3f", s.MakespanS, s.LowerBoundS, s.Ratio)
 	}
 }
+
+// TestReplanUnchangedChangesNothing: a re-plan when nothing has changed
+// (the same picture, a field that went as planned) changes no instruction
+// in the minimal proposal, at the start and mid-operation. Every kept
+// group must find its own turn again among the others', whose stated
+// times are rounded up to the second (before, a third of them lost their
+// turns to that rounding, and were re-timed).
+func TestReplanUnchangedChangesNothing(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
+	p0, err := plan.Make(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []time.Duration{0, 20 * time.Minute, 40 * time.Minute} {
+		at := start.Add(after)
+		ps, err := plan.Proposals(ctx, p0, in, plan.State{At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := ps[0]
+		if m.ID != "minimal" {
+			t.Fatalf("first proposal %q", m.ID)
+		}
+		if m.Numbers.Changed != 0 {
+			n := 0
+			for _, ch := range m.Plan.Diff.Changes {
+				if n++; n <= 5 {
+					t.Logf("%s: %v: %s", ch.Household, ch.Fields, ch.Reason)
+				}
+			}
+			t.Errorf("at +%s nothing changed, yet the minimal re-plan changes %d instructions %v", after, m.Numbers.Changed, m.Numbers.ByField)
+		}
+		mustCheck(t, c, m.Plan, plancheck.Inputs{Places: c.places, Households: hs, At: at, Previous: p0})
+	}
+}
+
+// TestRevisionLead: a gate closes 40 minutes in and the re-plan's
+// revisions reach the field 7 minutes later. Every group due to leave
+// before then for a gate still open keeps its turn exactly (it leaves as
+// planned whatever the re-plan says); every group re-routed on the move is
+// at its new gate no sooner than it can be from where it is once told; the
+// proposals pass plancheck.
+func TestRevisionLead(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
+	p0, err := plan.Make(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := start.Add(40 * time.Minute)
+	lead := 7 * time.Minute
+	// The gate with the most groups leaving within the lead closes.
+	soon := map[string]int{}
+	closed := ""
+	for _, g := range p0.Groups {
+		if g.Departure.After(at) && !g.Departure.After(at.Add(lead)) {
+			if soon[g.Gate]++; closed == "" || soon[g.Gate] > soon[closed] {
+				closed = g.Gate
+			}
+		}
+	}
+	status := map[string]string{closed: muster.GateClosed}
+	in.GateStatus, in.RevisionLead = status, lead
+	ps, err := plan.Proposals(ctx, p0, in, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, soonOpen, moved := 0, 0, 0
+	for _, pr := range ps {
+		now := map[string]plan.Group{}
+		for _, g := range pr.Plan.Groups {
+			now[g.ID] = g
+		}
+		for _, g0 := range p0.Groups {
+			g, ok := now[g0.ID]
+			switch {
+			case g0.Gate != closed && g0.Departure.After(at) && !g0.Departure.After(at.Add(lead)):
+				soonOpen++
+				if !ok || g.Gate != g0.Gate || !g.Departure.Equal(g0.Departure) || !g.Arrival.Equal(g0.Arrival) || !g.Through.Equal(g0.Through) {
+					t.Errorf("%s: group %s leaves at %s, within the lead, for open gate %s: re-planned as %+v", pr.ID, g0.ID, g0.Departure.Format(time.TimeOnly), g0.Gate, g)
+				} else {
+					kept++
+				}
+			case ok && !g.RouteFrom.IsZero():
+				moved++
+				if soonest := at.Add(lead).Add(time.Duration(g.Route.DurationS * float64(time.Second))); g.Arrival.Before(soonest.Add(-time.Second)) {
+					t.Errorf("%s: group %s re-routed on the move arrives at %s, before it can once told (%s)", pr.ID, g.ID, g.Arrival.Format(time.TimeOnly), soonest.Format(time.TimeOnly))
+				}
+			}
+		}
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, GateStatus: status, At: at, Previous: p0})
+	}
+	if soonOpen == 0 || moved == 0 {
+		t.Errorf("the test needs groups leaving within the lead (%d) and groups re-routed on the move (%d)", soonOpen, moved)
+	}
+	t.Logf("closing %s: %d turns kept within the lead, %d groups re-routed on the move, over 3 proposals", closed, kept, moved)
+}
+
+// TestReplanServesTheUnservedAgain: households a plan could not serve (no
+// gate could take them, no way out) are planned again by every re-plan:
+// once what kept them out has passed (an all-clear), they are served, the
+// diff says so, and the proposals pass plancheck. Before, a re-plan kept
+// the unserved unserved, and the Porto Alegre drill's households stayed so
+// after its all-clear.
+func TestReplanServesTheUnservedAgain(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 300, 5)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
+	p0, err := plan.Make(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan as if its last groups had found no gate (a threat since
+	// lifted): their households unserved.
+	slices.SortFunc(p0.Groups, func(a, b plan.Group) int { return b.Departure.Compare(a.Departure) })
+	out := map[string]bool{}
+	for _, g := range p0.Groups[:5] {
+		for _, h := range g.Households {
+			out[h] = true
+			p0.Unassigned = append(p0.Unassigned, plan.Unassigned{Household: h, Code: plan.UnservedNoGate, Reason: "every gate was closed"})
+		}
+	}
+	p0.Groups = p0.Groups[5:]
+	p0.Households = slices.DeleteFunc(p0.Households, func(h plan.Household) bool { return out[h.ID] })
+	at := start.Add(10 * time.Minute)
+	ps, err := plan.Proposals(ctx, p0, in, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range ps {
+		served := 0
+		for _, h := range pr.Plan.Households {
+			if out[h.ID] {
+				served++
+			}
+		}
+		assigned := 0
+		for _, ch := range pr.Plan.Diff.Changes {
+			if out[ch.Household] && slices.Contains(ch.Fields, "assigned") {
+				assigned++
+			}
+		}
+		if served != len(out) || assigned != len(out) {
+			t.Errorf("%s: %d of the %d unserved households served again, %d said so in the diff", pr.ID, served, len(out), assigned)
+		}
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, At: at, Previous: p0})
+	}
+}

@@ -110,8 +110,10 @@ func alongRoute(line orb.LineString, dep, arr, t time.Time) orb.Point {
 }
 
 // rerouteMoving sends a group on the move from pos to the usable gate where
-// it is through soonest.
-func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, pos orb.Point, at time.Time, p Params) (Group, error) {
+// it is through soonest. It is re-routed at `at` (the re-plan's time, its
+// route_from) and turns at `turns` (when the revision reaches it, held
+// where it is until then): its turn at the gate is found from then.
+func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, pos orb.Point, at, turns time.Time, p Params) (Group, error) {
 	best, bestGate := Group{}, -1
 	var bestTurn turn
 	var lastErr error = fmt.Errorf("no usable gate")
@@ -136,7 +138,7 @@ func rerouteMoving(ctx context.Context, in Input, gates []*gateState, g Group, p
 		rt := res.Routes[0]
 		line = append(line, rt.Geometry...)
 		dur, dist, exp = dur+rt.DurationS, dist+rt.DistanceM, exp+rt.Exposure
-		t, ok := gs.slot(clockOf(at.Add(secs(dur))), g.People, clock(secs(p.GateEarlyS)), never)
+		t, ok := gs.slot(clockOf(laterOf(at, turns).Add(secs(dur))), g.People, clock(secs(p.GateEarlyS)), never)
 		if !ok {
 			lastErr = fmt.Errorf("gate %s cannot take a group of %d (crowd limit %d)", gs.ID, g.People, gs.CrowdLimit)
 			continue

@@ -152,7 +152,9 @@ func (c *checker) groupFacts() {
 			gf.start = g.RouteFrom
 		}
 		if c.replan() {
-			gf.done = !g.Through.After(at)
+			// Done: through by the plan's times, or by the field's report
+			// (sooner than planned).
+			gf.done = !g.Through.After(at) || (c.in.State != nil && c.in.State.Through[g.ID])
 			gf.moving = !gf.done && g.Departure.Before(at)
 		}
 		var ok bool
@@ -168,7 +170,9 @@ func (c *checker) groupFacts() {
 		}
 		if gf.gate = c.gateInfo[g.Gate]; gf.gate == nil {
 			c.add(RulePlaceUnknown, g.ID, "gate %q is not a gate of the places file", g.Gate)
-		} else if gt := gf.gate; gt.unusable != "" && g.Through.After(gt.unusableSince) {
+		} else if gt := gf.gate; gt.unusable != "" && g.Through.After(gt.unusableSince) && !(c.in.State != nil && c.in.State.Through[g.ID]) {
+			// (A group the field reports through passed before the re-plan,
+			// sooner than it was planned: it keeps its stated times.)
 			gf.atGate = gt.rule
 			if !gt.unusableSince.IsZero() && g.Departure.Before(gt.unusableSince) {
 				gf.atGate = RuleMovingGateClosed

@@ -51,6 +51,11 @@ func (c *checker) moving() {
 			changed = append(changed, "departure")
 		}
 		aboard := c.aboard(g0)
+		if !g.RouteFrom.IsZero() && !g.RouteFrom.Equal(g0.RouteFrom) {
+			// Re-routed now: those of it the field reports through the
+			// gate it was going to are out; it goes on without them.
+			aboard = c.notThrough(aboard)
+		}
 		if !slices.Equal(c.lessMissing(g.Households, aboard), aboard) {
 			changed = append(changed, "households")
 		}
@@ -122,6 +127,15 @@ func (c *checker) aboard(g0 *plan.Group) []string {
 		}
 	}
 	return out
+}
+
+// notThrough is hs without the households the state reports through a
+// gate.
+func (c *checker) notThrough(hs []string) []string {
+	if c.in.State == nil || len(c.in.State.HouseholdsThrough) == 0 {
+		return hs
+	}
+	return slices.DeleteFunc(slices.Clone(hs), func(h string) bool { return c.in.State.HouseholdsThrough[h] })
 }
 
 // lessMissing is hs without the households the state reports missing and

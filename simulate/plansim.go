@@ -37,6 +37,7 @@ type planRun struct {
 	replans      []ReplanRecord
 	legs         map[string]leg // rally point and gate -> a planned route between them
 	sweeps       int
+	checks       []replanCheck
 }
 
 type leg struct {
@@ -51,7 +52,10 @@ type groupRevision struct {
 	// gate or a blocked road: the operations room sends it by radio to
 	// the open gate it can reach soonest.
 	nearest bool
+	// hold: its gate closed; stop where it is until told where to go.
+	hold    bool
 	departS float64
+	arriveS float64 // when it is to be at its gate
 	gate    int
 	path    path
 	moving  bool // re-routed on the move
@@ -323,6 +327,7 @@ func (w *world) boardGroup(pi int32, p *party) {
 	}
 	w.rallies[p.rally] = keep
 	w.late[p.rally] = stillLate
+	p.left = slices.Clone(p.members)
 	if p.people > 0 {
 		ids := make([]string, len(p.members))
 		for i, hi := range p.members {
@@ -369,7 +374,7 @@ func (w *world) state(at time.Time) plan.State {
 		switch p.state {
 		case pMoving, pStuck, pQueued:
 			mg := plan.MovingGroup{People: p.people, Departed: w.start.Add(time.Duration(p.departS * float64(time.Second))), SeenAt: at}
-			for _, hi := range p.members {
+			for _, hi := range p.left { // who left with it: those through too
 				mg.Households = append(mg.Households, w.hh[hi].h.ID)
 			}
 			pt := p.where()
@@ -430,7 +435,7 @@ func (w *world) approve(i int) error {
 			continue
 		}
 		p := w.parties[pi]
-		p.pending = &groupRevision{departS: w.secs(g.Departure), gate: gi, path: w.rd.pathOf(lineOf(g.Route), g.Route.DurationS), moving: !g.RouteFrom.IsZero()}
+		p.pending = &groupRevision{departS: w.secs(g.Departure), arriveS: w.secs(g.Arrival), gate: gi, path: w.rd.pathOf(lineOf(g.Route), g.Route.DurationS), moving: !g.RouteFrom.IsZero()}
 		p.seats = g.People
 		p.planned = p.planned[:0]
 		for _, id := range g.Households {
@@ -448,15 +453,25 @@ func (w *world) approve(i int) error {
 			}
 		}
 	}
-	byID := map[string]plan.Household{}
+	byID, oldHH := map[string]plan.Household{}, map[string]plan.Household{}
 	for _, h := range np.Households {
 		byID[h.ID] = h
+	}
+	for _, h := range old.Households {
+		oldHH[h.ID] = h
 	}
 	changed := 0
 	if np.Diff != nil {
 		for _, c := range np.Diff.Changes {
 			hi, ok := w.plan.hhIx[c.Household]
 			if !ok {
+				continue
+			}
+			if oh, had := oldHH[c.Household]; had && !ownInstructionChanged(oh, byID[c.Household]) {
+				// Only its group's gate, route or departure changed: what
+				// the escort's instruction says, not the household's
+				// (instruct.Build: the gate only in the escort's). Nothing
+				// is sent to it, as the issuing re-issues only what changed.
 				continue
 			}
 			h := w.hh[hi]
@@ -485,7 +500,7 @@ func (w *world) approve(i int) error {
 	// Groups the re-plan leaves where they cannot go on (at a closed gate
 	// or before a block, with no revision): sent on by radio.
 	for pi, p := range w.parties {
-		stopped := p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0)
+		stopped := p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0) || (p.state == pWaiting && p.held)
 		if stopped && p.pending == nil {
 			p.pending = &groupRevision{nearest: true}
 			w.schedule(w.now+w.beh.EscortDelayS, evEscort, int32(pi), 0, 0)
@@ -502,6 +517,41 @@ func (w *world) approve(i int) error {
 	return nil
 }
 
+// holdFor: gate gi has just closed. The operations room radios the escorts
+// of the groups driving to it to stop where they are until their revision
+// comes (it reaches them in EscortDelayS); a group that has not left does
+// not leave for it (depart). Without this, groups would keep arriving at a
+// closed gate until the re-plan reaches them, and crowd it.
+func (w *world) holdFor(gi int) {
+	for _, p := range w.parties {
+		if p.gate == gi && p.state == pMoving && p.pending == nil {
+			p.pending = &groupRevision{hold: true}
+			w.schedule(w.now+w.beh.EscortDelayS, evEscort, p.idx, 0, 0)
+		}
+	}
+}
+
+// closedKnown reports whether gate gi is closed and its closing has had
+// time to reach the escorts.
+func (w *world) closedKnown(gi int) bool {
+	g := w.gates[gi]
+	if g.factor > 0 {
+		return false
+	}
+	last := g.statusLog[len(g.statusLog)-1]
+	return w.now >= last.T+w.beh.EscortDelayS || last.T == 0
+}
+
+// ownInstructionChanged reports whether a household's own instruction
+// differs between two plans: what instruct.Build puts in it (rally point,
+// walk, report-by time, group, people) as opposed to its escort's (gate,
+// route, departure). A household missing from the new plan (zero) has
+// changed: it is no longer served.
+func ownInstructionChanged(o, n plan.Household) bool {
+	return n.ID == "" || o.RallyPoint != n.RallyPoint || o.Group != n.Group || !o.ReportBy.Equal(n.ReportBy) || o.People != n.People ||
+		o.Walk.DurationS != n.Walk.DurationS || o.Walk.Escape != n.Walk.Escape || !slices.Equal(lineOf(o.Walk), lineOf(n.Walk))
+}
+
 // escort: a group's escort receives its revised instruction.
 func (w *world) escort(pi int32) {
 	p := w.parties[pi]
@@ -512,7 +562,11 @@ func (w *world) escort(pi int32) {
 	p.pending = nil
 	switch p.state {
 	case pWaiting:
+		if r.hold {
+			return // not left: it will not leave for a closed gate (depart)
+		}
 		p.ver++
+		p.held = false
 		if r.cancel {
 			p.state = pCancelled
 			// Its households at the rally point go with the next group.
@@ -523,9 +577,30 @@ func (w *world) escort(pi int32) {
 			}
 			return
 		}
+		if r.nearest {
+			// Held at its rally point, and no revision names it: by radio,
+			// the open gate it reaches soonest.
+			rt := w.nearestOpenGate(w.rallyPt[p.rally])
+			if rt.gate < 0 {
+				return
+			}
+			p.departS, p.gate, p.path = w.now, rt.gate, w.rd.pathOf(rt.line, rt.durationS)
+			w.schedule(p.departS, evDepart, pi, 0, p.ver)
+			return
+		}
 		p.departS, p.gate, p.path = math.Max(r.departS, w.now), r.gate, r.path
 		w.schedule(p.departS, evDepart, pi, 0, p.ver)
 	case pMoving, pStuck, pQueued:
+		if r.hold {
+			if p.state == pMoving && w.gates[p.gate].factor == 0 {
+				// Its gate closed: it pulls over where it is and waits for
+				// its revision, out of the closed gate's crowd.
+				w.leavePiece(p)
+				p.ver++
+				p.state = pStuck
+			}
+			return
+		}
 		if r.nearest {
 			if p.state == pStuck || (p.state == pQueued && w.gates[p.gate].factor == 0) {
 				w.car = w.in.Car
@@ -544,17 +619,26 @@ func (w *world) escort(pi int32) {
 			}
 			return
 		}
-		for _, id := range r.path.pieces {
-			if w.rd.pieces[id].blocked {
-				// The revised route runs into the block (its way out of the
-				// zone, or a block the picture does not hold): by radio, the
-				// nearest open gate by open roads.
-				w.car = w.in.Car
-				rerouteNearest(w, p)
-				return
-			}
+		// The escort turns towards the revised gate from where the group
+		// is now: the re-plan placed it where it was when the re-plan was
+		// made (or at its rally point, when it had not left yet), and it
+		// has driven on since. It holds back where it is (off the road and
+		// out of any gate's queuing area) when it would be at the gate
+		// before its turn.
+		rt, ok := w.routeTo(p.where(), r.gate)
+		np := w.rd.pathOf(rt.line, rt.durationS)
+		for _, id := range np.pieces {
+			ok = ok && !w.rd.pieces[id].blocked
 		}
-		w.takePath(pi, p, r.path, r.gate)
+		if !ok {
+			// No way there (the revised route runs into a block the
+			// picture does not hold): by radio, the nearest open gate by
+			// open roads.
+			w.car = w.in.Car
+			rerouteNearest(w, p)
+			return
+		}
+		w.takePathAt(pi, p, np, r.gate, r.arriveS-rt.durationS)
 	}
 }
 

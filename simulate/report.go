@@ -293,7 +293,7 @@ func (w *world) emitEvent(e fieldEvent) {
 	if !w.emit {
 		return
 	}
-	e.ID = fmt.Sprintf("sim-%08d", len(w.events)+1)
+	e.ID = fmt.Sprintf("sim-%s-%08d", w.runID, len(w.events)+1)
 	e.At = w.start.Add(time.Duration(w.now * float64(time.Second))).Truncate(time.Second)
 	if e.Kind != muster.FieldGateState {
 		e.Queue = 0

@@ -24,6 +24,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"slices"
@@ -90,6 +91,17 @@ type runCheck struct {
 	states  [numStates]int
 	total   int
 	parties []*party
+	// replans are muster's re-plans with what they were made from, for
+	// plancheck.
+	replans []replanCheck
+}
+
+// replanCheck is one proposal made and what it was made from.
+type replanCheck struct {
+	prev, plan *plan.Plan
+	state      plan.State
+	zones      []muster.Zone
+	status     map[string]string
 }
 
 // picture is the threat picture at a moment, as the simulation uses it.
@@ -203,6 +215,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		return func(d, t float64) { cfg.Progress(stage, d, t) }
 	}
 
+	runID := exerciseID(cfg, start, pl, len(in.Households))
 	kinds := []string{NameMuster}
 	if cfg.Baselines {
 		kinds = append(kinds, NameNearest, NameCCRP)
@@ -213,6 +226,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		}
 		w := newWorld(ctx, kind, cfg, beh, start, in, initial)
 		w.progress = progress(kind)
+		w.runID = runID
 		w.operatorPicks = cfg.OperatorPicks
 		switch kind {
 		case NameMuster:
@@ -239,7 +253,11 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		w.finish()
 		rr := w.runReport()
 		rep.Runs = append(rep.Runs, rr)
-		res.checks[kind] = &runCheck{gates: w.gates, hh: w.hh, states: w.states, total: w.total, parties: w.parties}
+		ck := &runCheck{gates: w.gates, hh: w.hh, states: w.states, total: w.total, parties: w.parties}
+		if w.plan != nil {
+			ck.replans = w.plan.checks
+		}
+		res.checks[kind] = ck
 		if kind == NameMuster {
 			res.Events = w.events
 			for i, r := range w.injectPics {
@@ -257,6 +275,20 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	}
 	rep.compare()
 	return res, nil
+}
+
+// exerciseID is a short hash of what an exercise runs on and with: its
+// seed, start, plan, households and injects.
+func exerciseID(cfg Config, start time.Time, pl *plan.Plan, households int) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d %s %d %d;", cfg.Seed, start.Format(time.RFC3339), households, len(pl.Households))
+	for _, g := range pl.Groups { // the plan by its content (not when it was made: the demo makes it anew)
+		fmt.Fprintf(h, "%s %s %d %d;", g.ID, g.Gate, g.Departure.Unix(), g.People)
+	}
+	for _, in := range cfg.Injects {
+		fmt.Fprintf(h, "%g %s %s %g %g %g %d %g;", in.atS, in.Kind, in.Gate, in.Lat, in.Lon, in.RadiusM, in.Count, in.Factor)
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 // The runs' names.
@@ -320,6 +352,9 @@ func (w *world) inject(i int) error {
 	case InjectGateClose, InjectExplosion:
 		if gi, ok := w.gateIx[in.Gate]; ok {
 			w.setGate(gi, muster.GateClosed, 0)
+			if w.plan != nil {
+				w.holdFor(gi)
+			}
 		}
 	case InjectGateSlow:
 		if gi, ok := w.gateIx[in.Gate]; ok {
@@ -368,8 +403,9 @@ func (w *world) inject(i int) error {
 		prev = w.plan.proposals[w.plan.pendingOrder[n-1]]
 	}
 	at := when.Truncate(time.Second)
+	st := w.state(at)
 	props, err := plan.Proposals(w.ctx, prev, plan.Input{Car: w.in.Car, Foot: w.in.Foot, Places: w.in.Places, Households: w.in.Households,
-		GateStatus: pic.status, GateReasons: pic.reasons}, w.state(at))
+		GateStatus: pic.status, GateReasons: pic.reasons, RevisionLead: time.Duration((w.beh.OperatorDelayS + w.beh.EscortDelayS) * float64(time.Second))}, st)
 	rec := ReplanRecord{Inject: i + 1, AtS: w.now}
 	if err != nil {
 		rec.Error = err.Error()
@@ -392,6 +428,7 @@ func (w *world) inject(i int) error {
 	rec.Unassigned = len(np.Unassigned)
 	w.plan.replans = append(w.plan.replans, rec)
 	w.plan.proposals[i] = np
+	w.plan.checks = append(w.plan.checks, replanCheck{prev: prev, plan: np, state: st, zones: pic.zones, status: pic.status})
 	w.plan.pendingOrder = append(w.plan.pendingOrder, i)
 	w.schedule(w.now+w.beh.OperatorDelayS, evApprove, int32(i), 0, 0)
 	return nil
@@ -668,6 +705,21 @@ func (w *world) nearestOpenGate(from orb.Point) reroute {
 	}
 	w.rerouteCache[key] = rt
 	return rt
+}
+
+// routeTo routes from a point to gate gi by the roads the picture leaves
+// open (a way out of a zone first, when the point is in one).
+func (w *world) routeTo(from orb.Point, gi int) (reroute, bool) {
+	res, err := w.in.Car.Route(w.ctx, route.Request{From: from, To: w.gates[gi].pt})
+	if err != nil || len(res.Routes) == 0 {
+		return reroute{gate: -1}, false
+	}
+	r := res.Routes[0]
+	line, dur := r.Geometry, r.DurationS
+	if res.Escape != nil {
+		line, dur = append(slices.Clone(res.Escape.Geometry), line...), dur+res.Escape.DurationS
+	}
+	return reroute{gate: gi, line: line, durationS: dur}, true
 }
 
 type rerouteKey struct {

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
+	"github.com/muster-evac/muster/plancheck"
 )
 
 var (
@@ -174,30 +177,68 @@ func TestEventsValid(t *testing.T) {
 	}
 }
 
-// On the generated city, recomputed from the simulation: muster's plan
-// keeps every gate within its crowd limit and below Fruin level E; the
-// nearest-gate baseline does not. With a flood of fake reports (which
-// must not close or forbid anything).
+// crowding recounts, from a run's own per-minute gate counts (the most
+// people waiting at each gate in each minute), the minutes a gate held more
+// than its crowd limit and those its queue reached Fruin level E, with
+// where and when.
+func crowding(rr *RunReport) (over, levelE int, where []string) {
+	for _, g := range rr.Gates {
+		for m, n := range g.Waiting {
+			d := float64(n) / g.QueueAreaM2
+			if n > g.CrowdLimit || d >= FruinE {
+				where = append(where, fmt.Sprintf("%s at minute %d: %d waiting (limit %d), %.2f people/m²", g.ID, m, n, g.CrowdLimit, d))
+			}
+			if n > g.CrowdLimit {
+				over++
+			}
+			if d >= FruinE {
+				levelE++
+			}
+		}
+	}
+	return over, levelE, where
+}
+
+// musterSafe fails the test unless muster's plan kept every gate within its
+// crowd limit and below Fruin level E in every minute of the run.
+func musterSafe(t *testing.T, label string, rep *Report) {
+	t.Helper()
+	m := rep.Run(NameMuster)
+	if over, e, where := crowding(m); over > 0 || e > 0 {
+		t.Errorf("%s: muster's plan: %d gate-minutes over the crowd limit, %d at Fruin E or worse: %v", label, over, e, where[:min(len(where), 10)])
+	}
+	if m.SafeShare < 0.85 {
+		t.Errorf("%s: muster: only %.2f of people safe", label, m.SafeShare)
+	}
+}
+
+// nearestCrowds fails the test unless the nearest-gate baseline took some
+// gate over its crowd limit and to Fruin level E.
+func nearestCrowds(t *testing.T, label string, rep *Report) {
+	t.Helper()
+	if over, e, _ := crowding(rep.Run(NameNearest)); over == 0 || e == 0 {
+		t.Errorf("%s: nearest gate: %d gate-minutes over the crowd limit, %d at Fruin E: the baseline should crowd", label, over, e)
+	}
+}
+
+// On the generated city, recomputed from the simulation's own per-minute
+// gate counts: muster's plan keeps every gate within its crowd limit and
+// below Fruin level E; the nearest-gate baseline does not. With a flood of
+// fake reports (which must not close or forbid anything).
 func TestMusterKeepsGatesSafe(t *testing.T) {
 	d := theDemo(t)
 	res, err := Run(context.Background(), d.Input, Config{Seed: 2, Injects: d.Injects[:1], Baselines: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, n := res.Report.Run(NameMuster), res.Report.Run(NameNearest)
-	for _, g := range m.Gates {
-		if g.MaxWaiting > g.CrowdLimit || g.MaxDensity >= FruinE {
-			t.Errorf("muster: gate %s held %d waiting (limit %d), density %.2f", g.ID, g.MaxWaiting, g.CrowdLimit, g.MaxDensity)
-		}
+	musterSafe(t, "a flood of fake reports", &res.Report)
+	nearestCrowds(t, "a flood of fake reports", &res.Report)
+	m := res.Report.Run(NameMuster)
+	if len(m.DangerousMinutes) != 0 || m.OverLimitGates != 0 {
+		t.Errorf("muster: the report says %d dangerous minutes, %d gates over their limit", len(m.DangerousMinutes), m.OverLimitGates)
 	}
-	if len(m.DangerousMinutes) != 0 {
-		t.Errorf("muster: %d dangerous minutes", len(m.DangerousMinutes))
-	}
-	if n.OverLimitGates == 0 || n.MaxDensity < FruinE || len(n.DangerousMinutes) == 0 {
-		t.Errorf("nearest gate: %d gates over their limit, max density %.2f: the baseline should crowd", n.OverLimitGates, n.MaxDensity)
-	}
-	if m.SafeShare < 0.85 {
-		t.Errorf("muster: only %.2f of people safe", m.SafeShare)
+	if len(m.Replans) != 0 || m.Reissued != 0 {
+		t.Errorf("the flood re-planned (%d) or re-issued %d instructions", len(m.Replans), m.Reissued)
 	}
 	pic := res.Report.Injects[0].Picture
 	if pic.Forbidden != 0 || pic.ToVerify == 0 {
@@ -206,6 +247,75 @@ func TestMusterKeepsGatesSafe(t *testing.T) {
 	for id, s := range pic.GateStatus {
 		if s != "open" {
 			t.Errorf("the flood set gate %s %s", id, s)
+		}
+	}
+}
+
+// With a flood of fake reports half an hour in and a gate closing an hour
+// in, muster's plan keeps every gate within its crowd limit and below
+// Fruin level E in every minute, on the generated city of the tests (two
+// seeds) and on the one `muster simulate` runs by default, where the
+// nearest-gate baseline crowds and crushes. The re-plan is approved among
+// three proposals and re-issues instructions. (Before, the gate that took
+// over held 220 people for a limit of 170 for 8 minutes: groups re-timed
+// by the re-plan had left on their old times before it reached them and
+// drove to their new gate from their rally point at once; groups kept
+// driving to the closed gate and crowded it; and the minimal proposal
+// re-timed a third of the groups it meant to keep.)
+func TestGateClosingKeepsGatesSafe(t *testing.T) {
+	res := theRun(t)
+	musterSafe(t, "demo seed 7, run seed 1", &res.Report)
+	nearestCrowds(t, "demo seed 7, run seed 1", &res.Report)
+	m := res.Report.Run(NameMuster)
+	if len(m.Replans) != 1 || !m.Replans[0].Approved || m.Replans[0].Chosen == "" || len(m.Replans[0].Proposals) != 3 {
+		t.Errorf("re-plans %+v: want one, for the gate closing (the flood is not re-planned for), approved among 3 proposals", m.Replans)
+	}
+	if m.Reissued == 0 {
+		t.Error("no instruction re-issued after the gate closed")
+	}
+	d := theDemo(t)
+	for _, seed := range []uint64{2} {
+		r, err := Run(context.Background(), d.Input, Config{Seed: seed, Injects: d.Injects})
+		if err != nil {
+			t.Fatal(err)
+		}
+		musterSafe(t, fmt.Sprintf("demo seed 7, run seed %d", seed), &r.Report)
+	}
+	other, err := NewDemo(context.Background(), DemoOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), other.Input, Config{Seed: 1, Injects: other.Injects, Baselines: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	musterSafe(t, "demo seed 1 (muster simulate's default)", &r.Report)
+	nearestCrowds(t, "demo seed 1 (muster simulate's default)", &r.Report)
+}
+
+// Every re-plan the simulated operator was offered passes plancheck with
+// the plan it revises, the state of the field the simulation reported and
+// the picture it was made under.
+func TestReplansPassPlancheck(t *testing.T) {
+	replansPass(t, theRun(t), theDemo(t).Input)
+}
+
+func replansPass(t *testing.T, res *Result, in Input) {
+	t.Helper()
+	rcs := res.checks[NameMuster].replans
+	if len(rcs) == 0 {
+		t.Fatal("no re-plan to check")
+	}
+	for _, rc := range rcs {
+		r, err := plancheck.CheckContext(context.Background(), rc.plan, plancheck.Inputs{Places: in.Places, Households: in.Households,
+			Car: in.Car.Graph(), Foot: in.Foot.Graph(), Zones: rc.zones, GateStatus: rc.status, At: rc.state.At, Previous: rc.prev, State: &rc.state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range r.Violations {
+			if i < 10 {
+				t.Errorf("re-plan at %s: %s", rc.state.At.Format(time.TimeOnly), v)
+			}
 		}
 	}
 }
@@ -244,27 +354,6 @@ func TestWriteDir(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Comparison) != 3 {
 		t.Errorf("report.json: %v, %d comparison rows", err, len(rep.Comparison))
-	}
-}
-
-// With a gate closing an hour in, the re-plan reaches the field minutes
-// later: the gates that take the closed gate's groups may go over their
-// crowd limit for a while (docs/exercise.md), but muster's queues stay
-// below Fruin level E, where the nearest-gate baseline's crush.
-func TestGateClosingStaysBelowFruinE(t *testing.T) {
-	res := theRun(t)
-	m, n := res.Report.Run(NameMuster), res.Report.Run(NameNearest)
-	if len(m.DangerousMinutes) > 0 || m.MaxDensity >= FruinE {
-		t.Errorf("muster: %d dangerous minutes, max density %.2f", len(m.DangerousMinutes), m.MaxDensity)
-	}
-	if len(n.DangerousMinutes) == 0 {
-		t.Error("nearest gate: no dangerous minute")
-	}
-	if len(m.Replans) != 1 || !m.Replans[0].Approved || m.Replans[0].Chosen == "" || len(m.Replans[0].Proposals) != 3 {
-		t.Errorf("re-plans %+v: want one, for the gate closing (the flood is not re-planned for), approved among 3 proposals", m.Replans)
-	}
-	if m.Reissued == 0 {
-		t.Error("no instruction re-issued after the gate closed")
 	}
 }
 
@@ -326,6 +415,7 @@ func TestRoadBlockAndExplosion(t *testing.T) {
 	if res.Report.Injects[1].Picture.Forbidden == 0 {
 		t.Error("the explosion forbade no zone")
 	}
+	replansPass(t, res, d.Input)
 }
 
 // A plan that does not match its inputs is refused with the reason, not

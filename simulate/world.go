@@ -57,6 +57,7 @@ type party struct {
 	departS  float64 // when it is to leave
 	rally    string
 	members  []int32 // households aboard, in passing order
+	left     []int32 // households aboard when it left (members shrinks as they pass)
 	arrivedS float64 // at its gate
 	planned  []int32 // households the plan puts in it (plan mode)
 	seenSent bool
@@ -65,6 +66,8 @@ type party struct {
 	idx      int32
 	seats    int // people it can take: as planned
 	sweep    bool
+	// held: its gate closed before it left; it waits for its revision.
+	held bool
 	// rerouting guards against a new route that is itself blocked.
 	rerouting bool
 }
@@ -150,6 +153,10 @@ type world struct {
 	maxGroup      int
 	pictureKey    string
 	operatorPicks string
+	// runID names the exercise in its field events' ids: a hash of what
+	// it was run on and with, so two exercises posted to one live store
+	// never share an id, and the same one posted twice is recorded once.
+	runID string
 }
 
 // hhSim is one household.
@@ -252,6 +259,13 @@ const sampleS = 60.0
 // depart puts a party on the road, with whoever is aboard.
 func (w *world) depart(pi int32, p *party) {
 	if w.plan != nil {
+		if w.closedKnown(p.gate) {
+			// Its escort knows the gate is closed: the group waits at its
+			// rally point for its revision (or, with none, the radio's
+			// answer: approve).
+			p.held = true
+			return
+		}
 		w.boardGroup(pi, p)
 		if p.people == 0 {
 			p.state = pCancelled
@@ -325,8 +339,12 @@ func (w *world) askOpsRoom(p *party) {
 	w.schedule(w.now+w.beh.OperatorDelayS+w.beh.EscortDelayS, evEscort, p.idx, 0, 0)
 }
 
-// where is a party's position now.
+// where is a party's position now (at the start of its path while it
+// holds back before driving it).
 func (p *party) where() orb.Point {
+	if p.pos < 0 && len(p.path.from) > 0 {
+		return p.path.from[0]
+	}
 	if p.pos >= 0 && p.pos < len(p.path.from) {
 		return p.path.from[p.pos]
 	}
@@ -345,6 +363,25 @@ func (w *world) takePath(pi int32, p *party, np path, gate int) {
 	p.path, p.gate, p.pos = np, gate, -1
 	p.state = pMoving
 	w.enterNext(pi, p)
+}
+
+// takePathAt is takePath for a party that drives its new path only from
+// at: until then it waits where it is, out of any gate's queue.
+func (w *world) takePathAt(pi int32, p *party, np path, gate int, at float64) {
+	if at <= w.now {
+		w.takePath(pi, p, np, gate)
+		return
+	}
+	switch p.state {
+	case pMoving:
+		w.leavePiece(p)
+	case pQueued:
+		w.leaveQueue(pi, p)
+	}
+	p.ver++
+	p.path, p.gate, p.pos = np, gate, -1
+	p.state = pMoving
+	w.schedule(at, evAdvance, pi, 0, p.ver) // advance from pos -1: onto its first piece
 }
 
 // arrive: a party joins its gate's queue.

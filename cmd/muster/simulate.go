@@ -34,6 +34,7 @@ type simulateFlags struct {
 	scale                         float64
 	horizon                       time.Duration
 	picks                         string
+	remote                        simulateRemote
 }
 
 func newSimulateCmd() *cobra.Command {
@@ -75,11 +76,17 @@ and the figures as SVG and PNG. The same --seed gives the same report, byte for 
 	fl.DurationVar(&f.horizon, "horizon", 72*time.Hour, "the longest the simulation runs")
 	fl.IntVar(&f.households, "households", 2000, "demo: households in the generated city")
 	fl.Float64Var(&f.scale, "scale", 0.5, "demo: size of the generated city")
+	fl.StringVar(&f.remote.server, "server", "", "run the exercise on this muster server, on its current plan, households and reports (POST /api/simulations); the operations map shows it")
+	fl.StringVar(&f.remote.post, "post", "", "send the simulated field's events to this muster server's live state (as muster field replay --server)")
+	fl.StringVar(&f.remote.token, "token", "", "the API token for --server (a planner's) or --post (a field officer's) (default: $"+EnvServerToken+")")
 	return cmd
 }
 
 func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 	ctx := cmd.Context()
+	if f.remote.server != "" {
+		return runSimulateOnServer(cmd, f)
+	}
 	if f.out == "" {
 		return muster.Errorf(muster.EINVALID, "say where to write the report with -o report/")
 	}
@@ -178,7 +185,13 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 	if err := res.WriteDir(f.out); err != nil {
 		return err
 	}
-	return writeComparison(cmd.OutOrStdout(), &res.Report, f.out)
+	if err := writeComparison(cmd.OutOrStdout(), &res.Report, f.out); err != nil {
+		return err
+	}
+	if f.remote.post != "" {
+		return postEvents(cmd, f, res)
+	}
+	return nil
 }
 
 // loadInputs reads the graph, places, evacuees, reports and plan.
@@ -265,6 +278,15 @@ func gateIDs(pl *muster.Places) string {
 
 // writeComparison prints the comparison and where the report is.
 func writeComparison(w io.Writer, r *simulate.Report, dir string) error {
+	if err := writeComparisonTable(w, r); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, "report.html"))
+	return nil
+}
+
+// writeComparisonTable prints the injects, the comparison and the re-plans.
+func writeComparisonTable(w io.Writer, r *simulate.Report) error {
 	for _, in := range r.Injects {
 		fmt.Fprintf(w, "inject at %s: %s %s %s (picture: %d reports, %d zones, %d forbidden, %d flagged to verify)\n",
 			fmtClock(in.AtS), in.Kind, in.Gate, in.Note, in.Picture.Reports, in.Picture.Zones, in.Picture.Forbidden, in.Picture.ToVerify)
@@ -283,7 +305,6 @@ func writeComparison(w io.Writer, r *simulate.Report, dir string) error {
 			fmt.Fprintf(w, "re-plan for inject %d (%s approved): %d instructions changed, %d re-issued, %d groups revised%s\n", rp.Inject, rp.Chosen, rp.Changes, rp.Reissued, rp.GroupsRevised, errNote(rp.Error))
 		}
 	}
-	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, "report.html"))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
 import { initPanels, refreshPanels, renderDiff, panels } from './panels.js';
 import { plannedPosition, planView, decodePolyline } from './groups.js';
+import './simulation.js';
 
 maplibregl.setWorkerUrl(workerURL);
 
