@@ -215,7 +215,9 @@ await main(async (browser) => {
   await p2.click('#make-proposals');
   await p2.waitForFunction(() => /proposals re-planning|Refused/.test(document.getElementById('proposals-status').textContent), null, { timeout: 240000 });
   await p2.locator('#proposals-table button[data-kind]').first().click();
-  await p2.waitForSelector('#diff-list ol.diff', { timeout: 60000 });
+  // Attached, not visible: with nothing new since the approval, the
+  // minimal proposal may change no instruction, and its list is empty.
+  await p2.waitForSelector('#diff-list ol.diff', { state: 'attached', timeout: 60000 });
   const width = await p2.evaluate(() => document.documentElement.scrollWidth);
   check(width <= 360, `nothing is wider than the screen (${width} px) with the proposals, diff, plots and lists drawn`);
   await p2.evaluate(() => document.getElementById('proposals').scrollIntoView({ block: 'start' }));
