@@ -21,14 +21,15 @@ import (
 //
 // Against an adversary (or a planner in a hurry): a simulation takes
 // seconds to minutes of CPU, so one instance runs one at a time (another
-// asked meanwhile is answered 429), under a time limit (simulationTimeout),
+// asked meanwhile is answered 429), under a time limit (SimulationTimeout),
 // over at most simulationMaxHorizonH simulated hours; the injects are
 // parsed strictly (simulate.ParseInjects: bounded counts, gates that exist,
 // times within a year). The report holds no personal data: counts per gate
 // and per minute, never a household.
 
-// simulationTimeout bounds one simulation's wall time.
-const simulationTimeout = 10 * time.Minute
+// SimulationTimeout bounds one simulation's wall time (a client waits a
+// little longer for the answer).
+const SimulationTimeout = 10 * time.Minute
 
 // simulationMaxHorizonH is the longest operation a simulation may run.
 const simulationMaxHorizonH = 72
@@ -122,7 +123,7 @@ func (s *Server) runSimulation(w http.ResponseWriter, r *http.Request, c *caller
 	default:
 		return &apiError{code: codeRateLimited, message: "a simulation is running on this instance: one at a time", retryAfter: 30 * time.Second}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), simulationTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), SimulationTimeout)
 	defer cancel()
 	rec, err := s.store.CurrentPlan(ctx)
 	if err != nil {
@@ -169,7 +170,7 @@ func (s *Server) runSimulation(w http.ResponseWriter, r *http.Request, c *caller
 		simulate.Config{Seed: req.Seed, Injects: injects, Baselines: req.Baselines, HorizonS: req.HorizonH * 3600})
 	if err != nil {
 		if ctx.Err() != nil {
-			return errorf(codeUnavailable, "the simulation took longer than %s: fewer injects, a shorter horizon_h or no baselines", simulationTimeout)
+			return errorf(codeUnavailable, "the simulation took longer than %s: fewer injects, a shorter horizon_h or no baselines", SimulationTimeout)
 		}
 		return err
 	}

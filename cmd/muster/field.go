@@ -27,6 +27,9 @@ const EnvServerToken = "MUSTER_TOKEN"
 // remoteFlags name a muster server to talk to instead of the local store.
 type remoteFlags struct {
 	server, token string
+	// wait is how long a call may take (0: 2 min); a command whose call
+	// the server may work on longer sets it.
+	wait time.Duration
 }
 
 func (f *remoteFlags) register(fl *pflag.FlagSet) {
@@ -56,7 +59,11 @@ func (f *remoteFlags) call(ctx context.Context, method, path string, in, out any
 		}
 		body = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	wait := f.wait
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/httpapi"
 	"github.com/muster-evac/muster/simulate"
 )
 
@@ -47,7 +48,9 @@ func runSimulateOnServer(cmd *cobra.Command, f *simulateFlags) error {
 		}
 		req["injects"] = file.Injects
 	}
-	rf := remoteFlags{server: f.remote.server, token: f.remote.token}
+	// The server may work on it for its full time limit: wait that long
+	// and a minute more, so that its own answer (done, or too long) comes.
+	rf := remoteFlags{server: f.remote.server, token: f.remote.token, wait: httpapi.SimulationTimeout + time.Minute}
 	var raw json.RawMessage
 	if err := rf.call(cmd.Context(), "POST", "/api/simulations", req, &raw); err != nil {
 		return err
