@@ -3,7 +3,7 @@
 // is read household by household and approved; delivery and the
 // households not acknowledged are followed (one acknowledges and leaves
 // the list); the plots over time are drawn with as many points as the
-// server's series; an advisory is sent, then cancelled; a household is
+// server's series; an advisory is sent, updated, then cancelled; a household is
 // found by a part of its name with the keyboard, and the search and the
 // read are in the audit log. Then a planner on a 360-pixel phone: nothing
 // wider than the screen. No request leaves the server.
@@ -163,7 +163,7 @@ await main(async (browser) => {
   await page.evaluate(() => document.getElementById('plots-panel').scrollIntoView({ block: 'start' }));
   await shot(page, 'ops-plots');
 
-  // --- advisories: new, then cancelled ---
+  // --- advisories: new, updated, then cancelled ---
   const zone = await page.evaluate(() => window.muster.picture.features.find((f) => f.properties.forbidden).properties.id);
   await page.selectOption('#adv-canned', 'avoid-gates');
   await page.fill('#adv-area', 'Bagh Park');
@@ -174,12 +174,27 @@ await main(async (browser) => {
   check(/^Advisory \S+ queued to \d+ households/.test(sent), sent);
   const advID = sent.split(' ')[1];
   await page.waitForSelector(`#adv-list li[data-advisory="${advID}"]`);
-  await page.locator(`#adv-list li[data-advisory="${advID}"]`).getByRole('button', { name: 'Cancel' }).click();
+  // Updated: the form turns into an update, and what it sends references
+  // the advisory (CAP msgType Update).
+  await page.locator(`#adv-list li[data-advisory="${advID}"]`).getByRole('button', { name: 'Update' }).click();
+  check((await page.textContent('#adv-submit')) === 'Send the update', 'the form turns into an update of the advisory');
+  await page.fill('#adv-area', 'Bagh Park and the road north of it');
+  await page.click('#adv-submit');
+  await page.waitForFunction(() => /^Update .* queued to|Refused/.test(document.getElementById('adv-result').textContent), null, { timeout: 60000 });
+  const upd = await page.textContent('#adv-result');
+  check(/^Update \S+ queued to \d+ households/.test(upd), upd);
+  const updID = upd.split(' ')[1];
+  check((await page.textContent('#adv-submit')) === 'Send the advisory', 'the form is back to a new advisory');
+  const updXML = await page.evaluate(async (id) => (await fetch('/api/advisories/' + encodeURIComponent(id) + '.xml')).text(), updID);
+  check(/<msgType>Update<\/msgType>/.test(updXML) && updXML.includes(advID) && updXML.includes('the road north of it'), `the server holds the update, referencing ${advID}, with the new area`);
+  // Cancelled: the update, the advisory's current version.
+  await page.waitForSelector(`#adv-list li[data-advisory="${updID}"]`);
+  await page.locator(`#adv-list li[data-advisory="${updID}"]`).getByRole('button', { name: 'Cancel' }).click();
   await page.waitForFunction(() => /cancelled|Refused/.test(document.getElementById('adv-result').textContent), null, { timeout: 60000 });
   check(/cancelled/.test(await page.textContent('#adv-result')), await page.textContent('#adv-result'));
-  await page.waitForSelector(`#adv-list li.cancelled[data-advisory="${advID}"]`);
+  await page.waitForSelector(`#adv-list li.cancelled[data-advisory="${updID}"]`);
   const advs = (await call(page, 'GET', '/api/advisories')).body.advisories;
-  check(advs.some((a) => a.msg_type === 'Cancel') && advs.some((a) => a.id === advID), 'the server holds the advisory and its cancel');
+  check(advs.some((a) => a.msg_type === 'Cancel') && advs.some((a) => a.id === updID && a.msg_type === 'Update') && advs.some((a) => a.id === advID), 'the server holds the advisory, its update and the cancel');
   await page.evaluate(() => document.getElementById('advisories').scrollIntoView({ block: 'start' }));
   await shot(page, 'ops-advisories');
 
