@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/deliver"
 	"github.com/muster-evac/muster/deliver/deliverytest"
 	"github.com/muster-evac/muster/issue"
@@ -202,6 +204,12 @@ func TestEvacuationEndToEnd(t *testing.T) {
 		var p2 planOut
 		e.do("planner", "POST", "/api/plans", []byte(fmt.Sprintf(`{"at":"2021-08-26T05:10:00Z","start":"2021-08-26T06:00:00Z","revise":%q}`, p1.ID)), 201, &p2)
 		mailsBefore, smsBefore := mp.Count(t), len(gw.Sent())
+		// The statuses as a verifier kept them just before the re-plan:
+		// what is read from the store at verification must beat them.
+		stale, err := issue.Bundle(context.Background(), e.store, e.api.cfg.Issuer.Keyring())
+		if err != nil {
+			t.Fatal(err)
+		}
 		var a2 planOut
 		e.do("planner", "POST", "/api/plans/"+p2.ID+"/approve", nil, 200, &a2)
 		is2 := a2.Issuance
@@ -220,6 +228,12 @@ func TestEvacuationEndToEnd(t *testing.T) {
 		}
 		if v := verifyToken(e, gone.Token); v.Status != "revoked" {
 			t.Fatalf("the withdrawn household's: %+v", v)
+		}
+		if v, err := issue.VerifyWith(context.Background(), e.store, stale, changed.Token, now); err != nil || v.Status != credential.Superseded || !slices.Contains(v.Changed, muster.ChangedLanguage) {
+			t.Fatalf("the replaced version against statuses kept from before the re-plan: %+v %v", v, err)
+		}
+		if v, err := issue.VerifyWith(context.Background(), e.store, stale, gone.Token, now); err != nil || v.Status != credential.Revoked {
+			t.Fatalf("the withdrawn household's against statuses kept from before the re-plan: %+v %v", v, err)
 		}
 		if v := verifyToken(e, token); v.Status != "current" && v.Status != "superseded" {
 			t.Fatalf("the checked-in household's: %+v", v)

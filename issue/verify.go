@@ -2,6 +2,7 @@ package issue
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -76,6 +77,27 @@ func VerifyWith(ctx context.Context, st muster.Store, b *credential.Bundle, toke
 	versions, _, err := st.ListInstructions(ctx, muster.InstructionFilter{Series: c.Instruction, Limit: 10_000}, false)
 	if err != nil {
 		return Verdict{}, err
+	}
+	// The bundle may be a moment old (a server keeps one for a second or
+	// two, and hears of another process's issuance only when it polls):
+	// the versions just read say whether this one was replaced or
+	// withdrawn since, and they win.
+	if v.Status == credential.Current {
+		latest := c.Version
+		for _, in := range versions {
+			if uint32(in.Version) > latest {
+				latest = uint32(in.Version)
+			}
+		}
+		for _, in := range versions {
+			if in.Version == int(c.Version) && in.Status == muster.InstructionRevoked {
+				v.Status, v.Reason = credential.Revoked, fmt.Sprintf("version %d of instruction %s was withdrawn by the issuer", c.Version, c.Instruction)
+			}
+		}
+		if v.Status == credential.Current && latest > c.Version {
+			v.Status, v.Latest = credential.Superseded, latest
+			v.Reason = fmt.Sprintf("version %d of instruction %s was replaced by version %d: only the newest counts", c.Version, c.Instruction, latest)
+		}
 	}
 	seen := map[string]bool{}
 	for _, in := range versions {
