@@ -23,7 +23,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -35,7 +34,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muster-evac/muster"
-	"github.com/muster-evac/muster/osmimport"
+	"github.com/muster-evac/muster/bench/internal/benchgraph"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/zonecost"
@@ -179,54 +178,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 
 // loadGraph reads the car graph from -graph, or imports it from -osm.
 func loadGraph(ctx context.Context, cfg config) (*roadgraph.Graph, string, error) {
-	if cfg.graphPath != "" {
-		city, err := roadgraph.LoadCity(cfg.graphPath)
-		if err != nil {
-			return nil, "", fmt.Errorf("loading the graph: %w", err)
-		}
-		g, err := city.Graph(roadgraph.Car)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", cfg.graphPath, err)
-		}
-		return g, filepath.Base(cfg.graphPath), nil
-	}
-	path := cfg.osmPath
-	if path == "" {
-		root, err := repoRoot()
-		if err != nil {
-			return nil, "", err
-		}
-		path = filepath.Join(root, "..", "shared", "data", "porto.osm.pbf")
-	}
-	t0 := time.Now()
-	city, _, err := osmimport.ImportFile(ctx, path, osmimport.Options{Profiles: []roadgraph.Profile{roadgraph.Car}})
-	if err != nil {
-		return nil, "", fmt.Errorf("importing %s: %w", path, err)
-	}
-	slog.Info("imported", "file", path, "took", time.Since(t0).Round(time.Millisecond))
-	g, err := city.Graph(roadgraph.Car)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return g, filepath.Base(path), nil
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: pass -osm or -graph")
-		}
-		dir = parent
-	}
+	return benchgraph.Car(ctx, cfg.graphPath, cfg.osmPath, []roadgraph.Profile{roadgraph.Car})
 }
 
 func validIdent(s string) bool {

@@ -35,8 +35,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/muster-evac/muster/bench/internal/benchgraph"
 	"github.com/muster-evac/muster/internal/benchpictures"
-	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
 )
@@ -433,56 +433,10 @@ func writeFile(path, magic string, parts ...[]uint32) error {
 	return f.Close()
 }
 
+// loadGraph reads the car graph from -graph, or imports it from -osm.
 func loadGraph(ctx context.Context, cfg config) (*roadgraph.Graph, string, error) {
-	if cfg.graphPath != "" {
-		city, err := roadgraph.LoadCity(cfg.graphPath)
-		if err != nil {
-			return nil, "", fmt.Errorf("loading the graph: %w", err)
-		}
-		g, err := city.Graph(roadgraph.Car)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", cfg.graphPath, err)
-		}
-		return g, filepath.Base(cfg.graphPath), nil
-	}
-	path := cfg.osmPath
-	if path == "" {
-		root, err := repoRoot()
-		if err != nil {
-			return nil, "", err
-		}
-		path = filepath.Join(root, "..", "shared", "data", "porto.osm.pbf")
-	}
-	t0 := time.Now()
 	// Both profiles, as route's benchmarks import it: the same car graph.
-	city, _, err := osmimport.ImportFile(ctx, path, osmimport.Options{})
-	if err != nil {
-		return nil, "", fmt.Errorf("importing %s: %w", path, err)
-	}
-	slog.Info("imported", "file", path, "took", time.Since(t0).Round(time.Millisecond))
-	g, err := city.Graph(roadgraph.Car)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return g, filepath.Base(path), nil
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the repository (no go.mod above the working directory): pass -osm or -graph")
-		}
-		dir = parent
-	}
+	return benchgraph.Car(ctx, cfg.graphPath, cfg.osmPath, nil)
 }
 
 func threadCPU() time.Duration {
