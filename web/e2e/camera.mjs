@@ -13,7 +13,7 @@
 // _FORGED_TOKEN in the environment (see camera_e2e_test.go).
 
 import { join } from 'node:path';
-import { api, baseURL, browser, check, currentInstructions, officer, planner, run, shots } from './pages/common.mjs';
+import { api, baseURL, browser, check, currentInstructions, officer, planner, run, settleFieldQueue, shots } from './pages/common.mjs';
 import { guard } from './lib/browser.mjs';
 
 const env = (k) => {
@@ -87,8 +87,7 @@ await run(async (b) => {
   check(await text(page, '#v-rally-point') === rally, `and its rally point (${rally})`);
   check(await page.getAttribute('#verdict', 'data-checked-in') === 'no', 'not checked in yet');
   await page.screenshot({ path: join(shots, 'field-camera-genuine.png'), fullPage: true });
-  await page.click('#checkin');
-  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+  await settleFieldQueue(page, () => page.click('#checkin'));
   let got = await checkins(genuineID);
   check(got.length === 1 && got[0].rally_point === rally && got[0].by === officer.name && !got[0].duplicate_of,
     `the server has the check-in once, at ${rally} by ${officer.name} (${JSON.stringify(got)})`);

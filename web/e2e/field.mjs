@@ -6,7 +6,7 @@
 // Usage: node web/e2e/field.mjs BASE_URL SCREENSHOT_DIR
 
 import { join } from 'node:path';
-import { api, baseURL, check, issuedInstructions, officer, planner, run, shots } from './pages/common.mjs';
+import { api, baseURL, check, issuedInstructions, officer, planner, run, settleFieldQueue, shots } from './pages/common.mjs';
 import { guard } from './lib/browser.mjs';
 
 await run(async (browser) => {
@@ -61,8 +61,7 @@ await run(async (browser) => {
   check(true, 'the page reloads offline and still holds the check-in');
 
   // Back online: the queue is sent; the check-in is recorded once.
-  await ctx.setOffline(false);
-  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+  await settleFieldQueue(page, () => ctx.setOffline(false), 0);
   const once = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
   check(once.body.checkins.length === 1 && once.body.checkins[0].rally_point === rally && !once.body.checkins[0].duplicate_of,
     `online again, the check-in is on the server once (${JSON.stringify(once.body.checkins)})`);
@@ -78,8 +77,7 @@ await run(async (browser) => {
       t.onerror = () => reject(t.error);
     };
   }));
-  await page.click('#send-now');
-  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+  await settleFieldQueue(page, () => page.click('#send-now'), 0);
   const still = await as.get(`/api/checkins?token=${encodeURIComponent(target.id)}`);
   const dups = await as.get(`/api/checkins?duplicates=true&token=${encodeURIComponent(target.id)}`);
   check(still.body.checkins.length === 1 && dups.body.checkins.length === 0, 'sent again, it is still recorded once, and not flagged');
@@ -98,12 +96,13 @@ await run(async (browser) => {
     await page.dispatchEvent('#gate', 'change');
     await page.fill('#group', group);
     await page.fill('#group-people', String(target.instruction.people));
-    await page.click('#departed');
-    await page.click('#arrived');
-    for (let i = 0; i < 3; i++) await page.click('#plus');
-    await page.waitForTimeout(1100); // a count covers an interval of at least a second
-    await page.click('#send-count');
-    await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+    await settleFieldQueue(page, async () => {
+      await page.click('#departed');
+      await page.click('#arrived');
+      for (let i = 0; i < 3; i++) await page.click('#plus');
+      await page.waitForTimeout(1100); // a count covers an interval of at least a second
+      await page.click('#send-count');
+    }, 3);
     const dep = await as.get(`/api/field-events?kind=departed&group=${encodeURIComponent(group)}`);
     const arr = await as.get(`/api/field-events?kind=arrived&group=${encodeURIComponent(group)}`);
     const cnt = await as.get(`/api/field-events?kind=gate_count&gate=${encodeURIComponent(gate)}`);

@@ -111,3 +111,40 @@ export async function run(main, extra = []) {
     if (b) await b.close();
   }
 }
+
+// The states of the field page's queued events (web/src/field/queue.js keeps
+// them in IndexedDB). Read straight from the store, not from the queue's
+// text: the page adds an event after an await, so "Nothing waiting" can
+// still be on screen from before the click.
+async function fieldQueueStates(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const r = indexedDB.open('muster-field', 1);
+    r.onerror = () => reject(r.error);
+    r.onsuccess = () => {
+      const db = r.result;
+      if (!db.objectStoreNames.contains('events')) { db.close(); resolve([]); return; }
+      const q = db.transaction('events', 'readonly').objectStore('events').getAll();
+      q.onsuccess = () => { db.close(); resolve(q.result.map((e) => e.state)); };
+      q.onerror = () => { db.close(); reject(q.error); };
+    };
+  }));
+}
+
+/**
+ * Does action on the field page (clicks, say) and waits until it has added
+ * at least `added` events to the phone's queue and none is left waiting,
+ * so that the server has answered for every one of them. With added 0, it
+ * waits for events already queued (re-queued by hand, or from offline) to go.
+ */
+export async function settleFieldQueue(page, action, added = 1) {
+  const before = (await fieldQueueStates(page)).length;
+  await action();
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const states = await fieldQueueStates(page);
+    if (states.length >= before + added && !states.includes('queued')) break;
+    if (Date.now() > deadline) throw new Error(`the field queue did not settle in 30 s: ${states.length - before} of ${added} events added, states ${JSON.stringify(states)}`);
+    await page.waitForTimeout(100);
+  }
+  await page.waitForFunction(() => /Nothing waiting/.test(document.querySelector('#queue-count')?.textContent || ''), null, { timeout: 30000 });
+}
