@@ -268,6 +268,10 @@ const (
 	ChangedGate       = "gate"
 	ChangedSchedule   = "schedule" // an escort's departure, arrival or through time
 	ChangedExpiry     = "expiry"
+	// ChangedSignature: nothing a household is told changed, but the key
+	// that signed the version in force was revoked (reported compromised),
+	// so its token proves nothing any more: the content is signed again.
+	ChangedSignature = "signature"
 )
 
 // Changed names what a household (or escort) would be told differently

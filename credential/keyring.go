@@ -293,3 +293,35 @@ func ParseKeyID(s string) (KeyID, error) {
 	copy(id[:], b)
 	return id, nil
 }
+
+// TokenKeyID reads which key signed token, without checking the
+// signature: the issuer's own records say which tokens a revoked key
+// signed (they must be issued again), not what a stranger presents.
+func TokenKeyID(token string) (KeyID, error) {
+	token = strings.Trim(token, "\r\n\t")
+	if len(token) > 2*MaxTokenBytes || !strings.HasPrefix(token, Prefix) {
+		return KeyID{}, errors.New("not a muster instruction token")
+	}
+	msg, err := decodeBase45(token[len(Prefix):])
+	if err != nil {
+		return KeyID{}, fmt.Errorf("token: %w", err)
+	}
+	p, err := parseSign1(msg)
+	if err != nil {
+		return KeyID{}, fmt.Errorf("token: %w", err)
+	}
+	return parseProtected(p.protected, "")
+}
+
+// Usable reports whether key id is in the keyring and not revoked: a
+// token it signed still verifies as genuine.
+func (kr *Keyring) Usable(id KeyID) bool {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	for i := range kr.keys {
+		if kr.keys[i].pub.ID() == id {
+			return !kr.keys[i].pub.Revoked
+		}
+	}
+	return false
+}

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -68,6 +71,10 @@ type Options struct {
 	// things an operator should know; default slog.Default().
 	Logger *slog.Logger
 
+	// Resign, if set, names the instructions in force that Reissue issues
+	// again though nothing in them changed (muster.ChangedSignature): the
+	// issuer's answer to a revoked signing key.
+	Resign func(in *muster.Instruction) bool
 	// groupCodes are codes to keep: a group's code from the instructions a
 	// re-issue starts from.
 	groupCodes map[string]string
@@ -212,24 +219,63 @@ func newBuilder(p *plan.Plan, households []muster.Household, streets *Streets, o
 }
 
 func (b *builder) build() ([]muster.Instruction, error) {
-	out := make([]muster.Instruction, 0, len(b.p.Households)+len(b.p.Groups))
-	unknownLang := map[string]int{}
-	missing := 0
-	for i := range b.p.Households {
-		in, err := b.household(&b.p.Households[i], unknownLang, &missing)
+	nh := len(b.p.Households)
+	n := nh
+	if b.o.Escorts {
+		n += len(b.p.Groups)
+	}
+	out := make([]muster.Instruction, n)
+	// Built on every core: 100,000 households' walking directions are
+	// seconds of work, and each instruction depends on the plan alone.
+	// Each worker takes chunks in turn and keeps its own tallies; the
+	// first error by position is the one reported, as a loop would.
+	const chunk = 256
+	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
+	type tally struct {
+		unknownLang map[string]int
+		missing     int
+	}
+	tallies := make([]tally, workers)
+	errs := make([]error, (n+chunk-1)/chunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		t := &tallies[w]
+		t.unknownLang = map[string]int{}
+		wg.Go(func() {
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= len(errs) {
+					return
+				}
+				for i := c * chunk; i < min((c+1)*chunk, n); i++ {
+					var err error
+					if i < nh {
+						out[i], err = b.household(&b.p.Households[i], t.unknownLang, &t.missing)
+					} else {
+						out[i], err = b.escort(&b.p.Groups[i-nh])
+					}
+					if err != nil {
+						errs[c] = err
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, in)
 	}
-	if b.o.Escorts {
-		for i := range b.p.Groups {
-			in, err := b.escort(&b.p.Groups[i])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, in)
+	unknownLang := map[string]int{}
+	missing := 0
+	for _, t := range tallies {
+		for lang, k := range t.unknownLang {
+			unknownLang[lang] += k
 		}
+		missing += t.missing
 	}
 	for lang, n := range unknownLang {
 		if lang == "" {

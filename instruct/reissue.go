@@ -29,7 +29,9 @@ type Revision struct {
 // it (no new version, nothing to deliver); one whose instruction changes
 // gets the next version, which supersedes the one in force; one new to the
 // plan gets a first version; one the plan no longer serves has its
-// instruction revoked. Groups keep their codes where they can.
+// instruction revoked. An instruction in force that opts.Resign names
+// (its token signed by a key since revoked) gets a new version even when
+// nothing in it changed. Groups keep their codes where they can.
 //
 // previous may hold several versions of an instruction (a history): the
 // highest is taken to be in force. lastVersions, if given, is the last
@@ -69,6 +71,9 @@ func Reissue(previous []muster.Instruction, lastVersions map[string]int, p *plan
 			continue
 		}
 		fields := muster.Changed(prev, &in)
+		if len(fields) == 0 && opts.Resign != nil && opts.Resign(prev) {
+			fields = []string{muster.ChangedSignature}
+		}
 		if len(fields) == 0 {
 			rev.Unchanged = append(rev.Unchanged, prev.ID)
 			continue

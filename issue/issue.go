@@ -31,6 +31,7 @@ import (
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/instruct"
 	"github.com/muster-evac/muster/plan"
+	"golang.org/x/sync/errgroup"
 )
 
 // Config configures an Issuer. Store, Keyring and Secret are required.
@@ -153,6 +154,7 @@ type Report struct {
 	Escorts    int            // escorts' new versions (stored; no channel: operators read them)
 	Expired    int            // not issued: they expired before they could be (their group is through)
 	NoChannel  int            // households issued a version with no channel to send it by
+	Resigned   int            // new versions only because a revoked key signed the one in force
 	Messages   map[string]int // messages queued by channel
 }
 
@@ -180,31 +182,52 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	case !approve && rec.Status != muster.PlanCurrent:
 		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
 	}
-	basis, err := currentPlanID(ctx, st)
-	if err != nil {
+	// What the issuance is built from, read side by side: the plan's body
+	// (tens of megabytes of JSON at 100,000 households) decodes on one
+	// core while the households are read and opened on the other.
+	var (
+		basis      string
+		p          plan.Plan
+		households []muster.Household
+		previous   []muster.Instruction
+		last       map[string]int
+		pl         muster.Places
+	)
+	kr := is.Keyring() // one keyring for the whole issuance, whatever a reload does meanwhile
+	badKey := map[string]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := json.Unmarshal(rec.Body, &p); err != nil {
+			return fmt.Errorf("plan %s: %w", rec.ID, err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		households, err = is.households(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		if basis, err = currentPlanID(gctx, st); err != nil {
+			return err
+		}
+		if previous, last, err = is.inForce(gctx, kr, badKey); err != nil {
+			return err
+		}
+		pl, err = st.Places(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return Report{}, err
-	}
-	var p plan.Plan
-	if err := json.Unmarshal(rec.Body, &p); err != nil {
-		return Report{}, fmt.Errorf("plan %s: %w", rec.ID, err)
 	}
 	p.Status = muster.PlanCurrent // the store's word, not the body's: it is (or is being made) current
-	households, err := is.households(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	previous, last, err := is.inForce(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	pl, err := st.Places(ctx)
-	if err != nil {
-		return Report{}, err
-	}
 	now := is.cfg.Now().UTC().Truncate(time.Second)
 	opts := instruct.Options{
 		Secret: is.cfg.Secret, PlanID: rec.ID, TimeZone: pl.Timezone, DefaultLanguage: is.cfg.DefaultLanguage,
 		EscortLanguage: is.cfg.EscortLanguage, Escorts: true, Contact: is.cfg.Contact, IssuedAt: now, Logger: is.cfg.Logger,
+		// A version in force signed by a key since revoked (or no longer in
+		// the keyring) verifies as "signed by a revoked key": its household
+		// gets the same content signed again, by the key that signs now.
+		Resign: func(in *muster.Instruction) bool { return badKey[in.ID] },
 	}
 	rev, err := instruct.Reissue(previous, last, &p, households, is.cfg.Streets, opts)
 	if err != nil {
@@ -221,9 +244,12 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 			rep.Expired++
 			continue
 		}
+		if len(ch.Fields) == 1 && ch.Fields[0] == muster.ChangedSignature {
+			rep.Resigned++
+		}
 		changes = append(changes, ch)
 	}
-	if err := is.prepare(ctx, &b, &rep, changes, households, now); err != nil {
+	if err := is.prepare(ctx, kr, &b, &rep, changes, households, now); err != nil {
 		return Report{}, err
 	}
 	res, err := st.IssueInstructions(ctx, b)
@@ -233,7 +259,7 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	rep.IssueResult = res
 	rep.IssuedAt = now // the instructions' issue time (the store's commit time may differ)
 	is.cfg.Logger.Info("instructions issued", "plan", rec.ID, "approved", res.Approved, "issued", res.Issued, "superseded", res.Superseded,
-		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel)
+		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel, "signed_again", rep.Resigned)
 	return rep, nil
 }
 
@@ -287,8 +313,9 @@ func (is *Issuer) households(ctx context.Context) ([]muster.Household, error) {
 }
 
 // inForce reads the current instructions and the last version of every
-// series ever issued.
-func (is *Issuer) inForce(ctx context.Context) ([]muster.Instruction, map[string]int, error) {
+// series ever issued, and fills badKey with the ids of those whose token
+// a key kr no longer trusts signed (revoked, or gone from the ring).
+func (is *Issuer) inForce(ctx context.Context, kr *credential.Keyring, badKey map[string]bool) ([]muster.Instruction, map[string]int, error) {
 	var prev []muster.Instruction
 	after := ""
 	for {
@@ -298,6 +325,9 @@ func (is *Issuer) inForce(ctx context.Context) ([]muster.Instruction, map[string
 		}
 		for _, in := range page {
 			prev = append(prev, in.Instruction)
+			if kid, err := credential.TokenKeyID(in.Token); err != nil || !kr.Usable(kid) {
+				badKey[in.ID] = true
+			}
 		}
 		if next == "" {
 			break
@@ -317,7 +347,7 @@ func (is *Issuer) inForce(ctx context.Context) ([]muster.Instruction, map[string
 
 // prepare signs and renders the new versions and fills the batch: the
 // versions, the links of households that have none, the messages.
-func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report, changes []instruct.Change, households []muster.Household, now time.Time) error {
+func (is *Issuer) prepare(ctx context.Context, kr *credential.Keyring, b *muster.IssueBatch, rep *Report, changes []instruct.Change, households []muster.Household, now time.Time) error {
 	byID := make(map[string]*muster.Household, len(households))
 	for i := range households {
 		byID[households[i].ID] = &households[i]
@@ -340,7 +370,6 @@ func (is *Issuer) prepare(ctx context.Context, b *muster.IssueBatch, rep *Report
 				ExpiresAt: now.Add(muster.InstructionLinkTTL)})
 		}
 	}
-	kr := is.Keyring() // one keyring for the whole issuance, whatever a reload does meanwhile
 	b.Issue = make([]muster.IssuedInstruction, len(changes))
 	msgs := make([][]muster.OutboxMessage, len(changes))
 	errs := make([]error, len(changes))

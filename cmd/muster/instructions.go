@@ -252,7 +252,7 @@ func printRevision(w io.Writer, rev *instruct.Revision) {
 	fmt.Fprintf(w, "%d instructions unchanged, %d new versions, %d first versions, %d to revoke\n", len(rev.Unchanged), len(rev.Changed)-newOnes, newOnes, len(rev.Revoked))
 	for _, f := range []string{muster.ChangedRallyPoint, muster.ChangedWalk, muster.ChangedTime, muster.ChangedGroup, muster.ChangedPeople,
 		muster.ChangedCodeWord, muster.ChangedGate, muster.ChangedSchedule, muster.ChangedExpiry, muster.ChangedLanguage, muster.ChangedName,
-		muster.ChangedBring, muster.ChangedDoNotBring, muster.ChangedContact, muster.ChangedAudience, muster.ChangedHousehold} {
+		muster.ChangedBring, muster.ChangedDoNotBring, muster.ChangedContact, muster.ChangedAudience, muster.ChangedHousehold, muster.ChangedSignature} {
 		if counts[f] > 0 {
 			fmt.Fprintf(w, "  %s changed in %d\n", f, counts[f])
 		}

@@ -130,6 +130,9 @@ func printIssuance(cmd *cobra.Command, r issue.Report) {
 		r.Plan, r.Issued, r.Households, r.Escorts, r.Superseded, r.Revoked, r.Unchanged)
 	fmt.Fprintf(w, "queued %d messages (%d e-mail, %d SMS, %d webhook); %d links made\n",
 		r.Enqueued, r.Messages[muster.ChannelEmail], r.Messages[muster.ChannelSMS], r.Messages[muster.ChannelWebhook], r.Links)
+	if r.Resigned > 0 {
+		fmt.Fprintf(w, "signed again: %d instructions unchanged but signed by a revoked key (their new versions carry the current key's signature)\n", r.Resigned)
+	}
 	if r.Expired > 0 {
 		fmt.Fprintf(w, "not issued: %d instructions that expired before they could be (their groups are through)\n", r.Expired)
 	}

@@ -193,8 +193,9 @@ whatever it says, and never checks in; the verifier bundles carry its id, so
 offline verifiers say so too once they refresh. The key that signs now
 cannot be revoked: rotate first ('muster keys rotate'), then revoke the old
 one. Then send running servers SIGHUP (or POST /api/keys/reload), export a
-new bundle, and re-issue the instructions the key signed (a re-plan, or
-'muster instructions issue').`,
+new bundle, and re-issue: 'muster instructions issue' (or the next approved
+re-plan) gives every instruction in force that the key signed a new version,
+the same content signed by the current key, and queues it to its household.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := credential.ParseKeyID(args[0])

@@ -289,15 +289,22 @@ func prepareMessages(ms []muster.OutboxMessage) (rows []muster.OutboxMessage, ho
 		return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
 	}
 	rows = make([]muster.OutboxMessage, len(ms))
-	seenHH := map[string]bool{}
-	for i, m := range ms {
+	// Checked on every core (an issuance queues 150,000 messages).
+	if err := eachIndex(len(ms), func(i int) error {
+		m := ms[i]
 		if err := checkMessage(&m); err != nil {
-			return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
+			return muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
 		}
 		if m.IdempotencyKey == "" {
 			m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
 		}
 		rows[i] = m
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	seenHH := map[string]bool{}
+	for _, m := range rows {
 		if !seenHH[m.HouseholdID] {
 			seenHH[m.HouseholdID] = true
 			households = append(households, m.HouseholdID)
