@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -89,12 +90,7 @@ func newHouseholdsExportCmd() *cobra.Command {
 		Use:   "export",
 		Short: "Export every household as CSV (the canonical columns); the export is audited",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			var all []muster.Household
 			f := muster.HouseholdFilter{Limit: 1000}
 			for {
@@ -130,7 +126,7 @@ func newHouseholdsExportCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d households\n", out, len(all))
 			}
 			return nil
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file (mode 0600) instead of stdout")

@@ -157,12 +157,7 @@ example after the registry changed (a new phone, a new language). Nothing
 changed, nothing is issued. --graph names the streets of walking directions.`,
 		Example: `  muster instructions issue --graph muster-demo/city.graph --public-url https://evac.example.org`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			streets, err := streetsOf(graphPath)
 			if err != nil {
 				return err
@@ -187,7 +182,7 @@ changed, nothing is issued. --graph names the streets of walking directions.`,
 			}
 			printIssuance(cmd, r)
 			return nil
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	inf.register(cmd.Flags())

@@ -52,12 +52,7 @@ func newOutboxListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "Count the messages by status and list them, oldest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			counts, err := st.CountMessages(ctx, f)
 			if err != nil {
 				return err
@@ -78,7 +73,7 @@ func newOutboxListCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "muster: more: --after %s\n", next)
 			}
 			return nil
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	sf.register(fl)
@@ -98,12 +93,7 @@ func newOutboxDeadCmd() *cobra.Command {
 		Use:   "dead",
 		Short: "List the dead letters: messages that could not be delivered, and why",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			ms, err := st.DeadLetters(ctx, limit)
 			if err != nil {
 				return err
@@ -113,7 +103,7 @@ func newOutboxDeadCmd() *cobra.Command {
 				return nil
 			}
 			return printMessages(cmd.OutOrStdout(), ms)
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (at most 1000)")

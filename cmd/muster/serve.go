@@ -73,16 +73,22 @@ func (f *storeFlags) open(cmd *cobra.Command, create bool) (context.Context, mus
 // opened and closed around it.
 func onStore(cmd *cobra.Command, run func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error) *cobra.Command {
 	var sf storeFlags
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx, st, err := sf.open(cmd, false)
+	cmd.RunE = sf.runE(false, run)
+	sf.register(cmd.Flags())
+	return cmd
+}
+
+// runE is a command's RunE that opens the store the flags name (create as
+// for open), runs run on it as the CLI's user, and closes it.
+func (f *storeFlags) runE(create bool, run func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx, st, err := f.open(cmd, create)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		return run(cmd, ctx, st, args)
 	}
-	sf.register(cmd.Flags())
-	return cmd
 }
 
 // openStore opens the store the flags name. With create (serve only), the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -530,12 +531,7 @@ func newSourceExportCmd() *cobra.Command {
 whom it was last changed, to stdout or to a new file (-o, which must not
 exist: a registry file is a log, and overwriting it would lose its history).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			list, err := st.Sources(ctx)
 			if err != nil {
 				return err
@@ -565,7 +561,7 @@ exist: a registry file is a log, and overwriting it would lose its history).`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d sources\n", out, len(list))
 			}
 			return nil
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this new file instead of stdout")

@@ -147,12 +147,7 @@ func newUserListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List operator accounts",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			us, err := st.ListUsers(ctx)
 			if err != nil {
 				return err
@@ -167,7 +162,7 @@ func newUserListCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, state, u.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	return cmd
@@ -315,12 +310,7 @@ newest first: id, user, kind, when made, when it expires, and whether it
 is live, expired or revoked. Without NAME, every user's. The secrets are
 never shown: they are not stored. 'muster user revoke-token ID' ends one.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, st, err := sf.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: sf.runE(false, func(cmd *cobra.Command, ctx context.Context, st muster.Store, args []string) error {
 			f := muster.TokenFilter{Limit: limit}
 			if len(args) == 1 {
 				f.User = args[0]
@@ -346,7 +336,7 @@ never shown: they are not stored. 'muster user revoke-token ID' ends one.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Kind, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"), expires, tokenState(t, now))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&all, "all", false, "also revoked and expired ones")
