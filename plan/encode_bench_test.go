@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/muster-evac/muster/internal/testshared"
 	"github.com/muster-evac/muster/plan"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkPlanFilePorto(b *testing.B) {
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
 				cpu0 := cpuSeconds()
-				peak := peakHeap(func() {
+				peak := testshared.PeakHeap(func() {
 					for i := 0; i < b.N; i++ {
 						n = 0
 						if err := f.write(&n, p); err != nil {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,38 +131,6 @@ func measure(p *plan.Plan) schedMetrics {
 	return m
 }
 
-// peakHeap samples the heap while fn runs and returns its peak in bytes.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	sample := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if ms.HeapAlloc > peak.Load() {
-			peak.Store(ms.HeapAlloc)
-		}
-	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				sample()
-			}
-		}
-	}()
-	fn()
-	sample()
-	close(stop)
-	<-done
-	return peak.Load()
-}
-
 // portoVariant is one scenario on Porto's roads.
 type portoVariant struct {
 	name       string
@@ -214,7 +180,7 @@ func planAndCheck(tb testing.TB, c *portoCity, s *scenario.Scenario) (*plan.Plan
 	var p *plan.Plan
 	var err error
 	t0 := time.Now()
-	peak := peakHeap(func() {
+	peak := testshared.PeakHeap(func() {
 		p, err = plan.Make(ctx, plan.Input{Car: c.car, Foot: c.foot, Places: &s.Places, Households: s.Households, Params: plan.Params{Start: portoStart}})
 	})
 	took := time.Since(t0)

@@ -3,9 +3,7 @@ package scenario_test
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,39 +94,6 @@ func (p *porto) setZones(t testing.TB, zones []muster.Zone) {
 	}
 }
 
-// peakHeap samples the heap while fn runs and returns its peak in bytes.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	sample := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if ms.HeapAlloc > peak.Load() {
-			peak.Store(ms.HeapAlloc)
-		}
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				sample()
-			}
-		}
-	}()
-	fn()
-	sample()
-	close(stop)
-	<-done
-	return peak.Load()
-}
-
 // BenchmarkPlanPorto: a full plan for Porto's default scenario (100,000
 // people in 30,000 households, 300 rally points, 4 gates, no threat).
 func BenchmarkPlanPorto(b *testing.B) {
@@ -142,7 +107,7 @@ func BenchmarkPlanPorto(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var err error
-		pk := peakHeap(func() { last, err = plan.Make(ctx, p.planInput(nil)) })
+		pk := testshared.PeakHeap(func() { last, err = plan.Make(ctx, p.planInput(nil)) })
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -220,7 +185,7 @@ func BenchmarkBaselinesPorto(b *testing.B) {
 			var peak uint64
 			for i := 0; i < b.N; i++ {
 				var err error
-				pk := peakHeap(func() { o, err = bl.run() })
+				pk := testshared.PeakHeap(func() { o, err = bl.run() })
 				if err != nil {
 					b.Fatal(err)
 				}
