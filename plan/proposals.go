@@ -130,6 +130,13 @@ func newSafety(prev *Plan, in Input) *safety {
 	return s
 }
 
+// LateDeparture is how much later than planned a group on the move may
+// have left its rally point and still keep its turn at the gate: beyond
+// it, the group would reach the gate in the turn of a group behind it, so
+// a re-plan books it a turn again from where it is. Five minutes is half a
+// report-by window: a turn at the gate is of that order.
+const LateDeparture = 5 * time.Minute
+
 var (
 	modeMinimal = mode{"minimal", "minimal change: every group still safe keeps its rally point, groupmates, gate and times", -1, false, true, nil}
 	modeHybrid  = mode{"hybrid", "hybrid: groups leaving in the next 30 minutes keep their turns; the others keep rally point and groupmates and are re-timed", 30 * time.Minute, false, false, nil}
@@ -460,7 +467,15 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 					}
 				}
 			}
-			if routeUnsafe == "" && gateBad == "" && early == "" {
+			late := ""
+			if reportedMoving && !mv.Departed.IsZero() && mv.Departed.Sub(g.Departure) > LateDeparture {
+				// It left late: it reaches its gate late too, in the turn
+				// of a group behind it, so its turn is found again from
+				// where it is, as for a group that left early.
+				late = fmt.Sprintf("left its rally point %s late", mv.Departed.Sub(g.Departure).Round(time.Minute))
+				g.Departure = mv.Departed
+			}
+			if routeUnsafe == "" && gateBad == "" && early == "" && late == "" {
 				bookings = append(bookings, fixed{gi, g, len(kept)})
 				kept = append(kept, keptGroup{g, members})
 				continue
@@ -494,7 +509,7 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 				}
 				pos = alongRoute(line, dep, dep.Add(g.Arrival.Sub(g.Departure)), st.At)
 			}
-			why := cmp.Or(routeUnsafe, gateBad, early)
+			why := cmp.Or(routeUnsafe, gateBad, early, late)
 			movers = append(movers, mover{g, members, pos, why})
 
 		default: // not yet left

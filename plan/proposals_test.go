@@ -415,3 +415,85 @@ func TestReplanServesTheUnservedAgain(t *testing.T) {
 		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, At: at, Previous: p0})
 	}
 }
+
+// TestLateGroupRebooked: groups on the move that left their rally point
+// well after their planned departure (20 minutes) reach their gate in
+// the turn of the groups behind them: every proposal books them a turn
+// again from where they are (leaving when they did, at the gate no sooner
+// than they can be), with the reason in the diff; a group that left 2
+// minutes late keeps its turn exactly. Every proposal passes plancheck
+// with the state.
+func TestLateGroupRebooked(t *testing.T) {
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, 500, 2)
+	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
+	p0, err := plan.Make(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Groups due to leave between 10 and 20 minutes in: at 40 minutes,
+	// the even ones left 20 minutes late, the odd ones 2 minutes late.
+	at := start.Add(40 * time.Minute)
+	st := plan.State{At: at, Moving: map[string]plan.MovingGroup{}}
+	late, punctual := map[string]time.Time{}, map[string]bool{}
+	for _, g := range p0.Groups {
+		if g.Departure.Before(start.Add(10*time.Minute)) || !g.Departure.Before(start.Add(20*time.Minute)) {
+			continue
+		}
+		if len(late) <= len(punctual) {
+			late[g.ID] = g.Departure.Add(20 * time.Minute)
+			st.Moving[g.ID] = plan.MovingGroup{Departed: late[g.ID]}
+		} else {
+			punctual[g.ID] = true
+			st.Moving[g.ID] = plan.MovingGroup{Departed: g.Departure.Add(2 * time.Minute)}
+		}
+	}
+	if len(late) < 2 || len(punctual) < 2 {
+		t.Fatalf("%d late and %d punctual groups: the plan lacks groups leaving 10 to 20 minutes in", len(late), len(punctual))
+	}
+	ps, err := plan.Proposals(ctx, p0, in, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]plan.Group{}
+	for _, g := range p0.Groups {
+		before[g.ID] = g
+	}
+	for _, pr := range ps {
+		mustCheck(t, c, pr.Plan, plancheck.Inputs{Places: c.places, Households: hs, At: at, Previous: p0, State: &st})
+		for _, g := range pr.Plan.Groups {
+			old := before[g.ID]
+			switch {
+			case punctual[g.ID]:
+				if g.Gate != old.Gate || !g.Departure.Equal(old.Departure) || !g.Through.Equal(old.Through) {
+					t.Errorf("%s: group %s left 2 minutes late and lost its turn: gate %s->%s, through %s->%s", pr.ID, g.ID, old.Gate, g.Gate,
+						old.Through.Format(time.TimeOnly), g.Through.Format(time.TimeOnly))
+				}
+			case !late[g.ID].IsZero():
+				left := late[g.ID]
+				if !g.Departure.Equal(left) || g.RouteFrom.IsZero() {
+					t.Errorf("%s: group %s left at %s: planned leaving %s, routed from %v", pr.ID, g.ID, left.Format(time.TimeOnly), g.Departure.Format(time.TimeOnly), g.RouteFrom)
+				}
+				// From where it is at the re-plan, no sooner than its
+				// remaining way takes.
+				if least := at.Add(time.Duration(g.Route.DurationS * float64(time.Second))); g.Arrival.Before(least.Add(-time.Second)) {
+					t.Errorf("%s: group %s arrives at %s, before it can (%s)", pr.ID, g.ID, g.Arrival.Format(time.TimeOnly), least.Format(time.TimeOnly))
+				}
+				if !g.Through.After(old.Through) {
+					t.Errorf("%s: group %s left 20 minutes late and still passes at %s, its planned time", pr.ID, g.ID, g.Through.Format(time.TimeOnly))
+				}
+				reason := ""
+				for _, ch := range pr.Plan.Diff.Changes {
+					if slices.Contains(g.Households, ch.Household) {
+						reason = ch.Reason
+					}
+				}
+				if !strings.Contains(reason, "late") {
+					t.Errorf("%s: group %s's households' change says %q, not that it left late", pr.ID, g.ID, reason)
+				}
+			}
+		}
+	}
+}

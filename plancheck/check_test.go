@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -518,6 +519,23 @@ func mutations() []mutation {
 				}
 			}
 			t.Fatal("no group kept on the move")
+		}},
+		{"a group the field saw leave late keeps its turn at the gate", "field", []string{plancheck.RuleMovingKept}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			// It left just before the re-plan, more than plan.LateDeparture
+			// after its planned departure.
+			st := *in.State
+			st.Moving = maps.Clone(st.Moving)
+			in.State = &st
+			for _, g := range p.Groups {
+				left := in.At.Add(-30 * time.Second)
+				if g.RouteFrom.IsZero() && left.Sub(g.Departure) > plan.LateDeparture && g.Through.After(in.At) {
+					mv := st.Moving[g.ID]
+					mv.Departed = left
+					st.Moving[g.ID] = mv
+					return
+				}
+			}
+			t.Fatal("no group kept on the move that was due to leave more than plan.LateDeparture before the re-plan")
 		}},
 		{"a group at its gate sooner than it can drive there", "base", []string{plancheck.RuleArrival}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// The first at its gate, so that no queue changes.

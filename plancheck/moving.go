@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
@@ -47,7 +48,11 @@ func (c *checker) moving() {
 			continue
 		}
 		var changed []string
-		if !g.Departure.Equal(g0.Departure) {
+		departed := g0.Departure
+		if left, late := c.leftLate(g0); late {
+			departed = left // the field's time, which the re-plan takes
+		}
+		if !g.Departure.Equal(departed) {
 			changed = append(changed, "departure")
 		}
 		aboard := c.aboard(g0)
@@ -66,6 +71,11 @@ func (c *checker) moving() {
 			} else if len(changed) > 0 {
 				c.add(RuleMovingKept, g.ID, "re-routed on the move (%s), but its %s changed too", why, strings.Join(changed, " and "))
 			}
+			continue
+		}
+		if left, late := c.leftLate(g0); late {
+			c.add(RuleMovingKept, g.ID, "left its rally point at %s, %s late, yet keeps its turn at gate %s: it is not re-routed from where it is",
+				fmtT(left), left.Sub(g0.Departure).Round(time.Minute), g.Gate)
 			continue
 		}
 		if g.Gate != g0.Gate {
@@ -98,7 +108,25 @@ func (c *checker) rerouteReason(g0 *plan.Group) string {
 	if l0, ok := lineOf(g0.Route.Geometry); ok && len(crossings(l0, c.in.Zones, forbidden(c.in.Zones, l0.Bound()))) > 0 {
 		return "its route crosses a forbidden zone"
 	}
+	if left, late := c.leftLate(g0); late {
+		return fmt.Sprintf("it left its rally point at %s, %s after its planned departure", fmtT(left), left.Sub(g0.Departure).Round(time.Minute))
+	}
 	return ""
+}
+
+// leftLate is when the state of the field says group g0 left its rally
+// point, if that is more than plan.LateDeparture after its planned
+// departure: it would reach its gate in another group's turn, so a
+// re-plan books it a turn again from where it is.
+func (c *checker) leftLate(g0 *plan.Group) (time.Time, bool) {
+	if c.in.State == nil {
+		return time.Time{}, false
+	}
+	mv, ok := c.in.State.Moving[g0.ID]
+	if !ok || mv.Departed.IsZero() || mv.Departed.Sub(g0.Departure) <= plan.LateDeparture {
+		return time.Time{}, false
+	}
+	return mv.Departed, true
 }
 
 // aboard is who is in a group on the move: its households in the plan

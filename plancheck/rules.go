@@ -98,7 +98,7 @@ var Rules = []Rule{
 	{RuleRouteZone, "no route still to be driven touches a forbidden zone (for a group on the move: its way ahead)", ""},
 	{RuleGateClosed, "no group that had not left when its gate closed (or lost its throughput) passes it after", ""},
 	{RuleMovingGateClosed, "a group on the move when its gate closed or fell in a forbidden zone is re-routed, not sent into it", ""},
-	{RuleMovingKept, "a re-plan keeps every group on the move as the plan it revises had it (gate, times, route, households), unless it re-routes it from where it is because its gate closed, fell in a forbidden zone or became restricted, or its route crosses a forbidden zone", needsPrevious},
+	{RuleMovingKept, "a re-plan keeps every group on the move as the plan it revises had it (gate, times, route, households), unless it re-routes it from where it is because its gate closed, fell in a forbidden zone or became restricted, its route crosses a forbidden zone, or it left its rally point more than plan.LateDeparture (5 minutes) after its planned departure (then leaving when the field says it did)", needsPrevious},
 	{RuleGateForbidden, "no group that had not left when its gate fell in a forbidden zone passes it after", ""},
 	{RuleGateThroughput, "at each gate, first in first out at its throughput (the restricted share only from when it became restricted), no group is through sooner than the gate allows", ""},
 	{RuleGateCrowd, "the people at a gate at once (arrived, not through) never exceed its crowd limit", ""},
