@@ -151,6 +151,9 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	// pedestrians and what would serve those no rally point is within
 	// walking distance of.
 	pl.Reach = reachOf(in.Foot.Graph(), pl, suggest(ctx, in, p, pl, gates))
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("plan: %w", err) // the suggestions were cut short
+	}
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }

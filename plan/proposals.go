@@ -941,6 +941,9 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	// Those left unserved for want of a rally point within their walk get
 	// suggestions, as in a fresh plan: under today's picture, from home.
 	np.Reach = reachOf(in.Foot.Graph(), np, suggest(ctx, in, p, np, gates))
+	if err := ctx.Err(); err != nil {
+		return nil, info, fmt.Errorf("replan: %w", err) // the suggestions were cut short
+	}
 	np.Zones = zonesDoc(in.Car.Zones())
 	return np, info, nil
 }
