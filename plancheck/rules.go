@@ -124,7 +124,7 @@ var Rules = []Rule{
 	{RuleSuggestionMissing, "every household unserved as no_road, max_walk, cut_off or no_rally is in a suggestion of the plan's reach", ""},
 	{RuleSuggestionTwice, "no household is in more than one suggestion", ""},
 	{RuleSuggestionServed, "no household in a group, or unserved for another reason, is in a suggestion", ""},
-	{RuleSuggestionWalk, "every household of a suggested rally point lies on its walkable piece of the foot graph and can walk to it within its walk limit (from the command line), recomputed", needsFoot},
+	{RuleSuggestionWalk, "a suggested rally point and the homes of its households lie within 1,000 m of the foot graph, on one walkable piece, and every household can walk to it within its walk limit (from the command line), recomputed", needsFoot},
 	{RuleSuggestionCapacity, "a suggestion's people are its households' on the evacuee list, and a suggested rally point's no more than the largest capacity the places file gives a rally point", ""},
 	{RuleMissingDropped, "a household the field reports overdue or no-show is in no group that left without it, and is moved to a later group or unserved with its change in the diff", needsPrevious},
 }

@@ -18,6 +18,12 @@ var suggestedCodes = map[string]bool{
 	plan.UnservedNoRoad: true, plan.UnservedMaxWalk: true, plan.UnservedCutOff: true, plan.UnservedNoRally: true,
 }
 
+// SuggestionReachM is how far from the foot network a home, or a
+// suggested rally point, may be and still be walked from or to: the
+// router's default snap distance, beyond which the planner finds no road
+// (no_road).
+const SuggestionReachM = 1000
+
 // suggestionCapacity is the most people a suggested rally point may
 // cover, from the places file: the largest capacity it gives a rally
 // point; 0 when none gives one.
@@ -121,9 +127,13 @@ func (c *checker) suggestions(ctx context.Context) error {
 			continue
 		}
 		at := orb.Point{s.Lon, s.Lat}
+		if !muster.ValidLatLon(s.Lat, s.Lon) {
+			c.add(RuleSuggestionWalk, s.ID, "a suggested rally point at %v,%v, not a place on Earth", s.Lat, s.Lon)
+			continue
+		}
 		to, ok := c.foot.snap(at)
-		if !ok || !muster.ValidLatLon(s.Lat, s.Lon) {
-			c.add(RuleSuggestionWalk, s.ID, "a suggested rally point at %.6f,%.6f, on no foot road", s.Lat, s.Lon)
+		if !ok || to.DistanceM > SuggestionReachM {
+			c.add(RuleSuggestionWalk, s.ID, "a suggested rally point at %.6f,%.6f, with no foot road within %d m", s.Lat, s.Lon, SuggestionReachM)
 			continue
 		}
 		t := &target{to: to}
@@ -133,8 +143,8 @@ func (c *checker) suggestions(ctx context.Context) error {
 				continue // reported above
 			}
 			from, ok := c.foot.snap(orb.Point{h.Lon, h.Lat})
-			if !h.HasLocation || !ok {
-				c.add(RuleSuggestionWalk, s.ID, "household %s has no home on a foot road to walk from, yet the rally point is suggested for it", id)
+			if !h.HasLocation || !ok || from.DistanceM > SuggestionReachM {
+				c.add(RuleSuggestionWalk, s.ID, "household %s has no foot road within %d m of its home to walk from, yet the rally point is suggested for it", id, SuggestionReachM)
 				continue
 			}
 			if label[from.Tail] != label[to.Tail] {

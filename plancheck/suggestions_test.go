@@ -1,6 +1,7 @@
 package plancheck_test
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -90,6 +91,25 @@ func suggestionMutations() []mutation {
 				}
 			}
 			s.Lon, s.Lat = far[0], far[1]
+		}},
+		{"a suggested rally point for a household whose home is 5 km from any foot road", "base", []string{plancheck.RuleSuggestionWalk}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			// On this evacuee list it lives 5 km north of the city's
+			// northernmost home.
+			s := rallySuggestion(t, p)
+			north := -90.0
+			for _, h := range w.hs {
+				north = math.Max(north, h.Lat)
+			}
+			in.Households = slices.Clone(in.Households)
+			for i := range in.Households {
+				if h := &in.Households[i]; h.ID == s.Households[0] {
+					h.Lat = north + 5000.0/111_320
+				}
+			}
+		}},
+		{"a suggested rally point off the foot network", "base", []string{plancheck.RuleSuggestionWalk}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+			s := rallySuggestion(t, p)
+			s.Lat += 5000.0 / 111_320
 		}},
 		{"a suggested rally point for more people than a rally point holds", "base", []string{plancheck.RuleSuggestionCapacity}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// On this evacuee list, one of its households is as large as
