@@ -168,6 +168,16 @@ func TestAndorraNoTownLeftBehind(t *testing.T) {
 		}
 	}
 	limit := plan.Params{}.WithDefaults()
+	holds, most := plan.SuggestedCapacity(w.places), 0
+	for _, s := range p.Reach.Suggested() {
+		if s.Kind == plan.SuggestRally {
+			most = max(most, s.People)
+		}
+	}
+	t.Logf("the largest suggested rally point serves %d people; a rally point holds at most %d", most, holds)
+	if holds <= 0 || most > holds {
+		t.Errorf("a suggested rally point serves %d people, more than the %d a rally point of the places holds", most, holds)
+	}
 	for _, s := range p.Reach.Suggested() {
 		at := orb.Point{s.Lon, s.Lat}
 		if s.Kind == plan.SuggestRally || s.Kind == plan.SuggestPickup {

@@ -127,9 +127,9 @@ func nearSegmentM(p, a, b orb.Point) float64 {
 	return math.Hypot(x, y)
 }
 
-// reach fills in the plan's Reach: the walks on roads closed to
+// reachOf fills in the plan's Reach: the walks on roads closed to
 // pedestrians, and the suggestions.
-func reach(foot *roadgraph.Graph, pl *Plan, suggestions []Suggestion) *Reach {
+func reachOf(foot *roadgraph.Graph, pl *Plan, suggestions []Suggestion) *Reach {
 	r := &Reach{FootEmergency: len(foot.EmergencyArcs) > 0, Suggestions: suggestions}
 	if r.FootEmergency {
 		r.EmergencyWalks = emergencyWalks(foot, pl.Households)

@@ -147,7 +147,13 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		pl.Summary.Ratio = math.Round(pl.Summary.MakespanS/b*1000) / 1000
 	}
 	pl.Summary.FluidBoundS = round1(fluidBound(pl, p, gates, rallies, fits))
-	pl.Reach = reach(in.Foot.Graph(), pl, suggest(ctx, in, p, pl, gates))
+	// Every plan, a re-plan too, says who walks on roads closed to
+	// pedestrians and what would serve those no rally point is within
+	// walking distance of.
+	pl.Reach = reachOf(in.Foot.Graph(), pl, suggest(ctx, in, p, pl, gates))
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("plan: %w", err) // the suggestions were cut short
+	}
 	pl.Zones = zonesDoc(in.Car.Zones())
 	return pl, nil
 }
@@ -370,9 +376,6 @@ func summarize(pl *Plan, in Input, gates []*gateState, rallies []*rallyState) {
 	s.TotalExposure = round1(s.TotalExposure)
 	slices.SortFunc(pl.Unassigned, func(a, b Unassigned) int { return cmp.Compare(a.Household, b.Household) })
 	slices.SortFunc(pl.Households, func(a, b Household) int { return cmp.Compare(a.ID, b.ID) })
-	// Every plan, a re-plan too, says who walks on roads closed to
-	// pedestrians; only a fresh plan suggests (Make adds them).
-	pl.Reach = reach(in.Foot.Graph(), pl, nil)
 }
 
 // draft is a group before it has a gate and times.

@@ -953,6 +953,12 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 		np.Summary.Ratio = math.Round(np.Summary.MakespanS/np.Summary.LowerBoundS*1000) / 1000
 	}
 	np.Diff = diff(prev, np, reasons)
+	// Those left unserved for want of a rally point within their walk get
+	// suggestions, as in a fresh plan: under today's picture, from home.
+	np.Reach = reachOf(in.Foot.Graph(), np, suggest(ctx, in, p, np, gates))
+	if err := ctx.Err(); err != nil {
+		return nil, info, fmt.Errorf("replan: %w", err) // the suggestions were cut short
+	}
 	np.Zones = zonesDoc(in.Car.Zones())
 	return np, info, nil
 }

@@ -80,7 +80,7 @@ func suggestedOnce(t *testing.T, p *plan.Plan) map[string]plan.Suggestion {
 	}
 	for _, u := range p.Unassigned {
 		_, ok := in[u.Household]
-		want := u.Code == plan.UnservedCutOff || u.Code == plan.UnservedMaxWalk || u.Code == plan.UnservedNoRoad
+		want := u.Code == plan.UnservedCutOff || u.Code == plan.UnservedMaxWalk || u.Code == plan.UnservedNoRoad || u.Code == plan.UnservedNoRally
 		if ok != want {
 			t.Errorf("household %s, unserved %s, in a suggestion: %v", u.Household, u.Code, ok)
 		}
@@ -150,6 +150,27 @@ func TestCutOffTownsGetSuggestions(t *testing.T) {
 	if line := plan.SuggestionsLine(p.Reach.Suggested()); !strings.Contains(line, "new rally point") || !strings.Contains(line, "vehicle pickup") {
 		t.Errorf("summary line %q", line)
 	}
+	// Town B's rally point moved to town A's square, a short walk away as
+	// the crow flies but on another walkable piece: the checker (rule
+	// suggestion_walk) catches it for every household of town B.
+	moved := *p
+	moved.Reach = &plan.Reach{Suggestions: slices.Clone(p.Reach.Suggestions)}
+	n := 0
+	for i := range moved.Reach.Suggestions {
+		if s := &moved.Reach.Suggestions[i]; s.Kind == plan.SuggestRally {
+			s.Lon, s.Lat = twotowns.Rally[0], twotowns.Rally[1]
+			n += len(s.Households)
+		}
+	}
+	vs := plancheck.Check(&moved, plancheck.Inputs{Places: w.places, Households: hs, Car: w.car.Graph(), Foot: w.foot.Graph()})
+	for _, v := range vs {
+		if v.Rule != plancheck.RuleSuggestionWalk || !strings.Contains(v.Message, "another walkable piece") {
+			t.Errorf("violation %s, want %s for another piece", v, plancheck.RuleSuggestionWalk)
+		}
+	}
+	if len(vs) != n || n == 0 {
+		t.Errorf("%d violations for %d households moved to another piece", len(vs), n)
+	}
 }
 
 // With --foot-emergency town B walks to town A's rally point along the
@@ -196,9 +217,9 @@ func TestFootEmergencyWalksListed(t *testing.T) {
 
 	in := plancheck.Inputs{Places: w.places, Households: hs, Car: w.car.Graph(), Foot: w.foot.Graph()}
 	dropped := *p
-	dropped.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: p.Reach.EmergencyWalks[1:]}
+	dropped.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: p.Reach.EmergencyWalks[1:], Suggestions: p.Reach.Suggestions}
 	misstated := *p
-	misstated.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: slices.Clone(p.Reach.EmergencyWalks)}
+	misstated.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: slices.Clone(p.Reach.EmergencyWalks), Suggestions: p.Reach.Suggestions}
 	misstated.Reach.EmergencyWalks[0].DistanceM = 10
 	for name, tc := range map[string]*plan.Plan{"dropped": &dropped, "misstated": &misstated} {
 		vs := plancheck.Check(tc, in)
@@ -226,5 +247,171 @@ func TestRouteBetweenPieces(t *testing.T) {
 	}
 	if _, err := foot.Route(ctx, route.Request{From: twotowns.At(twotowns.TownB, 1, 1), To: twotowns.At(twotowns.TownB, 5, 6)}); err != nil {
 		t.Errorf("walk within town B: %v", err)
+	}
+}
+
+// A suggested rally point covers no more people than a rally point of
+// the places file may hold: with town A's square holding 10, town B's 30
+// people get several rally points, none for more than 10, each saying so,
+// and the checker (rule suggestion_capacity) holds them to it.
+func TestSuggestionsWithinCapacity(t *testing.T) {
+	ctx := context.Background()
+	c, _, err := osmimport.FromOSM(ctx, twotowns.OSM(), "two towns", osmimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	car, err := route.New(ctx, c.Graphs[roadgraph.Car], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot, err := route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const holds = 10
+	places := twotowns.Places()
+	for i := range places.Places {
+		if places.Places[i].Kind == muster.PlaceRally {
+			places.Places[i].Capacity = holds
+		}
+	}
+	w := &city{car: car, foot: foot, places: places, foot0: c.Graphs[roadgraph.Foot]}
+	hs := twotowns.Households(12)
+	p, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: places, Households: hs,
+		Params: plan.Params{Start: time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, w, p, plancheck.Inputs{Places: places, Households: hs})
+	of := suggestedOnce(t, p)
+	townB, rallies := 0, map[string]plan.Suggestion{}
+	for _, h := range hs {
+		if h.ID[0] != 'B' {
+			continue
+		}
+		townB += h.PartySize
+		s := of[h.ID]
+		if s.Kind != plan.SuggestRally {
+			t.Errorf("%s: suggestion %+v, want a rally point", h.ID, s)
+			continue
+		}
+		rallies[s.ID] = s
+	}
+	at := map[orb.Point]string{}
+	for _, s := range rallies {
+		if s.People > holds || s.Capacity != holds || !strings.Contains(s.Why, "up to 10 people at once") {
+			t.Errorf("%s: %d people, capacity %d: %s", s.ID, s.People, s.Capacity, s.Why)
+		}
+		if o, ok := at[orb.Point{s.Lon, s.Lat}]; ok {
+			t.Errorf("%s and %s suggest the same place", o, s.ID)
+		}
+		at[orb.Point{s.Lon, s.Lat}] = s.ID
+	}
+	if len(rallies) < (townB+holds-1)/holds {
+		t.Errorf("town B's %d people get %d rally points of up to %d", townB, len(rallies), holds)
+	}
+	t.Logf("town B: %d people, %d suggested rally points", townB, len(rallies))
+
+	// Planned as if rally points held more, the suggestions are over
+	// what these places allow: the checker says so.
+	roomy := *places
+	roomy.Places = slices.Clone(places.Places)
+	for i := range roomy.Places {
+		if roomy.Places[i].Kind == muster.PlaceRally {
+			roomy.Places[i].Capacity = 1000
+		}
+	}
+	big, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: &roomy, Households: hs,
+		Params: plan.Params{Start: time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := *big
+	over.Groups, over.Households = p.Groups, p.Households // served as under the small square
+	over.Unassigned = p.Unassigned
+	vs := plancheck.Check(&over, plancheck.Inputs{Places: places, Households: hs, Car: car.Graph(), Foot: foot.Graph()})
+	if len(vs) == 0 {
+		t.Fatal("suggestions for 30 people at one rally point pass where rally points hold 10")
+	}
+	for _, v := range vs {
+		if v.Rule != plancheck.RuleSuggestionCapacity {
+			t.Errorf("violation %s, want only %s", v, plancheck.RuleSuggestionCapacity)
+		}
+	}
+}
+
+// A re-plan, and each of the proposals, suggests for the households it
+// leaves unserved for want of a rally point, those it inherits (towns B
+// and C, cut off) and those it makes (town A's households not yet gone
+// when a fire closes in on their square), and every proposal passes the
+// checker's suggestion rules.
+func TestReplanSuggests(t *testing.T) {
+	ctx := context.Background()
+	c, _, err := osmimport.FromOSM(ctx, twotowns.OSM(), "two towns", osmimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	car, err := route.New(ctx, c.Graphs[roadgraph.Car], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot, err := route.New(ctx, c.Graphs[roadgraph.Foot], route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A slow gate: town A's groups leave one after another.
+	places := twotowns.Places()
+	for i := range places.Places {
+		if places.Places[i].Kind == muster.PlaceGate {
+			places.Places[i].ThroughputPerHour = 20
+		}
+	}
+	w := &city{car: car, foot: foot, places: places, foot0: c.Graphs[roadgraph.Foot]}
+	hs := twotowns.Households(12)
+	p, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: places, Households: hs,
+		Params: plan.Params{Start: time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, w, p, plancheck.Inputs{Places: places, Households: hs})
+	// At 06:30 the first group is on its way, the second gathering, the
+	// third's households still at home.
+	at := p.Params.Start.Add(30 * time.Minute)
+	zones := []muster.Zone{{ID: "fire", Name: "fire", Center: twotowns.Rally, RadiusM: 40, Forbidden: true, Risk: 1}}
+	for _, r := range []*route.Router{car, foot} {
+		if _, err := r.SetZones(ctx, zones); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := plan.Proposals(ctx, p, plan.Input{Car: car, Foot: foot, Places: places, Households: hs}, plan.State{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 3 {
+		t.Fatalf("%d proposals", len(ps))
+	}
+	for _, pr := range ps {
+		mustCheck(t, w, pr.Plan, plancheck.Inputs{Places: places, Households: hs, Zones: zones, At: at, Previous: p})
+		of := suggestedOnce(t, pr.Plan)
+		newly := 0
+		for _, u := range pr.Plan.Unassigned {
+			if u.Household[0] == 'A' {
+				if _, ok := of[u.Household]; ok {
+					newly++
+				}
+			}
+		}
+		t.Logf("%s: %d unserved:%s; %s; %d of them in town A, suggested for", pr.ID, len(pr.Plan.Unassigned), codesLine(unservedCodes(pr.Plan)), plan.SuggestionsLine(pr.Plan.Reach.Suggested()), newly)
+		if len(of) < 24 {
+			t.Errorf("%s: %d households suggested for, want towns B and C's 24 at least", pr.ID, len(of))
+		}
+		if newly == 0 {
+			t.Errorf("%s: no household of town A left without its square is suggested for", pr.ID)
+		}
+		for _, s := range pr.Plan.Reach.Suggested() {
+			if d := muster.DistanceM(s.Lon, s.Lat, twotowns.Rally[0], twotowns.Rally[1]); s.Kind == plan.SuggestRally && d <= zones[0].RadiusM {
+				t.Errorf("%s: %s suggests a rally point in the fire, %.0f m from its middle", pr.ID, s.ID, d)
+			}
+		}
 	}
 }

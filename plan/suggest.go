@@ -37,7 +37,12 @@ type Suggestion struct {
 	// Gate is the gate reached soonest by car from it, DriveS the drive.
 	Gate   string  `json:"gate,omitempty"`
 	DriveS float64 `json:"drive_s,omitempty"`
-	Why    string  `json:"why"`
+	// Capacity is the most people a suggested rally point may cover: the
+	// largest capacity the places file gives a rally point (0: none gives
+	// one, no limit). Households beyond it within walking distance go to
+	// other suggestions.
+	Capacity int    `json:"capacity,omitempty"`
+	Why      string `json:"why"`
 }
 
 // Suggestion kinds.
@@ -115,12 +120,33 @@ func (s *suggester) access(p orb.Point, reachM float64) carAccess {
 	return best
 }
 
+// SuggestedCapacity is the most people a suggested rally point may cover:
+// the largest capacity the places file gives a rally point, as a new one
+// could be no larger than the largest the operation has; 0 when none
+// gives one (rally points without a limit).
+func SuggestedCapacity(ps *muster.Places) int {
+	c := 0
+	if ps == nil {
+		return 0
+	}
+	for _, pl := range ps.Places {
+		if pl.Kind == muster.PlaceRally {
+			c = max(c, pl.Capacity)
+		}
+	}
+	return c
+}
+
 // suggest proposes, for the households the plan could not serve because no
 // rally point is within their walk, where rally points would serve them
 // (greedy maximum coverage: the graph node that the most of their people
 // can walk to within their limit, and that reaches a gate by car, then
 // the next for those left, ...), and a vehicle pickup for those no such
 // place serves. Every such household ends up in exactly one suggestion.
+// A suggested rally point covers no more people than a rally point may
+// hold (SuggestedCapacity): the nearest of those who can walk to it first;
+// the others go to the next nodes, so a cluster too large for one rally
+// point is split among several.
 func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateState) []Suggestion {
 	byID := make(map[string]*muster.Household, len(in.Households))
 	for i := range in.Households {
@@ -137,6 +163,8 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 	}
 	s := newSuggester(in, gates)
 	foot, w := in.Foot.Graph(), in.Foot.Weights()
+	capacity := SuggestedCapacity(in.Places)
+	fits := func(h *muster.Household) bool { return capacity <= 0 || h.PartySize <= capacity }
 
 	// Every node each household can walk to within its limit.
 	type reach struct {
@@ -169,10 +197,14 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 	}
 	unsearched := len(todo) - searched
 	access := map[uint32]carAccess{}
+	zones := in.Foot.Zones()
 	accessOf := func(node uint32) carAccess {
 		a, ok := access[node]
 		if !ok {
-			a = s.access(foot.NodePoint(node), suggestCarReachM)
+			// Never a rally point inside a forbidden zone.
+			if pt := foot.NodePoint(node); inForbidden(pt, zones) == "" {
+				a = s.access(pt, suggestCarReachM)
+			}
 			access[node] = a
 		}
 		return a
@@ -187,12 +219,18 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 		}
 	}
 	covered := make([]bool, len(todo))
+	// A node's gain is the people it could cover, no more than a rally
+	// point holds: an upper bound on what it takes, which only shrinks as
+	// households are covered (the lazy greedy's premise).
 	gain := func(node uint32) (people int, walk uint64) {
 		for _, r := range covers[node] {
-			if !covered[r.h] {
+			if !covered[r.h] && fits(todo[r.h]) {
 				people += todo[r.h].PartySize
 				walk += uint64(r.costs)
 			}
+		}
+		if capacity > 0 {
+			people = min(people, capacity)
 		}
 		return people, walk
 	}
@@ -219,15 +257,27 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 			continue // no gate by car from here: not a rally point
 		}
 		pt := foot.NodePoint(top.node)
-		sg := Suggestion{Kind: SuggestRally, Lat: round6(pt[1]), Lon: round6(pt[0]), Gate: gates[a.gate].ID, DriveS: round1(float64(a.drive) / 1000)}
-		cut := 0
-		for _, r := range covers[top.node] {
-			if covered[r.h] {
+		sg := Suggestion{Kind: SuggestRally, Lat: round6(pt[1]), Lon: round6(pt[0]), Gate: gates[a.gate].ID, DriveS: round1(float64(a.drive) / 1000), Capacity: capacity}
+		// The nearest first, as long as they fit; a node is suggested
+		// once, so those left walk to another.
+		near := slices.Clone(covers[top.node])
+		delete(covers, top.node)
+		slices.SortFunc(near, func(a, b reach) int {
+			return cmp.Or(cmp.Compare(a.costs, b.costs), cmp.Compare(todo[a.h].ID, todo[b.h].ID))
+		})
+		cut, left := 0, 0
+		for _, r := range near {
+			h := todo[r.h]
+			if covered[r.h] || !fits(h) {
+				continue
+			}
+			if capacity > 0 && sg.People+h.PartySize > capacity {
+				left += h.PartySize
 				continue
 			}
 			covered[r.h] = true
-			sg.Households = append(sg.Households, todo[r.h].ID)
-			sg.People += todo[r.h].PartySize
+			sg.Households = append(sg.Households, h.ID)
+			sg.People += h.PartySize
 			sg.LongestWalkS = math.Max(sg.LongestWalkS, round1(float64(r.costs)/1000))
 			if piece[r.h] >= 0 && piece[r.h] != main {
 				cut++
@@ -235,6 +285,12 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 		}
 		sg.Why = fmt.Sprintf("a rally point here would serve %s (%d people) within their walk (the longest %.0f min); %s is a %.0f min drive from it",
 			householdsN(len(sg.Households)), sg.People, math.Ceil(sg.LongestWalkS/60), sg.Gate, math.Ceil(sg.DriveS/60))
+		if capacity > 0 {
+			sg.Why += fmt.Sprintf("; it would hold up to %d people at once (the largest capacity of a rally point in the places file)", capacity)
+			if left > 0 {
+				sg.Why += fmt.Sprintf(": %d more people within walking distance of it are left to other suggestions", left)
+			}
+		}
 		if cut > 0 {
 			sg.Why += fmt.Sprintf("; %d of them live on a walkable piece that no footpath joins to the rest", cut)
 		}
@@ -262,6 +318,9 @@ func suggest(ctx context.Context, in Input, p Params, pl *Plan, gates []*gateSta
 			}
 		}
 		sg := pickup(s, todo, members, gates)
+		if large := len(slices.DeleteFunc(slices.Clone(members), func(j int) bool { return fits(todo[j]) })); large > 0 {
+			sg.Why += fmt.Sprintf("; %d of these households are larger than a rally point may hold (%d people)", large, capacity)
+		}
 		if unsearched > 0 {
 			sg.Why += fmt.Sprintf(" (%d households were too many to search for a rally point within their walk: add the rally points suggested and plan again)", unsearched)
 		}

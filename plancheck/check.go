@@ -200,6 +200,9 @@ func CheckContext(ctx context.Context, p *plan.Plan, in Inputs) (*Report, error)
 	c.groupTimes()
 	c.walks()
 	c.emergencyWalks()
+	if err := c.suggestions(ctx); err != nil {
+		return nil, err
+	}
 	c.routes()
 	c.gates()
 	c.moving()

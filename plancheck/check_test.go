@@ -323,7 +323,7 @@ type mutation struct {
 func TestMutations(t *testing.T) {
 	w := theWorld(t)
 	only := map[string]bool{} // rules with a mutation only they catch
-	for _, m := range append(mutations(), fieldMutations()...) {
+	for _, m := range slices.Concat(mutations(), fieldMutations(), suggestionMutations()) {
 		t.Run(m.name, func(t *testing.T) {
 			p, in := clone(t, w.plan(m.base)), w.inputs(m.base)
 			if m.mutate != nil {
@@ -357,7 +357,7 @@ func TestMutations(t *testing.T) {
 func mutations() []mutation {
 	return []mutation{
 		{"a walk listed as running along roads closed to pedestrians where the graph has none", "base", []string{plancheck.RuleEmergencyWalk}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
-			p.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: []plan.EmergencyWalk{{Household: p.Households[0].ID, DistanceM: 120}}}
+			p.Reach = &plan.Reach{FootEmergency: true, EmergencyWalks: []plan.EmergencyWalk{{Household: p.Households[0].ID, DistanceM: 120}}, Suggestions: p.Reach.Suggested()}
 		}},
 		{"an unserved household not on the list", "base", []string{plancheck.RuleHouseholdUnknown}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			p.Unassigned = append(p.Unassigned, plan.Unassigned{Household: "H-STRANGER", Code: plan.UnservedNoGate, Reason: "no gate"})
@@ -596,7 +596,7 @@ func mutations() []mutation {
 		{"nobody moved", "base", []string{plancheck.RuleNobodyAssigned}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			for _, g := range p.Groups {
 				for _, h := range g.Households {
-					p.Unassigned = append(p.Unassigned, plan.Unassigned{Household: h, Code: plan.UnservedNoRally, Reason: "no rally point is usable"})
+					p.Unassigned = append(p.Unassigned, plan.Unassigned{Household: h, Code: plan.UnservedNoGate, Reason: "no gate can take it"})
 				}
 			}
 			p.Groups, p.Households = nil, nil

@@ -65,11 +65,16 @@ const (
 	RuleExecutedChanged     = "executed_changed"
 	RuleMissingDropped      = "missing_dropped"
 	RuleEmergencyWalk       = "emergency_walk"
+	RuleSuggestionMissing   = "suggestion_missing"
+	RuleSuggestionTwice     = "suggestion_twice"
+	RuleSuggestionServed    = "suggestion_served"
+	RuleSuggestionWalk      = "suggestion_walk"
+	RuleSuggestionCapacity  = "suggestion_capacity"
 )
 
 // Rules lists every rule the checker verifies.
 var Rules = []Rule{
-	{RuleHouseholdUnknown, "every household a group, instruction or unserved entry names is on the evacuee list", ""},
+	{RuleHouseholdUnknown, "every household a group, instruction, unserved entry or suggestion names is on the evacuee list", ""},
 	{RuleHouseholdLost, "every household on the evacuee list is in a group or unserved", ""},
 	{RuleHouseholdTwice, "no household is in two groups, or in a group and unserved, or unserved twice", ""},
 	{RuleInstructionMissing, "every household in a group has an instruction", ""},
@@ -116,5 +121,10 @@ var Rules = []Rule{
 	{RuleMovingSentBack, "a household on the move at the re-plan (by the state, else the previous plan's times) stays on the move: never in a group leaving later, unserved only as stranded", needsPrevious},
 	{RuleExecutedChanged, "what a group that left did stays: its rally point and departure; a group through, all of it", needsPrevious},
 	{RuleEmergencyWalk, "every walk along roads closed to pedestrians (the foot graph's emergency arcs, from --foot-emergency) is listed in reach.emergency_walks with about its length on them, and no other walk is", needsFoot},
+	{RuleSuggestionMissing, "every household unserved as no_road, max_walk, cut_off or no_rally is in a suggestion of the plan's reach", ""},
+	{RuleSuggestionTwice, "no household is in more than one suggestion", ""},
+	{RuleSuggestionServed, "no household in a group, or unserved for another reason, is in a suggestion", ""},
+	{RuleSuggestionWalk, "a suggested rally point and the homes of its households lie within 1,000 m of the foot graph, on one walkable piece, and every household can walk to it within its walk limit (from the command line), recomputed", needsFoot},
+	{RuleSuggestionCapacity, "a suggestion's people are its households' on the evacuee list, and a suggested rally point's no more than the largest capacity the places file gives a rally point", ""},
 	{RuleMissingDropped, "a household the field reports overdue or no-show is in no group that left without it, and is moved to a later group or unserved with its change in the diff", needsPrevious},
 }

@@ -1,7 +1,8 @@
 // The operations map, as a planner uses it: log in, see the city drawn from
 // the server's road tiles, add a report and see its zone on the map, make
 // a plan, read it, approve it (its routes appear), issue instructions; a
-// place named in Dari is drawn; a viewer on a 360-pixel phone sees the map
+// place named in Dari is drawn; a plan that leaves households without a
+// rally point in reach has its suggestions drawn, explained and toggled; a viewer on a 360-pixel phone sees the map
 // and no planner's panel. No request leaves the server.
 import { base, password, main, guard, check, shot } from './lib/browser.mjs';
 
@@ -129,6 +130,60 @@ await main(async (browser) => {
   await page.waitForFunction((name) => window.muster.map.queryRenderedFeatures(undefined, { layers: ['place-labels'] }).some((f) => f.properties.name === name), dari, { timeout: 30000 });
   check(true, 'the Dari name is drawn on the map (live, after the place event)');
   await shot(page, 'ops-dari');
+
+  // A plan that leaves households without a rally point in reach (walks of
+  // at most 4 min): approved, its suggestions are drawn, each ring where
+  // the plan puts it, with a popup saying whom it would serve and why; the
+  // layer can be switched off and on.
+  const made = await page.evaluate(async () => {
+    const s = JSON.parse(sessionStorage.getItem('muster.session'));
+    const h = { Authorization: 'Bearer ' + s.token, 'Content-Type': 'application/json' };
+    const r = await fetch('/api/plans', { method: 'POST', headers: h, body: JSON.stringify({ max_walk_s: 240 }) });
+    const p = await r.json();
+    if (!r.ok) return { error: JSON.stringify(p) };
+    const a = await fetch(`/api/plans/${encodeURIComponent(p.id)}/approve`, { method: 'POST', headers: h });
+    const body = await (await fetch('/api/plans/' + encodeURIComponent(p.id), { headers: h })).json();
+    return { id: p.id, approved: a.status, suggestions: (body.reach && body.reach.suggestions) || [], unassigned: (body.unassigned || []).length };
+  });
+  check(!made.error && made.approved === 200, `a plan with walks of at most 4 min is made and approved (${made.error || made.id})`);
+  const rallies = made.suggestions.filter((x) => x.kind === 'rally_point');
+  check(rallies.length > 0, `it suggests ${made.suggestions.length} ways (${rallies.length} new rally points) for its ${made.unassigned} unserved households`);
+  await page.waitForFunction((id) => window.muster.current && window.muster.current.id === id, made.id, { timeout: 30000 });
+  await page.waitForFunction(async (n) => ((await window.muster.map.getSource('suggestions').getData()).features || []).length >= n, made.suggestions.length, { timeout: 30000 }).catch(() => {});
+  const onMap = await page.evaluate(async () => ((await window.muster.map.getSource('suggestions').getData()).features || []).map((f) => ({ id: f.properties.id, kind: f.properties.kind, people: f.properties.people, at: f.geometry.coordinates, keys: Object.keys(f.properties).sort().join(), households: f.properties.households })));
+  const byId = new Map(onMap.map((f) => [f.id, f]));
+  check(byId.size === made.suggestions.length && made.suggestions.every((x) => {
+    const f = byId.get(x.id);
+    return f && f.kind === x.kind && f.people === x.people && Math.abs(f.at[0] - x.lon) < 1e-5 && Math.abs(f.at[1] - x.lat) < 1e-5;
+  }), `every suggestion of the plan is on the map where the plan puts it, with its kind and people (${byId.size} of ${made.suggestions.length})`);
+  check(onMap.every((f) => f.keys === 'households,id,kind,people' && typeof f.households === 'number'), 'the map holds no household id for a suggestion, only counts');
+  const summary = await page.textContent('#suggestions-summary');
+  check(new RegExp(`suggests ${rallies.length} new rally point`).test(summary), 'the legend says what the plan suggests: ' + summary);
+  const first = rallies[0];
+  await page.evaluate(({ lat, lon }) => window.muster.map.jumpTo({ center: [lon, lat], zoom: 15 }), first);
+  await page.waitForFunction(() => window.muster.map.loaded() && window.muster.map.areTilesLoaded(), null, { timeout: 30000 });
+  await drawn(page, 'suggestions', 1, 'the suggested rally point is drawn');
+  const stroke = await page.evaluate((id) => {
+    const f = window.muster.map.queryRenderedFeatures(undefined, { layers: ['suggestions'] }).find((x) => x.properties.id === id);
+    return f && f.layer.paint['circle-stroke-color'];
+  }, first.id);
+  const rallyColor = await page.evaluate(() => window.muster.map.getPaintProperty('rally', 'circle-color'));
+  check(stroke && JSON.stringify(stroke) !== JSON.stringify(rallyColor), `a suggested rally point is marked unlike the rally points (${JSON.stringify(stroke)})`);
+  const mapBox = await page.locator('#map').boundingBox();
+  const px = await page.evaluate(({ lat, lon }) => window.muster.map.project([lon, lat]), first);
+  await page.mouse.click(mapBox.x + px.x, mapBox.y + px.y);
+  await page.waitForSelector('.maplibregl-popup .suggestion-popup');
+  const sp = await page.textContent('.maplibregl-popup .suggestion-popup');
+  const n = first.households.length;
+  check(sp.includes(`${first.id}: New rally point`) && sp.includes(`${n} household${n === 1 ? '' : 's'}, ${first.people} people`) && sp.includes(first.why),
+    'its popup gives the households and people it would serve, and why: ' + sp.slice(0, 200));
+  await shot(page, 'ops-suggestions');
+  await page.click('.maplibregl-popup-close-button');
+  await page.uncheck('[data-layer=suggestions]');
+  await page.waitForFunction(() => window.muster.map.queryRenderedFeatures(undefined, { layers: ['suggestions'] }).length === 0, null, { timeout: 10000 }).catch(() => {});
+  check((await rendered(page, 'suggestions')) === 0 && (await page.evaluate(() => window.muster.map.getLayoutProperty('suggestions', 'visibility'))) === 'none', 'the suggestions layer switches off');
+  await page.check('[data-layer=suggestions]');
+  await drawn(page, 'suggestions', 1, 'and on again');
 
   check(g.problems().length === 0, 'no request left the server, no page error, no CSP violation: ' + JSON.stringify(g.problems()));
   await ctx.close();

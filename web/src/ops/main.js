@@ -79,6 +79,7 @@ const writer = () => ['admin', 'planner', 'field'].includes((session() || {}).ro
 
 // --- the map -----------------------------------------------------------
 
+const suggestColor = ['match', ['get', 'kind'], 'rally_point', '#c51b7d', 'vehicle_pickup', '#e66101', '#636363'];
 const levelColor = ['match', ['get', 'level'], 'critical', '#8b0000', 'high', '#d7301f', 'moderate', '#fc8d59', 'low', '#fdcc8a', '#999999'];
 const empty = () => ({ type: 'FeatureCollection', features: [] });
 
@@ -107,6 +108,7 @@ async function initMap() {
       groups: { type: 'geojson', data: empty() },
       gates: { type: 'geojson', data: empty() },
       rally: { type: 'geojson', data: empty() },
+      suggestions: { type: 'geojson', data: empty() },
     },
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f2efe9' } }],
   };
@@ -143,6 +145,23 @@ async function initMap() {
     { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round' }, paint: { 'line-color': ['case', ['get', 'priority'], '#6a3d9a', '#1f78b4'], 'line-width': 2.5, 'line-opacity': 0.7 } },
     { id: 'groups', type: 'circle', source: 'groups', paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 4, 30, 10], 'circle-color': ['match', ['get', 'status'], 'moving', '#ff7f00', 'at_gate', '#e31a1c', '#fdbf6f'], 'circle-stroke-color': ['case', ['get', 'seen'], '#000', '#fff'], 'circle-stroke-width': 1.5 } },
     { id: 'rally', type: 'circle', source: 'rally', paint: { 'circle-radius': 7, 'circle-color': '#33a02c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+    // What the current plan suggests for the households it cannot serve:
+    // hollow rings, unlike every place that exists (a rally point to add
+    // in magenta, a vehicle pickup in orange, a cluster to plan by hand in
+    // grey), sized by the people they would take.
+    {
+      id: 'suggestions', type: 'circle', source: 'suggestions',
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['get', 'people'], 1, 6, 100, 11, 400, 15],
+        'circle-color': '#ffffff', 'circle-opacity': 0.85,
+        'circle-stroke-color': suggestColor, 'circle-stroke-width': 3.5,
+      },
+    },
+    {
+      id: 'suggestion-labels', type: 'symbol', source: 'suggestions', minzoom: 12,
+      layout: { 'text-field': ['concat', ['get', 'id'], ' · ', ['to-string', ['get', 'people']]], 'text-font': ['Noto Sans Regular'], 'text-size': 11, 'text-offset': [0, 1.4], 'text-anchor': 'top' },
+      paint: { 'text-color': suggestColor, 'text-halo-color': '#fff', 'text-halo-width': 1.5 },
+    },
     { id: 'gates', type: 'circle', source: 'gates', paint: { 'circle-radius': 8, 'circle-color': ['match', ['get', 'status'], 'open', '#1a9850', 'restricted', '#fdae61', 'closed', '#d73027', '#777'], 'circle-stroke-color': '#000', 'circle-stroke-width': ['case', ['get', 'disputed'], 3, 1] } },
     {
       id: 'place-labels', type: 'symbol', source: 'rally',
@@ -171,14 +190,16 @@ async function initMap() {
   map.on('click', (e) => {
     const zones = map.queryRenderedFeatures(e.point, { layers: ['zones-fill'] });
     const gates = map.queryRenderedFeatures(e.point, { layers: ['gates'] });
-    if (gates.length) popup(e.lngLat, gatePopup(gates[0].properties));
+    const suggested = map.queryRenderedFeatures(e.point, { layers: ['suggestions'] });
+    if (suggested.length) popup(e.lngLat, suggestionPopup(suggested[0].properties.id));
+    else if (gates.length) popup(e.lngLat, gatePopup(gates[0].properties));
     else if (zones.length) popup(e.lngLat, zonePopup(zones[0].properties.id));
     if (writer()) {
       $('r-lat').value = e.lngLat.lat.toFixed(5);
       $('r-lon').value = e.lngLat.lng.toFixed(5);
     }
   });
-  for (const layer of ['zones-fill', 'gates']) {
+  for (const layer of ['zones-fill', 'gates', 'suggestions']) {
     map.on('mouseenter', layer, () => (map.getCanvas().style.cursor = 'pointer'));
     map.on('mouseleave', layer, () => (map.getCanvas().style.cursor = ''));
   }
@@ -342,6 +363,7 @@ async function refreshPlans() {
     state.current = null;
     state.groupPlan = null;
     drawGroups();
+    drawSuggestions(null);
     setData('routes', empty());
     setData('density', empty());
   }
@@ -354,6 +376,7 @@ function drawPlan(p) {
   const last = Math.max(0, ...v.groups.map((g) => Date.parse(g.through || g.arrival) || 0));
   $('look-ahead').max = String(Math.max(60, Math.ceil((last - Date.now()) / 60000)));
   drawGroups();
+  drawSuggestions(p);
   setData('routes', {
     type: 'FeatureCollection',
     features: v.groups.filter((g) => g.route).map((g) => ({ type: 'Feature', geometry: g.route.geometry, properties: { id: g.id, gate: g.gate, people: g.people, priority: !!g.priority } })),
@@ -375,6 +398,43 @@ function drawPlan(p) {
     pts.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [(i + 0.5) * 0.003, (j + 0.5) * 0.0025] }, properties: { n } });
   }
   setData('density', { type: 'FeatureCollection', features: pts });
+}
+
+// --- suggestions ----------------------------------------------------------
+
+const suggestKinds = { rally_point: 'New rally point', vehicle_pickup: 'Vehicle pickup', by_hand: 'Plan by hand' };
+
+// drawSuggestions puts the current plan's suggestions (reach.suggestions,
+// PLAN_FORMAT.md) on the map: where a rally point would serve households
+// the plan cannot, or a vehicle would fetch them. Counts only on the map
+// and in the popup: no household id, no name.
+function drawSuggestions(p) {
+  const ss = (p && p.reach && p.reach.suggestions) || [];
+  state.suggestions = ss;
+  setData('suggestions', {
+    type: 'FeatureCollection',
+    features: ss.map((s) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { id: s.id, kind: s.kind, people: s.people, households: (s.households || []).length } })),
+  });
+  const people = ss.reduce((n, s) => n + s.people, 0);
+  const rally = ss.filter((s) => s.kind === 'rally_point').length;
+  $('suggestions-summary').textContent = !p ? '' : ss.length
+    ? `The current plan suggests ${rally} new rally point${rally === 1 ? '' : 's'} and ${ss.length - rally} other way${ss.length - rally === 1 ? '' : 's'} to serve ${people} people it cannot.`
+    : 'The current plan leaves nobody without a rally point in reach.';
+}
+
+function suggestionPopup(id) {
+  const s = (state.suggestions || []).find((x) => x.id === id);
+  if (!s) return el('p', { text: 'This suggestion is no longer in the current plan.' });
+  const n = (s.households || []).length;
+  const facts = [`${n} household${n === 1 ? '' : 's'}, ${s.people} people`];
+  if (s.kind === 'rally_point' && s.longest_walk_s) facts.push(`the longest walk ${Math.ceil(s.longest_walk_s / 60)} min`);
+  if (s.capacity) facts.push(`a rally point here may hold ${s.capacity}`);
+  if (s.gate) facts.push(`${s.gate} a ${Math.ceil((s.drive_s || 0) / 60)} min drive away`);
+  return el('div', { class: 'suggestion-popup' },
+    el('h3', { text: `${s.id}: ${suggestKinds[s.kind] || s.kind}` }),
+    el('p', { class: 'facts', text: facts.join('; ') }),
+    el('p', { class: 'why', text: s.why || '' }),
+    el('p', { class: 'hint', text: 'Advice: these households stay unserved until a plan made with it serves them.' }));
 }
 
 function planCard(p) {
@@ -514,7 +574,7 @@ setInterval(() => {
 
 for (const box of document.querySelectorAll('[data-layer]')) {
   box.addEventListener('change', () => {
-    const ids = { zones: ['zones-fill', 'zones-line', 'zones-disputed', 'zones-coordination'], routes: ['routes', 'groups'], density: ['density'] }[box.dataset.layer];
+    const ids = { zones: ['zones-fill', 'zones-line', 'zones-disputed', 'zones-coordination'], routes: ['routes', 'groups'], density: ['density'], suggestions: ['suggestions', 'suggestion-labels'] }[box.dataset.layer];
     for (const id of ids) state.map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
   });
 }
