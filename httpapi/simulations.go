@@ -10,7 +10,6 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
-	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/simulate"
 )
 
@@ -157,14 +156,8 @@ func (s *Server) runSimulation(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	// Routers of its own: a simulation moves the threat picture as its
 	// injects arrive, which the server's routers (planning's) must not see.
-	car, err := route.New(ctx, s.cfg.Car.Graph(), route.Options{})
-	if err != nil {
-		return fmt.Errorf("simulation: %w", err)
-	}
-	foot, err := route.New(ctx, s.cfg.Foot.Graph(), route.Options{})
-	if err != nil {
-		return fmt.Errorf("simulation: %w", err)
-	}
+	// Forks share the server's hierarchies; only their metrics are new.
+	car, foot := s.cfg.Car.Fork(), s.cfg.Foot.Fork()
 	t0 := time.Now()
 	res, err := simulate.Run(ctx, simulate.Input{Car: car, Foot: foot, Places: pl, Households: households, Reports: reports, Plan: cur},
 		simulate.Config{Seed: req.Seed, Injects: injects, Baselines: req.Baselines, HorizonS: req.HorizonH * 3600})

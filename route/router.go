@@ -118,10 +118,25 @@ func New(ctx context.Context, g *roadgraph.Graph, opts Options) (*Router, error)
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{g: g, index: roadgraph.NewArcIndex(g), cch: c, tails: g.Tails(), rev: Reverse(g), opts: opts.withDefaults()}
 	// The index for re-customization is built now, not at the first
 	// threat picture: that is when speed matters.
 	c.down()
+	return newRouter(g, roadgraph.NewArcIndex(g), c, g.Tails(), Reverse(g), opts.withDefaults()), nil
+}
+
+// Fork returns a router on r's graph and hierarchy with a threat picture
+// of its own, none applied yet: an exercise moves its picture as its
+// injects come without touching r's (planning's), and shares what r cost to
+// build (the order, the hierarchy, the indexes: seconds on a city). Only
+// the metric is new. r is not changed and may be used meanwhile.
+func (r *Router) Fork() *Router {
+	return newRouter(r.g, r.index, r.cch, r.tails, r.rev, r.opts)
+}
+
+// newRouter makes a router from its parts, which it does not change (a
+// fork shares them), with the graph's own weights as its first picture.
+func newRouter(g *roadgraph.Graph, index *roadgraph.ArcIndex, c *CCH, tails []uint32, rev *Reversed, opts Options) *Router {
+	r := &Router{g: g, index: index, cch: c, tails: tails, rev: rev, opts: opts}
 	r.queries.New = func() any { return NewQuery(c) }
 	r.forward.New = func() any { return NewDijkstra(g.FirstOut, g.Head) }
 	r.backward.New = func() any { return NewDijkstra(r.rev.FirstOut, r.rev.Head) }
@@ -129,7 +144,7 @@ func New(ctx context.Context, g *roadgraph.Graph, opts Options) (*Router, error)
 	r.metrics = NewMetricPair(c, base.weight)
 	base.metric = r.metrics.Current()
 	r.picture.Store(base)
-	return r, nil
+	return r
 }
 
 // Graph returns the graph the router routes on.
