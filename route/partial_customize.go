@@ -282,49 +282,65 @@ func (u *updater) recompute(e uint32) {
 // candidate that neither beats the top's weight nor rose where the top's
 // weight came from (the usual case) is dismissed inline.
 func (u *updater) propagate(e uint32, moved []uint8) {
-	c, d, mt := u.c, u.d, u.mt
-	am := mt.a
-	head, first := c.upHead, c.upFirst
+	c, d, am := u.c, u.d, u.mt.a
 	x, y := c.upTail[e], c.upHead[e]
-	lo := first[x]
-	mine := moved[e-lo]
-	toY, fromY := am[e].w[up], am[e].w[down] // x->y, y->x
-	// The lower neighbours of y above x, in increasing rank, hold the arcs
-	// z-y for z < y; y's upward arcs hold y-z for z > y.
-	j := d.entry[e] + 1
-	f := first[y]
-	for e2 := lo; e2 < first[x+1]; e2++ {
-		other := moved[e2-lo]
-		if other != 0 && e2 < e {
-			continue // offered when e2 was
-		}
-		z := head[e2]
-		// g is the top; yz and zy its directions y->z and z->y.
-		var g, yz, zy uint32
-		if z < y {
-			for d.tail[j] < z {
+	lo, hi := c.upFirst[x], c.upFirst[x+1]
+	// x's arcs, indexed from lo; e is the k-th.
+	hx, ax, mv := c.upHead[lo:hi], am[lo:hi], moved[:hi-lo]
+	ax = ax[:len(hx)]
+	mv = mv[:len(hx)]
+	k := int(e - lo)
+	mine := mv[k]
+	toY, fromY := ax[k].w[up], ax[k].w[down] // x->y, y->x
+	// z < y: the top is z-y, among the lower neighbours of y above x, in
+	// increasing rank from x-y's own entry. A triangle whose side x-z
+	// moved too was offered when x-z was, as the lower of the two.
+	{
+		tailY, arcY := d.tail[d.entry[e]+1:d.first[y+1]], d.arc[d.entry[e]+1:d.first[y+1]]
+		arcY = arcY[:len(tailY)]
+		yxz, zxy := mine&movedDown != 0, mine&movedUp != 0
+		j := 0
+		for i := 0; i < k; i++ {
+			if mv[i] != 0 {
+				continue
+			}
+			z := hx[i]
+			for tailY[j] < z {
 				j++
 			}
-			g, yz, zy = d.arc[j], down, up // z-y
-		} else if z > y {
-			for head[f] < z {
-				f++
+			g := arcY[j]
+			ag := &am[g]
+			if yxz {
+				if c := addCost(fromY, ax[i].w[up]); c < ag.w[down] || c > ag.w[down] && ag.via[down] == x { // y->x->z
+					u.relax(g, down, c, x)
+				}
 			}
-			g, yz, zy = f, up, down // y-z
-		} else {
-			continue
+			if zxy {
+				if c := addCost(ax[i].w[down], toY); c < ag.w[up] || c > ag.w[up] && ag.via[up] == x { // z->x->y
+					u.relax(g, up, c, x)
+				}
+			}
 		}
-		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
+	}
+	// z > y: the top is y-z, among y's upward arcs.
+	fy := c.upFirst[y]
+	headY := c.upHead[fy:c.upFirst[y+1]]
+	f := 0
+	for i := k + 1; i < len(hx); i++ {
+		z, other := hx[i], mv[i]
+		for headY[f] < z {
+			f++
+		}
+		g := fy + uint32(f)
 		ag := &am[g]
-		wg, vg := &ag.w, &ag.via
 		if mine&movedDown != 0 || other&movedUp != 0 {
-			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
-				u.relax(g, yz, c, x)
+			if c := addCost(fromY, ax[i].w[up]); c < ag.w[up] || c > ag.w[up] && ag.via[up] == x { // y->x->z
+				u.relax(g, up, c, x)
 			}
 		}
 		if mine&movedUp != 0 || other&movedDown != 0 {
-			if c := addCost(fromZ, toY); c < wg[zy] || c > wg[zy] && vg[zy] == x { // z->x->y
-				u.relax(g, zy, c, x)
+			if c := addCost(ax[i].w[down], toY); c < ag.w[down] || c > ag.w[down] && ag.via[down] == x { // z->x->y
+				u.relax(g, down, c, x)
 			}
 		}
 	}
