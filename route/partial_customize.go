@@ -17,7 +17,23 @@ type downIndex struct {
 
 	inputFirst []uint32 // per hierarchy arc
 	inputs     []uint32 // input arc << 1 | 1 when it runs downward
+
+	// The upper triangles of every node x, by the position of their top
+	// arcs: for x's upward neighbours z_0 < z_1 < ... < z_(n-1), the pair
+	// (i, k), i < k, holds where z_k is among z_i's upward neighbours (the
+	// top arc z_i-z_k is arc upFirst[z_i] + that). x's pairs start at
+	// triFirst[x], row after row: (0,1) ... (0,n-1), (1,2) ... (n-2,n-1).
+	// Partial customization finds a triangle's top in it instead of
+	// walking a list; a position fits 16 bits because a node's upward
+	// neighbours form a clique, and a clique of 2^16 nodes has more arcs
+	// than a hierarchy can hold.
+	triFirst []uint32 // per node
+	tri      []uint16
 }
+
+// triRow is where row i of a node's triangle table starts, the node
+// having n upward neighbours.
+func triRow(i, n int) int { return i * (2*n - i - 1) / 2 }
 
 func (c *CCH) buildDownIndex() *downIndex {
 	n, m := len(c.parent), len(c.upHead)
@@ -53,6 +69,27 @@ func (c *CCH) buildDownIndex() *downIndex {
 			e := ca >> 1
 			d.inputs[fill[e]] = uint32(a)<<1 | ca&1
 			fill[e]++
+		}
+	}
+	d.triFirst = make([]uint32, n+1)
+	for x := 0; x < n; x++ {
+		k := int(c.upFirst[x+1] - c.upFirst[x])
+		d.triFirst[x+1] = d.triFirst[x] + uint32(triRow(k, k))
+	}
+	d.tri = make([]uint16, d.triFirst[n])
+	for x := 0; x < n; x++ {
+		hx := c.upHead[c.upFirst[x]:c.upFirst[x+1]]
+		t := d.tri[d.triFirst[x]:d.triFirst[x+1]]
+		for i, z := range hx {
+			hz := c.upHead[c.upFirst[z]:c.upFirst[z+1]]
+			p := 0
+			for _, w := range hx[i+1:] {
+				for hz[p] < w { // there, the hierarchy being chordal
+					p++
+				}
+				t[0] = uint16(p)
+				t = t[1:]
+			}
 		}
 	}
 	return d
@@ -283,32 +320,26 @@ func (u *updater) recompute(e uint32) {
 // weight came from (the usual case) is dismissed inline.
 func (u *updater) propagate(e uint32, moved []uint8) {
 	c, d, am := u.c, u.d, u.mt.a
+	first := c.upFirst
 	x, y := c.upTail[e], c.upHead[e]
-	lo, hi := c.upFirst[x], c.upFirst[x+1]
+	lo, hi := first[x], first[x+1]
 	// x's arcs, indexed from lo; e is the k-th.
 	hx, ax, mv := c.upHead[lo:hi], am[lo:hi], moved[:hi-lo]
 	ax = ax[:len(hx)]
 	mv = mv[:len(hx)]
-	k := int(e - lo)
+	n, k := len(hx), int(e-lo)
+	tri := d.tri[d.triFirst[x]:d.triFirst[x+1]]
 	mine := mv[k]
 	toY, fromY := ax[k].w[up], ax[k].w[down] // x->y, y->x
-	// z < y: the top is z-y, among the lower neighbours of y above x, in
-	// increasing rank from x-y's own entry. A triangle whose side x-z
-	// moved too was offered when x-z was, as the lower of the two.
-	{
-		tailY, arcY := d.tail[d.entry[e]+1:d.first[y+1]], d.arc[d.entry[e]+1:d.first[y+1]]
-		arcY = arcY[:len(tailY)]
-		yxz, zxy := mine&movedDown != 0, mine&movedUp != 0
-		j := 0
-		for i := 0; i < k; i++ {
-			if mv[i] != 0 {
-				continue
-			}
+	// z < y: the top is z-y, found in the column of y in x's table. A
+	// triangle whose side x-z moved too was offered when x-z was, as the
+	// lower of the two.
+	yxz, zxy := mine&movedDown != 0, mine&movedUp != 0
+	row := 0 // triRow(i, n)
+	for i := 0; i < k; i++ {
+		if mv[i] == 0 {
 			z := hx[i]
-			for tailY[j] < z {
-				j++
-			}
-			g := arcY[j]
+			g := first[z] + uint32(tri[row+k-i-1])
 			ag := &am[g]
 			if yxz {
 				if c := addCost(fromY, ax[i].w[up]); c < ag.w[down] || c > ag.w[down] && ag.via[down] == x { // y->x->z
@@ -321,17 +352,14 @@ func (u *updater) propagate(e uint32, moved []uint8) {
 				}
 			}
 		}
+		row += n - 1 - i
 	}
-	// z > y: the top is y-z, among y's upward arcs.
-	fy := c.upFirst[y]
-	headY := c.upHead[fy:c.upFirst[y+1]]
-	f := 0
-	for i := k + 1; i < len(hx); i++ {
-		z, other := hx[i], mv[i]
-		for headY[f] < z {
-			f++
-		}
-		g := fy + uint32(f)
+	// z > y: the top is y-z, found in the row of y.
+	fy := first[y]
+	rowY := tri[row : row+n-1-k]
+	for i := k + 1; i < n; i++ {
+		other := mv[i]
+		g := fy + uint32(rowY[i-k-1])
 		ag := &am[g]
 		if mine&movedDown != 0 || other&movedUp != 0 {
 			if c := addCost(fromY, ax[i].w[up]); c < ag.w[up] || c > ag.w[up] && ag.via[up] == x { // y->x->z
