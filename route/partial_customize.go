@@ -116,6 +116,10 @@ type customizeScratch struct {
 	// nodes are settled in increasing rank and only higher ones are added
 	// meanwhile, so one forward scan over the words finds them all.
 	pending []uint64
+	// The lower neighbours of the node being settled, a bit per rank, and
+	// per node z among them the arc z-x (see markLower).
+	lowBits []uint64
+	lowArc  []uint32
 }
 
 const needsRecompute = 1 << 31
@@ -125,7 +129,7 @@ func (c *CCH) scratch() *customizeScratch {
 		return s
 	}
 	n, m := len(c.parent), len(c.upHead)
-	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64)}
+	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64), lowBits: make([]uint64, (n+63)/64), lowArc: make([]uint32, n)}
 }
 
 // Recustomize returns the metric for new weights, derived from prev, the
@@ -187,10 +191,18 @@ func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed 
 		s.pending[word] &^= 1 << b
 		x := uint32(word*64 + b)
 		lo, hi := c.upFirst[x], c.upFirst[x+1]
+		marked := false
 		for e := lo; e < hi; e++ {
 			if s.slot[e]&needsRecompute != 0 {
+				if !marked {
+					u.markLower(x, true)
+					marked = true
+				}
 				u.recompute(e)
 			}
+		}
+		if marked {
+			u.markLower(x, false)
 		}
 		// Which of x's arcs moved, and which of their weights.
 		moved := s.moved[:0]
@@ -268,10 +280,27 @@ func (u *updater) relax(e, dir, cand, src uint32) {
 	}
 }
 
+// markLower sets (or clears) the bits of x's lower neighbours in the
+// scratch's bit set and records their arcs to x, for recompute.
+func (u *updater) markLower(x uint32, set bool) {
+	d, bits, arcs := u.d, u.s.lowBits, u.s.lowArc
+	tail, arc := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
+	arc = arc[:len(tail)]
+	for i, z := range tail {
+		if set {
+			bits[z>>6] |= 1 << (z & 63)
+			arcs[z] = arc[i]
+		} else {
+			bits[z>>6] = 0
+		}
+	}
+}
+
 // recompute sets arc e = x-y's weights from scratch: its input arcs, then
-// every lower triangle z<x<y, the lower neighbours common to x and y found
-// by merging their sorted lists. Ties go to the lowest middle node, as in
-// Customize.
+// every lower triangle z<x<y. y's lower neighbours below x are walked and
+// each looked up in the bit set of x's lower neighbours that markLower
+// filled, so the cost is one pass over that part of y's list. Any
+// triangle of the least weight may be the one recorded.
 func (u *updater) recompute(e uint32) {
 	c, d, mt, weights := u.c, u.d, u.mt, u.weights
 	best := [2]uint32{Inf, Inf}
@@ -282,28 +311,22 @@ func (u *updater) recompute(e uint32) {
 			best[dir], via[dir] = wa, a|viaInput
 		}
 	}
-	am := mt.a
-	x, y := c.upTail[e], c.upHead[e]
-	tx, ax := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
-	ty, ay := d.tail[d.first[y]:d.first[y+1]], d.arc[d.first[y]:d.first[y+1]]
-	ax, ay = ax[:len(tx)], ay[:len(ty)]
-	for i, j := 0, 0; i < len(tx) && j < len(ty); {
-		zi, zj := tx[i], ty[j]
-		switch {
-		case zi < zj:
-			i++
-		case zj < zi:
-			j++
-		default:
-			zx, zy := am[ax[i]].w, am[ay[j]].w
-			if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
-				best[up], via[up] = c, zi
-			}
-			if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
-				best[down], via[down] = c, zi
-			}
-			i++
-			j++
+	am, bits, lowArc := mt.a, u.s.lowBits, u.s.lowArc
+	y := c.upHead[e]
+	// y's lower neighbours below x come before x-y's own entry.
+	from, to := d.first[y], d.entry[e]
+	ty, ay := d.tail[from:to], d.arc[from:to]
+	ay = ay[:len(ty)]
+	for j, z := range ty {
+		if bits[z>>6]&(1<<(z&63)) == 0 {
+			continue
+		}
+		zx, zy := am[lowArc[z]].w, am[ay[j]].w
+		if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
+			best[up], via[up] = c, z
+		}
+		if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
+			best[down], via[down] = c, z
 		}
 	}
 	am[e] = arcMetric{w: best, via: via}
