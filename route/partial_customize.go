@@ -24,9 +24,9 @@ type downIndex struct {
 	// top arc z_i-z_k is arc upFirst[z_i] + that). x's pairs start at
 	// triFirst[x], row after row: (0,1) ... (0,n-1), (1,2) ... (n-2,n-1).
 	// Partial customization finds a triangle's top in it instead of
-	// walking a list; a position fits 16 bits because a node's upward
-	// neighbours form a clique, and a clique of 2^16 nodes has more arcs
-	// than a hierarchy can hold.
+	// walking a list. A position fits 16 bits: a node's upward neighbours
+	// form a clique, and 2^16+1 of them would have more arcs than NewCCH
+	// lets a hierarchy have (2^31).
 	triFirst []uint32 // per node
 	tri      []uint16
 }
