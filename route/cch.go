@@ -87,6 +87,11 @@ func NewCCH(g *roadgraph.Graph, order []uint32) (*CCH, error) {
 		c.parent[x] = p
 		up[p] = append(up[p], nb[1:]...)
 	}
+	// Hierarchy arcs are numbered in 31 bits (inputArc keeps a direction
+	// in the last); partial customization's triangle table relies on it.
+	if total >= viaInput {
+		return nil, fmt.Errorf("contraction hierarchy: %d arcs with this order, at most %d are supported", total, viaInput-1)
+	}
 	c.upFirst = make([]uint32, n+1)
 	c.upHead = make([]uint32, 0, total)
 	c.upTail = make([]uint32, 0, total)

@@ -17,7 +17,23 @@ type downIndex struct {
 
 	inputFirst []uint32 // per hierarchy arc
 	inputs     []uint32 // input arc << 1 | 1 when it runs downward
+
+	// The upper triangles of every node x, by the position of their top
+	// arcs: for x's upward neighbours z_0 < z_1 < ... < z_(n-1), the pair
+	// (i, k), i < k, holds where z_k is among z_i's upward neighbours (the
+	// top arc z_i-z_k is arc upFirst[z_i] + that). x's pairs start at
+	// triFirst[x], row after row: (0,1) ... (0,n-1), (1,2) ... (n-2,n-1).
+	// Partial customization finds a triangle's top in it instead of
+	// walking a list. A position fits 16 bits: a node's upward neighbours
+	// form a clique, and 2^16+1 of them would have more arcs than NewCCH
+	// lets a hierarchy have (2^31).
+	triFirst []uint32 // per node
+	tri      []uint16
 }
+
+// triRow is where row i of a node's triangle table starts, the node
+// having n upward neighbours.
+func triRow(i, n int) int { return i * (2*n - i - 1) / 2 }
 
 func (c *CCH) buildDownIndex() *downIndex {
 	n, m := len(c.parent), len(c.upHead)
@@ -55,6 +71,27 @@ func (c *CCH) buildDownIndex() *downIndex {
 			fill[e]++
 		}
 	}
+	d.triFirst = make([]uint32, n+1)
+	for x := 0; x < n; x++ {
+		k := int(c.upFirst[x+1] - c.upFirst[x])
+		d.triFirst[x+1] = d.triFirst[x] + uint32(triRow(k, k))
+	}
+	d.tri = make([]uint16, d.triFirst[n])
+	for x := 0; x < n; x++ {
+		hx := c.upHead[c.upFirst[x]:c.upFirst[x+1]]
+		t := d.tri[d.triFirst[x]:d.triFirst[x+1]]
+		for i, z := range hx {
+			hz := c.upHead[c.upFirst[z]:c.upFirst[z+1]]
+			p := 0
+			for _, w := range hx[i+1:] {
+				for hz[p] < w { // there, the hierarchy being chordal
+					p++
+				}
+				t[0] = uint16(p)
+				t = t[1:]
+			}
+		}
+	}
 	return d
 }
 
@@ -79,6 +116,10 @@ type customizeScratch struct {
 	// nodes are settled in increasing rank and only higher ones are added
 	// meanwhile, so one forward scan over the words finds them all.
 	pending []uint64
+	// The lower neighbours of the node being settled, a bit per rank, and
+	// per node z among them the arc z-x (see markLower).
+	lowBits []uint64
+	lowArc  []uint32
 }
 
 const needsRecompute = 1 << 31
@@ -88,7 +129,7 @@ func (c *CCH) scratch() *customizeScratch {
 		return s
 	}
 	n, m := len(c.parent), len(c.upHead)
-	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64)}
+	return &customizeScratch{arcTo: make([]uint32, n), slot: make([]uint32, m), pending: make([]uint64, (n+63)/64), lowBits: make([]uint64, (n+63)/64), lowArc: make([]uint32, n)}
 }
 
 // Recustomize returns the metric for new weights, derived from prev, the
@@ -150,10 +191,18 @@ func (c *CCH) update(s *customizeScratch, mt *Metric, weights []uint32, changed 
 		s.pending[word] &^= 1 << b
 		x := uint32(word*64 + b)
 		lo, hi := c.upFirst[x], c.upFirst[x+1]
+		marked := false
 		for e := lo; e < hi; e++ {
 			if s.slot[e]&needsRecompute != 0 {
+				if !marked {
+					u.markLower(x, true)
+					marked = true
+				}
 				u.recompute(e)
 			}
+		}
+		if marked {
+			u.markLower(x, false)
 		}
 		// Which of x's arcs moved, and which of their weights.
 		moved := s.moved[:0]
@@ -231,10 +280,27 @@ func (u *updater) relax(e, dir, cand, src uint32) {
 	}
 }
 
+// markLower sets (or clears) the bits of x's lower neighbours in the
+// scratch's bit set and records their arcs to x, for recompute.
+func (u *updater) markLower(x uint32, set bool) {
+	d, bits, arcs := u.d, u.s.lowBits, u.s.lowArc
+	tail, arc := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
+	arc = arc[:len(tail)]
+	for i, z := range tail {
+		if set {
+			bits[z>>6] |= 1 << (z & 63)
+			arcs[z] = arc[i]
+		} else {
+			bits[z>>6] = 0
+		}
+	}
+}
+
 // recompute sets arc e = x-y's weights from scratch: its input arcs, then
-// every lower triangle z<x<y, the lower neighbours common to x and y found
-// by merging their sorted lists. Ties go to the lowest middle node, as in
-// Customize.
+// every lower triangle z<x<y. y's lower neighbours below x are walked and
+// each looked up in the bit set of x's lower neighbours that markLower
+// filled, so the cost is one pass over that part of y's list. Any
+// triangle of the least weight may be the one recorded.
 func (u *updater) recompute(e uint32) {
 	c, d, mt, weights := u.c, u.d, u.mt, u.weights
 	best := [2]uint32{Inf, Inf}
@@ -245,28 +311,22 @@ func (u *updater) recompute(e uint32) {
 			best[dir], via[dir] = wa, a|viaInput
 		}
 	}
-	am := mt.a
-	x, y := c.upTail[e], c.upHead[e]
-	tx, ax := d.tail[d.first[x]:d.first[x+1]], d.arc[d.first[x]:d.first[x+1]]
-	ty, ay := d.tail[d.first[y]:d.first[y+1]], d.arc[d.first[y]:d.first[y+1]]
-	ax, ay = ax[:len(tx)], ay[:len(ty)]
-	for i, j := 0, 0; i < len(tx) && j < len(ty); {
-		zi, zj := tx[i], ty[j]
-		switch {
-		case zi < zj:
-			i++
-		case zj < zi:
-			j++
-		default:
-			zx, zy := am[ax[i]].w, am[ay[j]].w
-			if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
-				best[up], via[up] = c, zi
-			}
-			if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
-				best[down], via[down] = c, zi
-			}
-			i++
-			j++
+	am, bits, lowArc := mt.a, u.s.lowBits, u.s.lowArc
+	y := c.upHead[e]
+	// y's lower neighbours below x come before x-y's own entry.
+	from, to := d.first[y], d.entry[e]
+	ty, ay := d.tail[from:to], d.arc[from:to]
+	ay = ay[:len(ty)]
+	for j, z := range ty {
+		if bits[z>>6]&(1<<(z&63)) == 0 {
+			continue
+		}
+		zx, zy := am[lowArc[z]].w, am[ay[j]].w
+		if c := addCost(zx[down], zy[up]); c < best[up] { // x->z->y
+			best[up], via[up] = c, z
+		}
+		if c := addCost(zy[down], zx[up]); c < best[down] { // y->z->x
+			best[down], via[down] = c, z
 		}
 	}
 	am[e] = arcMetric{w: best, via: via}
@@ -282,49 +342,56 @@ func (u *updater) recompute(e uint32) {
 // candidate that neither beats the top's weight nor rose where the top's
 // weight came from (the usual case) is dismissed inline.
 func (u *updater) propagate(e uint32, moved []uint8) {
-	c, d, mt := u.c, u.d, u.mt
-	am := mt.a
-	head, first := c.upHead, c.upFirst
+	c, d, am := u.c, u.d, u.mt.a
+	first := c.upFirst
 	x, y := c.upTail[e], c.upHead[e]
-	lo := first[x]
-	mine := moved[e-lo]
-	toY, fromY := am[e].w[up], am[e].w[down] // x->y, y->x
-	// The lower neighbours of y above x, in increasing rank, hold the arcs
-	// z-y for z < y; y's upward arcs hold y-z for z > y.
-	j := d.entry[e] + 1
-	f := first[y]
-	for e2 := lo; e2 < first[x+1]; e2++ {
-		other := moved[e2-lo]
-		if other != 0 && e2 < e {
-			continue // offered when e2 was
-		}
-		z := head[e2]
-		// g is the top; yz and zy its directions y->z and z->y.
-		var g, yz, zy uint32
-		if z < y {
-			for d.tail[j] < z {
-				j++
+	lo, hi := first[x], first[x+1]
+	// x's arcs, indexed from lo; e is the k-th.
+	hx, ax, mv := c.upHead[lo:hi], am[lo:hi], moved[:hi-lo]
+	ax = ax[:len(hx)]
+	mv = mv[:len(hx)]
+	n, k := len(hx), int(e-lo)
+	tri := d.tri[d.triFirst[x]:d.triFirst[x+1]]
+	mine := mv[k]
+	toY, fromY := ax[k].w[up], ax[k].w[down] // x->y, y->x
+	// z < y: the top is z-y, found in the column of y in x's table. A
+	// triangle whose side x-z moved too was offered when x-z was, as the
+	// lower of the two.
+	yxz, zxy := mine&movedDown != 0, mine&movedUp != 0
+	row := 0 // triRow(i, n)
+	for i := 0; i < k; i++ {
+		if mv[i] == 0 {
+			z := hx[i]
+			g := first[z] + uint32(tri[row+k-i-1])
+			ag := &am[g]
+			if yxz {
+				if c := addCost(fromY, ax[i].w[up]); c < ag.w[down] || c > ag.w[down] && ag.via[down] == x { // y->x->z
+					u.relax(g, down, c, x)
+				}
 			}
-			g, yz, zy = d.arc[j], down, up // z-y
-		} else if z > y {
-			for head[f] < z {
-				f++
+			if zxy {
+				if c := addCost(ax[i].w[down], toY); c < ag.w[up] || c > ag.w[up] && ag.via[up] == x { // z->x->y
+					u.relax(g, up, c, x)
+				}
 			}
-			g, yz, zy = f, up, down // y-z
-		} else {
-			continue
 		}
-		toZ, fromZ := am[e2].w[up], am[e2].w[down] // x->z, z->x
+		row += n - 1 - i
+	}
+	// z > y: the top is y-z, found in the row of y.
+	fy := first[y]
+	rowY := tri[row : row+n-1-k]
+	for i := k + 1; i < n; i++ {
+		other := mv[i]
+		g := fy + uint32(rowY[i-k-1])
 		ag := &am[g]
-		wg, vg := &ag.w, &ag.via
 		if mine&movedDown != 0 || other&movedUp != 0 {
-			if c := addCost(fromY, toZ); c < wg[yz] || c > wg[yz] && vg[yz] == x { // y->x->z
-				u.relax(g, yz, c, x)
+			if c := addCost(fromY, ax[i].w[up]); c < ag.w[up] || c > ag.w[up] && ag.via[up] == x { // y->x->z
+				u.relax(g, up, c, x)
 			}
 		}
 		if mine&movedUp != 0 || other&movedDown != 0 {
-			if c := addCost(fromZ, toY); c < wg[zy] || c > wg[zy] && vg[zy] == x { // z->x->y
-				u.relax(g, zy, c, x)
+			if c := addCost(ax[i].w[down], toY); c < ag.w[down] || c > ag.w[down] && ag.via[down] == x { // z->x->y
+				u.relax(g, down, c, x)
 			}
 		}
 	}
