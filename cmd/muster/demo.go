@@ -366,6 +366,9 @@ func demoPlan(ctx context.Context, w io.Writer, step func(string, ...any), o dem
 	step("an hour in, the threat appears and %s closes: re-plan proposed, %d households get new instructions, %d keep theirs; last through after %s, %.2f times the lower bound; plan check: %d violations",
 		busiest, len(p1.Diff.Changes), p1.Diff.Kept, fmtDuration(p1.Summary.MakespanS), p1.Summary.Ratio, len(vs))
 	step("  %s", unservedLine(p1))
+	if line := plan.SuggestionsLine(p1.Reach.Suggested()); line != "" {
+		step("  %s", line)
+	}
 	if err := movesSomeone(p1, "the re-plan"); err != nil {
 		return err
 	}
