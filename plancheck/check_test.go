@@ -323,7 +323,7 @@ type mutation struct {
 func TestMutations(t *testing.T) {
 	w := theWorld(t)
 	only := map[string]bool{} // rules with a mutation only they catch
-	for _, m := range slices.Concat(mutations(), fieldMutations(), suggestionMutations()) {
+	for _, m := range slices.Concat(mutations(), fieldMutations(), suggestionMutations(), rateMutations()) {
 		t.Run(m.name, func(t *testing.T) {
 			p, in := clone(t, w.plan(m.base)), w.inputs(m.base)
 			if m.mutate != nil {
