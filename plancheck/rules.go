@@ -25,6 +25,7 @@ const (
 	RuleInstructionMismatch = "instruction_mismatch"
 	RuleHouseholdPeople     = "household_people"
 	RuleUnassignedReason    = "unassigned_reason"
+	RuleUnservedCode        = "unserved_code"
 	RuleGroupIDDuplicate    = "group_id_duplicate"
 	RuleGroupPeople         = "group_people"
 	RuleGroupSize           = "group_size"
@@ -82,6 +83,7 @@ var Rules = []Rule{
 	{RuleInstructionMismatch, "an instruction names the group that holds its household and that group's rally point; an unserved household has none", ""},
 	{RuleHouseholdPeople, "an instruction's people are its household's, from the evacuee list", ""},
 	{RuleUnassignedReason, "an unserved household has a known code and a reason", ""},
+	{RuleUnservedCode, "an unserved household's code is justified, recomputed from the inputs: empty (no people), too_large (more than the maximum group size, or than any rally point within its walk can send), no_location (no coordinates), no_road (beyond the router's reach of every foot road); with the foot and car graphs, no_rally, cut_off, max_walk, unreachable and no_road for a household that cannot walk within its limit, on foot roads clear of every zone, to a rally point that surely can send groups (none at all, none on its walkable piece), no_gate and too_large for one that has a rally point within its walk (free-flow); out and stranded only in a re-plan, stranded only for a household on the move at as_of", needsFoot},
 	{RuleGroupIDDuplicate, "group ids are unique", ""},
 	{RuleGroupPeople, "a group's people are the sum of its households' people, from the evacuee list", ""},
 	{RuleGroupSize, "no group holds more people than the maximum group size (from the command line)", ""},
