@@ -96,6 +96,9 @@ type unserved struct {
 // walk (the queues of every gate over the horizon), and a stranded
 // group's way to every gate.
 func (c *checker) unservedCodes(ctx context.Context) error {
+	if c.in.disabled[RuleUnservedCode] {
+		return nil // silenced: its sweeps are not run
+	}
 	var us []*unserved
 	seen := map[string]bool{}
 	for _, u := range c.p.Unassigned {
