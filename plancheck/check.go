@@ -240,6 +240,7 @@ type checker struct {
 	groups      []*groupFact     // per plan group
 	walkLegs    map[string]*leg  // household -> the shortest walk from home to its rally point
 	gateInfo    map[string]*gateFact
+	pieces      []int32 // the foot graph's walkable pieces, when needed
 
 	vs        []Violation
 	unchecked []Unchecked

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/zonecost"
 )
 
 // A sweep is one multi-source search backward over a network: from every
@@ -43,8 +44,8 @@ func (c *checker) blockedArcs(n *network) []bool {
 	return blocked
 }
 
-// clear reports whether arc a may be used (blocked is nil: all may).
-func clear(blocked []bool, a int64) bool {
+// arcOpen reports whether arc a may be used (blocked is nil: all may).
+func arcOpen(blocked []bool, a int64) bool {
 	return a >= 0 && (blocked == nil || !blocked[a])
 }
 
@@ -74,13 +75,13 @@ func (n *network) sweepBack(ctx context.Context, sources []roadgraph.Snap, limit
 		if to.Fraction >= 1 {
 			push(g.Head[to.Arc], 0, s)
 		}
-		if clear(blocked, int64(to.Arc)) {
+		if arcOpen(blocked, int64(to.Arc)) {
 			push(to.Tail, to.Fraction*float64(g.TimeMS[to.Arc]), s)
 			if _, ok := sw.onArc[to.Arc]; !ok {
 				sw.onArc[to.Arc] = s
 			}
 		}
-		if clear(blocked, to.Reverse) {
+		if arcOpen(blocked, to.Reverse) {
 			push(g.Head[to.Arc], (1-to.Fraction)*float64(g.TimeMS[to.Reverse]), s)
 			if _, ok := sw.onArc[uint32(to.Reverse)]; !ok {
 				sw.onArc[uint32(to.Reverse)] = s
@@ -137,10 +138,10 @@ func (sw *sweep) from(o roadgraph.Snap, blocked []bool) (float64, int32) {
 			best, src = d+sw.dist[u], sw.src[u]
 		}
 	}
-	if clear(blocked, int64(o.Arc)) {
+	if arcOpen(blocked, int64(o.Arc)) {
 		try((1-o.Fraction)*float64(g.TimeMS[o.Arc]), g.Head[o.Arc])
 	}
-	if clear(blocked, o.Reverse) {
+	if arcOpen(blocked, o.Reverse) {
 		try(o.Fraction*float64(g.TimeMS[o.Reverse]), o.Tail)
 	}
 	if o.Fraction <= 0 {
@@ -153,24 +154,92 @@ func (sw *sweep) from(o roadgraph.Snap, blocked []bool) (float64, int32) {
 }
 
 // lowerBound is no more than the time, in seconds, of any walk to a source
-// that starts on a road within radiusM of p (any arc whose box comes that
-// near): to leave its arc a walk reaches one of the arc's ends, unless its
-// source lies on that very arc (then 0).
-func (sw *sweep) lowerBound(p orb.Point, radiusM float64) float64 {
+// from a home at p whose nearest road is at snap, under the sweep's
+// blocked arcs. The planner walks from the nearest road, or from another
+// within radiusM on another walkable piece (label) of the network: when
+// every road that near is on the nearest's piece, the bound is the walk
+// from snap itself; else, from any of them, the least time from one of its
+// ends (to leave its arc a walk reaches one, unless its source lies on that
+// very arc: then 0). ok is false when one of those roads is marked in near
+// (nil: none is): a walk may start there on a way the sweep did not take
+// (an escape from a forbidden zone).
+func (sw *sweep) lowerBound(p orb.Point, snap roadgraph.Snap, radiusM float64, label []int32, blocked, near []bool) (lb float64, ok bool) {
 	g := sw.n.g
 	dLat := radiusM / 111_000
 	dLon := dLat / math.Max(0.01, math.Cos(p[1]*math.Pi/180))
 	box := orb.Bound{Min: orb.Point{p[0] - dLon, p[1] - dLat}, Max: orb.Point{p[0] + dLon, p[1] + dLat}}
-	best := math.Inf(1)
+	loose, same := math.Inf(1), true
+	ok = true
 	sw.n.ix.ArcsInBound(box, func(a uint32) bool {
-		if _, ok := sw.onArc[a]; ok {
-			best = 0
+		if near != nil && near[a] {
+			ok = false
 			return false
 		}
-		best = math.Min(best, math.Min(sw.dist[sw.n.tail[a]], sw.dist[g.Head[a]]))
+		if label[sw.n.tail[a]] != label[snap.Tail] {
+			same = false
+		}
+		if _, on := sw.onArc[a]; on {
+			loose = 0
+			return true
+		}
+		loose = math.Min(loose, math.Min(sw.dist[sw.n.tail[a]], sw.dist[g.Head[a]]))
 		return true
 	})
-	return best / 1000
+	if !same {
+		return loose / 1000, ok
+	}
+	_, on := sw.onArc[snap.Arc]
+	_, onRev := sw.onArc[uint32(max(0, snap.Reverse))]
+	if on || (snap.Reverse >= 0 && onRev) {
+		return 0, ok
+	}
+	d, _ := sw.from(snap, blocked)
+	return d, ok
+}
+
+// forbiddenArcs marks the arcs of n with a point of their line (an end or
+// a bend) inside a forbidden zone,
+// which the router never takes (its line touches the zone) but on an
+// escape out of it, and near, the arcs whose box comes within about 100 m
+// of a forbidden zone's: where an escape may start.
+func (c *checker) forbiddenArcs(n *network) (sure, near []bool) {
+	sure, near = make([]bool, n.g.NumArcs()), make([]bool, n.g.NumArcs())
+	inside := map[uint32]bool{}
+	for i := range c.in.Zones {
+		z := c.in.Zones[i : i+1]
+		if !z[0].Forbidden {
+			continue
+		}
+		in := func(u uint32) bool {
+			v, seen := inside[u]
+			if !seen {
+				v = len(zonecost.Containing(n.g.NodePoint(u), z)) > 0
+				inside[u] = v
+			}
+			return v
+		}
+		var line orb.LineString
+		n.ix.ArcsInBound(z[0].Bound(), func(a uint32) bool {
+			if in(n.tail[a]) || in(n.g.Head[a]) {
+				sure[a] = true
+				return true
+			}
+			line = n.g.ArcGeometry(line[:0], n.tail[a], a)
+			for _, pt := range line[1 : len(line)-1] {
+				if len(zonecost.Containing(pt, z)) > 0 {
+					sure[a] = true
+					break
+				}
+			}
+			return true
+		})
+		clear(inside)
+		n.ix.ArcsInBound(z[0].Bound().Pad(1e-3), func(a uint32) bool {
+			near[a] = true
+			return true
+		})
+	}
+	return sure, near
 }
 
 func heapPush(h []item, it item) []item {
@@ -220,10 +289,10 @@ func (n *network) reachesBack(s roadgraph.Snap, blocked []bool, mark []bool) {
 			stack = append(stack, u)
 		}
 	}
-	if clear(blocked, int64(s.Arc)) || s.Fraction <= 0 {
+	if arcOpen(blocked, int64(s.Arc)) || s.Fraction <= 0 {
 		add(s.Tail)
 	}
-	if clear(blocked, s.Reverse) || s.Fraction >= 1 {
+	if arcOpen(blocked, s.Reverse) || s.Fraction >= 1 {
 		add(g.Head[s.Arc])
 	}
 	for len(stack) > 0 {
@@ -241,7 +310,7 @@ func (n *network) reachesBack(s roadgraph.Snap, blocked []bool, mark []bool) {
 // not blocked, to a node marked.
 func (n *network) leaves(s roadgraph.Snap, blocked []bool, mark []bool) bool {
 	g := n.g
-	return (clear(blocked, int64(s.Arc)) && mark[g.Head[s.Arc]]) ||
-		(clear(blocked, s.Reverse) && mark[s.Tail]) ||
+	return (arcOpen(blocked, int64(s.Arc)) && mark[g.Head[s.Arc]]) ||
+		(arcOpen(blocked, s.Reverse) && mark[s.Tail]) ||
 		(s.Fraction <= 0 && mark[s.Tail]) || (s.Fraction >= 1 && mark[g.Head[s.Arc]])
 }

@@ -240,9 +240,28 @@ func (c *checker) unservedOnGraphs(ctx context.Context, xs []*unserved) error {
 		if err != nil {
 			return err
 		}
+		// And, under forbidden zones, one that leaves out the roads with
+		// a point inside one, for the homes no escape can start from.
+		var zoned *sweep
+		var sure, near []bool
+		if slices.ContainsFunc(c.in.Zones, func(z muster.Zone) bool { return z.Forbidden }) {
+			sure, near = c.forbiddenArcs(c.foot)
+			if zoned, err = c.foot.sweepBack(ctx, srcs, c.lim.MaxWalkS+walkMarginS, sure); err != nil {
+				return err
+			}
+		}
+		label := c.footPieces()
 		for _, x := range low {
-			if lb := sw.lowerBound(x.home, x.snap.DistanceM+SnapMarginM); lb > x.limit+walkMarginS {
-				x.why = fmt.Sprintf("no rally point is within its %s walk (the foot graph's shortest walk from its home, free-flow, is longer): that is max_walk, cut_off or unreachable", fmtDur(x.limit))
+			radius := x.snap.DistanceM + SnapMarginM
+			lb, _ := sw.lowerBound(x.home, x.snap, radius, label, nil, nil)
+			how := "free-flow"
+			if zoned != nil {
+				if z, ok := zoned.lowerBound(x.home, x.snap, radius, label, sure, near); ok && z > lb {
+					lb, how = z, "free-flow, leaving out the roads that run inside a forbidden zone, which no walk from there takes"
+				}
+			}
+			if lb > x.limit+walkMarginS {
+				x.why = fmt.Sprintf("no rally point is within its %s walk (the foot graph's shortest walk from its home, %s, is longer): that is max_walk, cut_off or unreachable", fmtDur(x.limit), how)
 				continue
 			}
 			if x.u.Code == plan.UnservedTooLarge && x.h.PartySize <= least {
@@ -277,7 +296,7 @@ func (c *checker) unservedOnGraphs(ctx context.Context, xs []*unserved) error {
 	var label []int32
 	pieces := map[int32]*sureRally{}
 	if first != nil {
-		label, _ = c.foot.g.Pieces()
+		label = c.footPieces()
 		for _, r := range rallies {
 			if r.usable && r.walkable {
 				r.piece = label[r.foot.Tail]
@@ -344,6 +363,14 @@ func (c *checker) unservedOnGraphs(ctx context.Context, xs []*unserved) error {
 		}
 	}
 	return nil
+}
+
+// footPieces labels the foot graph's walkable pieces, once per check.
+func (c *checker) footPieces() []int32 {
+	if c.pieces == nil {
+		c.pieces, _ = c.foot.g.Pieces()
+	}
+	return c.pieces
 }
 
 // sureRallies recomputes, for every rally point of the places file, what

@@ -1,14 +1,19 @@
 package plancheck_test
 
 import (
+	"cmp"
+	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
 
+	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
 	"github.com/muster-evac/muster/roadgraph"
+	"github.com/muster-evac/muster/route"
 )
 
 // servable returns a household the plan serves with a short walk far from
@@ -205,4 +210,73 @@ func TestUnservedCodeWithoutCarGraph(t *testing.T) {
 	if got := rulesOf(r.Violations); !slices.Equal(got, []string{plancheck.RuleUnservedCode}) {
 		t.Fatalf("household %s relabelled no_gate: reported %v:%s", far, got, show(r.Violations))
 	}
+}
+
+// TestNoGateBehindAForbiddenZone: a forbidden zone across a household's
+// way to its rally point keeps it beyond its walk (max_walk), though
+// free-flow the walk is within it. The plan made under that zone passes;
+// relabelled no_gate, the household is caught by the lower bound that
+// leaves out the roads that run inside the zone (free-flow alone would
+// let it through).
+func TestNoGateBehindAForbiddenZone(t *testing.T) {
+	w := theWorld(t)
+	ctx := context.Background()
+	setZones := func(zones []muster.Zone) {
+		for _, r := range []*route.Router{w.car, w.foot} {
+			if _, err := r.SetZones(ctx, zones); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer setZones([]muster.Zone{w.zone})
+	byID := map[string]muster.Household{}
+	for _, h := range w.hs {
+		byID[h.ID] = h
+	}
+	cands := slices.Clone(w.base.Households)
+	slices.SortFunc(cands, func(a, b plan.Household) int { return cmp.Compare(b.Walk.DurationS, a.Walk.DurationS) })
+	tries := 0
+	for _, hp := range cands {
+		line := hp.Walk.Geometry.Coordinates.(orb.LineString)
+		mid := halfway(line)
+		home := orb.Point{byID[hp.ID].Lon, byID[hp.ID].Lat}
+		if hp.Walk.DurationS < 600 || distM(home, mid) < 600 || distM(line[len(line)-1], mid) < 600 || distM(w.zone.Center, mid) < 1200 || nearPlace(w.places, mid, 650) {
+			continue
+		}
+		if tries++; tries > 12 {
+			break
+		}
+		zones := []muster.Zone{w.zone, {ID: "wall", Name: "wall", Center: mid, RadiusM: 400, Forbidden: true, Risk: 1}}
+		limit := hp.Walk.DurationS + 20 // free-flow its walk is within the limit: only the wall keeps it beyond
+		setZones(zones)
+		p, err := plan.Make(ctx, plan.Input{Car: w.car, Foot: w.foot, Places: &w.places, Households: w.hs, Params: plan.Params{Start: w.start, MaxWalkS: limit}})
+		setZones([]muster.Zone{w.zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(p.Unassigned, func(u plan.Unassigned) bool { return u.Household == hp.ID })
+		if i < 0 || p.Unassigned[i].Code != plan.UnservedMaxWalk {
+			continue // served another way, or unserved for another reason
+		}
+		in := plancheck.Inputs{Places: &w.places, Households: w.hs, Zones: zones, Car: w.carG, Foot: w.footG, Limits: plancheck.Limits{MaxWalkS: limit}}
+		if r := check(t, p, in); len(r.Violations) > 0 {
+			t.Fatalf("the plan made under the wall: %d violations:%s", len(r.Violations), show(r.Violations))
+		}
+		p.Unassigned[i].Code = plan.UnservedNoGate
+		for j := range p.Reach.Suggestions {
+			s := &p.Reach.Suggestions[j]
+			if k := slices.Index(s.Households, hp.ID); k >= 0 {
+				s.Households = slices.Delete(s.Households, k, k+1)
+				s.People -= byID[hp.ID].PartySize
+			}
+		}
+		p.Reach.Suggestions = slices.DeleteFunc(p.Reach.Suggestions, func(s plan.Suggestion) bool { return len(s.Households) == 0 })
+		r := check(t, p, in)
+		if got := rulesOf(r.Violations); !slices.Equal(got, []string{plancheck.RuleUnservedCode}) || !strings.Contains(r.Violations[0].Message, "forbidden zone") {
+			t.Fatalf("household %s, kept beyond its walk by the wall, relabelled no_gate: reported%s", hp.ID, show(r.Violations))
+		}
+		t.Logf("household %s (a %.0f s walk, the limit %.0f s): %s", hp.ID, hp.Walk.DurationS, limit, r.Violations[0].Message)
+		return
+	}
+	t.Fatalf("no household the wall kept beyond its walk (%d tries)", tries)
 }
