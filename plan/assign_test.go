@@ -208,7 +208,7 @@ func TestMobilityWalkLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, c, p, plancheck.Inputs{Places: c.places, Households: hs})
+	mustCheck(t, c, p, plancheck.Inputs{Places: c.places, Households: hs, Limits: plancheck.Limits{MaxWalkMobilityS: params.MobilityMaxWalkS}})
 	if p.Params.MobilityMaxWalkS != 300 {
 		t.Errorf("params say %v s for mobility", p.Params.MobilityMaxWalkS)
 	}

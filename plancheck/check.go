@@ -203,6 +203,9 @@ func CheckContext(ctx context.Context, p *plan.Plan, in Inputs) (*Report, error)
 	if err := c.suggestions(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.unservedCodes(ctx); err != nil {
+		return nil, err
+	}
 	c.routes()
 	c.gates()
 	c.moving()
@@ -237,6 +240,7 @@ type checker struct {
 	groups      []*groupFact     // per plan group
 	walkLegs    map[string]*leg  // household -> the shortest walk from home to its rally point
 	gateInfo    map[string]*gateFact
+	pieces      []int32 // the foot graph's walkable pieces, when needed
 
 	vs        []Violation
 	unchecked []Unchecked
@@ -283,6 +287,9 @@ func newChecker(p *plan.Plan, in Inputs) (*checker, error) {
 		if c.foot, err = newNetwork(in.Foot); err != nil {
 			return nil, muster.Errorf(muster.EINVALID, "plancheck: %v", err)
 		}
+	}
+	if c.foot != nil && c.car == nil {
+		c.unchecked = append(c.unchecked, Unchecked{RuleUnservedCode, "no car graph given: which rally points can send groups is not recomputed, so no_rally, cut_off, max_walk, unreachable and no_road are not held to the walks a household could make"})
 	}
 	for _, r := range Rules {
 		switch {

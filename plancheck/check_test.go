@@ -323,7 +323,7 @@ type mutation struct {
 func TestMutations(t *testing.T) {
 	w := theWorld(t)
 	only := map[string]bool{} // rules with a mutation only they catch
-	for _, m := range slices.Concat(mutations(), fieldMutations(), suggestionMutations()) {
+	for _, m := range slices.Concat(mutations(), fieldMutations(), suggestionMutations(), rateMutations(), unservedMutations()) {
 		t.Run(m.name, func(t *testing.T) {
 			p, in := clone(t, w.plan(m.base)), w.inputs(m.base)
 			if m.mutate != nil {
@@ -333,6 +333,7 @@ func TestMutations(t *testing.T) {
 			if got := rulesOf(r.Violations); !slices.Equal(got, m.want) {
 				t.Fatalf("reported %v, want exactly %v:%s", got, m.want, show(r.Violations))
 			}
+			t.Logf("caught:%s", show(r.Violations))
 			for _, v := range r.Violations {
 				if v.Subject == "" || v.Message == "" || !strings.Contains(v.String(), v.Message) {
 					t.Errorf("a violation without subject or message: %+v", v)

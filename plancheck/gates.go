@@ -88,44 +88,111 @@ func (c *checker) queue(gt *gateFact, gs []*groupFact) {
 	}
 }
 
-// rate says the gate's throughput in words.
-func (gt *gateFact) rate() string {
-	if gt.after == gt.nominal {
-		return fmt.Sprintf("%.0f people an hour", gt.nominal*3600)
-	}
-	if gt.since.IsZero() {
-		return fmt.Sprintf("%.0f people an hour (restricted)", gt.after*3600)
-	}
-	return fmt.Sprintf("%.0f people an hour, %.0f from %s when it became restricted", gt.nominal*3600, gt.after*3600, fmtT(gt.since))
+// rateChange is a gate's throughput from a moment on: people per second.
+type rateChange struct {
+	at   time.Time // zero: from the beginning of time
+	rate float64
 }
 
+// withRateFrom returns rates with the throughput from t on replaced by
+// rate.
+func withRateFrom(rates []rateChange, t time.Time, rate float64) []rateChange {
+	var out []rateChange
+	for _, r := range rates {
+		if !r.at.Before(t) {
+			break
+		}
+		out = append(out, r)
+	}
+	return append(out, rateChange{at: t, rate: rate})
+}
+
+// measuredRate is the rate the field measured at a gate, people per
+// second, and whether it applies: in a re-plan, from At on, when it is
+// lower than the rate planned (the places file's, or its restricted
+// share), as the planner takes it (plan.State.GateRates).
+func (c *checker) measuredRate(gate string, planned float64) (float64, bool) {
+	if c.in.State == nil || !c.replan() {
+		return 0, false
+	}
+	r, ok := c.in.State.GateRates[gate]
+	if !ok || r < 0 || math.IsNaN(r) || r/3600 >= planned {
+		return 0, false
+	}
+	return r / 3600, true
+}
+
+// rate says the gate's throughput in words.
+func (gt *gateFact) rate() string {
+	var parts []string
+	for i, r := range gt.rates {
+		s := fmt.Sprintf("%.0f people an hour", r.rate*3600)
+		if i > 0 {
+			s += " from " + fmtT(r.at)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// farFuture stands for never: a passage a gate that passes nobody does
+// not end.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // passEnd is when n people who start through the gate at begin are all
-// through.
+// through, at the gate's throughput as it changes over time.
 func (gt *gateFact) passEnd(begin time.Time, n int) time.Time {
 	need := float64(n)
-	if begin.Before(gt.since) {
-		before := gt.since.Sub(begin).Seconds() * gt.nominal
-		if need <= before {
-			return begin.Add(secs(need / gt.nominal))
+	rs := gt.rates
+	for i, r := range rs {
+		if i+1 < len(rs) && !begin.Before(rs[i+1].at) {
+			continue // over before begin
 		}
-		need -= before
-		begin = gt.since
+		if i+1 < len(rs) {
+			// Until the next change.
+			span := rs[i+1].at.Sub(begin).Seconds()
+			if r.rate > 0 && need <= span*r.rate {
+				return begin.Add(secs(need / r.rate))
+			}
+			need -= span * r.rate
+			begin = rs[i+1].at
+			continue
+		}
+		if r.rate <= 0 {
+			if need <= 0 {
+				return begin
+			}
+			return farFuture
+		}
+		return begin.Add(secs(need / r.rate))
 	}
-	return begin.Add(secs(need / gt.after))
+	return begin
 }
 
 // passStart is when n people all through by end began to pass.
 func (gt *gateFact) passStart(end time.Time, n int) time.Time {
 	need := float64(n)
-	if end.After(gt.since) {
-		after := end.Sub(gt.since).Seconds() * gt.after
-		if need <= after {
-			return end.Add(-secs(need / gt.after))
+	rs := gt.rates
+	for i := len(rs) - 1; i >= 0; i-- {
+		r := rs[i]
+		if i > 0 && !end.After(r.at) {
+			continue // begins after end
 		}
-		need -= after
-		end = gt.since
+		if i > 0 {
+			span := end.Sub(r.at).Seconds()
+			if r.rate > 0 && need <= span*r.rate {
+				return end.Add(-secs(need / r.rate))
+			}
+			need -= span * r.rate
+			end = r.at
+			continue
+		}
+		if r.rate <= 0 {
+			return end
+		}
+		return end.Add(-secs(need / r.rate))
 	}
-	return end.Add(-secs(need / gt.nominal))
+	return end
 }
 
 // peak returns the most people present at once, and when: a stay counts

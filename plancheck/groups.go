@@ -40,10 +40,14 @@ type gateFact struct {
 	place *muster.Place
 	pt    orb.Point
 	// Throughput, people per second: nominal before since, then its share
-	// when restricted.
+	// when restricted (after); and in a re-plan, from At on, the rate the
+	// field measured when it is lower (as the planner takes it).
 	nominal, after float64
 	since          time.Time // when its status took effect (zero: always)
-	status         string
+	// rates is the throughput over time: each change, in time order, the
+	// first from the beginning of time (at zero).
+	rates  []rateChange
+	status string
 	// unusable says why no group may pass it from unusableSince on, and
 	// rule is the rule such a passage breaks.
 	unusable, rule string
@@ -113,6 +117,17 @@ func (c *checker) gateFacts() {
 		if gf.status == muster.GateRestricted {
 			gf.after *= c.lim.RestrictedFactor
 		}
+		gf.rates = []rateChange{{rate: gf.nominal}}
+		if gf.after != gf.nominal {
+			gf.rates = []rateChange{{rate: gf.after}}
+			if !gf.since.IsZero() {
+				gf.rates = []rateChange{{rate: gf.nominal}, {at: gf.since, rate: gf.after}}
+			}
+		}
+		measured, slower := c.measuredRate(pl.ID, gf.after)
+		if slower {
+			gf.rates = withRateFrom(gf.rates, c.in.At, measured)
+		}
 		gf.zones = c.forbiddenAt(pt)
 		switch {
 		case gf.status == muster.GateClosed:
@@ -121,6 +136,8 @@ func (c *checker) gateFacts() {
 			gf.unusable, gf.rule = "without throughput", RuleGateClosed
 		case len(gf.zones) > 0:
 			gf.unusable, gf.rule, gf.unusableSince = "inside forbidden zone "+c.zoneName(gf.zones[0]), RuleGateForbidden, c.in.At
+		case slower && measured <= 0:
+			gf.unusable, gf.rule, gf.unusableSince = "measured passing nobody", RuleGateClosed, c.in.At
 		}
 		c.gateInfo[pl.ID] = gf
 	}

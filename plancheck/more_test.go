@@ -173,7 +173,7 @@ func TestUnchecked(t *testing.T) {
 			t.Errorf("%s unchecked without a reason", u.Rule)
 		}
 	}
-	want := []string{plancheck.RuleWalkDuration, plancheck.RuleRouteDuration, plancheck.RuleMovingStart, plancheck.RuleVehicles, plancheck.RuleFleet, plancheck.RuleEmergencyWalk, plancheck.RuleSuggestionWalk}
+	want := []string{plancheck.RuleUnservedCode, plancheck.RuleWalkDuration, plancheck.RuleRouteDuration, plancheck.RuleMovingStart, plancheck.RuleVehicles, plancheck.RuleFleet, plancheck.RuleEmergencyWalk, plancheck.RuleSuggestionWalk}
 	if !slices.Equal(got, want) {
 		t.Errorf("unchecked %v, want %v", got, want)
 	}

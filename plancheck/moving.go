@@ -179,16 +179,17 @@ func (c *checker) lessMissing(hs, aboard []string) []string {
 	})
 }
 
-// measuredSlower reports whether the state of the field has gate passing
-// fewer people an hour than the places file says: then groups on the move
+// measuredSlower reports whether the state of the field has a gate
+// passing fewer people an hour than planned (the places file's rate, or
+// its restricted share), as the planner takes it: then groups on the move
 // there may reach it later than planned (holding back on their way, to
 // keep its crowd within its limit), never sooner, and pass when the gate
 // can take them (gate_throughput holds that).
 func (c *checker) measuredSlower(gate string) bool {
-	if c.in.State == nil {
+	gt := c.gateInfo[gate]
+	if gt == nil {
 		return false
 	}
-	r, ok := c.in.State.GateRates[gate]
-	pl := c.places[gate]
-	return ok && pl != nil && r < float64(pl.ThroughputPerHour)
+	_, slower := c.measuredRate(gate, gt.after)
+	return slower
 }

@@ -25,6 +25,7 @@ const (
 	RuleInstructionMismatch = "instruction_mismatch"
 	RuleHouseholdPeople     = "household_people"
 	RuleUnassignedReason    = "unassigned_reason"
+	RuleUnservedCode        = "unserved_code"
 	RuleGroupIDDuplicate    = "group_id_duplicate"
 	RuleGroupPeople         = "group_people"
 	RuleGroupSize           = "group_size"
@@ -82,6 +83,7 @@ var Rules = []Rule{
 	{RuleInstructionMismatch, "an instruction names the group that holds its household and that group's rally point; an unserved household has none", ""},
 	{RuleHouseholdPeople, "an instruction's people are its household's, from the evacuee list", ""},
 	{RuleUnassignedReason, "an unserved household has a known code and a reason", ""},
+	{RuleUnservedCode, "an unserved household's code is justified, recomputed from the inputs: empty (no people), too_large (more than the maximum group size, or than any rally point within its walk can send), no_location (no coordinates), no_road (beyond the router's reach of every foot road); with the foot and car graphs, no_rally, cut_off, max_walk, unreachable and no_road for a household that cannot walk within its limit, on foot roads clear of every zone, to a rally point that surely can send groups (none at all, none on its walkable piece), no_gate and too_large for one that has a rally point within its walk (free-flow); out and stranded only in a re-plan, stranded only for a household on the move at as_of", needsFoot},
 	{RuleGroupIDDuplicate, "group ids are unique", ""},
 	{RuleGroupPeople, "a group's people are the sum of its households' people, from the evacuee list", ""},
 	{RuleGroupSize, "no group holds more people than the maximum group size (from the command line)", ""},
@@ -101,11 +103,11 @@ var Rules = []Rule{
 	{RuleMovingStart, "a group re-routed on the move starts no farther from its rally point than it could have driven since it left", needsCar},
 	{RuleArrival, "a group reaches its gate no sooner than its route allows from when the route starts", ""},
 	{RuleRouteZone, "no route still to be driven touches a forbidden zone (for a group on the move: its way ahead)", ""},
-	{RuleGateClosed, "no group that had not left when its gate closed (or lost its throughput) passes it after", ""},
+	{RuleGateClosed, "no group that had not left when its gate closed (or lost its throughput: none in the places file, or measured passing nobody in a re-plan) passes it after", ""},
 	{RuleMovingGateClosed, "a group on the move when its gate closed or fell in a forbidden zone is re-routed, not sent into it", ""},
 	{RuleMovingKept, "a re-plan keeps every group on the move as the plan it revises had it (gate, times, route, households), unless it re-routes it from where it is because its gate closed, fell in a forbidden zone or became restricted, its route crosses a forbidden zone, or it left its rally point more than plan.LateDeparture (5 minutes) after its planned departure (then leaving when the field says it did)", needsPrevious},
 	{RuleGateForbidden, "no group that had not left when its gate fell in a forbidden zone passes it after", ""},
-	{RuleGateThroughput, "at each gate, first in first out at its throughput (the restricted share only from when it became restricted), no group is through sooner than the gate allows", ""},
+	{RuleGateThroughput, "at each gate, first in first out at its throughput (the restricted share only from when it became restricted; in a re-plan with the state, the rate the field measured from the re-plan on, when lower), no group is through sooner than the gate allows", ""},
 	{RuleGateCrowd, "the people at a gate at once (arrived, not through) never exceed its crowd limit", ""},
 	{RuleGateHours, "every passage lies within the gate's opening hours", ""},
 	{RuleNoOpenGate, "a plan with households to move has a gate open", ""},

@@ -92,7 +92,7 @@ func suggestionMutations() []mutation {
 			}
 			s.Lon, s.Lat = far[0], far[1]
 		}},
-		{"a suggested rally point for a household whose home is 5 km from any foot road", "base", []string{plancheck.RuleSuggestionWalk}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+		{"a suggested rally point for a household whose home is 5 km from any foot road", "base", []string{plancheck.RuleSuggestionWalk, plancheck.RuleUnservedCode}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// On this evacuee list it lives 5 km north of the city's
 			// northernmost home.
 			s := rallySuggestion(t, p)
@@ -111,7 +111,7 @@ func suggestionMutations() []mutation {
 			s := rallySuggestion(t, p)
 			s.Lat += 5000.0 / 111_320
 		}},
-		{"a suggested rally point for more people than a rally point holds", "base", []string{plancheck.RuleSuggestionCapacity}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
+		{"a suggested rally point for more people than a rally point holds (a household too large for a group, too: unserved_code)", "base", []string{plancheck.RuleSuggestionCapacity, plancheck.RuleUnservedCode}, func(t *testing.T, w *world, p *plan.Plan, in *plancheck.Inputs) {
 			// On this evacuee list, one of its households is as large as
 			// the largest rally point of the places file.
 			s := rallySuggestion(t, p)
