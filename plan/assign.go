@@ -470,6 +470,7 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 	}
 	limit := walkLimit(p, h)
 	var lastErr error
+	var tooFar *Unassigned
 	for _, c := range candidates {
 		res, err := in.Foot.Route(ctx, route.Request{From: from, To: rallies[c].point})
 		if err != nil {
@@ -484,9 +485,16 @@ func walkTo(ctx context.Context, in Input, p Params, rallies []*rallyState, h *m
 			walkS += res.Escape.DurationS
 		}
 		if walkS > limit {
-			return nil, maxWalkReason(p, h, rallies[c].ID, walkS, limit)
+			if tooFar == nil {
+				u := maxWalkReason(p, h, rallies[c].ID, walkS, limit)
+				tooFar = &u
+			}
+			continue
 		}
 		return &member{h: h, route: walkRoute(res), walkS: walkS, rally: c}, Unassigned{}
+	}
+	if tooFar != nil {
+		return nil, *tooFar
 	}
 	if lastErr != nil && muster.ErrorCode(lastErr) != muster.EUNREACHABLE {
 		return nil, Unassigned{h.ID, UnservedNoRoad, "cannot walk to a rally point: " + lastErr.Error()}
