@@ -210,6 +210,15 @@ func musterSafe(t *testing.T, label string, rep *Report) {
 	if m.SafeShare < 0.85 {
 		t.Errorf("%s: muster: only %.2f of people safe", label, m.SafeShare)
 	}
+	// The figures the README quotes (go test -v): the most people waiting
+	// at any gate in any minute, against that gate's limit, and the level.
+	most, limit, level := 0, 0, ""
+	for _, g := range m.Gates {
+		if g.MaxWaiting > most {
+			most, limit, level = g.MaxWaiting, g.CrowdLimit, g.WorstLevel
+		}
+	}
+	t.Logf("%s: muster's plan: most waiting %d of %d (level %s), %.1f%% safe", label, most, limit, level, 100*m.SafeShare)
 }
 
 // nearestCrowds fails the test unless the nearest-gate baseline took some
