@@ -22,6 +22,10 @@
 //   - Events (Subscribe) reach every store opened on the file in this
 //     process; a change made by another process (muster user add) is not
 //     announced: the embedded database serves one muster serve.
+//   - The writer keeps its statement journals in memory (temp_store=MEMORY):
+//     a bulk insert of fifty rows a statement (an issuance) then copies a
+//     few pages a statement in memory instead of spilling them to a
+//     temporary file (internal/sqlstore, insertOutboxQueries).
 //   - secure_delete, so that freed pages (an old household row, the wiped
 //     key) are zeroed rather than left in the file.
 //   - The Store itself is internal/sqlstore, shared with package postgres;
@@ -73,7 +77,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		return nil, fmt.Errorf("open sqlite store %q: a path with ? or # is not supported", path)
 	}
 	fileURL := "file:" + path
-	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate&_pragma=cache_size(-65536)")
+	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}

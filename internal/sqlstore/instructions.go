@@ -28,7 +28,7 @@ const (
 	// maxIssue bounds one issuance: 100,000 households and their escorts,
 	// twice over.
 	maxIssue = 400_000
-	// issueChunk rows are inserted by one statement.
+	// issueChunk rows are inserted by one statement (see insertOutboxQueries).
 	issueChunk = 50
 	// maxTokenLen bounds a stored token (a token is at most 320 bytes in
 	// base45, 480 characters).
@@ -64,9 +64,13 @@ func (r *instructionRow) scanArgs(sealed bool) []any {
 func (r *instructionRow) open(k muster.Sealer) (muster.IssuedInstruction, error) {
 	in := r.in
 	if k != nil {
-		body, err := k.Open(r.body, instructionAAD(in.ID, "body"))
+		sealed, err := k.Open(r.body, instructionAAD(in.ID, "body"))
 		if err != nil {
 			return in, fmt.Errorf("instruction %s: open: %w", in.ID, err)
+		}
+		body, err := readInstructionBody(sealed)
+		if err != nil {
+			return in, fmt.Errorf("instruction %s: %w", in.ID, err)
 		}
 		tok, err := k.Open(r.token, instructionAAD(in.ID, "token"))
 		if err != nil {
@@ -91,27 +95,44 @@ func (r *instructionRow) open(k muster.Sealer) (muster.IssuedInstruction, error)
 	return in, nil
 }
 
-// issueRow is a new version ready to insert.
+// issueRow is a new version ready to insert: its body and token sealed.
 type issueRow struct {
-	in     *muster.IssuedInstruction
-	body   []byte
-	digest string
+	in          *muster.IssuedInstruction
+	digest      string
+	token, body []byte
+}
+
+// linkRow is an instruction link ready to insert: its secret hashed for
+// the capability and sealed for the messages.
+type linkRow struct {
+	l      *muster.InstructionLink
+	hash   []byte
+	secret []byte
+}
+
+// issueRows is a batch checked, encoded and sealed, ready to write.
+type issueRows struct {
+	issue      []issueRow
+	links      []linkRow
+	msgs       []queuedMessage
+	households []string // the messages' households, each once
 }
 
 // checkIssueBatch checks a batch before any database work and returns its
-// new versions ready to insert, and its messages ready to queue.
-func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, []string, error) {
+// new versions, links and messages ready to insert: encoded and sealed
+// with k on every core, so that the one writer only inserts.
+func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issueRows, error) {
 	bad := func(format string, args ...any) error {
 		return muster.Errorf(muster.EINVALID, "issue: "+format, args...)
 	}
 	if b.Plan == "" || badKey(b.Plan) || badKey(b.Basis) {
-		return nil, nil, nil, bad("plan %q: not a plan id", b.Plan)
+		return issueRows{}, bad("plan %q: not a plan id", b.Plan)
 	}
 	if b.ApprovePlan != "" && b.ApprovePlan != b.Plan {
-		return nil, nil, nil, bad("the plan approved (%s) must be the plan issued (%s)", b.ApprovePlan, b.Plan)
+		return issueRows{}, bad("the plan approved (%s) must be the plan issued (%s)", b.ApprovePlan, b.Plan)
 	}
 	if n := len(b.Issue) + len(b.Revoke); n > maxIssue {
-		return nil, nil, nil, bad("%d instructions, more than %d in one issuance", n, maxIssue)
+		return issueRows{}, bad("%d instructions, more than %d in one issuance", n, maxIssue)
 	}
 	rows := make([]issueRow, len(b.Issue))
 	ids, series := map[string]bool{}, map[string]bool{}
@@ -120,40 +141,41 @@ func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, 
 		what := fmt.Sprintf("instruction %d (%q)", i, in.ID)
 		switch {
 		case in.Series == "" || muster.CheckText(in.Series, muster.MaxIDBytes) != nil || strings.ContainsAny(in.Series, ",\n\t"):
-			return nil, nil, nil, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
+			return issueRows{}, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
 		case in.Version < 1:
-			return nil, nil, nil, bad("%s: version %d: versions start at 1", what, in.Version)
+			return issueRows{}, bad("%s: version %d: versions start at 1", what, in.Version)
 		case in.ID != muster.InstructionID(in.Series, in.Version):
-			return nil, nil, nil, bad("%s: the id of version %d of %s is %s", what, in.Version, in.Series, muster.InstructionID(in.Series, in.Version))
+			return issueRows{}, bad("%s: the id of version %d of %s is %s", what, in.Version, in.Series, muster.InstructionID(in.Series, in.Version))
 		case in.Audience != muster.AudienceHousehold && in.Audience != muster.AudienceEscort:
-			return nil, nil, nil, bad("%s: audience %q is not %s or %s", what, in.Audience, muster.AudienceHousehold, muster.AudienceEscort)
+			return issueRows{}, bad("%s: audience %q is not %s or %s", what, in.Audience, muster.AudienceHousehold, muster.AudienceEscort)
 		case in.Audience == muster.AudienceHousehold && (in.Household == "" || badKey(in.Household)):
-			return nil, nil, nil, bad("%s: a household's instruction without its household", what)
+			return issueRows{}, bad("%s: a household's instruction without its household", what)
 		case badKey(in.Group) || strings.Contains(in.Group, ","):
-			return nil, nil, nil, bad("%s: group %q", what, in.Group)
+			return issueRows{}, bad("%s: group %q", what, in.Group)
 		case in.Plan != b.Plan:
-			return nil, nil, nil, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
+			return issueRows{}, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
 		case in.Token == "" || len(in.Token) > maxTokenLen || !validText(in.Token):
-			return nil, nil, nil, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
+			return issueRows{}, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
 		case ids[in.ID] || series[in.Series]:
-			return nil, nil, nil, bad("%s: its series is in the batch twice", what)
+			return issueRows{}, bad("%s: its series is in the batch twice", what)
 		}
 		if in.Supersedes != "" {
 			s, v, ok := muster.VersionOf(in.Supersedes)
 			if !ok || s != in.Series || v >= in.Version {
-				return nil, nil, nil, bad("%s: it cannot supersede %q (an earlier version of %s)", what, in.Supersedes, in.Series)
+				return issueRows{}, bad("%s: it cannot supersede %q (an earlier version of %s)", what, in.Supersedes, in.Series)
 			}
 		}
 		for _, ch := range in.Changes {
 			if ch == "" || strings.ContainsAny(ch, ",\n") || len(ch) > 64 {
-				return nil, nil, nil, bad("%s: change %q: want a word", what, ch)
+				return issueRows{}, bad("%s: change %q: want a word", what, ch)
 			}
 		}
 		ids[in.ID], series[in.Series] = true, true
 		rows[i].in = in
 	}
-	// The digests recomputed and the bodies encoded on every core: at
-	// 100,000 instructions, over a second of one core's work.
+	// The digests recomputed, the bodies encoded and compressed, and
+	// both sealed, on every core: at 100,000 instructions, seconds of
+	// one core's work.
 	if err := eachIndex(len(rows), func(i int) error {
 		in := rows[i].in
 		digest := muster.InstructionDigest(&in.Instruction)
@@ -164,50 +186,59 @@ func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, 
 		if err != nil {
 			return bad("instruction %d (%q): %v", i, in.ID, err)
 		}
-		rows[i].body, rows[i].digest = body, digest
+		rows[i].digest = digest
+		rows[i].body = k.Seal(compressInstructionBody(body), instructionAAD(in.ID, "body"))
+		rows[i].token = k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
 		return nil
 	}); err != nil {
-		return nil, nil, nil, err
+		return issueRows{}, err
 	}
 	revoked := map[string]bool{}
 	for _, id := range b.Revoke {
 		if _, _, ok := muster.VersionOf(id); !ok || badKey(id) || revoked[id] {
-			return nil, nil, nil, bad("revoke %q: not an instruction version id, or twice", id)
+			return issueRows{}, bad("revoke %q: not an instruction version id, or twice", id)
 		}
 		revoked[id] = true
 	}
 	for _, in := range b.Issue {
 		if revoked[in.Supersedes] {
-			return nil, nil, nil, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
+			return issueRows{}, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
 		}
 	}
 	linked := map[string]bool{}
 	for i, l := range b.Links {
 		if l.HouseholdID == "" || badKey(l.HouseholdID) || checkName("capability", l.CapabilityID) != nil || len(l.Secret) < 16 || len(l.Secret) > 128 || !validText(l.Secret) {
-			return nil, nil, nil, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
+			return issueRows{}, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
 		}
 		if linked[l.HouseholdID] {
-			return nil, nil, nil, bad("link %d: household %s has two links in the batch", i, l.HouseholdID)
+			return issueRows{}, bad("link %d: household %s has two links in the batch", i, l.HouseholdID)
 		}
 		linked[l.HouseholdID] = true
 	}
-	msgs, households, err := prepareMessages(b.Messages)
+	links := make([]linkRow, len(b.Links))
+	_ = eachIndex(len(links), func(i int) error {
+		l := &b.Links[i]
+		links[i] = linkRow{l: l, hash: muster.TokenHash(l.Secret), secret: k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))}
+		return nil
+	})
+	msgs, households, err := prepareMessages(b.Messages, k, now)
 	if err != nil {
-		return nil, nil, nil, err
+		return issueRows{}, err
 	}
-	return rows, msgs, households, nil
+	return issueRows{issue: rows, links: links, msgs: msgs, households: households}, nil
 }
 
 // IssueInstructions implements muster.Store.
 func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (muster.IssueResult, error) {
-	rows, msgs, msgHouseholds, err := checkIssueBatch(&b)
-	if err != nil {
-		return muster.IssueResult{}, err
-	}
 	k, err := c.keyring()
 	if err != nil {
 		return muster.IssueResult{}, err
 	}
+	batch, err := checkIssueBatch(&b, k, c.now().UTC())
+	if err != nil {
+		return muster.IssueResult{}, err
+	}
+	rows := batch.issue
 	var res muster.IssueResult
 	err = c.write(ctx, func(w *wtx) error {
 		// The instructions, links and messages name the same households:
@@ -237,15 +268,15 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 			}
 			res.Revoked++
 		}
-		if err := w.insertInstructions(k, rows); err != nil {
+		if err := w.insertInstructions(rows); err != nil {
 			return err
 		}
 		res.Issued = len(rows)
-		if err := w.insertLinks(k, b.Links); err != nil {
+		if err := w.insertLinks(batch.links); err != nil {
 			return err
 		}
 		res.Links = len(b.Links)
-		if res.Enqueued, res.Duplicates, err = w.enqueue(k, msgs, msgHouseholds); err != nil {
+		if res.Enqueued, res.Duplicates, err = w.enqueue(batch.msgs, batch.households); err != nil {
 			return err
 		}
 		w.record("instruction.issue", "plan:"+b.Plan, issueDetail(&b, &res))
@@ -315,7 +346,7 @@ func init() {
 	}
 }
 
-func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
+func (w *wtx) insertInstructions(rows []issueRow) error {
 	var households []string
 	for _, r := range rows {
 		if r.in.Audience == muster.AudienceHousehold {
@@ -332,7 +363,7 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 		}
 	}
 	args := make([]any, 0, 14*issueChunk)
-	chunk := w.c.rowsPerStatement(issueChunk)
+	chunk := issueChunk
 	for start := 0; start < len(rows); {
 		n := chunk
 		if len(rows)-start < chunk {
@@ -346,8 +377,7 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 				household = ""
 			}
 			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, in.Plan,
-				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest,
-				k.Seal([]byte(in.Token), instructionAAD(in.ID, "token")), k.Seal(r.body, instructionAAD(in.ID, "body")))
+				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body)
 		}
 		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
@@ -362,38 +392,38 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 
 // insertLinks makes each household's instruction link: a capability
 // (its hash) and the sealed secret, replacing a link the household had.
-// Rows go rowsPerStatement(linkChunk) at a time: PostgreSQL paid a round
-// trip per row.
-func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error {
+// Rows go linkChunk a statement (see insertOutboxQueries).
+func (w *wtx) insertLinks(links []linkRow) error {
 	if len(links) == 0 {
 		return nil
 	}
 	hs := make([]string, len(links))
 	for i, l := range links {
-		hs[i] = l.HouseholdID
+		hs[i] = l.l.HouseholdID
 	}
 	known, err := w.existingHouseholds(hs)
 	if err != nil {
 		return err
 	}
-	for _, l := range links {
-		if !known[l.HouseholdID] {
-			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", l.HouseholdID)
+	for _, h := range hs {
+		if !known[h] {
+			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", h)
 		}
 	}
 	now := micros(w.now)
 	capArgs := make([]any, 0, 5*linkChunk)
 	linkArgs := make([]any, 0, 4*linkChunk)
-	chunk := w.c.rowsPerStatement(linkChunk)
+	chunk := linkChunk
 	for start := 0; start < len(links); {
 		n := chunk
 		if len(links)-start < chunk {
 			n = 1
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
-		for _, l := range links[start : start+n] {
-			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now, micros(l.ExpiresAt))
-			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now)
+		for _, r := range links[start : start+n] {
+			l := r.l
+			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
+			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, r.secret, now)
 		}
 		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
 			return w.c.conflict(err, "issue: a capability of this issuance exists already")
