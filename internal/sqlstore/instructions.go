@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/muster-evac/muster"
@@ -110,17 +107,20 @@ type linkRow struct {
 	secret []byte
 }
 
-// issueRows is a batch checked, encoded and sealed, ready to write.
+// issueRows is a batch checked, whose rows are being encoded and sealed
+// (prepare) while the writer inserts those already done (pipeline).
 type issueRows struct {
-	issue      []issueRow
-	links      []linkRow
-	msgs       []queuedMessage
-	households []string // the messages' households, each once
+	b     *muster.IssueBatch
+	k     muster.Sealer
+	issue []issueRow
+	links []linkRow
+	msgs  *messageBatch
 }
 
-// checkIssueBatch checks a batch before any database work and returns its
-// new versions, links and messages ready to insert: encoded and sealed
-// with k on every core, so that the one writer only inserts.
+// checkIssueBatch checks a batch before any database work and returns
+// it ready to prepare: what is checked here is cheap and needs the whole
+// batch (an instruction twice, a version both revoked and superseded);
+// prepare does the rest a row at a time.
 func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issueRows, error) {
 	bad := func(format string, args ...any) error {
 		return muster.Errorf(muster.EINVALID, "issue: "+format, args...)
@@ -135,10 +135,10 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 		return issueRows{}, bad("%d instructions, more than %d in one issuance", n, maxIssue)
 	}
 	rows := make([]issueRow, len(b.Issue))
-	ids, series := map[string]bool{}, map[string]bool{}
+	ids, series := make(map[string]bool, len(b.Issue)), make(map[string]bool, len(b.Issue))
 	for i := range b.Issue {
 		in := &b.Issue[i]
-		what := fmt.Sprintf("instruction %d (%q)", i, in.ID)
+		what := instructionWhat{i, in.ID}
 		switch {
 		case in.Series == "" || muster.CheckText(in.Series, muster.MaxIDBytes) != nil || strings.ContainsAny(in.Series, ",\n\t"):
 			return issueRows{}, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
@@ -173,26 +173,6 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 		ids[in.ID], series[in.Series] = true, true
 		rows[i].in = in
 	}
-	// The digests recomputed, the bodies encoded and compressed, and
-	// both sealed, on every core: at 100,000 instructions, seconds of
-	// one core's work.
-	if err := eachIndex(len(rows), func(i int) error {
-		in := rows[i].in
-		digest := muster.InstructionDigest(&in.Instruction)
-		if in.Digest != "" && in.Digest != digest {
-			return bad("instruction %d (%q): its digest does not match its content", i, in.ID)
-		}
-		body, err := json.Marshal(&in.Instruction)
-		if err != nil {
-			return bad("instruction %d (%q): %v", i, in.ID, err)
-		}
-		rows[i].digest = digest
-		rows[i].body = k.Seal(compressInstructionBody(body), instructionAAD(in.ID, "body"))
-		rows[i].token = k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
-		return nil
-	}); err != nil {
-		return issueRows{}, err
-	}
 	revoked := map[string]bool{}
 	for _, id := range b.Revoke {
 		if _, _, ok := muster.VersionOf(id); !ok || badKey(id) || revoked[id] {
@@ -216,16 +196,56 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 		linked[l.HouseholdID] = true
 	}
 	links := make([]linkRow, len(b.Links))
-	_ = eachIndex(len(links), func(i int) error {
-		l := &b.Links[i]
-		links[i] = linkRow{l: l, hash: muster.TokenHash(l.Secret), secret: k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))}
-		return nil
-	})
-	msgs, households, err := prepareMessages(b.Messages, k, now)
+	for i := range links {
+		links[i].l = &b.Links[i]
+	}
+	msgs, err := newMessageBatch(b.Messages, k, now)
 	if err != nil {
 		return issueRows{}, err
 	}
-	return issueRows{issue: rows, links: links, msgs: msgs, households: households}, nil
+	return issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}, nil
+}
+
+// instructionWhat names an instruction in an error, made only for one.
+type instructionWhat struct {
+	i  int
+	id string
+}
+
+func (w instructionWhat) String() string { return fmt.Sprintf("instruction %d (%q)", w.i, w.id) }
+
+// rows is how many rows prepare makes: the instructions, the links, the
+// messages, in this order (the order they are inserted).
+func (r *issueRows) rows() int { return len(r.issue) + len(r.links) + len(r.msgs.rows) }
+
+// prepare makes row i ready to insert: an instruction's digest checked,
+// its body encoded and compressed, it and its token sealed; a link's
+// secret hashed and sealed; a message checked and sealed. Safe to call
+// for different i at once.
+func (r *issueRows) prepare(i int) error {
+	switch {
+	case i < len(r.issue):
+		row := &r.issue[i]
+		in := row.in
+		digest := muster.InstructionDigest(&in.Instruction)
+		if in.Digest != "" && in.Digest != digest {
+			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): its digest does not match its content", i, in.ID)
+		}
+		body, err := json.Marshal(&in.Instruction)
+		if err != nil {
+			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): %v", i, in.ID, err)
+		}
+		row.digest = digest
+		row.body = r.k.Seal(compressInstructionBody(body), instructionAAD(in.ID, "body"))
+		row.token = r.k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
+	case i < len(r.issue)+len(r.links):
+		row := &r.links[i-len(r.issue)]
+		l := row.l
+		row.hash, row.secret = muster.TokenHash(l.Secret), r.k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))
+	default:
+		return r.msgs.prepare(i - len(r.issue) - len(r.links))
+	}
+	return nil
 }
 
 // IssueInstructions implements muster.Store.
@@ -238,6 +258,10 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	if err != nil {
 		return muster.IssueResult{}, err
 	}
+	// The rows are prepared on every core while the writer, one core,
+	// inserts those done: the writer's work and the rest overlap.
+	p := startPipeline(batch.rows(), batch.prepare)
+	defer p.stop()
 	rows := batch.issue
 	var res muster.IssueResult
 	err = c.write(ctx, func(w *wtx) error {
@@ -268,15 +292,21 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 			}
 			res.Revoked++
 		}
-		if err := w.insertInstructions(rows); err != nil {
+		if err := w.insertInstructions(rows, p); err != nil {
 			return err
 		}
 		res.Issued = len(rows)
+		if err := p.wait(w.ctx, len(rows)+len(batch.links)); err != nil {
+			return err
+		}
 		if err := w.insertLinks(batch.links); err != nil {
 			return err
 		}
 		res.Links = len(b.Links)
-		if res.Enqueued, res.Duplicates, err = w.enqueue(batch.msgs, batch.households); err != nil {
+		if err := p.wait(w.ctx, batch.rows()); err != nil {
+			return err
+		}
+		if res.Enqueued, res.Duplicates, err = w.enqueue(batch.msgs.rows, batch.msgs.households); err != nil {
 			return err
 		}
 		w.record("instruction.issue", "plan:"+b.Plan, issueDetail(&b, &res))
@@ -346,7 +376,8 @@ func init() {
 	}
 }
 
-func (w *wtx) insertInstructions(rows []issueRow) error {
+// insertInstructions inserts rows, each once p has prepared it.
+func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
 	var households []string
 	for _, r := range rows {
 		if r.in.Audience == muster.AudienceHousehold {
@@ -368,6 +399,9 @@ func (w *wtx) insertInstructions(rows []issueRow) error {
 		n := chunk
 		if len(rows)-start < chunk {
 			n = 1
+		}
+		if err := p.wait(w.ctx, start+n); err != nil {
+			return err
 		}
 		args = args[:0]
 		for _, r := range rows[start : start+n] {
@@ -654,38 +688,4 @@ func (c *Core) InstructionLinks(ctx context.Context, householdIDs []string, now 
 		}
 	}
 	return out, nil
-}
-
-// eachIndex calls fn(i) for every i in [0, n) on every core, in chunks,
-// and returns the error of the lowest i that failed (the one a loop would
-// have returned), or nil. fn must be safe to call concurrently.
-func eachIndex(n int, fn func(i int) error) error {
-	const chunk = 512
-	chunks := (n + chunk - 1) / chunk
-	errs := make([]error, chunks)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), chunks) {
-		wg.Go(func() {
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				for i := c * chunk; i < min((c+1)*chunk, n); i++ {
-					if err := fn(i); err != nil {
-						errs[c] = err
-						break
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

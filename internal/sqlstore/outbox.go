@@ -267,12 +267,17 @@ func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, households, err := prepareMessages(ms, k, c.now().UTC())
+	b, err := newMessageBatch(ms, k, c.now().UTC())
 	if err != nil {
 		return 0, 0, err
 	}
+	p := startPipeline(len(ms), b.prepare)
+	defer p.stop()
+	if err := p.wait(ctx, len(ms)); err != nil {
+		return 0, 0, err
+	}
 	err = c.write(ctx, func(w *wtx) error {
-		enqueued, duplicates, err = w.enqueue(rows, households)
+		enqueued, duplicates, err = w.enqueue(b.rows, b.households)
 		return err
 	})
 	if err != nil {
@@ -289,47 +294,50 @@ type queuedMessage struct {
 	content []byte
 }
 
-// prepareMessages checks a batch for the outbox, fills in the idempotency
-// keys left empty, gives each message its id (made at now: messageIDs)
-// and seals its content with k, on every core, before the write that
-// queues them; households are the batch's households, each once.
-func prepareMessages(ms []muster.OutboxMessage, k muster.Sealer, now time.Time) (rows []queuedMessage, households []string, err error) {
-	if len(ms) > maxEnqueue {
-		return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
-	}
-	rows = make([]queuedMessage, len(ms))
-	newID := messageIDs(now)
-	for i := range rows {
-		rows[i].id = newID()
-	}
-	// Checked and sealed on every core (an issuance queues 150,000
-	// messages).
-	if err := eachIndex(len(ms), func(i int) error {
-		m := ms[i]
-		if err := checkMessage(&m); err != nil {
-			return muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
-		}
-		if m.IdempotencyKey == "" {
-			m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
-		}
-		rows[i].m = m
-		rows[i].content = k.Seal(outboxContent(&m), messageAAD(rows[i].id, "content"))
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	seenHH := map[string]bool{}
-	for _, r := range rows {
-		m := &r.m
-		if !seenHH[m.HouseholdID] {
-			seenHH[m.HouseholdID] = true
-			households = append(households, m.HouseholdID)
-		}
-	}
-	return rows, households, nil
+// messageBatch is a batch of messages for the outbox being made ready
+// to insert: newMessageBatch gives each its id (made at now: messageIDs)
+// and lists their households; prepare(i) checks message i, fills in its
+// idempotency key if left empty and seals its content, on every core
+// (pipeline) before or while the write that queues them runs.
+type messageBatch struct {
+	in         []muster.OutboxMessage
+	k          muster.Sealer
+	rows       []queuedMessage
+	households []string // each once
 }
 
-// enqueue stores messages prepared by prepareMessages in w's transaction:
+func newMessageBatch(ms []muster.OutboxMessage, k muster.Sealer, now time.Time) (*messageBatch, error) {
+	if len(ms) > maxEnqueue {
+		return nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
+	}
+	b := &messageBatch{in: ms, k: k, rows: make([]queuedMessage, len(ms))}
+	newID := messageIDs(now)
+	seen := map[string]bool{}
+	for i := range b.rows {
+		b.rows[i].id = newID()
+		if h := ms[i].HouseholdID; !seen[h] {
+			seen[h] = true
+			b.households = append(b.households, h)
+		}
+	}
+	return b, nil
+}
+
+func (b *messageBatch) prepare(i int) error {
+	m := b.in[i]
+	if err := checkMessage(&m); err != nil {
+		return muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
+	}
+	if m.IdempotencyKey == "" {
+		m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+	}
+	r := &b.rows[i]
+	r.m = m
+	r.content = b.k.Seal(outboxContent(&m), messageAAD(r.id, "content"))
+	return nil
+}
+
+// enqueue stores messages prepared (messageBatch) in w's transaction:
 // the outbox's part of any transaction that also queues what it sends
 // (an issuance, an advisory). A message whose idempotency key is in the
 // outbox already is a duplicate, not stored. Audited and announced when
