@@ -61,13 +61,9 @@ func (r *instructionRow) scanArgs(sealed bool) []any {
 func (r *instructionRow) open(k muster.Sealer) (muster.IssuedInstruction, error) {
 	in := r.in
 	if k != nil {
-		sealed, err := k.Open(r.body, instructionAAD(in.ID, "body"))
+		body, err := k.Open(r.body, instructionAAD(in.ID, "body"))
 		if err != nil {
 			return in, fmt.Errorf("instruction %s: open: %w", in.ID, err)
-		}
-		body, err := readInstructionBody(sealed)
-		if err != nil {
-			return in, fmt.Errorf("instruction %s: %w", in.ID, err)
 		}
 		tok, err := k.Open(r.token, instructionAAD(in.ID, "token"))
 		if err != nil {
@@ -135,7 +131,7 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 		return issueRows{}, bad("%d instructions, more than %d in one issuance", n, maxIssue)
 	}
 	rows := make([]issueRow, len(b.Issue))
-	ids, series := make(map[string]bool, len(b.Issue)), make(map[string]bool, len(b.Issue))
+	series := make(map[string]bool, len(b.Issue))
 	for i := range b.Issue {
 		in := &b.Issue[i]
 		what := instructionWhat{i, in.ID}
@@ -156,7 +152,7 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 			return issueRows{}, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
 		case in.Token == "" || len(in.Token) > maxTokenLen || !validText(in.Token):
 			return issueRows{}, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
-		case ids[in.ID] || series[in.Series]:
+		case series[in.Series]: // (an id is its series and version: one series once, one id once)
 			return issueRows{}, bad("%s: its series is in the batch twice", what)
 		}
 		if in.Supersedes != "" {
@@ -170,7 +166,7 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 				return issueRows{}, bad("%s: change %q: want a word", what, ch)
 			}
 		}
-		ids[in.ID], series[in.Series] = true, true
+		series[in.Series] = true
 		rows[i].in = in
 	}
 	revoked := map[string]bool{}
@@ -219,7 +215,7 @@ func (w instructionWhat) String() string { return fmt.Sprintf("instruction %d (%
 func (r *issueRows) rows() int { return len(r.issue) + len(r.links) + len(r.msgs.rows) }
 
 // prepare makes row i ready to insert: an instruction's digest checked,
-// its body encoded and compressed, it and its token sealed; a link's
+// its body encoded, it and its token sealed; a link's
 // secret hashed and sealed; a message checked and sealed. Safe to call
 // for different i at once.
 func (r *issueRows) prepare(i int) error {
@@ -236,7 +232,7 @@ func (r *issueRows) prepare(i int) error {
 			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): %v", i, in.ID, err)
 		}
 		row.digest = digest
-		row.body = r.k.Seal(compressInstructionBody(body), instructionAAD(in.ID, "body"))
+		row.body = r.k.Seal(body, instructionAAD(in.ID, "body"))
 		row.token = r.k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
 	case i < len(r.issue)+len(r.links):
 		row := &r.links[i-len(r.issue)]
