@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/muster-evac/muster"
@@ -106,11 +107,13 @@ type linkRow struct {
 // issueRows is a batch checked, whose rows are being encoded and sealed
 // (prepare) while the writer inserts those already done (pipeline).
 type issueRows struct {
-	b     *muster.IssueBatch
-	k     muster.Sealer
-	issue []issueRow
-	links []linkRow
-	msgs  *messageBatch
+	b      *muster.IssueBatch
+	k      muster.Sealer
+	issue  []issueRow
+	links  []linkRow
+	msgs   *messageBatch
+	p      *pipeline   // the pipeline preparing them
+	signed atomic.Bool // every instruction is prepared (and signed)
 }
 
 // checkIssueBatch checks a batch before any database work and returns
@@ -150,7 +153,7 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 			return issueRows{}, bad("%s: group %q", what, in.Group)
 		case in.Plan != b.Plan:
 			return issueRows{}, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
-		case in.Token == "" || len(in.Token) > maxTokenLen || !validText(in.Token):
+		case b.Sign == nil && badToken(in.Token):
 			return issueRows{}, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
 		case series[in.Series]: // (an id is its series and version: one series once, one id once)
 			return issueRows{}, bad("%s: its series is in the batch twice", what)
@@ -202,6 +205,8 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 	return issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}, nil
 }
 
+func badToken(t string) bool { return t == "" || len(t) > maxTokenLen || !validText(t) }
+
 // instructionWhat names an instruction in an error, made only for one.
 type instructionWhat struct {
 	i  int
@@ -211,8 +216,15 @@ type instructionWhat struct {
 func (w instructionWhat) String() string { return fmt.Sprintf("instruction %d (%q)", w.i, w.id) }
 
 // rows is how many rows prepare makes: the instructions, the links, the
-// messages, in this order (the order they are inserted).
-func (r *issueRows) rows() int { return len(r.issue) + len(r.links) + len(r.msgs.rows) }
+// messages, in this order (the order they are inserted); the messages
+// begin a chunk of the pipeline's, so that a worker that prepares them
+// (waiting for every instruction) never waits for its own chunk.
+func (r *issueRows) rows() int { return r.msgStart() + len(r.msgs.rows) }
+
+func (r *issueRows) msgStart() int {
+	n := len(r.issue) + len(r.links)
+	return (n + pipelineChunk - 1) / pipelineChunk * pipelineChunk
+}
 
 // prepare makes row i ready to insert: an instruction's digest checked,
 // its body encoded, it and its token sealed; a link's
@@ -223,6 +235,14 @@ func (r *issueRows) prepare(i int) error {
 	case i < len(r.issue):
 		row := &r.issue[i]
 		in := row.in
+		if r.b.Sign != nil {
+			if err := r.b.Sign(i); err != nil {
+				return err
+			}
+			if badToken(in.Token) {
+				return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): a token of 1 to %d bytes is needed", i, in.ID, maxTokenLen)
+			}
+		}
 		digest := muster.InstructionDigest(&in.Instruction)
 		if in.Digest != "" && in.Digest != digest {
 			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): its digest does not match its content", i, in.ID)
@@ -238,8 +258,19 @@ func (r *issueRows) prepare(i int) error {
 		row := &r.links[i-len(r.issue)]
 		l := row.l
 		row.hash, row.secret = muster.TokenHash(l.Secret), r.k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))
+	case i < r.msgStart():
+		// (none: the messages begin a chunk)
 	default:
-		return r.msgs.prepare(i - len(r.issue) - len(r.links))
+		// A message is read once every instruction is signed (Sign
+		// renders the messages that carry one): a worker here has only
+		// rows of instructions being prepared before it, by the others.
+		if !r.signed.Load() {
+			if err := r.p.waitAll(len(r.issue)); err != nil {
+				return err
+			}
+			r.signed.Store(true)
+		}
+		return r.msgs.prepare(i - r.msgStart())
 	}
 	return nil
 }
@@ -256,7 +287,7 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	}
 	// The rows are prepared on every core while the writer, one core,
 	// inserts those done: the writer's work and the rest overlap.
-	p := startPipeline(batch.rows(), batch.prepare)
+	p := startPipeline(batch.rows(), batch.prepare, func(p *pipeline) { batch.p = p })
 	defer p.stop()
 	rows := batch.issue
 	var res muster.IssueResult

@@ -29,12 +29,16 @@ const pipelineChunk = 256
 var errPipelineStopped = errors.New("stopped")
 
 // startPipeline prepares rows [0, n) with prepare, which must be safe to
-// call for different rows at once.
-func startPipeline(n int, prepare func(i int) error) *pipeline {
+// call for different rows at once; before, it hands the pipeline to each
+// of before (a prepare that waits for earlier rows, waitAll).
+func startPipeline(n int, prepare func(i int) error, before ...func(*pipeline)) *pipeline {
 	chunks := (n + pipelineChunk - 1) / pipelineChunk
 	p := &pipeline{chunk: pipelineChunk, done: make([]chan struct{}, chunks), errs: make([]error, chunks)}
 	for c := range p.done {
 		p.done[c] = make(chan struct{})
+	}
+	for _, f := range before {
+		f(p)
 	}
 	var next atomic.Int64
 	for range min(runtime.GOMAXPROCS(0), chunks) {
@@ -80,3 +84,16 @@ func (p *pipeline) wait(ctx context.Context, n int) error {
 // stop makes the workers skip the chunks they have not begun: the write
 // is over (done, or failed) and will not wait for them.
 func (p *pipeline) stop() { p.stopped.Store(true) }
+
+// waitAll is wait for any goroutine: a worker's prepare may wait for rows
+// before its own, which the workers took before (they take chunks in
+// order), never for its own or later ones.
+func (p *pipeline) waitAll(n int) error {
+	for c := 0; c < len(p.done) && c*p.chunk < n; c++ {
+		<-p.done[c]
+		if err := p.errs[c]; err != nil {
+			return err
+		}
+	}
+	return nil
+}
