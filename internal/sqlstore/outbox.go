@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -54,15 +55,34 @@ func messageAAD(id, field string) string { return "message:" + id + ":" + field 
 // same microsecond collide only if their random starts are less than a
 // batch apart: about 2^-45 for batches of 200,000.
 func messageIDs(now time.Time) func() string {
+	r := newMessageIDRange(now)
+	next := 0
+	return func() string {
+		next++
+		return r.id(next - 1)
+	}
+}
+
+// messageIDRange makes the ids of one batch: id(i) is the i-th, made on
+// any goroutine (the messages of an issuance are sealed on every core,
+// each with its id in its aad).
+type messageIDRange struct {
+	prefix string
+	start  uint64
+}
+
+func newMessageIDRange(now time.Time) messageIDRange {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	next := binary.BigEndian.Uint64(b[:]) >> 1
-	prefix := fmt.Sprintf("M%013x", now.UnixMicro())
-	return func() string {
-		id := prefix + fmt.Sprintf("%016x", next)
-		next++
-		return id
-	}
+	return messageIDRange{prefix: fmt.Sprintf("M%013x", now.UnixMicro()), start: binary.BigEndian.Uint64(b[:]) >> 1}
+}
+
+func (r messageIDRange) id(i int) string {
+	b := make([]byte, len(r.prefix), len(r.prefix)+16)
+	copy(b, r.prefix)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], r.start+uint64(i))
+	return string(hex.AppendEncode(b, n[:]))
 }
 
 type outboxRow struct {
@@ -295,26 +315,25 @@ type queuedMessage struct {
 }
 
 // messageBatch is a batch of messages for the outbox being made ready
-// to insert: newMessageBatch gives each its id (made at now: messageIDs)
-// and lists their households; prepare(i) checks message i, fills in its
-// idempotency key if left empty and seals its content, on every core
-// (pipeline) before or while the write that queues them runs.
+// to insert: newMessageBatch lists their households; prepare(i) checks
+// message i, fills in its idempotency key if left empty, gives it its id
+// and seals its content, on every core (pipeline) before or while the
+// write that queues them runs.
 type messageBatch struct {
 	in         []muster.OutboxMessage
 	k          muster.Sealer
 	rows       []queuedMessage
 	households []string // each once
+	ids        messageIDRange
 }
 
 func newMessageBatch(ms []muster.OutboxMessage, k muster.Sealer, now time.Time) (*messageBatch, error) {
 	if len(ms) > maxEnqueue {
 		return nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
 	}
-	b := &messageBatch{in: ms, k: k, rows: make([]queuedMessage, len(ms))}
-	newID := messageIDs(now)
+	b := &messageBatch{in: ms, k: k, rows: make([]queuedMessage, len(ms)), ids: newMessageIDRange(now)}
 	seen := map[string]bool{}
 	for i := range b.rows {
-		b.rows[i].id = newID()
 		if h := ms[i].HouseholdID; !seen[h] {
 			seen[h] = true
 			b.households = append(b.households, h)
@@ -332,7 +351,7 @@ func (b *messageBatch) prepare(i int) error {
 		m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
 	}
 	r := &b.rows[i]
-	r.m = m
+	r.m, r.id = m, b.ids.id(i)
 	r.content = b.k.Seal(outboxContent(&m), messageAAD(r.id, "content"))
 	return nil
 }
