@@ -5,7 +5,8 @@
 // household's link, token and reply code, and hands the store ONE batch
 // that approves the plan, stores the new versions, supersedes and revokes
 // the old ones, makes the capability links and queues the messages, in one
-// transaction. It also verifies tokens against the store's statuses.
+// transaction (signing while the store writes: IssueBatch.Sign). It also
+// verifies tokens against the store's statuses.
 // docs/issuing.md says how and why.
 package issue
 
