@@ -304,11 +304,14 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 		// The versions replaced leave "current" first: the partial unique
 		// index allows one current version per series.
 		now := micros(w.now)
-		for _, r := range rows {
-			if r.in.Supersedes == "" {
+		// (Each row by its index: the pipeline is still filling the rest
+		// of its fields.)
+		for i := range rows {
+			in := rows[i].in
+			if in.Supersedes == "" {
 				continue
 			}
-			if err := w.changeStatus(r.in.Supersedes, muster.InstructionSuperseded, r.in.ID, now); err != nil {
+			if err := w.changeStatus(in.Supersedes, muster.InstructionSuperseded, in.ID, now); err != nil {
 				return err
 			}
 			res.Superseded++
@@ -406,9 +409,9 @@ func init() {
 // insertInstructions inserts rows, each once p has prepared it.
 func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
 	var households []string
-	for _, r := range rows {
-		if r.in.Audience == muster.AudienceHousehold {
-			households = append(households, r.in.Household)
+	for i := range rows { // by index: the pipeline is still filling the rows
+		if in := rows[i].in; in.Audience == muster.AudienceHousehold {
+			households = append(households, in.Household)
 		}
 	}
 	known, err := w.existingHouseholds(households)
