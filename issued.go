@@ -98,6 +98,14 @@ type IssueBatch struct {
 	Revoke   []string
 	Links    []InstructionLink
 	Messages []OutboxMessage
+	// Sign, if set, finishes Issue[i] (its Token and Digest) and the
+	// messages that carry it (an SMS's Body) before the store reads them:
+	// the store calls it once for each i, on any goroutine, while it
+	// writes the versions before it, and reads Messages only after every
+	// call returned. So signing and rendering run on the other cores
+	// while the store's one writer writes. An error fails the issuance
+	// (nothing is stored).
+	Sign func(i int) error
 }
 
 // IssueResult says what an issuance stored.

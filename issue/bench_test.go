@@ -170,7 +170,12 @@ func BenchmarkIssue100k(b *testing.B) {
 	bp := loadBigPlan(b)
 	b.Run("sqlite", func(b *testing.B) {
 		benchIssue(b, bp, func(b *testing.B) muster.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
+			dir := b.TempDir()
+			if keep := os.Getenv("MUSTER_BENCH_KEEP_DB"); keep != "" {
+				dir = keep // the database stays there, to be looked at
+				os.Remove(filepath.Join(dir, "muster.db"))
+			}
+			st, err := sqlite.Open(context.Background(), filepath.Join(dir, "muster.db"), storetest.NewKeys().DataKeys())
 			if err != nil {
 				b.Fatal(err)
 			}

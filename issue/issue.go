@@ -5,7 +5,8 @@
 // household's link, token and reply code, and hands the store ONE batch
 // that approves the plan, stores the new versions, supersedes and revokes
 // the old ones, makes the capability links and queues the messages, in one
-// transaction. It also verifies tokens against the store's statuses.
+// transaction (signing while the store writes: IssueBatch.Sign). It also
+// verifies tokens against the store's statuses.
 // docs/issuing.md says how and why.
 package issue
 
@@ -20,10 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -370,73 +369,59 @@ func (is *Issuer) prepare(ctx context.Context, kr *credential.Keyring, b *muster
 				ExpiresAt: now.Add(muster.InstructionLinkTTL)})
 		}
 	}
+	// The versions and their messages are laid out here; each is signed,
+	// and its SMS rendered, by Sign, which the store calls on the other
+	// cores while its writer writes the versions before it.
 	b.Issue = make([]muster.IssuedInstruction, len(changes))
-	msgs := make([][]muster.OutboxMessage, len(changes))
-	errs := make([]error, len(changes))
-	// Sign and render on every core: the work of 100,000 households.
-	var wg sync.WaitGroup
-	next := make(chan int, 256)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				ch := &changes[i]
-				b.Issue[i], msgs[i], errs[i] = is.one(kr, ch, byID[ch.Instruction.Household], links[ch.Instruction.Household], now)
-			}
-		})
-	}
-	for i := range changes {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
+	first := make([]int, len(changes)+1) // instruction i's messages are b.Messages[first[i]:first[i+1]]
+	// The messages counted first: a message is large, and 160,000 grown
+	// by appends cost 0.7 CPU-s.
 	n := 0
-	for _, ms := range msgs {
-		n += len(ms)
+	for i := range changes {
+		if in := &changes[i].Instruction; in.Audience == muster.AudienceHousehold {
+			if h := byID[in.Household]; h != nil {
+				email, sms := is.channels(h)
+				n += boolInt(email) + boolInt(sms) + boolInt(is.cfg.Webhook)
+			}
+		}
 	}
 	b.Messages = make([]muster.OutboxMessage, 0, n)
-	for i, in := range b.Issue {
-		if in.Audience == muster.AudienceEscort {
+	for i := range changes {
+		ch := &changes[i]
+		in := ch.Instruction
+		b.Issue[i] = muster.IssuedInstruction{Instruction: in, Changes: ch.Fields}
+		first[i] = len(b.Messages)
+		if in.Audience != muster.AudienceHousehold {
 			rep.Escorts++
 			continue
 		}
 		rep.Households++
-		if len(msgs[i]) == 0 {
+		n := len(b.Messages)
+		if h := byID[in.Household]; h != nil {
+			b.Messages = is.messages(b.Messages, &in, h, links[h.ID])
+		}
+		if len(b.Messages) == n {
 			rep.NoChannel++
 		}
-		for _, m := range msgs[i] {
+		for _, m := range b.Messages[n:] {
 			rep.Messages[m.Channel]++
 		}
-		b.Messages = append(b.Messages, msgs[i]...)
+	}
+	first[len(changes)] = len(b.Messages)
+	b.Sign = func(i int) error {
+		return is.sign(kr, &b.Issue[i], b.Messages[first[i]:first[i+1]], now)
 	}
 	return nil
 }
 
-// one signs and renders one new version and makes its messages.
-func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Household, secret string, now time.Time) (muster.IssuedInstruction, []muster.OutboxMessage, error) {
-	in := ch.Instruction
-	// One canonical form and one hash, for the token's digest and the
-	// store's.
-	digest := in.Digest()
-	c, err := claims(&in, kr.Deployment(), digest)
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, err
-	}
-	token, err := kr.Sign(c, now)
-	if err != nil {
-		return muster.IssuedInstruction{}, nil, muster.Errorf(muster.EINVALID, "%v", err)
-	}
-	out := muster.IssuedInstruction{Instruction: in, Token: token, Changes: ch.Fields, Digest: hex.EncodeToString(digest[:])}
-	if in.Audience != muster.AudienceHousehold || h == nil {
-		return out, nil, nil
-	}
-	code := muster.NewAckCode()
+// messages appends the messages that will carry in to household h, with
+// the household's link: an e-mail and a webhook rendered when they are
+// sent, an SMS rendered by sign.
+func (is *Issuer) messages(ms []muster.OutboxMessage, in *muster.Instruction, h *muster.Household, secret string) []muster.OutboxMessage {
 	link := is.cfg.PublicURL + LinkPath(secret)
-	base := muster.OutboxMessage{HouseholdID: h.ID, InstructionID: in.ID, InstructionVersion: in.Version, AckCode: code}
-	var ms []muster.OutboxMessage
-	if h.Email != "" && muster.CheckRecipient(muster.ChannelEmail, h.Email) == nil {
+	base := muster.OutboxMessage{HouseholdID: h.ID, InstructionID: in.ID, InstructionVersion: in.Version, AckCode: muster.NewAckCode()}
+	email, sms := is.channels(h)
+	if email {
 		// Rendered when it is sent (Render): the long form, as text and
 		// HTML, is some 7 kB a household, which stored sealed for 100,000
 		// households was most of what an issuance wrote.
@@ -444,16 +429,11 @@ func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Hou
 		m.Channel, m.Recipient, m.Link = muster.ChannelEmail, h.Email, link
 		ms = append(ms, m)
 	}
-	if h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil {
-		// The short form is rendered now, and every household's
-		// instruction with it: what cannot be written in its language
-		// is refused here, not found by the delivery worker.
-		sms, err := instruct.ShortMessage(&in, instruct.Message{Link: link, Token: token, AckCode: code})
-		if err != nil {
-			return muster.IssuedInstruction{}, nil, err
-		}
+	if sms {
 		m := base
-		m.Channel, m.Recipient, m.Body = muster.ChannelSMS, h.Phone, sms
+		// Its link is kept here for sign, which renders the short form
+		// with it and then clears it (an SMS is queued rendered).
+		m.Channel, m.Recipient, m.Link = muster.ChannelSMS, h.Phone, link
 		ms = append(ms, m)
 	}
 	if is.cfg.Webhook {
@@ -461,7 +441,52 @@ func (is *Issuer) one(kr *credential.Keyring, ch *instruct.Change, h *muster.Hou
 		m.Channel, m.Link = muster.ChannelWebhook, link
 		ms = append(ms, m)
 	}
-	return out, ms, nil
+	return ms
+}
+
+// channels says whether household h is sent an e-mail and an SMS.
+func (is *Issuer) channels(h *muster.Household) (email, sms bool) {
+	return h.Email != "" && muster.CheckRecipient(muster.ChannelEmail, h.Email) == nil,
+		h.Phone != "" && muster.CheckRecipient(muster.ChannelSMS, h.Phone) == nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sign signs a new version and renders the SMS among its messages ms.
+func (is *Issuer) sign(kr *credential.Keyring, out *muster.IssuedInstruction, ms []muster.OutboxMessage, now time.Time) error {
+	in := &out.Instruction
+	// One canonical form and one hash, for the token's digest and the
+	// store's.
+	digest := in.Digest()
+	c, err := claims(in, kr.Deployment(), digest)
+	if err != nil {
+		return err
+	}
+	token, err := kr.Sign(c, now)
+	if err != nil {
+		return muster.Errorf(muster.EINVALID, "%v", err)
+	}
+	out.Token, out.Digest = token, hex.EncodeToString(digest[:])
+	for i := range ms {
+		m := &ms[i]
+		if m.Channel != muster.ChannelSMS {
+			continue
+		}
+		// The short form is rendered now, and every household's
+		// instruction with it: what cannot be written in its language
+		// is refused here, not found by the delivery worker.
+		sms, err := instruct.ShortMessage(in, instruct.Message{Link: m.Link, Token: token, AckCode: m.AckCode})
+		if err != nil {
+			return err
+		}
+		m.Body, m.Link = sms, ""
+	}
+	return nil
 }
 
 // Render writes the subject and bodies of an instruction's message

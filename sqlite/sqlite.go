@@ -22,6 +22,13 @@
 //   - Events (Subscribe) reach every store opened on the file in this
 //     process; a change made by another process (muster user add) is not
 //     announced: the embedded database serves one muster serve.
+//   - The writer keeps its statement journals in memory (temp_store=MEMORY):
+//     a bulk insert of fifty rows a statement (an issuance) then copies a
+//     few pages a statement in memory instead of spilling them to a
+//     temporary file (internal/sqlstore, insertOutboxQueries).
+//   - The write-ahead log is copied into the file after the writer's commits
+//     by a connection of its own (checkpoint.go), not inside the commit
+//     that fills it: no write waits for the copy.
 //   - secure_delete, so that freed pages (an old household row, the wiped
 //     key) are zeroed rather than left in the file.
 //   - The Store itself is internal/sqlstore, shared with package postgres;
@@ -53,7 +60,8 @@ var migrationFiles embed.FS
 // Store is the SQLite muster.Store.
 type Store struct {
 	*sqlstore.Core
-	path string
+	path         string
+	checkpointer *checkpointer
 }
 
 // Open opens (creating if needed) the database file at path, migrates it
@@ -73,7 +81,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		return nil, fmt.Errorf("open sqlite store %q: a path with ? or # is not supported", path)
 	}
 	fileURL := "file:" + path
-	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate&_pragma=cache_size(-65536)")
+	w, err := sql.Open("sqlite", fileURL+"?"+common+"&_txlock=immediate&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
@@ -104,6 +112,14 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		r.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
+	c, err := sql.Open("sqlite", fileURL+"?"+common)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	cp := startCheckpointer(c, path)
 	d := sqlstore.Dialect{
 		Name:              "sqlite",
 		DataVersionQuery:  "PRAGMA data_version",
@@ -111,7 +127,10 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		IsUniqueViolation: isUniqueViolation,
 		AuthVersion:       av.version,
 		BumpAuth:          av.bump,
+		AfterCommit:       cp.afterCommit,
 		AfterWipe: func(ctx context.Context) (string, error) {
+			cp.mu.Lock() // not while the checkpointer checkpoints: it would be "busy"
+			defer cp.mu.Unlock()
 			// Copy the WAL (holding the old key page) into the file, which
 			// overwrites the page in place, then empty the WAL file.
 			var busy, logFrames, done int
@@ -126,17 +145,25 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	}
 	mig, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
+		cp.stop()
 		w.Close()
 		r.Close()
 		return nil, err
 	}
 	core, err := sqlstore.Open(ctx, w, r, d, mig, keys)
 	if err != nil {
+		cp.stop()
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	return &Store{Core: core, path: path}, nil
+	return &Store{Core: core, path: path, checkpointer: cp}, nil
+}
+
+// Close closes the store: the writes first, then the checkpointer.
+func (s *Store) Close() error {
+	err := s.Core.Close()
+	return errors.Join(err, s.checkpointer.stop())
 }
 
 // Path returns the database file's path.

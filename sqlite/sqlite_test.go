@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/sqlite"
@@ -207,5 +209,59 @@ func TestMigration8DoesNotLaunder(t *testing.T) {
 		if keyed := e.MAC != nil; keyed != (e.Seq < 3) {
 			t.Fatalf("entry %d keyed %v by migration 0008", e.Seq, keyed)
 		}
+	}
+}
+
+// TestCheckpointAfterCommit: the write-ahead log is copied into the
+// database file after a commit that fills it, by the store's own
+// checkpointer (the writer's autocheckpoint is off, so that no write
+// waits for the copy): the file holds the write a while later, and a
+// store opened again reads it.
+func TestCheckpointAfterCommit(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "test")
+	d := fresh(t).(*db)
+	keys := storetest.NewKeys().DataKeys()
+	st, err := sqlite.Open(ctx, d.path, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFirst := sync.OnceValue(st.Close)
+	defer closeFirst()
+	fi, err := os.Stat(d.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fi.Size()
+	// 8 MB of plan, sealed: past the 4 MB of log that asks for a checkpoint.
+	body := []byte(`{"notes":"` + strings.Repeat("x", 8<<20) + `"}`)
+	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fi, err := os.Stat(d.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= before+8<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes 30 s after an 8 MB commit (%d before): the log was not checkpointed", fi.Size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := closeFirst(); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := sqlite.Open(ctx, d.path, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	got, err := st2.GetPlan(ctx, rec.ID)
+	if err != nil || !bytes.Equal(got.Body, body) {
+		t.Fatalf("the plan read again: %d bytes, %v", len(got.Body), err)
 	}
 }

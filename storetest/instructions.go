@@ -502,3 +502,84 @@ func testAdvisories(t *testing.T, fresh Fresh) {
 		t.Fatalf("an advisory is listed as an instruction to acknowledge: %+v", un)
 	}
 }
+
+// testIssueSigned: a batch whose versions are signed while the store
+// writes (IssueBatch.Sign) stores the tokens and messages Sign made, each
+// version signed once and its messages read only after; a Sign that fails,
+// or makes no token, stores nothing, not even the approval.
+func testIssueSigned(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	const n = 700 // more than two chunks of the store's pipeline
+	must(e.store.ImportHouseholds(e.ctx, batch(1, n), muster.ImportOptions{}))(t)
+	at := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	p := savePlan(t, e)
+	build := func(sign func(b *muster.IssueBatch, i int) error) *muster.IssueBatch {
+		b := &muster.IssueBatch{ApprovePlan: p, Plan: p}
+		for i := 1; i <= n; i++ {
+			in := IssuedFixture(i, 1, 0, p, at)
+			in.Token = ""
+			b.Issue = append(b.Issue, in)
+			m := OutboxMessage(i, 1, muster.ChannelSMS)
+			m.InstructionID, m.Body = in.ID, "" // rendered by Sign
+			b.Messages = append(b.Messages, m)
+		}
+		b.Sign = func(i int) error { return sign(b, i) }
+		return b
+	}
+	for what, sign := range map[string]func(b *muster.IssueBatch, i int) error{
+		"a Sign that fails": func(b *muster.IssueBatch, i int) error {
+			if i == n-3 {
+				return muster.Errorf(muster.EINVALID, "cannot sign %d", i)
+			}
+			b.Issue[i].Token = "MU1:SIGNED"
+			b.Messages[i].Body = "signed"
+			return nil
+		},
+		"a Sign that makes no token": func(b *muster.IssueBatch, i int) error {
+			b.Messages[i].Body = "signed"
+			return nil
+		},
+	} {
+		_, err := e.store.IssueInstructions(e.ctx, *build(sign))
+		wantCode(t, err, muster.EINVALID, what)
+		if _, err := e.store.CurrentPlan(e.ctx); muster.ErrorCode(err) != muster.ENOTFOUND || countInstructions(t, e) != 0 {
+			t.Fatalf("%s: the plan was approved or instructions stored", what)
+		}
+	}
+
+	var calls [n]atomic.Int32
+	b := build(func(b *muster.IssueBatch, i int) error {
+		calls[i].Add(1)
+		b.Issue[i].Token = fmt.Sprintf("MU1:SIGNED %d", i)
+		b.Messages[i].Body = fmt.Sprintf("signed SMS %d", i)
+		return nil
+	})
+	res := must(e.store.IssueInstructions(e.ctx, *b))(t)
+	if !res.Approved || res.Issued != n || res.Enqueued != n {
+		t.Fatalf("issued %+v", res)
+	}
+	for i := range calls {
+		if c := calls[i].Load(); c != 1 {
+			t.Fatalf("version %d signed %d times", i, c)
+		}
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		got := must(e.store.GetInstruction(e.ctx, b.Issue[i].ID))(t)
+		if got.Token != fmt.Sprintf("MU1:SIGNED %d", i) {
+			t.Fatalf("version %d: token %q, not the one Sign made", i, got.Token)
+		}
+	}
+	leased := must(e.store.LeaseMessages(e.ctx, "w", nil, 500, time.Minute, time.Now().Add(time.Minute)))(t)
+	if len(leased) == 0 {
+		t.Fatal("nothing to lease")
+	}
+	for _, m := range leased {
+		var i int
+		if _, err := fmt.Sscanf(m.HouseholdID, "H%06d", &i); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("signed SMS %d", i-1); m.Body != want {
+			t.Fatalf("message of %s: %q, want %q (read before Sign rendered it?)", m.HouseholdID, m.Body, want)
+		}
+	}
+}

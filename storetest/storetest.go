@@ -170,6 +170,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"OutboxConcurrentLease", testOutboxConcurrentLease},
 		{"Acknowledge", testAcknowledge},
 		{"IssueInstructions", testIssueInstructions},
+		{"IssueSigned", testIssueSigned},
 		{"CheckIn", testCheckIn},
 		{"CheckInConcurrentInstances", testCheckInConcurrentInstances},
 		{"SyncCheckIns", testSyncCheckIns},

@@ -38,12 +38,17 @@ func (c *Core) SaveAdvisory(ctx context.Context, a muster.AdvisoryRecord, ms []m
 			return a, muster.Errorf(muster.EINVALID, "advisory %s: message %d carries %q, not %q", a.ID, i, m.InstructionID, want)
 		}
 	}
-	msgs, households, err := prepareMessages(ms)
+	k, err := c.keyring()
 	if err != nil {
 		return a, err
 	}
-	k, err := c.keyring()
+	msgs, err := newMessageBatch(ms, k, c.now().UTC())
 	if err != nil {
+		return a, err
+	}
+	p := startPipeline(len(ms), msgs.prepare)
+	defer p.stop()
+	if err := p.wait(ctx, len(ms)); err != nil {
 		return a, err
 	}
 	err = c.write(ctx, func(w *wtx) error {
@@ -52,7 +57,7 @@ func (c *Core) SaveAdvisory(ctx context.Context, a muster.AdvisoryRecord, ms []m
 			a.ID, a.Sender, micros(a.Sent), a.Status, a.MsgType, a.Origin, micros(w.now), w.actor, a.Recipients, a.NoLocation, string(a.CAP)); err != nil {
 			return c.conflict(err, "advisory %s exists already: an advisory's identifier is never reused", a.ID)
 		}
-		if _, _, err := w.enqueue(k, msgs, households); err != nil {
+		if _, _, err := w.enqueue(msgs.rows, msgs.households); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("%s %s from %s, queued to %d households (%d without a location)", a.Status, a.MsgType, a.Sender, a.Recipients, a.NoLocation)

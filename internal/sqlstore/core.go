@@ -76,6 +76,9 @@ type Dialect struct {
 	// that changes whenever another connection (process) has committed:
 	// a watcher then announces their changes here (see external.go).
 	DataVersionQuery string
+	// AfterCommit, if set, is called after each group commit (GroupCommit)
+	// that succeeded, by the group writer: it must not block.
+	AfterCommit func()
 	// AfterWipe makes the destroyed key leave the disk (checkpoint,
 	// vacuum) and says what it could not guarantee.
 	AfterWipe func(ctx context.Context) (string, error)

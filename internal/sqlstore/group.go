@@ -144,6 +144,9 @@ func (c *Core) runGroup(batch []writeReq) {
 		return nil
 	}()
 	cn.promote(bg)
+	if groupErr == nil && c.d.AfterCommit != nil {
+		c.d.AfterCommit()
+	}
 	if groupErr == nil {
 		for i := range batch {
 			if errs[i] == nil && authChanged(events[i]) {

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +26,7 @@ const (
 	// maxIssue bounds one issuance: 100,000 households and their escorts,
 	// twice over.
 	maxIssue = 400_000
-	// issueChunk rows are inserted by one statement.
+	// issueChunk rows are inserted by one statement (see insertOutboxQueries).
 	issueChunk = 50
 	// maxTokenLen bounds a stored token (a token is at most 320 bytes in
 	// base45, 480 characters).
@@ -91,123 +89,207 @@ func (r *instructionRow) open(k muster.Sealer) (muster.IssuedInstruction, error)
 	return in, nil
 }
 
-// issueRow is a new version ready to insert.
+// issueRow is a new version ready to insert: its body and token sealed.
 type issueRow struct {
-	in     *muster.IssuedInstruction
-	body   []byte
-	digest string
+	in          *muster.IssuedInstruction
+	digest      string
+	token, body []byte
 }
 
-// checkIssueBatch checks a batch before any database work and returns its
-// new versions ready to insert, and its messages ready to queue.
-func checkIssueBatch(b *muster.IssueBatch) ([]issueRow, []muster.OutboxMessage, []string, error) {
+// linkRow is an instruction link ready to insert: its secret hashed for
+// the capability and sealed for the messages.
+type linkRow struct {
+	l      *muster.InstructionLink
+	hash   []byte
+	secret []byte
+}
+
+// issueRows is a batch checked, whose rows are being encoded and sealed
+// (prepare) while the writer inserts those already done (pipeline).
+type issueRows struct {
+	b      *muster.IssueBatch
+	k      muster.Sealer
+	issue  []issueRow
+	links  []linkRow
+	msgs   *messageBatch
+	p      *pipeline   // the pipeline preparing them
+	signed atomic.Bool // every instruction is prepared (and signed)
+}
+
+// checkIssueBatch checks a batch before any database work and returns
+// it ready to prepare: what is checked here is cheap and needs the whole
+// batch (an instruction twice, a version both revoked and superseded);
+// prepare does the rest a row at a time.
+func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issueRows, error) {
 	bad := func(format string, args ...any) error {
 		return muster.Errorf(muster.EINVALID, "issue: "+format, args...)
 	}
 	if b.Plan == "" || badKey(b.Plan) || badKey(b.Basis) {
-		return nil, nil, nil, bad("plan %q: not a plan id", b.Plan)
+		return issueRows{}, bad("plan %q: not a plan id", b.Plan)
 	}
 	if b.ApprovePlan != "" && b.ApprovePlan != b.Plan {
-		return nil, nil, nil, bad("the plan approved (%s) must be the plan issued (%s)", b.ApprovePlan, b.Plan)
+		return issueRows{}, bad("the plan approved (%s) must be the plan issued (%s)", b.ApprovePlan, b.Plan)
 	}
 	if n := len(b.Issue) + len(b.Revoke); n > maxIssue {
-		return nil, nil, nil, bad("%d instructions, more than %d in one issuance", n, maxIssue)
+		return issueRows{}, bad("%d instructions, more than %d in one issuance", n, maxIssue)
 	}
 	rows := make([]issueRow, len(b.Issue))
-	ids, series := map[string]bool{}, map[string]bool{}
+	series := make(map[string]bool, len(b.Issue))
 	for i := range b.Issue {
 		in := &b.Issue[i]
-		what := fmt.Sprintf("instruction %d (%q)", i, in.ID)
+		what := instructionWhat{i, in.ID}
 		switch {
 		case in.Series == "" || muster.CheckText(in.Series, muster.MaxIDBytes) != nil || strings.ContainsAny(in.Series, ",\n\t"):
-			return nil, nil, nil, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
+			return issueRows{}, bad("%s: series %q: want 1 to %d bytes of text", what, in.Series, muster.MaxIDBytes)
 		case in.Version < 1:
-			return nil, nil, nil, bad("%s: version %d: versions start at 1", what, in.Version)
+			return issueRows{}, bad("%s: version %d: versions start at 1", what, in.Version)
 		case in.ID != muster.InstructionID(in.Series, in.Version):
-			return nil, nil, nil, bad("%s: the id of version %d of %s is %s", what, in.Version, in.Series, muster.InstructionID(in.Series, in.Version))
+			return issueRows{}, bad("%s: the id of version %d of %s is %s", what, in.Version, in.Series, muster.InstructionID(in.Series, in.Version))
 		case in.Audience != muster.AudienceHousehold && in.Audience != muster.AudienceEscort:
-			return nil, nil, nil, bad("%s: audience %q is not %s or %s", what, in.Audience, muster.AudienceHousehold, muster.AudienceEscort)
+			return issueRows{}, bad("%s: audience %q is not %s or %s", what, in.Audience, muster.AudienceHousehold, muster.AudienceEscort)
 		case in.Audience == muster.AudienceHousehold && (in.Household == "" || badKey(in.Household)):
-			return nil, nil, nil, bad("%s: a household's instruction without its household", what)
+			return issueRows{}, bad("%s: a household's instruction without its household", what)
 		case badKey(in.Group) || strings.Contains(in.Group, ","):
-			return nil, nil, nil, bad("%s: group %q", what, in.Group)
+			return issueRows{}, bad("%s: group %q", what, in.Group)
 		case in.Plan != b.Plan:
-			return nil, nil, nil, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
-		case in.Token == "" || len(in.Token) > maxTokenLen || !validText(in.Token):
-			return nil, nil, nil, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
-		case ids[in.ID] || series[in.Series]:
-			return nil, nil, nil, bad("%s: its series is in the batch twice", what)
+			return issueRows{}, bad("%s: built from plan %q, not the plan issued (%s)", what, in.Plan, b.Plan)
+		case b.Sign == nil && badToken(in.Token):
+			return issueRows{}, bad("%s: a token of 1 to %d bytes is needed", what, maxTokenLen)
+		case series[in.Series]: // (an id is its series and version: one series once, one id once)
+			return issueRows{}, bad("%s: its series is in the batch twice", what)
 		}
 		if in.Supersedes != "" {
 			s, v, ok := muster.VersionOf(in.Supersedes)
 			if !ok || s != in.Series || v >= in.Version {
-				return nil, nil, nil, bad("%s: it cannot supersede %q (an earlier version of %s)", what, in.Supersedes, in.Series)
+				return issueRows{}, bad("%s: it cannot supersede %q (an earlier version of %s)", what, in.Supersedes, in.Series)
 			}
 		}
 		for _, ch := range in.Changes {
 			if ch == "" || strings.ContainsAny(ch, ",\n") || len(ch) > 64 {
-				return nil, nil, nil, bad("%s: change %q: want a word", what, ch)
+				return issueRows{}, bad("%s: change %q: want a word", what, ch)
 			}
 		}
-		ids[in.ID], series[in.Series] = true, true
+		series[in.Series] = true
 		rows[i].in = in
-	}
-	// The digests recomputed and the bodies encoded on every core: at
-	// 100,000 instructions, over a second of one core's work.
-	if err := eachIndex(len(rows), func(i int) error {
-		in := rows[i].in
-		digest := muster.InstructionDigest(&in.Instruction)
-		if in.Digest != "" && in.Digest != digest {
-			return bad("instruction %d (%q): its digest does not match its content", i, in.ID)
-		}
-		body, err := json.Marshal(&in.Instruction)
-		if err != nil {
-			return bad("instruction %d (%q): %v", i, in.ID, err)
-		}
-		rows[i].body, rows[i].digest = body, digest
-		return nil
-	}); err != nil {
-		return nil, nil, nil, err
 	}
 	revoked := map[string]bool{}
 	for _, id := range b.Revoke {
 		if _, _, ok := muster.VersionOf(id); !ok || badKey(id) || revoked[id] {
-			return nil, nil, nil, bad("revoke %q: not an instruction version id, or twice", id)
+			return issueRows{}, bad("revoke %q: not an instruction version id, or twice", id)
 		}
 		revoked[id] = true
 	}
 	for _, in := range b.Issue {
 		if revoked[in.Supersedes] {
-			return nil, nil, nil, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
+			return issueRows{}, bad("%s is both revoked and superseded by %s", in.Supersedes, in.ID)
 		}
 	}
 	linked := map[string]bool{}
 	for i, l := range b.Links {
 		if l.HouseholdID == "" || badKey(l.HouseholdID) || checkName("capability", l.CapabilityID) != nil || len(l.Secret) < 16 || len(l.Secret) > 128 || !validText(l.Secret) {
-			return nil, nil, nil, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
+			return issueRows{}, bad("link %d: want a household, a capability id and a secret of 16 to 128 characters", i)
 		}
 		if linked[l.HouseholdID] {
-			return nil, nil, nil, bad("link %d: household %s has two links in the batch", i, l.HouseholdID)
+			return issueRows{}, bad("link %d: household %s has two links in the batch", i, l.HouseholdID)
 		}
 		linked[l.HouseholdID] = true
 	}
-	msgs, households, err := prepareMessages(b.Messages)
-	if err != nil {
-		return nil, nil, nil, err
+	links := make([]linkRow, len(b.Links))
+	for i := range links {
+		links[i].l = &b.Links[i]
 	}
-	return rows, msgs, households, nil
+	msgs, err := newMessageBatch(b.Messages, k, now)
+	if err != nil {
+		return issueRows{}, err
+	}
+	return issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}, nil
+}
+
+func badToken(t string) bool { return t == "" || len(t) > maxTokenLen || !validText(t) }
+
+// instructionWhat names an instruction in an error, made only for one.
+type instructionWhat struct {
+	i  int
+	id string
+}
+
+func (w instructionWhat) String() string { return fmt.Sprintf("instruction %d (%q)", w.i, w.id) }
+
+// rows is how many rows prepare makes: the instructions, the links, the
+// messages, in this order (the order they are inserted); the messages
+// begin a chunk of the pipeline's, so that a worker that prepares them
+// (waiting for every instruction) never waits for its own chunk.
+func (r *issueRows) rows() int { return r.msgStart() + len(r.msgs.rows) }
+
+func (r *issueRows) msgStart() int {
+	n := len(r.issue) + len(r.links)
+	return (n + pipelineChunk - 1) / pipelineChunk * pipelineChunk
+}
+
+// prepare makes row i ready to insert: an instruction's digest checked,
+// its body encoded, it and its token sealed; a link's
+// secret hashed and sealed; a message checked and sealed. Safe to call
+// for different i at once.
+func (r *issueRows) prepare(i int) error {
+	switch {
+	case i < len(r.issue):
+		row := &r.issue[i]
+		in := row.in
+		if r.b.Sign != nil {
+			if err := r.b.Sign(i); err != nil {
+				return err
+			}
+			if badToken(in.Token) {
+				return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): a token of 1 to %d bytes is needed", i, in.ID, maxTokenLen)
+			}
+		}
+		digest := muster.InstructionDigest(&in.Instruction)
+		if in.Digest != "" && in.Digest != digest {
+			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): its digest does not match its content", i, in.ID)
+		}
+		body, err := json.Marshal(&in.Instruction)
+		if err != nil {
+			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): %v", i, in.ID, err)
+		}
+		row.digest = digest
+		row.body = r.k.Seal(body, instructionAAD(in.ID, "body"))
+		row.token = r.k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
+	case i < len(r.issue)+len(r.links):
+		row := &r.links[i-len(r.issue)]
+		l := row.l
+		row.hash, row.secret = muster.TokenHash(l.Secret), r.k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))
+	case i < r.msgStart():
+		// (none: the messages begin a chunk)
+	default:
+		// A message is read once every instruction is signed (Sign
+		// renders the messages that carry one): a worker here has only
+		// rows of instructions being prepared before it, by the others.
+		if !r.signed.Load() {
+			if err := r.p.waitAll(len(r.issue)); err != nil {
+				return err
+			}
+			r.signed.Store(true)
+		}
+		return r.msgs.prepare(i - r.msgStart())
+	}
+	return nil
 }
 
 // IssueInstructions implements muster.Store.
 func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (muster.IssueResult, error) {
-	rows, msgs, msgHouseholds, err := checkIssueBatch(&b)
-	if err != nil {
-		return muster.IssueResult{}, err
-	}
 	k, err := c.keyring()
 	if err != nil {
 		return muster.IssueResult{}, err
 	}
+	batch, err := checkIssueBatch(&b, k, c.now().UTC())
+	if err != nil {
+		return muster.IssueResult{}, err
+	}
+	// The rows are prepared on every core while the writer, one core,
+	// inserts those done: the writer's work and the rest overlap.
+	p := startPipeline(batch.rows(), batch.prepare, func(p *pipeline) { batch.p = p })
+	defer p.stop()
+	rows := batch.issue
 	var res muster.IssueResult
 	err = c.write(ctx, func(w *wtx) error {
 		// The instructions, links and messages name the same households:
@@ -222,11 +304,14 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 		// The versions replaced leave "current" first: the partial unique
 		// index allows one current version per series.
 		now := micros(w.now)
-		for _, r := range rows {
-			if r.in.Supersedes == "" {
+		// (Each row by its index: the pipeline is still filling the rest
+		// of its fields.)
+		for i := range rows {
+			in := rows[i].in
+			if in.Supersedes == "" {
 				continue
 			}
-			if err := w.changeStatus(r.in.Supersedes, muster.InstructionSuperseded, r.in.ID, now); err != nil {
+			if err := w.changeStatus(in.Supersedes, muster.InstructionSuperseded, in.ID, now); err != nil {
 				return err
 			}
 			res.Superseded++
@@ -237,15 +322,21 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 			}
 			res.Revoked++
 		}
-		if err := w.insertInstructions(k, rows); err != nil {
+		if err := w.insertInstructions(rows, p); err != nil {
 			return err
 		}
 		res.Issued = len(rows)
-		if err := w.insertLinks(k, b.Links); err != nil {
+		if err := p.wait(w.ctx, len(rows)+len(batch.links)); err != nil {
+			return err
+		}
+		if err := w.insertLinks(batch.links); err != nil {
 			return err
 		}
 		res.Links = len(b.Links)
-		if res.Enqueued, res.Duplicates, err = w.enqueue(k, msgs, msgHouseholds); err != nil {
+		if err := p.wait(w.ctx, batch.rows()); err != nil {
+			return err
+		}
+		if res.Enqueued, res.Duplicates, err = w.enqueue(batch.msgs.rows, batch.msgs.households); err != nil {
 			return err
 		}
 		w.record("instruction.issue", "plan:"+b.Plan, issueDetail(&b, &res))
@@ -315,11 +406,12 @@ func init() {
 	}
 }
 
-func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
+// insertInstructions inserts rows, each once p has prepared it.
+func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
 	var households []string
-	for _, r := range rows {
-		if r.in.Audience == muster.AudienceHousehold {
-			households = append(households, r.in.Household)
+	for i := range rows { // by index: the pipeline is still filling the rows
+		if in := rows[i].in; in.Audience == muster.AudienceHousehold {
+			households = append(households, in.Household)
 		}
 	}
 	known, err := w.existingHouseholds(households)
@@ -332,11 +424,14 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 		}
 	}
 	args := make([]any, 0, 14*issueChunk)
-	chunk := w.c.rowsPerStatement(issueChunk)
+	chunk := issueChunk
 	for start := 0; start < len(rows); {
 		n := chunk
 		if len(rows)-start < chunk {
 			n = 1
+		}
+		if err := p.wait(w.ctx, start+n); err != nil {
+			return err
 		}
 		args = args[:0]
 		for _, r := range rows[start : start+n] {
@@ -346,8 +441,7 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 				household = ""
 			}
 			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, in.Plan,
-				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest,
-				k.Seal([]byte(in.Token), instructionAAD(in.ID, "token")), k.Seal(r.body, instructionAAD(in.ID, "body")))
+				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body)
 		}
 		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
@@ -362,38 +456,38 @@ func (w *wtx) insertInstructions(k muster.Sealer, rows []issueRow) error {
 
 // insertLinks makes each household's instruction link: a capability
 // (its hash) and the sealed secret, replacing a link the household had.
-// Rows go rowsPerStatement(linkChunk) at a time: PostgreSQL paid a round
-// trip per row.
-func (w *wtx) insertLinks(k muster.Sealer, links []muster.InstructionLink) error {
+// Rows go linkChunk a statement (see insertOutboxQueries).
+func (w *wtx) insertLinks(links []linkRow) error {
 	if len(links) == 0 {
 		return nil
 	}
 	hs := make([]string, len(links))
 	for i, l := range links {
-		hs[i] = l.HouseholdID
+		hs[i] = l.l.HouseholdID
 	}
 	known, err := w.existingHouseholds(hs)
 	if err != nil {
 		return err
 	}
-	for _, l := range links {
-		if !known[l.HouseholdID] {
-			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", l.HouseholdID)
+	for _, h := range hs {
+		if !known[h] {
+			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", h)
 		}
 	}
 	now := micros(w.now)
 	capArgs := make([]any, 0, 5*linkChunk)
 	linkArgs := make([]any, 0, 4*linkChunk)
-	chunk := w.c.rowsPerStatement(linkChunk)
+	chunk := linkChunk
 	for start := 0; start < len(links); {
 		n := chunk
 		if len(links)-start < chunk {
 			n = 1
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
-		for _, l := range links[start : start+n] {
-			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, muster.TokenHash(l.Secret), now, micros(l.ExpiresAt))
-			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID)), now)
+		for _, r := range links[start : start+n] {
+			l := r.l
+			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
+			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, r.secret, now)
 		}
 		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
 			return w.c.conflict(err, "issue: a capability of this issuance exists already")
@@ -624,38 +718,4 @@ func (c *Core) InstructionLinks(ctx context.Context, householdIDs []string, now 
 		}
 	}
 	return out, nil
-}
-
-// eachIndex calls fn(i) for every i in [0, n) on every core, in chunks,
-// and returns the error of the lowest i that failed (the one a loop would
-// have returned), or nil. fn must be safe to call concurrently.
-func eachIndex(n int, fn func(i int) error) error {
-	const chunk = 512
-	chunks := (n + chunk - 1) / chunk
-	errs := make([]error, chunks)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), chunks) {
-		wg.Go(func() {
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				for i := c * chunk; i < min((c+1)*chunk, n); i++ {
-					if err := fn(i); err != nil {
-						errs[c] = err
-						break
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

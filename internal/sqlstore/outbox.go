@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,7 +34,7 @@ const (
 	maxLeaseFor   = time.Hour
 	// maxEnqueue bounds one enqueue transaction.
 	maxEnqueue = 200_000
-	// enqueueChunk rows are inserted by one statement.
+	// enqueueChunk rows are inserted by one statement (see insertOutboxQueries).
 	enqueueChunk = 50
 )
 
@@ -54,15 +55,34 @@ func messageAAD(id, field string) string { return "message:" + id + ":" + field 
 // same microsecond collide only if their random starts are less than a
 // batch apart: about 2^-45 for batches of 200,000.
 func messageIDs(now time.Time) func() string {
+	r := newMessageIDRange(now)
+	next := 0
+	return func() string {
+		next++
+		return r.id(next - 1)
+	}
+}
+
+// messageIDRange makes the ids of one batch: id(i) is the i-th, made on
+// any goroutine (the messages of an issuance are sealed on every core,
+// each with its id in its aad).
+type messageIDRange struct {
+	prefix string
+	start  uint64
+}
+
+func newMessageIDRange(now time.Time) messageIDRange {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	next := binary.BigEndian.Uint64(b[:]) >> 1
-	prefix := fmt.Sprintf("M%013x", now.UnixMicro())
-	return func() string {
-		id := prefix + fmt.Sprintf("%016x", next)
-		next++
-		return id
-	}
+	return messageIDRange{prefix: fmt.Sprintf("M%013x", now.UnixMicro()), start: binary.BigEndian.Uint64(b[:]) >> 1}
+}
+
+func (r messageIDRange) id(i int) string {
+	b := make([]byte, len(r.prefix), len(r.prefix)+16)
+	copy(b, r.prefix)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], r.start+uint64(i))
+	return string(hex.AppendEncode(b, n[:]))
 }
 
 type outboxRow struct {
@@ -263,16 +283,21 @@ func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (
 	if len(ms) == 0 {
 		return 0, 0, nil
 	}
-	rows, households, err := prepareMessages(ms)
-	if err != nil {
-		return 0, 0, err
-	}
 	k, err := c.keyring()
 	if err != nil {
 		return 0, 0, err
 	}
+	b, err := newMessageBatch(ms, k, c.now().UTC())
+	if err != nil {
+		return 0, 0, err
+	}
+	p := startPipeline(len(ms), b.prepare)
+	defer p.stop()
+	if err := p.wait(ctx, len(ms)); err != nil {
+		return 0, 0, err
+	}
 	err = c.write(ctx, func(w *wtx) error {
-		enqueued, duplicates, err = w.enqueue(k, rows, households)
+		enqueued, duplicates, err = w.enqueue(b.rows, b.households)
 		return err
 	})
 	if err != nil {
@@ -281,44 +306,62 @@ func (c *Core) EnqueueMessages(ctx context.Context, ms []muster.OutboxMessage) (
 	return enqueued, duplicates, nil
 }
 
-// prepareMessages checks a batch for the outbox and fills in the
-// idempotency keys left empty; households are the batch's households,
-// each once.
-func prepareMessages(ms []muster.OutboxMessage) (rows []muster.OutboxMessage, households []string, err error) {
-	if len(ms) > maxEnqueue {
-		return nil, nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
-	}
-	rows = make([]muster.OutboxMessage, len(ms))
-	// Checked on every core (an issuance queues 150,000 messages).
-	if err := eachIndex(len(ms), func(i int) error {
-		m := ms[i]
-		if err := checkMessage(&m); err != nil {
-			return muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
-		}
-		if m.IdempotencyKey == "" {
-			m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
-		}
-		rows[i] = m
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	seenHH := map[string]bool{}
-	for _, m := range rows {
-		if !seenHH[m.HouseholdID] {
-			seenHH[m.HouseholdID] = true
-			households = append(households, m.HouseholdID)
-		}
-	}
-	return rows, households, nil
+// queuedMessage is a message ready to insert: its id made and its
+// content sealed.
+type queuedMessage struct {
+	m       muster.OutboxMessage
+	id      string
+	content []byte
 }
 
-// enqueue stores messages prepared by prepareMessages in w's transaction:
+// messageBatch is a batch of messages for the outbox being made ready
+// to insert: newMessageBatch lists their households; prepare(i) checks
+// message i, fills in its idempotency key if left empty, gives it its id
+// and seals its content, on every core (pipeline) before or while the
+// write that queues them runs.
+type messageBatch struct {
+	in         []muster.OutboxMessage
+	k          muster.Sealer
+	rows       []queuedMessage
+	households []string // each once
+	ids        messageIDRange
+}
+
+func newMessageBatch(ms []muster.OutboxMessage, k muster.Sealer, now time.Time) (*messageBatch, error) {
+	if len(ms) > maxEnqueue {
+		return nil, muster.Errorf(muster.EINVALID, "enqueue: %d messages, more than %d in one batch", len(ms), maxEnqueue)
+	}
+	b := &messageBatch{in: ms, k: k, rows: make([]queuedMessage, len(ms)), ids: newMessageIDRange(now)}
+	seen := map[string]bool{}
+	for i := range b.rows {
+		if h := ms[i].HouseholdID; !seen[h] {
+			seen[h] = true
+			b.households = append(b.households, h)
+		}
+	}
+	return b, nil
+}
+
+func (b *messageBatch) prepare(i int) error {
+	m := b.in[i]
+	if err := checkMessage(&m); err != nil {
+		return muster.Errorf(muster.EINVALID, "enqueue: message %d (household %q, %s): %v", i, m.HouseholdID, m.Channel, err)
+	}
+	if m.IdempotencyKey == "" {
+		m.IdempotencyKey = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+	}
+	r := &b.rows[i]
+	r.m, r.id = m, b.ids.id(i)
+	r.content = b.k.Seal(outboxContent(&m), messageAAD(r.id, "content"))
+	return nil
+}
+
+// enqueue stores messages prepared (messageBatch) in w's transaction:
 // the outbox's part of any transaction that also queues what it sends
 // (an issuance, an advisory). A message whose idempotency key is in the
 // outbox already is a duplicate, not stored. Audited and announced when
 // something was queued.
-func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households []string) (enqueued, duplicates int, err error) {
+func (w *wtx) enqueue(rows []queuedMessage, households []string) (enqueued, duplicates int, err error) {
 	if len(rows) == 0 {
 		return 0, 0, nil
 	}
@@ -332,20 +375,19 @@ func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households [
 		}
 	}
 	now := micros(w.now)
-	newID := messageIDs(w.now)
 	args := make([]any, 0, 15*enqueueChunk)
-	chunk := w.c.rowsPerStatement(enqueueChunk)
+	chunk := enqueueChunk
 	for start := 0; start < len(rows); {
 		n := chunk
 		if len(rows)-start < chunk {
 			n = 1
 		}
 		args = args[:0]
-		for _, m := range rows[start : start+n] {
-			id := newID()
-			args = append(args, id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
-				noBytes, noBytes, noBytes, noBytes, k.Seal(outboxContent(&m), messageAAD(id, "content")),
-				m.AckCode, now, now, now)
+		for i := range rows[start : start+n] {
+			r := &rows[start+i]
+			m := &r.m
+			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
+				noBytes, noBytes, noBytes, noBytes, r.content, m.AckCode, now, now, now)
 		}
 		res, err := w.exec(insertOutbox(n), args...)
 		if err != nil {
@@ -366,20 +408,18 @@ func (w *wtx) enqueue(k muster.Sealer, rows []muster.OutboxMessage, households [
 	return enqueued, duplicates, nil
 }
 
-// rowsPerStatement is how many rows one INSERT of a bulk write carries
-// (chunk, or 1). SQLite, in process and with one writer (the engines that
-// group-commit), keeps a statement journal for a statement of several
-// rows, since it may have to undo it alone: a copy of every page of the
-// database it changes, spilled to a temporary file past 64 KiB. Measured
-// on 100,000 messages, the journal cost more than the statements it
-// saved (3.4 against 2.6 CPU-seconds). PostgreSQL saves a round trip a row.
-func (c *Core) rowsPerStatement(chunk int) int {
-	if c.d.GroupCommit {
-		return 1
-	}
-	return chunk
-}
-
+// Bulk writes (an issuance, messages queued by the thousand) insert
+// enqueueChunk, issueChunk or linkChunk rows a statement, on both
+// engines. On SQLite a statement of several rows costs a statement
+// journal (a copy of each page it changes that the transaction had
+// changed before, so that it can undo the statement alone): spilled to a
+// temporary file past 64 KiB, it cost more than the statements it saved
+// (3.4 against 2.6 CPU-seconds on 100,000 messages), and SQLite wrote one
+// row a statement. The writer now keeps it in memory (temp_store=MEMORY,
+// package sqlite), and a bulk write touches a few pages a statement, at
+// its right edge: fifty rows a statement spare most of what a row cost
+// (binding, stepping and resetting a statement through database/sql).
+// PostgreSQL saves a round trip a row.
 var insertOutboxQueries = map[int]string{}
 
 func init() {
@@ -404,11 +444,12 @@ var noBytes = []byte{}
 
 // enqueueDetail says, for the audit log, what a batch held: counts by
 // channel and the instructions, never a recipient.
-func enqueueDetail(enqueued, duplicates int, rows []muster.OutboxMessage) string {
+func enqueueDetail(enqueued, duplicates int, rows []queuedMessage) string {
 	byChannel := map[string]int{}
 	instr := map[string]bool{}
 	var instrs []string
-	for _, m := range rows {
+	for i := range rows {
+		m := &rows[i].m
 		byChannel[m.Channel]++
 		key := m.InstructionID + " v" + strconv.Itoa(m.InstructionVersion)
 		if !instr[key] && len(instrs) < 20 {
