@@ -266,15 +266,8 @@ func TestBoundCountsGateHours(t *testing.T) {
 // times are rounded up to the second (before, a third of them lost their
 // turns to that rounding, and were re-timed).
 func TestReplanUnchangedChangesNothing(t *testing.T) {
-	c := generatedCity(t, 4, 0.5)
-	hs := households(c.foot0, 500, 2)
-	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
-	p0, err := plan.Make(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hs, in, p0 := replanWorld(t, 500, 2)
+	start, ctx := in.Params.Start, context.Background()
 	for _, after := range []time.Duration{0, 20 * time.Minute, 40 * time.Minute} {
 		at := start.Add(after)
 		ps, err := plan.Proposals(ctx, p0, in, plan.State{At: at})
@@ -305,15 +298,8 @@ func TestReplanUnchangedChangesNothing(t *testing.T) {
 // at its new gate no sooner than it can be from where it is once told; the
 // proposals pass plancheck.
 func TestRevisionLead(t *testing.T) {
-	c := generatedCity(t, 4, 0.5)
-	hs := households(c.foot0, 500, 2)
-	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
-	p0, err := plan.Make(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hs, in, p0 := replanWorld(t, 500, 2)
+	start, ctx := in.Params.Start, context.Background()
 	at := start.Add(40 * time.Minute)
 	lead := 7 * time.Minute
 	// The gate with the most groups leaving within the lead closes.
@@ -370,15 +356,8 @@ func TestRevisionLead(t *testing.T) {
 // the unserved unserved, and the Porto Alegre drill's households stayed so
 // after its all-clear.
 func TestReplanServesTheUnservedAgain(t *testing.T) {
-	c := generatedCity(t, 4, 0.5)
-	hs := households(c.foot0, 300, 5)
-	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
-	p0, err := plan.Make(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hs, in, p0 := replanWorld(t, 300, 5)
+	start, ctx := in.Params.Start, context.Background()
 	// The plan as if its last groups had found no gate (a threat since
 	// lifted): their households unserved.
 	slices.SortFunc(p0.Groups, func(a, b plan.Group) int { return b.Departure.Compare(a.Departure) })
@@ -424,15 +403,8 @@ func TestReplanServesTheUnservedAgain(t *testing.T) {
 // minutes late keeps its turn exactly. Every proposal passes plancheck
 // with the state.
 func TestLateGroupRebooked(t *testing.T) {
-	c := generatedCity(t, 4, 0.5)
-	hs := households(c.foot0, 500, 2)
-	start := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: start}}
-	p0, err := plan.Make(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hs, in, p0 := replanWorld(t, 500, 2)
+	start, ctx := in.Params.Start, context.Background()
 	// Groups due to leave between 10 and 20 minutes in: at 40 minutes,
 	// the even ones left 20 minutes late, the odd ones 2 minutes late.
 	at := start.Add(40 * time.Minute)
@@ -496,4 +468,19 @@ func TestLateGroupRebooked(t *testing.T) {
 			}
 		}
 	}
+}
+
+// replanWorld is a plan to revise: n households (seeded) on the generated
+// city of the tests, planned from 06:00 on 26 August 2021, with the input
+// it was made from.
+func replanWorld(t *testing.T, n int, seed uint64) (*city, []muster.Household, plan.Input, *plan.Plan) {
+	t.Helper()
+	c := generatedCity(t, 4, 0.5)
+	hs := households(c.foot0, n, seed)
+	in := plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, Params: plan.Params{Start: time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)}}
+	p0, err := plan.Make(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, hs, in, p0
 }

@@ -5,15 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"github.com/muster-evac/muster/internal/testshared"
-	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
-	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
-	"github.com/muster-evac/muster/scenario"
 )
 
 // BenchmarkCheckPorto: the check of Porto's re-plan under the threat two
@@ -23,23 +18,7 @@ import (
 func BenchmarkCheckPorto(b *testing.B) {
 	testshared.Long(b)
 	ctx := context.Background()
-	city, _, err := osmimport.ImportFile(ctx, testshared.Path(b, "data/porto.osm.pbf"), osmimport.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	carG, footG := city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
-	car, err := route.New(ctx, carG, route.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	foot, err := route.New(ctx, footG, route.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := scenario.Generate(ctx, carG, footG, scenario.Options{Seed: 1, AirportCenter: orb.Point{-8.681, 41.248}, Timezone: "Europe/Lisbon"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	carG, footG, car, foot, s := porto(b)
 	start := time.Date(2026, 3, 14, 6, 0, 0, 0, time.UTC)
 	at := start.Add(2 * time.Hour)
 	p0, err := plan.Make(ctx, plan.Input{Car: car, Foot: foot, Places: &s.Places, Households: s.Households, Params: plan.Params{Start: start}})

@@ -25,25 +25,8 @@ import (
 // (20 s to minutes): runs with MUSTER_LONG=1 or in CI (testshared.Long).
 func TestPortoPlansPass(t *testing.T) {
 	testshared.Long(t)
-	path := testshared.Path(t, "data/porto.osm.pbf")
 	ctx := context.Background()
-	city, _, err := osmimport.ImportFile(ctx, path, osmimport.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	carG, footG := city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
-	car, err := route.New(ctx, carG, route.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	foot, err := route.New(ctx, footG, route.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := scenario.Generate(ctx, carG, footG, scenario.Options{Seed: 1, AirportCenter: orb.Point{-8.681, 41.248}, Timezone: "Europe/Lisbon"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	carG, footG, car, foot, s := porto(t)
 	start := time.Date(2026, 3, 14, 6, 0, 0, 0, time.UTC)
 	at := start.Add(2 * time.Hour)
 	setZones := func(zones []muster.Zone) {
@@ -84,4 +67,28 @@ func TestPortoPlansPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	pass("re-plan with gate-2 restricted", p2, plancheck.Inputs{GateStatus: restricted, At: at, Previous: p0})
+}
+
+// porto is Porto's real roads (graphs and routers) and the scenario
+// generator's default on them (100,000 people, the airport's gates, the
+// threat inject): what the Porto test and benchmark check plans of.
+func porto(tb testing.TB) (carG, footG *roadgraph.Graph, car, foot *route.Router, s *scenario.Scenario) {
+	tb.Helper()
+	ctx := context.Background()
+	city, _, err := osmimport.ImportFile(ctx, testshared.Path(tb, "data/porto.osm.pbf"), osmimport.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	carG, footG = city.Graphs[roadgraph.Car], city.Graphs[roadgraph.Foot]
+	if car, err = route.New(ctx, carG, route.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	if foot, err = route.New(ctx, footG, route.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	s, err = scenario.Generate(ctx, carG, footG, scenario.Options{Seed: 1, AirportCenter: orb.Point{-8.681, 41.248}, Timezone: "Europe/Lisbon"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return carG, footG, car, foot, s
 }
