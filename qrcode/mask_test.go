@@ -1,6 +1,7 @@
 package qrcode
 
 import (
+	"crypto/sha256"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -106,4 +107,71 @@ func TestEveryTokenReadsBack(t *testing.T) {
 	if notLowest > n/10 {
 		t.Errorf("%d of %d codes did not take the mask of the lowest penalty", notLowest, n)
 	}
+}
+
+// TestRememberedMaskDrawsTheSameCode: a text drawn again takes the mask
+// remembered for it and gets the very code the first drawing chose (read
+// back); forgetting (a full memo) changes nothing but the cost; the memo
+// never holds more than maxMasks texts.
+func TestRememberedMaskDrawsTheSameCode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2021, 26))
+	for i := range 20 {
+		text := randomToken(rng)
+		first, err := Encode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := sha256.Sum256([]byte(text))
+		mask, ok := masks.get(key)
+		if !ok {
+			t.Fatalf("token %d: no mask remembered after drawing it", i)
+		}
+		again, err := Encode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(first.c.Bitmap, again.c.Bitmap) {
+			t.Fatalf("token %d: drawn again with the remembered mask %d, the code differs", i, mask)
+		}
+		if got, err := Decode(frame(again)); err != nil || got != text {
+			t.Fatalf("token %d: the code drawn again reads back as %q (%v)", i, got, err)
+		}
+		// A wrong remembered mask would draw a different code: the
+		// remembered one is the one chosen, not any.
+		if other := withMask(t, text, first.Version(), (mask+1)%8); slices.Equal(other.c.Bitmap, again.c.Bitmap) {
+			t.Fatalf("token %d: masks %d and %d draw the same code", i, mask, (mask+1)%8)
+		}
+	}
+	for i := range maxMasks + 10 {
+		var key [32]byte
+		key[0], key[1], key[2] = byte(i), byte(i>>8), 0xee
+		masks.put(key, coding.Mask(i%8))
+	}
+	if n := len(masks.m); n > maxMasks {
+		t.Fatalf("the memo holds %d masks, more than %d", n, maxMasks)
+	}
+}
+
+// BenchmarkEncode: a token drawn the first time (its mask chosen by
+// drawing and reading back) and again (its mask remembered).
+func BenchmarkEncode(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2021, 27))
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Encode(randomToken(rng)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	text := randomToken(rng)
+	if _, err := Encode(text); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("again", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Encode(text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -11,6 +11,7 @@ package qrcode
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image"
@@ -19,6 +20,7 @@ import (
 	_ "image/png"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/makiuchi-d/gozxing"
 	zqr "github.com/makiuchi-d/gozxing/qrcode"
@@ -39,7 +41,34 @@ type Code struct {
 // 8.8.2): rsc.io/qr's Encode always takes mask 0, whose pattern on some
 // texts draws a shape a reader takes for a finder pattern, and a phone
 // then finds no code (it happened to one token in a few dozen).
+//
+// Choosing the mask draws the code and reads it back (a few milliseconds);
+// the mask chosen for a text is remembered (masks), so that an evacuee's
+// page drawing the same token at every view costs that once.
 func Encode(text string) (*Code, error) {
+	enc, v, err := encoding(text)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256([]byte(text))
+	if mask, ok := masks.get(key); ok {
+		c, err := encodeMasked(enc, v, mask, len(text))
+		if err != nil {
+			return nil, err
+		}
+		return &Code{c: &qr.Code{Bitmap: c.Bitmap, Size: c.Size, Stride: c.Stride, Scale: 8}}, nil
+	}
+	code, mask, err := chooseMask(text, enc, v)
+	if err != nil {
+		return nil, err
+	}
+	masks.put(key, mask)
+	return code, nil
+}
+
+// encoding is text's encoding (numeric, alphanumeric or bytes) and the
+// smallest version that holds it at level Q.
+func encoding(text string) (coding.Encoding, coding.Version, error) {
 	var enc coding.Encoding
 	switch {
 	case coding.Num(text).Check() == nil:
@@ -52,24 +81,39 @@ func Encode(text string) (*Code, error) {
 	v := coding.Version(coding.MinVersion)
 	for ; enc.Bits(v) > v.DataBytes(coding.Q)*8; v++ {
 		if v == coding.MaxVersion {
-			return nil, fmt.Errorf("QR code of %d characters: too long for any version at level Q", len(text))
+			return nil, 0, fmt.Errorf("QR code of %d characters: too long for any version at level Q", len(text))
 		}
 	}
+	return enc, v, nil
+}
+
+func encodeMasked(enc coding.Encoding, v coding.Version, mask coding.Mask, n int) (*coding.Code, error) {
+	p, err := coding.NewPlan(v, coding.Q, mask)
+	if err != nil {
+		return nil, fmt.Errorf("QR code of %d characters: %w", n, err)
+	}
+	c, err := p.Encode(enc)
+	if err != nil {
+		return nil, fmt.Errorf("QR code of %d characters: %w", n, err)
+	}
+	return c, nil
+}
+
+// chooseMask encodes text with each mask and takes the one of the lowest
+// penalty that a reader finds.
+func chooseMask(text string, enc coding.Encoding, v coding.Version) (*Code, coding.Mask, error) {
 	type candidate struct {
 		c       *coding.Code
+		mask    coding.Mask
 		penalty int
 	}
 	var cands []candidate
 	for mask := coding.Mask(0); mask < 8; mask++ {
-		p, err := coding.NewPlan(v, coding.Q, mask)
+		c, err := encodeMasked(enc, v, mask, len(text))
 		if err != nil {
-			return nil, fmt.Errorf("QR code of %d characters: %w", len(text), err)
+			return nil, 0, err
 		}
-		c, err := p.Encode(enc)
-		if err != nil {
-			return nil, fmt.Errorf("QR code of %d characters: %w", len(text), err)
-		}
-		cands = append(cands, candidate{c, penalty(c)})
+		cands = append(cands, candidate{c, mask, penalty(c)})
 	}
 	slices.SortStableFunc(cands, func(a, b candidate) int { return a.penalty - b.penalty })
 	// The lowest penalty that a reader finds: on about one text in
@@ -80,11 +124,45 @@ func Encode(text string) (*Code, error) {
 	for _, cd := range cands {
 		code := &Code{c: &qr.Code{Bitmap: cd.c.Bitmap, Size: cd.c.Size, Stride: cd.c.Stride, Scale: 8}}
 		if code.readsBack(text) {
-			return code, nil
+			return code, cd.mask, nil
 		}
 	}
-	best := cands[0].c
-	return &Code{c: &qr.Code{Bitmap: best.Bitmap, Size: best.Size, Stride: best.Stride, Scale: 8}}, nil
+	best := cands[0]
+	return &Code{c: &qr.Code{Bitmap: best.c.Bitmap, Size: best.c.Size, Stride: best.c.Stride, Scale: 8}}, best.mask, nil
+}
+
+// maxMasks bounds the masks remembered: 4,096 texts' at about 60 bytes
+// each. Past it an arbitrary one is forgotten, so a flood of texts (each a
+// valid link's token: an evacuee's page draws only its own) costs the
+// reads it would have cost anyway, and never memory.
+const maxMasks = 4096
+
+// masks remembers the mask chosen for a text, by the text's SHA-256: the
+// process keeps no token it was not holding anyway.
+var masks = &maskMemo{m: map[[32]byte]coding.Mask{}}
+
+type maskMemo struct {
+	mu sync.Mutex
+	m  map[[32]byte]coding.Mask
+}
+
+func (mm *maskMemo) get(key [32]byte) (coding.Mask, bool) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mask, ok := mm.m[key]
+	return mask, ok
+}
+
+func (mm *maskMemo) put(key [32]byte, mask coding.Mask) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if len(mm.m) >= maxMasks {
+		for k := range mm.m {
+			delete(mm.m, k)
+			break
+		}
+	}
+	mm.m[key] = mask
 }
 
 // readsBack reports whether ZXing reads text from the code drawn small
