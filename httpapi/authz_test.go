@@ -289,7 +289,7 @@ func fixtures() map[string]fixture {
 		},
 		"GET /api/bundle": get("/api/bundle"),
 		"POST /api/checkin": func(e *testEnv, role string) (string, string, []byte, string) {
-			return "POST", "/api/checkin", mustJSON(checkinRequest{Household: e.freshIssued(), RallyPoint: "RP-" + role}), ""
+			return "POST", "/api/checkin", mustJSON(checkinRequest{Household: e.freshIssued(), RallyPoint: "RP-" + role, OtherRally: "authorisation test"}), ""
 		},
 		"POST /api/checkin/sync": func(*testEnv, string) (string, string, []byte, string) {
 			return "POST", "/api/checkin/sync", []byte(`{"device":"tablet-3","checkins":[]}`), ""

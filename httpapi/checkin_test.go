@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/credential"
+	"github.com/muster-evac/muster/issue"
 )
 
 // issuedScenario approves a plan of n scenario households and returns
@@ -129,14 +131,14 @@ func TestVerifyAndCheckIn(t *testing.T) {
 
 		// Check-in: once; the copy refused with the first's place and time.
 		var ci checkinResponse
-		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: tokA, RallyPoint: "RP-EAST"}), 201, &ci)
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: tokA, RallyPoint: byHH[a].Instruction.RallyPoint.ID}), 201, &ci)
 		if ci.CheckIn.TokenID != byHH[a].ID || ci.CheckIn.Household != a || ci.CheckIn.By != "field-user" || ci.People != byHH[a].Instruction.People {
 			t.Fatalf("check-in: %+v", ci)
 		}
 		now = now.Add(20 * time.Minute)
 		body := e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: tokA, RallyPoint: "RP-WEST"}), 409, nil)
 		msg := errorOf(t, body).Message
-		if !strings.Contains(msg, "RP-EAST") || !strings.Contains(msg, "field-user") || !strings.Contains(msg, ci.CheckIn.At.UTC().Format(time.RFC3339)) {
+		if !strings.Contains(msg, byHH[a].Instruction.RallyPoint.ID) || !strings.Contains(msg, "field-user") || !strings.Contains(msg, ci.CheckIn.At.UTC().Format(time.RFC3339)) {
 			t.Fatalf("the second check-in's refusal does not say where and when the first was: %s", msg)
 		}
 		var flagged checkinsPage
@@ -150,7 +152,7 @@ func TestVerifyAndCheckIn(t *testing.T) {
 		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: forged, RallyPoint: "RP-EAST"}), 400, nil)
 		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: foreign, RallyPoint: "RP-EAST"}), 400, nil)
 		e.do("viewer", "POST", "/api/checkin", mustJSON(checkinRequest{Household: b, RallyPoint: "RP-EAST"}), 403, nil)
-		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Household: b, RallyPoint: "RP-EAST"}), 201, nil)
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Household: b, RallyPoint: byHH[b].Instruction.RallyPoint.ID}), 201, nil)
 		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: byHH[b].Token, RallyPoint: "RP-EAST"}), 409, nil)
 
 		// Offline: two devices checked d's token in; the earlier is first,
@@ -246,6 +248,77 @@ func TestVerifyAndCheckIn(t *testing.T) {
 		}
 		if got := credential.Verify(old, bundle, now); got.Status != credential.Superseded {
 			t.Fatalf("offline, the replaced version: %s", got.String())
+		}
+	})
+}
+
+// TestCheckInAtAnotherRallyPoint: a current token shown at a rally point
+// other than its instruction's is refused (a copy shown there first would
+// otherwise spend it, and the household it was issued to be turned away at
+// its own), the attempt audited and the token left unspent; the officer
+// may admit it with a reason, which is audited with the check-in; a token
+// spent already is refused as the copy it is, wherever it is shown.
+func TestCheckInAtAnotherRallyPoint(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		e := scenarioEnv(t, open(t), 24, &now)
+		_, byHH, _ := issuedScenario(t, e)
+		var hs []string
+		for h := range byHH {
+			if strings.HasPrefix(h, "S") {
+				hs = append(hs, h)
+			}
+		}
+		sort.Strings(hs)
+		x, y := byHH[hs[0]], byHH[hs[1]]
+		own, other := x.Instruction.RallyPoint.ID, "RP-ELSEWHERE"
+		if own == "" || own == other {
+			t.Fatalf("household %s's instruction names rally point %q", hs[0], own)
+		}
+		body := e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: x.Token, RallyPoint: other}), 409, nil)
+		if msg := errorOf(t, body).Message; !strings.Contains(msg, "NOT CHECKED IN") || !strings.Contains(msg, own) || !strings.Contains(msg, other) {
+			t.Fatalf("a check-in at another rally point: %s", msg)
+		}
+		// By household id too.
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Household: hs[1], RallyPoint: other}), 409, nil)
+		var none checkinsPage
+		e.do("field", "GET", "/api/checkins?token="+url.QueryEscape(x.ID), nil, 200, &none)
+		if len(none.CheckIns) != 0 {
+			t.Fatalf("a refused check-in spent the token: %+v", none.CheckIns)
+		}
+		// Admitted with a reason: recorded, and the reason audited.
+		var ci checkinResponse
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: x.Token, RallyPoint: other, OtherRally: "its rally point is overrun"}), 201, &ci)
+		if ci.CheckIn.TokenID != x.ID || ci.CheckIn.RallyPoint != other || ci.Instructed != own {
+			t.Fatalf("admitted at another rally point: %+v", ci)
+		}
+		// The household's own rally point now refuses the genuine copy
+		// as spent (where and when), not as misplaced.
+		body = e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: x.Token, RallyPoint: own}), 409, nil)
+		if msg := errorOf(t, body).Message; !strings.Contains(msg, "checked in already") || !strings.Contains(msg, other) {
+			t.Fatalf("a spent token at its own rally point: %s", msg)
+		}
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: y.Token, RallyPoint: y.Instruction.RallyPoint.ID}), 201, nil)
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: x.Token, RallyPoint: own, OtherRally: strings.Repeat("x", issue.MaxOtherRallyReason+1)}), 400, nil)
+
+		entries, err := e.store.ListAudit(context.Background(), 0, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused, admitted := 0, 0
+		for _, en := range entries {
+			switch {
+			case en.Action == "checkin.other_rally_refused" && (en.Target == "instruction:"+x.ID || en.Target == "instruction:"+y.ID):
+				refused++
+			case en.Action == "checkin.other_rally" && en.Target == "instruction:"+x.ID && strings.Contains(en.Detail, "its rally point is overrun") &&
+				strings.Contains(en.Detail, ci.CheckIn.ID) && strings.Contains(en.Detail, own):
+				admitted++
+			case en.Action == "checkin.other_rally" || en.Action == "checkin.other_rally_refused":
+				t.Errorf("an audit entry of another check-in: %+v", en)
+			}
+		}
+		if refused != 2 || admitted != 1 {
+			t.Fatalf("audited: %d refusals (want 2), %d admissions (want 1)", refused, admitted)
 		}
 	})
 }

@@ -172,9 +172,10 @@ func TestEvacuationEndToEnd(t *testing.T) {
 		if v := verifyToken(e, changeChar(token, len(token)-3)); v.Status != "forged" {
 			t.Fatalf("a forged token: %+v", v)
 		}
-		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: token, RallyPoint: "RP-1"}), 201, nil)
+		rally := page.Instruction.RallyPoint.ID
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: token, RallyPoint: rally}), 201, nil)
 		body := e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: token, RallyPoint: "RP-2"}), 409, nil)
-		if !strings.Contains(errorOf(t, body).Message, "RP-1") {
+		if !strings.Contains(errorOf(t, body).Message, "checked in already, at "+rally) {
 			t.Fatalf("twice used: %s", body)
 		}
 

@@ -250,6 +250,10 @@ type checkinRequest struct {
 	Household  string `json:"household,omitempty"`
 	RallyPoint string `json:"rally_point"`
 	At         string `json:"at,omitempty"` // RFC 3339; default now
+	// OtherRally is the officer's reason to admit, at this rally point,
+	// a household whose instruction names another: without one such a
+	// check-in is refused.
+	OtherRally string `json:"other_rally,omitempty"`
 }
 
 type checkinJSON struct {
@@ -273,22 +277,25 @@ type checkinResponse struct {
 	CheckIn checkinJSON `json:"checkin"`
 	People  int         `json:"people,omitempty"` // how many the token admits
 	Group   string      `json:"group_code,omitempty"`
+	// Instructed is the rally point the instruction names (when it names
+	// one): another than the check-in's only with the officer's reason.
+	Instructed string `json:"instructed_rally_point,omitempty"`
 }
 
 // spendable verifies a token for a check-in: a token that is not genuine
 // (forged, another deployment's) never checks in, nor an expired one.
-func (s *Server) spendable(r *http.Request, token string) (*credential.Claims, error) {
+func (s *Server) spendable(r *http.Request, token string) (*credential.Claims, credential.Status, error) {
 	v, err := issue.Verify(r.Context(), s.store, s.cfg.Issuer.Keyring(), token, s.now())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	switch v.Status {
 	case credential.Forged, credential.UnknownKey, credential.RevokedKey:
-		return nil, errorf(muster.EINVALID, "NOT CHECKED IN: the token is %s: %s", v.Status, v.Reason)
+		return nil, 0, errorf(muster.EINVALID, "NOT CHECKED IN: the token is %s: %s", v.Status, v.Reason)
 	case credential.Expired:
-		return nil, errorf(muster.ECONFLICT, "NOT CHECKED IN: the token is expired: %s", v.Reason)
+		return nil, 0, errorf(muster.ECONFLICT, "NOT CHECKED IN: the token is expired: %s", v.Reason)
 	}
-	return v.Claims, nil
+	return v.Claims, v.Status, nil
 }
 
 // checkin spends a token: the first time it is checked in; a second time
@@ -314,16 +321,21 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return errorf(muster.EINVALID, "rally_point: which rally point is this check-in at?")
 	}
 	resp := checkinResponse{}
-	var tokenID string
+	var tokenID, instructed string
 	switch {
 	case req.Token != "" && req.Household != "":
 		return errorf(muster.EINVALID, "give a token or a household, not both")
 	case req.Token != "":
-		cl, err := s.spendable(r, req.Token)
+		cl, status, err := s.spendable(r, req.Token)
 		if err != nil {
 			return err
 		}
 		tokenID, resp.People, resp.Group = cl.TokenID(), int(cl.People), cl.Group
+		if status == credential.Current {
+			// A superseded or revoked version goes on to the store,
+			// which refuses it as such.
+			instructed = cl.RallyPoint
+		}
 	case req.Household != "":
 		in, err := s.store.CurrentInstruction(r.Context(), req.Household)
 		if err != nil {
@@ -332,13 +344,17 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request, c *caller) erro
 		if err := s.auditRead(r.Context(), "instruction.read", "instruction:"+in.ID, "check-in by household id"); err != nil {
 			return err
 		}
-		tokenID, resp.People, resp.Group = in.ID, in.People, in.GroupCode
+		tokenID, resp.People, resp.Group, instructed = in.ID, in.People, in.GroupCode, in.RallyPoint.ID
 	default:
 		return errorf(muster.EINVALID, "give the token (token) or the household's id (household)")
 	}
 	if at.IsZero() {
 		at = s.now()
 	}
+	if err := issue.CheckRallyPoint(r.Context(), s.store, tokenID, instructed, req.RallyPoint, req.OtherRally, c.user.Name); err != nil {
+		return err
+	}
+	resp.Instructed = instructed
 	ci, first, err := s.store.CheckIn(r.Context(), tokenID, req.RallyPoint, c.user.Name, at)
 	if err != nil {
 		return err
@@ -346,6 +362,9 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if first != nil {
 		return errorf(muster.ECONFLICT, "REFUSED: token %s was checked in already, at %s by %s at %s (check-in %s): this is a copy; this attempt is recorded and flagged (%s)",
 			tokenID, first.RallyPoint, first.By, first.At.UTC().Format(time.RFC3339), first.ID, ci.ID)
+	}
+	if err := issue.AuditOtherRally(r.Context(), s.store, ci, instructed, req.OtherRally); err != nil {
+		return err
 	}
 	resp.CheckIn = toCheckinJSON(ci)
 	writeJSON(w, http.StatusCreated, resp)

@@ -19,9 +19,9 @@ var errNotCheckedIn = errors.New("not checked in")
 
 func newCheckinCmd() *cobra.Command {
 	var sf storeFlags
-	var rally, household, qrFile, by string
+	var rally, household, qrFile, by, otherRally string
 	cmd := &cobra.Command{
-		Use:   "checkin [TOKEN|-] --rally ID [--household ID] [--qr IMAGE]",
+		Use:   "checkin [TOKEN|-] --rally ID [--household ID] [--qr IMAGE] [--other-rally REASON]",
 		Short: "Check an instruction token in at a rally point: once",
 		Long: `Checks a token in at a rally point, through the store, as the CLI's user: the
 token is verified against the keys in the data folder and the store's
@@ -31,13 +31,20 @@ the household is at the rally point); a second one, a forwarded screenshot or
 a sold copy, is REFUSED, saying where, by whom and when the first happened,
 and is kept, flagged (GET /api/checkins?duplicates=true).
 
+A token is checked in only at the rally point its instruction names: shown
+at another, it is refused (and the attempt audited), so that a copy shown
+there first cannot spend it and have the household it was issued to turned
+away at its own. An officer who must admit the household here anyway says
+why with --other-rally REASON, which is audited with the check-in.
+
 The token is the argument (quote it), standard input, or a QR code image
 (--qr); --household ID checks in that household's current instruction when
 it shows no token (its identity checked otherwise). The exit status is 0
 only when the token was checked in now.`,
 		Example: `  muster checkin 'MU1:6BF...' --rally rally-031
   muster checkin --qr photo.png --rally rally-031
-  muster checkin --household H000042 --rally rally-031`,
+  muster checkin --household H000042 --rally rally-031
+  muster checkin --household H000042 --rally rally-017 --other-rally "rally-031 is overrun"`,
 		Args: tokenArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rally == "" {
@@ -53,7 +60,7 @@ only when the token was checked in now.`,
 			}
 			now := time.Now()
 			out := cmd.OutOrStdout()
-			var tokenID string
+			var tokenID, instructed string
 			if household != "" {
 				if len(args) > 0 || qrFile != "" {
 					return muster.Errorf(muster.EINVALID, "give a token or --household, not both")
@@ -65,8 +72,8 @@ only when the token was checked in now.`,
 				if _, err := st.AppendAudit(ctx, muster.AuditEntry{Action: "instruction.read", Target: "instruction:" + in.ID, Detail: "check-in by household id"}); err != nil {
 					return err
 				}
-				tokenID = in.ID
-				fmt.Fprintf(out, "household %s: instruction %s, admits %d, group %s\n", household, in.ID, in.People, in.GroupCode)
+				tokenID, instructed = in.ID, in.RallyPoint.ID
+				fmt.Fprintf(out, "household %s: instruction %s, admits %d, group %s, rally point %s\n", household, in.ID, in.People, in.GroupCode, in.RallyPoint.ID)
 			} else {
 				token, err := readToken(cmd, args, qrFile)
 				if err != nil {
@@ -89,9 +96,15 @@ only when the token was checked in now.`,
 				}
 				tokenID = v.Claims.TokenID()
 				fmt.Fprintf(out, "token %s for household %s: admits %d, group %s, rally point %s\n", tokenID, v.Claims.Household, v.Claims.People, v.Claims.Group, v.Claims.RallyPoint)
-				if v.Claims.RallyPoint != "" && v.Claims.RallyPoint != rally {
-					fmt.Fprintf(out, "warning: the instruction names rally point %s, not %s\n", v.Claims.RallyPoint, rally)
+				if v.Status == credential.Current {
+					// A superseded or revoked version goes on to the
+					// store, which refuses it as such.
+					instructed = v.Claims.RallyPoint
 				}
+			}
+			if err := issue.CheckRallyPoint(ctx, st, tokenID, instructed, rally, otherRally, by); err != nil {
+				fmt.Fprintf(out, "%v\n", err)
+				return errNotCheckedIn
 			}
 			c, first, err := st.CheckIn(ctx, tokenID, rally, by, now)
 			if err != nil {
@@ -104,7 +117,10 @@ only when the token was checked in now.`,
 				return errNotCheckedIn
 			}
 			fmt.Fprintf(out, "CHECKED IN: %s at %s by %s at %s (check-in %s)\n", tokenID, rally, by, c.At.UTC().Format(time.RFC3339), c.ID)
-			return nil
+			if instructed != "" && instructed != rally {
+				fmt.Fprintf(out, "at another rally point than its instruction's (%s), for the reason given: audited\n", instructed)
+			}
+			return issue.AuditOtherRally(ctx, st, c, instructed, otherRally)
 		},
 	}
 	sf.register(cmd.Flags())
@@ -112,5 +128,6 @@ only when the token was checked in now.`,
 	cmd.Flags().StringVar(&household, "household", "", "check in this household's current instruction instead of a token")
 	cmd.Flags().StringVar(&qrFile, "qr", "", "read the token from the QR code in this image (PNG, JPEG, GIF)")
 	cmd.Flags().StringVar(&by, "by", "", "who checks it in (default: the CLI's user)")
+	cmd.Flags().StringVar(&otherRally, "other-rally", "", "admit at --rally a household whose instruction names another rally point, for this reason (audited)")
 	return cmd
 }

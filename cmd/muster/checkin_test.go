@@ -83,8 +83,34 @@ func TestCheckinAndVerifyOnline(t *testing.T) {
 		t.Fatalf("a forged token: %v\n%s", err, out)
 	}
 	out, _, err = run(t, "checkin", "--household", "H000003", "--rally", "RP-012", "--data", data)
+	if !errors.Is(err, errNotCheckedIn) || !strings.Contains(out, "NOT CHECKED IN: I-H000003/v1 is for rally point RP-011, not RP-012") {
+		t.Fatalf("checkin by household at another rally point: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "checkin", "--household", "H000003", "--rally", "RP-011", "--data", data)
 	if err != nil || !strings.Contains(out, "CHECKED IN: I-H000003/v1") {
 		t.Fatalf("checkin by household: %v\n%s", err, out)
+	}
+	// At another rally point: refused, unless the officer says why.
+	out, _, err = run(t, "checkin", tokens[1], "--rally", "RP-040", "--data", data)
+	if !errors.Is(err, errNotCheckedIn) || !strings.Contains(out, "NOT CHECKED IN: I-H000002/v1 is for rally point RP-011, not RP-040") {
+		t.Fatalf("a token at another rally point: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "checkin", tokens[1], "--rally", "RP-040", "--data", data, "--other-rally", "RP-011 is under fire")
+	if err != nil || !strings.Contains(out, "CHECKED IN: I-H000002/v1 at RP-040") {
+		t.Fatalf("a token admitted at another rally point: %v\n%s", err, out)
+	}
+	entries, err := st.ListAudit(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, en := range entries {
+		if strings.HasPrefix(en.Action, "checkin.other_rally") {
+			audited = append(audited, en.Action+" "+en.Target+" "+en.Detail)
+		}
+	}
+	if len(audited) != 3 || !strings.Contains(audited[2], "checkin.other_rally instruction:I-H000002/v1") || !strings.Contains(audited[2], "RP-011 is under fire") {
+		t.Fatalf("audited: %q", audited)
 	}
 	if _, _, err := run(t, "checkin", tokens[1], "--data", data); err == nil || !strings.Contains(err.Error(), "--rally") {
 		t.Fatalf("no rally point: %v", err)
