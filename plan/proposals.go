@@ -747,8 +747,10 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	}
 
 	// Households the plan revised could not serve for want of a usable
-	// rally point, a way out or a gate: the picture may have changed since
-	// (an all-clear), so they are planned again, from home, like those
+	// rally point (within their walk, or on their piece of the foot
+	// network), a way out or a gate: the picture or the rally points may
+	// have changed since (an all-clear, a rally point opened where the
+	// plan suggested one), so they are planned again, from home, like those
 	// sent to another rally point. Those it still cannot serve are listed
 	// again, with today's reason.
 	inPlan := make(map[string]bool, len(prev.Households))
@@ -757,7 +759,7 @@ func replan(ctx context.Context, prev *Plan, in Input, st State, md mode) (*Plan
 	}
 	for _, u := range prev.Unassigned {
 		switch u.Code {
-		case UnservedNoRally, UnservedUnreachable, UnservedNoGate, UnservedMaxWalk:
+		case UnservedNoRally, UnservedUnreachable, UnservedNoGate, UnservedMaxWalk, UnservedCutOff, UnservedNoRoad:
 		default:
 			continue
 		}

@@ -415,3 +415,33 @@ func TestReplanSuggests(t *testing.T) {
 		}
 	}
 }
+
+// A re-plan after a rally point opened in town B (where the plan
+// suggested one) plans town B's households again: cut_off, like the other
+// codes that depend on the rally points and the picture, is not carried
+// over, and the checker agrees with what the re-plan says of each.
+func TestReplanServesCutOffTownGivenARallyPoint(t *testing.T) {
+	w, hs, p := twoTownsPlan(t, osmimport.Options{})
+	var at orb.Point
+	for _, s := range p.Reach.Suggested() {
+		if s.Kind == plan.SuggestRally {
+			at = orb.Point{s.Lon, s.Lat}
+		}
+	}
+	if at == (orb.Point{}) {
+		t.Fatal("no rally point suggested for town B")
+	}
+	places := &muster.Places{Places: append(slices.Clone(w.places.Places),
+		muster.Place{ID: "rally-b", Name: "Town B, suggested", Kind: muster.PlaceRally, Geometry: at, Capacity: 500})}
+	when := p.Params.Start.Add(10 * time.Minute)
+	p1, err := plan.Replan(context.Background(), p, plan.Input{Car: w.car, Foot: w.foot, Places: places, Households: hs}, plan.State{At: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes := codesByTown(p1); len(codes["A"]) != 0 || len(codes["B"]) != 0 || codes["C"][plan.UnservedCutOff] != 12 {
+		t.Fatalf("unserved by town after the re-plan: %v; want A and B served, C cut off", codes)
+	}
+	c := *w
+	c.places = places
+	mustCheck(t, &c, p1, plancheck.Inputs{Places: places, Households: hs, At: when, Previous: p})
+}
