@@ -87,13 +87,7 @@ func TestVerifyAndCheckIn(t *testing.T) {
 		var now time.Time
 		e := scenarioEnv(t, open(t), 24, &now)
 		p1, byHH, links := issuedScenario(t, e)
-		var hs []string
-		for h := range byHH {
-			if strings.HasPrefix(h, "S") {
-				hs = append(hs, h)
-			}
-		}
-		sort.Strings(hs) // the same households every run
+		hs := scenarioHouseholdIDs(byHH)
 		a, b, c, d := hs[0], hs[1], hs[2], hs[3]
 
 		// The evacuee's page: its own instruction, token and QR code.
@@ -252,6 +246,19 @@ func TestVerifyAndCheckIn(t *testing.T) {
 	})
 }
 
+// scenarioHouseholdIDs are the scenario's households issued an
+// instruction, sorted: the same households every run.
+func scenarioHouseholdIDs(byHH map[string]instructionOut) []string {
+	var hs []string
+	for h := range byHH {
+		if strings.HasPrefix(h, "S") {
+			hs = append(hs, h)
+		}
+	}
+	sort.Strings(hs)
+	return hs
+}
+
 // TestCheckInAtAnotherRallyPoint: a current token shown at a rally point
 // other than its instruction's is refused (a copy shown there first would
 // otherwise spend it, and the household it was issued to be turned away at
@@ -263,13 +270,7 @@ func TestCheckInAtAnotherRallyPoint(t *testing.T) {
 		var now time.Time
 		e := scenarioEnv(t, open(t), 24, &now)
 		_, byHH, _ := issuedScenario(t, e)
-		var hs []string
-		for h := range byHH {
-			if strings.HasPrefix(h, "S") {
-				hs = append(hs, h)
-			}
-		}
-		sort.Strings(hs)
+		hs := scenarioHouseholdIDs(byHH)
 		x, y := byHH[hs[0]], byHH[hs[1]]
 		own, other := x.Instruction.RallyPoint.ID, "RP-ELSEWHERE"
 		if own == "" || own == other {
