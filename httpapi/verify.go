@@ -132,6 +132,10 @@ type bundleCache struct {
 	b      *credential.Bundle
 	signed []byte
 	until  time.Time
+	// kr is the keyring b was made with: a keyring read again (SIGHUP,
+	// which reaches the issuer, not the server) makes the bundle anew at
+	// once, not when it ages out.
+	kr *credential.Keyring
 }
 
 // invalidate drops the kept bundle: statuses changed.
@@ -176,15 +180,16 @@ func (s *Server) verifierBundle(ctx context.Context, signed bool) (*credential.B
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	if c.b == nil || now.After(c.until) {
-		b, err := issue.Bundle(ctx, s.store, s.cfg.Issuer.Keyring())
+	kr := s.cfg.Issuer.Keyring()
+	if c.b == nil || now.After(c.until) || c.kr != kr {
+		b, err := issue.Bundle(ctx, s.store, kr)
 		if err != nil {
 			return nil, nil, err
 		}
-		c.b, c.signed, c.until = b, nil, now.Add(bundleTTL)
+		c.b, c.signed, c.until, c.kr = b, nil, now.Add(bundleTTL), kr
 	}
 	if signed && c.signed == nil {
-		data, err := s.cfg.Issuer.Keyring().SignBundle(c.b)
+		data, err := kr.SignBundle(c.b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("bundle: %w", err)
 		}
