@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -139,7 +140,7 @@ func InstructionSeries(audience, id string) string {
 
 // InstructionID names one version of an instruction.
 func InstructionID(series string, version int) string {
-	return fmt.Sprintf("%s/v%d", series, version)
+	return series + "/v" + strconv.Itoa(version)
 }
 
 // canonicalMagic starts the canonical encoding; a change of the encoding
