@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -197,7 +196,9 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	badKey := map[string]bool{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := json.Unmarshal(rec.Body, &p); err != nil {
+		// Decoded by the plan itself: json.Unmarshal would scan the
+		// body once more before handing it over.
+		if err := p.UnmarshalJSON(rec.Body); err != nil {
 			return fmt.Errorf("plan %s: %w", rec.ID, err)
 		}
 		return nil
