@@ -1,6 +1,8 @@
 package muster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -183,5 +185,35 @@ func TestInstructionIDs(t *testing.T) {
 	}
 	if id := InstructionID("I-H000042", 2); id != "I-H000042/v2" {
 		t.Errorf("id %q", id)
+	}
+}
+
+// TestDigestUnchanged: the canonical encoding, and so every digest, is
+// what it was when tokens were first signed (the digests below are the
+// first encoder's): a token issued before a change of the encoder must
+// still match its instruction. Canonical and Digest agree.
+func TestDigestUnchanged(t *testing.T) {
+	in := sampleInstruction()
+	check := func(what, want string) {
+		t.Helper()
+		d := in.Digest()
+		if got := hex.EncodeToString(d[:]); got != want {
+			t.Errorf("%s: digest %s, want %s", what, got, want)
+		}
+		if sha256.Sum256(in.Canonical()) != d {
+			t.Errorf("%s: Digest is not the hash of Canonical", what)
+		}
+	}
+	check("household", "016d70c18c344ef74c442557a03c87b1edee68471f351fd3d01081f5cf12581e")
+	in.Escort = &EscortBrief{Gate: InstructionPlace{ID: "gate-n", Name: "North Gate", Lat: 34.56, Lon: 69.21},
+		Departure: in.ReportBy.Add(15 * time.Minute), Arrival: in.ReportBy.Add(time.Hour), Through: in.ReportBy.Add(80 * time.Minute), Households: 3}
+	in.Walk.Escape = true
+	check("escort", "3cf609feca92d5b54793e16bbca2bdb59f6d780ba4b25625fc1772fe9d2d2d7a")
+	// Longer than the stack buffer Digest encodes into.
+	for range 200 {
+		in.Walk.Steps = append(in.Walk.Steps, WalkStep{Maneuver: ManeuverLeft, Street: "Jada-e Maiwand", DistanceM: 710})
+	}
+	if d := in.Digest(); sha256.Sum256(in.Canonical()) != d || len(in.Canonical()) <= 2048 {
+		t.Errorf("a long instruction: Digest is not the hash of Canonical (%d bytes)", len(in.Canonical()))
 	}
 }

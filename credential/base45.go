@@ -3,7 +3,6 @@ package credential
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // base45Alphabet is RFC 9285's: exactly the characters a QR code's
@@ -25,21 +24,23 @@ var base45Value = func() (v [256]byte) {
 // encodeBase45 encodes b as RFC 9285 base45: each pair of bytes, read as a
 // big-endian number n, becomes three characters c, d, e with
 // n = c + 45·d + 45²·e; a last lone byte becomes two.
-func encodeBase45(b []byte) string {
-	var s strings.Builder
-	s.Grow(len(b)/2*3 + 2)
+func encodeBase45(b []byte) string { return encodeBase45After("", b) }
+
+// encodeBase45After is prefix followed by encodeBase45(b), written into
+// one buffer of its length: a token is made so at every signature.
+func encodeBase45After(prefix string, b []byte) string {
+	out := make([]byte, len(prefix)+len(b)/2*3+len(b)%2*2)
+	j := copy(out, prefix)
 	for i := 0; i+1 < len(b); i += 2 {
 		n := int(b[i])<<8 | int(b[i+1])
-		s.WriteByte(base45Alphabet[n%45])
-		s.WriteByte(base45Alphabet[n/45%45])
-		s.WriteByte(base45Alphabet[n/(45*45)])
+		out[j], out[j+1], out[j+2] = base45Alphabet[n%45], base45Alphabet[n/45%45], base45Alphabet[n/(45*45)]
+		j += 3
 	}
 	if len(b)%2 == 1 {
 		n := int(b[len(b)-1])
-		s.WriteByte(base45Alphabet[n%45])
-		s.WriteByte(base45Alphabet[n/45])
+		out[j], out[j+1] = base45Alphabet[n%45], base45Alphabet[n/45]
 	}
-	return s.String()
+	return string(out)
 }
 
 var errBase45Length = errors.New("base45: a length of 3k+1 characters is never an encoding")

@@ -214,7 +214,7 @@ func (kr *Keyring) Sign(c Claims, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Prefix + encodeBase45(b), nil
+	return encodeBase45After(Prefix, b), nil
 }
 
 // SignBytes is Sign returning the COSE_Sign1 message itself, before base45.

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"io"
 	"log/slog"
 	"math"
 	"runtime"
@@ -179,6 +181,7 @@ type builder struct {
 	rallies map[string]*plan.RallyPoint
 	gates   map[string]*plan.Gate
 	codes   map[string]string    // group id -> code
+	words   map[string]string    // rally point id -> code word
 	from    map[string]time.Time // group id -> earliest arrival at the rally point
 }
 
@@ -195,36 +198,89 @@ func newBuilder(p *plan.Plan, households []muster.Household, streets *Streets, o
 	}
 	loc, _ := zone(o.TimeZone)
 	b := &builder{p: p, o: o, streets: streets, loc: loc, planID: o.PlanID,
-		hh: map[string]*muster.Household{}, groups: map[string]*plan.Group{}, rallies: map[string]*plan.RallyPoint{}, gates: map[string]*plan.Gate{}}
+		hh: make(map[string]*muster.Household, len(households)), groups: make(map[string]*plan.Group, len(p.Groups)),
+		rallies: make(map[string]*plan.RallyPoint, len(p.RallyPoints)), gates: make(map[string]*plan.Gate, len(p.Gates))}
 	if b.planID == "" {
 		b.planID = "plan-" + p.CreatedAt.UTC().Format("20060102T150405Z")
 	}
-	for i := range households {
-		b.hh[households[i].ID] = &households[i]
-	}
-	for i := range p.Groups {
-		b.groups[p.Groups[i].ID] = &p.Groups[i]
-	}
-	for i := range p.RallyPoints {
-		b.rallies[p.RallyPoints[i].ID] = &p.RallyPoints[i]
-	}
-	for i := range p.Gates {
-		b.gates[p.Gates[i].ID] = &p.Gates[i]
-	}
-	b.codes = groupCodes(p.Groups, o.Secret, o.Epoch, o.groupCodes)
-	if b.from, err = reportWindows(p, loc, o.ReportWindow); err != nil {
+	// Side by side: the indexes, the group codes (an HMAC a group) and
+	// the report windows each take a tenth of a second or more at
+	// 100,000 households.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range households {
+			b.hh[households[i].ID] = &households[i]
+		}
+	})
+	wg.Go(func() {
+		for i := range p.Groups {
+			b.groups[p.Groups[i].ID] = &p.Groups[i]
+		}
+		b.words = make(map[string]string, len(p.RallyPoints))
+		for i := range p.RallyPoints {
+			b.rallies[p.RallyPoints[i].ID] = &p.RallyPoints[i]
+			b.words[p.RallyPoints[i].ID] = codeWord(o.Secret, o.Epoch, p.RallyPoints[i].ID)
+		}
+		for i := range p.Gates {
+			b.gates[p.Gates[i].ID] = &p.Gates[i]
+		}
+		b.codes = groupCodes(p.Groups, o.Secret, o.Epoch, o.groupCodes)
+	})
+	b.from, err = reportWindows(p, loc, o.ReportWindow)
+	wg.Wait()
+	if err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
 func (b *builder) build() ([]muster.Instruction, error) {
-	nh := len(b.p.Households)
-	n := nh
+	out := make([]muster.Instruction, b.count())
+	if err := b.buildInto(func(i int) *muster.Instruction { return &out[i] }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// count is how many instructions the plan makes.
+func (b *builder) count() int {
+	n := len(b.p.Households)
 	if b.o.Escorts {
 		n += len(b.p.Groups)
 	}
-	out := make([]muster.Instruction, n)
+	return n
+}
+
+// order returns where each instruction goes in series order: the
+// households' (0 to len(Households)-1) and then the escorts', the
+// escorts' ("E-...") first, each kind in id order. Placing each as it is
+// built spares sorting 100,000 instructions of half a kilobyte each.
+func (b *builder) order() []int32 {
+	nh, n := len(b.p.Households), b.count()
+	byID := func(ids func(int) string, k int) []int32 {
+		idx := make([]int32, k)
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		slices.SortFunc(idx, func(x, y int32) int { return cmp.Compare(ids(int(x)), ids(int(y))) })
+		return idx
+	}
+	pos := make([]int32, n)
+	escorts := n - nh
+	for rank, i := range byID(func(i int) string { return b.p.Groups[i].ID }, escorts) {
+		pos[nh+int(i)] = int32(rank)
+	}
+	for rank, i := range byID(func(i int) string { return b.p.Households[i].ID }, nh) {
+		pos[i] = int32(escorts + rank)
+	}
+	return pos
+}
+
+// buildInto builds every instruction of the plan into at(i), i in series
+// order (0 to count()-1).
+func (b *builder) buildInto(at func(i int) *muster.Instruction) error {
+	nh, n := len(b.p.Households), b.count()
+	pos := b.order()
 	// Built on every core: 100,000 households' walking directions are
 	// seconds of work, and each instruction depends on the plan alone.
 	// Each worker takes chunks in turn and keeps its own tallies; the
@@ -232,8 +288,8 @@ func (b *builder) build() ([]muster.Instruction, error) {
 	const chunk = 256
 	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
 	type tally struct {
-		unknownLang map[string]int
-		missing     int
+		unknownLang      map[string]int
+		missing, expired int
 	}
 	tallies := make([]tally, workers)
 	errs := make([]error, (n+chunk-1)/chunk)
@@ -250,14 +306,18 @@ func (b *builder) build() ([]muster.Instruction, error) {
 				}
 				for i := c * chunk; i < min((c+1)*chunk, n); i++ {
 					var err error
+					in := at(int(pos[i]))
 					if i < nh {
-						out[i], err = b.household(&b.p.Households[i], t.unknownLang, &t.missing)
+						err = b.household(in, &b.p.Households[i], t.unknownLang, &t.missing)
 					} else {
-						out[i], err = b.escort(&b.p.Groups[i-nh])
+						err = b.escort(in, &b.p.Groups[i-nh])
 					}
 					if err != nil {
 						errs[c] = err
 						break
+					}
+					if !in.ExpiresAt.After(in.IssuedAt) {
+						t.expired++
 					}
 				}
 			}
@@ -266,16 +326,17 @@ func (b *builder) build() ([]muster.Instruction, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	unknownLang := map[string]int{}
-	missing := 0
+	missing, expired := 0, 0
 	for _, t := range tallies {
 		for lang, k := range t.unknownLang {
 			unknownLang[lang] += k
 		}
 		missing += t.missing
+		expired += t.expired
 	}
 	for lang, n := range unknownLang {
 		if lang == "" {
@@ -283,30 +344,25 @@ func (b *builder) build() ([]muster.Instruction, error) {
 		}
 		b.o.Logger.Warn("households in a language muster does not write get the default language", "language", lang, "households", n, "default", b.o.DefaultLanguage)
 	}
-	expired := 0
-	for i := range out {
-		if !out[i].ExpiresAt.After(out[i].IssuedAt) {
-			expired++
-		}
-	}
 	if expired > 0 {
 		b.o.Logger.Warn("instructions expire before they are issued: their groups are through already (or the issue time is wrong)", "instructions", expired, "issued_at", b.o.IssuedAt)
 	}
 	if missing > 0 {
 		b.o.Logger.Warn("households of the plan missing from the evacuee list: their instructions have no name and the default language", "households", missing)
 	}
-	slices.SortFunc(out, func(x, y muster.Instruction) int { return cmp.Compare(x.Series, y.Series) })
-	return out, nil
+	return nil
 }
 
-// base fills what every instruction of the plan has.
-func (b *builder) base(audience, id, lang string, g *plan.Group) (muster.Instruction, error) {
+// base fills in with what every instruction of the plan has. The
+// builders write in place: an instruction is half a kilobyte, and each
+// copy of 133,100 of them costs.
+func (b *builder) base(in *muster.Instruction, audience, id, lang string, g *plan.Group) error {
 	r := b.rallies[g.RallyPoint]
 	if r == nil {
-		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: group %s meets at rally point %s, which the plan does not list", g.ID, g.RallyPoint)
+		return muster.Errorf(muster.EINVALID, "instructions: group %s meets at rally point %s, which the plan does not list", g.ID, g.RallyPoint)
 	}
 	series := muster.InstructionSeries(audience, id)
-	return muster.Instruction{
+	*in = muster.Instruction{
 		ID: muster.InstructionID(series, 1), Series: series, Version: 1,
 		IssuedAt: b.o.IssuedAt, ExpiresAt: ceilHour(g.Through.Add(b.o.ExpiryMargin)),
 		Plan: b.planID, PlanCreatedAt: b.p.CreatedAt.UTC(), Catalog: CatalogFingerprint(),
@@ -314,15 +370,16 @@ func (b *builder) base(audience, id, lang string, g *plan.Group) (muster.Instruc
 		RallyPoint: muster.InstructionPlace{ID: r.ID, Name: cleanData(r.Name, maxNameRunes), Lat: r.Lat, Lon: r.Lon},
 		ReportFrom: b.from[g.ID].UTC(), ReportBy: g.ReportBy.UTC(),
 		Group: g.ID, GroupCode: b.codes[g.ID], People: g.People,
-		CodeWord: codeWord(b.o.Secret, b.o.Epoch, r.ID),
+		CodeWord: b.words[r.ID],
 		Contact:  muster.Contact{Phone: cleanData(b.o.Contact.Phone, maxLinkRunes), URL: cleanData(b.o.Contact.URL, maxLinkRunes)},
-	}, nil
+	}
+	return nil
 }
 
-func (b *builder) household(h *plan.Household, unknownLang map[string]int, missing *int) (muster.Instruction, error) {
+func (b *builder) household(in *muster.Instruction, h *plan.Household, unknownLang map[string]int, missing *int) error {
 	g := b.groups[h.Group]
 	if g == nil {
-		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: household %s is in group %s, which the plan does not list", h.ID, h.Group)
+		return muster.Errorf(muster.EINVALID, "instructions: household %s is in group %s, which the plan does not list", h.ID, h.Group)
 	}
 	rec := b.hh[h.ID]
 	lang, name := b.o.DefaultLanguage, ""
@@ -339,9 +396,8 @@ func (b *builder) household(h *plan.Household, unknownLang map[string]int, missi
 			name = rec.NameLocal
 		}
 	}
-	in, err := b.base(muster.AudienceHousehold, h.ID, lang, g)
-	if err != nil {
-		return in, err
+	if err := b.base(in, muster.AudienceHousehold, h.ID, lang, g); err != nil {
+		return err
 	}
 	in.Household = h.ID
 	in.Name = cleanData(name, maxNameRunes)
@@ -357,28 +413,27 @@ func (b *builder) household(h *plan.Household, unknownLang map[string]int, missi
 	if earliest := b.p.Params.Start.Add(time.Duration(in.Walk.DurationS) * time.Second); in.ReportFrom.Before(earliest) {
 		in.ReportFrom = minTime(earliest, in.ReportBy).UTC()
 	}
-	in.Bring = slices.Clone(b.o.Bring)
+	in.Bring = append(make([]string, 0, len(b.o.Bring)+1), b.o.Bring...) // room for the medical records
 	if h.Priority == muster.PriorityMedical && !slices.Contains(in.Bring, "bring.medical_records") {
 		in.Bring = append(in.Bring, "bring.medical_records")
 	}
 	in.DoNotBring = slices.Clone(b.o.DoNotBring)
-	return in, nil
+	return nil
 }
 
-func (b *builder) escort(g *plan.Group) (muster.Instruction, error) {
+func (b *builder) escort(in *muster.Instruction, g *plan.Group) error {
 	gate := b.gates[g.Gate]
 	if gate == nil {
-		return muster.Instruction{}, muster.Errorf(muster.EINVALID, "instructions: group %s goes to gate %s, which the plan does not list", g.ID, g.Gate)
+		return muster.Errorf(muster.EINVALID, "instructions: group %s goes to gate %s, which the plan does not list", g.ID, g.Gate)
 	}
-	in, err := b.base(muster.AudienceEscort, g.ID, b.o.EscortLanguage, g)
-	if err != nil {
-		return in, err
+	if err := b.base(in, muster.AudienceEscort, g.ID, b.o.EscortLanguage, g); err != nil {
+		return err
 	}
 	in.Escort = &muster.EscortBrief{
 		Gate:      muster.InstructionPlace{ID: gate.ID, Name: cleanData(gate.Name, maxNameRunes), Lat: gate.Lat, Lon: gate.Lon},
 		Departure: g.Departure.UTC(), Arrival: g.Arrival.UTC(), Through: g.Through.UTC(), Households: len(g.Households),
 	}
-	return in, nil
+	return nil
 }
 
 func walkLine(r plan.Route) (orb.LineString, bool) {
@@ -424,12 +479,13 @@ func groupCodes(groups []plan.Group, secret []byte, epoch string, keep map[strin
 			out[id], taken[c] = c, true
 		}
 	}
+	m := hmac.New(sha256.New, secret)
 	for _, id := range ids {
 		if _, ok := out[id]; ok {
 			continue
 		}
 		for attempt := 0; ; attempt++ {
-			c := deriveCode(secret, epoch, id, attempt)
+			c := deriveCode(m, epoch, id, attempt)
 			if !taken[c] {
 				out[id], taken[c] = c, true
 				break
@@ -440,17 +496,23 @@ func groupCodes(groups []plan.Group, secret []byte, epoch string, keep map[strin
 }
 
 func derive(secret []byte, parts ...string) []byte {
-	m := hmac.New(sha256.New, secret)
+	return deriveWith(hmac.New(sha256.New, secret), parts...)
+}
+
+// deriveWith is derive with m, an HMAC-SHA-256 keyed with the secret
+// (reset here): one for many derivations.
+func deriveWith(m hash.Hash, parts ...string) []byte {
+	m.Reset()
 	for _, p := range parts {
 		var n [binary.MaxVarintLen64]byte
 		m.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
-		m.Write([]byte(p))
+		io.WriteString(m, p)
 	}
 	return m.Sum(nil)
 }
 
-func deriveCode(secret []byte, epoch, group string, attempt int) string {
-	sum := derive(secret, "muster group code", epoch, group, strconv.Itoa(attempt))
+func deriveCode(m hash.Hash, epoch, group string, attempt int) string {
+	sum := deriveWith(m, "muster group code", epoch, group, strconv.Itoa(attempt))
 	v := binary.BigEndian.Uint64(sum)
 	var c [6]byte
 	for i := range c {

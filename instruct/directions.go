@@ -85,14 +85,16 @@ func (s *Streets) Directions(line orb.LineString) []muster.WalkStep {
 	if len(pts) < 2 {
 		return nil
 	}
-	cum := make([]float64, len(pts)) // distance from the start to each point
+	cum := make([]float64, len(pts))   // distance from the start to each point
+	seg := make([]float64, len(pts)-1) // the length of each segment, measured once
 	for i := 1; i < len(pts); i++ {
-		cum[i] = cum[i-1] + muster.DistanceM(pts[i-1][0], pts[i-1][1], pts[i][0], pts[i][1])
+		seg[i-1] = muster.DistanceM(pts[i-1][0], pts[i-1][1], pts[i][0], pts[i][1])
+		cum[i] = cum[i-1] + seg[i-1]
 	}
 	if cum[len(cum)-1] < 1 {
 		return nil
 	}
-	sts := mergeStretches(s.stretches(pts, cum), pts, cum)
+	sts := mergeStretches(s.stretches(pts, cum, seg), pts, cum)
 	sts = foldShort(sts, pts, cum)
 	steps := make([]muster.WalkStep, 0, len(sts)+1)
 	for i, st := range sts {
@@ -107,7 +109,8 @@ func (s *Streets) Directions(line orb.LineString) []muster.WalkStep {
 }
 
 // stretches splits the line at graph nodes and names each piece by its arc.
-func (s *Streets) stretches(pts orb.LineString, cum []float64) []stretch {
+// seg[i] is the length of the segment from point i to i+1.
+func (s *Streets) stretches(pts orb.LineString, cum, seg []float64) []stretch {
 	node := make([]int64, len(pts))
 	for i, p := range pts {
 		node[i] = -1
@@ -121,7 +124,7 @@ func (s *Streets) stretches(pts orb.LineString, cum []float64) []stretch {
 		if node[i] < 0 && i < len(pts)-1 {
 			continue
 		}
-		out = append(out, stretch{name: s.pieceName(pts, node, start, i), from: start, to: i, coreFrom: start, coreTo: i, lengthM: cum[i] - cum[start]})
+		out = append(out, stretch{name: s.pieceName(pts, node, seg, start, i), from: start, to: i, coreFrom: start, coreTo: i, lengthM: cum[i] - cum[start]})
 		start = i
 	}
 	return out
@@ -135,7 +138,7 @@ func fixed(deg float64) int32 {
 // arc from node a to node b with exactly those shape points, or, for a
 // piece cut from an arc (the walk's two ends) or one that matches no arc,
 // the arc under its longest segment's midpoint.
-func (s *Streets) pieceName(pts orb.LineString, node []int64, a, b int) string {
+func (s *Streets) pieceName(pts orb.LineString, node []int64, seg []float64, a, b int) string {
 	g := s.g
 	if node[a] >= 0 && node[b] >= 0 {
 		u, v := uint32(node[a]), uint32(node[b])
@@ -157,7 +160,7 @@ func (s *Streets) pieceName(pts orb.LineString, node []int64, a, b int) string {
 	}
 	best, bestLen := a, -1.0
 	for i := a; i < b; i++ {
-		if l := muster.DistanceM(pts[i][0], pts[i][1], pts[i+1][0], pts[i+1][1]); l > bestLen {
+		if l := seg[i]; l > bestLen {
 			best, bestLen = i, l
 		}
 	}

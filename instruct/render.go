@@ -172,35 +172,76 @@ func shortForm(in *muster.Instruction, m Message) (string, error) {
 	if in.Escort != nil {
 		gate = r.foldData(cleanData(in.Escort.Gate.Name, maxNameRunes))
 	}
-	fits := func(keep int) (string, bool, error) {
+	// measure renders the short form with the names cut to keep
+	// characters into r.b and measures it.
+	measure := func(keep int) (SMSSize, error) {
 		r.b, r.arena = r.b[:0], r.arena[:0]
 		if err := r.short(in, m, r.cut(rally, keep), r.cut(gate, keep)); err != nil {
-			return "", false, err
+			return SMSSize{}, err
 		}
-		s := string(r.b)
-		return s, MeasureSMS(s).Segments <= 2, nil
+		return measureSMS(r.b), nil
 	}
 	full := max(utf8.RuneCountInString(rally), utf8.RuneCountInString(gate))
-	s, ok, err := fits(full)
-	if err != nil || ok {
-		return s, err
+	size, err := measure(full)
+	if err != nil {
+		return "", err
+	}
+	if size.Segments <= 2 {
+		return string(r.b), nil
 	}
 	// The longest cut that fits: fewer characters never make it longer.
-	lo, hi := -1, full // fits(lo) is true (or lo is -1), fits(hi) false
+	// The search starts where the excess says (each character cut saves
+	// a unit or more), and widens from there: a name a few characters
+	// too long takes two or three renderings, not the six of a search
+	// over the whole name.
+	limit := 2 * 67
+	if size.Encoding == GSM7 {
+		limit = 2 * 153
+	}
+	lo, hi := -1, full // measure(lo) fits (or lo is -1), measure(hi) does not
+	var best []byte    // the rendering of lo
+	fits := func(keep int) (bool, error) {
+		size, err := measure(keep)
+		if err != nil {
+			return false, err
+		}
+		if size.Segments > 2 {
+			hi = keep
+			return false, nil
+		}
+		lo, best = keep, append(best[:0], r.b...)
+		return true, nil
+	}
+	if guess := min(max(full-(size.Units-limit), 0), full-1); guess > lo {
+		ok, err := fits(guess)
+		if err != nil {
+			return "", err
+		}
+		for step := 1; hi-lo > 1; step *= 2 { // widen towards the boundary
+			next := guess + step
+			if !ok {
+				next = guess - step
+			}
+			if next <= lo || next >= hi {
+				break
+			}
+			if ok2, err := fits(next); err != nil {
+				return "", err
+			} else if ok2 != ok {
+				break
+			}
+		}
+	}
 	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if _, ok, _ := fits(mid); ok {
-			lo = mid
-		} else {
-			hi = mid
+		if _, err := fits((lo + hi) / 2); err != nil {
+			return "", err
 		}
 	}
 	if lo < 0 {
 		return "", muster.Errorf(muster.EINVALID, "instruction %s: the short form does not fit two SMS segments even with the rally point's name cut to an ellipsis (the link is %d characters, the reply code %d)",
 			in.ID, utf8.RuneCountInString(link), utf8.RuneCountInString(m.AckCode))
 	}
-	s, _, err = fits(lo)
-	return s, err
+	return string(best), nil
 }
 
 // noteUse, when set (by tests), is told every message key rendered.

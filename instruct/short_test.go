@@ -204,3 +204,93 @@ func TestShortPropertyRandomNames(t *testing.T) {
 		}
 	}
 }
+
+// shortFormSlow is the short form as it was first searched for: a binary
+// search over the whole name, each step rendered and measured by the
+// three-pass measure. The search from the excess must find the same cut.
+func shortFormSlow(in *muster.Instruction, m Message) (string, error) {
+	r, err := newRenderer(in, false, in.Language == muster.LangEnglish)
+	if err != nil {
+		return "", err
+	}
+	defer r.release()
+	rally := r.foldData(cleanData(in.RallyPoint.Name, maxNameRunes))
+	gate := ""
+	if in.Escort != nil {
+		gate = r.foldData(cleanData(in.Escort.Gate.Name, maxNameRunes))
+	}
+	fits := func(keep int) (string, bool, error) {
+		r.b, r.arena = r.b[:0], r.arena[:0]
+		if err := r.short(in, m, r.cut(rally, keep), r.cut(gate, keep)); err != nil {
+			return "", false, err
+		}
+		s := string(r.b)
+		return s, measureSMSSlow(s).Segments <= 2, nil
+	}
+	full := max(len([]rune(rally)), len([]rune(gate)))
+	s, ok, err := fits(full)
+	if err != nil || ok {
+		return s, err
+	}
+	lo, hi := -1, full
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if _, ok, _ := fits(mid); ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if lo < 0 {
+		return "", fmt.Errorf("does not fit")
+	}
+	s, _, err = fits(lo)
+	return s, err
+}
+
+// TestShortSameAsFullSearch: households' and escorts' short forms, with
+// random names of every length (rally points and gates) in every
+// language, come out as the binary search over the whole name finds them.
+func TestShortSameAsFullSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 2026))
+	cut := 0
+	for _, lang := range Languages() {
+		letters := alphabets[lang]
+		name := func() string {
+			n := make([]rune, 1+rng.IntN(140))
+			for i := range n {
+				n[i] = letters[rng.IntN(len(letters))]
+			}
+			if rng.IntN(8) == 0 {
+				n = append(n, []rune(" Hotel Kabul €")...)
+			}
+			return string(n)
+		}
+		for i := range 600 {
+			in := hardest(t, lang)
+			if i%3 == 0 {
+				in = sampleEscort()
+				in.Language = lang
+				in.Escort.Gate.Name = name()
+			}
+			in.CodeWord = CodeWords[rng.IntN(len(CodeWords))]
+			in.People = 1 + rng.IntN(40)
+			if rng.IntN(2) == 0 {
+				in.Version, in.ID, in.Supersedes = 1, "I-H004217/v1", ""
+			}
+			in.RallyPoint.Name = name()
+			m := Message{Link: issuerLink, AckCode: fmt.Sprintf("%06d", rng.IntN(1_000_000))}
+			got, err := ShortMessage(&in, m)
+			want, werr := shortFormSlow(&in, m)
+			if (err != nil) != (werr != nil) || got != want {
+				t.Fatalf("%s, rally %q: %q (%v), want %q (%v)", lang, in.RallyPoint.Name, got, err, want, werr)
+			}
+			if strings.Contains(got, "…") || strings.Contains(got, "...") {
+				cut++ // a name was cut
+			}
+		}
+	}
+	if cut < 300 {
+		t.Fatalf("%d names cut: the test hardly tests cutting", cut)
+	}
+}

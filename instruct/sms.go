@@ -1,6 +1,10 @@
 package instruct
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
 
 // SMS encodings.
 const (
@@ -47,43 +51,75 @@ func gsmCost(r rune) int {
 // takes; and in how many segments. Segments are packed as phones pack
 // them: an escape sequence or a surrogate pair is never split between two.
 func MeasureSMS(text string) SMSSize {
-	if text == "" {
+	// Read, not kept nor written: the bytes of text as they are.
+	return measureSMS(unsafe.Slice(unsafe.StringData(text), len(text)))
+}
+
+// gsmASCII is gsmCost of each ASCII character.
+var gsmASCII = func() (t [utf8.RuneSelf]uint8) {
+	for r := range t {
+		t[r] = uint8(gsmCost(rune(r)))
+	}
+	return t
+}()
+
+// measureSMS is MeasureSMS of text's bytes, in one pass: both encodings'
+// units and segments are counted side by side (GSM-7's until a character
+// outside its alphabet), ASCII without decoding. The short form is
+// measured so, once or more a message.
+func measureSMS(text []byte) SMSSize {
+	if len(text) == 0 {
 		return SMSSize{Encoding: GSM7}
 	}
+	const gsmMulti, ucsMulti = 153, 67
 	gsm := true
-	for _, r := range text {
-		if gsmCost(r) == 0 {
-			gsm = false
-			break
+	var gsmUnits, gsmUsed, ucsUnits, ucsUsed int
+	gsmSegs, ucsSegs := 1, 1
+	for i := 0; i < len(text); {
+		var gc, uc int
+		if c := text[i]; c < utf8.RuneSelf {
+			gc, uc = int(gsmASCII[c]), 1
+			i++
+		} else {
+			r, n := utf8.DecodeRune(text[i:])
+			i += n
+			uc = 1
+			if r > 0xffff {
+				uc = 2
+			}
+			if gsm {
+				gc = gsmSeptets[r]
+			}
 		}
-	}
-	size := SMSSize{Encoding: UCS2}
-	single, multi := 70, 67
-	cost := func(r rune) int {
-		if r > 0xffff {
-			return 2
+		ucsUnits += uc
+		if ucsUsed+uc > ucsMulti {
+			ucsSegs++
+			ucsUsed = 0
 		}
-		return 1
+		ucsUsed += uc
+		if gsm {
+			if gc == 0 {
+				gsm = false
+				continue
+			}
+			gsmUnits += gc
+			if gsmUsed+gc > gsmMulti {
+				gsmSegs++
+				gsmUsed = 0
+			}
+			gsmUsed += gc
+		}
 	}
 	if gsm {
-		size.Encoding, single, multi, cost = GSM7, 160, 153, gsmCost
-	}
-	for _, r := range text {
-		size.Units += cost(r)
-	}
-	if size.Units <= single {
-		size.Segments = 1
+		size := SMSSize{Encoding: GSM7, Units: gsmUnits, Segments: gsmSegs}
+		if gsmUnits <= 160 {
+			size.Segments = 1
+		}
 		return size
 	}
-	used := 0
-	size.Segments = 1
-	for _, r := range text {
-		c := cost(r)
-		if used+c > multi {
-			size.Segments++
-			used = 0
-		}
-		used += c
+	size := SMSSize{Encoding: UCS2, Units: ucsUnits, Segments: ucsSegs}
+	if ucsUnits <= 70 {
+		size.Segments = 1
 	}
 	return size
 }

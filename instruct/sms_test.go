@@ -1,6 +1,7 @@
 package instruct
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -85,4 +86,83 @@ func TestCutSMS(t *testing.T) {
 			t.Fatalf("a character was split: %q", s)
 		}
 	}
+}
+
+// measureSMSSlow is MeasureSMS as it was first written, rune by rune in
+// three passes: the one-pass measure must agree with it.
+func measureSMSSlow(text string) SMSSize {
+	if text == "" {
+		return SMSSize{Encoding: GSM7}
+	}
+	gsm := true
+	for _, r := range text {
+		if gsmCost(r) == 0 {
+			gsm = false
+			break
+		}
+	}
+	size := SMSSize{Encoding: UCS2}
+	single, multi := 70, 67
+	cost := func(r rune) int {
+		if r > 0xffff {
+			return 2
+		}
+		return 1
+	}
+	if gsm {
+		size.Encoding, single, multi, cost = GSM7, 160, 153, gsmCost
+	}
+	for _, r := range text {
+		size.Units += cost(r)
+	}
+	if size.Units <= single {
+		size.Segments = 1
+		return size
+	}
+	used := 0
+	size.Segments = 1
+	for _, r := range text {
+		c := cost(r)
+		if used+c > multi {
+			size.Segments++
+			used = 0
+		}
+		used += c
+	}
+	return size
+}
+
+// TestMeasureSMSAgrees: random texts of ASCII, GSM-7's letters and
+// escapes, Arabic script, isolates, characters outside the BMP and
+// invalid UTF-8, around the segments' edges, measure as the three-pass
+// measure does.
+func TestMeasureSMSAgrees(t *testing.T) {
+	pieces := []string{"a", " ", "`", "@", "$", "_", "\n", "é", "Δ", "€", "{", "\\", "ا", "ۏ", "\u2068", "\u2069", "…", "😀", "\xff", "\xe2\x82"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b strings.Builder
+		n := rng.IntN(340)
+		asciiOnly := rng.IntN(3) == 0
+		for range n {
+			if asciiOnly || rng.IntN(4) > 0 {
+				b.WriteByte(byte(' ' + rng.IntN(95)))
+			} else {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+		}
+		s := b.String()
+		if got, want := MeasureSMS(s), measureSMSSlow(s); got != want {
+			t.Fatalf("%q: %+v, want %+v", s, got, want)
+		}
+	}
+}
+
+func FuzzMeasureSMS(f *testing.F) {
+	f.Add("Be at Q by 10:00 €")
+	f.Add(strings.Repeat("ا", 66) + "😀" + strings.Repeat("ا", 66))
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := MeasureSMS(s), measureSMSSlow(s); got != want {
+			t.Fatalf("%q: %+v, want %+v", s, got, want)
+		}
+	})
 }
