@@ -365,24 +365,56 @@ func (w *wtx) enqueue(rows []queuedMessage, households []string) (enqueued, dupl
 	if len(rows) == 0 {
 		return 0, 0, nil
 	}
+	if err := w.checkMessageHouseholds(households); err != nil {
+		return 0, 0, err
+	}
+	var q enqueuer
+	if _, err := q.insert(w, rows, true); err != nil {
+		return 0, 0, err
+	}
+	q.finish(w, rows)
+	return q.enqueued, q.duplicates, nil
+}
+
+// checkMessageHouseholds fails unless every one of households exists.
+func (w *wtx) checkMessageHouseholds(households []string) error {
 	known, err := w.existingHouseholds(households)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	for _, id := range households {
 		if !known[id] {
-			return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
+			return muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
 		}
 	}
+	return nil
+}
+
+// enqueuer inserts a batch of messages a part at a time (an issuance
+// inserts each part once the pipeline has sealed it) and counts them.
+type enqueuer struct {
+	enqueued, duplicates int
+	args                 []any
+}
+
+// insert inserts rows enqueueChunk a statement; the rows of an
+// incomplete last statement are left for the next call unless all, and
+// insert returns how many rows it inserted.
+func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
+	if q.args == nil {
+		q.args = make([]any, 0, 15*enqueueChunk)
+	}
 	now := micros(w.now)
-	args := make([]any, 0, 15*enqueueChunk)
-	chunk := enqueueChunk
-	for start := 0; start < len(rows); {
-		n := chunk
-		if len(rows)-start < chunk {
+	start := 0
+	for start < len(rows) {
+		n := enqueueChunk
+		if len(rows)-start < n {
+			if !all {
+				break
+			}
 			n = 1
 		}
-		args = args[:0]
+		args := q.args[:0]
 		for i := range rows[start : start+n] {
 			r := &rows[start+i]
 			m := &r.m
@@ -391,21 +423,25 @@ func (w *wtx) enqueue(rows []queuedMessage, households []string) (enqueued, dupl
 		}
 		res, err := w.exec(insertOutbox(n), args...)
 		if err != nil {
-			return 0, 0, fmt.Errorf("enqueue: %w", err)
+			return start, fmt.Errorf("enqueue: %w", err)
 		}
 		added, err := res.RowsAffected()
 		if err != nil {
-			return 0, 0, fmt.Errorf("enqueue: %w", err)
+			return start, fmt.Errorf("enqueue: %w", err)
 		}
-		enqueued += int(added)
-		duplicates += n - int(added)
+		q.enqueued += int(added)
+		q.duplicates += n - int(added)
 		start += n
 	}
-	if enqueued > 0 {
-		w.record("outbox.enqueue", "outbox", enqueueDetail(enqueued, duplicates, rows))
+	return start, nil
+}
+
+// finish audits and announces the batch rows, once every part is in.
+func (q *enqueuer) finish(w *wtx, rows []queuedMessage) {
+	if q.enqueued > 0 {
+		w.record("outbox.enqueue", "outbox", enqueueDetail(q.enqueued, q.duplicates, rows))
 		w.announce("outbox", "")
 	}
-	return enqueued, duplicates, nil
 }
 
 // Bulk writes (an issuance, messages queued by the thousand) insert
