@@ -127,6 +127,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		Name:              "sqlite",
 		DataVersionQuery:  "PRAGMA data_version",
 		GroupCommit:       true,
+		InterleaveIssue:   true,
 		IsUniqueViolation: isUniqueViolation,
 		AuthVersion:       av.version,
 		BumpAuth:          av.bump,

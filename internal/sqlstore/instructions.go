@@ -110,7 +110,8 @@ type linkRow struct {
 // (prepare) while the writer inserts those already done (pipeline).
 //
 // The rows are prepared and inserted in segments: the links, then a
-// group of versions at a time, interleaved with the messages: the
+// group of versions at a time, interleaved with the messages
+// (Dialect.InterleaveIssue; otherwise the versions are one group): the
 // versions of group g+1, then the messages of group g (those that name
 // its versions), and so on.
 // A message is read once the version it names is signed (Sign renders
@@ -238,20 +239,20 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 	if err != nil {
 		return issueRows{}, err
 	}
-	r := issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}
-	r.layout()
-	return r, nil
+	return issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}, nil
 }
 
-// layout lays the rows out in segments (see issueRows). The messages of
+// layout lays the rows out in segments (see issueRows), group versions
+// a group. The messages of
 // group g are those up to the last one that names a version of group g
 // or an earlier one (a message naming no version of the batch waits for
 // none); a message naming a later version than one after it moves that
 // one to its own group: whatever the order of the messages, each is read
 // after the version it names was signed, and the messages are inserted
 // in their order.
-func (r *issueRows) layout() {
-	groups := max(1, (len(r.issue)+issueGroup-1)/issueGroup)
+func (r *issueRows) layout(group int) {
+	group = max(group, 1)
+	groups := max(1, (len(r.issue)+group-1)/group)
 	// msgEnd[g]: the messages of groups up to g end there.
 	msgEnd := make([]int, groups)
 	byID := make(map[string]int, len(r.issue))
@@ -260,8 +261,8 @@ func (r *issueRows) layout() {
 	}
 	g := 0
 	for j := range r.msgs.in {
-		if i, ok := byID[r.msgs.in[j].InstructionID]; ok && i/issueGroup > g {
-			for ; g < i/issueGroup; g++ {
+		if i, ok := byID[r.msgs.in[j].InstructionID]; ok && i/group > g {
+			for ; g < i/group; g++ {
 				msgEnd[g] = j
 			}
 		}
@@ -278,7 +279,7 @@ func (r *issueRows) layout() {
 		r.nrows += end - start
 	}
 	versions := func(g int) {
-		add(issueVersions, g*issueGroup, min((g+1)*issueGroup, len(r.issue)), 0)
+		add(issueVersions, g*group, min((g+1)*group, len(r.issue)), 0)
 		versionsEnd[g] = r.nrows
 	}
 	messages := func(g int) {
@@ -382,6 +383,11 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	batch, err := checkIssueBatch(&b, k, c.now().UTC())
 	if err != nil {
 		return muster.IssueResult{}, err
+	}
+	if c.d.InterleaveIssue {
+		batch.layout(issueGroup)
+	} else {
+		batch.layout(len(batch.issue)) // one group: the messages after every version
 	}
 	// The rows are prepared on every core while the writer, one core,
 	// inserts those done: the writer's work and the rest overlap.

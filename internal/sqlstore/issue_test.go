@@ -70,14 +70,16 @@ func TestIssueLayout(t *testing.T) {
 	now := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name                    string
+		oneGroup                bool // as on PostgreSQL: the messages after every version
 		versions, links, perMsg int
 		order                   func(i, n int) int // the version message i names; -1 none
 	}{
-		{"in order", 3*issueGroup + 17, 2*issueGroup + 5, 2, func(i, n int) int { return i / 2 }},
-		{"reversed", 2*issueGroup + 3, 10, 1, func(i, n int) int { return n - 1 - i }},
-		{"naming none", issueGroup + 1, 0, 1, func(i, n int) int { return -1 }},
-		{"no versions", 0, 3, 1, func(i, n int) int { return -1 }},
-		{"one group", 5, 5, 3, func(i, n int) int { return i / 3 }},
+		{"in order", false, 3*issueGroup + 17, 2*issueGroup + 5, 2, func(i, n int) int { return i / 2 }},
+		{"reversed", false, 2*issueGroup + 3, 10, 1, func(i, n int) int { return n - 1 - i }},
+		{"naming none", false, issueGroup + 1, 0, 1, func(i, n int) int { return -1 }},
+		{"no versions", false, 0, 3, 1, func(i, n int) int { return -1 }},
+		{"one group", false, 5, 5, 3, func(i, n int) int { return i / 3 }},
+		{"not interleaved", true, 2*issueGroup + 9, 7, 2, func(i, n int) int { return i / 2 }},
 	} {
 		b := muster.IssueBatch{Plan: "P1", Sign: func(int) error { return nil }}
 		for i := range tc.versions {
@@ -102,6 +104,11 @@ func TestIssueLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
+		group := issueGroup
+		if tc.oneGroup {
+			group = tc.versions
+		}
+		r.layout(group)
 		next := [3]int{}
 		versionRow := map[int]int{}
 		row := 0
@@ -124,6 +131,9 @@ func TestIssueLayout(t *testing.T) {
 		}
 		if next != [3]int{tc.versions, tc.links, n} || r.nrows != row {
 			t.Fatalf("%s: segments end at %v, rows %d (want %d, %d, %d; %d rows)", tc.name, next, r.nrows, tc.versions, tc.links, n, row)
+		}
+		if tc.oneGroup && (len(r.segs) != 3 || r.segs[2].kind != issueMessages) {
+			t.Fatalf("not interleaved: %+v", r.segs)
 		}
 		if tc.name == "in order" && (r.segs[0].kind != issueLinks || r.segs[3].kind != issueMessages || r.segs[4].kind != issueVersions) {
 			t.Fatalf("in order: not interleaved: %+v", r.segs[:3])
