@@ -128,6 +128,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		DataVersionQuery:  "PRAGMA data_version",
 		GroupCommit:       true,
 		InterleaveIssue:   true,
+		EmptyBytes:        "X''",
 		IsUniqueViolation: isUniqueViolation,
 		AuthVersion:       av.version,
 		BumpAuth:          av.bump,

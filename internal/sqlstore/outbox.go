@@ -405,6 +405,7 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 		q.args = make([]any, 0, 15*enqueueChunk)
 	}
 	now := micros(w.now)
+	bindEmpty := w.c.d.EmptyBytes == ""
 	start := 0
 	for start < len(rows) {
 		n := enqueueChunk
@@ -418,10 +419,13 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 		for i := range rows[start : start+n] {
 			r := &rows[start+i]
 			m := &r.m
-			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
-				noBytes, noBytes, noBytes, noBytes, r.content, m.AckCode, now, now, now)
+			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+			if bindEmpty {
+				args = append(args, noBytes, noBytes, noBytes, noBytes)
+			}
+			args = append(args, r.content, m.AckCode, now, now, now)
 		}
-		res, err := w.exec(insertOutbox(n), args...)
+		res, err := w.exec(w.c.outboxInsert[n], args...)
 		if err != nil {
 			return start, fmt.Errorf("enqueue: %w", err)
 		}
@@ -456,23 +460,28 @@ func (q *enqueuer) finish(w *wtx, rows []queuedMessage) {
 // its right edge: fifty rows a statement spare most of what a row cost
 // (binding, stepping and resetting a statement through database/sql).
 // PostgreSQL saves a round trip a row.
-var insertOutboxQueries = map[int]string{}
-
-func init() {
+//
+// What every new message starts with is written in the statement, not
+// bound: binding is a good part of what a row costs. That includes the
+// four empty columns of the format before content_enc where the dialect
+// has a literal for an empty byte string (Dialect.EmptyBytes).
+func insertOutboxQueries(emptyBytes string) map[int]string {
+	old := placeholders(4)
+	if emptyBytes != "" {
+		old = strings.Repeat(emptyBytes+", ", 3) + emptyBytes
+	}
+	qs := map[int]string{}
 	for _, n := range []int{1, enqueueChunk} {
-		// What every new message starts with is written in the statement,
-		// not bound: binding is a good part of what a row costs.
-		row := "(" + placeholders(12) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
-		insertOutboxQueries[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
+		row := "(" + placeholders(6) + ", " + old + ", " + placeholders(2) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
+		qs[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` ON CONFLICT (idempotency_key) DO NOTHING`
 	}
+	return qs
 }
 
 const outboxColumnsInsert = `id, idempotency_key, household_id, instruction_id, instruction_version, channel,
 	recipient_enc, subject_enc, body_enc, html_enc, content_enc, ack_code, status, attempts, next_attempt_at, lease_owner, lease_until,
 	last_error, provider_id, created_at, updated_at, sent_at`
-
-func insertOutbox(n int) string { return insertOutboxQueries[n] }
 
 // noBytes fills the columns of a field a column (recipient_enc, ...)
 // in rows whose content is sealed whole: empty, not NULL.
