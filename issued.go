@@ -101,10 +101,11 @@ type IssueBatch struct {
 	// Sign, if set, finishes Issue[i] (its Token and Digest) and the
 	// messages that carry it (an SMS's Body) before the store reads them:
 	// the store calls it once for each i, on any goroutine, while it
-	// writes the versions before it, and reads Messages only after every
-	// call returned. So signing and rendering run on the other cores
-	// while the store's one writer writes. An error fails the issuance
-	// (nothing is stored).
+	// writes the versions before it, and reads a message only after the
+	// call for the version it names (InstructionID) returned, and every
+	// call for the versions before that one. So signing and rendering run
+	// on the other cores while the store's one writer writes. An error
+	// fails the issuance (nothing is stored).
 	Sign func(i int) error
 }
 

@@ -94,6 +94,7 @@ func Open(ctx context.Context, url string, keys muster.DataKeys) (*Store, error)
 		Name:              "postgres",
 		Rebind:            rebind,
 		IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
+		EmptyBytes:        "''::bytea",
 		IsRetryable:       func(err error) bool { c := pgCode(err); return c == "40P01" || c == "40001" },
 		ForUpdate:         " FOR UPDATE",
 		// A cached statement's generic plan, made when the table was small,

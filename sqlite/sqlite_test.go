@@ -265,3 +265,49 @@ func TestCheckpointAfterCommit(t *testing.T) {
 		t.Fatalf("the plan read again: %d bytes, %v", len(got.Body), err)
 	}
 }
+
+// TestPageSize: a database the store creates has pages of 8 KiB and is in
+// WAL mode; a database made before with 4 KiB pages keeps them, opens and
+// takes writes.
+func TestPageSize(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "test")
+	keys := storetest.NewKeys().DataKeys()
+	pragma := func(path, name string) string {
+		t.Helper()
+		conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var v string
+		if err := conn.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	newDB := fresh(t).(*db)
+	old := fresh(t).(*db)
+	// A database as an earlier version made it: SQLite's default pages.
+	old.Exec(t, "PRAGMA journal_mode = WAL")
+	if got := pragma(old.path, "page_size"); got != "4096" {
+		t.Fatalf("the old database's pages: %s bytes", got)
+	}
+	for _, tc := range []struct {
+		d    *db
+		want string
+	}{{newDB, "8192"}, {old, "4096"}} {
+		st, err := sqlite.Open(ctx, tc.d.path, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CreateHousehold(ctx, muster.Household{Name: "A household", Language: "en"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, mode := pragma(tc.d.path, "page_size"), pragma(tc.d.path, "journal_mode"); got != tc.want || mode != "wal" {
+			t.Fatalf("%s: pages of %s bytes, journal %s; want %s, wal", tc.d.path, got, mode, tc.want)
+		}
+	}
+}

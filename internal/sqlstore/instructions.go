@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -106,15 +108,50 @@ type linkRow struct {
 
 // issueRows is a batch checked, whose rows are being encoded and sealed
 // (prepare) while the writer inserts those already done (pipeline).
+//
+// The rows are prepared and inserted in segments: the links, then a
+// group of versions at a time, interleaved with the messages
+// (Dialect.InterleaveIssue; otherwise the versions are one group): the
+// versions of group g+1, then the messages of group g (those that name
+// its versions), and so on.
+// A message is read once the version it names is signed (Sign renders
+// its SMS); one group behind, it rarely waits for it. So the writer
+// inserts links, versions and messages from the start, while the other
+// core signs and seals the next groups, instead of inserting the links
+// and the messages alone at the end.
 type issueRows struct {
-	b      *muster.IssueBatch
-	k      muster.Sealer
-	issue  []issueRow
-	links  []linkRow
-	msgs   *messageBatch
-	p      *pipeline   // the pipeline preparing them
-	signed atomic.Bool // every instruction is prepared (and signed)
+	b     *muster.IssueBatch
+	k     muster.Sealer
+	issue []issueRow
+	links []linkRow
+	msgs  *messageBatch
+	p     *pipeline // the pipeline preparing them
+	segs  []issueSegment
+	nrows int // the pipeline's rows: the segments' and the padding between
 }
+
+// Kinds of the rows of an issuance's pipeline.
+const (
+	issueVersions = iota
+	issueLinks
+	issueMessages
+)
+
+// issueSegment is a run of rows of one kind: rows [start, end) of the
+// kind's, the pipeline's rows [row, row+end-start).
+type issueSegment struct {
+	kind       int
+	start, end int
+	row        int
+	// after: a message is prepared once the pipeline's rows [0, after)
+	// are (the versions the segment's messages name, and every one
+	// before: Sign has returned for them); ready once they were seen.
+	after int
+	ready atomic.Bool
+}
+
+// issueGroup versions are a group (see issueRows).
+const issueGroup = pipelineChunk
 
 // checkIssueBatch checks a batch before any database work and returns
 // it ready to prepare: what is checked here is cheap and needs the whole
@@ -205,6 +242,75 @@ func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issu
 	return issueRows{b: b, k: k, issue: rows, links: links, msgs: msgs}, nil
 }
 
+// layout lays the rows out in segments (see issueRows), group versions
+// a group. The messages of
+// group g are those up to the last one that names a version of group g
+// or an earlier one (a message naming no version of the batch waits for
+// none); a message naming a later version than one after it moves that
+// one to its own group: whatever the order of the messages, each is read
+// after the version it names was signed, and the messages are inserted
+// in their order.
+func (r *issueRows) layout(group int) {
+	group = max(group, 1)
+	groups := max(1, (len(r.issue)+group-1)/group)
+	// msgEnd[g]: the messages of groups up to g end there.
+	msgEnd := make([]int, groups)
+	byID := make(map[string]int, len(r.issue))
+	for i := range r.issue {
+		byID[r.issue[i].in.ID] = i
+	}
+	g := 0
+	for j := range r.msgs.in {
+		if i, ok := byID[r.msgs.in[j].InstructionID]; ok && i/group > g {
+			for ; g < i/group; g++ {
+				msgEnd[g] = j
+			}
+		}
+	}
+	for ; g < groups; g++ {
+		msgEnd[g] = len(r.msgs.in)
+	}
+	versionsEnd := make([]int, groups) // the pipeline's row after group g's versions
+	add := func(kind, start, end, after int) {
+		if start == end {
+			return
+		}
+		r.segs = append(r.segs, issueSegment{kind: kind, start: start, end: end, row: r.nrows, after: after})
+		r.nrows += end - start
+	}
+	versions := func(g int) {
+		add(issueVersions, g*group, min((g+1)*group, len(r.issue)), 0)
+		versionsEnd[g] = r.nrows
+	}
+	messages := func(g int) {
+		start := 0
+		if g > 0 {
+			start = msgEnd[g-1]
+		}
+		if start == msgEnd[g] {
+			return
+		}
+		// A worker preparing a message waits for the versions before it,
+		// which must be in chunks before its own (the workers take the
+		// chunks in order): the messages begin a chunk after theirs.
+		if first := (versionsEnd[g] + pipelineChunk - 1) / pipelineChunk * pipelineChunk; r.nrows < first {
+			r.nrows = first
+		}
+		add(issueMessages, start, msgEnd[g], versionsEnd[g])
+	}
+	// The links first, all: they need no signing, and inserted between
+	// the versions and the messages they cost the writer half as much
+	// again (a capability's id and hash are random: its B-trees' pages
+	// leave the writer's cache between two groups).
+	add(issueLinks, 0, len(r.links), 0)
+	versions(0)
+	for g := 1; g < groups; g++ {
+		versions(g)
+		messages(g - 1)
+	}
+	messages(groups - 1)
+}
+
 func badToken(t string) bool { return t == "" || len(t) > maxTokenLen || !validText(t) }
 
 // instructionWhat names an instruction in an error, made only for one.
@@ -215,24 +321,19 @@ type instructionWhat struct {
 
 func (w instructionWhat) String() string { return fmt.Sprintf("instruction %d (%q)", w.i, w.id) }
 
-// rows is how many rows prepare makes: the instructions, the links, the
-// messages, in this order (the order they are inserted); the messages
-// begin a chunk of the pipeline's, so that a worker that prepares them
-// (waiting for every instruction) never waits for its own chunk.
-func (r *issueRows) rows() int { return r.msgStart() + len(r.msgs.rows) }
-
-func (r *issueRows) msgStart() int {
-	n := len(r.issue) + len(r.links)
-	return (n + pipelineChunk - 1) / pipelineChunk * pipelineChunk
-}
-
-// prepare makes row i ready to insert: an instruction's digest checked,
-// its body encoded, it and its token sealed; a link's
+// prepare makes the pipeline's row ready to insert: an instruction's
+// digest checked, its body encoded, it and its token sealed; a link's
 // secret hashed and sealed; a message checked and sealed. Safe to call
-// for different i at once.
-func (r *issueRows) prepare(i int) error {
-	switch {
-	case i < len(r.issue):
+// for different rows at once.
+func (r *issueRows) prepare(row int) error {
+	s := sort.Search(len(r.segs), func(s int) bool { return r.segs[s].row+r.segs[s].end-r.segs[s].start > row })
+	if s == len(r.segs) || row < r.segs[s].row {
+		return nil // padding
+	}
+	seg := &r.segs[s]
+	i := seg.start + row - seg.row
+	switch seg.kind {
+	case issueVersions:
 		row := &r.issue[i]
 		in := row.in
 		if r.b.Sign != nil {
@@ -254,23 +355,21 @@ func (r *issueRows) prepare(i int) error {
 		row.digest = digest
 		row.body = r.k.Seal(body, instructionAAD(in.ID, "body"))
 		row.token = r.k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
-	case i < len(r.issue)+len(r.links):
-		row := &r.links[i-len(r.issue)]
+	case issueLinks:
+		row := &r.links[i]
 		l := row.l
 		row.hash, row.secret = muster.TokenHash(l.Secret), r.k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))
-	case i < r.msgStart():
-		// (none: the messages begin a chunk)
-	default:
-		// A message is read once every instruction is signed (Sign
-		// renders the messages that carry one): a worker here has only
-		// rows of instructions being prepared before it, by the others.
-		if !r.signed.Load() {
-			if err := r.p.waitAll(len(r.issue)); err != nil {
+	case issueMessages:
+		// A message is read once the version it names is signed (Sign
+		// renders the messages that carry one): the versions are in
+		// chunks before this one, prepared by the workers before.
+		if r.b.Sign != nil && !seg.ready.Load() {
+			if err := r.p.waitAll(seg.after); err != nil {
 				return err
 			}
-			r.signed.Store(true)
+			seg.ready.Store(true)
 		}
-		return r.msgs.prepare(i - r.msgStart())
+		return r.msgs.prepare(i)
 	}
 	return nil
 }
@@ -285,9 +384,14 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	if err != nil {
 		return muster.IssueResult{}, err
 	}
+	if c.d.InterleaveIssue {
+		batch.layout(issueGroup)
+	} else {
+		batch.layout(len(batch.issue)) // one group: the messages after every version
+	}
 	// The rows are prepared on every core while the writer, one core,
 	// inserts those done: the writer's work and the rest overlap.
-	p := startPipeline(batch.rows(), batch.prepare, func(p *pipeline) { batch.p = p })
+	p := startPipelineOn(runtime.GOMAXPROCS(0)-1, batch.nrows, batch.prepare, func(p *pipeline) { batch.p = p })
 	defer p.stop()
 	rows := batch.issue
 	var res muster.IssueResult
@@ -322,23 +426,56 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 			}
 			res.Revoked++
 		}
-		if err := w.insertInstructions(rows, p); err != nil {
+		if err := w.checkIssueHouseholds(rows, batch.links); err != nil {
 			return err
+		}
+		if len(batch.msgs.rows) > 0 {
+			if err := w.checkMessageHouseholds(batch.msgs.households); err != nil {
+				return err
+			}
+		}
+		// Each segment once the pipeline has prepared it, in the order it
+		// prepares them; a statement's rows (issueChunk, linkChunk,
+		// enqueueChunk) may span segments.
+		var versions, links, msgs int // inserted
+		var q enqueuer
+		insert := func(kind, end int, all bool) error {
+			var n int
+			var err error
+			switch kind {
+			case issueVersions:
+				n, err = w.insertInstructions(rows[versions:end], all)
+				versions += n
+			case issueLinks:
+				n, err = w.insertLinks(batch.links[links:end], all)
+				links += n
+			case issueMessages:
+				n, err = q.insert(w, batch.msgs.rows[msgs:end], all)
+				msgs += n
+			}
+			return err
+		}
+		for s := range batch.segs {
+			seg := &batch.segs[s]
+			if err := p.wait(w.ctx, seg.row+seg.end-seg.start); err != nil {
+				return err
+			}
+			if err := insert(seg.kind, seg.end, false); err != nil {
+				return err
+			}
+		}
+		for _, kind := range []int{issueVersions, issueLinks, issueMessages} {
+			if err := insert(kind, [...]int{len(rows), len(batch.links), len(batch.msgs.rows)}[kind], true); err != nil {
+				return err
+			}
 		}
 		res.Issued = len(rows)
-		if err := p.wait(w.ctx, len(rows)+len(batch.links)); err != nil {
-			return err
-		}
-		if err := w.insertLinks(batch.links); err != nil {
-			return err
+		if len(batch.links) > 0 {
+			w.recordLinks(batch.links)
 		}
 		res.Links = len(b.Links)
-		if err := p.wait(w.ctx, batch.rows()); err != nil {
-			return err
-		}
-		if res.Enqueued, res.Duplicates, err = w.enqueue(batch.msgs.rows, batch.msgs.households); err != nil {
-			return err
-		}
+		q.finish(w, batch.msgs.rows)
+		res.Enqueued, res.Duplicates = q.enqueued, q.duplicates
 		w.record("instruction.issue", "plan:"+b.Plan, issueDetail(&b, &res))
 		if res.Issued+res.Revoked > 0 {
 			w.announce("instruction", "")
@@ -406,8 +543,9 @@ func init() {
 	}
 }
 
-// insertInstructions inserts rows, each once p has prepared it.
-func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
+// checkIssueHouseholds fails unless the households of the versions and
+// of the links exist.
+func (w *wtx) checkIssueHouseholds(rows []issueRow, links []linkRow) error {
 	var households []string
 	for i := range rows { // by index: the pipeline is still filling the rows
 		if in := rows[i].in; in.Audience == muster.AudienceHousehold {
@@ -423,15 +561,37 @@ func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
 			return muster.Errorf(muster.EINVALID, "issue: household %q does not exist", h)
 		}
 	}
-	args := make([]any, 0, 14*issueChunk)
-	chunk := issueChunk
-	for start := 0; start < len(rows); {
-		n := chunk
-		if len(rows)-start < chunk {
-			n = 1
+	if len(links) == 0 {
+		return nil
+	}
+	hs := make([]string, len(links))
+	for i := range links {
+		hs[i] = links[i].l.HouseholdID
+	}
+	if known, err = w.existingHouseholds(hs); err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if !known[h] {
+			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", h)
 		}
-		if err := p.wait(w.ctx, start+n); err != nil {
-			return err
+	}
+	return nil
+}
+
+// insertInstructions inserts rows prepared, issueChunk a statement; the
+// rows of an incomplete last statement are left for the next call unless
+// all. It returns how many rows it inserted.
+func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
+	args := make([]any, 0, 14*issueChunk)
+	start := 0
+	for start < len(rows) {
+		n := issueChunk
+		if len(rows)-start < n {
+			if !all {
+				break
+			}
+			n = 1
 		}
 		args = args[:0]
 		for _, r := range rows[start : start+n] {
@@ -445,42 +605,31 @@ func (w *wtx) insertInstructions(rows []issueRow, p *pipeline) error {
 		}
 		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
-				return ce
+				return start, ce
 			}
-			return fmt.Errorf("issue: %w", err)
+			return start, fmt.Errorf("issue: %w", err)
 		}
 		start += n
 	}
-	return nil
+	return start, nil
 }
 
-// insertLinks makes each household's instruction link: a capability
-// (its hash) and the sealed secret, replacing a link the household had.
-// Rows go linkChunk a statement (see insertOutboxQueries).
-func (w *wtx) insertLinks(links []linkRow) error {
-	if len(links) == 0 {
-		return nil
-	}
-	hs := make([]string, len(links))
-	for i, l := range links {
-		hs[i] = l.l.HouseholdID
-	}
-	known, err := w.existingHouseholds(hs)
-	if err != nil {
-		return err
-	}
-	for _, h := range hs {
-		if !known[h] {
-			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", h)
-		}
-	}
+// insertLinks makes households' instruction links: a capability (its
+// hash) and the sealed secret, replacing a link the household had. Rows
+// go linkChunk a statement (see insertOutboxQueries); the rows of an
+// incomplete last statement are left for the next call unless all. It
+// returns how many links it made.
+func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 	now := micros(w.now)
 	capArgs := make([]any, 0, 5*linkChunk)
 	linkArgs := make([]any, 0, 4*linkChunk)
-	chunk := linkChunk
-	for start := 0; start < len(links); {
-		n := chunk
-		if len(links)-start < chunk {
+	start := 0
+	for start < len(links) {
+		n := linkChunk
+		if len(links)-start < n {
+			if !all {
+				break
+			}
 			n = 1
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
@@ -490,16 +639,24 @@ func (w *wtx) insertLinks(links []linkRow) error {
 			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, r.secret, now)
 		}
 		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
-			return w.c.conflict(err, "issue: a capability of this issuance exists already")
+			return start, w.c.conflict(err, "issue: a capability of this issuance exists already")
 		}
 		if _, err := w.exec(insertLinkQueries[n], linkArgs...); err != nil {
-			return fmt.Errorf("issue: links: %w", err)
+			return start, fmt.Errorf("issue: links: %w", err)
 		}
 		start += n
 	}
+	return start, nil
+}
+
+// recordLinks audits and announces the links made.
+func (w *wtx) recordLinks(links []linkRow) {
+	hs := make([]string, len(links))
+	for i := range links {
+		hs[i] = links[i].l.HouseholdID
+	}
 	w.record("capability.create", "households", fmt.Sprintf("%d instruction links: %s", len(links), firstIDs(hs, 20)))
 	w.announce("capability", "")
-	return nil
 }
 
 // linkChunk is how many links one statement inserts.

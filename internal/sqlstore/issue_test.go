@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,3 +58,85 @@ func (testSealer) Open(c []byte, aad string) ([]byte, error) {
 	return bytes.TrimPrefix(c, []byte(aad+":")), nil
 }
 func (testSealer) Hash(kind, value string) []byte { return []byte(kind + ":" + value) }
+
+// TestIssueLayout: an issuance's rows are laid out interleaved (the
+// links, then the versions and the messages a group at a time), and
+// every version, link and message is in one segment once, each kind in
+// its order; a message's segment waits for the pipeline's rows that hold
+// the version it names (and every one before), and begins in a chunk
+// after them, whatever the order of the messages (in the versions'
+// order, reversed, naming none).
+func TestIssueLayout(t *testing.T) {
+	now := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name                    string
+		oneGroup                bool // as on PostgreSQL: the messages after every version
+		versions, links, perMsg int
+		order                   func(i, n int) int // the version message i names; -1 none
+	}{
+		{"in order", false, 3*issueGroup + 17, 2*issueGroup + 5, 2, func(i, n int) int { return i / 2 }},
+		{"reversed", false, 2*issueGroup + 3, 10, 1, func(i, n int) int { return n - 1 - i }},
+		{"naming none", false, issueGroup + 1, 0, 1, func(i, n int) int { return -1 }},
+		{"no versions", false, 0, 3, 1, func(i, n int) int { return -1 }},
+		{"one group", false, 5, 5, 3, func(i, n int) int { return i / 3 }},
+		{"not interleaved", true, 2*issueGroup + 9, 7, 2, func(i, n int) int { return i / 2 }},
+	} {
+		b := muster.IssueBatch{Plan: "P1", Sign: func(int) error { return nil }}
+		for i := range tc.versions {
+			b.Issue = append(b.Issue, muster.IssuedInstruction{Instruction: muster.Instruction{ID: muster.InstructionID(fmt.Sprintf("S%d", i), 1),
+				Series: fmt.Sprintf("S%d", i), Version: 1, Audience: muster.AudienceEscort, Plan: "P1"}})
+		}
+		for i := range tc.links {
+			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: fmt.Sprintf("H%06d", i), CapabilityID: fmt.Sprintf("cap-i%016d", i), Secret: "abcdefghijklmnopqrst"})
+		}
+		n := max(tc.versions, 1) * tc.perMsg
+		named := make([]int, n)
+		for i := range n {
+			named[i] = tc.order(i, n)
+			m := muster.OutboxMessage{HouseholdID: "H000001", Channel: muster.ChannelSMS}
+			if named[i] >= 0 {
+				named[i] = min(named[i], tc.versions-1)
+				m.InstructionID = b.Issue[named[i]].ID
+			}
+			b.Messages = append(b.Messages, m)
+		}
+		r, err := checkIssueBatch(&b, testSealer{}, now)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		group := issueGroup
+		if tc.oneGroup {
+			group = tc.versions
+		}
+		r.layout(group)
+		next := [3]int{}
+		versionRow := map[int]int{}
+		row := 0
+		for s := range r.segs {
+			seg := &r.segs[s]
+			if seg.row < row || seg.start != next[seg.kind] || seg.end <= seg.start {
+				t.Fatalf("%s: segment %d %+v after row %d, kind's next %d", tc.name, s, seg, row, next[seg.kind])
+			}
+			for i := seg.start; i < seg.end; i++ {
+				switch seg.kind {
+				case issueVersions:
+					versionRow[i] = seg.row + i - seg.start
+				case issueMessages:
+					if v := named[i]; v >= 0 && versionRow[v] >= seg.after || seg.row < (seg.after+pipelineChunk-1)/pipelineChunk*pipelineChunk {
+						t.Fatalf("%s: message %d (version %d at row %d) in segment %+v", tc.name, i, v, versionRow[v], seg)
+					}
+				}
+			}
+			next[seg.kind], row = seg.end, seg.row+seg.end-seg.start
+		}
+		if next != [3]int{tc.versions, tc.links, n} || r.nrows != row {
+			t.Fatalf("%s: segments end at %v, rows %d (want %d, %d, %d; %d rows)", tc.name, next, r.nrows, tc.versions, tc.links, n, row)
+		}
+		if tc.oneGroup && (len(r.segs) != 3 || r.segs[2].kind != issueMessages) {
+			t.Fatalf("not interleaved: %+v", r.segs)
+		}
+		if tc.name == "in order" && (r.segs[0].kind != issueLinks || r.segs[3].kind != issueMessages || r.segs[4].kind != issueVersions) {
+			t.Fatalf("in order: not interleaved: %+v", r.segs[:3])
+		}
+	}
+}

@@ -365,47 +365,87 @@ func (w *wtx) enqueue(rows []queuedMessage, households []string) (enqueued, dupl
 	if len(rows) == 0 {
 		return 0, 0, nil
 	}
+	if err := w.checkMessageHouseholds(households); err != nil {
+		return 0, 0, err
+	}
+	var q enqueuer
+	if _, err := q.insert(w, rows, true); err != nil {
+		return 0, 0, err
+	}
+	q.finish(w, rows)
+	return q.enqueued, q.duplicates, nil
+}
+
+// checkMessageHouseholds fails unless every one of households exists.
+func (w *wtx) checkMessageHouseholds(households []string) error {
 	known, err := w.existingHouseholds(households)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	for _, id := range households {
 		if !known[id] {
-			return 0, 0, muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
+			return muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", id)
 		}
 	}
+	return nil
+}
+
+// enqueuer inserts a batch of messages a part at a time (an issuance
+// inserts each part once the pipeline has sealed it) and counts them.
+type enqueuer struct {
+	enqueued, duplicates int
+	args                 []any
+}
+
+// insert inserts rows enqueueChunk a statement; the rows of an
+// incomplete last statement are left for the next call unless all, and
+// insert returns how many rows it inserted.
+func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
+	if q.args == nil {
+		q.args = make([]any, 0, 15*enqueueChunk)
+	}
 	now := micros(w.now)
-	args := make([]any, 0, 15*enqueueChunk)
-	chunk := enqueueChunk
-	for start := 0; start < len(rows); {
-		n := chunk
-		if len(rows)-start < chunk {
+	bindEmpty := w.c.d.EmptyBytes == ""
+	start := 0
+	for start < len(rows) {
+		n := enqueueChunk
+		if len(rows)-start < n {
+			if !all {
+				break
+			}
 			n = 1
 		}
-		args = args[:0]
+		args := q.args[:0]
 		for i := range rows[start : start+n] {
 			r := &rows[start+i]
 			m := &r.m
-			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel,
-				noBytes, noBytes, noBytes, noBytes, r.content, m.AckCode, now, now, now)
+			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+			if bindEmpty {
+				args = append(args, noBytes, noBytes, noBytes, noBytes)
+			}
+			args = append(args, r.content, m.AckCode, now, now, now)
 		}
-		res, err := w.exec(insertOutbox(n), args...)
+		res, err := w.exec(w.c.outboxInsert[n], args...)
 		if err != nil {
-			return 0, 0, fmt.Errorf("enqueue: %w", err)
+			return start, fmt.Errorf("enqueue: %w", err)
 		}
 		added, err := res.RowsAffected()
 		if err != nil {
-			return 0, 0, fmt.Errorf("enqueue: %w", err)
+			return start, fmt.Errorf("enqueue: %w", err)
 		}
-		enqueued += int(added)
-		duplicates += n - int(added)
+		q.enqueued += int(added)
+		q.duplicates += n - int(added)
 		start += n
 	}
-	if enqueued > 0 {
-		w.record("outbox.enqueue", "outbox", enqueueDetail(enqueued, duplicates, rows))
+	return start, nil
+}
+
+// finish audits and announces the batch rows, once every part is in.
+func (q *enqueuer) finish(w *wtx, rows []queuedMessage) {
+	if q.enqueued > 0 {
+		w.record("outbox.enqueue", "outbox", enqueueDetail(q.enqueued, q.duplicates, rows))
 		w.announce("outbox", "")
 	}
-	return enqueued, duplicates, nil
 }
 
 // Bulk writes (an issuance, messages queued by the thousand) insert
@@ -420,23 +460,28 @@ func (w *wtx) enqueue(rows []queuedMessage, households []string) (enqueued, dupl
 // its right edge: fifty rows a statement spare most of what a row cost
 // (binding, stepping and resetting a statement through database/sql).
 // PostgreSQL saves a round trip a row.
-var insertOutboxQueries = map[int]string{}
-
-func init() {
+//
+// What every new message starts with is written in the statement, not
+// bound: binding is a good part of what a row costs. That includes the
+// four empty columns of the format before content_enc where the dialect
+// has a literal for an empty byte string (Dialect.EmptyBytes).
+func insertOutboxQueries(emptyBytes string) map[int]string {
+	old := placeholders(4)
+	if emptyBytes != "" {
+		old = strings.Repeat(emptyBytes+", ", 3) + emptyBytes
+	}
+	qs := map[int]string{}
 	for _, n := range []int{1, enqueueChunk} {
-		// What every new message starts with is written in the statement,
-		// not bound: binding is a good part of what a row costs.
-		row := "(" + placeholders(12) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
-		insertOutboxQueries[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
+		row := "(" + placeholders(6) + ", " + old + ", " + placeholders(2) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
+		qs[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` ON CONFLICT (idempotency_key) DO NOTHING`
 	}
+	return qs
 }
 
 const outboxColumnsInsert = `id, idempotency_key, household_id, instruction_id, instruction_version, channel,
 	recipient_enc, subject_enc, body_enc, html_enc, content_enc, ack_code, status, attempts, next_attempt_at, lease_owner, lease_until,
 	last_error, provider_id, created_at, updated_at, sent_at`
-
-func insertOutbox(n int) string { return insertOutboxQueries[n] }
 
 // noBytes fills the columns of a field a column (recipient_enc, ...)
 // in rows whose content is sealed whole: empty, not NULL.
