@@ -111,6 +111,30 @@ await run(async (browser) => {
     check(cnt.body.events.length === 1 && cnt.body.events[0].people === 3, 'three people counted through the gate');
     const refused = await page.locator('#queue li.refused').count();
     check(refused === 0, 'no event refused');
+
+    // A token of another rally point: not checked in on a tap; admitted
+    // only with the officer's reason, which goes to the server with it.
+    let other = null;
+    for (const i of all) {
+      if (i.instruction.rally_point.id === rally) continue;
+      const r = await as.get(`/api/checkins?token=${encodeURIComponent(i.id)}`);
+      if (r.status === 200 && r.body.checkins.length === 0) { other = i; break; }
+    }
+    check(other, 'an instruction of another rally point, not checked in yet');
+    await page.fill('#code', other.token);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict[data-status="current"] #v-elsewhere');
+    check(await page.locator('#checkin').count() === 0, 'another rally point\'s token has no check-in button');
+    check(await page.isDisabled('#admit-other'), 'admitting it here waits for a reason');
+    await page.fill('#other-rally-reason', 'its rally point is overrun');
+    check(!(await page.isDisabled('#admit-other')), 'with a reason it can be admitted');
+    await settleFieldQueue(page, () => page.click('#admit-other'), 1);
+    const admitted = await as.get(`/api/checkins?token=${encodeURIComponent(other.id)}`);
+    check(admitted.body.checkins.length === 1 && admitted.body.checkins[0].rally_point === rally,
+      `admitted at this rally point, once (${JSON.stringify(admitted.body.checkins)})`);
+    const oev = await as.get(`/api/field-events?kind=checkin&household=${encodeURIComponent(other.instruction.household)}`);
+    check(oev.body.events.length === 1 && /its instruction naming .*: its rally point is overrun/.test(oev.body.events[0].note || ''),
+      `the officer's reason is on the event (${JSON.stringify(oev.body.events[0] || {})})`);
   } else {
     console.log(`# this server has no field events (${ev.status}): check-ins went by /api/checkin/sync`);
   }

@@ -199,8 +199,8 @@ function showVerdict(box, token, v, first) {
       h('dt', {}, 'Group'), h('dd', { id: 'v-group' }, c.group || '–'),
       h('dt', {}, 'Rally point'), h('dd', { id: 'v-rally-point' }, c.rallyPoint || '–'),
       c.reportFrom ? [h('dt', {}, 'Window'), h('dd', {}, `${new Date(c.reportFrom * 1000).toISOString().slice(11, 16)}–${new Date(c.reportBy * 1000).toISOString().slice(11, 16)} UTC`)] : null));
-    if (settings.rallyPoint && c.rallyPoint && c.rallyPoint !== settings.rallyPoint) {
-      lines.push(h('p', { class: 'warn' }, `This household belongs at ${c.rallyPoint}, not ${settings.rallyPoint}.`));
+    if (elsewhere(c)) {
+      lines.push(h('p', { class: 'warn', id: 'v-elsewhere' }, `This household belongs at ${c.rallyPoint}, not ${settings.rallyPoint}: send it there.`));
     }
   }
   for (const w of v.warnings || []) lines.push(h('p', { class: 'warn' }, w));
@@ -210,20 +210,36 @@ function showVerdict(box, token, v, first) {
     lines.push(h('p', { id: 'v-already', class: 'bad', role: 'alert' },
       `ALREADY CHECKED IN at ${first.rallyPoint} by ${first.by} at ${String(first.at).slice(11, 16)} UTC${first.here ? ' (on this phone)' : ''}: not checked in again. A second person showing this code has a copy.`));
   } else if (v.status === 'current') {
-    const btn = h('button', { type: 'button', id: 'checkin', class: 'go' }, `Check in ${c.household} (${c.people} people)`);
+    // At another rally point than its instruction's, a token is not
+    // checked in on a tap: a copy shown here first would spend it, and
+    // the household it was issued to would be turned away at its own.
+    // The officer who must admit it here says why (sent with the event).
+    const other = elsewhere(c);
+    const reason = other ? h('input', { id: 'other-rally-reason', maxlength: 300, autocomplete: 'off' }) : null;
+    const btn = other
+      ? h('button', { type: 'button', id: 'admit-other', class: 'warn', disabled: true }, `Admit ${c.household} here anyway (${c.people} people)`)
+      : h('button', { type: 'button', id: 'checkin', class: 'go' }, `Check in ${c.household} (${c.people} people)`);
+    if (reason) reason.addEventListener('input', () => { btn.disabled = !reason.value.trim(); });
     btn.addEventListener('click', async () => {
       if (!settings.rallyPoint) { alertBox(box, 'Set this rally point first (below).'); return; }
+      if (reason && !reason.value.trim()) { alertBox(box, 'Say why it is admitted here, not at its own rally point.'); return; }
       btn.disabled = true;
-      await enqueue({ id: newID('ci'), type: 'checkin', label: `check-in ${c.tokenId} at ${settings.rallyPoint}`,
-        body: { token: token.trim(), rally_point: settings.rallyPoint, by: session.user, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } });
+      const body = { token: token.trim(), rally_point: settings.rallyPoint, by: session.user, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+      if (reason) body.other_rally = { instructed: c.rallyPoint, reason: reason.value.trim() };
+      await enqueue({ id: newID('ci'), type: 'checkin', label: `check-in ${c.tokenId} at ${settings.rallyPoint}${reason ? ` (belongs at ${c.rallyPoint})` : ''}`, body });
       btn.textContent = navigator.onLine ? 'Checked in: sending…' : 'Checked in on this phone: will be sent when online';
       await renderQueue();
       sendQueued();
     });
+    if (reason) lines.push(h('label', { for: 'other-rally-reason' }, `To admit it here anyway, say why (${c.rallyPoint} overrun, say)`), reason);
     lines.push(btn);
   }
   box.replaceChildren(...lines.filter(Boolean));
 }
+
+// elsewhere reports whether a token's instruction names another rally
+// point than the one this phone is at.
+function elsewhere(c) { return !!(settings.rallyPoint && c.rallyPoint && c.rallyPoint !== settings.rallyPoint); }
 
 function alertBox(box, text) { box.append(h('p', { role: 'alert', class: 'bad' }, text)); }
 

@@ -91,7 +91,12 @@ export function settleEvents(rows, answer) {
 
 /** The field event a queued check-in is (kind checkin, with its signed token). */
 export function checkinEvent(r) {
-  return { id: r.id, kind: 'checkin', at: r.body.at, token: r.body.token, rally_point: r.body.rally_point };
+  const ev = { id: r.id, kind: 'checkin', at: r.body.at, token: r.body.token, rally_point: r.body.rally_point };
+  const o = r.body.other_rally;
+  // Admitted at another rally point than its instruction's: the officer's
+  // reason goes with the event, for the operators.
+  if (o) ev.note = `admitted at ${r.body.rally_point}, its instruction naming ${o.instructed}: ${o.reason}`.slice(0, 2000);
+  return ev;
 }
 
 let flushing = null;
@@ -130,7 +135,7 @@ async function doFlush(send, device) {
       sent += rows.length;
     } else if (r.status === 404 || r.status === 405) {
       if (checkins.length) {
-        const c = await send('/api/checkin/sync', { device, checkins: checkins.map((x) => ({ id: x.id, ...x.body })) });
+        const c = await send('/api/checkin/sync', { device, checkins: checkins.map((x) => ({ id: x.id, token: x.body.token, rally_point: x.body.rally_point, by: x.body.by, at: x.body.at })) });
         if (c.status === 200) {
           await update(settleCheckins(checkins, c.body));
           sent += checkins.length;

@@ -32,3 +32,13 @@ test('a queued check-in becomes a checkin field event with its token', () => {
   const e = checkinEvent({ id: 'ci-1', body: { token: 'MU1:X', rally_point: 'RP-1', at: '2021-08-26T06:00:00Z', by: 'ann' } });
   assert.deepEqual(e, { id: 'ci-1', kind: 'checkin', at: '2021-08-26T06:00:00Z', token: 'MU1:X', rally_point: 'RP-1' });
 });
+
+test('a check-in admitted at another rally point carries the officer\'s reason as its note', () => {
+  const e = checkinEvent({ id: 'ci-2', body: { token: 'MU1:Y', rally_point: 'RP-2', at: '2021-08-26T06:00:00Z', by: 'ann',
+    other_rally: { instructed: 'RP-1', reason: 'RP-1 is overrun' } } });
+  assert.equal(e.rally_point, 'RP-2');
+  assert.equal(e.note, 'admitted at RP-2, its instruction naming RP-1: RP-1 is overrun');
+  const long = checkinEvent({ id: 'ci-3', body: { token: 'MU1:Z', rally_point: 'RP-2', at: '2021-08-26T06:00:00Z', by: 'ann',
+    other_rally: { instructed: 'RP-1', reason: 'x'.repeat(3000) } } });
+  assert.equal(long.note.length, 2000);
+});
