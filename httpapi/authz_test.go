@@ -277,9 +277,10 @@ func fixtures() map[string]fixture {
 		"POST /api/instructions/issue": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "POST", "/api/instructions/issue", []byte(`{"plan":"` + savedPlan(e, true) + `"}`), ""
 		},
-		"GET /api/instructions": get("/api/instructions?status=all&limit=10"),
+		// The escorts' (a field officer reads no household's: TestFieldReadsEscortsOnly).
+		"GET /api/instructions": get("/api/instructions?status=all&audience=escort&limit=10"),
 		"GET /api/instructions/{series}/{version}": func(e *testEnv, _ string) (string, string, []byte, string) {
-			return "GET", "/api/instructions/" + e.issuedInstruction(), nil, ""
+			return "GET", "/api/instructions/" + e.issuedEscortInstruction(), nil, ""
 		},
 		"GET /i/{token}": func(e *testEnv, _ string) (string, string, []byte, string) {
 			return "GET", "/i/" + e.link, nil, ""

@@ -323,3 +323,40 @@ func TestCheckInAtAnotherRallyPoint(t *testing.T) {
 		}
 	})
 }
+
+// TestFieldReadsEscortsOnly: a field officer lists and reads the escorts'
+// instructions (to hand them over) and no household's: a field account
+// (a phone lost, an officer bought) cannot dump the households' tokens or
+// walks from home; a planner reads both; the refusal names the way.
+func TestFieldReadsEscortsOnly(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		e := scenarioEnv(t, open(t), 24, &now)
+		_, byHH, _ := issuedScenario(t, e)
+		hs := scenarioHouseholdIDs(byHH)
+		var escorts instructionsPage
+		e.do("field", "GET", "/api/instructions?audience=escort&limit=1000", nil, 200, &escorts)
+		if len(escorts.Instructions) == 0 {
+			t.Fatal("a field officer lists no escort instruction")
+		}
+		for _, in := range escorts.Instructions {
+			if in.Instruction.Audience != muster.AudienceEscort {
+				t.Fatalf("the escorts' listing holds %s (%s)", in.ID, in.Instruction.Audience)
+			}
+		}
+		e.do("field", "GET", "/api/instructions/"+escorts.Instructions[0].ID, nil, 200, nil)
+		for _, q := range []string{"", "?status=all", "?audience=household", "?household=" + hs[0]} {
+			body := e.do("field", "GET", "/api/instructions"+q, nil, 403, nil)
+			if msg := errorOf(t, body).Message; !strings.Contains(msg, "audience=escort") {
+				t.Fatalf("GET /api/instructions%s as field: %s", q, msg)
+			}
+		}
+		e.do("field", "GET", "/api/instructions/"+byHH[hs[0]].ID, nil, 403, nil)
+		var all instructionsPage
+		e.do("planner", "GET", "/api/instructions?limit=1000", nil, 200, &all)
+		if len(all.Instructions) <= len(escorts.Instructions) {
+			t.Fatalf("a planner lists %d instructions, the escorts' alone %d", len(all.Instructions), len(escorts.Instructions))
+		}
+		e.do("planner", "GET", "/api/instructions/"+byHH[hs[0]].ID, nil, 200, nil)
+	})
+}

@@ -29,14 +29,14 @@ import (
 // testEnv is a server over a real store with one operator per role, each
 // logged in, and one registered household with a live capability link.
 type testEnv struct {
-	t      testing.TB
-	store  muster.Store
-	api    *Server
-	srv    *httptest.Server
-	tokens map[string]string // role -> bearer token
-	hh     string            // an existing household id
-	link   string            // a live capability link's secret for hh
-	instr  string            // an instruction issued to hh (issuedInstruction)
+	t           testing.TB
+	store       muster.Store
+	api         *Server
+	srv         *httptest.Server
+	tokens      map[string]string // role -> bearer token
+	hh          string            // an existing household id
+	link        string            // a live capability link's secret for hh
+	escortInstr string            // a group escort's instruction (issuedEscortInstruction)
 }
 
 // freshIssued registers a household and issues it an instruction under a
@@ -58,22 +58,25 @@ func (e *testEnv) freshIssued() string {
 	return h.ID
 }
 
-// issuedInstruction issues hh an instruction, straight in the store, once,
-// and returns its id.
-func (e *testEnv) issuedInstruction() string {
+// issuedEscortInstruction issues a group escort's instruction (once) and
+// returns its id: the instructions a field officer may read.
+func (e *testEnv) issuedEscortInstruction() string {
 	e.t.Helper()
-	if e.instr != "" {
-		return e.instr
+	if e.escortInstr != "" {
+		return e.escortInstr
 	}
 	p := savedPlan(e, true)
 	in := storetest.IssuedFixture(1, 1, 0, p, time.Now())
-	in.Series = muster.InstructionSeries(muster.AudienceHousehold, e.hh)
-	in.ID, in.Household = muster.InstructionID(in.Series, 1), e.hh
+	in.Audience, in.Household, in.Name = muster.AudienceEscort, "", ""
+	in.Series = muster.InstructionSeries(muster.AudienceEscort, in.Group)
+	in.ID = muster.InstructionID(in.Series, 1)
+	in.Escort = &muster.EscortBrief{Gate: muster.InstructionPlace{ID: "gate-1", Name: "North Gate", Lat: 34.56, Lon: 69.21},
+		Departure: in.ReportBy, Arrival: in.ReportBy.Add(20 * time.Minute), Through: in.ReportBy.Add(30 * time.Minute), Households: 1}
 	if _, err := e.store.IssueInstructions(muster.WithActor(context.Background(), "fixture"), muster.IssueBatch{Plan: p, Issue: []muster.IssuedInstruction{in}}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.instr = in.ID
-	return e.instr
+	e.escortInstr = in.ID
+	return e.escortInstr
 }
 
 func password(role string) string { return "correct horse battery " + role }

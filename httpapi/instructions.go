@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/muster-evac/muster"
@@ -107,9 +108,12 @@ type instructionsPage struct {
 
 // listInstructions lists instruction versions with their content:
 // households' name them, so the read is audited.
-func (s *Server) listInstructions(w http.ResponseWriter, r *http.Request, _ *caller) error {
+func (s *Server) listInstructions(w http.ResponseWriter, r *http.Request, c *caller) error {
 	q := r.URL.Query()
 	f := muster.InstructionFilter{Status: q.Get("status"), Audience: q.Get("audience"), HouseholdID: q.Get("household"), Plan: q.Get("plan"), AfterID: q.Get("after")}
+	if err := escortsOnly(c, f.Audience == muster.AudienceEscort); err != nil {
+		return err
+	}
 	if f.Status == "" {
 		f.Status = muster.InstructionCurrent
 	}
@@ -150,8 +154,25 @@ func (s *Server) listInstructions(w http.ResponseWriter, r *http.Request, _ *cal
 }
 
 // getInstruction returns one version, audited.
-func (s *Server) getInstruction(w http.ResponseWriter, r *http.Request, _ *caller) error {
+// escortsOnly refuses a field officer any instruction but the escorts'
+// (which officers hand over at the rally point). A household's instruction
+// holds its name, its walk from home and a token that checks it in once:
+// a field account (a phone lost or taken, an officer bought) must not be
+// able to list them all, to sell the tokens or to find the people; the
+// officer checks a household in by its token or its id, which never needs
+// its instruction read. Planners and admins read any, audited.
+func escortsOnly(c *caller, escort bool) error {
+	if c.user.Role == muster.RoleField && !escort {
+		return errorf(muster.EFORBIDDEN, "a field officer reads the escorts' instructions only (audience=escort, E-...): households' are for planners")
+	}
+	return nil
+}
+
+func (s *Server) getInstruction(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id := r.PathValue("series") + "/" + r.PathValue("version")
+	if err := escortsOnly(c, strings.HasPrefix(r.PathValue("series"), muster.InstructionSeries(muster.AudienceEscort, ""))); err != nil {
+		return err
+	}
 	in, err := s.store.GetInstruction(r.Context(), id)
 	if err != nil {
 		return err
