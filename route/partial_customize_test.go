@@ -17,38 +17,19 @@ import (
 // shortest paths tie.
 func randomGraph(seed uint64, n, m int, maxTime uint32) *roadgraph.Graph {
 	rng := rand.New(rand.NewPCG(seed, 11))
-	type arc struct{ u, v, t uint32 }
-	var arcs []arc
+	var arcs []testArc
 	for len(arcs) < m {
 		u, v := uint32(rng.IntN(n)), uint32(rng.IntN(n))
 		t := 1 + uint32(rng.IntN(int(maxTime)))
-		arcs = append(arcs, arc{u, v, t})
+		arcs = append(arcs, testArc{u, v, t})
 		if rng.IntN(3) != 0 {
-			arcs = append(arcs, arc{v, u, 1 + uint32(rng.IntN(int(maxTime)))})
+			arcs = append(arcs, testArc{v, u, 1 + uint32(rng.IntN(int(maxTime)))})
 		}
 	}
 	sort.SliceStable(arcs, func(i, j int) bool { return arcs[i].u < arcs[j].u })
-	g := &roadgraph.Graph{Profile: roadgraph.Car, Lat: make([]int32, n), Lon: make([]int32, n), OSMNodeID: make([]int64, n),
-		FirstOut: make([]uint32, n+1), Names: []string{""}}
-	for i := 0; i < n; i++ {
-		g.Lat[i] = int32((34.5 + 0.01*rng.Float64()) * roadgraph.CoordScale)
-		g.Lon[i] = int32((69.1 + 0.01*rng.Float64()) * roadgraph.CoordScale)
-	}
-	for _, a := range arcs {
-		g.FirstOut[a.u+1]++
-		g.Head = append(g.Head, a.v)
-		g.TimeMS = append(g.TimeMS, a.t)
-		g.LengthM = append(g.LengthM, float32(a.t))
-		g.NameID = append(g.NameID, 0)
-	}
-	for i := 0; i < n; i++ {
-		g.FirstOut[i+1] += g.FirstOut[i]
-	}
-	g.GeomFirst = make([]uint32, len(arcs)+1)
-	if err := g.Validate(); err != nil {
-		panic(err)
-	}
-	return g
+	return csrGraph(n, arcs, func(t uint32) float32 { return float32(t) }, func(int) (lat, lon float64) {
+		return 34.5 + 0.01*rng.Float64(), 69.1 + 0.01*rng.Float64()
+	})
 }
 
 // hierarchies are the test cases of partial customization's structure: road
