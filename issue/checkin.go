@@ -21,8 +21,8 @@ const MaxOtherRallyReason = 500
 // the wrong place is sent to its own. An officer who must admit one here
 // (its rally point overrun, say) says why, and that is on record.
 func CheckRallyPoint(ctx context.Context, st muster.Store, tokenID, instructed, here, reason, by string) error {
-	if len(reason) > MaxOtherRallyReason {
-		return muster.Errorf(muster.EINVALID, "the reason to check in at another rally point: at most %d bytes", MaxOtherRallyReason)
+	if err := muster.CheckText(reason, MaxOtherRallyReason); err != nil {
+		return muster.Errorf(muster.EINVALID, "the reason to check in at another rally point %v", err)
 	}
 	if instructed == "" || instructed == here {
 		return nil
