@@ -124,15 +124,18 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	c.SetMaxOpenConns(1)
 	cp := startCheckpointer(c, path)
 	d := sqlstore.Dialect{
-		Name:              "sqlite",
-		DataVersionQuery:  "PRAGMA data_version",
-		GroupCommit:       true,
-		InterleaveIssue:   true,
-		EmptyBytes:        "X''",
-		IsUniqueViolation: isUniqueViolation,
-		AuthVersion:       av.version,
-		BumpAuth:          av.bump,
-		AfterCommit:       cp.afterCommit,
+		Name:               "sqlite",
+		DataVersionQuery:   "PRAGMA data_version",
+		GroupCommit:        true,
+		InterleaveIssue:    true,
+		EmptyBytes:         "X''",
+		BulkInsert:         "INSERT OR FAIL",
+		BulkForeignKeysOff: "PRAGMA foreign_keys = OFF",
+		BulkForeignKeysOn:  "PRAGMA foreign_keys = ON",
+		IsUniqueViolation:  isUniqueViolation,
+		AuthVersion:        av.version,
+		BumpAuth:           av.bump,
+		AfterCommit:        cp.afterCommit,
 		AfterWipe: func(ctx context.Context) (string, error) {
 			cp.mu.Lock() // not while the checkpointer checkpoints: it would be "busy"
 			defer cp.mu.Unlock()

@@ -107,6 +107,18 @@ func testIssueInstructions(t *testing.T, fresh Fresh) {
 	bad.Links = append(slices.Clone(b.Links), muster.InstructionLink{HouseholdID: "H404", CapabilityID: "cap-404", Secret: "LINKSECRET404XYZ1234567"})
 	_, err = e.store.IssueInstructions(e.ctx, bad)
 	wantCode(t, err, muster.EINVALID, "an issuance with a link for a household that does not exist")
+	// Nor an instruction or a message for one: on SQLite an issuance runs
+	// with the writer's foreign keys off (Dialect.BulkForeignKeysOff), so
+	// these checks are all that stands between it and an orphan.
+	bad = b
+	bad.Issue = append(slices.Clone(b.Issue), IssuedFixture(404, 1, 0, p1, at))
+	_, err = e.store.IssueInstructions(e.ctx, bad)
+	wantCode(t, err, muster.EINVALID, "an issuance with an instruction for a household that does not exist")
+	bad = b
+	bad.Messages = append(slices.Clone(b.Messages), muster.OutboxMessage{HouseholdID: "H000404", InstructionID: b.Issue[0].ID,
+		InstructionVersion: 1, Channel: muster.ChannelSMS, Recipient: "+93700000404", Body: "x"})
+	_, err = e.store.IssueInstructions(e.ctx, bad)
+	wantCode(t, err, muster.EINVALID, "an issuance with a message for a household that does not exist")
 	if _, err := e.store.CurrentPlan(e.ctx); muster.ErrorCode(err) != muster.ENOTFOUND || countInstructions(t, e) != 0 {
 		t.Fatal("a refused issuance approved its plan or stored instructions")
 	}

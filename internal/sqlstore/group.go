@@ -27,6 +27,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(w *wtx) error
 	done chan error
+	// alone: a bulk write, run in a transaction of its own with the
+	// dialect's BulkForeignKeysOff (see writeAlone).
+	alone bool
 }
 
 func (c *Core) startGroupCommit() {
@@ -46,8 +49,8 @@ func (c *Core) stopGroupCommit() {
 var errClosed = errors.New("store closed")
 
 // groupWrite queues fn for the group writer and waits for its commit.
-func (c *Core) groupWrite(ctx context.Context, fn func(w *wtx) error) error {
-	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+func (c *Core) groupWrite(ctx context.Context, fn func(w *wtx) error, alone bool) error {
+	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), alone: alone}
 	select {
 	case c.writes <- req:
 	case <-c.quit:
@@ -60,18 +63,27 @@ func (c *Core) groupWrite(ctx context.Context, fn func(w *wtx) error) error {
 
 func (c *Core) groupWriter() {
 	defer close(c.writerDone)
+	var held *writeReq // a write alone, taken while draining: it goes next
 	for {
 		var batch []writeReq
-		select {
-		case r := <-c.writes:
-			batch = append(batch, r)
-		case <-c.quit:
-			return
-		}
-	drain:
-		for len(batch) < maxGroup {
+		if held != nil {
+			batch, held = append(batch, *held), nil
+		} else {
 			select {
 			case r := <-c.writes:
+				batch = append(batch, r)
+			case <-c.quit:
+				return
+			}
+		}
+	drain:
+		for len(batch) < maxGroup && !batch[0].alone {
+			select {
+			case r := <-c.writes:
+				if r.alone {
+					held = &r
+					break drain
+				}
 				batch = append(batch, r)
 			default:
 				break drain
@@ -81,12 +93,49 @@ func (c *Core) groupWriter() {
 	}
 }
 
+// foreignKeys runs the dialect's BulkForeignKeysOff (on false) or On
+// (true) on the writer's connection, between transactions.
+func (c *Core) foreignKeys(on bool) error {
+	q := c.d.BulkForeignKeysOff
+	if on {
+		q = c.d.BulkForeignKeysOn
+	}
+	if q == "" {
+		return nil
+	}
+	if _, err := c.w.ExecContext(context.Background(), q); err != nil {
+		return fmt.Errorf("foreign keys on=%v: %w", on, err)
+	}
+	return nil
+}
+
 func (c *Core) runGroup(batch []writeReq) {
 	errs := make([]error, len(batch))
 	events := make([][]muster.Event, len(batch))
 	bg := context.Background()
 	var cn conn
+	alone := len(batch) == 1 && batch[0].alone
 	groupErr := func() error {
+		// The writer's foreign keys are on for every transaction but a
+		// bulk write's: if turning them on again failed after one, no
+		// other write runs until they are.
+		if c.foreignKeysOff {
+			if err := c.foreignKeys(true); err != nil {
+				return err
+			}
+			c.foreignKeysOff = false
+		}
+		if alone && c.d.BulkForeignKeysOff != "" {
+			if err := c.foreignKeys(false); err != nil {
+				return err
+			}
+			c.foreignKeysOff = true
+			defer func() {
+				if err := c.foreignKeys(true); err == nil {
+					c.foreignKeysOff = false
+				}
+			}()
+		}
 		tx, err := c.w.BeginTx(bg, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)

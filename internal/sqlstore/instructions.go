@@ -395,7 +395,10 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	defer p.stop()
 	rows := batch.issue
 	var res muster.IssueResult
-	err = c.write(ctx, func(w *wtx) error {
+	// Alone: its parents are checked below (checkIssueHouseholds,
+	// checkMessageHouseholds), and SQLite then keeps no statement journal
+	// for its inserts (Dialect.BulkForeignKeysOff).
+	err = c.writeAlone(ctx, func(w *wtx) error {
 		// The instructions, links and messages name the same households:
 		// each is looked up once.
 		w.known = map[string]bool{}
@@ -531,16 +534,30 @@ func (w *wtx) changeStatus(id, status, by string, now int64) error {
 	return nil
 }
 
-var insertInstructionQueries = map[int]string{}
+// issueQueries are the inserts of an issuance, by the rows a statement.
+type issueQueries struct {
+	instructions, capabilities, links map[int]string
+}
 
-func init() {
+// newIssueQueries makes an issuance's inserts with the verb
+// Dialect.BulkInsert.
+func newIssueQueries(verb string) issueQueries {
+	q := issueQueries{instructions: map[int]string{}, capabilities: map[int]string{}, links: map[int]string{}}
 	for _, n := range []int{1, issueChunk} {
 		// A new version is current, superseded by none and unchanged:
 		// written in the statement, not bound.
 		row := "(" + placeholders(7) + ", '', '" + muster.InstructionCurrent + "', " + placeholders(3) + ", 0, " + placeholders(4) + "), "
-		insertInstructionQueries[n] = `INSERT INTO instructions (` + instructionColumns + `, ` + instructionSealedColumns + `) VALUES ` +
+		q.instructions[n] = verb + ` INTO instructions (` + instructionColumns + `, ` + instructionSealedColumns + `) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row, n), ", ")
 	}
+	for _, n := range []int{1, linkChunk} {
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0), ", n), ", ")
+		q.capabilities[n] = verb + ` INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES ` + rows
+		q.links[n] = verb + ` INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ") +
+			` ON CONFLICT (household_id) DO UPDATE SET capability_id = excluded.capability_id, secret_enc = excluded.secret_enc, created_at = excluded.created_at`
+	}
+	return q
 }
 
 // checkIssueHouseholds fails unless the households of the versions and
@@ -603,7 +620,7 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, in.Plan,
 				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body)
 		}
-		if _, err := w.exec(insertInstructionQueries[n], args...); err != nil {
+		if _, err := w.exec(w.c.issueInsert.instructions[n], args...); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
 				return start, ce
 			}
@@ -638,10 +655,10 @@ func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
 			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, r.secret, now)
 		}
-		if _, err := w.exec(insertCapabilityQueries[n], capArgs...); err != nil {
+		if _, err := w.exec(w.c.issueInsert.capabilities[n], capArgs...); err != nil {
 			return start, w.c.conflict(err, "issue: a capability of this issuance exists already")
 		}
-		if _, err := w.exec(insertLinkQueries[n], linkArgs...); err != nil {
+		if _, err := w.exec(w.c.issueInsert.links[n], linkArgs...); err != nil {
 			return start, fmt.Errorf("issue: links: %w", err)
 		}
 		start += n
@@ -661,18 +678,6 @@ func (w *wtx) recordLinks(links []linkRow) {
 
 // linkChunk is how many links one statement inserts.
 const linkChunk = 100
-
-var insertCapabilityQueries, insertLinkQueries = map[int]string{}, map[int]string{}
-
-func init() {
-	for _, n := range []int{1, linkChunk} {
-		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0), ", n), ", ")
-		insertCapabilityQueries[n] = `INSERT INTO capabilities (id, household_id, hash, created_at, expires_at, revoked_at) VALUES ` + rows
-		insertLinkQueries[n] = `INSERT INTO instruction_links (household_id, capability_id, secret_enc, created_at) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ") +
-			` ON CONFLICT (household_id) DO UPDATE SET capability_id = excluded.capability_id, secret_enc = excluded.secret_enc, created_at = excluded.created_at`
-	}
-}
 
 func linkAAD(household, capability string) string {
 	return "instruction-link:" + household + ":" + capability

@@ -465,7 +465,7 @@ func (q *enqueuer) finish(w *wtx, rows []queuedMessage) {
 // bound: binding is a good part of what a row costs. That includes the
 // four empty columns of the format before content_enc where the dialect
 // has a literal for an empty byte string (Dialect.EmptyBytes).
-func insertOutboxQueries(emptyBytes string) map[int]string {
+func insertOutboxQueries(verb, emptyBytes string) map[int]string {
 	old := placeholders(4)
 	if emptyBytes != "" {
 		old = strings.Repeat(emptyBytes+", ", 3) + emptyBytes
@@ -473,7 +473,7 @@ func insertOutboxQueries(emptyBytes string) map[int]string {
 	qs := map[int]string{}
 	for _, n := range []int{1, enqueueChunk} {
 		row := "(" + placeholders(6) + ", " + old + ", " + placeholders(2) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
-		qs[n] = `INSERT INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
+		qs[n] = verb + ` INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` ON CONFLICT (idempotency_key) DO NOTHING`
 	}
 	return qs
