@@ -123,6 +123,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	}
 	c.SetMaxOpenConns(1)
 	cp := startCheckpointer(c, path)
+	wb := newWriteback(path)
 	d := sqlstore.Dialect{
 		Name:               "sqlite",
 		DataVersionQuery:   "PRAGMA data_version",
@@ -132,6 +133,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		BulkInsert:         "INSERT OR FAIL",
 		BulkForeignKeysOff: "PRAGMA foreign_keys = OFF",
 		BulkForeignKeysOn:  "PRAGMA foreign_keys = ON",
+		DuringBulkWrite:    wb.during,
 		IsUniqueViolation:  isUniqueViolation,
 		AuthVersion:        av.version,
 		BumpAuth:           av.bump,

@@ -121,6 +121,10 @@ type Dialect struct {
 	// checkMessageHouseholds), and runs with nobody else's writes in its
 	// transaction, whose own keys stay checked.
 	BulkForeignKeysOff, BulkForeignKeysOn string
+	// DuringBulkWrite, if set, is called as a bulk write that runs alone
+	// begins, and what it returns once it has committed or failed: SQLite
+	// has the disk write its log meanwhile (package sqlite, writeback).
+	DuringBulkWrite func() (ended func())
 }
 
 // bulkInsert is BulkInsert, or INSERT.

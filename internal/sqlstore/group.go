@@ -136,6 +136,9 @@ func (c *Core) runGroup(batch []writeReq) {
 				}
 			}()
 		}
+		if alone && c.d.DuringBulkWrite != nil {
+			defer c.d.DuringBulkWrite()()
+		}
 		tx, err := c.w.BeginTx(bg, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)

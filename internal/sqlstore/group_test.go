@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +32,29 @@ func TestWriteAloneForeignKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// DuringBulkWrite is called as each bulk write begins and what it
+	// returns after the commit; never for another write.
+	var bulkWrites, inBulkWrite atomic.Int32
+	during := func() func() {
+		bulkWrites.Add(1)
+		if inBulkWrite.Add(1) != 1 {
+			t.Error("two bulk writes at once")
+		}
+		return func() { inBulkWrite.Add(-1) }
+	}
 	c := &Core{w: db, r: db, now: time.Now, bus: newBroadcaster(), d: Dialect{Name: "sqlite", GroupCommit: true,
-		BulkInsert: "INSERT OR FAIL", BulkForeignKeysOff: "PRAGMA foreign_keys = OFF", BulkForeignKeysOn: "PRAGMA foreign_keys = ON"}}
+		BulkInsert: "INSERT OR FAIL", BulkForeignKeysOff: "PRAGMA foreign_keys = OFF", BulkForeignKeysOn: "PRAGMA foreign_keys = ON",
+		DuringBulkWrite: during}}
 	c.startGroupCommit()
 	defer c.stopGroupCommit()
 	ctx := context.Background()
+	inBulk := func(want bool) {
+		if got := inBulkWrite.Load() == 1; got != want {
+			t.Errorf("a write with DuringBulkWrite's writeback running: %v, want %v", got, want)
+		}
+	}
 	foreignKeys := func(w *wtx) int {
+		inBulk(w.c.foreignKeysOff)
 		var on int
 		if err := w.queryRow(`PRAGMA foreign_keys`).Scan(&on); err != nil {
 			t.Error(err)
@@ -103,6 +121,9 @@ func TestWriteAloneForeignKeys(t *testing.T) {
 	}
 	if queuedKeys != 1 || queuedErr == nil {
 		t.Fatalf("the write queued after a bulk write: foreign_keys = %d, an orphan inserted with error %v", queuedKeys, queuedErr)
+	}
+	if n, on := bulkWrites.Load(), inBulkWrite.Load(); n != 2 || on != 0 {
+		t.Fatalf("DuringBulkWrite: called for %d writes (want the 2 bulk ones), %d not ended", n, on)
 	}
 	var n int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM children`).Scan(&n); err != nil || n != 0 {
