@@ -354,23 +354,23 @@ func TestReissueAfterReplan(t *testing.T) {
 		inForce[in.Series]++
 		prev, existed := old[in.Series]
 		if !existed {
-			if in.Version != 1 || ch.Fields != nil || in.Supersedes != "" {
-				t.Errorf("new %s: v%d, fields %v, supersedes %q", in.Series, in.Version, ch.Fields, in.Supersedes)
+			if in.Version != 1 || ch.Changes != nil || in.Supersedes != "" {
+				t.Errorf("new %s: v%d, fields %v, supersedes %q", in.Series, in.Version, ch.Changes, in.Supersedes)
 			}
 			continue
 		}
-		if in.Version != 2 || in.Supersedes != prev.ID || in.ID != in.Series+"/v2" || len(ch.Fields) == 0 ||
-			!slices.Equal(ch.Fields, muster.Changed(&prev, &in)) || !in.IssuedAt.Equal(opts.IssuedAt) {
-			t.Errorf("%s: v%d supersedes %q, fields %v", in.ID, in.Version, in.Supersedes, ch.Fields)
+		if in.Version != 2 || in.Supersedes != prev.ID || in.ID != in.Series+"/v2" || len(ch.Changes) == 0 ||
+			!slices.Equal(ch.Changes, muster.Changed(&prev, &in)) || !in.IssuedAt.Equal(opts.IssuedAt) {
+			t.Errorf("%s: v%d supersedes %q, fields %v", in.ID, in.Version, in.Supersedes, ch.Changes)
 		}
 		if in.Audience == muster.AudienceHousehold {
 			householdsChanged++
 			// What changed for a household is what the plan changed for it,
 			// or its group's times.
-			if !planChanged[in.Household] && slices.ContainsFunc(ch.Fields, func(f string) bool {
+			if !planChanged[in.Household] && slices.ContainsFunc(ch.Changes, func(f string) bool {
 				return f == muster.ChangedRallyPoint || f == muster.ChangedGroup || f == muster.ChangedWalk
 			}) {
-				t.Errorf("%s: %v changed, but the plan keeps its instruction", in.Household, ch.Fields)
+				t.Errorf("%s: %v changed, but the plan keeps its instruction", in.Household, ch.Changes)
 			}
 		}
 	}
@@ -417,7 +417,7 @@ func TestReissueAfterReplan(t *testing.T) {
 	for _, g := range p1.Groups {
 		if old, ok := gate0[g.ID]; ok && old != g.Gate {
 			if !slices.ContainsFunc(rev.Changed, func(ch Change) bool {
-				return ch.Instruction.Series == "E-"+g.ID && slices.Contains(ch.Fields, muster.ChangedGate)
+				return ch.Instruction.Series == "E-"+g.ID && slices.Contains(ch.Changes, muster.ChangedGate)
 			}) {
 				t.Errorf("group %s goes to %s instead of %s, its escort is not told", g.ID, g.Gate, old)
 			}

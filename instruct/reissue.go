@@ -9,13 +9,13 @@ import (
 )
 
 // Change is an instruction a re-plan issues: a first version, or a new
-// version of one whose content changed.
-type Change struct {
-	Instruction muster.Instruction
-	// Fields name what changed from the version it supersedes
-	// (muster.Changed); nil for a first version.
-	Fields []string
-}
+// version of one whose content changed. Its Changes name what changed
+// from the version it supersedes (muster.Changed), nil for a first
+// version; it is not signed yet (no Token, no Digest, no Status). It is
+// the store's type so that the issuer hands the changes to the store as
+// they were built: copying 100,000 instructions from one type to the
+// other cost a quarter of a CPU-second.
+type Change = muster.IssuedInstruction
 
 // Revision is what a re-plan does to the instructions in force.
 type Revision struct {
@@ -92,7 +92,7 @@ func Reissue(previous []muster.Instruction, lastVersions map[string]int, p *plan
 			in.Version = max(prev.Version, last) + 1
 			in.ID = muster.InstructionID(in.Series, in.Version)
 			in.Supersedes = prev.ID
-			ch.Fields = fields
+			ch.Changes = fields
 		}
 		if n != i {
 			changed[n] = *ch

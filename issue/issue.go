@@ -245,7 +245,7 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 			rep.Expired++
 			continue
 		}
-		if len(ch.Fields) == 1 && ch.Fields[0] == muster.ChangedSignature {
+		if len(ch.Changes) == 1 && ch.Changes[0] == muster.ChangedSignature {
 			rep.Resigned++
 		}
 		changes = append(changes, ch)
@@ -379,12 +379,13 @@ func (is *Issuer) prepare(ctx context.Context, kr *credential.Keyring, b *muster
 				ExpiresAt: now.Add(muster.InstructionLinkTTL)})
 		}
 	}
-	// The versions and their messages are laid out here, on every core
-	// (a version is half a kilobyte to copy, a message has a reply code
-	// to draw: 0.8 CPU-s at 100,000 households on one core); each is
-	// signed, and its SMS rendered, by Sign, which the store calls on the
-	// other cores while its writer writes the versions before it.
-	b.Issue = make([]muster.IssuedInstruction, len(changes))
+	// The versions are the changes as Reissue built them (instruct.Change
+	// is the store's type: nothing copied); their messages are laid out
+	// here, on every core (a message has a reply code to draw); each
+	// version is signed, and its SMS rendered, by Sign, which the store
+	// calls on the other cores while its writer writes the versions
+	// before it.
+	b.Issue = changes
 	// Instruction i's messages are b.Messages[first[i]:first[i+1]],
 	// counted first: a message is large, and 160,000 grown by appends
 	// cost 0.7 CPU-s.
@@ -420,9 +421,7 @@ func (is *Issuer) prepare(ctx context.Context, kr *credential.Keyring, b *muster
 			t.messages = map[string]int{}
 		}
 		for i := lo; i < hi; i++ {
-			ch := &changes[i]
-			in := &ch.Instruction
-			b.Issue[i] = muster.IssuedInstruction{Instruction: *in, Changes: ch.Fields}
+			in := &changes[i].Instruction
 			if in.Audience != muster.AudienceHousehold {
 				t.escorts++
 				continue

@@ -242,10 +242,10 @@ func printRevision(w io.Writer, rev *instruct.Revision) {
 	counts := map[string]int{}
 	newOnes := 0
 	for _, ch := range rev.Changed {
-		if ch.Fields == nil {
+		if ch.Changes == nil {
 			newOnes++
 		}
-		for _, f := range ch.Fields {
+		for _, f := range ch.Changes {
 			counts[f]++
 		}
 	}
