@@ -59,8 +59,8 @@ type Store interface {
 	// eligibility, documents, history): the result is not a household
 	// record, to show, compare or write back. The other sealed columns
 	// are neither read nor decrypted, so a caller that needs only these
-	// fields opens less personal data (and four fields rather than
-	// eleven: a third of the cost of ListHouseholds). next is the
+	// fields opens less personal data (four sealed fields rather than
+	// eleven: about a third of ListHouseholds' cost). next is the
 	// afterID of the following page, "" after the last. Not audited by
 	// the store: the caller records the read, as for ListHouseholds.
 	ListHouseholdContacts(ctx context.Context, afterID string, limit int) (hs []Household, next string, err error)
