@@ -57,10 +57,11 @@ type Store interface {
 	// Phone and Email. Every other field is left zero (no status,
 	// members, party size, priority, location, address, notes,
 	// eligibility, documents, history): the result is not a household
-	// record, to show, compare or write back. The other sealed columns
-	// are neither read nor decrypted, so a caller that needs only these
-	// fields opens less personal data (four sealed fields rather than
-	// eleven: about a third of ListHouseholds' cost). next is the
+	// record and must not be shown, compared or written back as one. The
+	// other sealed columns are neither read nor decrypted: a caller that
+	// needs only these fields opens no more personal data than it uses
+	// (data minimisation), four sealed fields rather than eleven, at
+	// about a third of ListHouseholds' cost. next is the
 	// afterID of the following page, "" after the last. Not audited by
 	// the store: the caller records the read, as for ListHouseholds.
 	ListHouseholdContacts(ctx context.Context, afterID string, limit int) (hs []Household, next string, err error)
