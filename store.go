@@ -51,6 +51,20 @@ type Store interface {
 	ListHouseholds(ctx context.Context, f HouseholdFilter) (hs []HouseholdRecord, next string, err error)
 	// CountHouseholds counts the households f matches (paging ignored).
 	CountHouseholds(ctx context.Context, f HouseholdFilter) (int, error)
+	// ListHouseholdContacts returns households in ID order after afterID,
+	// at most limit (default 1000, at most MaxContactsPage), with ONLY
+	// what an issuance addresses them by: ID, Language, Name, NameLocal,
+	// Phone and Email. Every other field is left zero (no status,
+	// members, party size, priority, location, address, notes,
+	// eligibility, documents, history): the result is not a household
+	// record and must not be shown, compared or written back as one. The
+	// other sealed columns are neither read nor decrypted: a caller that
+	// needs only these fields opens no more personal data than it uses
+	// (data minimisation), four sealed fields rather than eleven, at
+	// about a third of ListHouseholds' cost. next is the
+	// afterID of the following page, "" after the last. Not audited by
+	// the store: the caller records the read, as for ListHouseholds.
+	ListHouseholdContacts(ctx context.Context, afterID string, limit int) (hs []Household, next string, err error)
 	// SetHouseholdStatus moves a household to status, appending a
 	// timestamped history entry. version 0 skips the concurrency check.
 	SetHouseholdStatus(ctx context.Context, id, status string, version int64, note string) (HouseholdRecord, error)
@@ -336,6 +350,12 @@ type HouseholdRecord struct {
 	Version   int64
 	CreatedAt time.Time
 }
+
+// MaxContactsPage is the most households one ListHouseholdContacts page
+// holds: ten times a ListHouseholds page, as a contact is a fraction of
+// a household (some 200 bytes), and a bound on what one call holds in
+// memory.
+const MaxContactsPage = 10_000
 
 // HouseholdFilter selects households; empty fields select all.
 type HouseholdFilter struct {

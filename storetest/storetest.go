@@ -126,6 +126,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"HouseholdUpdateVersion", testHouseholdUpdateVersion},
 		{"HouseholdStatusHistory", testHouseholdStatusHistory},
 		{"HouseholdFindListCount", testHouseholdFindListCount},
+		{"HouseholdContacts", testHouseholdContacts},
 		{"Import", testImport},
 		{"ImportBadRowStoresNothing", testImportBadRowStoresNothing},
 		{"ImportSharedPhone", testImportSharedPhone},
@@ -987,6 +988,8 @@ func testWipe(t *testing.T, fresh Fresh) {
 	t.Log(res.Message)
 	_, err := e.store.GetHousehold(e.ctx, "H000001")
 	wantCode(t, err, muster.EFORBIDDEN, "read after wipe")
+	_, _, err = e.store.ListHouseholdContacts(e.ctx, "", 0)
+	wantCode(t, err, muster.EFORBIDDEN, "contacts after wipe")
 	_, err = e.db.Open(e.ctx, e.keys.DataKeys())
 	wantCode(t, err, muster.EFORBIDDEN, "open after wipe")
 	if bytes.Contains(e.db.Raw(t), wrapped[0]) {
