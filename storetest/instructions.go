@@ -538,6 +538,22 @@ func testIssueSigned(t *testing.T, fresh Fresh) {
 		b.Sign = func(i int) error { return sign(b, i) }
 		return b
 	}
+	// The batch's checks run while Sign signs (the store's pipeline starts
+	// first): a batch that fails them late is refused whole, signed or not.
+	twice := build(func(b *muster.IssueBatch, i int) error {
+		b.Issue[i].Token, b.Messages[i].Body = "MU1:SIGNED", "signed"
+		return nil
+	})
+	twice.Issue[n-1].Series, twice.Issue[n-1].ID = twice.Issue[0].Series, twice.Issue[0].ID
+	twice.Messages[n-1].HouseholdID, twice.Messages[n-1].InstructionID = twice.Messages[0].HouseholdID, twice.Issue[0].ID
+	_, err := e.store.IssueInstructions(e.ctx, *twice)
+	wantCode(t, err, muster.EINVALID, "a signed batch with a series twice, last")
+	if err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("a signed batch with a series twice: %v", err)
+	}
+	if _, err := e.store.CurrentPlan(e.ctx); muster.ErrorCode(err) != muster.ENOTFOUND || countInstructions(t, e) != 0 {
+		t.Fatal("a signed batch with a series twice: the plan was approved or instructions stored")
+	}
 	for what, sign := range map[string]func(b *muster.IssueBatch, i int) error{
 		"a Sign that fails": func(b *muster.IssueBatch, i int) error {
 			if i == n-3 {
