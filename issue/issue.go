@@ -171,20 +171,14 @@ func (is *Issuer) Issue(ctx context.Context, planID string) (Report, error) {
 
 func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report, error) {
 	st := is.cfg.Store
-	rec, err := st.GetPlan(ctx, planID)
-	if err != nil {
-		return Report{}, err
-	}
-	switch {
-	case approve && rec.Status != muster.PlanProposed:
-		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", rec.ID, rec.Status)
-	case !approve && rec.Status != muster.PlanCurrent:
-		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
-	}
 	// What the issuance is built from, read side by side: the plan's body
-	// (tens of megabytes of JSON at 100,000 households) decodes on one
-	// core while the households are read and opened on the other.
+	// (tens of megabytes of JSON at 100,000 households) is read and
+	// decoded on one core while the households are read and opened on the
+	// other. The plan's status is checked once both are read: a plan not
+	// proposed (or not current) is refused then, its households' read
+	// audited all the same.
 	var (
+		rec        muster.PlanRecord
 		basis      string
 		p          plan.Plan
 		households []muster.Household
@@ -195,7 +189,13 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	kr := is.Keyring() // one keyring for the whole issuance, whatever a reload does meanwhile
 	badKey := map[string]bool{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
+	g.Go(func() (err error) {
+		if rec, err = st.GetPlan(gctx, planID); err != nil {
+			return err
+		}
+		if !wantStatus(rec, approve) {
+			return nil // (refused below, once the others end)
+		}
 		// Decoded by the plan itself: json.Unmarshal would scan the
 		// body once more before handing it over.
 		if err := p.UnmarshalJSON(rec.Body); err != nil {
@@ -219,6 +219,12 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	})
 	if err := g.Wait(); err != nil {
 		return Report{}, err
+	}
+	if !wantStatus(rec, approve) {
+		if approve {
+			return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: only a proposed plan can be approved", rec.ID, rec.Status)
+		}
+		return Report{}, muster.Errorf(muster.ECONFLICT, "plan %s is %s: instructions are issued from the current plan only (approve it)", rec.ID, rec.Status)
 	}
 	p.Status = muster.PlanCurrent // the store's word, not the body's: it is (or is being made) current
 	now := is.cfg.Now().UTC().Truncate(time.Second)
@@ -290,6 +296,14 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 	is.cfg.Logger.Info("instructions issued", "plan", rec.ID, "approved", res.Approved, "issued", res.Issued, "superseded", res.Superseded,
 		"revoked", res.Revoked, "unchanged", rep.Unchanged, "expired", rep.Expired, "queued", res.Enqueued, "households_without_channel", rep.NoChannel, "signed_again", rep.Resigned)
 	return rep, nil
+}
+
+// wantStatus says whether plan rec may be approved (approve) or issued.
+func wantStatus(rec muster.PlanRecord, approve bool) bool {
+	if approve {
+		return rec.Status == muster.PlanProposed
+	}
+	return rec.Status == muster.PlanCurrent
 }
 
 // currentPlanID is the id of the current plan, "" when none is. The
