@@ -240,9 +240,12 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 	// From the bytes as they are: a Decoder would copy tens of megabytes
 	// into its buffer and scan them once more (0.3 CPU-s of an issuance's
 	// 31 MB plan).
-	var doc planJSON
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return jsonError(err, -1)
+	doc, ok := unmarshalSplit(b) // (decode_split.go)
+	if !ok {
+		doc = &planJSON{}
+		if err := json.Unmarshal(b, doc); err != nil {
+			return jsonError(err, -1)
+		}
 	}
 	q, err := doc.plan()
 	if err != nil {
@@ -508,46 +511,53 @@ func (doc *planJSON) plan() (*Plan, error) {
 		}
 	}
 	p.Households = make([]Household, len(doc.Households))
-	for i := range doc.Households {
-		hj := &doc.Households[i]
-		where := func(err error) error { return fmt.Errorf("households[%d] (%q): %w", i, hj.ID, err) }
-		h := Household{ID: hj.ID, Group: hj.Group, People: hj.People, Priority: hj.Priority}
-		gi, known := groupOf[hj.Group]
-		known = known && gi >= 0
-		if hj.RallyPoint != nil {
-			h.RallyPoint = *hj.RallyPoint
-		} else if v == 2 && known {
-			h.RallyPoint = p.Groups[gi].RallyPoint
-		}
-		if v == 1 {
-			if hj.ReportByS.set {
-				return nil, where(errors.New("report_by_s is version 2's; version 1 has report_by"))
+	// On every core: a household's walk is a polyline to decode.
+	err := inParts(len(doc.Households), 10_000, func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			hj := &doc.Households[i]
+			where := func(err error) error { return fmt.Errorf("households[%d] (%q): %w", i, hj.ID, err) }
+			h := Household{ID: hj.ID, Group: hj.Group, People: hj.People, Priority: hj.Priority}
+			gi, known := groupOf[hj.Group]
+			known = known && gi >= 0
+			if hj.RallyPoint != nil {
+				h.RallyPoint = *hj.RallyPoint
+			} else if v == 2 && known {
+				h.RallyPoint = p.Groups[gi].RallyPoint
 			}
-			if hj.ReportBy != nil {
-				h.ReportBy = *hj.ReportBy
-			}
-		} else {
-			if hj.ReportBy != nil {
-				return nil, where(errors.New("report_by is version 1's; version 2 has report_by_s"))
-			}
-			if hj.ReportByS.set {
-				t, err := readStamp(hj.ReportByS, start)
-				if err != nil {
-					return nil, where(fmt.Errorf("report_by_s: %w", err))
+			if v == 1 {
+				if hj.ReportByS.set {
+					return where(errors.New("report_by_s is version 2's; version 1 has report_by"))
 				}
-				h.ReportBy = t
-			} else if known {
-				h.ReportBy = p.Groups[gi].ReportBy
+				if hj.ReportBy != nil {
+					h.ReportBy = *hj.ReportBy
+				}
+			} else {
+				if hj.ReportBy != nil {
+					return where(errors.New("report_by is version 1's; version 2 has report_by_s"))
+				}
+				if hj.ReportByS.set {
+					t, err := readStamp(hj.ReportByS, start)
+					if err != nil {
+						return where(fmt.Errorf("report_by_s: %w", err))
+					}
+					h.ReportBy = t
+				} else if known {
+					h.ReportBy = p.Groups[gi].ReportBy
+				}
 			}
-		}
-		if hj.Walk != nil {
-			rt, err := readRoute(hj.Walk, v)
-			if err != nil {
-				return nil, where(fmt.Errorf("walk: %w", err))
+			if hj.Walk != nil {
+				rt, err := readRoute(hj.Walk, v)
+				if err != nil {
+					return where(fmt.Errorf("walk: %w", err))
+				}
+				h.Walk = rt
 			}
-			h.Walk = rt
+			p.Households[i] = h
 		}
-		p.Households[i] = h
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

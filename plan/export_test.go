@@ -20,3 +20,12 @@ func EncodeV1(p *Plan) ([]byte, error) {
 	a.Version = 1
 	return json.Marshal(a)
 }
+
+// SetSplitMinBytes sets the size of households[] from which
+// Plan.UnmarshalJSON decodes it in parts, and returns a function that
+// restores it.
+func SetSplitMinBytes(n int) func() {
+	old := splitMinBytes
+	splitMinBytes = n
+	return func() { splitMinBytes = old }
+}
