@@ -149,7 +149,7 @@ func TestAppendJSONIsMarshal(t *testing.T) {
 			in.RallyPoint.Lat, in.RallyPoint.Lon = 1.5e-10, -1.234e100
 		},
 		"floats plain": func(in *Instruction) {
-			in.RallyPoint.Lat, in.RallyPoint.Lon = 0.1+0.2, -180
+			in.RallyPoint.Lat, in.RallyPoint.Lon = 0.30000000000000004, -180
 		},
 		// What json.Marshal refuses, AppendJSON refuses.
 		"year 10000":        func(in *Instruction) { in.IssuedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
