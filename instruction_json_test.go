@@ -335,3 +335,27 @@ func BenchmarkAppendJSON(b *testing.B) {
 		b.SetBytes(int64(len(out)))
 	})
 }
+
+func BenchmarkDigest(b *testing.B) {
+	in := benchInstruction()
+	b.Run("Digest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			in.Digest()
+		}
+	})
+	b.Run("InstructionDigest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			InstructionDigest(&in)
+		}
+	})
+	b.Run("appendCanonical", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 2048)
+		for b.Loop() {
+			buf = in.appendCanonical(buf[:0])
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+}
