@@ -235,6 +235,15 @@ func jsonStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
+// jsonPlain holds the bytes a JSON string holds as they are: ASCII but
+// the control characters, ", \ and the HTML-unsafe <, > and &.
+var jsonPlain = func() (plain [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return plain
+}()
+
 // jsonHex are the digits of a \u escape.
 const jsonHex = "0123456789abcdef"
 
@@ -248,11 +257,11 @@ func jsonString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
