@@ -200,6 +200,9 @@ func TestDigestUnchanged(t *testing.T) {
 		if got := hex.EncodeToString(d[:]); got != want {
 			t.Errorf("%s: digest %s, want %s", what, got, want)
 		}
+		if got := InstructionDigest(&in); got != want {
+			t.Errorf("%s: InstructionDigest %s, want %s", what, got, want)
+		}
 		if sha256.Sum256(in.Canonical()) != d {
 			t.Errorf("%s: Digest is not the hash of Canonical", what)
 		}

@@ -47,7 +47,12 @@ type IssuedInstruction struct {
 // InstructionDigest is the hex digest IssuedInstruction.Digest holds.
 func InstructionDigest(in *Instruction) string {
 	d := in.Digest()
-	return hex.EncodeToString(d[:])
+	// Encoded on the stack, then made a string: one allocation, not
+	// EncodeToString's two (the store digests every instruction it is
+	// handed).
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], d[:])
+	return string(h[:])
 }
 
 // InstructionLink is the capability link an instruction's messages carry

@@ -375,7 +375,9 @@ func (r *issueRows) prepare(row int) error {
 		if in.Digest != "" && in.Digest != digest {
 			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): its digest does not match its content", i, in.ID)
 		}
-		body, err := json.Marshal(&in.Instruction)
+		// Bodies of 795 to 1,057 bytes at BenchmarkInstructions100k: 1,152 is
+		// the allocator's size class above, the one allocation.
+		body, err := in.Instruction.AppendJSON(make([]byte, 0, 1152))
 		if err != nil {
 			return muster.Errorf(muster.EINVALID, "issue: instruction %d (%q): %v", i, in.ID, err)
 		}
