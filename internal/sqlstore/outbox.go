@@ -561,9 +561,11 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 // skipping rows another instance is locking, on PostgreSQL) and the
 // UPDATE takes them; RETURNING gives them back in the same statement.
 // pendingPredicate is the predicate of the partial index outbox_pending
-// (migration 0006), word for word, so that both engines scan that index in
-// next_attempt_at order and stop at the LIMIT.
-const pendingPredicate = `status IN ('queued', 'failed-retrying', 'sending')`
+// (migration 0012), word for word, so that both engines scan that index in
+// next_attempt_at order and stop at the LIMIT. Three comparisons, not an
+// IN list: SQLite would build a temporary table for the list each time a
+// statement evaluates it (every insert and status change of a message).
+const pendingPredicate = `(status = 'queued' OR status = 'failed-retrying' OR status = 'sending')`
 
 // The channels are bound as three parameters (a channel repeated when
 // fewer are wanted), so that there is one statement to prepare.

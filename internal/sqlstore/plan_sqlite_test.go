@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+// TestBulkStatementsOnSQLite: on the schema package sqlite migrates to,
+// the statements an issuance runs by the thousand build no temporary
+// table (an IN list of three values in outbox_pending's predicate made
+// every insert of messages build one and free its pages), and the lease
+// still finds the due messages through outbox_pending, in its order.
+func TestBulkStatementsOnSQLite(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "plan.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	migrations := os.DirFS("../../sqlite/migrations")
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations: %v %v", names, err)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		q, err := fs.ReadFile(migrations, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(q)); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+	}
+	d := Dialect{Name: "sqlite", BulkInsert: "INSERT OR FAIL", EmptyBytes: "X''"}
+	c := &Core{d: d, outboxInsert: insertOutboxQueries(d.bulkInsert(), d.EmptyBytes), issueInsert: newIssueQueries(d.bulkInsert())}
+	opcodes := func(q string) []string {
+		t.Helper()
+		rows, err := db.Query("EXPLAIN "+q, make([]any, strings.Count(q, "?"))...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var ops []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			ops = append(ops, vals[1].(string))
+		}
+		return ops
+	}
+	for what, q := range map[string]string{
+		"queue messages":      c.outboxInsert[enqueueChunk],
+		"insert versions":     c.issueInsert.instructions[issueChunk],
+		"insert capabilities": c.issueInsert.capabilities[linkChunk],
+		"insert links":        c.issueInsert.links[linkChunk],
+	} {
+		if ops := opcodes(q); slices.Contains(ops, "OpenEphemeral") {
+			t.Errorf("%s: the statement builds a temporary table", what)
+		} else if !slices.Contains(ops, "Insert") && !slices.Contains(ops, "IdxInsert") {
+			t.Errorf("%s: no insert in its program: %v", what, ops)
+		}
+	}
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+c.leaseQuery(), make([]any, strings.Count(c.leaseQuery(), "?"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "USING INDEX outbox_pending") }) ||
+		slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "TEMP B-TREE FOR ORDER BY") }) {
+		t.Fatalf("the lease does not scan outbox_pending in its order:\n%s", strings.Join(plan, "\n"))
+	}
+}
