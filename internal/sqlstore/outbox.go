@@ -535,6 +535,9 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 			}
 		}()
 	}
+	if len(ids) >= scanHouseholdsFrom {
+		return out, w.scanHouseholds(ids, out)
+	}
 	query := `SELECT id FROM households WHERE id IN (` + placeholders(prefetchChunk) + `)`
 	for start := 0; start < len(ids); start += prefetchChunk {
 		rows, err := w.query(query, padded(ids, start)...)
@@ -555,6 +558,40 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// scanHouseholdsFrom ids or more are looked up by reading every
+// household's id (scanHouseholds) rather than a hundred at a time: SQLite
+// evaluates each IN list of a hundred through a temporary table it builds
+// and frees, which for an issuance of 76,000 households cost the writer
+// 0.45 s, where reading the ids of the registry's index takes a tenth of it.
+var scanHouseholdsFrom = 2000 // (a variable for the tests)
+
+// scanHouseholds sets found[id] for each of ids that is a household, from
+// one pass over the households' ids (their primary key's index, in order).
+func (w *wtx) scanHouseholds(ids []string, found map[string]bool) error {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	rows, err := w.query(`SELECT id FROM households ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read households: %w", err)
+	}
+	defer rows.Close()
+	var id []byte // (sql.RawBytes: a string a row would be 76,000 allocations)
+	for rows.Next() {
+		if err := rows.Scan((*sql.RawBytes)(&id)); err != nil {
+			return fmt.Errorf("read households: %w", err)
+		}
+		if want[string(id)] { // (no allocation: the conversion is only looked up)
+			found[string(id)] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read households: %w", err)
+	}
+	return nil
 }
 
 // leaseQuery claims due messages. The inner SELECT picks them (locked,

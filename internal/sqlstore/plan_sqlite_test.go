@@ -1,14 +1,19 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/storetest"
 	_ "modernc.org/sqlite"
 )
 
@@ -91,5 +96,58 @@ func TestBulkStatementsOnSQLite(t *testing.T) {
 	if !slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "USING INDEX outbox_pending") }) ||
 		slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "TEMP B-TREE FOR ORDER BY") }) {
 		t.Fatalf("the lease does not scan outbox_pending in its order:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// TestExistingHouseholdsBothWays: which of a batch's households exist is
+// the same whether they are looked up a hundred at a time or by reading
+// every household's id (scanHouseholds, from scanHouseholdsFrom of them),
+// whatever their order, repeats and missing ones.
+func TestExistingHouseholdsBothWays(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "test")
+	path := filepath.Join(t.TempDir(), "h.db")
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	c, err := Open(ctx, w, w, Dialect{Name: "sqlite", GroupCommit: true}, os.DirFS("../../sqlite/migrations"), storetest.NewKeys().DataKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var hs []muster.Household
+	for i := range 300 {
+		hs = append(hs, muster.Household{ID: fmt.Sprintf("H%06d", 2*i), Name: "N", PartySize: 1, Adults: 1, Language: muster.LangDari})
+	}
+	if _, err := c.ImportHouseholds(ctx, hs, muster.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 599; i >= 0; i-- {
+		ids = append(ids, fmt.Sprintf("H%06d", i), fmt.Sprintf("H%06d", i/3)) // all of them, the odd ones missing, repeats
+	}
+	ids = append(ids, "", "H", "zzz")
+	defer func(old int) { scanHouseholdsFrom = old }(scanHouseholdsFrom)
+	found := map[int]map[string]bool{}
+	for _, from := range []int{1 << 30, 1} {
+		scanHouseholdsFrom = from
+		if err := c.write(ctx, func(w *wtx) error {
+			var err error
+			found[from], err = w.existingHouseholds(ids)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(found[1], found[1<<30]) || len(found[1]) != 300 {
+		t.Fatalf("read whole, %d found; a hundred at a time, %d", len(found[1]), len(found[1<<30]))
+	}
+	for id := range found[1] {
+		var n int
+		if _, err := fmt.Sscanf(id, "H%06d", &n); err != nil || n%2 != 0 {
+			t.Fatalf("%q found", id)
+		}
 	}
 }
