@@ -105,7 +105,7 @@ func sigStructure(protected, payload []byte) []byte {
 
 // sign1 makes a COSE_Sign1 message of payload signed with priv.
 func sign1(priv ed25519.PrivateKey, protected, payload []byte) []byte {
-	sig := ed25519.Sign(priv, sigStructure(protected, payload))
+	sig := signEd25519(priv, sigStructure(protected, payload))
 	b := make([]byte, 0, 8+len(protected)+len(payload)+len(sig))
 	b = append(b, coseSign1Tag, cborArray4)
 	b = appendBytes(b, protected)
