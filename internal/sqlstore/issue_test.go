@@ -60,7 +60,7 @@ func (testSealer) Open(c []byte, aad string) ([]byte, error) {
 func (testSealer) Hash(kind, value string) []byte { return []byte(kind + ":" + value) }
 
 // TestIssueLayout: an issuance's rows are laid out interleaved (the
-// links, then the versions and the messages a group at a time), and
+// versions and the messages a group at a time, then the links), and
 // every version, link and message is in one segment once, each kind in
 // its order; a message's segment waits for the pipeline's rows that hold
 // the version it names (and every one before), and begins in a chunk
@@ -132,11 +132,12 @@ func TestIssueLayout(t *testing.T) {
 		if next != [3]int{tc.versions, tc.links, n} || r.nrows != row {
 			t.Fatalf("%s: segments end at %v, rows %d (want %d, %d, %d; %d rows)", tc.name, next, r.nrows, tc.versions, tc.links, n, row)
 		}
-		if tc.oneGroup && (len(r.segs) != 3 || r.segs[2].kind != issueMessages) {
+		if tc.oneGroup && (len(r.segs) != 3 || r.segs[1].kind != issueMessages || r.segs[2].kind != issueLinks) {
 			t.Fatalf("not interleaved: %+v", r.segs)
 		}
-		if tc.name == "in order" && (r.segs[0].kind != issueLinks || r.segs[3].kind != issueMessages || r.segs[4].kind != issueVersions) {
-			t.Fatalf("in order: not interleaved: %+v", r.segs[:3])
+		if tc.name == "in order" && (r.segs[0].kind != issueVersions || r.segs[2].kind != issueMessages || r.segs[3].kind != issueVersions ||
+			r.segs[len(r.segs)-1].kind != issueLinks) {
+			t.Fatalf("in order: not interleaved, or the links not last: %+v", r.segs)
 		}
 	}
 }
