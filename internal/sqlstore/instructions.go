@@ -154,6 +154,11 @@ type issueSegment struct {
 // issueGroup versions are a group (see issueRows).
 const issueGroup = pipelineChunk
 
+// linkGroupsAfter groups of versions follow the links (layout): some
+// 16,000 versions and their messages, about 30 MB of pages, half the
+// writer's cache (package sqlite).
+const linkGroupsAfter = 64
+
 // checkIssueBatch checks a batch before any database work and returns
 // it ready to prepare (newIssueRows, then check).
 func checkIssueBatch(b *muster.IssueBatch, k muster.Sealer, now time.Time) (issueRows, error) {
@@ -326,23 +331,31 @@ func (r *issueRows) layout(group int) {
 		}
 		add(issueMessages, start, msgEnd[g], versionsEnd[g])
 	}
-	versions(0)
-	for g := 1; g < groups; g++ {
+	// The links go in before the last linkGroupsAfter groups, all
+	// together. Inserted between the versions and the messages they cost
+	// the writer half as much again (a capability's id and hash are
+	// random: its B-trees' pages leave the writer's cache between two
+	// groups). Inserted first, their pages left the cache for the log
+	// while the versions were written, and some were written again before
+	// the commit: SQLite then reads back and sums again every frame of the
+	// log after the first it rewrote, at the commit, on one core (0.2 to
+	// 0.25 s at 76,000 links: 100 capability pages rewritten, 22,000
+	// frames summed again). Last, the writer inserted them alone while the
+	// other core, done signing, idled. Near the end, what is written after
+	// them fits in the writer's cache with them: they reach the log once,
+	// by the commit, while the last versions are still being signed.
+	links := func() { add(issueLinks, 0, len(r.links), 0) }
+	linksAt := max(0, groups-linkGroupsAfter)
+	for g := range groups {
+		if g == linksAt {
+			links()
+		}
 		versions(g)
-		messages(g - 1)
+		if g > 0 {
+			messages(g - 1)
+		}
 	}
 	messages(groups - 1)
-	// The links last, all together. Inserted between the versions and
-	// the messages they cost the writer half as much again (a
-	// capability's id and hash are random: its B-trees' pages leave the
-	// writer's cache between two groups). Inserted first, their pages
-	// left the cache for the log while the versions were written, and a
-	// few were written again before the commit: SQLite then reads back
-	// and sums again every frame of the log after the first it rewrote,
-	// at the commit, on one core (0.2 to 0.25 s at 76,000 links: 100
-	// capability pages rewritten, 22,000 frames summed again). Last, they
-	// are written to the log once, by the commit.
-	add(issueLinks, 0, len(r.links), 0)
 }
 
 func badToken(t string) bool { return t == "" || len(t) > maxTokenLen || !validText(t) }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,7 +61,8 @@ func (testSealer) Open(c []byte, aad string) ([]byte, error) {
 func (testSealer) Hash(kind, value string) []byte { return []byte(kind + ":" + value) }
 
 // TestIssueLayout: an issuance's rows are laid out interleaved (the
-// versions and the messages a group at a time, then the links), and
+// versions and the messages a group at a time, the links before the last
+// linkGroupsAfter groups of versions, first if there are no more), and
 // every version, link and message is in one segment once, each kind in
 // its order; a message's segment waits for the pipeline's rows that hold
 // the version it names (and every one before), and begins in a chunk
@@ -79,6 +81,7 @@ func TestIssueLayout(t *testing.T) {
 		{"naming none", false, issueGroup + 1, 0, 1, func(i, n int) int { return -1 }},
 		{"no versions", false, 0, 3, 1, func(i, n int) int { return -1 }},
 		{"one group", false, 5, 5, 3, func(i, n int) int { return i / 3 }},
+		{"the links before the last groups", false, (linkGroupsAfter+9)*issueGroup + 5, 40, 1, func(i, n int) int { return i }},
 		{"not interleaved", true, 2*issueGroup + 9, 7, 2, func(i, n int) int { return i / 2 }},
 	} {
 		b := muster.IssueBatch{Plan: "P1", Sign: func(int) error { return nil }}
@@ -132,12 +135,25 @@ func TestIssueLayout(t *testing.T) {
 		if next != [3]int{tc.versions, tc.links, n} || r.nrows != row {
 			t.Fatalf("%s: segments end at %v, rows %d (want %d, %d, %d; %d rows)", tc.name, next, r.nrows, tc.versions, tc.links, n, row)
 		}
-		if tc.oneGroup && (len(r.segs) != 3 || r.segs[1].kind != issueMessages || r.segs[2].kind != issueLinks) {
+		if tc.oneGroup && (len(r.segs) != 3 || r.segs[0].kind != issueLinks || r.segs[2].kind != issueMessages) {
 			t.Fatalf("not interleaved: %+v", r.segs)
 		}
-		if tc.name == "in order" && (r.segs[0].kind != issueVersions || r.segs[2].kind != issueMessages || r.segs[3].kind != issueVersions ||
-			r.segs[len(r.segs)-1].kind != issueLinks) {
-			t.Fatalf("in order: not interleaved, or the links not last: %+v", r.segs)
+		if tc.name == "in order" && (r.segs[0].kind != issueLinks || r.segs[3].kind != issueMessages || r.segs[4].kind != issueVersions) {
+			t.Fatalf("in order: not interleaved: %+v", r.segs[:3])
+		}
+		// The links, when there are more groups, come before the last
+		// linkGroupsAfter groups' versions.
+		if groups := (tc.versions + group - 1) / group; tc.links > 0 && !tc.oneGroup {
+			l := slices.IndexFunc(r.segs, func(s issueSegment) bool { return s.kind == issueLinks })
+			after := 0
+			for _, seg := range r.segs[l+1:] {
+				if seg.kind == issueVersions {
+					after++
+				}
+			}
+			if want := min(groups, linkGroupsAfter); after != want {
+				t.Fatalf("%s: %d groups of versions after the links, want %d", tc.name, after, want)
+			}
 		}
 	}
 }
