@@ -459,10 +459,6 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 	// checkMessageHouseholds), and SQLite then keeps no statement journal
 	// for its inserts (Dialect.BulkForeignKeysOff).
 	err = c.writeAlone(ctx, func(w *wtx) error {
-		// The instructions, links and messages name the same households:
-		// each is looked up once.
-		w.known = map[string]bool{}
-		defer func() { w.known = nil }()
 		res = muster.IssueResult{Plan: b.Plan, IssuedAt: w.now}
 		if err := w.issuePlan(&b); err != nil {
 			return err
@@ -489,13 +485,8 @@ func (c *Core) IssueInstructions(ctx context.Context, b muster.IssueBatch) (must
 			}
 			res.Revoked++
 		}
-		if err := w.checkIssueHouseholds(rows, batch.links); err != nil {
+		if err := w.checkIssueHouseholds(rows, batch.links, batch.msgs.households); err != nil {
 			return err
-		}
-		if len(batch.msgs.rows) > 0 {
-			if err := w.checkMessageHouseholds(batch.msgs.households); err != nil {
-				return err
-			}
 		}
 		// Each segment once the pipeline has prepared it, in the order it
 		// prepares them; a statement's rows (issueChunk, linkChunk,
@@ -620,37 +611,38 @@ func newIssueQueries(verb string) issueQueries {
 	return q
 }
 
-// checkIssueHouseholds fails unless the households of the versions and
-// of the links exist.
-func (w *wtx) checkIssueHouseholds(rows []issueRow, links []linkRow) error {
-	var households []string
+// checkIssueHouseholds fails unless the households of the versions, of
+// the links and of the messages exist: they name the same households,
+// looked up together, once (missingHouseholds).
+func (w *wtx) checkIssueHouseholds(rows []issueRow, links []linkRow, messages []string) error {
+	ids := make([]string, 0, len(rows)+len(links)+len(messages))
 	for i := range rows { // by index: the pipeline is still filling the rows
 		if in := rows[i].in; in.Audience == muster.AudienceHousehold {
-			households = append(households, in.Household)
+			ids = append(ids, in.Household)
 		}
 	}
-	known, err := w.existingHouseholds(households)
-	if err != nil {
-		return err
-	}
-	for _, h := range households {
-		if !known[h] {
-			return muster.Errorf(muster.EINVALID, "issue: household %q does not exist", h)
-		}
-	}
-	if len(links) == 0 {
-		return nil
-	}
-	hs := make([]string, len(links))
+	versions := len(ids)
 	for i := range links {
-		hs[i] = links[i].l.HouseholdID
+		ids = append(ids, links[i].l.HouseholdID)
 	}
-	if known, err = w.existingHouseholds(hs); err != nil {
+	ids = append(ids, messages...)
+	missing, err := w.missingHouseholds(ids)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
-	for _, h := range hs {
-		if !known[h] {
+	// Said as each kind's own check says it, the versions' first.
+	gone := func(h string) bool { _, ok := slices.BinarySearch(missing, h); return ok }
+	for i, h := range ids {
+		if !gone(h) {
+			continue
+		}
+		switch {
+		case i < versions:
+			return muster.Errorf(muster.EINVALID, "issue: household %q does not exist", h)
+		case i < versions+len(links):
 			return muster.Errorf(muster.EINVALID, "issue: link for household %q, which does not exist", h)
+		default:
+			return muster.Errorf(muster.EINVALID, "enqueue: household %q does not exist", h)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -144,10 +143,15 @@ func TestIssueLayout(t *testing.T) {
 		// The links, when there are more groups, come before the last
 		// linkGroupsAfter groups' versions.
 		if groups := (tc.versions + group - 1) / group; tc.links > 0 && !tc.oneGroup {
-			l := slices.IndexFunc(r.segs, func(s issueSegment) bool { return s.kind == issueLinks })
+			l := -1
+			for s := range r.segs {
+				if r.segs[s].kind == issueLinks {
+					l = s
+				}
+			}
 			after := 0
-			for _, seg := range r.segs[l+1:] {
-				if seg.kind == issueVersions {
+			for s := l + 1; s < len(r.segs); s++ {
+				if r.segs[s].kind == issueVersions {
 					after++
 				}
 			}

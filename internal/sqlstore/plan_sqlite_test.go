@@ -101,7 +101,7 @@ func TestBulkStatementsOnSQLite(t *testing.T) {
 
 // TestExistingHouseholdsBothWays: which of a batch's households exist is
 // the same whether they are looked up a hundred at a time or by reading
-// every household's id (scanHouseholds, from scanHouseholdsFrom of them),
+// every household's id (missingHouseholds, from scanHouseholdsFrom of them),
 // whatever their order, repeats and missing ones.
 func TestExistingHouseholdsBothWays(t *testing.T) {
 	ctx := muster.WithActor(context.Background(), "test")
@@ -131,15 +131,30 @@ func TestExistingHouseholdsBothWays(t *testing.T) {
 	ids = append(ids, "", "H", "zzz")
 	defer func(old int) { scanHouseholdsFrom = old }(scanHouseholdsFrom)
 	found := map[int]map[string]bool{}
+	missing := map[int][]string{}
 	for _, from := range []int{1 << 30, 1} {
 		scanHouseholdsFrom = from
 		if err := c.write(ctx, func(w *wtx) error {
 			var err error
-			found[from], err = w.existingHouseholds(ids)
+			if found[from], err = w.existingHouseholds(ids); err != nil {
+				return err
+			}
+			missing[from], err = w.missingHouseholds(ids)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var wantMissing []string
+	for _, id := range ids {
+		if !found[1<<30][id] {
+			wantMissing = append(wantMissing, id)
+		}
+	}
+	slices.Sort(wantMissing)
+	wantMissing = slices.Compact(wantMissing)
+	if !slices.Equal(missing[1], wantMissing) || !slices.Equal(missing[1<<30], wantMissing) || len(wantMissing) != 300+3 {
+		t.Fatalf("missing: read whole %d, a hundred at a time %d, want %d", len(missing[1]), len(missing[1<<30]), len(wantMissing))
 	}
 	if !reflect.DeepEqual(found[1], found[1<<30]) || len(found[1]) != 300 {
 		t.Fatalf("read whole, %d found; a hundred at a time, %d", len(found[1]), len(found[1<<30]))
