@@ -148,8 +148,9 @@ type Core struct {
 	auditKey  []byte // keys the audit chain's MACs; never stored (audit.go)
 	sealedOld bool   // this open's migration 0010 sealed plaintext fields (sealfields.go)
 
-	bus   *broadcaster
-	stmts stmtCache
+	bus       *broadcaster
+	stmts     stmtCache
+	bulkStmts bulkStmtCache // execBulk's, on the writer's driver connection
 
 	outboxInsert map[int]string // insertOutboxQueries for this dialect
 	issueInsert  issueQueries   // newIssueQueries for this dialect

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -94,8 +95,8 @@ func (c *Core) groupWriter() {
 }
 
 // foreignKeys runs the dialect's BulkForeignKeysOff (on false) or On
-// (true) on the writer's connection, between transactions.
-func (c *Core) foreignKeys(on bool) error {
+// (true) on the writer's connection sc, between transactions.
+func (c *Core) foreignKeys(sc *sql.Conn, on bool) error {
 	q := c.d.BulkForeignKeysOff
 	if on {
 		q = c.d.BulkForeignKeysOn
@@ -103,7 +104,7 @@ func (c *Core) foreignKeys(on bool) error {
 	if q == "" {
 		return nil
 	}
-	if _, err := c.w.ExecContext(context.Background(), q); err != nil {
+	if _, err := sc.ExecContext(context.Background(), q); err != nil {
 		return fmt.Errorf("foreign keys on=%v: %w", on, err)
 	}
 	return nil
@@ -119,19 +120,28 @@ func (c *Core) runGroup(batch []writeReq) {
 		// The writer's foreign keys are on for every transaction but a
 		// bulk write's: if turning them on again failed after one, no
 		// other write runs until they are.
+		// The writer's one connection, held for the transaction and the
+		// pragmas around it: a bulk write's inserts run on it directly
+		// (conn.execBulk), not through database/sql's conversion of every
+		// argument.
+		sc, err := c.w.Conn(bg)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer sc.Close()
 		if c.foreignKeysOff {
-			if err := c.foreignKeys(true); err != nil {
+			if err := c.foreignKeys(sc, true); err != nil {
 				return err
 			}
 			c.foreignKeysOff = false
 		}
 		if alone && c.d.BulkForeignKeysOff != "" {
-			if err := c.foreignKeys(false); err != nil {
+			if err := c.foreignKeys(sc, false); err != nil {
 				return err
 			}
 			c.foreignKeysOff = true
 			defer func() {
-				if err := c.foreignKeys(true); err == nil {
+				if err := c.foreignKeys(sc, true); err == nil {
 					c.foreignKeysOff = false
 				}
 			}()
@@ -139,12 +149,13 @@ func (c *Core) runGroup(batch []writeReq) {
 		if alone && c.d.DuringBulkWrite != nil {
 			defer c.d.DuringBulkWrite()()
 		}
-		tx, err := c.w.BeginTx(bg, nil)
+		tx, err := sc.BeginTx(bg, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
 		cn = newTxConn(c, c.w, tx)
+		cn.raw = sc
 		// A lone write needs no savepoint: if it fails, the transaction,
 		// which holds nothing else, is rolled back whole. The savepoint
 		// is not free: SQLite copies every page the write changes to its

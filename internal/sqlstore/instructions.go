@@ -652,7 +652,7 @@ func (w *wtx) checkIssueHouseholds(rows []issueRow, links []linkRow, messages []
 // rows of an incomplete last statement are left for the next call unless
 // all. It returns how many rows it inserted.
 func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
-	args := make([]any, 0, 14*issueChunk)
+	args := make(bulkArgs, 0, 14*issueChunk)
 	start := 0
 	for start < len(rows) {
 		n := issueChunk
@@ -669,10 +669,10 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 			if in.Audience != muster.AudienceHousehold {
 				household = ""
 			}
-			args = append(args, in.ID, in.Series, in.Version, in.Audience, household, in.Group, in.Supersedes, in.Plan,
+			args = args.add(in.ID, in.Series, int64(in.Version), in.Audience, household, in.Group, in.Supersedes, in.Plan,
 				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body)
 		}
-		if _, err := w.exec(w.c.issueInsert.instructions[n], args...); err != nil {
+		if _, err := w.execBulk(w.ctx, w.c.issueInsert.instructions[n], args); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
 				return start, ce
 			}
@@ -690,8 +690,8 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 // returns how many links it made.
 func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 	now := micros(w.now)
-	capArgs := make([]any, 0, 5*linkChunk)
-	linkArgs := make([]any, 0, 4*linkChunk)
+	capArgs := make(bulkArgs, 0, 5*linkChunk)
+	linkArgs := make(bulkArgs, 0, 4*linkChunk)
 	start := 0
 	for start < len(links) {
 		n := linkChunk
@@ -704,13 +704,13 @@ func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
 		for _, r := range links[start : start+n] {
 			l := r.l
-			capArgs = append(capArgs, l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
-			linkArgs = append(linkArgs, l.HouseholdID, l.CapabilityID, r.secret, now)
+			capArgs = capArgs.add(l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
+			linkArgs = linkArgs.add(l.HouseholdID, l.CapabilityID, r.secret, now)
 		}
-		if _, err := w.exec(w.c.issueInsert.capabilities[n], capArgs...); err != nil {
+		if _, err := w.execBulk(w.ctx, w.c.issueInsert.capabilities[n], capArgs); err != nil {
 			return start, w.c.conflict(err, "issue: a capability of this issuance exists already")
 		}
-		if _, err := w.exec(w.c.issueInsert.links[n], linkArgs...); err != nil {
+		if _, err := w.execBulk(w.ctx, w.c.issueInsert.links[n], linkArgs); err != nil {
 			return start, fmt.Errorf("issue: links: %w", err)
 		}
 		start += n

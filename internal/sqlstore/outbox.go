@@ -394,7 +394,7 @@ func (w *wtx) checkMessageHouseholds(households []string) error {
 // inserts each part once the pipeline has sealed it) and counts them.
 type enqueuer struct {
 	enqueued, duplicates int
-	args                 []any
+	args                 bulkArgs
 }
 
 // insert inserts rows enqueueChunk a statement; the rows of an
@@ -402,7 +402,7 @@ type enqueuer struct {
 // insert returns how many rows it inserted.
 func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 	if q.args == nil {
-		q.args = make([]any, 0, 15*enqueueChunk)
+		q.args = make(bulkArgs, 0, 15*enqueueChunk)
 	}
 	now := micros(w.now)
 	bindEmpty := w.c.d.EmptyBytes == ""
@@ -419,17 +419,13 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 		for i := range rows[start : start+n] {
 			r := &rows[start+i]
 			m := &r.m
-			args = append(args, r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
+			args = args.add(r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, int64(m.InstructionVersion), m.Channel)
 			if bindEmpty {
-				args = append(args, noBytes, noBytes, noBytes, noBytes)
+				args = args.add(noBytes, noBytes, noBytes, noBytes)
 			}
-			args = append(args, r.content, m.AckCode, now, now, now)
+			args = args.add(r.content, m.AckCode, now, now, now)
 		}
-		res, err := w.exec(w.c.outboxInsert[n], args...)
-		if err != nil {
-			return start, fmt.Errorf("enqueue: %w", err)
-		}
-		added, err := res.RowsAffected()
+		added, err := w.execBulk(w.ctx, w.c.outboxInsert[n], args)
 		if err != nil {
 			return start, fmt.Errorf("enqueue: %w", err)
 		}

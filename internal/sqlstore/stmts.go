@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
 	"sync"
 )
 
@@ -79,6 +81,9 @@ type conn struct {
 	tx       *sql.Tx
 	txStmts  map[string]*sql.Stmt
 	unpooled *[]string
+	// raw is the connection tx runs on, where the group writer has one
+	// (SQLite's): execBulk runs on its driver connection.
+	raw *sql.Conn
 }
 
 func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
@@ -159,3 +164,86 @@ func (k conn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // reader runs queries on the read pool.
 func (c *Core) reader() conn { return conn{c: c, db: c.r} }
+
+// execBulk runs a bulk write's statement (query, not rebound: SQLite's
+// only) with args already of the driver's types (string, []byte, int64),
+// their Ordinal set, and returns the rows it changed. On the group
+// writer's connection it runs on the driver's connection directly, its
+// statement prepared once per connection: database/sql would convert and
+// copy every argument again (0.13 to 0.24 of the writer's CPU-seconds at
+// 100,000 instructions, and 140 MB of garbage), on the one core the
+// approval waits for at its end. Elsewhere (PostgreSQL) it runs as
+// ExecContext would.
+func (k conn) execBulk(ctx context.Context, query string, args []driver.NamedValue) (int64, error) {
+	if k.raw == nil || k.tx == nil {
+		vals := make([]any, len(args))
+		for i := range args {
+			vals[i] = args[i].Value
+		}
+		res, err := k.ExecContext(ctx, query, vals...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	var n int64
+	err := k.raw.Raw(func(dc any) error {
+		st, err := k.c.bulkStmts.get(ctx, dc, k.c.q(query))
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, args)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// bulkStmtCache holds the statements execBulk prepared on the writer's
+// driver connection; a new connection (the pool replaced a broken one)
+// starts a new cache.
+type bulkStmtCache struct {
+	mu sync.Mutex
+	dc any
+	m  map[string]driver.StmtExecContext
+}
+
+func (bc *bulkStmtCache) get(ctx context.Context, dc any, query string) (driver.StmtExecContext, error) {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if bc.dc != dc {
+		bc.dc, bc.m = dc, map[string]driver.StmtExecContext{} // (the old connection's went with it)
+	}
+	if st := bc.m[query]; st != nil {
+		return st, nil
+	}
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, fmt.Errorf("bulk write: the driver's connection (%T) cannot prepare with a context", dc)
+	}
+	st, err := pc.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := st.(driver.StmtExecContext)
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("bulk write: the driver's statement (%T) cannot execute with a context", st)
+	}
+	bc.m[query] = sc
+	return sc, nil
+}
+
+// bulkArgs are a statement's arguments for execBulk.
+type bulkArgs []driver.NamedValue
+
+// add appends vs, numbered on from the arguments before.
+func (a bulkArgs) add(vs ...driver.Value) bulkArgs {
+	for _, v := range vs {
+		a = append(a, driver.NamedValue{Ordinal: len(a) + 1, Value: v})
+	}
+	return a
+}
