@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,9 @@ type issueRow struct {
 	in          *muster.IssuedInstruction
 	digest      string
 	token, body []byte
+	// vals are the row's arguments, made (each an interface: an
+	// allocation) by whichever core prepared the row, not by the writer.
+	vals [14]driver.Value
 }
 
 // linkRow is an instruction link ready to insert: its secret hashed for
@@ -105,6 +109,10 @@ type linkRow struct {
 	l      *muster.InstructionLink
 	hash   []byte
 	secret []byte
+	// the capability's arguments but created_at, and the link's
+	// (as issueRow.vals)
+	capVals  [4]driver.Value
+	linkVals [3]driver.Value
 }
 
 // issueRows is a batch checked, whose rows are being encoded and sealed
@@ -409,10 +417,13 @@ func (r *issueRows) prepare(row int) error {
 		*buf = body
 		bodyBuffers.Put(buf)
 		row.token = r.k.Seal([]byte(in.Token), instructionAAD(in.ID, "token"))
+		row.vals = issueVals(row)
 	case issueLinks:
 		row := &r.links[i]
 		l := row.l
 		row.hash, row.secret = muster.TokenHash(l.Secret), r.k.Seal([]byte(l.Secret), linkAAD(l.HouseholdID, l.CapabilityID))
+		row.capVals = [...]driver.Value{l.CapabilityID, l.HouseholdID, row.hash, micros(l.ExpiresAt)}
+		row.linkVals = [...]driver.Value{l.HouseholdID, l.CapabilityID, row.secret}
 	case issueMessages:
 		// A message is read once the version it names is signed (Sign
 		// renders the messages that carry one): the versions are in
@@ -648,6 +659,17 @@ func (w *wtx) checkIssueHouseholds(rows []issueRow, links []linkRow, messages []
 	return nil
 }
 
+// issueVals are the arguments of version row r, once prepared.
+func issueVals(r *issueRow) [14]driver.Value {
+	in := r.in
+	household := in.Household
+	if in.Audience != muster.AudienceHousehold {
+		household = ""
+	}
+	return [...]driver.Value{in.ID, in.Series, int64(in.Version), in.Audience, household, in.Group, in.Supersedes, in.Plan,
+		micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body}
+}
+
 // insertInstructions inserts rows prepared, issueChunk a statement; the
 // rows of an incomplete last statement are left for the next call unless
 // all. It returns how many rows it inserted.
@@ -663,14 +685,8 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 			n = 1
 		}
 		args = args[:0]
-		for _, r := range rows[start : start+n] {
-			in := r.in
-			household := in.Household
-			if in.Audience != muster.AudienceHousehold {
-				household = ""
-			}
-			args = args.add(in.ID, in.Series, int64(in.Version), in.Audience, household, in.Group, in.Supersedes, in.Plan,
-				micros(in.IssuedAt), micros(in.ExpiresAt), strings.Join(in.Changes, ","), r.digest, r.token, r.body)
+		for i := range rows[start : start+n] {
+			args = args.add(rows[start+i].vals[:]...)
 		}
 		if _, err := w.execBulk(w.ctx, w.c.issueInsert.instructions[n], args); err != nil {
 			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
@@ -689,7 +705,7 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 // incomplete last statement are left for the next call unless all. It
 // returns how many links it made.
 func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
-	now := micros(w.now)
+	now := driver.Value(micros(w.now)) // (one interface for all)
 	capArgs := make(bulkArgs, 0, 5*linkChunk)
 	linkArgs := make(bulkArgs, 0, 4*linkChunk)
 	start := 0
@@ -702,10 +718,10 @@ func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 			n = 1
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
-		for _, r := range links[start : start+n] {
-			l := r.l
-			capArgs = capArgs.add(l.CapabilityID, l.HouseholdID, r.hash, now, micros(l.ExpiresAt))
-			linkArgs = linkArgs.add(l.HouseholdID, l.CapabilityID, r.secret, now)
+		for i := range links[start : start+n] {
+			r := &links[start+i]
+			capArgs = capArgs.add(r.capVals[0], r.capVals[1], r.capVals[2], now, r.capVals[3])
+			linkArgs = linkArgs.add(r.linkVals[0], r.linkVals[1], r.linkVals[2], now)
 		}
 		if _, err := w.execBulk(w.ctx, w.c.issueInsert.capabilities[n], capArgs); err != nil {
 			return start, w.c.conflict(err, "issue: a capability of this issuance exists already")

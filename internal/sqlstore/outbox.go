@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -312,6 +313,9 @@ type queuedMessage struct {
 	m       muster.OutboxMessage
 	id      string
 	content []byte
+	// vals are its arguments but the bodies of the old format and the
+	// times (as issueRow.vals).
+	vals [8]driver.Value
 }
 
 // messageBatch is a batch of messages for the outbox being made ready
@@ -353,6 +357,7 @@ func (b *messageBatch) prepare(i int) error {
 	r := &b.rows[i]
 	r.m, r.id = m, b.ids.id(i)
 	r.content = b.k.Seal(outboxContent(&m), messageAAD(r.id, "content"))
+	r.vals = [...]driver.Value{r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, int64(m.InstructionVersion), m.Channel, r.content, m.AckCode}
 	return nil
 }
 
@@ -404,7 +409,7 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 	if q.args == nil {
 		q.args = make(bulkArgs, 0, 15*enqueueChunk)
 	}
-	now := micros(w.now)
+	now := driver.Value(micros(w.now)) // (one interface for all)
 	bindEmpty := w.c.d.EmptyBytes == ""
 	start := 0
 	for start < len(rows) {
@@ -417,13 +422,12 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 		}
 		args := q.args[:0]
 		for i := range rows[start : start+n] {
-			r := &rows[start+i]
-			m := &r.m
-			args = args.add(r.id, m.IdempotencyKey, m.HouseholdID, m.InstructionID, int64(m.InstructionVersion), m.Channel)
+			v := &rows[start+i].vals
+			args = args.add(v[:6]...)
 			if bindEmpty {
-				args = args.add(noBytes, noBytes, noBytes, noBytes)
+				args = args.add(noBytesValue, noBytesValue, noBytesValue, noBytesValue)
 			}
-			args = args.add(r.content, m.AckCode, now, now, now)
+			args = args.add(v[6], v[7], now, now, now)
 		}
 		added, err := w.execBulk(w.ctx, w.c.outboxInsert[n], args)
 		if err != nil {
@@ -482,6 +486,9 @@ const outboxColumnsInsert = `id, idempotency_key, household_id, instruction_id, 
 // noBytes fills the columns of a field a column (recipient_enc, ...)
 // in rows whose content is sealed whole: empty, not NULL.
 var noBytes = []byte{}
+
+// noBytesValue is noBytes as an argument, made once.
+var noBytesValue driver.Value = noBytes
 
 // enqueueDetail says, for the audit log, what a batch held: counts by
 // channel and the instructions, never a recipient.
