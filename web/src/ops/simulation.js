@@ -8,6 +8,7 @@
 // It fills the #simulation section of index.html and needs nothing else
 // of the page.
 import { api, session } from '../lib/api.js';
+import { samples } from './samples.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = ['#1f6feb', '#d1242f', '#8250df', '#1a7f37', '#bf8700', '#0a7ea4', '#cf222e', '#6e7781'];
@@ -48,11 +49,12 @@ export function chart(title, minutes, lines, yLabel) {
   lines.forEach((l, i) => {
     const n = Math.min(l.ys.length, minutes.length);
     if (n === 0) return;
-    // At most ~300 points: a day of minutes would make a heavy path.
-    const step = Math.max(1, Math.floor(n / 300));
+    // A point a minute up to 300, then 300 spread evenly from the first
+    // minute to the last: a day of minutes would make a heavy path. (A
+    // whole step of minutes drew twice too many between 600 and 900.)
+    const points = samples(n, 300);
     let d = '';
-    for (let k = 0; k < n; k += step) d += `${k ? 'L' : 'M'}${x(minutes[k]).toFixed(1)},${y(l.ys[k]).toFixed(1)}`;
-    d += `L${x(minutes[n - 1]).toFixed(1)},${y(l.ys[n - 1]).toFixed(1)}`;
+    points.forEach((k, j) => { d += `${j ? 'L' : 'M'}${x(minutes[k]).toFixed(1)},${y(l.ys[k]).toFixed(1)}`; });
     const attrs = { d, fill: 'none', stroke: l.colour || COLOURS[i % COLOURS.length], 'stroke-width': 1.5 };
     if (l.dashed) attrs['stroke-dasharray'] = '4 3';
     const path = svgEl('path', attrs);
