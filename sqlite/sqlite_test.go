@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,5 +310,40 @@ func TestPageSize(t *testing.T) {
 		if got, mode := pragma(tc.d.path, "page_size"), pragma(tc.d.path, "journal_mode"); got != tc.want || mode != "wal" {
 			t.Fatalf("%s: pages of %s bytes, journal %s; want %s, wal", tc.d.path, got, mode, tc.want)
 		}
+	}
+}
+
+// TestClosedAfterAnIssuance: a store that issued instructions (whose
+// writer ran statements on its driver connection directly) closes its
+// connections for good: the last connection's close copies the
+// write-ahead log into the file and removes it. A statement left
+// unfinalized would keep the writer's connection open (SQLite closes
+// such a connection only once they are), and its log with it.
+func TestClosedAfterAnIssuance(t *testing.T) {
+	ctx := muster.WithActor(context.Background(), "test")
+	d := fresh(t).(*db)
+	keys := storetest.NewKeys().DataKeys()
+	st, err := sqlite.Open(ctx, d.path, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportHouseholds(ctx, []muster.Household{{ID: "H000001", Name: "N", PartySize: 1, Adults: 1, Language: muster.LangDari}}, muster.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":2}`), Summary: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	in := storetest.IssuedFixture(1, 1, 0, rec.ID, at)
+	if _, err := st.IssueInstructions(ctx, muster.IssueBatch{ApprovePlan: rec.ID, Plan: rec.ID, Issue: []muster.IssuedInstruction{in},
+		Links: []muster.InstructionLink{{HouseholdID: "H000001", CapabilityID: "cap-i1", Secret: "LINKSECRET1XYZ1234567", ExpiresAt: time.Now().Add(time.Hour)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d.path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the write-ahead log is still there after the store closed (a connection left open): %v", err)
 	}
 }

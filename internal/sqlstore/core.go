@@ -349,6 +349,7 @@ func (c *Core) Close() error {
 	c.stopWatcher()
 	c.stopGroupCommit()
 	c.stmts.close()
+	c.bulkStmts.close(c.w)
 	err := c.w.Close()
 	if c.r != c.w {
 		err = errors.Join(err, c.r.Close())
@@ -366,10 +367,6 @@ type wtx struct {
 	now    time.Time
 	audit  []muster.AuditEntry
 	events []muster.Event
-	// known holds the households existingHouseholds found, while one
-	// write that checks the same households several times (an issuance:
-	// its instructions, links and messages) runs; nil otherwise.
-	known map[string]bool
 }
 
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {

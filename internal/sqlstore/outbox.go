@@ -588,22 +588,6 @@ func (w *wtx) existingHouseholds(ids []string) (map[string]bool, error) {
 		return out, nil
 	}
 	out := map[string]bool{}
-	if w.known != nil {
-		var rest []string
-		for _, id := range ids {
-			if w.known[id] {
-				out[id] = true
-			} else {
-				rest = append(rest, id)
-			}
-		}
-		ids = rest
-		defer func() {
-			for id := range out {
-				w.known[id] = true
-			}
-		}()
-	}
 	query := `SELECT id FROM households WHERE id IN (` + placeholders(prefetchChunk) + `)`
 	for start := 0; start < len(ids); start += prefetchChunk {
 		rows, err := w.query(query, padded(ids, start)...)

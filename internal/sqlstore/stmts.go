@@ -211,11 +211,41 @@ type bulkStmtCache struct {
 	m  map[string]driver.StmtExecContext
 }
 
+// close finalizes the statements, on the connection of db they were
+// prepared on, before the store closes it: SQLite keeps a connection
+// closed with statements unfinalized open until they are.
+func (bc *bulkStmtCache) close(db *sql.DB) {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if len(bc.m) == 0 {
+		return
+	}
+	sc, err := db.Conn(context.Background())
+	if err == nil {
+		_ = sc.Raw(func(dc any) error {
+			if dc == bc.dc {
+				for _, st := range bc.m {
+					st.(driver.Stmt).Close()
+				}
+			}
+			return nil
+		})
+		sc.Close()
+	}
+	bc.dc, bc.m = nil, nil
+}
+
 func (bc *bulkStmtCache) get(ctx context.Context, dc any, query string) (driver.StmtExecContext, error) {
 	bc.mu.Lock()
 	defer bc.mu.Unlock()
 	if bc.dc != dc {
-		bc.dc, bc.m = dc, map[string]driver.StmtExecContext{} // (the old connection's went with it)
+		// The pool replaced the connection: its statements are
+		// finalized (a connection closed with statements open lingers
+		// until they are).
+		for _, st := range bc.m {
+			st.(driver.Stmt).Close()
+		}
+		bc.dc, bc.m = dc, map[string]driver.StmtExecContext{}
 	}
 	if st := bc.m[query]; st != nil {
 		return st, nil
