@@ -3,7 +3,6 @@ package issue_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/plan"
-	"github.com/muster-evac/muster/sqlite"
-	"github.com/muster-evac/muster/storetest"
 )
 
 // TestIssuanceUsesEveryContactField: the issuance reads of each household
@@ -69,21 +66,8 @@ func TestIssuanceUsesEveryContactField(t *testing.T) {
 
 	ctx := muster.WithActor(context.Background(), "planner")
 	now := benchStart.Add(-2 * time.Hour)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.ImportHouseholds(ctx, hs, muster.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetTimezone(ctx, bp.timezone); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: bp.body, Summary: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := issuanceStore(t, ctx, bp, hs)
+	planID := savePlan(t, ctx, st, bp.body)
 	kr, err := credential.NewKeyring("contacts-test", 0, now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +77,7 @@ func TestIssuanceUsesEveryContactField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := is.Approve(ctx, rec.ID)
+	rep, err := is.Approve(ctx, planID)
 	if err != nil {
 		t.Fatal(err)
 	}

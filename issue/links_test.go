@@ -3,7 +3,6 @@ package issue_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/plan"
-	"github.com/muster-evac/muster/sqlite"
-	"github.com/muster-evac/muster/storetest"
 )
 
 // TestReplanKeepsTheLinks: a household's link is made with its first
@@ -29,17 +26,7 @@ func TestReplanKeepsTheLinks(t *testing.T) {
 	}
 	ctx := muster.WithActor(context.Background(), "planner")
 	now := benchStart.Add(-2 * time.Hour)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.ImportHouseholds(ctx, bp.households, muster.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetTimezone(ctx, bp.timezone); err != nil {
-		t.Fatal(err)
-	}
+	st := issuanceStore(t, ctx, bp, bp.households)
 	var p plan.Plan
 	if err := json.Unmarshal(bp.body, &p); err != nil {
 		t.Fatal(err)
@@ -63,11 +50,7 @@ func TestReplanKeepsTheLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: body, Summary: []byte(`{}`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rec.ID
+		return savePlan(t, ctx, st, body)
 	}
 	kr, err := credential.NewKeyring("links-test", 0, now.Add(-time.Hour))
 	if err != nil {

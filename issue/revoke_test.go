@@ -2,7 +2,6 @@ package issue_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,8 +9,6 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
-	"github.com/muster-evac/muster/sqlite"
-	"github.com/muster-evac/muster/storetest"
 )
 
 // TestRevokedKeyReissues: a signing key reported stolen makes every token
@@ -27,21 +24,8 @@ func TestRevokedKeyReissues(t *testing.T) {
 	}
 	ctx := muster.WithActor(context.Background(), "planner")
 	now := benchStart.Add(-2 * time.Hour)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.ImportHouseholds(ctx, bp.households, muster.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetTimezone(ctx, bp.timezone); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: bp.body, Summary: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := issuanceStore(t, ctx, bp, bp.households)
+	planID := savePlan(t, ctx, st, bp.body)
 	kr, err := credential.NewKeyring("revoke-test", 0, now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +36,7 @@ func TestRevokedKeyReissues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := is.Approve(ctx, rec.ID)
+	first, err := is.Approve(ctx, planID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +51,7 @@ func TestRevokedKeyReissues(t *testing.T) {
 	if _, err := kr.Rotate(clock); err != nil {
 		t.Fatal(err)
 	}
-	again, err := is.Issue(ctx, rec.ID)
+	again, err := is.Issue(ctx, planID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +64,7 @@ func TestRevokedKeyReissues(t *testing.T) {
 	if _, err := kr.Revoke(oldKey, "the laptop that held it was stolen", clock); err != nil {
 		t.Fatal(err)
 	}
-	re, err := is.Issue(ctx, rec.ID)
+	re, err := is.Issue(ctx, planID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +103,7 @@ func TestRevokedKeyReissues(t *testing.T) {
 		}
 	}
 	// Done once: issuing again changes nothing.
-	if last, err := is.Issue(ctx, rec.ID); err != nil || last.Issued != 0 {
+	if last, err := is.Issue(ctx, planID); err != nil || last.Issued != 0 {
 		t.Fatalf("issuing once more: %+v, %v", last, err)
 	}
 }

@@ -2,7 +2,6 @@ package issue_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +9,6 @@ import (
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
-	"github.com/muster-evac/muster/sqlite"
-	"github.com/muster-evac/muster/storetest"
 )
 
 // TestApproveChecksThePlansStatus: a plan is approved only if proposed and
@@ -25,21 +22,8 @@ func TestApproveChecksThePlansStatus(t *testing.T) {
 	}
 	ctx := muster.WithActor(context.Background(), "planner")
 	now := benchStart.Add(-2 * time.Hour)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.ImportHouseholds(ctx, bp.households, muster.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetTimezone(ctx, bp.timezone); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: bp.body, Summary: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := issuanceStore(t, ctx, bp, bp.households)
+	planID := savePlan(t, ctx, st, bp.body)
 	kr, err := credential.NewKeyring("status-test", 0, now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +42,7 @@ func TestApproveChecksThePlansStatus(t *testing.T) {
 			t.Fatalf("%s: %d instructions in force", what, n)
 		}
 	}
-	_, err = is.Issue(ctx, rec.ID)
+	_, err = is.Issue(ctx, planID)
 	refused("issuing from a proposed plan", err, "is proposed: instructions are issued from the current plan only")
 	if _, err := st.CurrentPlan(ctx); muster.ErrorCode(err) != muster.ENOTFOUND {
 		t.Fatalf("a refused issuance made a plan current: %v", err)
@@ -66,10 +50,10 @@ func TestApproveChecksThePlansStatus(t *testing.T) {
 	if _, err := is.Issue(ctx, "P-none"); muster.ErrorCode(err) != muster.ENOTFOUND {
 		t.Fatalf("issuing from a plan that does not exist: %v", err)
 	}
-	rep, err := is.Approve(ctx, rec.ID)
+	rep, err := is.Approve(ctx, planID)
 	if err != nil || !rep.Approved || rep.Issued == 0 {
 		t.Fatalf("approving the proposed plan: %+v, %v", rep, err)
 	}
-	_, err = is.Approve(ctx, rec.ID)
+	_, err = is.Approve(ctx, planID)
 	refused("approving it again", err, "is current: only a proposed plan can be approved")
 }

@@ -677,12 +677,9 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 	args := make(bulkArgs, 0, 14*issueChunk)
 	start := 0
 	for start < len(rows) {
-		n := issueChunk
-		if len(rows)-start < n {
-			if !all {
-				break
-			}
-			n = 1
+		n := statementRows(len(rows)-start, issueChunk, all)
+		if n == 0 {
+			break
 		}
 		args = args[:0]
 		for i := range rows[start : start+n] {
@@ -710,12 +707,9 @@ func (w *wtx) insertLinks(links []linkRow, all bool) (int, error) {
 	linkArgs := make(bulkArgs, 0, 4*linkChunk)
 	start := 0
 	for start < len(links) {
-		n := linkChunk
-		if len(links)-start < n {
-			if !all {
-				break
-			}
-			n = 1
+		n := statementRows(len(links)-start, linkChunk, all)
+		if n == 0 {
+			break
 		}
 		capArgs, linkArgs = capArgs[:0], linkArgs[:0]
 		for i := range links[start : start+n] {

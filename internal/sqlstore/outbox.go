@@ -413,12 +413,9 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 	bindEmpty := w.c.d.EmptyBytes == ""
 	start := 0
 	for start < len(rows) {
-		n := enqueueChunk
-		if len(rows)-start < n {
-			if !all {
-				break
-			}
-			n = 1
+		n := statementRows(len(rows)-start, enqueueChunk, all)
+		if n == 0 {
+			break
 		}
 		args := q.args[:0]
 		for i := range rows[start : start+n] {

@@ -277,3 +277,17 @@ func (a bulkArgs) add(vs ...driver.Value) bulkArgs {
 	}
 	return a
 }
+
+// statementRows is how many of left rows a bulk statement of chunk rows
+// inserts next: chunk while there are that many; then, only when all are
+// to go now, one at a time (the rows of an incomplete last statement
+// wait for the rows after them otherwise: 0).
+func statementRows(left, chunk int, all bool) int {
+	switch {
+	case left >= chunk:
+		return chunk
+	case all && left > 0:
+		return 1
+	}
+	return 0
+}
