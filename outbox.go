@@ -3,9 +3,10 @@ package muster
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math/big"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -125,22 +126,59 @@ type OutboxMessage struct {
 // the key reveals none of them. It is 32 lowercase hex digits, so it fits
 // a Message-ID, an HTTP header and a webhook id as it is.
 func MessageKey(householdID, instructionID string, version int, channel string) string {
-	h := sha256.New()
-	for _, s := range []string{"muster-message-v1", householdID, instructionID, strconv.Itoa(version), channel} {
-		fmt.Fprintf(h, "%d:%s;", len(s), s)
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	// The hashed bytes are each part as "<length>:<part>;", the length in
+	// decimal, so that no two lists of parts hash the same bytes. Written
+	// on the stack: an approval makes a key a message, 120,000 of them.
+	var buf [256]byte
+	b := appendKeyPart(buf[:0], "muster-message-v1")
+	b = appendKeyPart(b, householdID)
+	b = appendKeyPart(b, instructionID)
+	var v [20]byte
+	b = appendKeyPart(b, string(strconv.AppendInt(v[:0], int64(version), 10)))
+	b = appendKeyPart(b, channel)
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
-// NewAckCode returns a random 6-digit code for an evacuee to reply with.
+func appendKeyPart(b []byte, part string) []byte {
+	b = strconv.AppendInt(b, int64(len(part)), 10)
+	b = append(b, ':')
+	b = append(b, part...)
+	return append(b, ';')
+}
+
+// NewAckCode returns a random 6-digit code for an evacuee to reply with,
+// every code equally likely.
 func NewAckCode() string {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		// crypto/rand does not fail on Linux; a guessable code is worse
-		// than none.
-		panic(fmt.Sprintf("crypto/rand: %v", err))
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+		if code, ok := ackCodeFrom(binary.LittleEndian.Uint64(b[:])); ok {
+			return code
+		}
 	}
-	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// ackCodeRest is 2^64 mod 10^6: the values of the last, partial million
+// below 2^64.
+const ackCodeRest = (math.MaxUint64%1_000_000 + 1) % 1_000_000
+
+// ackCodeFrom makes a code of a uniform 64-bit value, or says to draw
+// again for a value in the last partial million (one draw in 10^13), so
+// that no code is likelier than another.
+func ackCodeFrom(v uint64) (string, bool) {
+	if v > math.MaxUint64-ackCodeRest {
+		return "", false
+	}
+	n := v % 1_000_000
+	var code [6]byte
+	for i := len(code) - 1; i >= 0; i-- {
+		code[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(code[:]), true
 }
 
 // Outcomes of a delivery attempt (MessageResult.Outcome).

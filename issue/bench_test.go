@@ -31,8 +31,8 @@ import (
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
 	"github.com/muster-evac/muster/scenario"
+	"github.com/muster-evac/muster/seal"
 	"github.com/muster-evac/muster/sqlite"
-	"github.com/muster-evac/muster/storetest"
 )
 
 // benchStart is when the bench plan's operation starts.
@@ -195,7 +195,7 @@ func benchIssueBackends(b *testing.B, bp *bigPlan) {
 				dir = keep // the database stays there, to be looked at
 				os.Remove(filepath.Join(dir, "muster.db"))
 			}
-			st, err := sqlite.Open(context.Background(), filepath.Join(dir, "muster.db"), storetest.NewKeys().DataKeys())
+			st, err := sqlite.Open(context.Background(), filepath.Join(dir, "muster.db"), benchDataKeys())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -324,25 +324,60 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store, s
 // profileApproval writes a CPU profile of the approval alone (not of
 // the plan's making, the households' import or the plan's saving, which
 // a -cpuprofile of the whole benchmark mixes in) to the file
-// $MUSTER_BENCH_CPUPROFILE names, if it does.
+// $MUSTER_BENCH_CPUPROFILE names, if it does, and the approval's
+// allocations (every one, not a sample: the profile's alloc_space is
+// then what the collector had to deal with) to $MUSTER_BENCH_MEMPROFILE.
 func profileApproval(b *testing.B) (stop func()) {
-	path := os.Getenv("MUSTER_BENCH_CPUPROFILE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		b.Fatal(err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
+	stops := []func(){}
+	if path := os.Getenv("MUSTER_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
 			b.Fatal(err)
 		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
+	if path := os.Getenv("MUSTER_BENCH_MEMPROFILE"); path != "" {
+		// The rate applies to allocations from now on (those made
+		// before, sampled at the old rate, are then counted at their
+		// own size only: a small part of the profile).
+		old := runtime.MemProfileRate
+		runtime.MemProfileRate = 1
+		stops = append(stops, func() {
+			defer func() { runtime.MemProfileRate = old }()
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+}
+
+// benchDataKeys seals the store's personal fields as muster serve does
+// (package seal, under a random master key), not with the tests' keys:
+// sealing is part of what an approval costs.
+func benchDataKeys() muster.DataKeys {
+	master := make([]byte, seal.KeySize)
+	_, _ = rand.Read(master)
+	return seal.DataKeys(master)
 }
 
 // pgStore is a store in a schema of its own in the test database.
@@ -364,7 +399,7 @@ func pgStore(b *testing.B, base string) muster.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	st, err := postgres.Open(context.Background(), u.String(), storetest.NewKeys().DataKeys())
+	st, err := postgres.Open(context.Background(), u.String(), benchDataKeys())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -162,6 +164,41 @@ func TestNoncesDiffer(t *testing.T) {
 	w2, _ := NewDataKey(master)
 	if bytes.Equal(w1, w2) {
 		t.Error("two data keys wrapped identically")
+	}
+}
+
+// TestNoncesDifferOnEveryCore seals from several goroutines at once, for
+// many times the nonces one read of crypto/rand makes: no nonce is handed
+// out twice, and every value opens.
+func TestNoncesDifferOnEveryCore(t *testing.T) {
+	k, _, _ := newKeyring(t)
+	const workers, each = 4, 3 * nonceBatch
+	sealed := make([][][]byte, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				sealed[w] = append(sealed[w], k.Seal([]byte(strconv.Itoa(i)), "household:H1:name"))
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for w := range workers {
+		for i, s := range sealed[w] {
+			nonce := string(s[1 : 1+nonceSize])
+			if seen[nonce] {
+				t.Fatalf("worker %d, seal %d: a nonce repeated", w, i)
+			}
+			seen[nonce] = true
+			pt, err := k.Open(s, "household:H1:name")
+			if err != nil || string(pt) != strconv.Itoa(i) {
+				t.Fatalf("worker %d, seal %d: opened %q, %v", w, i, pt, err)
+			}
+		}
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("%d nonces, want %d", len(seen), workers*each)
 	}
 }
 
