@@ -203,7 +203,7 @@ func testFieldCheckIns(t *testing.T, fresh Fresh) {
 // sync (SyncCheckIns) says the same in Instructed and audits it.
 func testFieldCheckInsOtherRally(t *testing.T, fresh Fresh) {
 	e := setup(t, fresh)
-	issueSimple(t, e, 9)
+	p := issueSimple(t, e, 11)
 	t0 := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	device := muster.WithActor(e.ctx, "device-7")
@@ -305,5 +305,19 @@ func testFieldCheckInsOtherRally(t *testing.T, fresh Fresh) {
 	slices.Sort(wantAudit)
 	if got := audited(); fmt.Sprint(got) != fmt.Sprint(wantAudit) {
 		t.Fatalf("audited after the sync %v, want %v", got, wantAudit)
+	}
+	// A re-plan sends H10 and H11 to RP-012 (v2), after phones checked
+	// them in by v1 but before they synced: the version shown is the
+	// truth, not the current one. H10 at RP-011, where v1 sent it, is
+	// not flagged; H11 at RP-012, where v1 did not send it, is.
+	p2 := savePlan(t, e)
+	must(e.store.IssueInstructions(e.ctx, muster.IssueBatch{ApprovePlan: p2, Plan: p2, Basis: p,
+		Issue: []muster.IssuedInstruction{IssuedFixture(10, 2, 1, p2, time.Now()), IssuedFixture(11, 2, 1, p2, time.Now())}}))(t)
+	late := must(e.store.AddFieldEvents(device, []muster.FieldEvent{
+		ev("v1-there", "I-H000010/v1", "", "RP-011", 12),
+		ev("v1-elsewhere", "I-H000011/v1", "", "RP-012", 12),
+	}))(t)
+	if flags(late[0]) != "" || flags(late[1]) != other {
+		t.Fatalf("check-ins by a version superseded since: %q, %q", flags(late[0]), flags(late[1]))
 	}
 }
