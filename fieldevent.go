@@ -52,6 +52,8 @@ type FieldEvent struct {
 	// Flags say why the event was kept but not applied blindly: it
 	// contradicts a later event (a check-in after the group's departure
 	// was seen), its token was superseded, revoked, spent or forged, ...
+	// All but FlagOtherRallyPoint keep it out of the live state
+	// (Withheld); that one is applied and shown to the operators.
 	Flags []string `json:"flags,omitempty"`
 }
 
@@ -97,8 +99,20 @@ func (e *FieldEvent) Content() string {
 	return string(b)
 }
 
-// Flagged reports whether the event carries a flag.
+// Flagged reports whether the event carries a flag (for the operators to
+// see; Withheld says whether it is applied).
 func (e *FieldEvent) Flagged() bool { return len(e.Flags) > 0 }
+
+// Withheld reports whether a flag keeps the event out of the live state:
+// any flag but FlagOtherRallyPoint.
+func (e *FieldEvent) Withheld() bool {
+	for _, f := range e.Flags {
+		if f != FlagOtherRallyPoint {
+			return true
+		}
+	}
+	return false
+}
 
 // Why a field event is kept but not applied: the flags the store sets.
 const (
@@ -108,6 +122,22 @@ const (
 	FlagTokenSpent      = "token_spent"      // the token was checked in already (this is a copy, or came second)
 	FlagTokenMismatch   = "token_mismatch"   // the token is another household's than the one the event names
 )
+
+// FlagOtherRallyPoint is a check-in at another rally point than the one
+// its household was sent to, or at none said: the store sets it when the
+// check-in spends an instruction that names another (the version the
+// token shows; by household id, its current one), the live state when no
+// token was shown and the current plan assigns the household another
+// (package operation). Unlike the token flags it does not withhold the
+// event: the device checked the household in there and the token is
+// spent, so the household is counted where it was seen. It is flagged
+// because that is how a sold or forwarded copy of a token is used first
+// (the household it was issued to is then turned away at its own rally
+// point as the copy), and how a client that admits a household elsewhere
+// without asking the officer why would go unnoticed; POST /api/checkin
+// refuses it without a reason (docs/issuing.md). The event's note (the
+// field page sends the officer's reason in it) is shown with it.
+const FlagOtherRallyPoint = "other_rally_point"
 
 // Outcomes of one field event in a batch.
 const (

@@ -202,6 +202,12 @@ type CheckInOutcome struct {
 	// Refused says why the check-in was not recorded ("" when it was): no
 	// such instruction.
 	Refused string
+	// Instructed is the rally point the instruction names when the
+	// check-in was at another, or said none ("" when it was at the
+	// instruction's, or the instruction names none): a device's record
+	// of what it did is kept, and this is flagged for the operators
+	// (FlagOtherRallyPoint) and audited (checkin.other_rally).
+	Instructed string
 }
 
 // CheckInFilter selects check-ins; empty fields select all.

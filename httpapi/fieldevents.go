@@ -27,7 +27,7 @@ type fieldEventOutcome struct {
 
 type fieldEventsResponse struct {
 	Recorded   int                 `json:"recorded"`
-	Flagged    int                 `json:"flagged"` // recorded, but flagged (not applied)
+	Flagged    int                 `json:"flagged"` // recorded, but flagged (not applied; or, at another rally point, applied and shown to the operators)
 	Duplicates int                 `json:"duplicates"`
 	Refused    int                 `json:"refused"`
 	Outcomes   []fieldEventOutcome `json:"outcomes"`
@@ -108,7 +108,8 @@ type fieldEventsPage struct {
 }
 
 // listFieldEvents lists field events, by arrival or (by_time=true) by when
-// they happened; flagged=true the ones kept but not applied.
+// they happened; flagged=true the flagged ones (kept but not applied, or
+// checked in at another rally point), with their notes.
 func (s *Server) listFieldEvents(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	q := r.URL.Query()
 	f := muster.FieldEventFilter{Kind: q.Get("kind"), Household: q.Get("household"), Group: q.Get("group"), Gate: q.Get("gate"),

@@ -57,7 +57,7 @@ func TestFieldEventsAndLiveState(t *testing.T) {
 		evs := []muster.FieldEvent{
 			{ID: "ci-a", Kind: muster.FieldCheckIn, At: at, Token: tokA, RallyPoint: g.RallyPoint},
 			{ID: "ci-b-forged", Kind: muster.FieldCheckIn, At: at, Token: changeChar(byHH[b].Token, len(byHH[b].Token)/2), RallyPoint: g.RallyPoint},
-			{ID: "ci-c", Kind: muster.FieldCheckIn, At: at, Household: c, RallyPoint: "RP-X"},
+			{ID: "ci-c", Kind: muster.FieldCheckIn, At: at, Household: c, RallyPoint: cur.Households[slices.IndexFunc(cur.Households, func(x plan.Household) bool { return x.ID == c })].RallyPoint},
 			{ID: "ci-a-copy", Kind: muster.FieldCheckIn, At: at.Add(time.Minute), Token: tokA, RallyPoint: g.RallyPoint},
 			{ID: "gs-1", Kind: muster.FieldGateState, At: at, Gate: g.Gate, GateStatus: "restricted", Queue: 30},
 		}

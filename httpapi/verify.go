@@ -397,6 +397,10 @@ type syncOutcome struct {
 	First     *checkinJSON `json:"first,omitempty"`     // the token's first check-in, when this one came second
 	Displaced *checkinJSON `json:"displaced,omitempty"` // the check-in that was first until this earlier one came
 	Refused   string       `json:"refused,omitempty"`
+	// Instructed is the rally point the instruction names, when the
+	// check-in was at another (kept as the device made it, audited:
+	// checkin.other_rally).
+	Instructed string `json:"instructed_rally_point,omitempty"`
 }
 
 type syncResponse struct {
@@ -462,7 +466,7 @@ func (s *Server) syncCheckins(w http.ResponseWriter, r *http.Request, _ *caller)
 			continue
 		}
 		ci := toCheckinJSON(o.CheckIn)
-		so.CheckIn, so.Duplicate = &ci, o.CheckIn.Duplicate()
+		so.CheckIn, so.Duplicate, so.Instructed = &ci, o.CheckIn.Duplicate(), o.Instructed
 		if o.First != nil {
 			f := toCheckinJSON(*o.First)
 			so.First = &f

@@ -12,7 +12,9 @@
 // after it arrived, an arrival before the departure, a household marked
 // overdue though it had checked in) is kept and listed as flagged, and not
 // applied; so is a check-in the store flagged (a token superseded,
-// revoked, spent or forged).
+// revoked, spent or forged). A check-in at another rally point than its
+// household was sent to (muster.FlagOtherRallyPoint) is applied, where it
+// was made, and listed as flagged too.
 package operation
 
 import (
@@ -65,7 +67,7 @@ const (
 
 // Why an event is kept but not applied (besides the store's token flags).
 const (
-	FlagUnknown            = "unknown"                  // names a household, group or gate the plan does not have
+	FlagUnknown            = "unknown"                  // names a household, group, gate or rally point the plan does not have
 	FlagAfterDeparture     = "after_departure"          // a check-in of a household that left with its group earlier
 	FlagContradictsCheckIn = "contradicts_checkin"      // overdue or no-show, but it had checked in before
 	FlagArrivedFirst       = "arrived_before_departure" // an arrival earlier than the group's departure
@@ -86,7 +88,9 @@ type State struct {
 	Gates       []GateState  `json:"gates"`
 	RallyPoints []RallyState `json:"rally_points"`
 	Groups      []GroupState `json:"groups"`
-	// Flagged are the events kept but not applied, and why.
+	// Flagged are the events kept but not applied, and why, and those
+	// applied but flagged for the operators (Applied: a check-in at
+	// another rally point).
 	Flagged []FlaggedEvent `json:"flagged"`
 	// Events counts the distinct events the state was made from.
 	Events int `json:"events"`
@@ -164,7 +168,8 @@ type GroupState struct {
 	Households []string `json:"households"`
 }
 
-// FlaggedEvent is an event kept but not applied.
+// FlaggedEvent is an event kept but not applied, or applied but flagged
+// (Applied).
 type FlaggedEvent struct {
 	ID    string    `json:"id"`
 	Kind  string    `json:"kind"`
@@ -172,6 +177,16 @@ type FlaggedEvent struct {
 	By    string    `json:"by,omitempty"`
 	Flags []string  `json:"flags"`
 	What  string    `json:"what"` // the household, group or gate it names
+	// RallyPoint is where a check-in says it was made.
+	RallyPoint string `json:"rally_point,omitempty"`
+	// Applied is set when the event counts in the state all the same
+	// (its only flag is muster.FlagOtherRallyPoint).
+	Applied bool `json:"applied,omitempty"`
+	// Noted is set when the event carries a note (the field page sends
+	// the officer's reason for admitting a household at another rally
+	// point in it): GET /api/field-events shows it to those who may read
+	// it; the live state, which every role reads, does not.
+	Noted bool `json:"noted,omitempty"`
 }
 
 type hhState struct {
@@ -224,7 +239,12 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 	countedS := map[string]float64{}
 
 	flag := func(e *muster.FieldEvent, what string, flags ...string) {
-		st.Flagged = append(st.Flagged, FlaggedEvent{ID: e.ID, Kind: e.Kind, At: e.At, By: e.By, Flags: append(slices.Clone(e.Flags), flags...), What: what})
+		st.Flagged = append(st.Flagged, FlaggedEvent{ID: e.ID, Kind: e.Kind, At: e.At, By: e.By, Flags: append(slices.Clone(e.Flags), flags...), What: what,
+			RallyPoint: e.RallyPoint, Noted: e.Note != ""})
+	}
+	rallyKnown := make(map[string]bool, len(p.RallyPoints))
+	for _, r := range p.RallyPoints {
+		rallyKnown[r.ID] = true
 	}
 
 	// First the group movements (the earliest departure and arrival of
@@ -234,7 +254,7 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 		for i := range evs {
 			e := &evs[i]
 			g := groups[e.Group]
-			if e.Kind != kind || g == nil || len(e.Flags) > 0 {
+			if e.Kind != kind || g == nil || e.Withheld() {
 				continue
 			}
 			switch {
@@ -247,7 +267,7 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 	}
 	for i := range evs {
 		e := &evs[i]
-		if len(e.Flags) > 0 {
+		if e.Withheld() {
 			flag(e, cmp.Or(e.Household, e.TokenID, e.Group, e.Gate))
 			continue
 		}
@@ -258,12 +278,32 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 				flag(e, e.Household, FlagUnknown)
 				continue
 			}
+			// Where the household was sent: the store checked a check-in
+			// that spent an instruction against the rally point that
+			// instruction names (the version shown was the truth when it
+			// was made; a re-plan since may send the household
+			// elsewhere); one without a token, checked in by its id, is
+			// checked here against the plan's.
+			var other []string
+			if e.TokenID == "" && e.RallyPoint != "" && e.RallyPoint != h.plan.RallyPoint && !slices.Contains(e.Flags, muster.FlagOtherRallyPoint) {
+				other = []string{muster.FlagOtherRallyPoint}
+			}
+			if e.RallyPoint != "" && !rallyKnown[e.RallyPoint] {
+				// A place the plan does not have: nobody is counted
+				// there (a made-up rally point is no place to wait).
+				flag(e, e.Household, append(other, FlagUnknown)...)
+				continue
+			}
 			if g := groups[h.plan.Group]; g != nil && g.departed != nil && !e.At.Before(g.departed.At) && departedWith(g, h.plan.ID) {
-				flag(e, e.Household, FlagAfterDeparture)
+				flag(e, e.Household, append(other, FlagAfterDeparture)...)
 				continue
 			}
 			if h.checkedIn.IsZero() {
 				h.checkedIn, h.rally = e.At, cmp.Or(e.RallyPoint, h.plan.RallyPoint)
+			}
+			if e.Flagged() || other != nil {
+				flag(e, e.Household, other...)
+				st.Flagged[len(st.Flagged)-1].Applied = true
 			}
 		case muster.FieldOverdue, muster.FieldNoShow:
 			h := st.households[e.Household]
@@ -329,7 +369,7 @@ func Compute(p *plan.Plan, events []muster.FieldEvent, now time.Time, opt Option
 	// though it had checked in before is flagged.
 	for i := range evs {
 		e := &evs[i]
-		if len(e.Flags) > 0 || (e.Kind != muster.FieldOverdue && e.Kind != muster.FieldNoShow) {
+		if e.Withheld() || (e.Kind != muster.FieldOverdue && e.Kind != muster.FieldNoShow) {
 			continue
 		}
 		h := st.households[e.Household]

@@ -148,6 +148,82 @@ func TestContradictions(t *testing.T) {
 	}
 }
 
+// TestOtherRallyPoint: a check-in at another rally point than its
+// household was sent to is applied where it was made and listed, flagged,
+// for the operators: the store's flag (a token whose instruction names
+// another), or, no token shown, the plan's rally point against the
+// event's. A check-in by token the store did not flag is not judged
+// against the current plan (a re-plan since may have sent the household
+// elsewhere); one that says no rally point is taken at the planned one; one
+// at a rally point the plan does not have is withheld, and so is one the
+// store also flagged as a copy.
+func TestOtherRallyPoint(t *testing.T) {
+	p := testPlan()
+	evs := drill()
+	for i := range evs {
+		switch evs[i].ID {
+		case "c31": // by id, at RP-A instead of RP-B, the officer's reason noted
+			evs[i].RallyPoint, evs[i].Note = "RP-A", "admitted at RP-A, its instruction naming RP-B: RP-B flooded"
+		case "c32": // by a token whose instruction named RP-A (the store did not flag it)
+			evs[i].RallyPoint, evs[i].TokenID = "RP-A", "I-H32/v1"
+		}
+	}
+	evs = append(evs, muster.FieldEvent{ID: "h22", Kind: muster.FieldCheckIn, At: at(60), Household: "H22", TokenID: "I-H22/v1", RallyPoint: "RP-B",
+		Flags: []string{muster.FlagOtherRallyPoint}})
+	st := Compute(p, evs, at(75), Options{})
+	got := map[string]FlaggedEvent{}
+	for _, f := range st.Flagged {
+		got[f.ID] = f
+	}
+	want := map[string]FlaggedEvent{
+		"c31": {ID: "c31", Kind: muster.FieldCheckIn, At: at(70), Flags: []string{muster.FlagOtherRallyPoint}, What: "H31", RallyPoint: "RP-A", Applied: true, Noted: true},
+		"h22": {ID: "h22", Kind: muster.FieldCheckIn, At: at(60), Flags: []string{muster.FlagOtherRallyPoint}, What: "H22", RallyPoint: "RP-B", Applied: true},
+	}
+	if mustJSON(t, got) != mustJSON(t, want) {
+		t.Fatalf("flagged %s\n want %s", mustJSON(t, got), mustJSON(t, want))
+	}
+	for h, rp := range map[string]string{"H31": "RP-A", "H32": "RP-A", "H22": "RP-B"} {
+		if st.Household(h) != HouseholdAtRally || st.PlanState().WaitingAt[h] != rp {
+			t.Errorf("%s is %s at %q, want at_rally at %s", h, st.Household(h), st.PlanState().WaitingAt[h], rp)
+		}
+	}
+	if a, b := st.RallyPoints[0], st.RallyPoints[1]; a.Present != 6 || b.Present != 3 || st.Totals.AtRally != 9 || st.Totals.Overdue != 0 {
+		t.Fatalf("rally points %+v %+v, totals %+v", a, b, st.Totals)
+	}
+	if due := Due(p, evs, at(75), Options{}); len(due) != 0 {
+		t.Fatalf("overdue events made for households checked in elsewhere: %+v", due)
+	}
+
+	// At no rally point said, by id: at its own.
+	evs = drill()
+	evs[slices.IndexFunc(evs, func(e muster.FieldEvent) bool { return e.ID == "c31" })].RallyPoint = ""
+	if st := Compute(p, evs, at(75), Options{}); len(st.Flagged) != 0 || st.PlanState().WaitingAt["H31"] != "RP-B" {
+		t.Fatalf("a check-in at no rally point said: flagged %+v, waiting at %q", st.Flagged, st.PlanState().WaitingAt["H31"])
+	}
+
+	// A rally point the plan does not have, and a copy elsewhere.
+	base := Compute(p, drill(), at(75), Options{})
+	evs = append(drill(),
+		muster.FieldEvent{ID: "nowhere", Kind: muster.FieldCheckIn, At: at(60), Household: "H22", RallyPoint: "RP-Z"},
+		muster.FieldEvent{ID: "copy", Kind: muster.FieldCheckIn, At: at(61), Household: "H22", TokenID: "I-H22/v1", RallyPoint: "RP-B",
+			Flags: []string{muster.FlagTokenSpent, muster.FlagOtherRallyPoint}})
+	st = Compute(p, evs, at(75), Options{})
+	flags := map[string]string{}
+	for _, f := range st.Flagged {
+		flags[f.ID] = strings.Join(f.Flags, ",")
+		if f.Applied {
+			t.Fatalf("%s withheld but said applied", f.ID)
+		}
+	}
+	if want := map[string]string{"nowhere": muster.FlagOtherRallyPoint + "," + FlagUnknown, "copy": muster.FlagTokenSpent + "," + muster.FlagOtherRallyPoint}; fmt.Sprint(flags) != fmt.Sprint(want) {
+		t.Fatalf("flagged %v, want %v", flags, want)
+	}
+	st.Flagged, base.Flagged, st.Events, base.Events = nil, nil, 0, 0
+	if a, b := mustJSON(t, base), mustJSON(t, st); a != b {
+		t.Fatalf("withheld check-ins changed the state:\n%s\n%s", a, b)
+	}
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -85,6 +85,8 @@ func TestCrashChild(t *testing.T) {
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }
 
+func BenchmarkFieldCheckIns(b *testing.B) { storetest.BenchFieldCheckIns(b, fresh) }
+
 // TestMigration4KeepsHistory: migration 0004 rebuilds the status history
 // as a clustered (WITHOUT ROWID) table; a database made before it keeps
 // every household's history, in order.

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster"
 )
@@ -59,6 +61,48 @@ func Bench(b *testing.B, fresh Fresh) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 	})
+}
+
+// BenchFieldCheckIns records batches of 1,000 check-in events by token,
+// each spending a version issued to its household (checked against the
+// rally point it names: one in ten is at another, flagged).
+func BenchFieldCheckIns(b *testing.B, fresh Fresh) {
+	s := benchStore(b, fresh)
+	ctx := muster.WithActor(context.Background(), "bench")
+	const n = 1000
+	if _, err := s.ImportHouseholds(ctx, batch(1, b.N*n), muster.ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	rec, err := s.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":1}`), Summary: []byte(`{}`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ib := muster.IssueBatch{ApprovePlan: rec.ID, Plan: rec.ID}
+	for i := 1; i <= b.N*n; i++ {
+		ib.Issue = append(ib.Issue, IssuedFixture(i, 1, 0, rec.ID, time.Now()))
+	}
+	if _, err := s.IssueInstructions(ctx, ib); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		evs := make([]muster.FieldEvent, n)
+		for k := range evs {
+			j := i*n + k + 1
+			rally := "RP-011"
+			if j%10 == 0 {
+				rally = "RP-099"
+			}
+			evs[k] = muster.FieldEvent{ID: fmt.Sprintf("ci-%d", j), Kind: muster.FieldCheckIn, At: t0.Add(time.Duration(k) * time.Second),
+				TokenID: fmt.Sprintf("I-H%06d/v1", j), RallyPoint: rally}
+		}
+		out, err := s.AddFieldEvents(ctx, evs)
+		if err != nil || len(out) != n || out[0].Outcome != muster.FieldRecorded {
+			b.Fatalf("batch %d: %v", i, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }
 
 func benchStore(b *testing.B, fresh Fresh) muster.Store {

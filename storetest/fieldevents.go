@@ -174,7 +174,8 @@ func testFieldCheckIns(t *testing.T, fresh Fresh) {
 		ev("c7", "", "H000002", after),
 		ev("c8", "I-H000003/v1", "", t0.Add(90*time.Minute)),
 	}))(t)
-	if flags(out[0]) != muster.FlagTokenSuperseded || flags(out[1]) != muster.FlagTokenRevoked || flags(out[2]) != "" || flags(out[3]) != "" {
+	// c7 is at RP-011, where v1 sent H2; v2 sends it to RP-012.
+	if flags(out[0]) != muster.FlagTokenSuperseded || flags(out[1]) != muster.FlagTokenRevoked || flags(out[2]) != muster.FlagOtherRallyPoint || flags(out[3]) != "" {
 		t.Fatalf("after re-issue: %q %q %q %q", flags(out[0]), flags(out[1]), flags(out[2]), flags(out[3]))
 	}
 	if cs, _, _ := e.store.ListCheckIns(e.ctx, muster.CheckInFilter{TokenID: "I-H000002/v2"}); len(cs) != 1 || cs[0].Duplicate() {
@@ -186,7 +187,137 @@ func testFieldCheckIns(t *testing.T, fresh Fresh) {
 		ids = append(ids, f.ID)
 	}
 	slices.Sort(ids)
-	if want := []string{"c1", "c2", "c3", "c4", "c5", "c6"}; fmt.Sprint(ids) != fmt.Sprint(want) {
+	if want := []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7"}; fmt.Sprint(ids) != fmt.Sprint(want) {
 		t.Fatalf("flagged events %v, want %v", ids, want)
+	}
+}
+
+// testFieldCheckInsOtherRally: a check-in event that spends an instruction
+// at another rally point than the one the instruction names (every v1 of
+// issueSimple names RP-011), or at none said, is recorded as the device
+// made it (the token spent, the household at a rally point) and flagged
+// FlagOtherRallyPoint, its note kept, and audited once
+// (checkin.other_rally); one at the instruction's is not, by token or by
+// household id. A batch checking one token in at two rally points spends
+// it at the earlier, and flags each where it stands. A device's offline
+// sync (SyncCheckIns) says the same in Instructed and audits it.
+func testFieldCheckInsOtherRally(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	p := issueSimple(t, e, 11)
+	t0 := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	device := muster.WithActor(e.ctx, "device-7")
+	ev := func(id, token, household, rally string, m int) muster.FieldEvent {
+		return muster.FieldEvent{ID: id, Kind: muster.FieldCheckIn, At: at(m), TokenID: token, Household: household, RallyPoint: rally}
+	}
+	reason := ev("a2", "I-H000002/v1", "", "RP-099", 2)
+	reason.Note = "admitted at RP-099, its instruction naming RP-011: RP-011 overrun"
+	batch := []muster.FieldEvent{
+		ev("a1", "I-H000001/v1", "", "RP-011", 1), // its own
+		reason,                                           // another, with the officer's reason
+		ev("a3", "", "H000003", "RP-011", 3),             // by id, its own
+		ev("a4", "", "H000004", "RP-012", 4),             // by id, another
+		ev("a5", "I-H000005/v1", "", "", 5),              // none said
+		ev("s-b", "I-H000006/v1", "", "RP-013", 10),      // one token twice, the later at another
+		ev("s-a", "I-H000006/v1", "", "RP-011", 6),       // ... the earlier at its own
+		ev("x-a", "I-H000007/v1", "", "RP-013", 7),       // one token twice, the earlier at another
+		ev("x-b", "I-H000007/v1", "", "RP-011", 8),       // ... the later at its own: a copy now
+		ev("m1", "I-H000008/v1", "H000009", "RP-013", 9), // another household's token: mismatch, not spent
+	}
+	out := must(e.store.AddFieldEvents(device, batch))(t)
+	flags := func(o muster.FieldEventOutcome) string {
+		fs := slices.Clone(o.Event.Flags)
+		slices.Sort(fs)
+		return strings.Join(fs, ",")
+	}
+	other, spent := muster.FlagOtherRallyPoint, muster.FlagTokenSpent
+	want := map[string]string{"a1": "", "a2": other, "a3": "", "a4": other, "a5": other,
+		"s-a": "", "s-b": other + "," + spent, "x-a": other, "x-b": spent, "m1": muster.FlagTokenMismatch}
+	for i, o := range out {
+		if o.Outcome != muster.FieldRecorded || flags(o) != want[batch[i].ID] {
+			t.Fatalf("%s: %s flagged %q, want recorded, %q", batch[i].ID, o.Outcome, flags(o), want[batch[i].ID])
+		}
+		if w := want[batch[i].ID]; (w != "" && w != other) != o.Event.Withheld() {
+			t.Fatalf("%s flagged %q: withheld %v", batch[i].ID, w, o.Event.Withheld())
+		}
+	}
+	// Recorded as the device did it: the tokens are spent, the
+	// households at a rally point.
+	for tok, rally := range map[string]string{"I-H000002/v1": "RP-099", "I-H000004/v1": "RP-012", "I-H000005/v1": "-", "I-H000007/v1": "RP-013"} {
+		cs, _, err := e.store.ListCheckIns(e.ctx, muster.CheckInFilter{TokenID: tok})
+		if i := slices.IndexFunc(cs, func(c muster.CheckIn) bool { return !c.Duplicate() }); err != nil || i < 0 || cs[i].RallyPoint != rally {
+			t.Fatalf("%s not spent at %s by the check-in at another rally point: %+v %v", tok, rally, cs, err)
+		}
+	}
+	if h := must(e.store.GetHousehold(e.ctx, "H000002"))(t); h.Status != muster.StatusAtRally {
+		t.Fatalf("H000002 checked in at another rally point is %s", h.Status)
+	}
+	// Listed for the operators, with the officer's reason.
+	listed := must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Flagged: true}))(t)
+	var ids []string
+	for _, f := range listed {
+		ids = append(ids, f.ID)
+		if f.ID == "a2" && f.Note != reason.Note {
+			t.Fatalf("a2 listed with note %q", f.Note)
+		}
+	}
+	slices.Sort(ids)
+	if w := []string{"a2", "a4", "a5", "m1", "s-b", "x-a", "x-b"}; fmt.Sprint(ids) != fmt.Sprint(w) {
+		t.Fatalf("flagged events %v, want %v", ids, w)
+	}
+	// Audited where the token was spent elsewhere (a copy's attempt has
+	// its own entry, checkin.duplicate).
+	audited := func() []string {
+		var got []string
+		for _, en := range must(e.store.ListAudit(e.ctx, 0, 0))(t) {
+			if en.Action == "checkin.other_rally" {
+				got = append(got, en.Target)
+				if en.Actor != "device-7" && en.Actor != "officer-3" {
+					t.Fatalf("audited as %s's: %+v", en.Actor, en)
+				}
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	wantAudit := []string{"instruction:I-H000002/v1", "instruction:I-H000004/v1", "instruction:I-H000005/v1", "instruction:I-H000007/v1"}
+	if got := audited(); fmt.Sprint(got) != fmt.Sprint(wantAudit) {
+		t.Fatalf("audited other rally points %v, want %v", got, wantAudit)
+	}
+	// The batch again: nothing new, the flags as stored, no new audit.
+	for i, o := range must(e.store.AddFieldEvents(device, batch))(t) {
+		if o.Outcome != muster.FieldDuplicate || flags(o) != want[batch[i].ID] {
+			t.Fatalf("again, %s: %s %q", batch[i].ID, o.Outcome, flags(o))
+		}
+	}
+	if got := audited(); fmt.Sprint(got) != fmt.Sprint(wantAudit) {
+		t.Fatalf("the batch again audited: %v", got)
+	}
+	// A device's offline sync: the same check.
+	sync := must(e.store.SyncCheckIns(muster.WithActor(e.ctx, "officer-3"), []muster.CheckIn{
+		{TokenID: "I-H000008/v1", RallyPoint: "RP-014", By: "device-9", At: at(11)},
+		{TokenID: "I-H000009/v1", RallyPoint: "RP-011", By: "device-9", At: at(12)},
+	}))(t)
+	if sync[0].Instructed != "RP-011" || sync[0].CheckIn.Duplicate() || sync[1].Instructed != "" {
+		t.Fatalf("synced: instructed %q, %q", sync[0].Instructed, sync[1].Instructed)
+	}
+	wantAudit = append(wantAudit, "instruction:I-H000008/v1")
+	slices.Sort(wantAudit)
+	if got := audited(); fmt.Sprint(got) != fmt.Sprint(wantAudit) {
+		t.Fatalf("audited after the sync %v, want %v", got, wantAudit)
+	}
+	// A re-plan sends H10 and H11 to RP-012 (v2), after phones checked
+	// them in by v1 but before they synced: the version shown is the
+	// truth, not the current one. H10 at RP-011, where v1 sent it, is
+	// not flagged; H11 at RP-012, where v1 did not send it, is.
+	p2 := savePlan(t, e)
+	must(e.store.IssueInstructions(e.ctx, muster.IssueBatch{ApprovePlan: p2, Plan: p2, Basis: p,
+		Issue: []muster.IssuedInstruction{IssuedFixture(10, 2, 1, p2, time.Now()), IssuedFixture(11, 2, 1, p2, time.Now())}}))(t)
+	late := must(e.store.AddFieldEvents(device, []muster.FieldEvent{
+		ev("v1-there", "I-H000010/v1", "", "RP-011", 12),
+		ev("v1-elsewhere", "I-H000011/v1", "", "RP-012", 12),
+	}))(t)
+	if flags(late[0]) != "" || flags(late[1]) != other {
+		t.Fatalf("check-ins by a version superseded since: %q, %q", flags(late[0]), flags(late[1]))
 	}
 }

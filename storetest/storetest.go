@@ -178,6 +178,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Advisories", testAdvisories},
 		{"FieldEvents", testFieldEvents},
 		{"FieldCheckIns", testFieldCheckIns},
+		{"FieldCheckInsOtherRally", testFieldCheckInsOtherRally},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

@@ -174,6 +174,14 @@ func TestFieldReplayAndStatus(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 recorded") {
 		t.Fatalf("field add: %v\n%s", err, out)
 	}
+	// H070 (of rp-2) checked in at rp-1, the officer's reason noted:
+	// applied there, and flagged.
+	elsewhere := muster.FieldEvent{ID: "ci-elsewhere", Kind: muster.FieldCheckIn, At: now.Add(-2 * time.Minute), Household: "H070", RallyPoint: "rp-1", Note: "rp-2 flooded"}
+	out, _, err = run(t, "field", "add", "--data", data, "--kind", "checkin", "--id", elsewhere.ID, "--household", elsewhere.Household, "--rally", elsewhere.RallyPoint,
+		"--note", elsewhere.Note, "--at", elsewhere.At.Format(time.RFC3339))
+	if err != nil || !strings.Contains(out, "1 recorded") {
+		t.Fatalf("field add: %v\n%s", err, out)
+	}
 	out, _, err = run(t, "status", "--data", data, "--plan", planFile, "--at", now.Format(time.RFC3339), "--json")
 	if err != nil {
 		t.Fatalf("status: %v\n%s", err, out)
@@ -182,15 +190,18 @@ func TestFieldReplayAndStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := operation.Compute(p, append(evs, muster.FieldEvent{ID: "seen-extra", Kind: muster.FieldSeen, At: now.Add(-time.Minute), Group: "G04", Lat: -30, Lon: -51.2}), now, operation.Options{PlanID: "file"})
-	if st.Totals != want.Totals || st.Events != len(evs)+1 || len(st.Flagged) != 1 || st.Flagged[0].Flags[0] != operation.FlagAfterDeparture {
+	want := operation.Compute(p, append(evs, muster.FieldEvent{ID: "seen-extra", Kind: muster.FieldSeen, At: now.Add(-time.Minute), Group: "G04", Lat: -30, Lon: -51.2}, elsewhere), now, operation.Options{PlanID: "file"})
+	if st.Totals != want.Totals || st.Events != len(evs)+2 || len(st.Flagged) != 2 || st.Flagged[0].Flags[0] != operation.FlagAfterDeparture ||
+		st.Flagged[1].ID != elsewhere.ID || !st.Flagged[1].Applied || st.Flagged[1].Flags[0] != muster.FlagOtherRallyPoint || !slices.Contains(st.RallyPoints[0].Here, "H070") {
 		t.Fatalf("status: totals %+v (want %+v), %d events, flagged %+v", st.Totals, want.Totals, st.Events, st.Flagged)
 	}
 	if !st.Gates[1].Slow || st.Gates[0].Slow || st.Totals.NoShows == 0 || st.Totals.Through == 0 {
 		t.Fatalf("status: gates %+v, totals %+v", st.Gates, st.Totals)
 	}
 	out, _, err = run(t, "status", "--data", data, "--plan", planFile, "--at", now.Format(time.RFC3339))
-	if err != nil || !strings.Contains(out, "SLOW") || !strings.Contains(out, "after_departure") || !strings.Contains(out, "G04") {
+	if err != nil || !strings.Contains(out, "SLOW") || !strings.Contains(out, "after_departure") || !strings.Contains(out, "G04") ||
+		!strings.Contains(out, "ci-elsewhere  checkin H070 at "+elsewhere.At.Format(time.RFC3339)+" by ") ||
+		!strings.Contains(out, "other_rally_point at rally point rp-1, applied, with a note") {
 		t.Fatalf("status table: %v\n%s", err, out)
 	}
 	bad := filepath.Join(dir, "bad.jsonl")

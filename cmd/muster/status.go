@@ -29,7 +29,8 @@ func newStatusCmd() *cobra.Command {
 people through, on the way, waiting at rally points, not yet moved, overdue
 and no-shows; each gate's people through, waiting and expected and its
 measured rate against the nominal; each rally point's people present and
-overdue; the groups by where they are; the events kept but not applied.
+overdue; the groups by where they are; the events kept but not applied, and
+the check-ins at another rally point than the household's (applied).
 
 With --server it asks that server (GET /api/operation); without, it computes
 the state from the local store's field events against its current plan, or
@@ -193,9 +194,19 @@ func printState(w io.Writer, st *operation.State) {
 		tw.Flush()
 	}
 	if len(st.Flagged) > 0 {
-		fmt.Fprintf(w, "\nFlagged, kept but not applied (%d):\n", len(st.Flagged))
+		fmt.Fprintf(w, "\nFlagged, kept but not applied unless said (%d):\n", len(st.Flagged))
 		for _, f := range st.Flagged {
-			fmt.Fprintf(w, "  %s  %s %s at %s by %s: %s\n", f.ID, f.Kind, f.What, f.At.UTC().Format(time.RFC3339), f.By, strings.Join(f.Flags, ", "))
+			where := ""
+			if f.RallyPoint != "" {
+				where = " at rally point " + f.RallyPoint
+			}
+			if f.Applied {
+				where += ", applied"
+			}
+			if f.Noted {
+				where += ", with a note (GET /api/field-events)"
+			}
+			fmt.Fprintf(w, "  %s  %s %s at %s by %s: %s%s\n", f.ID, f.Kind, f.What, f.At.UTC().Format(time.RFC3339), f.By, strings.Join(f.Flags, ", "), where)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -323,9 +324,23 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 		return muster.CheckInOutcome{CheckIn: ci, Refused: "instruction " + ci.TokenID + " was never issued here"}, nil
 	}
 	ci.HouseholdID = holder
+	instructed, err := w.otherRally(k, ci)
+	if err != nil {
+		return muster.CheckInOutcome{}, err
+	}
 	first, err := w.claimFirst(&ci)
 	if err != nil {
 		return muster.CheckInOutcome{}, err
+	}
+	if first == nil || cmp.Or(ci.At.Compare(first.At), strings.Compare(ci.ID, first.ID)) < 0 {
+		// It spends the token: at another rally point than the
+		// instruction's, that is on record (POST /api/checkin audits
+		// the officer's reason the same way; a device's sync has none
+		// to give).
+		if instructed != "" {
+			w.record("checkin.other_rally", "instruction:"+ci.TokenID, fmt.Sprintf("check-in %s at %s by %s at %s, synced, the instruction naming rally point %s",
+				ci.ID, ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), instructed))
+		}
 	}
 	if first == nil {
 		w.record("checkin", "instruction:"+ci.TokenID, fmt.Sprintf("checked in at %s by %s at %s, synced (%s)", ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), ci.ID))
@@ -334,7 +349,7 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 				return muster.CheckInOutcome{}, err
 			}
 		}
-		return muster.CheckInOutcome{CheckIn: ci}, nil
+		return muster.CheckInOutcome{CheckIn: ci, Instructed: instructed}, nil
 	}
 	if cmp.Or(ci.At.Compare(first.At), strings.Compare(ci.ID, first.ID)) < 0 {
 		// Earlier than the one recorded first: it was first. The old
@@ -349,7 +364,7 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 		displaced.DuplicateOf = ci.ID
 		w.record("checkin.duplicate", "instruction:"+ci.TokenID, fmt.Sprintf("%s (at %s by %s at %s) came second: %s (at %s by %s at %s), synced, was first",
 			first.ID, first.RallyPoint, first.By, first.At.Format(time.RFC3339), ci.ID, ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339)))
-		return muster.CheckInOutcome{CheckIn: ci, Displaced: &displaced}, nil
+		return muster.CheckInOutcome{CheckIn: ci, Displaced: &displaced, Instructed: instructed}, nil
 	}
 	ci.DuplicateOf = first.ID
 	if err := w.insertDuplicate(&ci); err != nil {
@@ -357,7 +372,36 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 	}
 	w.record("checkin.duplicate", "instruction:"+ci.TokenID, fmt.Sprintf("%s (at %s by %s at %s), synced, came second: first %s at %s by %s at %s",
 		ci.ID, ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), first.ID, first.RallyPoint, first.By, first.At.Format(time.RFC3339)))
-	return muster.CheckInOutcome{CheckIn: ci, First: first}, nil
+	return muster.CheckInOutcome{CheckIn: ci, First: first, Instructed: instructed}, nil
+}
+
+// otherRally returns the rally point ci's instruction names when ci was
+// at another, or says none ("-"); "" when it was at the instruction's or
+// the instruction names none. The instruction version the token shows is
+// the truth here, not the current plan: a version superseded after the
+// check-in was current at the rally point then, and sent the household
+// where it went.
+func (w *wtx) otherRally(k muster.Sealer, ci muster.CheckIn) (string, error) {
+	var sealed []byte
+	if err := w.queryRow(`SELECT body_enc FROM instructions WHERE id = ?`, ci.TokenID).Scan(&sealed); err != nil {
+		return "", fmt.Errorf("check-in %s: instruction: %w", ci.TokenID, err)
+	}
+	body, err := k.Open(sealed, instructionAAD(ci.TokenID, "body"))
+	if err != nil {
+		return "", fmt.Errorf("check-in %s: instruction: open: %w", ci.TokenID, err)
+	}
+	var in struct {
+		RallyPoint struct {
+			ID string `json:"id"`
+		} `json:"rally_point"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return "", fmt.Errorf("check-in %s: instruction: %w", ci.TokenID, err)
+	}
+	if in.RallyPoint.ID == "" || in.RallyPoint.ID == ci.RallyPoint {
+		return "", nil
+	}
+	return in.RallyPoint.ID, nil
 }
 
 // ListCheckIns implements muster.Store.

@@ -198,7 +198,9 @@ func (w *wtx) addFieldEvent(k muster.Sealer, e muster.FieldEvent, hash []byte) (
 // id, or else its household's current instruction) and returns the flags
 // the event gets and the check-in row it made. A household with no
 // instruction issued (an operation run from a plan without issuance, an
-// exercise) is checked in on the event alone.
+// exercise) is checked in on the event alone (the live state checks its
+// rally point against the plan's). One at another rally point than its
+// instruction names, or at none said, is flagged FlagOtherRallyPoint.
 func (w *wtx) fieldCheckIn(k muster.Sealer, e *muster.FieldEvent) (flags []string, checkinID string, err error) {
 	tokenID := e.TokenID
 	if tokenID == "" {
@@ -265,6 +267,11 @@ func (w *wtx) fieldCheckIn(k muster.Sealer, e *muster.FieldEvent) (flags []strin
 		if err := w.flagFieldCheckIn(o.Displaced.ID, muster.FlagTokenSpent); err != nil {
 			return nil, "", err
 		}
+	}
+	if o.Instructed != "" {
+		// At another rally point than the instruction's (or none said):
+		// recorded as the device did it, flagged for the operators.
+		flags = append(flags, muster.FlagOtherRallyPoint)
 	}
 	return flags, o.CheckIn.ID, nil
 }

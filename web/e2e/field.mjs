@@ -135,6 +135,8 @@ await run(async (browser) => {
     const oev = await as.get(`/api/field-events?kind=checkin&household=${encodeURIComponent(other.instruction.household)}`);
     check(oev.body.events.length === 1 && /its instruction naming .*: its rally point is overrun/.test(oev.body.events[0].note || ''),
       `the officer's reason is on the event (${JSON.stringify(oev.body.events[0] || {})})`);
+    check((oev.body.events[0].flags || []).includes('other_rally_point'), 'the admission at another rally point is flagged for the operators');
+    check(/flagged: other_rally_point/.test(await page.textContent('#queue')), 'the phone shows the flag beside the event');
   } else {
     console.log(`# this server has no field events (${ev.status}): check-ins went by /api/checkin/sync`);
   }

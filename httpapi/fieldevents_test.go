@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/operation"
+	"github.com/muster-evac/muster/plan"
+)
+
+// TestFieldEventsAtAnotherRallyPoint: check-ins a device made (field
+// events with signed tokens or household ids, as the field page syncs
+// them, and POST /api/checkin/sync) at another rally point than the
+// household's instruction names are recorded as the device made them and
+// flagged other_rally_point for the operators: in the batch's answer, in
+// GET /api/field-events?flagged=true with the officer's reason (the note),
+// in the live state (applied, where it was made), and in the audit log
+// (checkin.other_rally). One at the household's own rally point, by token
+// or by id, is not. A batch checking one token in at two rally points
+// spends it at the earlier and flags each where it stands; one at no
+// rally point said is flagged; one at a rally point the plan does not have
+// is flagged by the store and withheld by the live state.
+func TestFieldEventsAtAnotherRallyPoint(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		e := scenarioEnv(t, open(t), 24, &now)
+		_, byHH, _ := issuedScenario(t, e)
+		var cur plan.Plan
+		e.do("planner", "GET", "/api/plans/current", nil, 200, &cur)
+		hs := scenarioHouseholdIDs(byHH)
+		if len(hs) < 9 || len(cur.RallyPoints) < 2 {
+			t.Fatalf("the scenario has %d households, %d rally points", len(hs), len(cur.RallyPoints))
+		}
+		own := func(h string) string { return byHH[h].Instruction.RallyPoint.ID }
+		// elsewhere is a rally point of the plan that is not h's.
+		elsewhere := func(h string) string {
+			for _, r := range cur.RallyPoints {
+				if r.ID != own(h) {
+					return r.ID
+				}
+			}
+			return ""
+		}
+		for _, h := range hs[:9] {
+			if own(h) == "" || !slices.ContainsFunc(cur.RallyPoints, func(r plan.RallyPoint) bool { return r.ID == own(h) }) {
+				t.Fatalf("%s's instruction names rally point %q, not one of the plan's", h, own(h))
+			}
+		}
+		x, y, z, w, v, u, q := hs[0], hs[1], hs[2], hs[3], hs[4], hs[5], hs[6]
+		at := cur.Groups[0].ReportBy.Add(-10 * time.Minute)
+		now = at.Add(30 * time.Minute)
+		tok := func(h string) string { return byHH[h].Token }
+		min := func(m int) time.Time { return at.Add(time.Duration(m) * time.Minute) }
+		reason := fmt.Sprintf("admitted at %s, its instruction naming %s: %s is overrun", elsewhere(y), own(y), own(y))
+		evs := []muster.FieldEvent{
+			{ID: "own", Kind: muster.FieldCheckIn, At: min(1), Token: tok(x), RallyPoint: own(x)},
+			{ID: "elsewhere", Kind: muster.FieldCheckIn, At: min(2), Token: tok(y), RallyPoint: elsewhere(y), Note: reason},
+			{ID: "by-id", Kind: muster.FieldCheckIn, At: min(3), Household: z, RallyPoint: own(z)},
+			{ID: "by-id-elsewhere", Kind: muster.FieldCheckIn, At: min(4), Household: w, RallyPoint: elsewhere(w)},
+			// One token twice: the later at its own (sent first), the
+			// earlier elsewhere, which spends it.
+			{ID: "twice-own", Kind: muster.FieldCheckIn, At: min(6), Token: tok(v), RallyPoint: own(v)},
+			{ID: "twice-elsewhere", Kind: muster.FieldCheckIn, At: min(5), Token: tok(v), RallyPoint: elsewhere(v)},
+			{ID: "nowhere", Kind: muster.FieldCheckIn, At: min(7), Token: tok(u)},
+			{ID: "made-up", Kind: muster.FieldCheckIn, At: min(8), Token: tok(q), RallyPoint: "RP-MADE-UP"},
+		}
+		other, spent := muster.FlagOtherRallyPoint, muster.FlagTokenSpent
+		want := map[string]string{"own": "", "elsewhere": other, "by-id": "", "by-id-elsewhere": other,
+			"twice-own": spent, "twice-elsewhere": other, "nowhere": other, "made-up": other}
+		res := fieldBatch(e, "field", evs)
+		got := map[string]string{}
+		for _, o := range res.Outcomes {
+			got[o.ID] = strings.Join(o.Flags, ",")
+		}
+		if res.Recorded != len(evs) || res.Flagged != 6 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("recorded %d, flagged %d: %v\n want %v", res.Recorded, res.Flagged, got, want)
+		}
+
+		// Listed for the operators, with the officer's reason.
+		var page fieldEventsPage
+		e.do("planner", "GET", "/api/field-events?flagged=true", nil, 200, &page)
+		var listed []string
+		for _, ev := range page.Events {
+			listed = append(listed, ev.ID)
+			if ev.ID == "elsewhere" && (ev.Note != reason || ev.RallyPoint != elsewhere(y) || ev.Household != y) {
+				t.Fatalf("the check-in elsewhere listed as %+v", ev)
+			}
+		}
+		slices.Sort(listed)
+		if w := []string{"by-id-elsewhere", "elsewhere", "made-up", "nowhere", "twice-elsewhere", "twice-own"}; !slices.Equal(listed, w) {
+			t.Fatalf("flagged events listed %v, want %v", listed, w)
+		}
+
+		// The live state: applied where they were made, listed flagged;
+		// the made-up rally point withheld, nobody counted there.
+		var st operation.State
+		e.do("viewer", "GET", "/api/operation", nil, 200, &st)
+		where := map[string]string{}
+		for _, r := range st.RallyPoints {
+			if r.ID == "RP-MADE-UP" {
+				t.Fatalf("a rally point the plan does not have is in the live state: %+v", r)
+			}
+			for _, h := range r.Here {
+				where[h] = r.ID
+			}
+		}
+		for h, rp := range map[string]string{x: own(x), y: elsewhere(y), z: own(z), w: elsewhere(w), v: elsewhere(v), u: own(u)} {
+			if where[h] != rp {
+				t.Errorf("%s is at %q in the live state, want %s", h, where[h], rp)
+			}
+		}
+		if where[q] != "" || st.Household(q) == operation.HouseholdAtRally {
+			t.Errorf("%s, checked in at a made-up rally point, is at %q", q, where[q])
+		}
+		flagged := map[string]operation.FlaggedEvent{}
+		for _, f := range st.Flagged {
+			flagged[f.ID] = f
+		}
+		if f := flagged["elsewhere"]; !f.Applied || !f.Noted || f.RallyPoint != elsewhere(y) || f.What != y || !slices.Equal(f.Flags, []string{other}) {
+			t.Fatalf("the check-in elsewhere in the live state: %+v", f)
+		}
+		if f := flagged["made-up"]; f.Applied || !slices.Equal(f.Flags, []string{other, operation.FlagUnknown}) {
+			t.Fatalf("the check-in at a made-up rally point in the live state: %+v", f)
+		}
+		if f := flagged["twice-own"]; f.Applied || !slices.Equal(f.Flags, []string{spent}) {
+			t.Fatalf("the copy in the live state: %+v", f)
+		}
+		if _, ok := flagged["own"]; ok || len(st.Flagged) != 6 {
+			t.Fatalf("flagged in the live state: %+v", st.Flagged)
+		}
+
+		// A device's offline sync: the same check, said in the answer.
+		var sync syncResponse
+		e.do("field", "POST", "/api/checkin/sync", mustJSON(syncRequest{Device: "tablet-3", CheckIns: []syncCheckIn{
+			{Token: tok(hs[7]), RallyPoint: elsewhere(hs[7]), At: min(9).Format(time.RFC3339)},
+			{Token: tok(hs[8]), RallyPoint: own(hs[8]), At: min(9).Format(time.RFC3339)},
+		}}), 200, &sync)
+		if sync.Recorded != 2 || sync.Outcomes[0].Instructed != own(hs[7]) || sync.Outcomes[1].Instructed != "" {
+			t.Fatalf("synced: %+v", sync)
+		}
+
+		// Audited where a token was spent elsewhere, once each.
+		entries, err := e.store.ListAudit(context.Background(), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var audited []string
+		for _, en := range entries {
+			if en.Action == "checkin.other_rally" {
+				audited = append(audited, en.Target)
+			}
+		}
+		slices.Sort(audited)
+		var wantAudit []string
+		for _, h := range []string{y, w, v, u, q, hs[7]} {
+			wantAudit = append(wantAudit, "instruction:"+byHH[h].ID)
+		}
+		slices.Sort(wantAudit)
+		if !slices.Equal(audited, wantAudit) {
+			t.Fatalf("audited %v, want %v", audited, wantAudit)
+		}
+	})
+}
