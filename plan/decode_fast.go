@@ -28,7 +28,9 @@ import (
 // exactly as encoding/json would: a key that is not one of its fields
 // spelt as written (encoding/json matches keys whatever their case, and
 // ignores unknown ones), a key twice (the last would win), null (which
-// leaves a field as it was), a number that is not the field's (a
+// leaves a field as it was; but for the two nulls muster writes: a time
+// of none, stamp's, and a group of no households, nil), a number that is
+// not the field's (a
 // fraction for an int), a type that is not the field's, a document
 // that is not JSON. Then the plan is decoded the one way (or in parts,
 // decode_split.go), and whatever the plan holds, the result and the error
@@ -53,13 +55,34 @@ const (
 var fastNames = [fastArrays]string{"routes", "groups", "households"}
 
 // fastTop is plan.json cut at its top level: the arrays read by
-// unmarshalFast, each from '[' to ']' (nil when absent), with commas
-// between elements to cut it at, and the other fields as a JSON object
-// of their own, for encoding/json.
+// unmarshalFast, and the other fields as a JSON object of their own, for
+// encoding/json.
 type fastTop struct {
-	arrays [fastArrays][]byte
-	cuts   [fastArrays][]int
+	arrays [fastArrays]fastArray
 	rest   []byte
+}
+
+// fastArray is one of the arrays unmarshalFast reads: its bytes from '['
+// to ']' (nil when absent), the commas between its elements (outside
+// them), and some of those commas, where it may be cut into parts.
+type fastArray struct {
+	b      []byte
+	commas int
+	cuts   []fastCut
+}
+
+// fastCut is a comma between elements of an array, where it may be cut:
+// its offset in the array, and the commas before it.
+type fastCut struct{ at, before int }
+
+// elements is how many elements the array has: one more than its commas,
+// unless it is empty. (Counted by skipValue, that reads brackets and
+// strings only: the parts' readers check it.)
+func (a *fastArray) elements() int {
+	if skipSpace(a.b, 1) == len(a.b)-1 {
+		return 0
+	}
+	return a.commas + 1
 }
 
 // unmarshalFast decodes plan.json b as json.Unmarshal into a planJSON
@@ -70,24 +93,37 @@ func unmarshalFast(b []byte) (*planJSON, bool) {
 	if !ok {
 		return nil, false
 	}
-	// The arrays in parts, on every core: parts of about equal size, two a
-	// core, so that no core waits long for another.
+	// Each array is read into its slice, made once at its length (an
+	// array present is a slice even when empty, as encoding/json makes
+	// it; one absent stays nil), in parts on every core: parts of about
+	// equal size, two a core, so that no core waits long for another.
+	doc := &planJSON{}
+	if a := &top.arrays[fastRoutes]; a.b != nil {
+		doc.Routes = make([]routeJSON, a.elements())
+	}
+	if a := &top.arrays[fastGroups]; a.b != nil {
+		doc.Groups = make([]groupJSON, a.elements())
+	}
+	if a := &top.arrays[fastHouseholds]; a.b != nil {
+		doc.Households = make([]householdJSON, a.elements())
+	}
 	procs := runtime.GOMAXPROCS(0)
 	total := 0
 	for _, a := range top.arrays {
-		total += len(a)
+		total += len(a.b)
 	}
 	target := max(1, total/(2*procs))
 	var parts []*fastPart
-	for k, a := range top.arrays {
-		if a == nil {
+	for k := range top.arrays {
+		a := &top.arrays[k]
+		if a.b == nil {
 			continue
 		}
 		n := 1
-		if procs > 1 && len(a) >= splitMinBytes {
-			n = min((len(a)+target-1)/target, 4*procs)
+		if procs > 1 && len(a.b) >= splitMinBytes {
+			n = min((len(a.b)+target-1)/target, 4*procs)
 		}
-		parts = append(parts, cutParts(k, a, top.cuts[k], n)...)
+		parts = append(parts, a.cut(k, n, doc)...)
 	}
 	var failed atomic.Bool
 	var wg sync.WaitGroup
@@ -98,38 +134,12 @@ func unmarshalFast(b []byte) (*planJSON, bool) {
 			}
 		})
 	}
-	doc := &planJSON{}
 	if err := json.Unmarshal(top.rest, &doc.planAlias); err != nil {
 		failed.Store(true)
 	}
 	wg.Wait()
 	if failed.Load() {
 		return nil, false
-	}
-	// The parts, joined. An array present is a slice even when empty, as
-	// encoding/json makes it; one absent stays nil.
-	var counts [fastArrays]int
-	for _, p := range parts {
-		counts[p.kind] += p.n
-	}
-	if top.arrays[fastRoutes] != nil {
-		doc.Routes = make([]routeJSON, 0, counts[fastRoutes])
-	}
-	if top.arrays[fastGroups] != nil {
-		doc.Groups = make([]groupJSON, 0, counts[fastGroups])
-	}
-	if top.arrays[fastHouseholds] != nil {
-		doc.Households = make([]householdJSON, 0, counts[fastHouseholds])
-	}
-	for _, p := range parts {
-		switch p.kind {
-		case fastRoutes:
-			doc.Routes = append(doc.Routes, p.routes...)
-		case fastGroups:
-			doc.Groups = append(doc.Groups, p.groups...)
-		case fastHouseholds:
-			doc.Households = append(doc.Households, p.households...)
-		}
 	}
 	return doc, true
 }
@@ -173,31 +183,23 @@ func scanTop(b []byte) (fastTop, bool) {
 			}
 			i = skipSpace(b, i+1)
 			v0 := i
-			arr := -1
+			var arr *fastArray
 			for k, name := range fastNames {
 				if string(key) == name {
-					arr = k
+					arr = &top.arrays[k]
 				} else if strings.EqualFold(string(key), name) {
 					return top, false // encoding/json's field too, by another spelling
 				}
 			}
-			var cuts *[]int
-			if arr >= 0 {
-				if top.arrays[arr] != nil || i >= len(b) || b[i] != '[' {
-					return top, false // twice, or null, or not an array
-				}
-				cuts = &top.cuts[arr]
+			if arr != nil && (arr.b != nil || i >= len(b) || b[i] != '[') {
+				return top, false // twice, or null, or not an array
 			}
-			end, ok := skipValue(b, v0, cuts, stride)
+			end, ok := skipValue(b, v0, arr, stride)
 			if !ok {
 				return top, false
 			}
-			if arr >= 0 {
-				top.arrays[arr] = b[v0:end]
-				// The cuts, from the array's start.
-				for j := range top.cuts[arr] {
-					top.cuts[arr][j] -= v0
-				}
+			if arr != nil {
+				arr.b = b[v0:end]
 			} else {
 				rest = append(append(append(append(rest, b[k0:k1]...), ':'), b[v0:end]...), ',')
 			}
@@ -237,10 +239,11 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue is the end of the value that starts at b[i], found by its
-// brackets and strings alone (whoever reads it checks it). Into cuts,
-// when not nil, go the commas between the elements of the array at b[i],
-// one each stride bytes or so: where it may be cut into parts.
-func skipValue(b []byte, i int, cuts *[]int, stride int) (int, bool) {
+// brackets and strings alone (whoever reads it checks it). When arr is
+// not nil, the value is an array, whose commas between elements it
+// counts into arr, and one each stride bytes or so it keeps: where the
+// array may be cut into parts.
+func skipValue(b []byte, i int, arr *fastArray, stride int) (int, bool) {
 	if i >= len(b) {
 		return 0, false
 	}
@@ -255,7 +258,7 @@ func skipValue(b []byte, i int, cuts *[]int, stride int) (int, bool) {
 		}
 		return j, j > i
 	}
-	depth, next := 0, i+stride
+	depth, next, commas := 0, i+stride, 0
 	for j := i; j < len(b); j++ {
 		switch b[j] {
 		case '"':
@@ -269,12 +272,18 @@ func skipValue(b []byte, i int, cuts *[]int, stride int) (int, bool) {
 		case '}', ']':
 			depth--
 			if depth == 0 {
+				if arr != nil {
+					arr.commas = commas
+				}
 				return j + 1, true
 			}
 		case ',':
-			if depth == 1 && cuts != nil && j >= next {
-				*cuts = append(*cuts, j)
-				next = j + stride
+			if depth == 1 && arr != nil {
+				if j >= next {
+					arr.cuts = append(arr.cuts, fastCut{at: j - i, before: commas})
+					next = j + stride
+				}
+				commas++
 			}
 		}
 	}
@@ -302,44 +311,58 @@ func skipString(b []byte, i int) (int, bool) {
 	}
 }
 
-// fastPart is a run of whole elements of one of the arrays, and what
-// they decode to.
+// fastPart is a run of whole elements of one of the arrays (and the
+// commas between them, without the brackets), read into their places in
+// the document: one of routes, groups, households, as long as the
+// elements the run should have.
 type fastPart struct {
-	kind  int
-	b     []byte // the elements and the commas between them, without the brackets
-	whole bool   // the whole array: it may be empty
-
-	n          int
+	kind       int
+	b          []byte
 	routes     []routeJSON
 	groups     []groupJSON
 	households []householdJSON
 }
 
-// cutParts cuts array a (from '[' to ']') into n parts, at commas of cuts
-// (offsets in a, ascending), each about as long.
-func cutParts(kind int, a []byte, cuts []int, n int) []*fastPart {
+// cut cuts the array into n parts of about equal length at its cuts, each
+// with its elements' places in doc.
+func (a *fastArray) cut(kind, n int, doc *planJSON) []*fastPart {
 	var parts []*fastPart
-	from, c := 1, 0
+	part := func(from, to, lo, hi int) {
+		p := &fastPart{kind: kind, b: a.b[from:to]}
+		switch kind {
+		case fastRoutes:
+			p.routes = doc.Routes[lo:hi]
+		case fastGroups:
+			p.groups = doc.Groups[lo:hi]
+		case fastHouseholds:
+			p.households = doc.Households[lo:hi]
+		}
+		parts = append(parts, p)
+	}
+	from, lo, c := 1, 0, 0
 	for k := 1; k < n; k++ {
-		at := len(a) * k / n
-		for c < len(cuts) && cuts[c] < at {
+		at := len(a.b) * k / n
+		for c < len(a.cuts) && a.cuts[c].at < at {
 			c++
 		}
-		if c == len(cuts) {
+		if c == len(a.cuts) {
 			break
 		}
-		parts = append(parts, &fastPart{kind: kind, b: a[from:cuts[c]]})
-		from = cuts[c] + 1
+		// The elements before this comma: one more than the commas.
+		hi := a.cuts[c].before + 1
+		part(from, a.cuts[c].at, lo, hi)
+		from, lo = a.cuts[c].at+1, hi
 		c++
 	}
-	parts = append(parts, &fastPart{kind: kind, b: a[from : len(a)-1]})
-	parts[0].whole = len(parts) == 1
+	part(from, len(a.b)-1, lo, a.elements())
 	return parts
 }
 
-// decode reads the part's elements; false at the first thing it does not
-// read, or when another part failed.
+// decode reads the part's elements into their places: false at the first
+// thing it does not read, when it has not as many elements as places, or
+// when another part failed.
 func (p *fastPart) decode(failed *atomic.Bool) bool {
+	n := len(p.routes) + len(p.groups) + len(p.households)
 	d := &fastDecoder{b: p.b}
 	// What the part's strings may take, about: the plan keeps its ids,
 	// and drops its polylines and times once read (plan()), so these
@@ -347,6 +370,7 @@ func (p *fastPart) decode(failed *atomic.Bool) bool {
 	switch p.kind {
 	case fastRoutes:
 		d.drop.Grow(len(p.b))
+		d.polys = make([]string, 0, n)
 	case fastGroups:
 		d.keep.Grow(len(p.b) / 2)
 		d.drop.Grow(len(p.b) / 4)
@@ -354,40 +378,32 @@ func (p *fastPart) decode(failed *atomic.Bool) bool {
 	case fastHouseholds:
 		d.keep.Grow(len(p.b) / 8)
 		d.drop.Grow(len(p.b))
+		d.walks = make([]routeJSON, 0, n)
+		d.polys = make([]string, 0, n)
 	}
-	i := skipSpace(d.b, 0)
-	if i == len(d.b) {
-		if !p.whole {
-			return false
-		}
-		// An empty array.
-		p.routes, p.groups, p.households = []routeJSON{}, []groupJSON{}, []householdJSON{}
-		return true
+	d.i = skipSpace(d.b, 0)
+	if n == 0 {
+		return d.i == len(d.b) // an empty array
 	}
-	d.i = i
-	for {
-		if failed.Load() {
+	for k := 0; ; k++ {
+		if k == n || failed.Load() {
 			return false
 		}
 		var ok bool
 		switch p.kind {
 		case fastRoutes:
-			p.routes = append(p.routes, routeJSON{})
-			ok = d.route(&p.routes[len(p.routes)-1], d.polyline())
+			ok = d.route(&p.routes[k], d.polyline())
 		case fastGroups:
-			p.groups = append(p.groups, groupJSON{})
-			ok = d.group(&p.groups[len(p.groups)-1])
+			ok = d.group(&p.groups[k])
 		case fastHouseholds:
-			p.households = append(p.households, householdJSON{})
-			ok = d.household(&p.households[len(p.households)-1])
+			ok = d.household(&p.households[k])
 		}
 		if !ok {
 			return false
 		}
-		p.n++
 		d.i = skipSpace(d.b, d.i)
 		if d.i == len(d.b) {
-			return true
+			return k+1 == n
 		}
 		if d.b[d.i] != ',' {
 			return false
