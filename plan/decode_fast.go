@@ -199,6 +199,9 @@ func scanTop(b []byte) (fastTop, bool) {
 				return top, false
 			}
 			if arr != nil {
+				if b[end-1] != ']' {
+					return top, false // [ closed by } (its readers read the elements only)
+				}
 				arr.b = b[v0:end]
 			} else {
 				rest = append(append(append(append(rest, b[k0:k1]...), ':'), b[v0:end]...), ',')

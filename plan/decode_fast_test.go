@@ -243,6 +243,8 @@ func fastCases() []struct {
 		{"a missing comma", at(h1, `{"id":"H1" "group":"G1","people":1`), false},
 		{"a version 1 household", at(h1, `{"id":"H1","group":"G1","report_by":"2026-01-01T06:15:00Z","people":1`), false},
 		{"an inline route", at(`"route":0}`, `"route":{"duration_s":1,"distance_m":1,"exposure":0}}`), false},
+		{"an empty array closed by a brace", at(`"routes":[`, `"routes":[},"z":[`), false},
+		{"an array closed by a brace", at(`"households":[{`, `"households":[{"id":"x"}},"z":[{`), false},
 		{"brackets crossed", at(`"households":[{`, `"households":[{"id":"x"],"z":[{`), false},
 		{"a quote escaped at a cut", at(h1, `{"id":"H1\\\"},{","group":"G1","people":1`), true},
 		{"garbage after", good + "x", false},
