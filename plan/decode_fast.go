@@ -30,15 +30,14 @@ import (
 // ignores unknown ones), a key twice (the last would win), null (which
 // leaves a field as it was; but for the two nulls muster writes: a time
 // of none, stamp's, and a group of no households, nil), a number that is
-// not the field's (a
-// fraction for an int), a type that is not the field's, a document
-// that is not JSON. Then the plan is decoded the one way (or in parts,
-// decode_split.go), and whatever the plan holds, the result and the error
-// are encoding/json's. What it reads it reads as encoding/json does:
-// strings with their escapes (\uXXXX and surrogate pairs too) and invalid
-// UTF-8 made U+FFFD, numbers by strconv. The other top-level fields
-// (gates, rally points, zones, reach...: small) are handed to
-// encoding/json as they are.
+// not the field's (a fraction for an int), a type that is not the
+// field's, a document that is not JSON. Then the plan is decoded the one
+// way (or in parts, decode_split.go), and whatever the plan holds, the
+// result and the error are encoding/json's. What it reads it reads as
+// encoding/json does: strings with their escapes (\uXXXX and surrogate
+// pairs too) and invalid UTF-8 made U+FFFD, numbers by strconv. The
+// other top-level fields (gates, rally points, zones, reach...: small)
+// are handed to encoding/json as they are.
 
 // fastDecode says whether Plan.UnmarshalJSON reads the plan by
 // unmarshalFast first. A variable for the tests and the benchmark.
@@ -85,6 +84,14 @@ func (a *fastArray) elements() int {
 	return a.commas + 1
 }
 
+// plausible says whether the array is long enough for its elements, each
+// an object ("{}" at least) and a comma: the slices are made at their
+// length before the elements are read, and a plan of commas alone must
+// not make them forty times its size (encoding/json refuses it first).
+func (a *fastArray) plausible() bool {
+	return a.b == nil || 3*a.elements()+2 <= len(a.b)+1
+}
+
 // unmarshalFast decodes plan.json b as json.Unmarshal into a planJSON
 // does; false when b holds anything it does not read the same way (and
 // then nothing it read is kept).
@@ -97,6 +104,11 @@ func unmarshalFast(b []byte) (*planJSON, bool) {
 	// array present is a slice even when empty, as encoding/json makes
 	// it; one absent stays nil), in parts on every core: parts of about
 	// equal size, two a core, so that no core waits long for another.
+	for _, a := range top.arrays {
+		if !a.plausible() {
+			return nil, false
+		}
+	}
 	doc := &planJSON{}
 	if a := &top.arrays[fastRoutes]; a.b != nil {
 		doc.Routes = make([]routeJSON, a.elements())

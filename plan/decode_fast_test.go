@@ -288,6 +288,25 @@ func TestFastDecodeFallsBack(t *testing.T) {
 	}
 }
 
+// TestFastDecodeBoundsItsSlices: the fast path makes each array's slice at
+// its length before it reads the elements; a plan of commas alone (a
+// megabyte of them, a million elements to its count) is left to
+// encoding/json before anything is made, not made 120 times its size.
+func TestFastDecodeBoundsItsSlices(t *testing.T) {
+	data := []byte(`{"version":2,"households":[` + strings.Repeat(",", 1<<20) + `]}`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	read, err := plan.CompareFastDecode(data)
+	runtime.ReadMemStats(&after)
+	if read || err != nil {
+		t.Fatalf("read by the fast path %v (%v)", read, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*uint64(len(data)) {
+		t.Errorf("%d bytes allocated for a plan of %d", grew, len(data))
+	}
+	sameWays(t, "commas alone", data)
+}
+
 // FuzzFastDecode: any input decodes the fast way as encoding/json decodes
 // it: the same plan or the same error, and what the fast path reads
 // itself is encoding/json's document, field by field.
