@@ -379,15 +379,16 @@ func (a *fastArray) cut(kind, n int, doc *planJSON) []*fastPart {
 func (p *fastPart) decode(failed *atomic.Bool) bool {
 	n := len(p.routes) + len(p.groups) + len(p.households)
 	d := &fastDecoder{b: p.b}
-	// What the part's strings may take, about: the plan keeps its ids,
-	// and drops its polylines and times once read (plan()), so these
-	// are two buffers, the second one not kept.
+	// What the part's strings may take, about (a fifth of a group is
+	// its ids, a tenth of a household; grown when more): the plan keeps
+	// its ids, and drops its polylines and times once read (plan()), so
+	// these are two buffers, the second one not kept.
 	switch p.kind {
 	case fastRoutes:
 		d.drop.Grow(len(p.b))
 		d.polys = make([]string, 0, n)
 	case fastGroups:
-		d.keep.Grow(len(p.b) / 2)
+		d.keep.Grow(len(p.b) / 4)
 		d.drop.Grow(len(p.b) / 4)
 		d.strs = make([]string, 0, len(p.b)/32)
 	case fastHouseholds:
