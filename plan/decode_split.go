@@ -119,9 +119,15 @@ func splitArray(b []byte, n int) [][]byte {
 }
 
 // unmarshalSplit decodes plan.json b as json.Unmarshal into a planJSON
-// would, its households[] in parts; false if any of it failed (the
-// caller then decodes it the one way, for its error).
+// would: by unmarshalFast (decode_fast.go) when it reads all of it, else
+// with encoding/json, its households[] in parts; false if any of it
+// failed (the caller then decodes it the one way, for its error).
 func unmarshalSplit(b []byte) (*planJSON, bool) {
+	if fastDecode {
+		if doc, ok := unmarshalFast(b); ok {
+			return doc, true
+		}
+	}
 	var doc planJSONSplit
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, false
