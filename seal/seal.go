@@ -157,7 +157,6 @@ func Rewrap(oldMaster, newMaster, wrapped []byte) ([]byte, error) {
 type Keyring struct {
 	aead    cipher.AEAD
 	hashKey []byte
-	nonces  *nonceSource
 }
 
 // Open unwraps the data key with master. A wrong master key gives
@@ -179,7 +178,7 @@ func Open(master, wrapped []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("field cipher: %w", err)
 	}
-	return &Keyring{aead: aead, hashKey: hashKey, nonces: newNonceSource()}, nil
+	return &Keyring{aead: aead, hashKey: hashKey}, nil
 }
 
 func additionalData(aad string) []byte {
@@ -195,7 +194,7 @@ func additionalData(aad string) []byte {
 func (k *Keyring) Seal(plaintext []byte, aad string) []byte {
 	out := make([]byte, 1+nonceSize, Overhead+len(plaintext))
 	out[0] = version
-	k.nonces.fill(out[1:])
+	fillNonce(out[1:])
 	return k.aead.Seal(out, out[1:1+nonceSize], plaintext, additionalData(aad))
 }
 
