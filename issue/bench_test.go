@@ -324,9 +324,10 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store, s
 // profileApproval writes a CPU profile of the approval alone (not of
 // the plan's making, the households' import or the plan's saving, which
 // a -cpuprofile of the whole benchmark mixes in) to the file
-// $MUSTER_BENCH_CPUPROFILE names, if it does, and the approval's
-// allocations (every one, not a sample: the profile's alloc_space is
-// then what the collector had to deal with) to $MUSTER_BENCH_MEMPROFILE.
+// $MUSTER_BENCH_CPUPROFILE names, if it does, and the allocations made
+// until the approval starts and until it ends to $MUSTER_BENCH_MEMPROFILE
+// (.before and as named; each written after a collection, which the
+// timing then includes: a run for a profile, not for its time).
 func profileApproval(b *testing.B) (stop func()) {
 	stops := []func(){}
 	if path := os.Getenv("MUSTER_BENCH_CPUPROFILE"); path != "" {
@@ -345,13 +346,13 @@ func profileApproval(b *testing.B) (stop func()) {
 		})
 	}
 	if path := os.Getenv("MUSTER_BENCH_MEMPROFILE"); path != "" {
-		// The rate applies to allocations from now on (those made
-		// before, sampled at the old rate, are then counted at their
-		// own size only: a small part of the profile).
-		old := runtime.MemProfileRate
-		runtime.MemProfileRate = 1
-		stops = append(stops, func() {
-			defer func() { runtime.MemProfileRate = old }()
+		// Every allocation counted needs -test.memprofilerate=1 (the
+		// rate must be set before the program allocates). The profile
+		// is cumulative: PATH.before is taken as the approval starts,
+		// and go tool pprof -diff_base PATH.before PATH shows the
+		// approval's allocations alone.
+		write := func(path string) {
+			runtime.GC() // the profile is as of the last collection
 			f, err := os.Create(path)
 			if err != nil {
 				b.Fatal(err)
@@ -362,7 +363,9 @@ func profileApproval(b *testing.B) (stop func()) {
 			if err := f.Close(); err != nil {
 				b.Fatal(err)
 			}
-		})
+		}
+		write(path + ".before")
+		stops = append(stops, func() { write(path) })
 	}
 	return func() {
 		for _, stop := range stops {

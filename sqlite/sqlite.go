@@ -227,11 +227,32 @@ func createWithPageSize(ctx context.Context, fileURL, path string) error {
 	}
 	defer conn.Close()
 	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		if err := execWhileBusy(ctx, conn, q); err != nil {
 			return fmt.Errorf("create: %s: %w", q, err)
 		}
 	}
 	return nil
+}
+
+// execWhileBusy runs q, again while another connection holds the lock it
+// needs. Instances starting together on a new database each make it: the
+// switch to WAL takes an exclusive lock, and SQLite answers it busy at
+// once, without waiting (busy_timeout), when waiting could deadlock
+// (TestConformance/ConcurrentOpen failed so, rarely).
+func execWhileBusy(ctx context.Context, conn *sql.Conn, q string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := conn.ExecContext(ctx, q)
+		var e *sqlite3.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3lib.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func pingWhileBusy(ctx context.Context, db *sql.DB) error {
