@@ -58,7 +58,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // KeySize is the size in bytes of master and data keys.
@@ -182,20 +181,11 @@ func Open(master, wrapped []byte) (*Keyring, error) {
 	return &Keyring{aead: aead, hashKey: hashKey}, nil
 }
 
-// aadBufs keeps the buffers additional data is written into: an
-// issuance seals and opens some 450,000 values, and a buffer made for
-// each was 24 MB for the collector.
-var aadBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// withAdditionalData calls f with the additional data of aad (the format
-// version, then aad), in a buffer used again once f returns.
-func withAdditionalData[T any](aad string, f func(ad []byte) T) T {
-	bp := aadBufs.Get().(*[]byte)
-	ad := append(append((*bp)[:0], version), aad...)
-	r := f(ad)
-	*bp = ad
-	aadBufs.Put(bp)
-	return r
+func additionalData(aad string) []byte {
+	b := make([]byte, 1+len(aad))
+	b[0] = version
+	copy(b[1:], aad)
+	return b
 }
 
 // Seal encrypts plaintext for the row and column aad names (see AAD). Each
@@ -205,7 +195,7 @@ func (k *Keyring) Seal(plaintext []byte, aad string) []byte {
 	out := make([]byte, 1+nonceSize, Overhead+len(plaintext))
 	out[0] = version
 	fillNonce(out[1:])
-	return withAdditionalData(aad, func(ad []byte) []byte { return k.aead.Seal(out, out[1:1+nonceSize], plaintext, ad) })
+	return k.aead.Seal(out, out[1:1+nonceSize], plaintext, additionalData(aad))
 }
 
 // Open decrypts a value sealed by Seal with the same aad. Any change to the
@@ -218,15 +208,7 @@ func (k *Keyring) Open(sealed []byte, aad string) ([]byte, error) {
 	if sealed[0] != version {
 		return nil, fmt.Errorf("%w (%s): unknown format version %d", ErrCannotOpen, aad, sealed[0])
 	}
-	type opened struct {
-		pt  []byte
-		err error
-	}
-	o := withAdditionalData(aad, func(ad []byte) opened {
-		pt, err := k.aead.Open(nil, sealed[1:1+nonceSize], sealed[1+nonceSize:], ad)
-		return opened{pt, err}
-	})
-	pt, err := o.pt, o.err
+	pt, err := k.aead.Open(nil, sealed[1:1+nonceSize], sealed[1+nonceSize:], additionalData(aad))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s): altered, sealed for another row or column, or under another data key", ErrCannotOpen, aad)
 	}
