@@ -228,11 +228,7 @@ func (c *Claims) marshal() ([]byte, error) {
 			People:      c.People,
 		},
 	}
-	b, err := encMode.Marshal(&w)
-	if err != nil {
-		return nil, fmt.Errorf("encoding claims: %w", err)
-	}
-	return b, nil
+	return appendClaimsCBOR(make([]byte, 0, 128), &w), nil
 }
 
 // unmarshalClaims reads claims written by marshal, strictly, and validates
