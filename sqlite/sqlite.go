@@ -101,23 +101,25 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	// The readers' page caches are 128 MiB between them (32 MiB each of
-	// the 4 on 2 cores), not SQLite's 2 MB each. This build of SQLite
-	// keeps one page cache for all its connections
+	// The readers' page caches are 32 MiB each, not SQLite's 2 MB. This
+	// build of SQLite keeps one page cache for all its connections
 	// (SQLITE_ENABLE_MEMORY_MANAGEMENT: pcache1's unified mode), bounded by
-	// the sum of theirs, and a connection may hold more than its own share
-	// while the others hold less. An approval's readers read the plan and
-	// the households (60 MB at 100,000 households) into their caches and
-	// keep them; at 2 MB each the sum was then full, so every page the
-	// writer's 64 MiB cache spilled was freed and allocated again rather
-	// than reused, and the commit freed 7,000 of them on the approval's
-	// last core (0.12-0.17 CPU-s, and more under load: modernc's allocator
-	// hands them back to the system, a madvise a region). The sum, not
-	// each one's share, is what counts: the readers of a machine of many
-	// cores share the same 128 MiB, so that memory stays bounded.
+	// the sum of the caches of the connections open, and a connection may
+	// hold more than its own share while the others hold less. An
+	// approval's readers read the plan and the households (60 MB at
+	// 100,000 households) into their caches and keep them; at 2 MB each
+	// the sum was then full, so every page the writer's 64 MiB cache
+	// spilled was freed and allocated again rather than reused, and the
+	// commit freed 7,000 of them on the approval's last core (0.12-0.17
+	// CPU-s, and more under load: modernc's allocator hands them back to
+	// the system, a madvise a region). Each reader's share must be large
+	// itself: readers are opened as reads need them, often one or two, and
+	// only those open count (the same 128 MiB split among 32 readers left
+	// the writer 9 MB). The page cache is bounded by 32 MiB a reader open
+	// and the writer's 64 MiB, taken only as pages are read.
 	// TestReadersLeaveTheWriterItsCache.
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
-	readerCacheKiB := max(2048, readersCacheKiB/readers)
+	const readerCacheKiB = 32 << 10
 	r, err := sql.Open("sqlite", fmt.Sprintf("%s?%s&_pragma=query_only(1)&_pragma=cache_size(-%d)", fileURL, common, readerCacheKiB))
 	if err != nil {
 		w.Close()
@@ -216,9 +218,6 @@ const pageSize = 8192
 // pages of pageSize, in WAL mode: the page size must be set before the
 // first table or the switch to WAL, which the pools' connections make
 // first (their pragmas run in alphabetical order).
-// readersCacheKiB is the page cache of the readers, all together (Open).
-const readersCacheKiB = 128 << 10
-
 func createWithPageSize(ctx context.Context, fileURL, path string) error {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		return nil // there (or unreadable: the open says why)
