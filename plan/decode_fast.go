@@ -772,9 +772,11 @@ func (d *fastDecoder) priority() (string, bool) {
 	return d.str(&d.keep)
 }
 
-// route reads a route object (a walk, or an element of routes[]),
-// its polyline into poly.
-func (d *fastDecoder) route(r *routeJSON, poly *string) bool {
+// object reads an object whose values field reads, given each key: the
+// field's bit (each key once) and whether it read the value as muster
+// writes it. Any key field does not know, or one twice, and it leaves
+// the object to encoding/json.
+func (d *fastDecoder) object(field func(key []byte) (bit uint, ok bool)) bool {
 	empty, ok := d.open()
 	if !ok || empty {
 		return ok
@@ -785,27 +787,7 @@ func (d *fastDecoder) route(r *routeJSON, poly *string) bool {
 		if !ok {
 			return false
 		}
-		var bit uint
-		switch string(key) {
-		case "polyline":
-			bit = 1
-			*poly, ok = d.str(&d.drop)
-			r.Polyline = poly
-		case "duration_s":
-			bit = 2
-			r.DurationS, ok = d.float()
-		case "distance_m":
-			bit = 4
-			r.DistanceM, ok = d.float()
-		case "exposure":
-			bit = 8
-			r.Exposure, ok = d.float()
-		case "escape":
-			bit = 16
-			r.Escape, ok = d.boolean()
-		default:
-			return false // geometry (version 1), or a key not as written
-		}
+		bit, ok := field(key)
 		if !ok || seen&bit != 0 {
 			return false
 		}
@@ -814,127 +796,117 @@ func (d *fastDecoder) route(r *routeJSON, poly *string) bool {
 			return ok
 		}
 	}
+}
+
+// route reads a route object (a walk, or an element of routes[]),
+// its polyline into poly.
+func (d *fastDecoder) route(r *routeJSON, poly *string) bool {
+	return d.object(func(key []byte) (bit uint, ok bool) {
+		switch string(key) {
+		case "polyline":
+			*poly, ok = d.str(&d.drop)
+			r.Polyline = poly
+			return 1, ok
+		case "duration_s":
+			r.DurationS, ok = d.float()
+			return 2, ok
+		case "distance_m":
+			r.DistanceM, ok = d.float()
+			return 4, ok
+		case "exposure":
+			r.Exposure, ok = d.float()
+			return 8, ok
+		case "escape":
+			r.Escape, ok = d.boolean()
+			return 16, ok
+		}
+		return 0, false // geometry (version 1), or a key not as written
+	})
 }
 
 // household reads an element of households[].
 func (d *fastDecoder) household(h *householdJSON) bool {
-	empty, ok := d.open()
-	if !ok || empty {
-		return ok
-	}
-	var seen uint
-	for {
-		key, ok := d.key()
-		if !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(key []byte) (bit uint, ok bool) {
 		switch string(key) {
 		case "id":
-			bit = 1
 			h.ID, ok = d.str(&d.keep)
+			return 1, ok
 		case "rally_point":
-			bit = 2
 			var s string
 			s, ok = d.str(&d.keep)
 			h.RallyPoint = &s
+			return 2, ok
 		case "group":
-			bit = 4
 			h.Group, ok = d.str(&d.keep)
+			return 4, ok
 		case "report_by_s":
-			bit = 8
 			h.ReportByS, ok = d.stamp()
+			return 8, ok
 		case "people":
-			bit = 16
 			h.People, ok = d.integer()
+			return 16, ok
 		case "priority":
-			bit = 32
 			h.Priority, ok = d.priority()
+			return 32, ok
 		case "walk":
-			bit = 64
 			w := d.walk()
 			ok = d.route(w, d.polyline())
 			h.Walk = w
-		default:
-			return false // report_by (version 1), or a key not as written
+			return 64, ok
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		if end, ok := d.next(); !ok || end {
-			return ok
-		}
-	}
+		return 0, false // report_by (version 1), or a key not as written
+	})
 }
 
 // group reads an element of groups[] of version 2.
 func (d *fastDecoder) group(g *groupJSON) bool {
-	empty, ok := d.open()
-	if !ok || empty {
-		return ok
-	}
-	var seen uint
-	for {
-		key, ok := d.key()
-		if !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(key []byte) (bit uint, ok bool) {
 		switch string(key) {
 		case "id":
-			bit = 1
 			g.ID, ok = d.str(&d.keep)
+			return 1, ok
 		case "rally_point":
-			bit = 2
 			g.RallyPoint, ok = d.str(&d.keep)
+			return 2, ok
 		case "gate":
-			bit = 4
 			g.Gate, ok = d.str(&d.keep)
+			return 4, ok
 		case "report_by_s":
-			bit = 8
 			g.ReportByS, ok = d.stamp()
+			return 8, ok
 		case "departure_s":
-			bit = 16
 			g.DepartureS, ok = d.stamp()
+			return 16, ok
 		case "route_from_s":
-			bit = 32
 			g.RouteFromS, ok = d.stamp()
+			return 32, ok
 		case "arrival_s":
-			bit = 64
 			g.ArrivalS, ok = d.stamp()
+			return 64, ok
 		case "through_s":
-			bit = 128
 			g.ThroughS, ok = d.stamp()
+			return 128, ok
 		case "people":
-			bit = 256
 			g.People, ok = d.integer()
+			return 256, ok
 		case "households":
-			bit = 512
 			g.Households, ok = d.strings()
+			return 512, ok
 		case "priority":
-			bit = 1024
 			g.Priority, ok = d.boolean()
+			return 1024, ok
 		case "weight":
-			bit = 2048
 			g.Weight, ok = d.integer()
+			return 2048, ok
 		case "vehicles":
-			bit = 4096
 			g.Vehicles, ok = d.integer()
+			return 4096, ok
 		case "route":
-			bit = 8192
 			g.Route, ok = d.routeRef()
-		default:
-			return false // a time of version 1, or a key not as written
+			return 8192, ok
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		if end, ok := d.next(); !ok || end {
-			return ok
-		}
-	}
+		return 0, false // a time of version 1, or a key not as written
+	})
 }
 
 // routeRef reads a group's route index as groupRoute.UnmarshalJSON does.
