@@ -1,14 +1,12 @@
 package issue_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster"
-	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/plan"
 )
@@ -20,13 +18,7 @@ import (
 // first SMS keeps working). A household new to the plan gets a link of
 // its own.
 func TestReplanKeepsTheLinks(t *testing.T) {
-	bp, err := makeBigPlan(context.Background(), 30, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := muster.WithActor(context.Background(), "planner")
-	now := benchStart.Add(-2 * time.Hour)
-	st := issuanceStore(t, ctx, bp, bp.households)
+	bp, ctx, now, st, kr := smallIssuance(t, 30, "links-test")
 	var p plan.Plan
 	if err := json.Unmarshal(bp.body, &p); err != nil {
 		t.Fatal(err)
@@ -51,10 +43,6 @@ func TestReplanKeepsTheLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		return savePlan(t, ctx, st, body)
-	}
-	kr, err := credential.NewKeyring("links-test", 0, now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
 	}
 	is, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: []byte("a test secret of 32 bytes or more"), Streets: bp.streets,
 		PublicURL: "https://evac.example.org", Now: func() time.Time { return now }})

@@ -18,18 +18,8 @@ import (
 // by the current key and queued to its household; the old tokens verify as
 // signed by a revoked key, the new ones as genuine and current.
 func TestRevokedKeyReissues(t *testing.T) {
-	bp, err := makeBigPlan(context.Background(), 60, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := muster.WithActor(context.Background(), "planner")
-	now := benchStart.Add(-2 * time.Hour)
-	st := issuanceStore(t, ctx, bp, bp.households)
+	bp, ctx, now, st, kr := smallIssuance(t, 60, "revoke-test")
 	planID := savePlan(t, ctx, st, bp.body)
-	kr, err := credential.NewKeyring("revoke-test", 0, now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := now
 	is, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: []byte("a test secret of 32 bytes or more"), Streets: bp.streets,
 		PublicURL: "https://evac.example.org", Now: func() time.Time { return clock }})

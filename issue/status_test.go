@@ -1,13 +1,11 @@
 package issue_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-evac/muster"
-	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/issue"
 )
 
@@ -16,18 +14,8 @@ import (
 // the households are read side by side): a refusal issues nothing and
 // approves nothing, and says why.
 func TestApproveChecksThePlansStatus(t *testing.T) {
-	bp, err := makeBigPlan(context.Background(), 30, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := muster.WithActor(context.Background(), "planner")
-	now := benchStart.Add(-2 * time.Hour)
-	st := issuanceStore(t, ctx, bp, bp.households)
+	bp, ctx, now, st, kr := smallIssuance(t, 30, "status-test")
 	planID := savePlan(t, ctx, st, bp.body)
-	kr, err := credential.NewKeyring("status-test", 0, now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
 	is, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: []byte("a test secret of 32 bytes or more"), Streets: bp.streets,
 		Now: func() time.Time { return now }})
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/sqlite"
 	"github.com/muster-evac/muster/storetest"
 )
@@ -26,6 +28,26 @@ func issuanceStore(t *testing.T, ctx context.Context, bp *bigPlan, households []
 		t.Fatal(err)
 	}
 	return st
+}
+
+// smallIssuance makes what an issue test starts from: a plan of n
+// households on the generated city (makeBigPlan, one copy), a fresh
+// store holding them, the issue time (two hours before the plan starts)
+// and a keyring named keyName valid from an hour before it.
+func smallIssuance(t *testing.T, n int, keyName string) (*bigPlan, context.Context, time.Time, *sqlite.Store, *credential.Keyring) {
+	t.Helper()
+	bp, err := makeBigPlan(context.Background(), n, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := muster.WithActor(context.Background(), "planner")
+	now := benchStart.Add(-2 * time.Hour)
+	st := issuanceStore(t, ctx, bp, bp.households)
+	kr, err := credential.NewKeyring(keyName, 0, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bp, ctx, now, st, kr
 }
 
 // savePlan stores plan.json body as a proposed plan and returns its id.
