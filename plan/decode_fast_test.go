@@ -12,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/plan"
-	"github.com/muster-evac/muster/route"
 )
 
 // realPlan is a plan the planner made on a generated city, as plan.json:
@@ -52,30 +49,7 @@ func makeRealPlans(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	busiest := map[string]int{}
-	for _, g := range p0.Groups {
-		busiest[g.Gate] += g.People
-	}
-	var closed string
-	for id, n := range busiest {
-		if closed == "" || n > busiest[closed] || (n == busiest[closed] && id < closed) {
-			closed = id
-		}
-	}
-	var mid orb.Point
-	for _, g := range p0.Groups {
-		if g.Gate != closed {
-			line := g.Route.Geometry.Coordinates.(orb.LineString)
-			mid = line[len(line)/2]
-			break
-		}
-	}
-	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
-	for _, r := range []*route.Router{c.car, c.foot} {
-		if _, err := r.SetZones(ctx, zones); err != nil {
-			t.Fatal(err)
-		}
-	}
+	closed, _ := bombAndClosedGate(t, ctx, c, p0)
 	p1, err := plan.Replan(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, GateStatus: map[string]string{closed: muster.GateClosed}},
 		plan.State{At: start.Add(40 * time.Minute)})
 	if err != nil {

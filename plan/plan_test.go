@@ -138,32 +138,9 @@ func TestReplanAfterNewThreat(t *testing.T) {
 	}
 	mustCheck(t, c, p0, plancheck.Inputs{Places: c.places, Households: hs})
 
-	// A new threat: a bomb on the busiest group route's midpoint, and the
-	// gate that route leads to is closed.
-	busiest := map[string]int{}
-	for _, g := range p0.Groups {
-		busiest[g.Gate] += g.People
-	}
-	var closed string
-	for id, n := range busiest {
-		if closed == "" || n > busiest[closed] || (n == busiest[closed] && id < closed) {
-			closed = id
-		}
-	}
-	var mid orb.Point
-	for _, g := range p0.Groups {
-		if g.Gate != closed {
-			line := g.Route.Geometry.Coordinates.(orb.LineString)
-			mid = line[len(line)/2]
-			break
-		}
-	}
-	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
-	for _, r := range []*route.Router{c.car, c.foot} {
-		if _, err := r.SetZones(ctx, zones); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// A new threat: a bomb on a group route's midpoint, and the busiest
+	// gate is closed.
+	closed, zones := bombAndClosedGate(t, ctx, c, p0)
 	at := start.Add(40 * time.Minute)
 	status := map[string]string{closed: muster.GateClosed}
 	p1, err := plan.Replan(ctx, p0, plan.Input{Car: c.car, Foot: c.foot, Places: c.places, Households: hs, GateStatus: status}, plan.State{At: at})
@@ -231,4 +208,37 @@ func TestReplanAfterNewThreat(t *testing.T) {
 	if err := plan.Approve(p1); err != nil || p1.Status != "current" {
 		t.Errorf("approve: %v, status %s", err, p1.Status)
 	}
+}
+
+// bombAndClosedGate is the new threat the re-plan tests answer: the gate
+// most people are planned through is closed, and a bomb (a forbidden zone
+// of 250 m) is on the midpoint of the first route to another gate, set on
+// c's routers. It returns the gate closed and the zones.
+func bombAndClosedGate(t testing.TB, ctx context.Context, c *city, p0 *plan.Plan) (string, []muster.Zone) {
+	t.Helper()
+	busiest := map[string]int{}
+	for _, g := range p0.Groups {
+		busiest[g.Gate] += g.People
+	}
+	var closed string
+	for id, n := range busiest {
+		if closed == "" || n > busiest[closed] || (n == busiest[closed] && id < closed) {
+			closed = id
+		}
+	}
+	var mid orb.Point
+	for _, g := range p0.Groups {
+		if g.Gate != closed {
+			line := g.Route.Geometry.Coordinates.(orb.LineString)
+			mid = line[len(line)/2]
+			break
+		}
+	}
+	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
+	for _, r := range []*route.Router{c.car, c.foot} {
+		if _, err := r.SetZones(ctx, zones); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return closed, zones
 }
