@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	// Make the file (and the WAL) before the readers open it read-only.
-	if err := pingWhileBusy(ctx, w); err != nil {
+	if err := whileBusy(ctx, func() error { return w.PingContext(ctx) }); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
@@ -198,10 +198,6 @@ func (s *Store) Close() error {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// pingWhileBusy opens the first connection. Switching a new database to
-// WAL answers SQLITE_BUSY at once, without the busy timeout, when another
-// process (or store) is switching it at the same moment: so several
-// instances started together on a new file retry for up to ten seconds.
 // pageSize is the page size of a database this package creates. SQLite's
 // default, 4 KiB, holds two of an issuance's instructions (1.9 kB each,
 // sealed): 100,000 households' issuance split and wrote some 120,000
@@ -233,38 +229,23 @@ func createWithPageSize(ctx context.Context, fileURL, path string) error {
 	}
 	defer conn.Close()
 	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
-		if err := execWhileBusy(ctx, conn, q); err != nil {
+		if err := whileBusy(ctx, func() error { _, err := conn.ExecContext(ctx, q); return err }); err != nil {
 			return fmt.Errorf("create: %s: %w", q, err)
 		}
 	}
 	return nil
 }
 
-// execWhileBusy runs q, again while another connection holds the lock it
-// needs. Instances starting together on a new database each make it: the
-// switch to WAL takes an exclusive lock, and SQLite answers it busy at
-// once, without waiting (busy_timeout), when waiting could deadlock
-// (TestConformance/ConcurrentOpen failed so, rarely).
-func execWhileBusy(ctx context.Context, conn *sql.Conn, q string) error {
+// whileBusy runs f, again while another connection holds the lock it
+// needs, for up to 10 s. Instances starting together on a new database
+// each make it and migrate it: the switch to WAL takes an exclusive lock,
+// and SQLite answers busy at once, without waiting (busy_timeout), when
+// waiting could deadlock (TestConformance/ConcurrentOpen failed so,
+// rarely, before the page size and WAL switch were retried too).
+func whileBusy(ctx context.Context, f func() error) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := conn.ExecContext(ctx, q)
-		var e *sqlite3.Error
-		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3lib.SQLITE_BUSY || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func pingWhileBusy(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := db.PingContext(ctx)
+		err := f()
 		var e *sqlite3.Error
 		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3lib.SQLITE_BUSY || time.Now().After(deadline) {
 			return err
