@@ -201,6 +201,10 @@ func (is *Issuer) run(ctx context.Context, planID string, approve bool) (Report,
 		if err := p.UnmarshalJSON(rec.Body); err != nil {
 			return fmt.Errorf("plan %s: %w", rec.ID, err)
 		}
+		// The body (24 MB at 100,000 households) is not read again: let
+		// the collector have it while the instructions are built and
+		// signed, rather than keep it to the commit (rec is).
+		rec.Body = nil
 		return nil
 	})
 	g.Go(func() (err error) {

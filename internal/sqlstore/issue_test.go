@@ -161,3 +161,51 @@ func TestIssueLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestIssueRowsReleased: once rows are inserted, a write that runs once
+// (releaseInserted) drops exactly those rows' sealed values and
+// arguments, and keeps what is read after the inserts (the instruction,
+// link and message given); a write that may run again keeps them all.
+func TestIssueRowsReleased(t *testing.T) {
+	now := time.Date(2021, 8, 26, 5, 0, 0, 0, time.UTC)
+	for _, once := range []bool{true, false} {
+		b := muster.IssueBatch{Plan: "P1"}
+		for i := range 3 {
+			series := fmt.Sprintf("E-G%d", i)
+			b.Issue = append(b.Issue, muster.IssuedInstruction{Instruction: muster.Instruction{ID: muster.InstructionID(series, 1),
+				Series: series, Version: 1, Audience: muster.AudienceEscort, Plan: "P1"}, Token: fmt.Sprintf("MU1:token%d", i)})
+			b.Links = append(b.Links, muster.InstructionLink{HouseholdID: fmt.Sprintf("H%06d", i), CapabilityID: fmt.Sprintf("cap-i%016d", i),
+				Secret: "abcdefghijklmnopqrst", ExpiresAt: now.Add(time.Hour)})
+			b.Messages = append(b.Messages, muster.OutboxMessage{HouseholdID: fmt.Sprintf("H%06d", i), Channel: muster.ChannelSMS,
+				InstructionID: b.Issue[i].ID, InstructionVersion: 1, Recipient: "+93700000000", Body: "go"})
+		}
+		r, err := checkIssueBatch(&b, testSealer{}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.layout(issueGroup)
+		for row := range r.nrows {
+			if err := r.prepare(row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.releaseInserted = once
+		for _, kind := range []int{issueVersions, issueLinks, issueMessages} {
+			r.release(kind, 0, 2) // rows 0 and 1 inserted, row 2 not yet
+		}
+		for i := range 3 {
+			v, l, m := &r.issue[i], &r.links[i], &r.msgs.rows[i]
+			held := [...]bool{v.token != nil, v.body != nil, v.digest != "", v.vals[0] != nil,
+				l.hash != nil, l.secret != nil, l.capVals[0] != nil, l.linkVals[0] != nil, m.content != nil, m.vals[0] != nil}
+			want := !once || i == 2
+			for k, h := range held {
+				if h != want {
+					t.Fatalf("released once=%v: row %d value %d held %v, want %v", once, i, k, h, want)
+				}
+			}
+			if v.in == nil || l.l == nil || m.m == nil || m.id == "" {
+				t.Fatalf("released once=%v: row %d lost what is read after the inserts", once, i)
+			}
+		}
+	}
+}
