@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -75,12 +76,13 @@ func TestReadersLeaveTheWriterItsCache(t *testing.T) {
 	t.Logf("the writer holds %d MB of page cache after its commit", used>>20)
 }
 
-// TestReadersReadThroughTheMap: the readers' connections read the
-// database file through a memory map as large as SQLite allows (Open
-// says why); the writer's reads and writes go through read and write
-// calls, as before. Whatever reader a read lands on, it sees what was
-// written, before and after a checkpoint moves the log into the file.
-func TestReadersReadThroughTheMap(t *testing.T) {
+// TestBulkReadersReadThroughTheMap: the readers of whole tables read
+// the database file through a memory map as large as SQLite allows, the
+// other readers and the writer through read and write calls (Open says
+// why); the approval's reads (the households' contacts, a plan by id)
+// run on the former and see what was written, in the log and after a
+// checkpoint has moved it into the file (the map grown with it).
+func TestBulkReadersReadThroughTheMap(t *testing.T) {
 	ctx := muster.WithActor(context.Background(), "test")
 	st, err := Open(ctx, filepath.Join(t.TempDir(), "muster.db"), storetest.NewKeys().DataKeys())
 	if err != nil {
@@ -95,42 +97,68 @@ func TestReadersReadThroughTheMap(t *testing.T) {
 		}
 		return n
 	}
-	// Two readers at once: each connection of the pool is opened so.
-	c1, err := st.r.Conn(ctx)
+	// Two bulk readers at once: each connection of the pool is opened so.
+	c1, err := st.bulk.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c1.Close()
 	var n int64
 	if err := c1.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&n); err != nil || n != readerMapBytes {
-		t.Fatalf("a reader maps %d bytes (%v), want %d", n, err, readerMapBytes)
+		t.Fatalf("a bulk reader maps %d bytes (%v), want %d", n, err, readerMapBytes)
 	}
-	if n := mapSize(st.r); n != readerMapBytes {
-		t.Fatalf("a second reader maps %d bytes, want %d", n, readerMapBytes)
+	if n := mapSize(st.bulk); n != readerMapBytes {
+		t.Fatalf("a second bulk reader maps %d bytes, want %d", n, readerMapBytes)
+	}
+	c1.Close()
+	if n := mapSize(st.r); n != 0 {
+		t.Fatalf("a reader maps %d bytes, want none", n)
 	}
 	if n := mapSize(st.w); n != 0 {
 		t.Fatalf("the writer maps %d bytes, want none", n)
 	}
-	hs := make([]muster.Household, 300)
-	for i := range hs {
-		hs[i] = muster.Household{ID: fmt.Sprintf("H%06d", i+1), Name: fmt.Sprintf("Zarghuna Karimi-%d", i), PartySize: 2, Adults: 2,
-			Language: muster.LangDari, Phone: fmt.Sprintf("+9370555%04d", i)}
-	}
-	if _, err := st.ImportHouseholds(ctx, hs, muster.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, when := range []string{"in the log", "checkpointed"} {
+	for round, when := range []string{"in the log", "checkpointed"} {
+		hs := make([]muster.Household, 300)
+		for i := range hs {
+			k := round*len(hs) + i + 1
+			hs[i] = muster.Household{ID: fmt.Sprintf("H%06d", k), Name: fmt.Sprintf("Zarghuna Karimi-%d", k), PartySize: 2, Adults: 2,
+				Language: muster.LangDari, Phone: fmt.Sprintf("+9370555%04d", k)}
+		}
+		if _, err := st.ImportHouseholds(ctx, hs, muster.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := st.SavePlan(ctx, muster.PlanRecord{Body: []byte(`{"version":2,"round":` + fmt.Sprint(round) + `}`), Summary: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if when == "checkpointed" {
 			if _, err := st.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, _, err := st.ListHouseholds(ctx, muster.HouseholdFilter{Limit: 1000})
+		// Which pool a read ran on: with no idle connection kept, each
+		// connection a read used is closed when the read ends.
+		st.bulk.SetMaxIdleConns(0)
+		onBulk := func(what string, closedBefore int64) {
+			t.Helper()
+			if st.bulk.Stats().MaxIdleClosed == closedBefore {
+				t.Fatalf("%s: %s not read by the bulk readers", when, what)
+			}
+		}
+		closed := st.bulk.Stats().MaxIdleClosed
+		got, _, err := st.ListHouseholdContacts(ctx, "", 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(hs) || got[0].Name != hs[0].Name || got[len(got)-1].Phone != hs[len(hs)-1].Phone {
-			t.Fatalf("%s: read %d households, want %d as imported", when, len(got), len(hs))
+		onBulk("the households' contacts", closed)
+		if want := (round + 1) * len(hs); len(got) != want || got[want-1].Name != hs[len(hs)-1].Name || got[want-1].Phone != hs[len(hs)-1].Phone {
+			t.Fatalf("%s: read %d households' contacts, want %d as imported", when, len(got), want)
 		}
+		closed = st.bulk.Stats().MaxIdleClosed
+		p, err := st.GetPlan(ctx, rec.ID)
+		if err != nil || !bytes.Contains(p.Body, []byte(`"round":`+fmt.Sprint(round))) {
+			t.Fatalf("%s: plan %s: %q, %v", when, rec.ID, p.Body, err)
+		}
+		onBulk("the plan", closed)
+		st.bulk.SetMaxIdleConns(2)
 	}
 }

@@ -69,6 +69,7 @@ type Store struct {
 	checkpointer *checkpointer
 	w            *sql.DB // the writer's pool (one connection), for tests
 	r            *sql.DB // the readers' pool, for tests
+	bulk         *sql.DB // the readers of whole tables, for tests
 }
 
 // Open opens (creating if needed) the database file at path, migrates it
@@ -124,46 +125,59 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	// the writer 9 MB). The page cache is bounded by 32 MiB a reader open
 	// and the writer's 64 MiB, taken only as pages are read.
 	// TestReadersLeaveTheWriterItsCache.
-	//
-	// The readers read the database file through a memory map
-	// (mmap_size, up to this build's limit of 2 GB; beyond it, and the
-	// log always, by read calls), not by a read call a page into a page
-	// of their cache: the kernel's own copy of the file is mapped, 64 kB
-	// at a fault, where each read call copied a page into memory the
-	// process touched for the first time (some 11 µs a 4 kB page on this
-	// machine's virtual machines). An approval's reads of the households
-	// and the plan (60 MB at 100,000 households) took 0.4-0.5 CPU-s of
-	// the kernel's time; through the map, the approval's system time fell
-	// from 1.5-1.6 CPU-s to 1.0-1.2 and its page faults by a quarter
-	// (BenchmarkInstructions100k). The map is read-only (SQLite writes
-	// through the writer's connection, by write calls), so no stray
-	// write can reach the file. The cost, as SQLite documents it: a read
-	// error of the disk under the map is a fault that stops the process
-	// instead of an error returned (a disk that fails reads is the end
-	// of the server either way), and a file truncated by another
-	// program while mapped would be one too (nothing in muster shrinks
-	// the database file: no VACUUM; the checkpoint truncates the log).
-	// TestReadersReadThroughTheMap.
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	const readerCacheKiB = 32 << 10
-	r, err := sql.Open("sqlite", fmt.Sprintf("%s?%s&_pragma=query_only(1)&_pragma=mmap_size(%d)&_pragma=cache_size(-%d)", fileURL, common, readerMapBytes, readerCacheKiB))
+	r, err := sql.Open("sqlite", fmt.Sprintf("%s?%s&_pragma=query_only(1)&_pragma=cache_size(-%d)", fileURL, common, readerCacheKiB))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-
-	av, err := newAuthVersion(path)
+	// Reads of whole tables (an approval's households and plan: 60 MB at
+	// 100,000 households) have readers of their own, which read the
+	// database file through a memory map (mmap_size, up to this build's
+	// limit of 2 GB; beyond it, and the log always, by read calls): the
+	// kernel's copy of the file is mapped, 64 kB at a fault, where a read
+	// call copied each page into memory the process touched for the first
+	// time (some 11 µs a 4 kB page on this machine's virtual machines).
+	// An approval's system time fell from 1.4-1.8 CPU-s to 1.0-1.2, its
+	// page faults by a third (BenchmarkInstructions100k).
+	// The other readers do not map: a connection maps the file again
+	// whenever it has grown since its last read, and under writes (each
+	// audited read is one) the household reads of bench/loadtest.sh fell
+	// to half, from 25% of the server's ceiling to 13%, with every reader
+	// mapped. The map is read-only (SQLite writes through the writer's
+	// connection, by write calls), so no stray write can reach the file.
+	// The cost, as SQLite documents it: a read error of the disk under
+	// the map stops the process instead of returning an error (a disk
+	// that fails reads is the end of the server either way), as would a
+	// file truncated by another program while mapped (nothing in muster
+	// shrinks the database file: no VACUUM; the checkpoint truncates the
+	// log). Two, for the plan and the households read side by side.
+	// TestBulkReadersReadThroughTheMap.
+	bulk, err := sql.Open("sqlite", fmt.Sprintf("%s?%s&_pragma=query_only(1)&_pragma=mmap_size(%d)&_pragma=cache_size(-%d)", fileURL, common, readerMapBytes, readerCacheKiB))
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	c, err := sql.Open("sqlite", fileURL+"?"+common)
-	if err != nil {
+	bulk.SetMaxOpenConns(2)
+	bulk.SetMaxIdleConns(2)
+	closeAll := func() {
 		w.Close()
 		r.Close()
+		bulk.Close()
+	}
+
+	av, err := newAuthVersion(path)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	c, err := sql.Open("sqlite", fileURL+"?"+common)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	c.SetMaxOpenConns(1)
@@ -201,18 +215,17 @@ func Open(ctx context.Context, path string, keys muster.DataKeys) (*Store, error
 	mig, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		cp.stop()
-		w.Close()
-		r.Close()
+		closeAll()
 		return nil, err
 	}
 	core, err := sqlstore.Open(ctx, w, r, d, mig, keys)
 	if err != nil {
 		cp.stop()
-		w.Close()
-		r.Close()
+		closeAll()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	return &Store{Core: core, path: path, checkpointer: cp, w: w, r: r}, nil
+	core.UseBulkReaders(bulk)
+	return &Store{Core: core, path: path, checkpointer: cp, w: w, r: r, bulk: bulk}, nil
 }
 
 // Close closes the store: the writes first, then the checkpointer.

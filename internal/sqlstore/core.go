@@ -138,6 +138,9 @@ func (d *Dialect) bulkInsert() string {
 // Core implements muster.Store.
 type Core struct {
 	w, r *sql.DB // writes and reads: the same pool, or SQLite's one writer and its readers
+	// bulk reads whole tables (an approval's households and plan): r,
+	// or readers of their own (UseBulkReaders).
+	bulk *sql.DB
 	d    Dialect
 	now  func() time.Time
 
@@ -354,7 +357,24 @@ func (c *Core) Close() error {
 	if c.r != c.w {
 		err = errors.Join(err, c.r.Close())
 	}
+	if c.bulk != nil && c.bulk != c.r && c.bulk != c.w {
+		err = errors.Join(err, c.bulk.Close())
+	}
 	return err
+}
+
+// UseBulkReaders makes db the pool of the reads of whole tables
+// (bulkReader), which the store closes with the others; call it once,
+// before the store is used.
+func (c *Core) UseBulkReaders(db *sql.DB) { c.bulk = db }
+
+// bulkReader runs a read of a whole table (an approval's households or
+// plan) on the bulk readers, or the readers where there are none.
+func (c *Core) bulkReader() conn {
+	if c.bulk == nil {
+		return c.reader()
+	}
+	return conn{c: c, db: c.bulk}
 }
 
 // wtx is a write transaction: the changes, the audit entries they owe and

@@ -954,7 +954,7 @@ func (c *Core) ListHouseholdContacts(ctx context.Context, afterID string, limit 
 		args = append(args, afterID)
 	}
 	// One more than asked says whether a page follows.
-	rows, err := c.reader().QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
+	rows, err := c.bulkReader().QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list household contacts: %w", err)
 	}

@@ -87,21 +87,23 @@ func (c *Core) GetPlan(ctx context.Context, id string) (muster.PlanRecord, error
 	if badKey(id) {
 		return muster.PlanRecord{}, muster.Errorf(muster.ENOTFOUND, "plan %q not found", id)
 	}
-	return c.readPlan(ctx, `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id WHERE id = ?`, id)
+	// (A plan by id is read to approve it, or a planner reads it: its body is
+	// large and read whole, by the bulk readers.)
+	return c.readPlan(ctx, c.bulkReader(), `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id WHERE id = ?`, id)
 }
 
 // CurrentPlan implements muster.Store.
 func (c *Core) CurrentPlan(ctx context.Context) (muster.PlanRecord, error) {
-	return c.readPlan(ctx, `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id
+	return c.readPlan(ctx, c.reader(), `SELECT `+planColumns+`, b.body_enc FROM plans JOIN plan_bodies b ON b.plan_id = plans.id
 		WHERE status = ? ORDER BY approved_at DESC LIMIT 1`, muster.PlanCurrent)
 }
 
-func (c *Core) readPlan(ctx context.Context, query string, arg any) (muster.PlanRecord, error) {
+func (c *Core) readPlan(ctx context.Context, on conn, query string, arg any) (muster.PlanRecord, error) {
 	k, err := c.keyring()
 	if err != nil {
 		return muster.PlanRecord{}, err
 	}
-	rows, err := c.reader().QueryContext(ctx, query, arg)
+	rows, err := on.QueryContext(ctx, query, arg)
 	if err != nil {
 		return muster.PlanRecord{}, fmt.Errorf("plan %v: %w", arg, err)
 	}
