@@ -3,6 +3,7 @@ package instruct
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/paulmach/orb"
 
@@ -76,17 +77,21 @@ func turn(a, b stretch, pts orb.LineString, cum []float64) int {
 // street crossed in a few metres are folded into the steps beside them.
 // A line too short to walk gives none.
 func (s *Streets) Directions(line orb.LineString) []muster.WalkStep {
-	pts := make(orb.LineString, 0, len(line))
+	sc := scratches.Get().(*scratch)
+	defer scratches.Put(sc)
+	pts := sc.pts[:0]
 	for _, p := range line {
 		if len(pts) == 0 || pts[len(pts)-1] != p {
 			pts = append(pts, p)
 		}
 	}
+	sc.pts = pts
 	if len(pts) < 2 {
 		return nil
 	}
-	cum := make([]float64, len(pts))   // distance from the start to each point
-	seg := make([]float64, len(pts)-1) // the length of each segment, measured once
+	cum := grow(&sc.cum, len(pts))   // distance from the start to each point
+	seg := grow(&sc.seg, len(pts)-1) // the length of each segment, measured once
+	cum[0] = 0
 	for i := 1; i < len(pts); i++ {
 		seg[i-1] = muster.DistanceM(pts[i-1][0], pts[i-1][1], pts[i][0], pts[i][1])
 		cum[i] = cum[i-1] + seg[i-1]
@@ -94,8 +99,9 @@ func (s *Streets) Directions(line orb.LineString) []muster.WalkStep {
 	if cum[len(cum)-1] < 1 {
 		return nil
 	}
-	sts := mergeStretches(s.stretches(pts, cum, seg), pts, cum)
+	sts := mergeStretches(s.stretches(sc, pts, cum, seg), pts, cum)
 	sts = foldShort(sts, pts, cum)
+	sc.sts = sts[:0]
 	steps := make([]muster.WalkStep, 0, len(sts)+1)
 	for i, st := range sts {
 		step := muster.WalkStep{Maneuver: muster.ManeuverDepart, Street: st.name, DistanceM: int(math.Round(st.lengthM)),
@@ -108,17 +114,41 @@ func (s *Streets) Directions(line orb.LineString) []muster.WalkStep {
 	return append(steps, muster.WalkStep{Maneuver: muster.ManeuverArrive})
 }
 
+// scratch is what Directions works in: kept for the next call, not
+// made again for every walk (an approval makes the directions of 100,000
+// walks on every core: 200 MB of such slices, all garbage at once, and
+// most of the building's allocations). Nothing of it is in what
+// Directions returns.
+type scratch struct {
+	pts      orb.LineString
+	cum, seg []float64
+	node     []int64
+	sts      []stretch
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// grow returns (*buf)[:n], made larger first if it must be; what it held
+// is not cleared.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n, n+n/2)
+	}
+	return (*buf)[:n]
+}
+
 // stretches splits the line at graph nodes and names each piece by its arc.
-// seg[i] is the length of the segment from point i to i+1.
-func (s *Streets) stretches(pts orb.LineString, cum, seg []float64) []stretch {
-	node := make([]int64, len(pts))
+// seg[i] is the length of the segment from point i to i+1. The stretches
+// and the nodes are made in sc.
+func (s *Streets) stretches(sc *scratch, pts orb.LineString, cum, seg []float64) []stretch {
+	node := grow(&sc.node, len(pts))
 	for i, p := range pts {
 		node[i] = -1
 		if u, ok := s.nodeAt[[2]int32{fixed(p[0]), fixed(p[1])}]; ok && float64(s.g.Lon[u])/roadgraph.CoordScale == p[0] && float64(s.g.Lat[u])/roadgraph.CoordScale == p[1] {
 			node[i] = int64(u)
 		}
 	}
-	var out []stretch
+	out := sc.sts[:0]
 	start := 0
 	for i := 1; i < len(pts); i++ {
 		if node[i] < 0 && i < len(pts)-1 {

@@ -3,6 +3,7 @@ package instruct
 import (
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -127,6 +128,49 @@ func TestDirectionsOnHandBuiltStreets(t *testing.T) {
 	far := orb.LineString{{lon0 + 1, lat0 + 1}, {lon0 + 1.01, lat0 + 1}}
 	if steps := s.Directions(far); len(steps) != 2 || steps[0].Street != "" {
 		t.Errorf("a walk off the streets: %+v", steps)
+	}
+
+	// Directions works in buffers it keeps for the next call (scratch):
+	// long and short walks, one after another and on many goroutines at
+	// once, each get the directions they got first, and what a call
+	// returned is not changed by the calls after it.
+	walks := []orb.LineString{
+		{at([2]float64{0, 0.001}), node(1), node(2), at([2]float64{0.0015, 0.0041}), node(3), node(4), node(5), at([2]float64{0.006, 0.0052})},
+		{node(6), node(5), node(7), node(8)},
+		{node(2), node(1), node(0), node(1)},
+		{node(0), node(0)},
+		far,
+		{node(0), node(1), node(2), node(3), node(4), node(5), node(7), node(8)},
+		{node(8), node(7), node(5), node(6)},
+	}
+	for _, w := range walks[:3] {
+		back := slices.Clone(w)
+		slices.Reverse(back)
+		walks = append(walks, back)
+	}
+	first := make([][]muster.WalkStep, len(walks))
+	kept := make([][]muster.WalkStep, len(walks))
+	for i, w := range walks {
+		first[i] = s.Directions(w)
+		kept[i] = slices.Clone(first[i])
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for k := range 200 {
+				i := (g*7 + k*3) % len(walks)
+				if got := s.Directions(walks[i]); !slices.Equal(got, kept[i]) {
+					t.Errorf("walk %d again: %+v, first %+v", i, got, kept[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range walks {
+		if !slices.Equal(first[i], kept[i]) {
+			t.Errorf("walk %d's directions changed after other calls: %+v, were %+v", i, first[i], kept[i])
+		}
 	}
 }
 
