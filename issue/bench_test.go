@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/muster-evac/muster/citygen"
 	"github.com/muster-evac/muster/credential"
 	"github.com/muster-evac/muster/instruct"
+	"github.com/muster-evac/muster/internal/testshared"
 	"github.com/muster-evac/muster/issue"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/plan"
@@ -293,10 +293,9 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store, s
 		b.StartTimer()
 		stopProfile := profileApproval(b)
 		cpu0, sys0, faults0, server0 := cpuTime(), systemTime(), pageFaults(), serverCPU(server)
-		stopPeak := goMemoryPeak()
-		rep, err := is.Approve(ctx, rec.ID)
+		var rep issue.Report
+		peak = max(peak, testshared.Peak(func() { rep, err = is.Approve(ctx, rec.ID) }, testshared.HeldFromSystem, 5*time.Millisecond))
 		cpu, sys, faults, serverCPUs = cpu+cpuTime()-cpu0, sys+systemTime()-sys0, faults+pageFaults()-faults0, serverCPUs+serverCPU(server)-server0
-		peak = max(peak, stopPeak())
 		stopProfile()
 		if err != nil {
 			b.Fatal(err)
@@ -329,40 +328,6 @@ func benchIssue(b *testing.B, bp *bigPlan, open func(*testing.B) muster.Store, s
 		// machine's, so it counts too.
 		b.ReportMetric(serverCPUs.Seconds()/float64(b.N), "server-cpu-s/op")
 		b.ReportMetric((cpu+serverCPUs).Seconds()/float64(b.N)/(5*float64(runtime.NumCPU())), "with-server-of-cpu-budget")
-	}
-}
-
-// goMemoryPeak samples, until stop is called, the memory the Go runtime
-// holds from the system and has not given back (what the process has
-// touched, or may touch without asking again), and stop returns its
-// largest value: what an approval costs in memory, whose first touch is
-// paid for page by page.
-func goMemoryPeak() (stop func() uint64) {
-	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	var peak uint64
-	sample := func() {
-		metrics.Read(samples)
-		peak = max(peak, samples[0].Value.Uint64()-samples[1].Value.Uint64())
-	}
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				sample()
-				return
-			case <-tick.C:
-				sample()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-stopped
-		return peak
 	}
 }
 
