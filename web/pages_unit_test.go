@@ -1,11 +1,15 @@
 package web
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/muster-evac/muster/internal/testshared"
@@ -46,5 +50,50 @@ func TestPageScriptsUnitTests(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^# fail 0$`).Match(out) {
 		t.Fatalf("failures:\n%s", out)
+	}
+}
+
+// TestFlagWordsCoverEveryFlag: every flag the server can put on a field
+// event (the string constants named Flag... in fieldevent.go and package
+// operation, read from their source) has its words in the operations
+// map's list of flagged events (src/ops/flagged.js), so that a flag added
+// to the server is not shown there by its bare name unnoticed.
+func TestFlagWordsCoverEveryFlag(t *testing.T) {
+	js, err := os.ReadFile(filepath.Join("src", "ops", "flagged.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]string{}
+	for _, file := range []string{filepath.Join("..", "fieldevent.go"), filepath.Join("..", "operation", "operation.go")} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Flag") || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						v, _ := strconv.Unquote(lit.Value)
+						flags[name.Name] = v
+					}
+				}
+			}
+		}
+	}
+	if len(flags) < 13 {
+		t.Fatalf("found %d flags in the server's source, want at least 13: %v", len(flags), flags)
+	}
+	for name, v := range flags {
+		if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(v) + `: ['"]`).Match(js) {
+			t.Errorf("%s (%q) has no words in src/ops/flagged.js", name, v)
+		}
 	}
 }

@@ -137,6 +137,26 @@ await run(async (browser) => {
       `the officer's reason is on the event (${JSON.stringify(oev.body.events[0] || {})})`);
     check((oev.body.events[0].flags || []).includes('other_rally_point'), 'the admission at another rally point is flagged for the operators');
     check(/flagged: other_rally_point/.test(await page.textContent('#queue')), 'the phone shows the flag beside the event');
+
+    // The operators see it on the operations map, among the flagged
+    // field events: counted where it was seen, the flag in words.
+    const opsCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+    const ops = await opsCtx.newPage();
+    ops.on('pageerror', (e) => errors.push('ops: ' + e.message));
+    await ops.goto(`${baseURL}/`);
+    await ops.fill('#login-name', planner.name);
+    await ops.fill('#login-password', planner.password);
+    await ops.click('#login-form button[type=submit]');
+    await ops.waitForSelector('#app:not([hidden])');
+    const hh = other.instruction.household;
+    await ops.waitForFunction((h) => [...document.querySelectorAll('#op-flagged tr')].some((tr) => tr.textContent.includes(h)), hh, { timeout: 30000 });
+    const flaggedRow = await ops.evaluate((h) => [...document.querySelectorAll('#op-flagged tr')].find((tr) => tr.textContent.includes(h)).textContent, hh);
+    const rallyName = target.instruction.rally_point.name;
+    check(/at another rally point/.test(flaggedRow) && /yes/.test(flaggedRow) && flaggedRow.includes(rallyName),
+      `the operations map lists the admission among the flagged field events, counted at ${rallyName} (${flaggedRow})`);
+    check(/Flagged field events \(\d+/.test(await ops.textContent('#op-flagged caption')), 'the table says how many are flagged');
+    await ops.locator('#operation').screenshot({ path: join(shots, 'ops-flagged.png') });
+    await opsCtx.close();
   } else {
     console.log(`# this server has no field events (${ev.status}): check-ins went by /api/checkin/sync`);
   }

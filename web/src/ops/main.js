@@ -10,6 +10,7 @@ import arabicFontURL from '../fonts/NotoSansArabic-Regular.ttf';
 import { api, session, login, logout, events } from '../lib/api.js';
 import { initPanels, refreshPanels, renderDiff, panels } from './panels.js';
 import { plannedPosition, planView, decodePolyline } from './groups.js';
+import { flaggedRows } from './flagged.js';
 import './simulation.js';
 
 maplibregl.setWorkerUrl(workerURL);
@@ -618,8 +619,26 @@ async function refreshOperation() {
     ...(st.gates || []).map((g) => row([g.name || g.id, g.status, g.through, g.waiting, g.expected, `${Math.round(g.measured_per_hour || 0)} of ${g.nominal_per_hour}${g.slow ? ' (slow)' : ''}`], g.slow ? 'slow' : '')));
   $('op-rally').replaceChildren(el('caption', { text: 'Rally points' }), head(['Rally point', 'Present', 'Expected', 'Overdue', 'No-shows']),
     ...(st.rally_points || []).map((r) => row([r.name || r.id, r.present, r.expected, (r.overdue || []).length, (r.no_shows || []).length])));
+  // What the field reported that the operators must look at: a token
+  // used twice, forged or superseded, a household admitted at another
+  // rally point (counted there, but how a sold copy is used first). The
+  // officer's reason is not in the live state: GET /api/field-events has
+  // it for those who may read it.
+  const fl = flaggedRows(st.flagged, maxFlaggedRows);
+  const rallyName = Object.fromEntries((st.rally_points || []).map((r) => [r.id, r.name || r.id]));
+  const nFlagged = fl.rows.length + fl.more;
+  $('op-flagged').replaceChildren(
+    el('caption', { text: nFlagged ? `Flagged field events (${nFlagged}${fl.more ? `, the latest ${fl.rows.length} shown` : ''})` : 'Flagged field events: none' }),
+    ...(nFlagged ? [head(['When', 'Event', 'Of', 'Where', 'Why', 'Counted'])] : []),
+    ...fl.rows.map((f) => el('tr', { class: f.counted ? 'flag-counted' : 'flag-kept', 'data-event': f.id },
+      ...[f.at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), f.kind, f.what, rallyName[f.where] || f.where || '–',
+        f.flags.join(', ') + (f.noted ? ' (a note)' : ''), f.counted ? 'yes' : 'no, kept'].map((c) => el('td', { text: c })))));
   drawGroups();
 }
+
+// The flagged events the live state table lists at most (it keeps up to
+// 10,000): the newest.
+const maxFlaggedRows = 50;
 
 async function refreshAll(kind) {
   try {
