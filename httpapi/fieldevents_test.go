@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +164,93 @@ func TestFieldEventsAtAnotherRallyPoint(t *testing.T) {
 		slices.Sort(wantAudit)
 		if !slices.Equal(audited, wantAudit) {
 			t.Fatalf("audited %v, want %v", audited, wantAudit)
+		}
+	})
+}
+
+// flaggedReadsStore counts the reads of every flagged check-in.
+type flaggedReadsStore struct {
+	muster.Store
+	flaggedReads *atomic.Int32
+}
+
+func (s flaggedReadsStore) ListFieldEvents(ctx context.Context, f muster.FieldEventFilter) ([]muster.FieldEvent, error) {
+	if f.Flagged {
+		s.flaggedReads.Add(1)
+	}
+	return s.Store.ListFieldEvents(ctx, f)
+}
+
+// TestLiveStateSeesACheckInDisplaced: a check-in that arrives after the
+// live state was read, of a token checked in already but made earlier,
+// takes the first place; the live state then shows the one it displaced
+// flagged token_spent and not counted, and the household where the
+// earlier one was made. It does so by reading that household's check-ins
+// again, not every flagged one; a check-in of another household, alone,
+// reads nothing again.
+func TestLiveStateSeesACheckInDisplaced(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		var flaggedReads atomic.Int32
+		e := scenarioEnv(t, flaggedReadsStore{open(t), &flaggedReads}, 24, &now)
+		_, byHH, _ := issuedScenario(t, e)
+		var cur plan.Plan
+		e.do("planner", "GET", "/api/plans/current", nil, 200, &cur)
+		hs := scenarioHouseholdIDs(byHH)
+		v, other := hs[0], hs[1]
+		own := byHH[v].Instruction.RallyPoint.ID
+		elsewhere := ""
+		for _, r := range cur.RallyPoints {
+			if r.ID != own {
+				elsewhere = r.ID
+				break
+			}
+		}
+		at := cur.Groups[0].ReportBy.Add(-10 * time.Minute)
+		now = at.Add(30 * time.Minute)
+		min := func(m int) time.Time { return at.Add(time.Duration(m) * time.Minute) }
+		state := func() (operation.State, map[string]string) {
+			var st operation.State
+			e.do("viewer", "GET", "/api/operation", nil, 200, &st)
+			where := map[string]string{}
+			for _, r := range st.RallyPoints {
+				for _, h := range r.Here {
+					where[h] = r.ID
+				}
+			}
+			return st, where
+		}
+		if res := fieldBatch(e, "field", []muster.FieldEvent{{ID: "second", Kind: muster.FieldCheckIn, At: min(6), Token: byHH[v].Token, RallyPoint: own}}); res.Recorded != 1 || res.Flagged != 0 {
+			t.Fatalf("the first to arrive: %+v", res)
+		}
+		st, where := state()
+		if where[v] != own || len(st.Flagged) != 0 {
+			t.Fatalf("after the first: %s at %q, flagged %+v", v, where[v], st.Flagged)
+		}
+		if res := fieldBatch(e, "field", []muster.FieldEvent{{ID: "first", Kind: muster.FieldCheckIn, At: min(5), Token: byHH[v].Token, RallyPoint: elsewhere,
+			Note: "admitted here: its rally point is overrun"}}); res.Recorded != 1 {
+			t.Fatalf("the earlier, arriving second: %+v", res)
+		}
+		st, where = state()
+		flagged := map[string]operation.FlaggedEvent{}
+		for _, f := range st.Flagged {
+			flagged[f.ID] = f
+		}
+		if f := flagged["second"]; f.Applied || !slices.Contains(f.Flags, muster.FlagTokenSpent) {
+			t.Fatalf("the check-in displaced in the live state: %+v (flagged %+v)", f, st.Flagged)
+		}
+		if where[v] != elsewhere {
+			t.Fatalf("%s at %q in the live state, want %s, where the earlier check-in was made", v, where[v], elsewhere)
+		}
+		if n := flaggedReads.Load(); n != 0 {
+			t.Fatalf("the live state read every flagged check-in %d times", n)
+		}
+		if res := fieldBatch(e, "field", []muster.FieldEvent{{ID: "another", Kind: muster.FieldCheckIn, At: min(7), Token: byHH[other].Token,
+			RallyPoint: byHH[other].Instruction.RallyPoint.ID}}); res.Recorded != 1 {
+			t.Fatalf("another household: %+v", res)
+		}
+		if _, where = state(); where[other] == "" || flaggedReads.Load() != 0 {
+			t.Fatalf("another household's check-in: at %q, %d reads of every flagged one", where[other], flaggedReads.Load())
 		}
 	})
 }

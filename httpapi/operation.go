@@ -34,16 +34,19 @@ const DefaultOverdueSweep = 30 * time.Second
 const liveReuse = time.Second
 
 type liveOps struct {
-	mu      sync.Mutex
-	planID  string
-	plan    *plan.Plan
-	events  []muster.FieldEvent
-	index   map[string]int // event id -> position in events
-	lastSeq int64
-	state   *operation.State
-	body    []byte // state as JSON, made once per state
-	swept   time.Time
-	changed atomic.Bool // events were added here since the state was made
+	mu     sync.Mutex
+	planID string
+	plan   *plan.Plan
+	events []muster.FieldEvent
+	index  map[string]int // event id -> position in events
+	// checkIns counts the check-in events read of each household
+	// (pullEvents).
+	checkIns map[string]int
+	lastSeq  int64
+	state    *operation.State
+	body     []byte // state as JSON, made once per state
+	swept    time.Time
+	changed  atomic.Bool // events were added here since the state was made
 	// version counts the changes of plan or events read from the store,
 	// for what is computed from them (series.go).
 	version int64
@@ -171,15 +174,29 @@ func (s *Server) loadCurrentPlan(ctx context.Context) (changed bool, err error) 
 	return true, nil
 }
 
-// pullEvents reads the events that arrived since the last read, and the
-// flagged ones again (a check-in is flagged later when an earlier one of
-// its token arrives). It returns how many changed.
+// pullEvents reads the events that arrived since the last read, and
+// again the check-ins an arrival may have flagged. It returns how many
+// changed.
+//
+// A check-in that arrives after another of the same instruction version
+// but was made before it takes the first place, and the store flags the
+// other (token_spent) in the transaction that records the new one. A
+// version is one household's, so only the check-ins of a household with
+// a check-in new in this read and another before are read again (by
+// household), where every flagged check-in (up to 10,000) was read again
+// at every read that found something new: a flood of flagged events made
+// each read of the live state after any new event that much dearer. More
+// than maxRereadHouseholds such households, or a new check-in of no
+// household, and the flagged check-ins are read again as before.
 func (s *Server) pullEvents(ctx context.Context) (int, error) {
 	l := &s.live
 	if l.index == nil {
 		l.index = map[string]int{}
+		l.checkIns = map[string]int{}
 	}
 	n := 0
+	var arrived []string // households of the check-ins new in this read
+	unknown := false     // a new check-in names no household
 	put := func(e muster.FieldEvent) {
 		if i, ok := l.index[e.ID]; ok {
 			if len(l.events[i].Flags) != len(e.Flags) {
@@ -190,6 +207,14 @@ func (s *Server) pullEvents(ctx context.Context) (int, error) {
 		}
 		l.index[e.ID] = len(l.events)
 		l.events = append(l.events, e)
+		if e.Kind == muster.FieldCheckIn {
+			if e.Household == "" {
+				unknown = true
+			} else {
+				l.checkIns[e.Household]++
+				arrived = append(arrived, e.Household)
+			}
+		}
 		n++
 	}
 	for {
@@ -205,7 +230,13 @@ func (s *Server) pullEvents(ctx context.Context) (int, error) {
 			break
 		}
 	}
-	if n > 0 {
+	again := map[string]bool{}
+	for _, h := range arrived {
+		if l.checkIns[h] > 1 {
+			again[h] = true
+		}
+	}
+	if unknown || len(again) > maxRereadHouseholds {
 		flagged, err := s.store.ListFieldEvents(ctx, muster.FieldEventFilter{Flagged: true, Kind: muster.FieldCheckIn, Limit: 10_000})
 		if err != nil {
 			return n, err
@@ -213,9 +244,23 @@ func (s *Server) pullEvents(ctx context.Context) (int, error) {
 		for _, e := range flagged {
 			put(e)
 		}
+		return n, nil
+	}
+	for h := range again {
+		es, err := s.store.ListFieldEvents(ctx, muster.FieldEventFilter{Kind: muster.FieldCheckIn, Household: h, Limit: 10_000})
+		if err != nil {
+			return n, err
+		}
+		for _, e := range es {
+			put(e)
+		}
 	}
 	return n, nil
 }
+
+// maxRereadHouseholds households are read again one by one at most
+// (pullEvents); more, and the flagged check-ins are read instead.
+const maxRereadHouseholds = 64
 
 // sweepOverdue marks households overdue and no-show every OverdueSweep
 // until the server closes, so that the record says when each was found
