@@ -1,7 +1,9 @@
 package issue
 
 import (
+	"runtime/debug"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,5 +71,43 @@ func TestClaimsBindTheInstruction(t *testing.T) {
 	}
 	if s1, s2 := newLinkSecret(), newLinkSecret(); len(s1) != 20 || s1 == s2 {
 		t.Fatal("link secrets")
+	}
+}
+
+// TestHoldCollectorPercent: an issuance holds the collector at its
+// percent; issuances side by side share the hold, and the process's own
+// percent comes back when the last one ends, whatever order they end in;
+// a percent of 0 holds nothing.
+func TestHoldCollectorPercent(t *testing.T) {
+	current := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
+	release0 := holdCollectorPercent(0)
+	if got := current(); got != 200 {
+		t.Fatalf("a hold of 0 set %d", got)
+	}
+	release0()
+	r1 := holdCollectorPercent(100)
+	if got := current(); got != 100 {
+		t.Fatalf("held: %d, want 100", got)
+	}
+	r2 := holdCollectorPercent(50) // side by side: the first one's holds
+	if got := current(); got != 100 {
+		t.Fatalf("a second hold changed it to %d", got)
+	}
+	r1()
+	if got := current(); got != 100 {
+		t.Fatalf("one of two ended: %d, want 100 still", got)
+	}
+	r2()
+	if got := current(); got != 200 {
+		t.Fatalf("both ended: %d, want the process's 200 back", got)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() { holdCollectorPercent(100)() })
+	}
+	wg.Wait()
+	if got := current(); got != 200 {
+		t.Fatalf("after 16 holds side by side: %d, want 200", got)
 	}
 }

@@ -37,6 +37,14 @@ func (f *issuingFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.escortLang, "escort-lang", "", "language of escorts' instructions (default: --lang-default)")
 }
 
+// The collector's GOGC in muster serve, unless GOGC is set: 200 for the
+// requests, 100 while an approval or issuance runs (issue.Config's
+// CollectorPercent says why). BenchmarkInstructions100k runs as served.
+const (
+	serveGCPercent    = 200
+	issuanceGCPercent = 100
+)
+
 // issuer makes the issuer from the keyring in the store flags' data
 // folder, sealed under their master key. Without a keyring it returns nil
 // and says so: such a server approves no plan.
@@ -63,9 +71,13 @@ func (f *issuingFlags) issuer(cmd *cobra.Command, sf *storeFlags, st muster.Stor
 	if err != nil {
 		return nil, err
 	}
+	collector := 0
+	if cmd.Name() == "serve" && os.Getenv("GOGC") == "" {
+		collector = issuanceGCPercent // (serve runs at serveGCPercent)
+	}
 	iss, err := issue.New(issue.Config{Store: st, Keyring: kr, Secret: issue.CodesSecret(master), Streets: streets, PublicURL: f.publicURL,
 		Contact: muster.Contact{Phone: f.contactPhone, URL: f.contactURL}, DefaultLanguage: f.langDefault, EscortLanguage: f.escortLang,
-		Webhook: webhook, Logger: slog.Default(), ReadKeyring: read})
+		Webhook: webhook, Logger: slog.Default(), ReadKeyring: read, CollectorPercent: collector})
 	if err != nil {
 		return nil, err
 	}

@@ -259,8 +259,9 @@ finishes the requests in flight (up to --shutdown-timeout).`,
 				// Each request allocates a few kilobytes that die with it,
 				// over a live heap of a few megabytes (more with --graph):
 				// at the default 100% the collector ran twice as often and
-				// cost the household read path 7% of its throughput.
-				debug.SetGCPercent(200)
+				// cost the household read path 7% of its throughput. An
+				// approval runs at issuanceGCPercent (issuingFlags.issuer).
+				debug.SetGCPercent(serveGCPercent)
 			}
 			cfg := httpapi.Config{Logger: slog.Default(), IPRate: ipRate, AccountRate: accountRate, DefaultCountryCode: countryCode,
 				BodyStallTimeout: bodyTimeout, AdvisorySender: advisorySender, NoShowGrace: noShowGrace}
