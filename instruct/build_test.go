@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/planfixture"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/roadgraph"
 	"github.com/muster-evac/muster/route"
@@ -478,25 +477,8 @@ func replan(t *testing.T, c *demoCity) (*plan.Plan, []muster.Zone) {
 	t.Helper()
 	ctx := context.Background()
 	p0 := c.plan
-	load := map[string]int{}
-	for _, g := range p0.Groups {
-		load[g.Gate] += g.People
-	}
-	busiest := ""
-	for id, n := range load {
-		if busiest == "" || n > load[busiest] || n == load[busiest] && id < busiest {
-			busiest = id
-		}
-	}
-	var mid orb.Point
-	for _, g := range p0.Groups {
-		if g.Gate != busiest {
-			line := g.Route.Geometry.Coordinates.(orb.LineString)
-			mid = line[len(line)/2]
-			break
-		}
-	}
-	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
+	busiest := planfixture.BusiestGate(p0, nil)
+	zones := planfixture.BombOffGate(p0, busiest)
 	car, err := route.New(ctx, c.city.Graphs[roadgraph.Car], route.Options{})
 	if err != nil {
 		t.Fatal(err)

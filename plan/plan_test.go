@@ -11,6 +11,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/internal/planfixture"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
@@ -216,25 +217,8 @@ func TestReplanAfterNewThreat(t *testing.T) {
 // c's routers. It returns the gate closed and the zones.
 func bombAndClosedGate(t testing.TB, ctx context.Context, c *city, p0 *plan.Plan) (string, []muster.Zone) {
 	t.Helper()
-	busiest := map[string]int{}
-	for _, g := range p0.Groups {
-		busiest[g.Gate] += g.People
-	}
-	var closed string
-	for id, n := range busiest {
-		if closed == "" || n > busiest[closed] || (n == busiest[closed] && id < closed) {
-			closed = id
-		}
-	}
-	var mid orb.Point
-	for _, g := range p0.Groups {
-		if g.Gate != closed {
-			line := g.Route.Geometry.Coordinates.(orb.LineString)
-			mid = line[len(line)/2]
-			break
-		}
-	}
-	zones := []muster.Zone{{ID: "bomb", Name: "explosion", Center: mid, RadiusM: 250, Forbidden: true, Risk: 1}}
+	closed := planfixture.BusiestGate(p0, nil)
+	zones := planfixture.BombOffGate(p0, closed)
 	for _, r := range []*route.Router{c.car, c.foot} {
 		if _, err := r.SetZones(ctx, zones); err != nil {
 			t.Fatal(err)

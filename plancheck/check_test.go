@@ -18,6 +18,7 @@ import (
 
 	"github.com/muster-evac/muster"
 	"github.com/muster-evac/muster/citygen"
+	"github.com/muster-evac/muster/internal/planfixture"
 	"github.com/muster-evac/muster/osmimport"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
@@ -149,15 +150,7 @@ func buildWorld(ctx context.Context) (*world, error) {
 	if w.closed, err = plan.Make(ctx, in(plan.Params{}, allClosed(w.places))); err != nil {
 		return nil, err
 	}
-	people := map[string]int{}
-	for _, g := range w.base.Groups {
-		people[g.Gate] += g.People
-	}
-	for id, n := range people {
-		if w.busiest == "" || n > people[w.busiest] || (n == people[w.busiest] && id < w.busiest) {
-			w.busiest = id
-		}
-	}
+	w.busiest = planfixture.BusiestGate(w.base, nil)
 	// The re-plan comes when the median group bound for the busiest gate
 	// has just left.
 	var bound []time.Time

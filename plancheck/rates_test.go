@@ -6,25 +6,14 @@ import (
 	"testing"
 
 	"github.com/muster-evac/muster"
+	"github.com/muster-evac/muster/internal/planfixture"
 	"github.com/muster-evac/muster/plan"
 	"github.com/muster-evac/muster/plancheck"
 )
 
 // busiestAfter is the open gate the most people of p pass after at.
 func busiestAfter(w *world, p *plan.Plan, at interface{ Unix() int64 }) string {
-	people := map[string]int{}
-	for _, g := range p.Groups {
-		if g.Gate != w.busiest && g.Through.Unix() > at.Unix() {
-			people[g.Gate] += g.People
-		}
-	}
-	best := ""
-	for id, n := range people {
-		if best == "" || n > people[best] || (n == people[best] && id < best) {
-			best = id
-		}
-	}
-	return best
+	return planfixture.BusiestGate(p, func(g *plan.Group) bool { return g.Gate != w.busiest && g.Through.Unix() > at.Unix() })
 }
 
 // rateMutations hold a re-plan to the rates the field measured at its
