@@ -252,5 +252,24 @@ func TestLiveStateSeesACheckInDisplaced(t *testing.T) {
 		if _, where = state(); where[other] == "" || flaggedReads.Load() != 0 {
 			t.Fatalf("another household's check-in: at %q, %d reads of every flagged one", where[other], flaggedReads.Load())
 		}
+		// A flood of forged tokens: each kept flagged, none read again.
+		var forged []muster.FieldEvent
+		for i := range 20 {
+			forged = append(forged, muster.FieldEvent{ID: fmt.Sprintf("forged-%d", i), Kind: muster.FieldCheckIn, At: min(8),
+				Token: changeChar(byHH[hs[2+i%5]].Token, 20+i), RallyPoint: own})
+		}
+		if res := fieldBatch(e, "field", forged); res.Recorded != len(forged) || res.Flagged != len(forged) {
+			t.Fatalf("forged tokens: %+v", res)
+		}
+		st, _ = state()
+		n := 0
+		for _, f := range st.Flagged {
+			if strings.HasPrefix(f.ID, "forged-") && !f.Applied {
+				n++
+			}
+		}
+		if n != len(forged) || flaggedReads.Load() != 0 {
+			t.Fatalf("forged tokens: %d of %d listed flagged and withheld, %d reads of every flagged check-in", n, len(forged), flaggedReads.Load())
+		}
 	})
 }

@@ -39,8 +39,8 @@ type liveOps struct {
 	plan   *plan.Plan
 	events []muster.FieldEvent
 	index  map[string]int // event id -> position in events
-	// checkIns counts the check-in events read of each household
-	// (pullEvents).
+	// checkIns counts the check-in events read of each household that
+	// spent their version (pullEvents).
 	checkIns map[string]int
 	lastSeq  int64
 	state    *operation.State
@@ -195,8 +195,8 @@ func (s *Server) pullEvents(ctx context.Context) (int, error) {
 		l.checkIns = map[string]int{}
 	}
 	n := 0
-	var arrived []string // households of the check-ins new in this read
-	unknown := false     // a new check-in names no household
+	var arrived []string // households of the check-ins new in this read that spent their version
+	unknown := false     // such a check-in names no household
 	put := func(e muster.FieldEvent) {
 		if i, ok := l.index[e.ID]; ok {
 			if len(l.events[i].Flags) != len(e.Flags) {
@@ -207,7 +207,10 @@ func (s *Server) pullEvents(ctx context.Context) (int, error) {
 		}
 		l.index[e.ID] = len(l.events)
 		l.events = append(l.events, e)
-		if e.Kind == muster.FieldCheckIn {
+		// A check-in withheld (a forged, spent, superseded or revoked
+		// token) spent nothing, so took no other's place: a flood of
+		// forged tokens reads nothing again.
+		if e.Kind == muster.FieldCheckIn && !e.Withheld() {
 			if e.Household == "" {
 				unknown = true
 			} else {
