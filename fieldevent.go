@@ -171,6 +171,17 @@ var FieldEventKinds = []string{FieldCheckIn, FieldOverdue, FieldNoShow, FieldDep
 // MaxFieldEventIDLen bounds a client's event id.
 const MaxFieldEventIDLen = 128
 
+// CheckInEventPrefix starts the id of the event the store records for a
+// check-in made through POST /api/checkin, muster checkin or a device's
+// sync (CheckInEventID), so that the live state, which is computed from
+// field events alone, counts a household checked in whichever way it
+// was. Clients may not use it (Validate): an event sent ahead under such
+// an id would otherwise stand in the way of the check-in it names.
+const CheckInEventPrefix = "checkin:"
+
+// CheckInEventID is the id of the event recorded for check-in id.
+func CheckInEventID(checkinID string) string { return CheckInEventPrefix + checkinID }
+
 // Validate checks that the event says what its kind needs and nothing out of
 // range; the error says which field and why. It does not check that the
 // household, group or place exists: the live state (package operation)
@@ -181,6 +192,9 @@ func (e *FieldEvent) Validate() error {
 	}
 	if e.ID == "" || len(e.ID) > MaxFieldEventIDLen || strings.ContainsFunc(e.ID, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
 		return bad("id must be 1-%d printable characters without spaces", MaxFieldEventIDLen)
+	}
+	if strings.HasPrefix(e.ID, CheckInEventPrefix) {
+		return bad("ids starting %q are the server's (a check-in made through the check-in API or a device's sync)", CheckInEventPrefix)
 	}
 	if !slices.Contains(FieldEventKinds, e.Kind) {
 		return bad("kind %q is not one of %s", e.Kind, strings.Join(FieldEventKinds, ", "))

@@ -273,3 +273,112 @@ func TestLiveStateSeesACheckInDisplaced(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveStateSeesCheckInsOfTheAPIAndSync: a check-in made through POST
+// /api/checkin or a device's sync (POST /api/checkin/sync) is counted by
+// the live state as a field event's is (the store records an event of
+// each). A device's check-in made earlier than a field event's, synced
+// late, takes its place: the field event is flagged token_spent and not
+// counted, and the household is where the device checked it in. More
+// than maxRereadHouseholds such households in one read, and the live
+// state reads the flagged check-ins again, once, instead of each
+// household's.
+func TestLiveStateSeesCheckInsOfTheAPIAndSync(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t testing.TB) muster.Store) {
+		var now time.Time
+		var flaggedReads atomic.Int32
+		e := scenarioEnv(t, flaggedReadsStore{open(t), &flaggedReads}, maxRereadHouseholds+12, &now)
+		_, byHH, _ := issuedScenario(t, e)
+		var cur plan.Plan
+		e.do("planner", "GET", "/api/plans/current", nil, 200, &cur)
+		hs := scenarioHouseholdIDs(byHH)
+		elsewhere := func(h string) string {
+			for _, r := range cur.RallyPoints {
+				if r.ID != byHH[h].Instruction.RallyPoint.ID {
+					return r.ID
+				}
+			}
+			t.Fatal("one rally point")
+			return ""
+		}
+		at := cur.Groups[0].ReportBy.Add(-10 * time.Minute)
+		now = at.Add(30 * time.Minute)
+		min := func(m int) string { return at.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
+		state := func() (operation.State, map[string]string, map[string]operation.FlaggedEvent) {
+			var st operation.State
+			e.do("viewer", "GET", "/api/operation", nil, 200, &st)
+			where := map[string]string{}
+			for _, r := range st.RallyPoints {
+				for _, h := range r.Here {
+					where[h] = r.ID
+				}
+			}
+			flagged := map[string]operation.FlaggedEvent{}
+			for _, f := range st.Flagged {
+				flagged[f.ID] = f
+			}
+			return st, where, flagged
+		}
+		// Online, by the officer at the household's own rally point.
+		x := hs[0]
+		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: byHH[x].Token, RallyPoint: byHH[x].Instruction.RallyPoint.ID, At: min(1)}), 201, nil)
+		if _, where, _ := state(); where[x] != byHH[x].Instruction.RallyPoint.ID {
+			t.Fatalf("checked in through /api/checkin, %s is at %q in the live state", x, where[x])
+		}
+		// The field page checks y in at 06:10 at its own rally point; a
+		// device offline since checked it in at 06:04 at another, and
+		// syncs late.
+		y := hs[1]
+		own := byHH[y].Instruction.RallyPoint.ID
+		fieldBatch(e, "field", []muster.FieldEvent{{ID: "field-y", Kind: muster.FieldCheckIn, At: at.Add(10 * time.Minute), Token: byHH[y].Token, RallyPoint: own}})
+		if _, where, _ := state(); where[y] != own {
+			t.Fatalf("y checked in by the field page is at %q", where[y])
+		}
+		var sr syncResponse
+		e.do("field", "POST", "/api/checkin/sync", mustJSON(syncRequest{Device: "tablet-3", CheckIns: []syncCheckIn{
+			{ID: "tablet-3-y", Token: byHH[y].Token, RallyPoint: elsewhere(y), At: min(4)}}}), 200, &sr)
+		if sr.Outcomes[0].Displaced == nil {
+			t.Fatalf("the earlier check-in synced: %+v", sr)
+		}
+		_, where, flagged := state()
+		if f, ok := flagged["field-y"]; !ok || f.Applied || !slices.Contains(f.Flags, muster.FlagTokenSpent) {
+			t.Fatalf("the field page's check-in displaced by a synced one: %+v (listed %v)", f, ok)
+		}
+		if where[y] != elsewhere(y) {
+			t.Fatalf("%s at %q, want %s, where the device checked it in first", y, where[y], elsewhere(y))
+		}
+		if f := flagged[muster.CheckInEventID(sr.Outcomes[0].CheckIn.ID)]; !f.Applied || !slices.Contains(f.Flags, muster.FlagOtherRallyPoint) {
+			t.Fatalf("the synced check-in at another rally point: %+v", f)
+		}
+		if n := flaggedReads.Load(); n != 0 {
+			t.Fatalf("%d reads of every flagged check-in", n)
+		}
+		// Many at once: the field page checks in the rest, a device
+		// syncs earlier check-ins of them all.
+		rest := hs[2:]
+		var evs []muster.FieldEvent
+		var sync []syncCheckIn
+		for i, h := range rest {
+			evs = append(evs, muster.FieldEvent{ID: fmt.Sprintf("field-%d", i), Kind: muster.FieldCheckIn, At: at.Add(20 * time.Minute), Token: byHH[h].Token,
+				RallyPoint: byHH[h].Instruction.RallyPoint.ID})
+			sync = append(sync, syncCheckIn{ID: fmt.Sprintf("tablet-4-%d", i), Token: byHH[h].Token, RallyPoint: byHH[h].Instruction.RallyPoint.ID, At: min(15)})
+		}
+		if res := fieldBatch(e, "field", evs); res.Recorded != len(rest) || res.Flagged != 0 {
+			t.Fatalf("the field page's check-ins: %+v", res)
+		}
+		state()
+		e.do("field", "POST", "/api/checkin/sync", mustJSON(syncRequest{Device: "tablet-4", CheckIns: sync}), 200, &sr)
+		_, where, flagged = state()
+		for i, h := range rest {
+			if f := flagged[fmt.Sprintf("field-%d", i)]; f.Applied || !slices.Contains(f.Flags, muster.FlagTokenSpent) {
+				t.Fatalf("field-%d, displaced: %+v", i, f)
+			}
+			if where[h] != byHH[h].Instruction.RallyPoint.ID {
+				t.Fatalf("%s at %q after the sync", h, where[h])
+			}
+		}
+		if len(rest) <= maxRereadHouseholds || flaggedReads.Load() != 1 {
+			t.Fatalf("%d households displaced at once: %d reads of every flagged check-in, want 1", len(rest), flaggedReads.Load())
+		}
+	})
+}

@@ -149,8 +149,10 @@ func testFieldCheckIns(t *testing.T, fresh Fresh) {
 	if len(cs) != 2 || cs[0].Duplicate() == cs[1].Duplicate() {
 		t.Fatalf("the field check-ins of H1 in the check-in table: %+v", cs)
 	}
-	// An online check-in of the spent token is refused with the event's.
-	if _, first, err := e.store.CheckIn(e.ctx, "I-H000001/v1", "RP-012", "officer-2", time.Time{}); err != nil || first == nil || !first.At.Equal(t0.Add(5*time.Minute)) {
+	// An online check-in of the spent token is refused with the event's
+	// (and flagged as a copy, on an event of its own).
+	copyH1, first, err := e.store.CheckIn(e.ctx, "I-H000001/v1", "RP-012", "officer-2", time.Time{})
+	if err != nil || first == nil || !first.At.Equal(t0.Add(5*time.Minute)) {
 		t.Fatalf("an online check-in after the field's: first %+v, %v", first, err)
 	}
 	// A phone offline since 06:02 sends its check-in of H1: it was first.
@@ -187,7 +189,7 @@ func testFieldCheckIns(t *testing.T, fresh Fresh) {
 		ids = append(ids, f.ID)
 	}
 	slices.Sort(ids)
-	if want := []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7"}; fmt.Sprint(ids) != fmt.Sprint(want) {
+	if want := []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", muster.CheckInEventID(copyH1.ID)}; fmt.Sprint(ids) != fmt.Sprint(want) {
 		t.Fatalf("flagged events %v, want %v", ids, want)
 	}
 }
@@ -319,5 +321,149 @@ func testFieldCheckInsOtherRally(t *testing.T, fresh Fresh) {
 	}))(t)
 	if flags(late[0]) != "" || flags(late[1]) != other {
 		t.Fatalf("check-ins by a version superseded since: %q, %q", flags(late[0]), flags(late[1]))
+	}
+}
+
+// testCheckInEvents: a check-in made through CheckIn or SyncCheckIns
+// records a field event (muster.CheckInEventID), so that the live state,
+// computed from field events alone, counts the household where it was
+// checked in: unflagged when it spent the token, FlagTokenSpent for a
+// copy, FlagOtherRallyPoint where the instruction names another rally
+// point. A device's sync that displaces a field event's check-in (made
+// earlier, sent late) flags that event FlagTokenSpent, and its own event
+// takes the place; one that displaces an online check-in flags that
+// one's event. A sync sent again records no second event; an escort's
+// check-in records none; no client may send an event under such an id.
+// Migration 0013 records the events of check-ins made before it.
+func testCheckInEvents(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	p := issueSimple(t, e, 5)
+	t0 := time.Date(2021, 8, 26, 6, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	officer := muster.WithActor(e.ctx, "officer-7")
+	// An escort's version, issued on the current plan.
+	escort := escortFixture("G0009", p, time.Now())
+	must(e.store.IssueInstructions(e.ctx, muster.IssueBatch{Plan: p, Basis: p, Issue: []muster.IssuedInstruction{escort}}))(t)
+	events := func() map[string]muster.FieldEvent {
+		t.Helper()
+		m := map[string]muster.FieldEvent{}
+		for _, ev := range must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Kind: muster.FieldCheckIn}))(t) {
+			m[ev.ID] = ev
+		}
+		return m
+	}
+	flags := func(ev muster.FieldEvent) string {
+		fs := slices.Clone(ev.Flags)
+		slices.Sort(fs)
+		return strings.Join(fs, ",")
+	}
+	// Online: H1 at its rally point, a copy of H1's later, H2 at another
+	// (the caller had the officer's reason), the escort's.
+	c1, _, err := e.store.CheckIn(officer, "I-H000001/v1", "RP-011", "officer-7", at(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy1, first, err := e.store.CheckIn(officer, "I-H000001/v1", "RP-040", "officer-9", at(9))
+	if err != nil || first == nil {
+		t.Fatalf("a copy of H1's token: first %+v, %v", first, err)
+	}
+	c2 := spent(e.store.CheckIn(officer, "I-H000002/v1", "RP-099", "officer-7", at(6)))(t)
+	spent(e.store.CheckIn(officer, escort.ID, "RP-011", "officer-7", at(7)))(t)
+	evs := events()
+	for id, want := range map[string]struct {
+		household, rally, flags string
+		at                      time.Time
+	}{
+		c1.ID:    {"H000001", "RP-011", "", at(5)},
+		copy1.ID: {"H000001", "RP-040", muster.FlagTokenSpent, at(9)},
+		c2.ID:    {"H000002", "RP-099", muster.FlagOtherRallyPoint, at(6)},
+	} {
+		ev, ok := evs[muster.CheckInEventID(id)]
+		if !ok || ev.Household != want.household || ev.RallyPoint != want.rally || flags(ev) != want.flags || !ev.At.Equal(want.at) ||
+			ev.By != "officer-7" || ev.Seq == 0 || ev.TokenID == "" {
+			t.Fatalf("the event of check-in %s: %+v (found %v), want %+v", id, ev, ok, want)
+		}
+	}
+	if len(evs) != 3 {
+		t.Fatalf("%d check-in events after four check-ins, one an escort's: %+v", len(evs), evs)
+	}
+	// A field event checks H3 in at 06:20; a device offline since 06:12
+	// syncs its check-in of H3, and one of H1 made at 06:03 (before the
+	// online one), and a first of H4.
+	must(e.store.AddFieldEvents(officer, []muster.FieldEvent{{ID: "f3", Kind: muster.FieldCheckIn, At: at(20), TokenID: "I-H000003/v1", RallyPoint: "RP-011"}}))(t)
+	device := muster.WithActor(e.ctx, "device-4")
+	batch := []muster.CheckIn{
+		{TokenID: "I-H000003/v1", RallyPoint: "RP-012", By: "device-4", At: at(12)},
+		{TokenID: "I-H000001/v1", RallyPoint: "RP-011", By: "device-4", At: at(3)},
+		{TokenID: "I-H000004/v1", RallyPoint: "RP-011", By: "device-4", At: at(14)},
+	}
+	out := must(e.store.SyncCheckIns(device, batch))(t)
+	evs = events()
+	if f3 := evs["f3"]; flags(f3) != muster.FlagTokenSpent || !f3.Withheld() {
+		t.Fatalf("the field event displaced by an earlier synced check-in: %+v", f3)
+	}
+	if ev := evs[muster.CheckInEventID(c1.ID)]; flags(ev) != muster.FlagTokenSpent {
+		t.Fatalf("the online check-in displaced by an earlier synced one: %+v", ev)
+	}
+	for i, want := range []struct{ household, rally, flags string }{
+		{"H000003", "RP-012", muster.FlagOtherRallyPoint}, // v1 names RP-011
+		{"H000001", "RP-011", ""},
+		{"H000004", "RP-011", ""},
+	} {
+		ev, ok := evs[muster.CheckInEventID(out[i].CheckIn.ID)]
+		if !ok || ev.Household != want.household || ev.RallyPoint != want.rally || flags(ev) != want.flags || ev.By != "device-4" || ev.Withheld() {
+			t.Fatalf("synced check-in %d's event: %+v (found %v), want %+v", i, ev, ok, want)
+		}
+	}
+	// Sent again: nothing new.
+	n := len(evs)
+	must(e.store.SyncCheckIns(device, batch))(t)
+	if got := len(events()); got != n {
+		t.Fatalf("a sync sent again: %d check-in events, want %d", got, n)
+	}
+	// The server's ids are its own.
+	res := must(e.store.AddFieldEvents(officer, []muster.FieldEvent{{ID: muster.CheckInEventID("C-ahead"), Kind: muster.FieldCheckIn, At: at(30), Household: "H000005", RallyPoint: "RP-011"}}))(t)
+	if res[0].Outcome != muster.FieldRefused || !strings.Contains(res[0].Reason, "server's") {
+		t.Fatalf("a client's event under a check-in event's id: %+v", res[0])
+	}
+	// Check-ins made before migration 0013: their events come back,
+	// flagged as they were, and the field event's stays its own.
+	want := map[string]string{}
+	for id, ev := range events() {
+		if strings.HasPrefix(id, muster.CheckInEventPrefix) {
+			want[id] = ev.Household + "@" + ev.RallyPoint + " " + strings.TrimPrefix(strings.TrimPrefix(flags(ev), muster.FlagOtherRallyPoint), ",")
+		}
+	}
+	e.store.Close()
+	e.db.Exec(t, `DELETE FROM field_events WHERE id LIKE 'checkin:%'`)
+	e.db.Exec(t, `DELETE FROM schema_migrations WHERE version >= 13`)
+	e.store = e.open(e.keys)
+	got := map[string]string{}
+	var last int64
+	for _, ev := range must(e.store.ListFieldEvents(e.ctx, muster.FieldEventFilter{Kind: muster.FieldCheckIn}))(t) {
+		if strings.HasPrefix(ev.ID, muster.CheckInEventPrefix) {
+			got[ev.ID] = ev.Household + "@" + ev.RallyPoint + " " + flags(ev)
+			if ev.Seq <= last {
+				t.Fatalf("backfilled events out of order: %d after %d", ev.Seq, last)
+			}
+			last = ev.Seq
+		} else if ev.ID != "f3" {
+			t.Fatalf("migration 0013 made event %+v", ev)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events after migration 0013:\n %v\nwant (other rally points unflagged)\n %v", got, want)
+	}
+}
+
+// spent(CheckIn(...))(t) returns the check-in, failing t on an error or
+// when the token was spent before (a first check-in returned).
+func spent(c muster.CheckIn, first *muster.CheckIn, err error) func(testing.TB) muster.CheckIn {
+	return func(t testing.TB) muster.CheckIn {
+		t.Helper()
+		if err != nil || first != nil {
+			t.Fatalf("check-in of %s: %v (first %+v)", c.TokenID, err, first)
+		}
+		return c
 	}
 }

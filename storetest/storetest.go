@@ -179,6 +179,8 @@ func Run(t *testing.T, fresh Fresh) {
 		{"FieldEvents", testFieldEvents},
 		{"FieldCheckIns", testFieldCheckIns},
 		{"FieldCheckInsOtherRally", testFieldCheckInsOtherRally},
+		{"CheckInEvents", testCheckInEvents},
+		{"CloseTwice", testCloseTwice},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })
@@ -1255,5 +1257,25 @@ func testHostileStrings(t *testing.T, fresh Fresh) {
 	}
 	if v := must(e.store.VerifyAudit(e.ctx))(t); !v.OK {
 		t.Fatalf("audit: %+v", v)
+	}
+}
+
+// testCloseTwice: closing a store a second time (a deferred Close after
+// an explicit one) returns, as the first did, and a store closed refuses
+// its work with an error, not a panic.
+func testCloseTwice(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	s := e.open(e.keys) // Cleanup closes it once more
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close again: %v", err)
+	}
+	if _, err := s.ImportHouseholds(e.ctx, batch(1, 1), muster.ImportOptions{}); err == nil {
+		t.Fatal("a closed store took a write")
+	}
+	if _, err := s.ListPlans(e.ctx, 10); err == nil {
+		t.Fatal("a closed store answered a read")
 	}
 }

@@ -189,6 +189,9 @@ func (c *Core) CheckIn(ctx context.Context, tokenID, rallyPoint, by string, at t
 	var out muster.CheckIn
 	var first *muster.CheckIn
 	err = c.write(ctx, func(w *wtx) error {
+		if err := w.lockFieldEvents(); err != nil {
+			return err
+		}
 		out, first = in, nil
 		out.ID, out.RecordedAt, out.RecordedBy = newCheckInID(w.now), w.now, w.actor
 		if out.At.IsZero() {
@@ -217,6 +220,23 @@ func (c *Core) CheckIn(ctx context.Context, tokenID, rallyPoint, by string, at t
 		if first == nil {
 			w.record("checkin", "instruction:"+tokenID, fmt.Sprintf("checked in at %s by %s (%s)", out.RallyPoint, out.By, out.ID))
 			w.announce("checkin", out.ID)
+			var flags []string
+			if audience == muster.AudienceHousehold {
+				// The caller let a check-in at another rally point than
+				// the instruction's through for a reason (issue.
+				// CheckRallyPoint): the live state flags it as an
+				// event's.
+				instructed, err := w.otherRally(k, out)
+				if err != nil {
+					return err
+				}
+				if instructed != "" {
+					flags = []string{muster.FlagOtherRallyPoint}
+				}
+			}
+			if err := w.checkInEvent(k, &out, audience, flags); err != nil {
+				return err
+			}
 			if audience == muster.AudienceHousehold {
 				return w.arrived(k, &out)
 			}
@@ -224,6 +244,9 @@ func (c *Core) CheckIn(ctx context.Context, tokenID, rallyPoint, by string, at t
 		}
 		out.DuplicateOf = first.ID
 		if err := w.insertDuplicate(&out); err != nil {
+			return err
+		}
+		if err := w.checkInEvent(k, &out, audience, []string{muster.FlagTokenSpent}); err != nil {
 			return err
 		}
 		w.record("checkin.duplicate", "instruction:"+tokenID, fmt.Sprintf("refused at %s by %s (%s): first checked in at %s by %s at %s (%s)",
@@ -274,12 +297,15 @@ func (c *Core) SyncCheckIns(ctx context.Context, cs []muster.CheckIn) ([]muster.
 	}
 	var out []muster.CheckInOutcome
 	err = c.write(ctx, func(w *wtx) error {
+		if err := w.lockFieldEvents(); err != nil {
+			return err
+		}
 		out = make([]muster.CheckInOutcome, len(items))
 		recorded, flagged := 0, 0
 		for _, i := range order {
 			ci := items[i]
 			ci.RecordedAt, ci.RecordedBy = w.now, w.actor
-			o, err := w.syncOne(k, ci)
+			o, err := w.syncOne(k, ci, true)
 			if err != nil {
 				return err
 			}
@@ -303,7 +329,13 @@ func (c *Core) SyncCheckIns(ctx context.Context, cs []muster.CheckIn) ([]muster.
 	return out, nil
 }
 
-func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome, error) {
+// syncOne records one check-in made offline (by a device's sync, or a
+// field event's: fieldCheckIn), the earliest of a token's first. With
+// event, it records the check-in's field event (checkInEvent; a field
+// event is its own). A check-in it displaces from the first place is
+// flagged FlagTokenSpent on the event that recorded it, so that the live
+// state no longer counts it.
+func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn, event bool) (muster.CheckInOutcome, error) {
 	if known, err := w.checkInByID(ci.ID); err != nil {
 		return muster.CheckInOutcome{}, err
 	} else if known != nil {
@@ -342,8 +374,17 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 				ci.ID, ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), instructed))
 		}
 	}
+	var otherFlag []string
+	if instructed != "" {
+		otherFlag = []string{muster.FlagOtherRallyPoint}
+	}
 	if first == nil {
 		w.record("checkin", "instruction:"+ci.TokenID, fmt.Sprintf("checked in at %s by %s at %s, synced (%s)", ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), ci.ID))
+		if event {
+			if err := w.checkInEvent(k, &ci, audience, otherFlag); err != nil {
+				return muster.CheckInOutcome{}, err
+			}
+		}
 		if audience == muster.AudienceHousehold {
 			if err := w.arrived(k, &ci); err != nil {
 				return muster.CheckInOutcome{}, err
@@ -360,6 +401,15 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 		if ok, err := w.insertFirst(&ci); err != nil || !ok {
 			return muster.CheckInOutcome{}, errors.Join(err, fmt.Errorf("check-in %s: could not record the earlier check-in first", ci.TokenID))
 		}
+		// The event that was first came second: it is flagged now.
+		if err := w.flagFieldCheckIn(first.ID, muster.FlagTokenSpent); err != nil {
+			return muster.CheckInOutcome{}, err
+		}
+		if event {
+			if err := w.checkInEvent(k, &ci, audience, otherFlag); err != nil {
+				return muster.CheckInOutcome{}, err
+			}
+		}
 		displaced := *first
 		displaced.DuplicateOf = ci.ID
 		w.record("checkin.duplicate", "instruction:"+ci.TokenID, fmt.Sprintf("%s (at %s by %s at %s) came second: %s (at %s by %s at %s), synced, was first",
@@ -369,6 +419,11 @@ func (w *wtx) syncOne(k muster.Sealer, ci muster.CheckIn) (muster.CheckInOutcome
 	ci.DuplicateOf = first.ID
 	if err := w.insertDuplicate(&ci); err != nil {
 		return muster.CheckInOutcome{}, err
+	}
+	if event {
+		if err := w.checkInEvent(k, &ci, audience, append([]string{muster.FlagTokenSpent}, otherFlag...)); err != nil {
+			return muster.CheckInOutcome{}, err
+		}
 	}
 	w.record("checkin.duplicate", "instruction:"+ci.TokenID, fmt.Sprintf("%s (at %s by %s at %s), synced, came second: first %s at %s by %s at %s",
 		ci.ID, ci.RallyPoint, ci.By, ci.At.Format(time.RFC3339), first.ID, first.RallyPoint, first.By, first.At.Format(time.RFC3339)))

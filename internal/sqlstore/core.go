@@ -137,7 +137,12 @@ func (d *Dialect) bulkInsert() string {
 
 // Core implements muster.Store.
 type Core struct {
-	w, r *sql.DB // writes and reads: the same pool, or SQLite's one writer and its readers
+	// closed makes Close once: a second Close (a deferred one after an
+	// explicit one) returns the first's error, where it closed the group
+	// writer's channel again and panicked.
+	closed   sync.Once
+	closeErr error
+	w, r     *sql.DB // writes and reads: the same pool, or SQLite's one writer and its readers
 	// bulk reads whole tables (an approval's households and plan): r,
 	// or readers of their own (UseBulkReaders).
 	bulk *sql.DB
@@ -347,8 +352,13 @@ func (c *Core) migrate(ctx context.Context, fsys fs.FS, keys muster.DataKeys) ([
 	return wrapped, never, nil
 }
 
-// Close closes the pools.
+// Close closes the pools; again, it returns what it did the first time.
 func (c *Core) Close() error {
+	c.closed.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Core) close() error {
 	c.stopWatcher()
 	c.stopGroupCommit()
 	c.stmts.close()

@@ -111,10 +111,8 @@ func (c *Core) AddFieldEvents(ctx context.Context, es []muster.FieldEvent) ([]mu
 		hashes[i] = k.Hash("field_event", items[i].Content())
 	}
 	err = c.write(ctx, func(w *wtx) error {
-		if w.c.d.Name == "postgres" {
-			if _, err := w.exec(fieldEventLock); err != nil {
-				return fmt.Errorf("field events: lock: %w", err)
-			}
+		if err := w.lockFieldEvents(); err != nil {
+			return err
 		}
 		recorded, dup, refused, flagged := 0, 0, 0, 0
 		for _, i := range valid {
@@ -183,15 +181,58 @@ func (w *wtx) addFieldEvent(k muster.Sealer, e muster.FieldEvent, hash []byte) (
 	if note == nil {
 		note = []byte{}
 	}
-	err = w.queryRow(`INSERT INTO field_events (id, kind, at, since, household_id, token_id, group_id, households, rally_point, gate,
+	if err := w.insertFieldEvent(&e, note, checkinID, hash); err != nil {
+		return muster.FieldEventOutcome{}, err
+	}
+	return muster.FieldEventOutcome{Event: e, Outcome: muster.FieldRecorded}, nil
+}
+
+// insertFieldEvent stores e, its note sealed, and sets its arrival number
+// (Seq). On PostgreSQL the transaction holds fieldEventLock.
+func (w *wtx) insertFieldEvent(e *muster.FieldEvent, note []byte, checkinID string, hash []byte) error {
+	err := w.queryRow(`INSERT INTO field_events (id, kind, at, since, household_id, token_id, group_id, households, rally_point, gate,
 		lat, lon, people, queue, gate_status, note_enc, by_whom, recorded_at, flags, checkin_id, content_hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		e.ID, e.Kind, micros(e.At), micros(e.Since), e.Household, e.TokenID, e.Group, strings.Join(e.Households, ","), e.RallyPoint, e.Gate,
 		e.Lat, e.Lon, e.People, e.Queue, e.GateStatus, note, e.By, micros(e.RecordedAt), joinFlags(e.Flags), checkinID, hash).Scan(&e.Seq)
 	if err != nil {
-		return muster.FieldEventOutcome{}, w.c.conflict(err, "field event %s is recorded already", e.ID)
+		return w.c.conflict(err, "field event %s is recorded already", e.ID)
 	}
-	return muster.FieldEventOutcome{Event: e, Outcome: muster.FieldRecorded}, nil
+	return nil
+}
+
+// lockFieldEvents takes fieldEventLock on PostgreSQL: first in every
+// transaction that records field events (AddFieldEvents, and CheckIn and
+// SyncCheckIns, which record one for each check-in they make), so that
+// they take it and the check-ins' row locks in one order.
+func (w *wtx) lockFieldEvents() error {
+	if w.c.d.Name != "postgres" {
+		return nil
+	}
+	if _, err := w.exec(fieldEventLock); err != nil {
+		return fmt.Errorf("field events: lock: %w", err)
+	}
+	return nil
+}
+
+// checkInEvent records the field event of a check-in made through
+// CheckIn or SyncCheckIns (a check-in event makes its own): the live
+// state, computed from field events alone, then counts the household
+// where it was checked in, whichever way the check-in came, and a
+// check-in that displaced it, or a copy, is flagged there as an event's
+// would be. Its id is muster.CheckInEventID's, which no client may use;
+// its flags say what the check-in was (flags: FlagTokenSpent for a copy
+// or one that came second, FlagOtherRallyPoint where the instruction
+// names another rally point). An escort's check-in (a group's) makes
+// none: the live state follows households.
+func (w *wtx) checkInEvent(k muster.Sealer, ci *muster.CheckIn, audience string, flags []string) error {
+	if audience != muster.AudienceHousehold {
+		return nil
+	}
+	e := muster.FieldEvent{ID: muster.CheckInEventID(ci.ID), Kind: muster.FieldCheckIn, At: ci.At, Household: ci.HouseholdID,
+		TokenID: ci.TokenID, RallyPoint: ci.RallyPoint, Queue: -1, By: w.actor, RecordedAt: w.now, Flags: flags}
+	e.Normalize()
+	return w.insertFieldEvent(&e, []byte{}, ci.ID, k.Hash("field_event", e.Content()))
 }
 
 // fieldCheckIn spends the instruction a check-in event names (its token
@@ -253,7 +294,7 @@ func (w *wtx) fieldCheckIn(k muster.Sealer, e *muster.FieldEvent) (flags []strin
 	if ci.RallyPoint == "" {
 		ci.RallyPoint = "-"
 	}
-	o, err := w.syncOne(k, ci)
+	o, err := w.syncOne(k, ci, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -262,11 +303,6 @@ func (w *wtx) fieldCheckIn(k muster.Sealer, e *muster.FieldEvent) (flags []strin
 		return append(flags, muster.FlagTokenForged), "", nil
 	case o.CheckIn.Duplicate():
 		flags = append(flags, muster.FlagTokenSpent)
-	case o.Displaced != nil:
-		// The event that was first came second: it is flagged now.
-		if err := w.flagFieldCheckIn(o.Displaced.ID, muster.FlagTokenSpent); err != nil {
-			return nil, "", err
-		}
 	}
 	if o.Instructed != "" {
 		// At another rally point than the instruction's (or none said):
