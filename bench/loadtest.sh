@@ -19,6 +19,20 @@ go build -o "$work/muster" ./cmd/muster
 go build -o "$work/loadtest" ./bench/loadtest
 export LOADTEST_PASSWORD="loadtest $(head -c 18 /dev/urandom | base64)"
 
+# free_port FROM: the first port from FROM on that nothing listens on
+# (another server on this machine, a test cluster, takes fixed ones).
+free_port() {
+  local p
+  for p in $(seq "$1" $(($1 + 100))); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "no free port in $1-$(($1 + 100))" >&2
+  return 1
+}
+
 serve_and_load() { # label port store-flags...
   local label=$1 port=$2; shift 2
   printf '%s\n' "$LOADTEST_PASSWORD" | "$work/muster" user add loadtest --role planner --password-stdin "$@" >/dev/null 2>&1
@@ -30,7 +44,7 @@ serve_and_load() { # label port store-flags...
 }
 LOADARGS=("$@")
 
-serve_and_load sqlite 18181 --data "$work/sqlite"
+serve_and_load sqlite "$(free_port 18181)" --data "$work/sqlite"
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pgbin" ]; then
@@ -39,7 +53,18 @@ if [ -z "$pgbin" ]; then
 fi
 mkdir -p "$work/pg" && chown postgres: "$work/pg"
 runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust >/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p 55700 -k $work/pg -c max_connections=300" start >/dev/null
-"$pgbin/psql" -X -q -h 127.0.0.1 -p 55700 -U postgres -c "CREATE ROLE muster LOGIN PASSWORD 'muster'" -c "CREATE DATABASE muster OWNER muster"
+# Another cluster may take the port between the check and the start:
+# the next one then.
+pgport=""
+for _ in 1 2 3; do
+  p=$(free_port "${pgport:-55800}")
+  if runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $p -k $work/pg -c max_connections=300" start >/dev/null; then
+    pgport=$p
+    break
+  fi
+  pgport=$((p + 1))
+done
+[ -n "$pgport" ] && [ -e "$work/pg/.s.PGSQL.$pgport" ] || { echo "PostgreSQL did not start:"; cat "$work/pg/log"; exit 1; }
+"$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres -c "CREATE ROLE muster LOGIN PASSWORD 'muster'" -c "CREATE DATABASE muster OWNER muster"
 MUSTER_MASTER_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n') \
-  serve_and_load postgres 18182 --db "postgres://muster:muster@127.0.0.1:55700/muster?sslmode=disable" --data "$work/unused"
+  serve_and_load postgres "$(free_port 18182)" --db "postgres://muster:muster@127.0.0.1:$pgport/muster?sslmode=disable" --data "$work/unused"
