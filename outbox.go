@@ -80,9 +80,10 @@ const (
 // from what the provider echoes of the message.
 type OutboxMessage struct {
 	ID string
-	// IdempotencyKey is unique in the outbox: a second message with the
-	// same key is not stored. Empty at enqueue: MessageKey(HouseholdID,
-	// InstructionID, InstructionVersion, Channel).
+	// IdempotencyKey is MessageKey(HouseholdID, InstructionID,
+	// InstructionVersion, Channel): empty at enqueue, or that (the store
+	// refuses another). A message is unique in the outbox by those four,
+	// so by its key: a second one is not stored.
 	IdempotencyKey string
 	HouseholdID    string
 	// InstructionID and InstructionVersion say which instruction the

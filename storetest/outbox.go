@@ -474,3 +474,56 @@ func must2l(t testing.TB) func(ms []muster.OutboxMessage, next string, err error
 		return ms
 	}
 }
+
+// testOutboxIdentity: a message is known by its household, instruction,
+// version and channel; its idempotency key is MessageKey of those, and a
+// key a caller gives that is another is refused (two messages sharing a
+// key would have the provider drop one). Migration 0014, which made that
+// the outbox's unique index and the key no longer unique on its own
+// (rebuilding SQLite's table), keeps every message as it was: run again
+// over a queue, it leaves the same messages, leased and read as before,
+// and the same batch again is all duplicates.
+func testOutboxIdentity(t *testing.T, fresh Fresh) {
+	e := setup(t, fresh)
+	must(e.store.ImportHouseholds(e.ctx, batch(1, 6), muster.ImportOptions{}))(t)
+	var ms []muster.OutboxMessage
+	for i := 1; i <= 6; i++ {
+		ms = append(ms, OutboxMessage(i, 1, muster.ChannelEmail), OutboxMessage(i, 1, muster.ChannelSMS))
+	}
+	ms[0].IdempotencyKey = muster.MessageKey(ms[0].HouseholdID, ms[0].InstructionID, 1, muster.ChannelEmail) // its own: fine
+	if enq, dup := must2i(t)(e.store.EnqueueMessages(e.ctx, ms)); enq != len(ms) || dup != 0 {
+		t.Fatalf("enqueue: %d, %d duplicates", enq, dup)
+	}
+	other := OutboxMessage(1, 2, muster.ChannelEmail)
+	other.IdempotencyKey = muster.MessageKey(ms[1].HouseholdID, ms[1].InstructionID, 1, muster.ChannelSMS) // valid, but another message's
+	_, _, err := e.store.EnqueueMessages(e.ctx, []muster.OutboxMessage{OutboxMessage(2, 2, muster.ChannelSMS), other})
+	wantCode(t, err, muster.EINVALID, "a message given another message's idempotency key")
+	if err == nil || !strings.Contains(err.Error(), "idempotency_key") {
+		t.Fatalf("the refusal does not name the key: %v", err)
+	}
+	list := func() string {
+		t.Helper()
+		var b strings.Builder
+		for _, m := range must2l(t)(e.store.ListMessages(e.ctx, muster.MessageFilter{Limit: 1000})) {
+			fmt.Fprintf(&b, "%s %s %s %s %d %s %s %s\n", m.ID, m.IdempotencyKey, m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel, m.Status, m.AckCode)
+		}
+		return b.String()
+	}
+	before := list()
+	if strings.Count(before, "\n") != len(ms) {
+		t.Fatalf("%d messages queued, want %d (the refused batch stored nothing):\n%s", strings.Count(before, "\n"), len(ms), before)
+	}
+	e.store.Close()
+	e.db.Exec(t, `DELETE FROM schema_migrations WHERE version >= 14`)
+	e.store = e.open(e.keys)
+	if after := list(); after != before {
+		t.Fatalf("migration 0014 again: the queue\n%s\nwas\n%s", after, before)
+	}
+	if enq, dup := must2i(t)(e.store.EnqueueMessages(e.ctx, ms)); enq != 0 || dup != len(ms) {
+		t.Fatalf("the batch again after migration 0014: %d enqueued, %d duplicates", enq, dup)
+	}
+	leased := must(e.store.LeaseMessages(e.ctx, "worker-1", []string{muster.ChannelEmail}, 100, time.Minute, time.Now()))(t)
+	if len(leased) != 6 || leased[0].Recipient == "" || !strings.Contains(leased[0].Body, "Reply") {
+		t.Fatalf("leased after migration 0014: %d, %+v", len(leased), leased)
+	}
+}

@@ -181,6 +181,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"FieldCheckInsOtherRally", testFieldCheckInsOtherRally},
 		{"CheckInEvents", testCheckInEvents},
 		{"CloseTwice", testCloseTwice},
+		{"OutboxIdentity", testOutboxIdentity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh) })

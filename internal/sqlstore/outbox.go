@@ -203,8 +203,11 @@ func checkMessage(m *muster.OutboxMessage) error {
 	if !slices.Contains(muster.Channels, m.Channel) {
 		return bad("channel", "%q is not one of %s", m.Channel, strings.Join(muster.Channels, ", "))
 	}
-	if m.IdempotencyKey != "" && !validKey(m.IdempotencyKey) {
-		return bad("idempotency_key", "want 1 to 128 characters of A-Z a-z 0-9 . _ -")
+	if m.IdempotencyKey != "" && m.IdempotencyKey != muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel) {
+		// The outbox knows a message by what it carries to whom (its
+		// unique index, migration 0014); a key of the caller's would
+		// let two messages share a key, and the provider drop one.
+		return bad("idempotency_key", "it is muster.MessageKey of the household, instruction, version and channel: give none, or that one")
 	}
 	if err := muster.CheckRecipient(m.Channel, m.Recipient); err != nil {
 		return bad("recipient", "%v", err)
@@ -475,7 +478,7 @@ func insertOutboxQueries(verb, emptyBytes string) map[int]string {
 	for _, n := range []int{1, enqueueChunk} {
 		row := "(" + placeholders(6) + ", " + old + ", " + placeholders(2) + ", '" + muster.MessageQueued + "', 0, ?, '', 0, '', '', ?, ?, 0), "
 		qs[n] = verb + ` INTO outbox (` + outboxColumnsInsert + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` ON CONFLICT (idempotency_key) DO NOTHING`
+			strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` ON CONFLICT (household_id, instruction_id, instruction_version, channel) DO NOTHING`
 	}
 	return qs
 }
