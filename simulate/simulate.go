@@ -576,14 +576,41 @@ func (w *world) loadNearest(in Input, initial picture) error {
 }
 
 // loadCCRP sets up the CCRP baseline: each flow CCRP routed leaves when
-// CCRP says, four people to a car, and drives its arcs.
+// CCRP says, four people to a car, and drives its arcs. CCRP routes the
+// people who go: the households the advisory does not reach, and those
+// that do not come, are the nearest-gate baseline's (the same draws from
+// each household's own stream, in the same order), where CCRP once moved
+// everyone and its curves gained on the others by the no-shows alone.
+// Those who go leave when CCRP says, ready or not: CCRP is the bound of
+// what routing alone could do.
 func (w *world) loadCCRP(in Input, initial picture) error {
 	w.car = in.Car
 	w.reroute = rerouteNearest
+	going := make([]muster.Household, 0, len(in.Households))
+	notReached, noShows := 0, 0
 	for i := range in.Households {
-		w.total += max(in.Households[i].PartySize, 0)
+		h := &in.Households[i]
+		people := max(h.PartySize, 0)
+		w.total += people
+		if people == 0 || !h.HasLocation {
+			going = append(going, *h) // (CCRP serves none of them either)
+			continue
+		}
+		rng := streamFor(w.seed, h.ID)
+		if _, _, ok := w.beh.deliver(h, rng); !ok {
+			notReached += people
+			continue
+		}
+		if rng.Float64() < w.beh.AckShare {
+			w.acks++
+		}
+		if rng.Float64() < w.beh.NoShowShare {
+			noShows += people
+			continue
+		}
+		going = append(going, *h)
 	}
-	res, err := baseline.CCRPFlows(w.ctx, baseline.Input{Car: in.Car, Places: in.Places, Households: in.Households,
+	res, err := baseline.CCRPFlows(w.ctx, baseline.Input{Car: in.Car, Places: in.Places, Households: going,
 		GateStatus: initial.status, RestrictedFactor: w.restricted}, baseline.CCRPOptions{})
 	if err != nil {
 		return fmt.Errorf("simulate: CCRP: %w", err)
@@ -615,7 +642,8 @@ func (w *world) loadCCRP(in Input, initial picture) error {
 		w.schedule(p.departS, evDepart, pi, 0, 0)
 	}
 	w.states[stHome] = routed
-	w.states[stUnserved] = w.total - routed
+	w.states[stNotReached], w.states[stNoShow] = notReached, noShows
+	w.states[stUnserved] = w.total - routed - notReached - noShows
 	return nil
 }
 

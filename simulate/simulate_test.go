@@ -458,3 +458,40 @@ func TestBadPlanRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselinesShareNoShows: the households the advisory does not reach,
+// and those that never come, are the same under both baselines (the same
+// draws from each household's stream): CCRP no longer moves people who
+// stay home, and with a third of the households no-shows, a third of the
+// people are not safe under either, and not through any gate.
+func TestBaselinesShareNoShows(t *testing.T) {
+	d := theDemo(t)
+	beh := DefaultBehaviour
+	beh.NoShowShare = 0.3
+	res, err := Run(context.Background(), d.Input, Config{Seed: 4, Baselines: true, Behaviour: beh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := 0
+	for _, h := range d.Input.Households {
+		people += h.PartySize
+	}
+	near, ccrp := res.Report.Run(NameNearest), res.Report.Run(NameCCRP)
+	if near == nil || ccrp == nil {
+		t.Fatalf("runs %+v", res.Report.Runs)
+	}
+	if near.NoShows != ccrp.NoShows || near.NotReached != ccrp.NotReached {
+		t.Fatalf("no-shows %d and %d, not reached %d and %d (nearest gate, CCRP)", near.NoShows, ccrp.NoShows, near.NotReached, ccrp.NotReached)
+	}
+	if ccrp.NoShows < people/5 || ccrp.NoShows > people*2/5 {
+		t.Fatalf("%d of %d people no-shows at a share of 0.3", ccrp.NoShows, people)
+	}
+	ck := res.checks[NameCCRP]
+	through := 0
+	for _, g := range ck.gates {
+		through += g.through
+	}
+	if through > people-ccrp.NoShows-ccrp.NotReached || ck.states[stNoShow] != ccrp.NoShows {
+		t.Fatalf("CCRP: %d through of %d people, %d no-shows, %d not reached", through, people, ccrp.NoShows, ccrp.NotReached)
+	}
+}
