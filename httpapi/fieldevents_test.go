@@ -319,16 +319,29 @@ func TestLiveStateSeesCheckInsOfTheAPIAndSync(t *testing.T) {
 			}
 			return st, where, flagged
 		}
-		// Online, by the officer at the household's own rally point.
-		x := hs[0]
+		// Online, by the officer at the household's own rally point: one
+		// of the first group, whose report-by time passes below.
+		x := cur.Groups[0].Households[0]
+		hs = slices.DeleteFunc(hs, func(h string) bool { return h == x })
+		if !byHH[x].Instruction.ReportBy.Before(now) {
+			t.Fatalf("%s reports by %s, not before %s", x, byHH[x].Instruction.ReportBy, now)
+		}
 		e.do("field", "POST", "/api/checkin", mustJSON(checkinRequest{Token: byHH[x].Token, RallyPoint: byHH[x].Instruction.RallyPoint.ID, At: min(1)}), 201, nil)
-		if _, where, _ := state(); where[x] != byHH[x].Instruction.RallyPoint.ID {
+		st, where, _ := state()
+		if where[x] != byHH[x].Instruction.RallyPoint.ID {
 			t.Fatalf("checked in through /api/checkin, %s is at %q in the live state", x, where[x])
+		}
+		// Its report-by time has passed: checked in, it is not overdue
+		// (the sweep marked it so when the live state did not see it).
+		for _, r := range st.RallyPoints {
+			if slices.Contains(r.Overdue, x) {
+				t.Fatalf("%s, checked in through /api/checkin, is overdue at %s", x, r.ID)
+			}
 		}
 		// The field page checks y in at 06:10 at its own rally point; a
 		// device offline since checked it in at 06:04 at another, and
 		// syncs late.
-		y := hs[1]
+		y := hs[0]
 		own := byHH[y].Instruction.RallyPoint.ID
 		fieldBatch(e, "field", []muster.FieldEvent{{ID: "field-y", Kind: muster.FieldCheckIn, At: at.Add(10 * time.Minute), Token: byHH[y].Token, RallyPoint: own}})
 		if _, where, _ := state(); where[y] != own {
@@ -355,7 +368,7 @@ func TestLiveStateSeesCheckInsOfTheAPIAndSync(t *testing.T) {
 		}
 		// Many at once: the field page checks in the rest, a device
 		// syncs earlier check-ins of them all.
-		rest := hs[2:]
+		rest := hs[1:]
 		var evs []muster.FieldEvent
 		var sync []syncCheckIn
 		for i, h := range rest {
