@@ -105,6 +105,13 @@ func Open(ctx context.Context, url string, keys muster.DataKeys) (*Store, error)
 		DriverCachesStatements: true,
 		SkipLocked:             " SKIP LOCKED",
 		MigrationLock:          "SELECT pg_advisory_xact_lock(7263019981)",
+		CopyRows: func(ctx context.Context, dc any, table string, columns []string, rows [][]any) (int64, error) {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return 0, fmt.Errorf("copy into %s: the driver connection is a %T, not pgx's", table, dc)
+			}
+			return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		},
 		Notify: func(ctx context.Context, tx *sql.Tx, ev muster.Event) error {
 			payload, err := json.Marshal(ev)
 			if err != nil {

@@ -84,6 +84,23 @@ type conn struct {
 	// raw is the connection tx runs on, where the group writer has one
 	// (SQLite's): execBulk runs on its driver connection.
 	raw *sql.Conn
+	// copier is the connection tx runs on where the dialect copies rows
+	// (Dialect.CopyRows: PostgreSQL's).
+	copier *sql.Conn
+}
+
+// copyRows inserts rows into table's columns by the dialect's CopyRows,
+// in the transaction; ok is false where there is none (the caller then
+// inserts them by statements).
+func (k conn) copyRows(ctx context.Context, table string, columns []string, rows [][]any) (n int64, ok bool, err error) {
+	if k.c.d.CopyRows == nil || k.copier == nil || k.tx == nil {
+		return 0, false, nil
+	}
+	err = k.copier.Raw(func(dc any) error {
+		n, err = k.c.d.CopyRows(ctx, dc, table, columns, rows)
+		return err
+	})
+	return n, true, err
 }
 
 func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
