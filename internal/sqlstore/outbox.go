@@ -413,6 +413,9 @@ type enqueuer struct {
 // incomplete last statement are left for the next call unless all, and
 // insert returns how many rows it inserted.
 func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
+	if len(rows) > 0 && w.c.d.CopyRows != nil && w.copier != nil {
+		return q.copyIn(w, rows)
+	}
 	if q.args == nil {
 		q.args = make(bulkArgs, 0, 15*enqueueChunk)
 	}
@@ -442,6 +445,44 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 		start += n
 	}
 	return start, nil
+}
+
+// outboxCopyColumns are the columns a new message is copied with
+// (copyIn).
+var outboxCopyColumns = strings.Split(strings.Join(strings.Fields(outboxColumnsInsert), ""), ",")
+
+// copyIn queues rows by the dialect's CopyRows: into a temporary table
+// of the transaction, then into the outbox by one statement that skips
+// the duplicates (a copy cannot).
+func (q *enqueuer) copyIn(w *wtx, rows []queuedMessage) (int, error) {
+	if _, err := w.exec(`CREATE TEMPORARY TABLE IF NOT EXISTS outbox_in (LIKE outbox) ON COMMIT DELETE ROWS`); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	now := micros(w.now)
+	copied := make([][]any, len(rows))
+	for i := range rows {
+		v := &rows[i].vals
+		copied[i] = []any{v[0], v[1], v[2], v[3], v[4], v[5], noBytes, noBytes, noBytes, noBytes, v[6], v[7],
+			muster.MessageQueued, int64(0), now, "", int64(0), "", "", now, now, int64(0)}
+	}
+	if _, _, err := w.copyRows(w.ctx, "outbox_in", outboxCopyColumns, copied); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	res, err := w.exec(`INSERT INTO outbox (` + outboxColumnsInsert + `) SELECT ` + outboxColumnsInsert + ` FROM outbox_in
+		ON CONFLICT (household_id, instruction_id, instruction_version, channel) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	added, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	if _, err := w.exec(`TRUNCATE outbox_in`); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	q.enqueued += int(added)
+	q.duplicates += len(rows) - int(added)
+	return len(rows), nil
 }
 
 // finish audits and announces the batch rows, once every part is in.
