@@ -181,6 +181,23 @@ func (s flaggedReadsStore) ListFieldEvents(ctx context.Context, f muster.FieldEv
 	return s.Store.ListFieldEvents(ctx, f)
 }
 
+// liveState reads the live state as a viewer, with where each household
+// counted at a rally point is, and the flagged events by id.
+func liveState(e *testEnv) (st operation.State, where map[string]string, flagged map[string]operation.FlaggedEvent) {
+	e.t.Helper()
+	e.do("viewer", "GET", "/api/operation", nil, 200, &st)
+	where, flagged = map[string]string{}, map[string]operation.FlaggedEvent{}
+	for _, r := range st.RallyPoints {
+		for _, h := range r.Here {
+			where[h] = r.ID
+		}
+	}
+	for _, f := range st.Flagged {
+		flagged[f.ID] = f
+	}
+	return st, where, flagged
+}
+
 // TestLiveStateSeesACheckInDisplaced: a check-in that arrives after the
 // live state was read, of a token checked in already but made earlier,
 // takes the first place; the live state then shows the one it displaced
@@ -210,14 +227,7 @@ func TestLiveStateSeesACheckInDisplaced(t *testing.T) {
 		now = at.Add(30 * time.Minute)
 		min := func(m int) time.Time { return at.Add(time.Duration(m) * time.Minute) }
 		state := func() (operation.State, map[string]string) {
-			var st operation.State
-			e.do("viewer", "GET", "/api/operation", nil, 200, &st)
-			where := map[string]string{}
-			for _, r := range st.RallyPoints {
-				for _, h := range r.Here {
-					where[h] = r.ID
-				}
-			}
+			st, where, _ := liveState(e)
 			return st, where
 		}
 		if res := fieldBatch(e, "field", []muster.FieldEvent{{ID: "second", Kind: muster.FieldCheckIn, At: min(6), Token: byHH[v].Token, RallyPoint: own}}); res.Recorded != 1 || res.Flagged != 0 {
@@ -304,21 +314,7 @@ func TestLiveStateSeesCheckInsOfTheAPIAndSync(t *testing.T) {
 		at := cur.Groups[0].ReportBy.Add(-10 * time.Minute)
 		now = at.Add(30 * time.Minute)
 		min := func(m int) string { return at.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
-		state := func() (operation.State, map[string]string, map[string]operation.FlaggedEvent) {
-			var st operation.State
-			e.do("viewer", "GET", "/api/operation", nil, 200, &st)
-			where := map[string]string{}
-			for _, r := range st.RallyPoints {
-				for _, h := range r.Here {
-					where[h] = r.ID
-				}
-			}
-			flagged := map[string]operation.FlaggedEvent{}
-			for _, f := range st.Flagged {
-				flagged[f.ID] = f
-			}
-			return st, where, flagged
-		}
+		state := func() (operation.State, map[string]string, map[string]operation.FlaggedEvent) { return liveState(e) }
 		// Online, by the officer at the household's own rally point: one
 		// of the first group, whose report-by time passes below.
 		x := cur.Groups[0].Households[0]
