@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -728,27 +727,13 @@ func claims(in *muster.Instruction, deployment string, digest [32]byte) (credent
 var linkEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newCapabilityIDs returns the maker of the capability ids of one
-// issuance's links: "cap-i", the time (13 hex digits of Unix
-// microseconds) and 64 bits that start at a random value (below 2^63)
-// and count up, as the outbox's message ids do. An id names the
-// capability, it opens nothing (the secret does, stored as a hash), so
-// it need not be random: in order, the capabilities' primary key is
-// filled at its right edge, where random ids put each of 100,000 new
-// ones at a random place (its pages split all over). Two issuances of
-// the same microsecond collide only if their random starts are less
-// than a batch apart.
-func newCapabilityIDs(now time.Time) func() string {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // does not fail on Linux
-	}
-	prefix := fmt.Sprintf("cap-i%013x", now.UnixMicro())
-	n := binary.BigEndian.Uint64(b[:]) >> 1
-	return func() string {
-		n++
-		return prefix + fmt.Sprintf("%016x", n)
-	}
-}
+// issuance's links, one after another: "cap-i" and muster.IDRange's, as
+// the outbox's message ids are. An id names the capability, it opens
+// nothing (the secret does, stored as a hash), so it need not be random:
+// in order, the capabilities' primary key is filled at its right edge,
+// where random ids put each of 100,000 new ones at a random place (its
+// pages split all over).
+func newCapabilityIDs(now time.Time) func() string { return muster.NewIDRange("cap-i", now).Seq() }
 
 // newLinkSecret returns 20 characters (100 random bits): a link short
 // enough for the SMS budget, with far too many values to guess at the

@@ -46,7 +46,7 @@ const instructionSealedColumns = `token_enc, body_enc`
 
 // instructionCopyColumns are instructionColumns and
 // instructionSealedColumns, for Dialect.CopyRows.
-var instructionCopyColumns = strings.Split(strings.Join(strings.Fields(instructionColumns+", "+instructionSealedColumns), ""), ",")
+var instructionCopyColumns = columnNames(instructionColumns + ", " + instructionSealedColumns)
 
 type instructionRow struct {
 	in                               muster.IssuedInstruction
@@ -721,7 +721,14 @@ func issueVals(r *issueRow) [14]driver.Value {
 // rows of an incomplete last statement are left for the next call unless
 // all. It returns how many rows it inserted.
 func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
-	if len(rows) > 0 && w.c.d.CopyRows != nil {
+	// A version that conflicts fails either way alike.
+	failed := func(err error) error {
+		if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
+			return ce
+		}
+		return fmt.Errorf("issue: %w", err)
+	}
+	if len(rows) > 0 && w.copies() {
 		// All of them, copied: a new version is current, superseded by
 		// none and unchanged (as the statements below write it).
 		copied := make([][]any, len(rows))
@@ -729,16 +736,10 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 			v := &rows[i].vals
 			copied[i] = []any{v[0], v[1], v[2], v[3], v[4], v[5], v[6], "", muster.InstructionCurrent, v[7], v[8], v[9], int64(0), v[10], v[11], v[12], v[13]}
 		}
-		_, ok, err := w.copyRows(w.ctx, "instructions", instructionCopyColumns, copied)
-		if ok {
-			if err != nil {
-				if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
-					return 0, ce
-				}
-				return 0, fmt.Errorf("issue: %w", err)
-			}
-			return len(rows), nil
+		if _, err := w.copyRows(w.ctx, "instructions", instructionCopyColumns, copied); err != nil {
+			return 0, failed(err)
 		}
+		return len(rows), nil
 	}
 	args := make(bulkArgs, 0, 14*issueChunk)
 	start := 0
@@ -752,10 +753,7 @@ func (w *wtx) insertInstructions(rows []issueRow, all bool) (int, error) {
 			args = args.add(rows[start+i].vals[:]...)
 		}
 		if _, err := w.execBulk(w.ctx, w.c.issueInsert.instructions[n], args); err != nil {
-			if ce := w.c.conflict(err, "issue: an instruction of this issuance was issued meanwhile, or its series has a current version it does not supersede: build the issuance again"); ce != err {
-				return start, ce
-			}
-			return start, fmt.Errorf("issue: %w", err)
+			return start, failed(err)
 		}
 		start += n
 	}

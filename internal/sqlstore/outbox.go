@@ -2,11 +2,9 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,45 +44,16 @@ const outboxSealedColumns = `recipient_enc, subject_enc, body_enc, html_enc, con
 
 func messageAAD(id, field string) string { return "message:" + id + ":" + field }
 
-// messageIDs makes the ids of a batch of n messages: "M", the creation
-// time (13 hex digits of Unix microseconds) and 64 bits that start at a
-// random value (below 2^63) and count up through the batch. Ids sort by
-// creation time across instances, so paging by id is paging by age, and
-// within a batch in its order: the outbox's primary key and its pending
-// index are filled at their right edge, not at random places (which cost
-// SQLite a page of its statement journal per row). Two batches of the
-// same microsecond collide only if their random starts are less than a
-// batch apart: about 2^-45 for batches of 200,000.
-func messageIDs(now time.Time) func() string {
-	r := newMessageIDRange(now)
-	next := 0
-	return func() string {
-		next++
-		return r.id(next - 1)
-	}
-}
+// messageIDs makes the ids of a batch of messages, one after another:
+// "M" and muster.IDRange's (ids that sort by creation time across
+// instances, so paging by id is paging by age, and that fill the outbox's
+// primary key and pending index at their right edge).
+func messageIDs(now time.Time) func() string { return newMessageIDRange(now).Seq() }
 
-// messageIDRange makes the ids of one batch: id(i) is the i-th, made on
-// any goroutine (the messages of an issuance are sealed on every core,
-// each with its id in its aad).
-type messageIDRange struct {
-	prefix string
-	start  uint64
-}
-
-func newMessageIDRange(now time.Time) messageIDRange {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return messageIDRange{prefix: fmt.Sprintf("M%013x", now.UnixMicro()), start: binary.BigEndian.Uint64(b[:]) >> 1}
-}
-
-func (r messageIDRange) id(i int) string {
-	b := make([]byte, len(r.prefix), len(r.prefix)+16)
-	copy(b, r.prefix)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], r.start+uint64(i))
-	return string(hex.AppendEncode(b, n[:]))
-}
+// newMessageIDRange makes the ids of one batch of messages: ID(i) is the
+// i-th, made on any goroutine (the messages of an issuance are sealed on
+// every core, each with its id in its aad).
+func newMessageIDRange(now time.Time) muster.IDRange { return muster.NewIDRange("M", now) }
 
 type outboxRow struct {
 	m                                 muster.OutboxMessage
@@ -334,7 +303,7 @@ type messageBatch struct {
 	k          muster.Sealer
 	rows       []queuedMessage
 	households []string // each once
-	ids        messageIDRange
+	ids        muster.IDRange
 }
 
 func newMessageBatch(ms []muster.OutboxMessage, k muster.Sealer, now time.Time) (*messageBatch, error) {
@@ -362,7 +331,7 @@ func (b *messageBatch) prepare(i int) error {
 		key = muster.MessageKey(m.HouseholdID, m.InstructionID, m.InstructionVersion, m.Channel)
 	}
 	r := &b.rows[i]
-	r.m, r.id = m, b.ids.id(i)
+	r.m, r.id = m, b.ids.ID(i)
 	r.content = b.k.Seal(outboxContent(m), messageAAD(r.id, "content"))
 	r.vals = [...]driver.Value{r.id, key, m.HouseholdID, m.InstructionID, int64(m.InstructionVersion), m.Channel, r.content, m.AckCode}
 	return nil
@@ -413,7 +382,7 @@ type enqueuer struct {
 // incomplete last statement are left for the next call unless all, and
 // insert returns how many rows it inserted.
 func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
-	if len(rows) > 0 && w.c.d.CopyRows != nil && w.copier != nil {
+	if len(rows) > 0 && w.copies() {
 		return q.copyIn(w, rows)
 	}
 	if q.args == nil {
@@ -449,7 +418,7 @@ func (q *enqueuer) insert(w *wtx, rows []queuedMessage, all bool) (int, error) {
 
 // outboxCopyColumns are the columns a new message is copied with
 // (copyIn).
-var outboxCopyColumns = strings.Split(strings.Join(strings.Fields(outboxColumnsInsert), ""), ",")
+var outboxCopyColumns = columnNames(outboxColumnsInsert)
 
 // copyIn queues rows by the dialect's CopyRows: into a temporary table
 // of the transaction, then into the outbox by one statement that skips
@@ -465,7 +434,7 @@ func (q *enqueuer) copyIn(w *wtx, rows []queuedMessage) (int, error) {
 		copied[i] = []any{v[0], v[1], v[2], v[3], v[4], v[5], noBytes, noBytes, noBytes, noBytes, v[6], v[7],
 			muster.MessageQueued, int64(0), now, "", int64(0), "", "", now, now, int64(0)}
 	}
-	if _, _, err := w.copyRows(w.ctx, "outbox_in", outboxCopyColumns, copied); err != nil {
+	if _, err := w.copyRows(w.ctx, "outbox_in", outboxCopyColumns, copied); err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
 	res, err := w.exec(`INSERT INTO outbox (` + outboxColumnsInsert + `) SELECT ` + outboxColumnsInsert + ` FROM outbox_in

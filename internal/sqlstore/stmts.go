@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -89,18 +90,24 @@ type conn struct {
 	copier *sql.Conn
 }
 
+// copies reports whether the transaction copies bulk rows in
+// (Dialect.CopyRows: copyRows) rather than inserting them by statements.
+func (k conn) copies() bool { return k.c.d.CopyRows != nil && k.copier != nil && k.tx != nil }
+
 // copyRows inserts rows into table's columns by the dialect's CopyRows,
-// in the transaction; ok is false where there is none (the caller then
-// inserts them by statements).
-func (k conn) copyRows(ctx context.Context, table string, columns []string, rows [][]any) (n int64, ok bool, err error) {
-	if k.c.d.CopyRows == nil || k.copier == nil || k.tx == nil {
-		return 0, false, nil
-	}
+// in the transaction (where copies says it does).
+func (k conn) copyRows(ctx context.Context, table string, columns []string, rows [][]any) (n int64, err error) {
 	err = k.copier.Raw(func(dc any) error {
 		n, err = k.c.d.CopyRows(ctx, dc, table, columns, rows)
 		return err
 	})
-	return n, true, err
+	return n, err
+}
+
+// columnNames lists the names of a list of columns as SQL writes it
+// (across lines, with tabs, as the column constants are).
+func columnNames(list string) []string {
+	return strings.Split(strings.Join(strings.Fields(list), ""), ",")
 }
 
 func newTxConn(c *Core, db *sql.DB, tx *sql.Tx) conn {
